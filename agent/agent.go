@@ -1,0 +1,224 @@
+// Package agent wires the nines-agent daemon: it collects host facts every
+// interval, serves them on /metrics, and pushes them to the collector. It
+// holds no logic of its own beyond the schedule; see host, expose and push.
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+	gohost "github.com/shirou/gopsutil/v3/host"
+
+	"github.com/ninesmon/nines/agent/buildinfo"
+	"github.com/ninesmon/nines/agent/config"
+	"github.com/ninesmon/nines/agent/expose"
+	"github.com/ninesmon/nines/agent/host"
+	"github.com/ninesmon/nines/agent/push"
+)
+
+// ShutdownTimeout bounds the stop sequence: flush, goodbye, close.
+const ShutdownTimeout = 5 * time.Second
+
+// Agent is one running agent. Create it with New and start it with Run.
+type Agent struct {
+	logger   *slog.Logger
+	ps       host.PS
+	self     *metrics.Set
+	handler  *expose.Handler
+	sender   *push.Sender
+	hostname string
+	hostID   string
+
+	mu       sync.Mutex
+	cfg      *config.Config
+	registry *host.Registry
+	reloaded chan struct{}
+
+	reloadOK      *metrics.Gauge
+	reloadSuccess float64
+	cycles        *metrics.Counter
+}
+
+// New builds an agent from a validated configuration. ps is the host seam;
+// nil means the live system.
+func New(cfg *config.Config, logger *slog.Logger, ps host.PS) (*Agent, error) {
+	if ps == nil {
+		ps = host.SystemPS{}
+	}
+	a := &Agent{logger: logger, ps: ps, self: metrics.NewSet(), reloaded: make(chan struct{}, 1), reloadSuccess: 1}
+	a.handler = expose.NewHandler(a.self)
+	a.hostname = cfg.Hostname
+	if a.hostname == "" {
+		h, err := os.Hostname()
+		if err != nil {
+			return nil, fmt.Errorf("hostname: %w", err)
+		}
+		a.hostname = h
+	}
+	if id, err := gohost.HostIDWithContext(context.Background()); err == nil && id != "" {
+		a.hostID = id
+	} else {
+		a.hostID = a.hostname
+	}
+	reg, err := host.NewRegistry(cfg.EnabledCollectors(), ps, logger)
+	if err != nil {
+		return nil, err
+	}
+	a.cfg, a.registry = cfg, reg
+	a.sender = push.NewSender(push.Options{
+		URLs: cfg.Push.URLs, Token: cfg.Push.Token, HostID: a.hostID, Hostname: a.hostname,
+		Labels: cfg.Labels, Interval: cfg.Interval.D(), Timeout: cfg.Push.Timeout.D(),
+		QueueSize: cfg.Push.QueueSize, Logger: logger.With("component", "push"), Metrics: a.self,
+	})
+	a.cycles = a.self.NewCounter("nines_agent_collections_total")
+	a.self.NewGauge(`nines_agent_build_info{version="`+buildinfo.Version+`"}`, func() float64 { return 1 })
+	a.reloadOK = a.self.NewGauge("nines_agent_config_last_reload_successful", func() float64 {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		return a.reloadSuccess
+	})
+	return a, nil
+}
+
+// Reload swaps in a new configuration, already loaded and validated.
+// The listen address is fixed at start; a change is reported and ignored.
+func (a *Agent) Reload(cfg *config.Config) error {
+	reg, err := host.NewRegistry(cfg.EnabledCollectors(), a.ps, a.logger)
+	if err != nil {
+		a.ReloadFailed()
+		return err
+	}
+	a.mu.Lock()
+	if cfg.Web != a.cfg.Web {
+		a.logger.Warn("web settings change needs a restart; keeping the current listener")
+	}
+	a.cfg, a.registry, a.reloadSuccess = cfg, reg, 1
+	a.mu.Unlock()
+	a.sender.Update(cfg.Push.URLs, cfg.Push.Token, cfg.Labels, cfg.Interval.D())
+	select {
+	case a.reloaded <- struct{}{}:
+	default:
+	}
+	a.logger.Info("configuration reloaded")
+	return nil
+}
+
+// ReloadFailed records a configuration that could not be loaded; the
+// running one stays.
+func (a *Agent) ReloadFailed() {
+	a.mu.Lock()
+	a.reloadSuccess = 0
+	a.mu.Unlock()
+}
+
+func (a *Agent) current() (*config.Config, *host.Registry) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.cfg, a.registry
+}
+
+// Handler is the agent's HTTP handler (/metrics and health).
+func (a *Agent) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", a.handler)
+	mux.HandleFunc("GET /-/healthy", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "OK") })
+	return mux
+}
+
+// Run collects, serves and pushes until ctx is done, then stops in order:
+// no more collections, a last flush of the queue, a goodbye to the
+// collector, listener closed. It returns within ShutdownTimeout of ctx
+// ending.
+func (a *Agent) Run(ctx context.Context) error {
+	cfg, _ := a.current()
+	ln, err := net.Listen("tcp", cfg.Web.ListenAddress)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Web.ListenAddress, err)
+	}
+	srv := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	a.logger.Info("nines-agent started", "version", buildinfo.Version, "listen_address", ln.Addr().String(),
+		"hostname", a.hostname, "interval", cfg.Interval.String(), "collectors", cfg.EnabledCollectors())
+
+	var wg sync.WaitGroup
+	serveErr := make(chan error, 1)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		var err error
+		if cfg.Web.TLSCertFile != "" {
+			err = srv.ServeTLS(ln, cfg.Web.TLSCertFile, cfg.Web.TLSKeyFile)
+		} else {
+			err = srv.Serve(ln)
+		}
+		if !errors.Is(err, http.ErrServerClosed) {
+			serveErr <- err
+		}
+	}()
+	sendCtx, stopSend := context.WithCancel(context.Background())
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		_ = a.sender.Run(sendCtx)
+	}()
+
+	runErr := a.loop(ctx, serveErr)
+
+	// Ordered stop.
+	stopSend()
+	deadline, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
+	defer cancel()
+	if cfg, _ := a.current(); len(cfg.Push.URLs) > 0 {
+		flushCtx, cancelFlush := context.WithTimeout(deadline, ShutdownTimeout*3/5)
+		if left := a.sender.Flush(flushCtx); left > 0 {
+			a.logger.Warn("stopping with undelivered batches", "batches", left)
+		}
+		cancelFlush()
+		if err := a.sender.Goodbye(deadline); err != nil {
+			a.logger.Warn("goodbye not delivered", "err", err)
+		}
+	}
+	_ = srv.Shutdown(deadline)
+	wg.Wait()
+	a.logger.Info("nines-agent stopped")
+	return runErr
+}
+
+func (a *Agent) loop(ctx context.Context, serveErr <-chan error) error {
+	var enc push.Encoder
+	var buf []byte
+	for {
+		cfg, reg := a.current()
+		batch := reg.Collect(ctx, time.Now())
+		a.cycles.Inc()
+		a.handler.Set(batch)
+		if len(cfg.Push.URLs) > 0 {
+			var err error
+			buf, err = enc.Append(buf[:0], batch, nil) // identity and labels travel in headers
+			if err != nil {
+				a.logger.Error("encode batch", "err", err)
+			} else if err := a.sender.Enqueue(buf); err != nil {
+				a.logger.Error("queue batch", "err", err)
+			}
+		}
+		t := time.NewTimer(cfg.Interval.D())
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case err := <-serveErr:
+			t.Stop()
+			return fmt.Errorf("serve: %w", err)
+		case <-a.reloaded:
+			t.Stop()
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,121 @@
+// Command nines-agent is the Nines host agent: it collects availability and
+// performance facts, serves them on /metrics and pushes them to a
+// nines-collector. See the README for flags and configuration.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/ninesmon/nines/agent"
+	"github.com/ninesmon/nines/agent/buildinfo"
+	"github.com/ninesmon/nines/agent/config"
+	"github.com/ninesmon/nines/agent/logging"
+)
+
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("nines-agent", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configFile := fs.String("config", "", "configuration file (YAML); without it the defaults apply")
+	checkConfig := fs.Bool("check-config", false, "load and validate the configuration, print any errors, and exit")
+	version := fs.Bool("version", false, "print the version and exit")
+	listen := fs.String("web.listen-address", "", "address of the /metrics listener (overrides web.listen_address)")
+	logLevel := fs.String("log.level", "info", "log level: debug, info, warn or error")
+	logFormat := fs.String("log.format", "logfmt", "log format: logfmt or json")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: nines-agent [flags]\n\nCollects host availability and performance, serves /metrics and pushes to nines-collector.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "nines-agent: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	if *version {
+		fmt.Fprintln(stdout, buildinfo.String("nines-agent"))
+		return 0
+	}
+	logger, err := logging.New(stderr, *logLevel, *logFormat)
+	if err != nil {
+		fmt.Fprintln(stderr, "nines-agent:", err)
+		return 2
+	}
+	load := func() (*config.Config, error) {
+		var cfg *config.Config
+		var err error
+		if *configFile == "" {
+			cfg, err = config.Load("<defaults>", nil)
+		} else {
+			cfg, err = config.LoadFile(*configFile)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if *listen != "" {
+			cfg.Web.ListenAddress = *listen
+		}
+		return cfg, nil
+	}
+	cfg, err := load()
+	if err != nil {
+		fmt.Fprintf(stderr, "nines-agent: invalid configuration:\n%v\n", err)
+		return 1
+	}
+	if *checkConfig {
+		fmt.Fprintf(stdout, "%s: configuration is valid\n", nameOr(*configFile, "<defaults>"))
+		return 0
+	}
+	a, err := agent.New(cfg, logger, nil)
+	if err != nil {
+		logger.Error("cannot start", "err", err)
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				next, err := load()
+				if err != nil {
+					a.ReloadFailed()
+					logger.Error("reload failed; keeping the running configuration", "err", err)
+					continue
+				}
+				if err := a.Reload(next); err != nil {
+					logger.Error("reload failed; keeping the running configuration", "err", err)
+				}
+			}
+		}
+	}()
+	if err := a.Run(ctx); err != nil {
+		logger.Error("stopped with error", "err", err)
+		return 1
+	}
+	return 0
+}
+
+func nameOr(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}

@@ -1,0 +1,189 @@
+// Package config is the nines-agent configuration file: its keys, defaults,
+// validation and loading.
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"time"
+
+	"github.com/ninesmon/nines/agent/host"
+	"github.com/ninesmon/nines/agent/yamlconf"
+)
+
+// Config is the whole agent configuration. The zero value is not valid:
+// start from Default.
+type Config struct {
+	// Profile is "server" (default) or "desktop"; desktop changes the
+	// default interval to 60s.
+	Profile string `yaml:"profile"`
+	// Interval between collections (and pushes). Default 15s (60s desktop).
+	Interval yamlconf.Duration `yaml:"interval"`
+	// Hostname overrides the OS hostname as the target name.
+	Hostname string `yaml:"hostname"`
+	// Labels are added to every series and describe the host (site, role,
+	// service).
+	Labels map[string]string `yaml:"labels"`
+	Web    Web               `yaml:"web"`
+	Push   Push              `yaml:"push"`
+	// Collectors turns host collectors on and off by name.
+	Collectors Collectors `yaml:"collectors"`
+
+	intervalSet bool
+}
+
+// Web is the /metrics listener.
+type Web struct {
+	// ListenAddress defaults to 127.0.0.1:9991: data stays on the host until
+	// the operator opens it up (and should then set TLS).
+	ListenAddress string `yaml:"listen_address"`
+	TLSCertFile   string `yaml:"tls_cert_file"`
+	TLSKeyFile    string `yaml:"tls_key_file"`
+}
+
+// Push is delivery to the collector.
+type Push struct {
+	// URLs of collectors, tried in order. Empty: push is off (scrape only).
+	URLs []string `yaml:"urls"`
+	// Token is the bearer token; or read it from TokenFile.
+	Token     yamlconf.Secret   `yaml:"token"`
+	TokenFile string            `yaml:"token_file"`
+	Timeout   yamlconf.Duration `yaml:"timeout"`
+	// QueueSize is how many batches wait in memory while no collector
+	// accepts; the oldest is dropped (and counted) beyond it.
+	QueueSize int `yaml:"queue_size"`
+}
+
+// Collectors lists collectors to add to or remove from the defaults.
+type Collectors struct {
+	Enable  []string `yaml:"enable"`
+	Disable []string `yaml:"disable"`
+}
+
+// Default returns the configuration used for keys the file leaves out.
+func Default() *Config {
+	return &Config{
+		Profile:  "server",
+		Interval: yamlconf.Duration(15 * time.Second),
+		Web:      Web{ListenAddress: "127.0.0.1:9991"},
+		Push: Push{
+			Timeout:   yamlconf.Duration(10 * time.Second),
+			QueueSize: 1024,
+		},
+	}
+}
+
+// Load parses a configuration. file names the source in error messages.
+func Load(file string, data []byte) (*Config, error) {
+	c := Default()
+	c.Interval = 0
+	if err := yamlconf.Decode(file, data, c); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// LoadFile reads and parses a configuration file, resolves relative paths
+// against its directory and reads token_file.
+func LoadFile(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	c, err := Load(path, data)
+	if err != nil {
+		return nil, err
+	}
+	dir := filepath.Dir(path)
+	for _, p := range []*string{&c.Push.TokenFile, &c.Web.TLSCertFile, &c.Web.TLSKeyFile} {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(dir, *p)
+		}
+	}
+	tok, err := yamlconf.ResolveSecret(c.Push.Token, c.Push.TokenFile, "push.token")
+	if err != nil {
+		return nil, fmt.Errorf("%s: push: %w", path, err)
+	}
+	c.Push.Token = tok
+	return c, nil
+}
+
+var labelNameRE = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
+
+// Validate checks the decoded configuration and fills profile defaults.
+func (c *Config) Validate(p *yamlconf.Problems) {
+	switch c.Profile {
+	case "server", "desktop":
+	default:
+		p.Addf("profile", "unknown profile %q (want server or desktop)", c.Profile)
+	}
+	if c.Interval == 0 {
+		c.Interval = yamlconf.Duration(15 * time.Second)
+		if c.Profile == "desktop" {
+			c.Interval = yamlconf.Duration(60 * time.Second)
+		}
+	}
+	if c.Interval.D() < 100*time.Millisecond {
+		p.Addf("interval", "must be at least 100ms, got %s", c.Interval)
+	}
+	for k := range c.Labels {
+		if !labelNameRE.MatchString(k) {
+			p.Addf("labels."+k, "invalid label name %q", k)
+		}
+		if k == "host" || k == "host_id" {
+			p.Addf("labels."+k, "label %q is set by the agent itself", k)
+		}
+	}
+	if _, _, err := net.SplitHostPort(c.Web.ListenAddress); err != nil {
+		p.Addf("web.listen_address", "%v", err)
+	}
+	if (c.Web.TLSCertFile == "") != (c.Web.TLSKeyFile == "") {
+		p.Addf("web", "tls_cert_file and tls_key_file must be set together")
+	}
+	for i, u := range c.Push.URLs {
+		pu, err := url.Parse(u)
+		if err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+			p.Addf(fmt.Sprintf("push.urls[%d]", i), "want an http:// or https:// URL, got %q", u)
+		}
+	}
+	if c.Push.Token != "" && c.Push.TokenFile != "" {
+		p.Addf("push.token", "at most one of token & token_file must be configured")
+	}
+	if len(c.Push.URLs) > 0 && c.Push.Token == "" && c.Push.TokenFile == "" {
+		p.Addf("push", "a token or token_file is required to push to a collector")
+	}
+	if c.Push.QueueSize < 1 {
+		p.Addf("push.queue_size", "must be at least 1")
+	}
+	if c.Push.Timeout.D() <= 0 {
+		p.Addf("push.timeout", "must be positive")
+	}
+	known := host.Names()
+	for i, n := range c.Collectors.Enable {
+		if !slices.Contains(known, n) {
+			p.Addf(fmt.Sprintf("collectors.enable[%d]", i), "unknown collector %q (known: %v)", n, known)
+		}
+	}
+	for i, n := range c.Collectors.Disable {
+		if !slices.Contains(known, n) {
+			p.Addf(fmt.Sprintf("collectors.disable[%d]", i), "unknown collector %q (known: %v)", n, known)
+		}
+	}
+}
+
+// EnabledCollectors is the list of collectors to run.
+func (c *Config) EnabledCollectors() []string {
+	var out []string
+	for _, n := range host.Names() {
+		on := host.DefaultEnabled(n) || slices.Contains(c.Collectors.Enable, n)
+		if on && !slices.Contains(c.Collectors.Disable, n) {
+			out = append(out, n)
+		}
+	}
+	return out
+}

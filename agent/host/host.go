@@ -1,0 +1,154 @@
+// Package host collects availability and performance facts about the
+// machine the agent runs on.
+//
+// Each fact source is a Collector registered by name; Registry.Collect runs
+// the enabled ones, times each, and fills a Batch of samples whose names
+// follow node_exporter's (node_cpu_seconds_total, node_filesystem_avail_bytes,
+// ...), so existing dashboards and alert rules work unchanged. gopsutil is
+// reached only through the PS interface, so tests use fixture /proc trees
+// (through the context) or a fake.
+package host
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sort"
+	"time"
+)
+
+// Label is one name=value pair of a sample.
+type Label struct {
+	Name, Value string
+}
+
+// Sample is one value. Its metric name is Measurement + "_" + Field (see
+// package wire); samples that share Measurement and Labels travel on one
+// line-protocol line.
+type Sample struct {
+	Measurement string
+	Field       string
+	Labels      []Label // sorted by name
+	Value       float64
+	Counter     bool
+}
+
+// Name is the sample's metric name.
+func (s *Sample) Name() string { return s.Measurement + "_" + s.Field }
+
+// Batch is the result of one collection cycle.
+type Batch struct {
+	Time    time.Time
+	Samples []Sample
+}
+
+// Add appends a gauge. labels are name, value pairs.
+func (b *Batch) Add(measurement, field string, v float64, labels ...string) {
+	b.add(measurement, field, v, false, labels)
+}
+
+// AddCounter appends a counter (a monotonically increasing total).
+func (b *Batch) AddCounter(measurement, field string, v float64, labels ...string) {
+	b.add(measurement, field, v, true, labels)
+}
+
+func (b *Batch) add(measurement, field string, v float64, counter bool, labels []string) {
+	var ls []Label
+	if len(labels) > 0 {
+		ls = make([]Label, 0, len(labels)/2)
+		for i := 0; i+1 < len(labels); i += 2 {
+			ls = append(ls, Label{labels[i], labels[i+1]})
+		}
+		sort.Slice(ls, func(i, j int) bool { return ls[i].Name < ls[j].Name })
+	}
+	b.Samples = append(b.Samples, Sample{Measurement: measurement, Field: field, Labels: ls, Value: v, Counter: counter})
+}
+
+// Collector gathers one kind of fact. Collect is called from one goroutine
+// at a time, once per cycle, and appends to b; an error means the facts of
+// this collector are missing or partial for the cycle.
+type Collector interface {
+	Collect(ctx context.Context, b *Batch) error
+}
+
+// Factory builds a collector from the shared PS seam.
+type Factory func(ps PS, logger *slog.Logger) Collector
+
+type registration struct {
+	factory        Factory
+	defaultEnabled bool
+}
+
+var factories = map[string]registration{}
+
+// Register adds a collector under name. It is called from init functions.
+func Register(name string, defaultEnabled bool, f Factory) {
+	if _, dup := factories[name]; dup {
+		panic("host: collector registered twice: " + name)
+	}
+	factories[name] = registration{factory: f, defaultEnabled: defaultEnabled}
+}
+
+// Names lists every registered collector, sorted.
+func Names() []string {
+	names := make([]string, 0, len(factories))
+	for n := range factories {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// DefaultEnabled reports whether the named collector runs when the
+// configuration does not say.
+func DefaultEnabled(name string) bool { return factories[name].defaultEnabled }
+
+// Registry runs a set of collectors.
+type Registry struct {
+	names      []string
+	collectors []Collector
+	logger     *slog.Logger
+}
+
+// NewRegistry builds the named collectors. An unknown name is an error.
+func NewRegistry(names []string, ps PS, logger *slog.Logger) (*Registry, error) {
+	r := &Registry{logger: logger}
+	for _, n := range names {
+		reg, ok := factories[n]
+		if !ok {
+			return nil, fmt.Errorf("unknown collector %q", n)
+		}
+		r.names = append(r.names, n)
+		r.collectors = append(r.collectors, reg.factory(ps, logger.With("collector", n)))
+	}
+	return r, nil
+}
+
+// Collect runs every collector and returns the batch, including the
+// node_scrape_collector_success and _duration_seconds samples node_exporter
+// users know. A panicking collector is recovered, logged and reported as
+// failed; the others still run.
+func (r *Registry) Collect(ctx context.Context, now time.Time) *Batch {
+	b := &Batch{Time: now, Samples: make([]Sample, 0, 256)}
+	for i, c := range r.collectors {
+		start := time.Now()
+		err := safeCollect(ctx, c, b)
+		success := 1.0
+		if err != nil {
+			success = 0
+			r.logger.Warn("collector failed", "collector", r.names[i], "err", err)
+		}
+		b.Add("node_scrape_collector", "duration_seconds", time.Since(start).Seconds(), "collector", r.names[i])
+		b.Add("node_scrape_collector", "success", success, "collector", r.names[i])
+	}
+	return b
+}
+
+func safeCollect(ctx context.Context, c Collector, b *Batch) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panic: %v", p)
+		}
+	}()
+	return c.Collect(ctx, b)
+}

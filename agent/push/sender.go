@@ -1,0 +1,340 @@
+package push
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+
+	"github.com/ninesmon/nines/agent/wire"
+	"github.com/ninesmon/nines/agent/yamlconf"
+)
+
+// Options configure a Sender.
+type Options struct {
+	URLs      []string // collector base URLs, tried in order (fail-over)
+	Token     yamlconf.Secret
+	HostID    string
+	Hostname  string
+	Labels    map[string]string
+	Interval  time.Duration // announced to the collector
+	Timeout   time.Duration // per request
+	QueueSize int           // batches held in memory while no collector accepts
+	Client    *http.Client  // nil: a client with Timeout
+	Logger    *slog.Logger
+	Metrics   *metrics.Set // where self metrics are registered; nil: a private set
+}
+
+// Sender delivers batches oldest first. Enqueue, Update and Pending may be
+// called from any goroutine; Run must be running for batches to leave.
+type Sender struct {
+	client *http.Client
+
+	mu     sync.Mutex
+	opts   Options
+	labels string
+	queue []batch // oldest first
+	seq   uint64
+	wake  chan struct{}
+
+	sent, failed, dropped, rejected *metrics.Counter
+}
+
+type batch struct {
+	seq  uint64
+	body []byte // gzip-compressed line protocol
+}
+
+// ErrRejected marks a batch the collector refused for good (4xx other
+// than 401, 403 and 429); it is dropped and counted, not retried.
+var ErrRejected = errors.New("batch rejected by collector")
+
+// NewSender returns a sender. Sequence numbers start from the current time
+// in microseconds, so they keep increasing across agent restarts.
+func NewSender(opts Options) *Sender {
+	if opts.QueueSize <= 0 {
+		opts.QueueSize = 1024
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 10 * time.Second
+	}
+	if opts.Metrics == nil {
+		opts.Metrics = metrics.NewSet()
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	c := opts.Client
+	if c == nil {
+		c = &http.Client{Timeout: opts.Timeout}
+	}
+	s := &Sender{
+		opts:     opts,
+		client:   c,
+		labels:   EncodeLabels(opts.Labels),
+		seq:      uint64(time.Now().UnixMicro()),
+		wake:     make(chan struct{}, 1),
+		sent:     opts.Metrics.NewCounter(`nines_agent_push_batches_total{result="sent"}`),
+		failed:   opts.Metrics.NewCounter(`nines_agent_push_attempts_failed_total`),
+		dropped:  opts.Metrics.NewCounter(`nines_agent_push_batches_total{result="dropped_queue_full"}`),
+		rejected: opts.Metrics.NewCounter(`nines_agent_push_batches_total{result="rejected"}`),
+	}
+	opts.Metrics.NewGauge(`nines_agent_push_queue_batches`, func() float64 {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return float64(len(s.queue))
+	})
+	return s
+}
+
+// Update changes where and how batches are sent (after a reload); queued
+// batches are kept and go to the new destination.
+func (s *Sender) Update(urls []string, token yamlconf.Secret, labels map[string]string, interval time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.opts.URLs = urls
+	s.opts.Token = token
+	s.opts.Labels = labels
+	s.opts.Interval = interval
+	s.labels = EncodeLabels(labels)
+}
+
+func (s *Sender) snapshot() (Options, string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.opts, s.labels
+}
+
+// EncodeLabels renders labels for the wire.HeaderLabels header.
+func EncodeLabels(m map[string]string) string {
+	if len(m) == 0 {
+		return ""
+	}
+	v := url.Values{}
+	for k, val := range m {
+		v.Set(k, val)
+	}
+	return strings.ReplaceAll(v.Encode(), "&", ",")
+}
+
+// Enqueue compresses a line-protocol payload and queues it. When the queue
+// is full the oldest batch is dropped and counted.
+func (s *Sender) Enqueue(lp []byte) error {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	if _, err := zw.Write(lp); err != nil {
+		return err
+	}
+	if err := zw.Close(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.seq++
+	if len(s.queue) >= s.opts.QueueSize {
+		// Drop the oldest: the newest data says most about the host now.
+		s.queue = s.queue[1:]
+		s.dropped.Inc()
+		s.opts.Logger.Warn("push queue full, dropped oldest batch", "queue_size", s.opts.QueueSize)
+	}
+	s.queue = append(s.queue, batch{seq: s.seq, body: buf.Bytes()})
+	s.mu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// Pending is the number of batches waiting to be delivered.
+func (s *Sender) Pending() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.queue)
+}
+
+// Run delivers queued batches until ctx is done. Failures back off
+// exponentially (up to 30 s) with jitter; the batch stays at the head of
+// the queue so order is kept.
+func (s *Sender) Run(ctx context.Context) error {
+	backoff := time.Duration(0)
+	for {
+		if backoff > 0 {
+			t := time.NewTimer(backoff)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return nil
+			case <-t.C:
+			}
+		}
+		b, ok := s.head()
+		if !ok {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-s.wake:
+				continue
+			}
+		}
+		err := s.deliver(ctx, b, false)
+		switch {
+		case err == nil:
+			s.pop(b.seq)
+			s.sent.Inc()
+			backoff = 0
+		case errors.Is(err, ErrRejected):
+			s.pop(b.seq)
+			s.rejected.Inc()
+			s.opts.Logger.Error("collector rejected batch; dropped", "err", err)
+			backoff = 0
+		case ctx.Err() != nil:
+			return nil
+		default:
+			s.failed.Inc()
+			opts, _ := s.snapshot()
+			backoff = nextBackoff(backoff, opts.Interval)
+			s.opts.Logger.Warn("push failed; will retry", "err", err, "retry_in", backoff.Round(time.Millisecond))
+		}
+	}
+}
+
+// Flush tries to deliver everything queued until ctx is done and returns
+// the number of batches still undelivered.
+func (s *Sender) Flush(ctx context.Context) int {
+	for {
+		b, ok := s.head()
+		if !ok {
+			return 0
+		}
+		if err := s.deliver(ctx, b, false); err != nil && !errors.Is(err, ErrRejected) {
+			return s.Pending()
+		}
+		s.pop(b.seq)
+	}
+}
+
+// Goodbye tells the collectors that this agent is stopping on purpose, so
+// a planned shutdown is not taken for an outage.
+func (s *Sender) Goodbye(ctx context.Context) error {
+	s.mu.Lock()
+	s.seq++
+	b := batch{seq: s.seq}
+	s.mu.Unlock()
+	return s.deliver(ctx, b, true)
+}
+
+func (s *Sender) head() (batch, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.queue) == 0 {
+		return batch{}, false
+	}
+	return s.queue[0], true
+}
+
+func (s *Sender) pop(seq uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.queue) > 0 && s.queue[0].seq == seq {
+		s.queue = s.queue[1:]
+	}
+}
+
+func nextBackoff(prev, interval time.Duration) time.Duration {
+	const maxBackoff = 30 * time.Second
+	next := prev * 2
+	if next == 0 {
+		next = min(interval/2, time.Second)
+		if next <= 0 {
+			next = time.Second
+		}
+	}
+	next = min(next, maxBackoff)
+	// Full jitter on the upper half keeps a fleet from retrying in step.
+	return next/2 + rand.N(next/2+1)
+}
+
+// deliver sends one batch to the first collector URL that accepts it.
+func (s *Sender) deliver(ctx context.Context, b batch, goodbye bool) error {
+	opts, labels := s.snapshot()
+	if len(opts.URLs) == 0 {
+		return errors.New("no collector URL configured")
+	}
+	var errs []error
+	for _, base := range opts.URLs {
+		err := s.post(ctx, &opts, labels, base, b, goodbye)
+		if err == nil || errors.Is(err, ErrRejected) {
+			return err
+		}
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+func (s *Sender) post(ctx context.Context, opts *Options, labels, base string, b batch, goodbye bool) error {
+	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(base, "/")+wire.PushPath, bytes.NewReader(b.body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "text/plain; charset=utf-8")
+	if len(b.body) > 0 {
+		req.Header.Set("Content-Encoding", "gzip")
+	}
+	if tok := opts.Token.Reveal(); tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	req.Header.Set(wire.HeaderHostID, opts.HostID)
+	req.Header.Set(wire.HeaderHostname, opts.Hostname)
+	req.Header.Set(wire.HeaderSequence, strconv.FormatUint(b.seq, 10))
+	if opts.Interval > 0 {
+		req.Header.Set(wire.HeaderInterval, opts.Interval.String())
+	}
+	if labels != "" {
+		req.Header.Set(wire.HeaderLabels, labels)
+	}
+	if goodbye {
+		req.Header.Set(wire.HeaderGoodbye, "1")
+	}
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return fmt.Errorf("push to %s: %w", redact(base), err)
+	}
+	defer resp.Body.Close()
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	switch {
+	case resp.StatusCode/100 == 2:
+		return nil
+	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusUnauthorized ||
+		resp.StatusCode == http.StatusForbidden || resp.StatusCode >= 500:
+		// Retry: overload and server faults pass; a wrong token is fixed by
+		// the operator, and the data should still arrive afterwards.
+		return fmt.Errorf("push to %s: %s: %s", redact(base), resp.Status, bytes.TrimSpace(msg))
+	default:
+		return fmt.Errorf("%w: %s: %s: %s", ErrRejected, redact(base), resp.Status, bytes.TrimSpace(msg))
+	}
+}
+
+// redact drops user info and query from a URL before it is logged.
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "<unparsable url>"
+	}
+	u.User = nil
+	u.RawQuery = ""
+	return u.String()
+}

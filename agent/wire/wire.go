@@ -1,0 +1,42 @@
+// Package wire defines the agent-to-collector push protocol: the endpoint,
+// the headers that carry the agent's identity and sequence number, and how
+// line-protocol measurements and fields map to metric names.
+//
+// A push is an HTTP POST of InfluxDB line protocol (gzip-encoded) with a
+// bearer token. Each line is "measurement,tags field=value,... timestamp";
+// the collector names a series measurement + "_" + field, the convention
+// VictoriaMetrics uses, so a line "node_load load1=0.5" is the sample
+// node_load_load1. The agent chooses measurement and field names so that the
+// result matches node_exporter's metric names.
+package wire
+
+// PushPath is the collector's native ingest endpoint.
+const PushPath = "/api/v1/push"
+
+// Headers of a push request.
+const (
+	// HeaderHostID is the agent's stable host ID (machine ID from the OS).
+	HeaderHostID = "X-Nines-Host-Id"
+	// HeaderHostname is the host's name; it becomes the target name.
+	HeaderHostname = "X-Nines-Hostname"
+	// HeaderSequence is the batch's sequence number, increasing per agent
+	// run, so the collector can drop retried duplicates.
+	HeaderSequence = "X-Nines-Sequence"
+	// HeaderInterval is the agent's push interval as a Go duration; the
+	// collector derives the host's down deadline from it.
+	HeaderInterval = "X-Nines-Interval"
+	// HeaderGoodbye marks the agent's last push before a clean stop.
+	HeaderGoodbye = "X-Nines-Goodbye"
+	// HeaderLabels carries the agent's configured labels as
+	// comma-separated name=value pairs (values URL-query-escaped).
+	HeaderLabels = "X-Nines-Labels"
+)
+
+// MetricName is the series name for a line-protocol field.
+func MetricName(measurement, field []byte) string {
+	b := make([]byte, 0, len(measurement)+1+len(field))
+	b = append(b, measurement...)
+	b = append(b, '_')
+	b = append(b, field...)
+	return string(b)
+}
