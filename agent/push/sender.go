@@ -45,9 +45,9 @@ type Sender struct {
 	mu     sync.Mutex
 	opts   Options
 	labels string
-	queue []batch // oldest first
-	seq   uint64
-	wake  chan struct{}
+	queue  []batch // oldest first
+	seq    uint64
+	wake   chan struct{}
 
 	sent, failed, dropped, rejected *metrics.Counter
 }

@@ -1,0 +1,132 @@
+// Package alerting turns firing alerts into incidents and keeps their
+// lifecycle: one open incident per dedup key, opened when a rule fires and
+// resolved when it clears, with a priority taken from the rule.
+//
+// Incidents live in a Store (SQLite by default, see collector/store/sqlite);
+// notifications to people and ticketing systems go through the Notifier
+// seam, whose integrations live in alerting/notify/<name>.
+package alerting
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Priority is P1 (critical) to P4 (low); see the README for the default
+// response and resolution targets.
+type Priority string
+
+// The priorities.
+const (
+	P1 Priority = "P1"
+	P2 Priority = "P2"
+	P3 Priority = "P3"
+	P4 Priority = "P4"
+)
+
+// Priorities lists every priority, highest first.
+var Priorities = []Priority{P1, P2, P3, P4}
+
+// Status is where an incident is in its lifecycle.
+type Status string
+
+// The incident statuses.
+const (
+	StatusOpen         Status = "open"
+	StatusAcknowledged Status = "acknowledged"
+	StatusResolved     Status = "resolved"
+	StatusClosed       Status = "closed"
+)
+
+// Active reports whether an incident in this status still needs work.
+func (s Status) Active() bool { return s == StatusOpen || s == StatusAcknowledged }
+
+// Incident is one unplanned interruption or degradation, raised by a rule.
+type Incident struct {
+	ID          int64             `json:"id"`
+	DedupKey    string            `json:"dedup_key"`
+	Group       string            `json:"group"`
+	Rule        string            `json:"rule"`
+	Title       string            `json:"title"`
+	Description string            `json:"description,omitempty"`
+	Target      string            `json:"target,omitempty"`
+	Service     string            `json:"service,omitempty"`
+	Severity    string            `json:"severity,omitempty"`
+	Priority    Priority          `json:"priority"`
+	Status      Status            `json:"status"`
+	Labels      map[string]string `json:"labels"`
+	Value       float64           `json:"value"`
+	OpenedAt    time.Time         `json:"opened_at"`
+	ResolvedAt  *time.Time        `json:"resolved_at,omitempty"`
+}
+
+// Filter selects incidents in Store.Incidents. Zero fields match all.
+type Filter struct {
+	Status   []Status
+	Priority []Priority
+	Limit    int // 0: no limit
+}
+
+// Store persists incidents. Implementations must be safe for concurrent
+// use; writes are durable when they return.
+type Store interface {
+	// InsertIncident stores a new incident and sets its ID.
+	InsertIncident(ctx context.Context, inc *Incident) error
+	// ResolveIncident marks an active incident resolved at the given time.
+	ResolveIncident(ctx context.Context, id int64, at time.Time) error
+	// Incidents lists incidents, newest first.
+	Incidents(ctx context.Context, f Filter) ([]Incident, error)
+	// Incident returns one incident; ErrNotFound when there is none.
+	Incident(ctx context.Context, id int64) (*Incident, error)
+}
+
+// Notifier delivers an incident change to one receiver (a webhook, a
+// ticketing system). The bool says whether a retry can help. Notify may
+// be called from several goroutines.
+type Notifier interface {
+	Notify(ctx context.Context, inc *Incident) (retry bool, err error)
+}
+
+// DedupKey identifies "the same problem": the rule and its identifying
+// labels. It is stable across restarts and releases.
+func DedupKey(group, rule string, labels map[string]string) string {
+	keys := make([]string, 0, len(labels))
+	for k := range labels {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	h := sha256.New()
+	h.Write([]byte(group))
+	h.Write([]byte{0})
+	h.Write([]byte(rule))
+	for _, k := range keys {
+		h.Write([]byte{0})
+		h.Write([]byte(k))
+		h.Write([]byte{'='})
+		h.Write([]byte(labels[k]))
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// PriorityFor derives the priority from an alert's labels: an explicit
+// "priority" label wins; otherwise the severity decides (critical P2,
+// warning P4, anything else P3). P1 is reserved for rules that say so,
+// since it pages people out of hours.
+func PriorityFor(labels map[string]string) Priority {
+	switch p := Priority(strings.ToUpper(labels["priority"])); p {
+	case P1, P2, P3, P4:
+		return p
+	}
+	switch strings.ToLower(labels["severity"]) {
+	case "critical":
+		return P2
+	case "warning", "info":
+		return P4
+	default:
+		return P3
+	}
+}

@@ -1,0 +1,146 @@
+package alerting
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/ninesmon/nines/rules"
+)
+
+// ErrNotFound is returned for an incident that does not exist.
+var ErrNotFound = errors.New("incident not found")
+
+// Manager opens and resolves incidents from rule evaluations. It is a
+// rules.Sink. Its methods are safe for concurrent use.
+type Manager struct {
+	store  Store
+	logger *slog.Logger
+
+	mu     sync.Mutex
+	active map[string]*Incident // by dedup key: open or acknowledged
+}
+
+var _ rules.Sink = (*Manager)(nil)
+
+// NewManager loads the active incidents from the store.
+func NewManager(ctx context.Context, store Store, logger *slog.Logger) (*Manager, error) {
+	m := &Manager{store: store, logger: logger, active: map[string]*Incident{}}
+	list, err := store.Incidents(ctx, Filter{Status: []Status{StatusOpen, StatusAcknowledged}})
+	if err != nil {
+		return nil, fmt.Errorf("load active incidents: %w", err)
+	}
+	for i := range list {
+		inc := list[i]
+		m.active[inc.DedupKey] = &inc
+	}
+	return m, nil
+}
+
+// Alerts implements rules.Sink: a firing alert opens an incident unless
+// one is active for its key; an active incident of the evaluated group
+// whose alert is neither firing nor pending any more is resolved. This
+// also resolves incidents whose alert cleared while the collector was
+// stopped.
+func (m *Manager) Alerts(ctx context.Context, now time.Time, group string, alerts []rules.Alert) {
+	stillActive := make(map[string]bool, len(alerts))
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i := range alerts {
+		a := &alerts[i]
+		lm := a.Labels.Map()
+		key := DedupKey(a.Group, a.Rule, lm)
+		if a.State == rules.StatePending || a.State == rules.StateFiring {
+			stillActive[key] = true
+		}
+		if a.State != rules.StateFiring || m.active[key] != nil {
+			continue
+		}
+		inc := &Incident{
+			DedupKey:    key,
+			Group:       a.Group,
+			Rule:        a.Rule,
+			Title:       titleFor(a),
+			Description: a.Annotations["description"],
+			Target:      firstOf(lm, "target", "host", "instance", "device"),
+			Service:     lm["service"],
+			Severity:    lm["severity"],
+			Priority:    PriorityFor(lm),
+			Status:      StatusOpen,
+			Labels:      lm,
+			Value:       a.Value,
+			OpenedAt:    a.FiredAt,
+		}
+		if inc.OpenedAt.IsZero() {
+			inc.OpenedAt = now
+		}
+		if err := m.store.InsertIncident(ctx, inc); err != nil {
+			// Not recorded as active: the next evaluation tries again.
+			m.logger.Error("open incident", "rule", a.Rule, "err", err)
+			continue
+		}
+		m.active[key] = inc
+		m.logger.Info("incident opened", "incident_id", inc.ID, "rule", a.Rule, "priority", inc.Priority, "target", inc.Target)
+	}
+	for key, inc := range m.active {
+		if inc.Group != group || stillActive[key] {
+			continue
+		}
+		if err := m.store.ResolveIncident(ctx, inc.ID, now); err != nil {
+			m.logger.Error("resolve incident", "incident_id", inc.ID, "err", err)
+			continue
+		}
+		delete(m.active, key)
+		m.logger.Info("incident resolved", "incident_id", inc.ID, "rule", inc.Rule, "target", inc.Target)
+	}
+}
+
+// OpenByPriority counts active incidents per priority (every priority is
+// present, zero included).
+func (m *Manager) OpenByPriority() map[Priority]int {
+	out := make(map[Priority]int, len(Priorities))
+	for _, p := range Priorities {
+		out[p] = 0
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, inc := range m.active {
+		out[inc.Priority]++
+	}
+	return out
+}
+
+func titleFor(a *rules.Alert) string {
+	if s := a.Annotations["summary"]; s != "" {
+		return s
+	}
+	if s := a.Annotations["title"]; s != "" {
+		return s
+	}
+	var b []byte
+	b = append(b, a.Rule...)
+	a.Labels.Range(func(l labels.Label) {
+		if l.Name == labels.AlertName {
+			return
+		}
+		if l.Name == "host" || l.Name == "target" || l.Name == "instance" {
+			b = append(b, " on "...)
+			b = append(b, l.Value...)
+		}
+	})
+	return string(b)
+}
+
+func firstOf(m map[string]string, keys ...string) string {
+	for _, k := range keys {
+		if v := m[k]; v != "" {
+			return v
+		}
+	}
+	return ""
+}

@@ -1,0 +1,150 @@
+// Package api is the collector's REST API (JSON, /api/v1/...). Every
+// endpoint needs a bearer token; see package auth for roles.
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/ninesmon/nines/alerting"
+	"github.com/ninesmon/nines/collector/auth"
+	"github.com/ninesmon/nines/collector/config"
+	"github.com/ninesmon/nines/collector/state"
+)
+
+// Targets lists tracked targets.
+type Targets interface {
+	Snapshot() []state.Target
+}
+
+// API serves /api/v1.
+type API struct {
+	Incidents alerting.Store
+	Targets   Targets
+	Auth      *auth.Authenticator
+	Logger    *slog.Logger
+}
+
+// Register adds the API routes to mux.
+func (a *API) Register(mux *http.ServeMux) {
+	mux.Handle("GET /api/v1/incidents", a.Auth.Require(config.RoleViewer, http.HandlerFunc(a.listIncidents)))
+	mux.Handle("GET /api/v1/incidents/{id}", a.Auth.Require(config.RoleViewer, http.HandlerFunc(a.getIncident)))
+	mux.Handle("GET /api/v1/targets", a.Auth.Require(config.RoleViewer, http.HandlerFunc(a.listTargets)))
+}
+
+type envelope struct {
+	Data  any    `json:"data,omitempty"`
+	Error string `json:"error,omitempty"`
+}
+
+// WriteJSON writes v as the data of a JSON response.
+func WriteJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(envelope{Data: v})
+}
+
+// WriteError writes a JSON error response.
+func WriteError(w http.ResponseWriter, code int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(envelope{Error: msg})
+}
+
+func (a *API) listIncidents(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	var f alerting.Filter
+	for _, s := range splitList(q["status"]) {
+		st := alerting.Status(s)
+		switch st {
+		case alerting.StatusOpen, alerting.StatusAcknowledged, alerting.StatusResolved, alerting.StatusClosed:
+			f.Status = append(f.Status, st)
+		case "active":
+			f.Status = append(f.Status, alerting.StatusOpen, alerting.StatusAcknowledged)
+		default:
+			WriteError(w, http.StatusBadRequest, fmt.Sprintf("status: unknown value %q (want open, acknowledged, resolved, closed or active)", s))
+			return
+		}
+	}
+	for _, s := range splitList(q["priority"]) {
+		p := alerting.Priority(strings.ToUpper(s))
+		if !slices.Contains(alerting.Priorities, p) {
+			WriteError(w, http.StatusBadRequest, fmt.Sprintf("priority: unknown value %q (want P1 to P4)", s))
+			return
+		}
+		f.Priority = append(f.Priority, p)
+	}
+	f.Limit = 500
+	if s := q.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 10000 {
+			WriteError(w, http.StatusBadRequest, "limit: want a number from 1 to 10000")
+			return
+		}
+		f.Limit = n
+	}
+	list, err := a.Incidents.Incidents(r.Context(), f)
+	if err != nil {
+		a.Logger.Error("list incidents", "err", err)
+		WriteError(w, http.StatusInternalServerError, "could not read incidents")
+		return
+	}
+	if list == nil {
+		list = []alerting.Incident{}
+	}
+	WriteJSON(w, http.StatusOK, list)
+}
+
+func (a *API) getIncident(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		WriteError(w, http.StatusBadRequest, "incident id must be a number")
+		return
+	}
+	inc, err := a.Incidents.Incident(r.Context(), id)
+	switch {
+	case errors.Is(err, alerting.ErrNotFound):
+		WriteError(w, http.StatusNotFound, fmt.Sprintf("incident %d not found", id))
+	case err != nil:
+		a.Logger.Error("get incident", "incident_id", id, "err", err)
+		WriteError(w, http.StatusInternalServerError, "could not read incident")
+	default:
+		WriteJSON(w, http.StatusOK, inc)
+	}
+}
+
+func (a *API) listTargets(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	states := splitList(q["state"])
+	kinds := splitList(q["kind"])
+	out := []state.Target{}
+	for _, t := range a.Targets.Snapshot() {
+		if len(states) > 0 && !slices.Contains(states, string(t.State)) {
+			continue
+		}
+		if len(kinds) > 0 && !slices.Contains(kinds, string(t.Kind)) {
+			continue
+		}
+		out = append(out, t)
+	}
+	WriteJSON(w, http.StatusOK, out)
+}
+
+// splitList accepts both ?a=x&a=y and ?a=x,y.
+func splitList(vals []string) []string {
+	var out []string
+	for _, v := range vals {
+		for _, p := range strings.Split(v, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}

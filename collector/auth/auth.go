@@ -1,0 +1,105 @@
+// Package auth checks the bearer tokens of every collector endpoint that
+// returns data or changes state. Tokens are known only by their SHA-256
+// and compared in constant time; the token set can be swapped on reload.
+package auth
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"net/http"
+	"slices"
+	"strings"
+	"sync/atomic"
+
+	"github.com/ninesmon/nines/collector/config"
+)
+
+// Principal is who made a request.
+type Principal struct {
+	Name string
+	Role config.Role
+}
+
+type ctxKey struct{}
+
+// FromContext returns the request's principal, if authenticated.
+func FromContext(ctx context.Context) (Principal, bool) {
+	p, ok := ctx.Value(ctxKey{}).(Principal)
+	return p, ok
+}
+
+// Authenticator holds the current token set. Safe for concurrent use.
+type Authenticator struct {
+	tokens atomic.Pointer[[]config.Token]
+}
+
+// New returns an authenticator for tokens.
+func New(tokens []config.Token) *Authenticator {
+	a := &Authenticator{}
+	a.Set(tokens)
+	return a
+}
+
+// Set replaces the token set.
+func (a *Authenticator) Set(tokens []config.Token) {
+	c := slices.Clone(tokens)
+	a.tokens.Store(&c)
+}
+
+// Authenticate finds the principal for a request's bearer token (also
+// accepted: "Token <t>", as InfluxDB clients send).
+func (a *Authenticator) Authenticate(r *http.Request) (Principal, bool) {
+	h := r.Header.Get("Authorization")
+	var tok string
+	switch {
+	case strings.HasPrefix(h, "Bearer "):
+		tok = strings.TrimPrefix(h, "Bearer ")
+	case strings.HasPrefix(h, "Token "):
+		tok = strings.TrimPrefix(h, "Token ")
+	default:
+		return Principal{}, false
+	}
+	return a.Lookup(tok)
+}
+
+// Lookup finds the principal owning a raw token. Every configured token is
+// compared, so timing does not reveal which one matched.
+func (a *Authenticator) Lookup(tok string) (Principal, bool) {
+	sum := sha256.Sum256([]byte(tok))
+	var found Principal
+	ok := false
+	for _, t := range *a.tokens.Load() {
+		if subtle.ConstantTimeCompare(sum[:], t.Hash[:]) == 1 {
+			found, ok = Principal{Name: t.Name, Role: t.Role}, true
+		}
+	}
+	return found, ok
+}
+
+// Allows reports whether role may act as want: admin may do everything,
+// operator what a viewer may, and agent only push.
+func Allows(role, want config.Role) bool {
+	if role == want || role == config.RoleAdmin {
+		return true
+	}
+	return role == config.RoleOperator && want == config.RoleViewer
+}
+
+// Require wraps h so that only principals allowed to act as want get
+// through; others get 401 (no or unknown token) or 403 (wrong role).
+func (a *Authenticator) Require(want config.Role, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, ok := a.Authenticate(r)
+		if !ok {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="nines"`)
+			http.Error(w, "missing or unknown bearer token", http.StatusUnauthorized)
+			return
+		}
+		if !Allows(p.Role, want) {
+			http.Error(w, "token "+p.Name+" (role "+string(p.Role)+") may not do this: needs "+string(want), http.StatusForbidden)
+			return
+		}
+		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, p)))
+	})
+}

@@ -1,0 +1,324 @@
+// Package collector wires the nines-collector server: ingest, the
+// availability tracker, the recent-sample window, rule evaluation,
+// incidents, the REST API and /metrics. It holds the schedule and the
+// reload logic, not the domain logic of its parts.
+package collector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/ninesmon/nines/agent/buildinfo"
+	"github.com/ninesmon/nines/agent/wire"
+	"github.com/ninesmon/nines/alerting"
+	"github.com/ninesmon/nines/collector/api"
+	"github.com/ninesmon/nines/collector/auth"
+	"github.com/ninesmon/nines/collector/config"
+	"github.com/ninesmon/nines/collector/ingest"
+	"github.com/ninesmon/nines/collector/samples"
+	"github.com/ninesmon/nines/collector/state"
+	"github.com/ninesmon/nines/collector/store/sqlite"
+	"github.com/ninesmon/nines/rules"
+)
+
+// ShutdownTimeout bounds the stop sequence.
+const ShutdownTimeout = 5 * time.Second
+
+// Collector is one running collector. Create it with New, start it with
+// Run; Reload may be called while it runs.
+type Collector struct {
+	logger    *slog.Logger
+	store     *sqlite.Store
+	samples   *samples.Store
+	tracker   *state.Tracker
+	incidents *alerting.Manager
+	rules     *rules.Manager
+	auth      *auth.Authenticator
+	registry  *prometheus.Registry
+	runID     int64
+	reloadFn  func() (*config.Config, error)
+
+	mu  sync.Mutex
+	cfg *config.Config
+
+	reloadOK   prometheus.Gauge
+	reloadTime prometheus.Gauge
+}
+
+// New opens the store and builds every part from cfg. reload, when not
+// nil, is how POST /-/reload gets a fresh configuration.
+func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, reload func() (*config.Config, error)) (*Collector, error) {
+	now := time.Now()
+	st, err := sqlite.Open(ctx, cfg.Storage.Path)
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	c := &Collector{logger: logger, store: st, cfg: cfg, reloadFn: reload, registry: prometheus.NewRegistry()}
+	fail := func(err error) (*Collector, error) {
+		st.Close()
+		return nil, err
+	}
+	runID, prevAlive, err := st.StartRun(ctx, now)
+	if err != nil {
+		return fail(fmt.Errorf("record collector start: %w", err))
+	}
+	c.runID = runID
+	if !prevAlive.IsZero() {
+		logger.Info("collector was not observing; the gap is not target downtime",
+			"from", prevAlive.Format(time.RFC3339), "to", now.Format(time.RFC3339), "gap", now.Sub(prevAlive).Round(time.Second))
+	}
+	c.samples = samples.New(cfg.Storage.SamplesRetention.D(), cfg.Storage.MaxSeries)
+	c.tracker, err = state.New(ctx, st, trackerOptions(cfg), now, logger.With("component", "state"))
+	if err != nil {
+		return fail(err)
+	}
+	c.incidents, err = alerting.NewManager(ctx, st, logger.With("component", "alerting"))
+	if err != nil {
+		return fail(err)
+	}
+	c.rules = rules.NewManager(rules.Options{
+		Queryable:       c.samples,
+		Appender:        c.samples,
+		Sink:            c.incidents,
+		DefaultInterval: cfg.Rules.EvaluationInterval.D(),
+		Logger:          logger.With("component", "rules"),
+	})
+	c.rules.Update(cfg.RuleFiles)
+	c.auth = auth.New(cfg.Auth.Tokens)
+
+	c.reloadOK = prometheus.NewGauge(prometheus.GaugeOpts{Name: "nines_config_last_reload_successful", Help: "Whether the last configuration reload succeeded (1) or failed (0)."})
+	c.reloadTime = prometheus.NewGauge(prometheus.GaugeOpts{Name: "nines_config_last_reload_success_timestamp_seconds", Help: "When the configuration was last loaded successfully (Unix time)."})
+	c.reloadOK.Set(1)
+	c.reloadTime.Set(float64(now.Unix()))
+	c.registry.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		c.reloadOK, c.reloadTime,
+		&stateCollector{tracker: c.tracker, incidents: c.incidents},
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "nines_samples_series", Help: "Series held in the in-memory recent window."},
+			func() float64 { return float64(c.samples.NumSeries()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "nines_build_info", Help: "Build information.", ConstLabels: prometheus.Labels{"version": buildinfo.Version, "revision": buildinfo.Revision}},
+			func() float64 { return 1 }),
+	)
+	return c, nil
+}
+
+func trackerOptions(cfg *config.Config) state.Options {
+	return state.Options{
+		DownAfter:       cfg.Availability.DownAfterIntervals,
+		Grace:           cfg.Availability.StartupGrace.D(),
+		DefaultInterval: cfg.Availability.DefaultPushInterval.D(),
+	}
+}
+
+// Reload swaps in a configuration that was already loaded and validated:
+// tokens, rules and availability thresholds. Listener and storage settings
+// need a restart; a change to them is reported and ignored.
+func (c *Collector) Reload(cfg *config.Config) {
+	c.mu.Lock()
+	old := c.cfg
+	c.cfg = cfg
+	c.mu.Unlock()
+	if old.Web != cfg.Web || old.Storage != cfg.Storage {
+		c.logger.Warn("web and storage settings change only on restart; keeping the current ones")
+	}
+	c.auth.Set(cfg.Auth.Tokens)
+	c.tracker.SetOptions(trackerOptions(cfg))
+	c.rules.Update(cfg.RuleFiles)
+	c.reloadOK.Set(1)
+	c.reloadTime.Set(float64(time.Now().Unix()))
+	c.logger.Info("configuration reloaded", "rule_files", len(cfg.RuleFiles), "tokens", len(cfg.Auth.Tokens))
+}
+
+// ReloadFailed records a configuration that could not be loaded; the
+// running one stays.
+func (c *Collector) ReloadFailed(err error) {
+	c.reloadOK.Set(0)
+	c.logger.Error("reload failed; keeping the running configuration", "err", err)
+}
+
+func (c *Collector) config() *config.Config {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cfg
+}
+
+// Handler returns the collector's HTTP handler.
+func (c *Collector) Handler() http.Handler {
+	cfg := c.config()
+	mux := http.NewServeMux()
+	push := ingest.NewHandler(ingest.Options{
+		Appender:     c.samples,
+		Observer:     c.tracker,
+		MaxBodyBytes: cfg.Ingest.MaxBodyBytes,
+		Logger:       c.logger.With("component", "ingest"),
+		Registerer:   c.registry,
+	})
+	mux.Handle("POST "+wire.PushPath, c.auth.Require(config.RoleAgent, push))
+	(&api.API{Incidents: c.store, Targets: c.tracker, Auth: c.auth, Logger: c.logger}).Register(mux)
+
+	metrics := promhttp.HandlerFor(c.registry, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(c.logger.Handler(), slog.LevelError)})
+	if cfg.Web.MetricsPublic {
+		mux.Handle("GET /metrics", metrics)
+	} else {
+		mux.Handle("GET /metrics", c.auth.Require(config.RoleViewer, metrics))
+	}
+	mux.Handle("POST /-/reload", c.auth.Require(config.RoleAdmin, http.HandlerFunc(c.serveReload)))
+	mux.HandleFunc("GET /-/healthy", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "OK") })
+	mux.HandleFunc("GET /-/ready", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "Ready") })
+	return mux
+}
+
+func (c *Collector) serveReload(w http.ResponseWriter, _ *http.Request) {
+	if c.reloadFn == nil {
+		api.WriteError(w, http.StatusNotImplemented, "this collector was started without a configuration file")
+		return
+	}
+	cfg, err := c.reloadFn()
+	if err != nil {
+		c.ReloadFailed(err)
+		api.WriteError(w, http.StatusBadRequest, "configuration not reloaded: "+err.Error())
+		return
+	}
+	c.Reload(cfg)
+	api.WriteJSON(w, http.StatusOK, map[string]string{"status": "reloaded"})
+}
+
+// Run serves and evaluates until ctx is done, then stops in order.
+func (c *Collector) Run(ctx context.Context) error {
+	defer c.store.Close()
+	cfg := c.config()
+	ln, err := net.Listen("tcp", cfg.Web.ListenAddress)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Web.ListenAddress, err)
+	}
+	srv := &http.Server{
+		Handler:           c.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       time.Minute,
+		IdleTimeout:       2 * time.Minute,
+	}
+	c.logger.Info("nines-collector started", "version", buildinfo.Version, "listen_address", ln.Addr().String(),
+		"store", cfg.Storage.Path, "rule_files", len(cfg.RuleFiles))
+
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errc := make(chan error, 2)
+	wg.Add(3)
+	go func() {
+		defer wg.Done()
+		var err error
+		if cfg.Web.TLSCertFile != "" {
+			err = srv.ServeTLS(ln, cfg.Web.TLSCertFile, cfg.Web.TLSKeyFile)
+		} else {
+			err = srv.Serve(ln)
+		}
+		if !errors.Is(err, http.ErrServerClosed) {
+			errc <- fmt.Errorf("serve: %w", err)
+			cancel()
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		_ = c.rules.Run(runCtx)
+	}()
+	go func() {
+		defer wg.Done()
+		c.housekeeping(runCtx)
+	}()
+
+	<-runCtx.Done()
+	shutCtx, cancelShut := context.WithTimeout(context.Background(), ShutdownTimeout)
+	defer cancelShut()
+	_ = srv.Shutdown(shutCtx)
+	cancel()
+	wg.Wait()
+	if err := c.store.Alive(shutCtx, c.runID, time.Now()); err != nil {
+		c.logger.Warn("record collector stop", "err", err)
+	}
+	c.logger.Info("nines-collector stopped")
+	select {
+	case err := <-errc:
+		return err
+	default:
+		return nil
+	}
+}
+
+// housekeeping checks host deadlines, publishes target states as series
+// for the rules, records that the collector is alive and prunes the
+// sample window.
+func (c *Collector) housekeeping(ctx context.Context) {
+	const aliveEvery = 10 * time.Second
+	const pruneEvery = time.Minute
+	var lastAlive, lastPrune time.Time
+	for {
+		cfg := c.config()
+		now := time.Now()
+		if err := c.tracker.Check(ctx, now); err != nil {
+			c.logger.Error("check target deadlines", "err", err)
+		}
+		c.publishStates(now)
+		if now.Sub(lastAlive) >= aliveEvery {
+			if err := c.store.Alive(ctx, c.runID, now); err != nil && ctx.Err() == nil {
+				c.logger.Error("record collector alive", "err", err)
+			}
+			lastAlive = now
+		}
+		if now.Sub(lastPrune) >= pruneEvery {
+			c.samples.Prune(now)
+			lastPrune = now
+		}
+		t := time.NewTimer(cfg.Availability.CheckInterval.D())
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// publishStates writes nines_target_up and nines_target_state into the
+// sample window, so rules (host down, check failed) are plain PromQL.
+func (c *Collector) publishStates(now time.Time) {
+	ts := now.UnixMilli()
+	for _, t := range c.tracker.Snapshot() {
+		m := maps.Clone(t.Labels)
+		if m == nil {
+			m = map[string]string{}
+		}
+		m["target"], m["kind"] = t.Name, string(t.Kind)
+		if t.Kind == state.KindHost {
+			m["host"] = t.Name
+		}
+		up := 0.0
+		if t.State == state.Up {
+			up = 1
+		}
+		m[labels.MetricName] = "nines_target_up"
+		_ = c.samples.Append(labels.FromMap(m), ts, up)
+		m[labels.MetricName] = "nines_target_state"
+		for _, s := range state.AllStates {
+			v := 0.0
+			if s == t.State {
+				v = 1
+			}
+			m["state"] = string(s)
+			_ = c.samples.Append(labels.FromMap(m), ts, v)
+		}
+	}
+}

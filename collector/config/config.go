@@ -1,0 +1,269 @@
+// Package config is the nines-collector configuration file: keys,
+// defaults, validation and loading (including the rule files it names).
+package config
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/ninesmon/nines/agent/yamlconf"
+	"github.com/ninesmon/nines/rules"
+)
+
+// Config is the whole collector configuration. Start from Default.
+type Config struct {
+	Web          Web          `yaml:"web"`
+	Storage      Storage      `yaml:"storage"`
+	Auth         Auth         `yaml:"auth"`
+	Ingest       Ingest       `yaml:"ingest"`
+	Availability Availability `yaml:"availability"`
+	Rules        Rules        `yaml:"rules"`
+
+	// RuleFiles are the parsed rule files, filled by LoadFile.
+	RuleFiles []*rules.File `yaml:"-"`
+}
+
+// Web is the HTTP listener (API, ingest, /metrics).
+type Web struct {
+	ListenAddress string `yaml:"listen_address"`
+	TLSCertFile   string `yaml:"tls_cert_file"`
+	TLSKeyFile    string `yaml:"tls_key_file"`
+	// MetricsPublic serves /metrics without a token. Default false: the
+	// SLA and state figures are data and need a viewer token.
+	MetricsPublic bool `yaml:"metrics_public"`
+}
+
+// Storage is where state is kept.
+type Storage struct {
+	// Path of the SQLite database. Default data/nines.db, relative to the
+	// config file's directory.
+	Path string `yaml:"path"`
+	// SamplesRetention is the in-memory window rules can look at.
+	SamplesRetention yamlconf.Duration `yaml:"samples_retention"`
+	// MaxSeries bounds the in-memory series; beyond it new series are
+	// rejected and counted.
+	MaxSeries int `yaml:"max_series"`
+}
+
+// Auth lists the API tokens.
+type Auth struct {
+	Tokens []Token `yaml:"tokens"`
+}
+
+// Role is what a token may do.
+type Role string
+
+// The roles: agent may only push; viewer reads; operator reads and works
+// incidents; admin does everything.
+const (
+	RoleAgent    Role = "agent"
+	RoleViewer   Role = "viewer"
+	RoleOperator Role = "operator"
+	RoleAdmin    Role = "admin"
+)
+
+// Token is one credential. The secret is never in the file in clear:
+// give its SHA-256 (token_sha256) or a file holding it (token_file).
+type Token struct {
+	Name        string `yaml:"name"`
+	Role        Role   `yaml:"role"`
+	TokenSHA256 string `yaml:"token_sha256"`
+	TokenFile   string `yaml:"token_file"`
+
+	// Hash is the SHA-256 of the token, filled by LoadFile.
+	Hash [32]byte `yaml:"-"`
+}
+
+// Ingest bounds what senders may send.
+type Ingest struct {
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+}
+
+// Availability sets how target states are decided.
+type Availability struct {
+	// DownAfterIntervals: a host is DOWN after this many push intervals
+	// without data.
+	DownAfterIntervals int `yaml:"down_after_intervals"`
+	// DefaultPushInterval applies to senders that do not announce one.
+	DefaultPushInterval yamlconf.Duration `yaml:"default_push_interval"`
+	// StartupGrace delays DOWN decisions after the collector starts, so
+	// agents' queued data arrives first. Default: two default intervals.
+	StartupGrace yamlconf.Duration `yaml:"startup_grace"`
+	// CheckInterval is how often deadlines are checked.
+	CheckInterval yamlconf.Duration `yaml:"check_interval"`
+}
+
+// Rules names rule files and how often their groups run by default.
+type Rules struct {
+	Files              []string          `yaml:"files"`
+	EvaluationInterval yamlconf.Duration `yaml:"evaluation_interval"`
+}
+
+// Default returns the configuration used for keys the file leaves out.
+func Default() *Config {
+	return &Config{
+		Web: Web{ListenAddress: ":9990"},
+		Storage: Storage{
+			Path:             "data/nines.db",
+			SamplesRetention: yamlconf.Duration(time.Hour),
+			MaxSeries:        2_000_000,
+		},
+		Ingest: Ingest{MaxBodyBytes: 32 << 20},
+		Availability: Availability{
+			DownAfterIntervals:  3,
+			DefaultPushInterval: yamlconf.Duration(15 * time.Second),
+			CheckInterval:       yamlconf.Duration(time.Second),
+		},
+		Rules: Rules{EvaluationInterval: yamlconf.Duration(15 * time.Second)},
+	}
+}
+
+// Load parses a configuration without touching the file system.
+func Load(file string, data []byte) (*Config, error) {
+	c := Default()
+	if err := yamlconf.Decode(file, data, c); err != nil {
+		return nil, err
+	}
+	if c.Availability.StartupGrace == 0 {
+		c.Availability.StartupGrace = 2 * c.Availability.DefaultPushInterval
+	}
+	return c, nil
+}
+
+// LoadFile reads a configuration file, resolves relative paths against its
+// directory, reads token files and parses every rule file. All problems
+// are returned together.
+func LoadFile(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	c, err := Load(path, data)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Resolve(filepath.Dir(path)); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Resolve makes paths absolute against dir, hashes token files and loads
+// rule files.
+func (c *Config) Resolve(dir string) error {
+	abs := func(p string) string {
+		if p == "" || filepath.IsAbs(p) {
+			return p
+		}
+		return filepath.Join(dir, p)
+	}
+	c.Storage.Path = abs(c.Storage.Path)
+	c.Web.TLSCertFile, c.Web.TLSKeyFile = abs(c.Web.TLSCertFile), abs(c.Web.TLSKeyFile)
+	var errs []error
+	for i := range c.Auth.Tokens {
+		t := &c.Auth.Tokens[i]
+		if t.TokenFile != "" {
+			t.TokenFile = abs(t.TokenFile)
+			sec, err := yamlconf.ResolveSecret("", t.TokenFile, "token")
+			if err != nil {
+				errs = append(errs, fmt.Errorf("auth.tokens[%d] (%s): %w", i, t.Name, err))
+				continue
+			}
+			t.Hash = sha256.Sum256([]byte(sec.Reveal()))
+		} else {
+			b, _ := hex.DecodeString(t.TokenSHA256) // checked by Validate
+			copy(t.Hash[:], b)
+		}
+	}
+	var files []string
+	for _, pattern := range c.Rules.Files {
+		matches, err := filepath.Glob(abs(pattern))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("rules.files: %q: %w", pattern, err))
+			continue
+		}
+		if len(matches) == 0 {
+			errs = append(errs, fmt.Errorf("rules.files: %q matches no file", pattern))
+		}
+		files = append(files, matches...)
+	}
+	c.RuleFiles = nil
+	for _, f := range files {
+		rf, err := rules.ParseFile(f)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		c.RuleFiles = append(c.RuleFiles, rf)
+	}
+	return errors.Join(errs...)
+}
+
+// Validate checks the decoded configuration; see yamlconf.Validator.
+func (c *Config) Validate(p *yamlconf.Problems) {
+	if _, _, err := net.SplitHostPort(c.Web.ListenAddress); err != nil {
+		p.Addf("web.listen_address", "%v", err)
+	}
+	if (c.Web.TLSCertFile == "") != (c.Web.TLSKeyFile == "") {
+		p.Addf("web", "tls_cert_file and tls_key_file must be set together")
+	}
+	if c.Storage.Path == "" {
+		p.Addf("storage.path", "must not be empty")
+	}
+	if c.Storage.SamplesRetention.D() < time.Minute {
+		p.Addf("storage.samples_retention", "must be at least 1m, got %s", c.Storage.SamplesRetention)
+	}
+	if c.Storage.MaxSeries < 1 {
+		p.Addf("storage.max_series", "must be at least 1")
+	}
+	names := map[string]bool{}
+	for i, t := range c.Auth.Tokens {
+		tp := fmt.Sprintf("auth.tokens[%d]", i)
+		if t.Name == "" {
+			p.Addf(tp, "name must be set")
+		} else if names[t.Name] {
+			p.Addf(tp+".name", "duplicate token name %q", t.Name)
+		}
+		names[t.Name] = true
+		switch t.Role {
+		case RoleAgent, RoleViewer, RoleOperator, RoleAdmin:
+		default:
+			p.Addf(tp+".role", "unknown role %q (want agent, viewer, operator or admin)", t.Role)
+		}
+		switch {
+		case t.TokenSHA256 != "" && t.TokenFile != "":
+			p.Addf(tp, "at most one of token_sha256 & token_file must be configured")
+		case t.TokenSHA256 == "" && t.TokenFile == "":
+			p.Addf(tp, "one of token_sha256 or token_file must be set")
+		case t.TokenSHA256 != "":
+			if b, err := hex.DecodeString(t.TokenSHA256); err != nil || len(b) != sha256.Size {
+				p.Addf(tp+".token_sha256", "must be 64 hex digits (sha256sum of the token)")
+			}
+		}
+	}
+	if c.Ingest.MaxBodyBytes < 1024 {
+		p.Addf("ingest.max_body_bytes", "must be at least 1024")
+	}
+	a := c.Availability
+	if a.DownAfterIntervals < 1 {
+		p.Addf("availability.down_after_intervals", "must be at least 1")
+	}
+	if a.DefaultPushInterval.D() <= 0 {
+		p.Addf("availability.default_push_interval", "must be positive")
+	}
+	if a.StartupGrace < 0 {
+		p.Addf("availability.startup_grace", "must not be negative")
+	}
+	if a.CheckInterval.D() < 10*time.Millisecond {
+		p.Addf("availability.check_interval", "must be at least 10ms")
+	}
+	if c.Rules.EvaluationInterval.D() < 10*time.Millisecond {
+		p.Addf("rules.evaluation_interval", "must be at least 10ms")
+	}
+}

@@ -1,0 +1,318 @@
+// Package sqlite is the embedded default store: target state history,
+// incidents and the collector's own run history in one SQLite file (WAL
+// mode, synchronous=FULL so a committed change survives power loss).
+// It uses modernc.org/sqlite, a pure-Go driver, so binaries build with
+// CGO_ENABLED=0 for every platform.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/ninesmon/nines/alerting"
+	"github.com/ninesmon/nines/collector/state"
+)
+
+// Store is a SQLite database. It is safe for concurrent use.
+type Store struct {
+	db *sql.DB
+}
+
+var (
+	_ state.Store    = (*Store)(nil)
+	_ alerting.Store = (*Store)(nil)
+)
+
+// Open opens (creating if needed) the database at path and brings its
+// schema up to date.
+func Open(ctx context.Context, path string) (*Store, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return nil, err
+	}
+	q := url.Values{}
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(5000)", "foreign_keys(1)"} {
+		q.Add("_pragma", p)
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, err
+	}
+	// One connection: SQLite serialises writers anyway, and this avoids
+	// SQLITE_BUSY between our own goroutines.
+	db.SetMaxOpenConns(1)
+	s := &Store{db: db}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("migrate %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// migrations are applied in order, once each; never edit a released one.
+var migrations = []string{
+	`CREATE TABLE state_changes (
+		id INTEGER PRIMARY KEY AUTOINCREMENT,
+		target TEXT NOT NULL,
+		kind TEXT NOT NULL,
+		from_state TEXT NOT NULL,
+		to_state TEXT NOT NULL,
+		at_ms INTEGER NOT NULL,
+		cause TEXT NOT NULL
+	);
+	CREATE INDEX state_changes_target_at ON state_changes(target, at_ms);
+	CREATE TABLE incidents (
+		id INTEGER PRIMARY KEY AUTOINCREMENT,
+		dedup_key TEXT NOT NULL,
+		grp TEXT NOT NULL,
+		rule TEXT NOT NULL,
+		title TEXT NOT NULL,
+		description TEXT NOT NULL,
+		target TEXT NOT NULL,
+		service TEXT NOT NULL,
+		severity TEXT NOT NULL,
+		priority TEXT NOT NULL,
+		status TEXT NOT NULL,
+		labels TEXT NOT NULL,
+		value REAL NOT NULL,
+		opened_at_ms INTEGER NOT NULL,
+		resolved_at_ms INTEGER
+	);
+	CREATE INDEX incidents_status ON incidents(status);
+	CREATE UNIQUE INDEX incidents_one_active ON incidents(dedup_key) WHERE status IN ('open', 'acknowledged');
+	CREATE TABLE collector_runs (
+		id INTEGER PRIMARY KEY AUTOINCREMENT,
+		started_at_ms INTEGER NOT NULL,
+		last_alive_at_ms INTEGER NOT NULL
+	);`,
+}
+
+func (s *Store) migrate(ctx context.Context) error {
+	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`); err != nil {
+		return err
+	}
+	var v int
+	err := s.db.QueryRowContext(ctx, `SELECT version FROM schema_version`).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		if _, err := s.db.ExecContext(ctx, `INSERT INTO schema_version VALUES (0)`); err != nil {
+			return err
+		}
+	} else if err != nil {
+		return err
+	}
+	if v > len(migrations) {
+		return fmt.Errorf("database schema version %d is newer than this binary knows (%d)", v, len(migrations))
+	}
+	for i := v; i < len(migrations); i++ {
+		tx, err := s.db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %d: %w", i+1, err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE schema_version SET version = ?`, i+1); err != nil {
+			tx.Rollback()
+			return err
+		}
+		if err := tx.Commit(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// RecordChange implements state.Store.
+func (s *Store) RecordChange(ctx context.Context, c state.Change) error {
+	_, err := s.db.ExecContext(ctx,
+		`INSERT INTO state_changes (target, kind, from_state, to_state, at_ms, cause) VALUES (?, ?, ?, ?, ?, ?)`,
+		c.Target, string(c.Kind), string(c.From), string(c.To), c.At.UnixMilli(), c.Cause)
+	return err
+}
+
+// LatestChanges implements state.Store.
+func (s *Store) LatestChanges(ctx context.Context) ([]state.Change, error) {
+	rows, err := s.db.QueryContext(ctx, `
+		SELECT target, kind, from_state, to_state, at_ms, cause FROM state_changes
+		WHERE id IN (SELECT MAX(id) FROM state_changes GROUP BY target) ORDER BY target`)
+	if err != nil {
+		return nil, err
+	}
+	return scanChanges(rows)
+}
+
+// History returns the state changes of a target (all targets when target
+// is empty) between from and to, oldest first.
+func (s *Store) History(ctx context.Context, target string, from, to time.Time) ([]state.Change, error) {
+	rows, err := s.db.QueryContext(ctx, `
+		SELECT target, kind, from_state, to_state, at_ms, cause FROM state_changes
+		WHERE (? = '' OR target = ?) AND at_ms >= ? AND at_ms <= ? ORDER BY at_ms, id`,
+		target, target, from.UnixMilli(), to.UnixMilli())
+	if err != nil {
+		return nil, err
+	}
+	return scanChanges(rows)
+}
+
+func scanChanges(rows *sql.Rows) ([]state.Change, error) {
+	defer rows.Close()
+	var out []state.Change
+	for rows.Next() {
+		var c state.Change
+		var kind, from, to string
+		var at int64
+		if err := rows.Scan(&c.Target, &kind, &from, &to, &at, &c.Cause); err != nil {
+			return nil, err
+		}
+		c.Kind, c.From, c.To, c.At = state.Kind(kind), state.State(from), state.State(to), time.UnixMilli(at).UTC()
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// StartRun records that the collector started at now and returns when the
+// previous run was last known alive (zero if none): the span between is
+// time the collector did not observe, never target downtime.
+func (s *Store) StartRun(ctx context.Context, now time.Time) (id int64, prevAlive time.Time, err error) {
+	var last sql.NullInt64
+	if err := s.db.QueryRowContext(ctx, `SELECT MAX(last_alive_at_ms) FROM collector_runs`).Scan(&last); err != nil {
+		return 0, time.Time{}, err
+	}
+	res, err := s.db.ExecContext(ctx, `INSERT INTO collector_runs (started_at_ms, last_alive_at_ms) VALUES (?, ?)`, now.UnixMilli(), now.UnixMilli())
+	if err != nil {
+		return 0, time.Time{}, err
+	}
+	id, err = res.LastInsertId()
+	if last.Valid {
+		prevAlive = time.UnixMilli(last.Int64).UTC()
+	}
+	return id, prevAlive, err
+}
+
+// Alive records that the collector run id was observing at now.
+func (s *Store) Alive(ctx context.Context, id int64, now time.Time) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE collector_runs SET last_alive_at_ms = ? WHERE id = ?`, now.UnixMilli(), id)
+	return err
+}
+
+// InsertIncident implements alerting.Store.
+func (s *Store) InsertIncident(ctx context.Context, inc *alerting.Incident) error {
+	lbls, err := json.Marshal(inc.Labels)
+	if err != nil {
+		return err
+	}
+	res, err := s.db.ExecContext(ctx, `
+		INSERT INTO incidents (dedup_key, grp, rule, title, description, target, service, severity, priority, status, labels, value, opened_at_ms)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		inc.DedupKey, inc.Group, inc.Rule, inc.Title, inc.Description, inc.Target, inc.Service, inc.Severity,
+		string(inc.Priority), string(inc.Status), string(lbls), inc.Value, inc.OpenedAt.UnixMilli())
+	if err != nil {
+		return err
+	}
+	inc.ID, err = res.LastInsertId()
+	return err
+}
+
+// ResolveIncident implements alerting.Store.
+func (s *Store) ResolveIncident(ctx context.Context, id int64, at time.Time) error {
+	res, err := s.db.ExecContext(ctx, `UPDATE incidents SET status = 'resolved', resolved_at_ms = ? WHERE id = ? AND status IN ('open', 'acknowledged')`, at.UnixMilli(), id)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("resolve incident %d: %w", id, alerting.ErrNotFound)
+	}
+	return nil
+}
+
+const incidentColumns = `id, dedup_key, grp, rule, title, description, target, service, severity, priority, status, labels, value, opened_at_ms, resolved_at_ms`
+
+// Incidents implements alerting.Store.
+func (s *Store) Incidents(ctx context.Context, f alerting.Filter) ([]alerting.Incident, error) {
+	var where []string
+	var args []any
+	if len(f.Status) > 0 {
+		where = append(where, "status IN ("+placeholders(len(f.Status))+")")
+		for _, st := range f.Status {
+			args = append(args, string(st))
+		}
+	}
+	if len(f.Priority) > 0 {
+		where = append(where, "priority IN ("+placeholders(len(f.Priority))+")")
+		for _, p := range f.Priority {
+			args = append(args, string(p))
+		}
+	}
+	q := `SELECT ` + incidentColumns + ` FROM incidents`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY id DESC"
+	if f.Limit > 0 {
+		q += fmt.Sprintf(" LIMIT %d", f.Limit)
+	}
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []alerting.Incident
+	for rows.Next() {
+		inc, err := scanIncident(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *inc)
+	}
+	return out, rows.Err()
+}
+
+// Incident implements alerting.Store.
+func (s *Store) Incident(ctx context.Context, id int64) (*alerting.Incident, error) {
+	row := s.db.QueryRowContext(ctx, `SELECT `+incidentColumns+` FROM incidents WHERE id = ?`, id)
+	inc, err := scanIncident(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, alerting.ErrNotFound
+	}
+	return inc, err
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanIncident(r scanner) (*alerting.Incident, error) {
+	var inc alerting.Incident
+	var prio, status, lbls string
+	var opened int64
+	var resolved sql.NullInt64
+	if err := r.Scan(&inc.ID, &inc.DedupKey, &inc.Group, &inc.Rule, &inc.Title, &inc.Description, &inc.Target, &inc.Service,
+		&inc.Severity, &prio, &status, &lbls, &inc.Value, &opened, &resolved); err != nil {
+		return nil, err
+	}
+	inc.Priority, inc.Status = alerting.Priority(prio), alerting.Status(status)
+	inc.OpenedAt = time.UnixMilli(opened).UTC()
+	if resolved.Valid {
+		t := time.UnixMilli(resolved.Int64).UTC()
+		inc.ResolvedAt = &t
+	}
+	if err := json.Unmarshal([]byte(lbls), &inc.Labels); err != nil {
+		return nil, fmt.Errorf("incident %d labels: %w", inc.ID, err)
+	}
+	return &inc, nil
+}
+
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}

@@ -1,0 +1,178 @@
+// Package rules loads rule files in the Prometheus rule-file format and
+// evaluates them with the upstream PromQL engine over any
+// storage.Queryable, keeping each alert's state (inactive, pending,
+// firing) between evaluations.
+//
+// Files are decoded strictly: an unknown key, a bad expression or an
+// invalid label is an error naming file, line, group and rule, and every
+// error in a file is reported at once.
+package rules
+
+import (
+	"fmt"
+	"os"
+	"regexp"
+	"time"
+
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/promql/parser"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/ninesmon/nines/agent/yamlconf"
+)
+
+// File is one rule file.
+type File struct {
+	Groups []GroupSpec `yaml:"groups"`
+}
+
+// GroupSpec is a group of rules evaluated together at one interval.
+type GroupSpec struct {
+	Name     string     `yaml:"name"`
+	Interval Duration   `yaml:"interval"`
+	Limit    int        `yaml:"limit"`
+	Labels   Labels     `yaml:"labels"`
+	Rules    []RuleSpec `yaml:"rules"`
+}
+
+// RuleSpec is one alerting or recording rule as written in the file.
+type RuleSpec struct {
+	Record        string   `yaml:"record"`
+	Alert         string   `yaml:"alert"`
+	Expr          string   `yaml:"expr"`
+	For           Duration `yaml:"for"`
+	KeepFiringFor Duration `yaml:"keep_firing_for"`
+	Labels        Labels   `yaml:"labels"`
+	Annotations   Labels   `yaml:"annotations"`
+}
+
+// Name is the alert or record name.
+func (r *RuleSpec) Name() string {
+	if r.Alert != "" {
+		return r.Alert
+	}
+	return r.Record
+}
+
+// Labels is a label map; key order does not matter.
+type Labels map[string]string
+
+// Duration is a Prometheus duration ("30s", "5m", "1h", "1d", "1w").
+type Duration time.Duration
+
+// UnmarshalYAML parses a Prometheus duration string.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	var s string
+	if err := n.Decode(&s); err != nil {
+		return fmt.Errorf("line %d: duration must be a string such as \"5m\"", n.Line)
+	}
+	v, err := model.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("line %d: invalid duration %q: %v", n.Line, s, err)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// D returns the value as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+var (
+	metricNameRE = regexp.MustCompile(`^[a-zA-Z_:][a-zA-Z0-9_:]*$`)
+	labelNameRE  = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
+)
+
+// PromQL is the parser used to check and evaluate expressions.
+var PromQL = parser.NewParser(parser.Options{})
+
+// Validate checks every group and rule; see yamlconf.Validator.
+func (f *File) Validate(p *yamlconf.Problems) {
+	seen := map[string]bool{}
+	for gi, g := range f.Groups {
+		gp := fmt.Sprintf("groups[%d]", gi)
+		if g.Name == "" {
+			p.Addf(gp, "group name must not be empty")
+		} else if seen[g.Name] {
+			p.Addf(gp+".name", "group %q: duplicate group name", g.Name)
+		}
+		seen[g.Name] = true
+		if g.Interval < 0 {
+			p.Addf(gp+".interval", "group %q: interval must not be negative", g.Name)
+		}
+		checkLabels(p, gp+".labels", fmt.Sprintf("group %q", g.Name), g.Labels)
+		for ri := range g.Rules {
+			r := &g.Rules[ri]
+			rp := fmt.Sprintf("%s.rules[%d]", gp, ri)
+			where := fmt.Sprintf("group %q, rule %d", g.Name, ri+1)
+			if r.Name() != "" {
+				where += fmt.Sprintf(" %q", r.Name())
+			}
+			switch {
+			case r.Alert != "" && r.Record != "":
+				p.Addf(rp, "%s: only one of 'alert' and 'record' may be set", where)
+			case r.Alert == "" && r.Record == "":
+				p.Addf(rp, "%s: one of 'alert' or 'record' must be set", where)
+			case r.Record != "" && !metricNameRE.MatchString(r.Record):
+				p.Addf(rp+".record", "%s: invalid recording rule name %q", where, r.Record)
+			}
+			if r.Record != "" {
+				if r.For != 0 {
+					p.Addf(rp+".for", "%s: 'for' is for alerting rules only", where)
+				}
+				if r.KeepFiringFor != 0 {
+					p.Addf(rp+".keep_firing_for", "%s: 'keep_firing_for' is for alerting rules only", where)
+				}
+				if len(r.Annotations) > 0 {
+					p.Addf(rp+".annotations", "%s: annotations are for alerting rules only", where)
+				}
+			}
+			if r.Expr == "" {
+				p.Addf(rp, "%s: field 'expr' must be set", where)
+			} else if _, err := PromQL.ParseExpr(r.Expr); err != nil {
+				p.Addf(rp+".expr", "%s: could not parse expression: %v", where, err)
+			}
+			checkLabels(p, rp+".labels", where, r.Labels)
+			for k, v := range r.Annotations {
+				if !labelNameRE.MatchString(k) {
+					p.Addf(rp+".annotations."+k, "%s: invalid annotation name %q", where, k)
+				}
+				if _, err := parseTemplate(k, v); err != nil {
+					p.Addf(rp+".annotations."+k, "%s: annotation %q: %v", where, k, err)
+				}
+			}
+			if r.Labels != nil {
+				if pr, ok := r.Labels["priority"]; ok && !validPriority(pr) {
+					p.Addf(rp+".labels.priority", "%s: priority must be one of P1, P2, P3, P4, got %q", where, pr)
+				}
+			}
+		}
+	}
+}
+
+func checkLabels(p *yamlconf.Problems, path, where string, ls Labels) {
+	for k := range ls {
+		if !labelNameRE.MatchString(k) || k == model.MetricNameLabel {
+			p.Addf(path+"."+k, "%s: invalid label name %q", where, k)
+		}
+	}
+}
+
+func validPriority(s string) bool { return s == "P1" || s == "P2" || s == "P3" || s == "P4" }
+
+// Parse decodes and validates a rule file's contents.
+func Parse(file string, data []byte) (*File, error) {
+	var f File
+	if err := yamlconf.Decode(file, data, &f); err != nil {
+		return nil, err
+	}
+	return &f, nil
+}
+
+// ParseFile reads and parses a rule file.
+func ParseFile(path string) (*File, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(path, data)
+}

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs the system packages the tests need, when missing (Debian).
+# Real peers the tests start themselves: none yet beyond Go; later issues
+# add snmpd, prometheus, postgresql and chromium here.
+set -euo pipefail
+need=()
+for pkg in "$@"; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  echo ">> installing test dependencies: ${need[*]}"
+  if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -q
+  $SUDO apt-get install -y -q --no-install-recommends "${need[@]}"
+fi
