@@ -1,0 +1,310 @@
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// build compiles a command of this module into dir, with the race
+// detector when this test runs under it.
+func build(t *testing.T, dir, pkg string) string {
+	t.Helper()
+	out := filepath.Join(dir, filepath.Base(pkg))
+	args := []string{"build", "-o", out}
+	if raceEnabled {
+		args = append(args, "-race")
+	}
+	args = append(args, "github.com/ninesmon/nines/"+pkg)
+	cmd := exec.Command("go", args...)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED="+cgo())
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build %s: %v\n%s", pkg, err, b)
+	}
+	return out
+}
+
+func cgo() string {
+	if raceEnabled {
+		return "1"
+	}
+	return "0"
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// proc is a started binary whose output is kept for the test log.
+type proc struct {
+	name string
+	cmd  *exec.Cmd
+	mu   sync.Mutex
+	out  bytes.Buffer
+	done chan struct{}
+}
+
+func (p *proc) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.out.Write(b)
+}
+
+func (p *proc) output() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.out.String()
+}
+
+func start(t *testing.T, name, bin string, args ...string) *proc {
+	t.Helper()
+	p := &proc{name: name, cmd: exec.Command(bin, args...), done: make(chan struct{})}
+	p.cmd.Stdout, p.cmd.Stderr = p, p
+	if err := p.cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", name, err)
+	}
+	go func() { _ = p.cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() {
+		p.stop(t, syscall.SIGKILL)
+		if t.Failed() {
+			t.Logf("---- %s output ----\n%s", name, p.output())
+		}
+	})
+	return p
+}
+
+// stop signals the process and waits for it to exit (at most 10 s).
+func (p *proc) stop(t *testing.T, sig syscall.Signal) {
+	t.Helper()
+	select {
+	case <-p.done:
+		return
+	default:
+	}
+	_ = p.cmd.Process.Signal(sig)
+	select {
+	case <-p.done:
+	case <-time.After(10 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+		t.Errorf("%s did not exit within 10s of %v", p.name, sig)
+	}
+}
+
+// eventually polls cond every 100 ms until it holds or timeout passes.
+func eventually(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) time.Duration {
+	t.Helper()
+	start := time.Now()
+	last := ""
+	for time.Since(start) < timeout {
+		ok, detail := cond()
+		if ok {
+			return time.Since(start)
+		}
+		last = detail
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("%s: not within %s (last: %s)", what, timeout, last)
+	return 0
+}
+
+type client struct {
+	base, token string
+}
+
+func (c client) get(t *testing.T, path string, v any) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, c.base+path, nil)
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if v != nil && resp.StatusCode == http.StatusOK {
+		if err := json.Unmarshal(body, v); err != nil {
+			if s, ok := v.(*string); ok {
+				*s = string(body)
+			} else {
+				t.Fatalf("GET %s: decode %q: %v", path, body, err)
+			}
+		}
+	}
+	return resp.StatusCode
+}
+
+type target struct {
+	Name  string `json:"name"`
+	State string `json:"state"`
+}
+
+type incident struct {
+	ID       int64  `json:"id"`
+	Rule     string `json:"rule"`
+	Target   string `json:"target"`
+	Priority string `json:"priority"`
+	Status   string `json:"status"`
+}
+
+func write(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestThinPath runs a collector and an agent as real processes: the host
+// turns UP; killing the agent opens a host-down incident within 3 push
+// intervals + 2 s; restarting it resolves the incident; a clean stop is
+// SHUTDOWN, not an outage.
+func TestThinPath(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs both binaries")
+	}
+	if runtime.GOOS != "linux" {
+		t.Skip("process signals as on Linux")
+	}
+	dir := t.TempDir()
+	collectorBin := build(t, dir, "collector/cmd/nines-collector")
+	agentBin := build(t, dir, "agent/cmd/nines-agent")
+
+	collectorAddr, agentAddr := freeAddr(t), freeAddr(t)
+	write(t, filepath.Join(dir, "agent.token"), "agent-secret-token\n")
+	write(t, filepath.Join(dir, "admin.token"), "admin-secret-token\n")
+	write(t, filepath.Join(dir, "rules.yml"), `
+groups:
+  - name: availability
+    interval: 200ms
+    rules:
+      - alert: HostDown
+        expr: nines_target_state{kind="host",state="down"} == 1
+        labels: {severity: critical, priority: P3}
+        annotations:
+          summary: "Host {{ $labels.target }} is down"
+`)
+	write(t, filepath.Join(dir, "collector.yml"), fmt.Sprintf(`
+web: {listen_address: %q}
+storage: {path: nines.db}
+auth:
+  tokens:
+    - {name: agents, role: agent, token_file: agent.token}
+    - {name: admin, role: admin, token_file: admin.token}
+availability:
+  down_after_intervals: 3
+  default_push_interval: 1s
+  startup_grace: 1s
+  check_interval: 100ms
+rules:
+  files: [rules.yml]
+`, collectorAddr))
+	write(t, filepath.Join(dir, "agent.yml"), fmt.Sprintf(`
+interval: 1s
+hostname: e2e-host
+labels: {site: lab}
+web: {listen_address: %q}
+push:
+  urls: ["http://%s"]
+  token_file: agent.token
+`, agentAddr, collectorAddr))
+
+	collector := start(t, "collector", collectorBin, "--config", filepath.Join(dir, "collector.yml"), "--log.level", "debug")
+	api := client{base: "http://" + collectorAddr, token: "admin-secret-token"}
+	eventually(t, 30*time.Second, "collector ready", func() (bool, string) {
+		return api.get(t, "/-/ready", nil) == http.StatusOK, "not ready"
+	})
+	if code := (client{base: api.base}).get(t, "/api/v1/incidents", nil); code != http.StatusUnauthorized {
+		t.Fatalf("GET /api/v1/incidents without token: got %d, want 401", code)
+	}
+
+	hostState := func(want string) func() (bool, string) {
+		return func() (bool, string) {
+			var resp struct{ Data []target }
+			api.get(t, "/api/v1/targets", &resp)
+			for _, tg := range resp.Data {
+				if tg.Name == "e2e-host" {
+					return tg.State == want, "state " + tg.State
+				}
+			}
+			return false, fmt.Sprintf("targets %+v", resp.Data)
+		}
+	}
+	hostDown := func(status string) func() (bool, string) {
+		return func() (bool, string) {
+			var resp struct{ Data []incident }
+			api.get(t, "/api/v1/incidents", &resp)
+			for _, inc := range resp.Data {
+				if inc.Rule == "HostDown" && inc.Target == "e2e-host" && inc.Status == status {
+					return true, ""
+				}
+			}
+			return false, fmt.Sprintf("incidents %+v", resp.Data)
+		}
+	}
+
+	agentArgs := []string{"--config", filepath.Join(dir, "agent.yml")}
+	agent := start(t, "agent", agentBin, agentArgs...)
+	eventually(t, 15*time.Second, "host UP", hostState("up"))
+
+	// A crash: no goodbye. The incident must appear within 3 intervals + 2 s.
+	agent.stop(t, syscall.SIGKILL)
+	killed := time.Now()
+	eventually(t, 3*time.Second+2*time.Second, "host-down incident opened", hostDown("open"))
+	t.Logf("host-down incident %s after the agent was killed", time.Since(killed).Round(10*time.Millisecond))
+
+	var metrics string
+	api.get(t, "/metrics", &metrics)
+	if !strings.Contains(metrics, `nines_incidents_open{priority="P3"} 1`) {
+		t.Errorf("/metrics lacks nines_incidents_open{priority=\"P3\"} 1:\n%s", grepLines(metrics, "nines_incidents_open"))
+	}
+	if !strings.Contains(metrics, `nines_target_up{kind="host",target="e2e-host"} 0`) {
+		t.Errorf("/metrics lacks the host as down:\n%s", grepLines(metrics, "nines_target_up"))
+	}
+
+	agent = start(t, "agent-restarted", agentBin, agentArgs...)
+	eventually(t, 15*time.Second, "host-down incident resolved", hostDown("resolved"))
+	eventually(t, 5*time.Second, "host UP again", hostState("up"))
+
+	// A clean stop says goodbye: SHUTDOWN, and no new incident.
+	agent.stop(t, syscall.SIGTERM)
+	eventually(t, 5*time.Second, "host SHUTDOWN after SIGTERM", hostState("shutdown"))
+	var resp struct{ Data []incident }
+	api.get(t, "/api/v1/incidents", &resp)
+	if len(resp.Data) != 1 {
+		t.Errorf("incidents after clean stop: got %d, want 1 (the resolved one): %+v", len(resp.Data), resp.Data)
+	}
+	collector.stop(t, syscall.SIGTERM)
+	if code := collector.cmd.ProcessState.ExitCode(); code != 0 {
+		t.Errorf("collector exit code after SIGTERM: got %d, want 0", code)
+	}
+}
+
+func grepLines(s, substr string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, substr) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
