@@ -1,0 +1,79 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestLoadDefaults(t *testing.T) {
+	c, err := Load("empty.yml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := c.Interval.D(), 15*time.Second; got != want {
+		t.Errorf("interval: got %s, want %s", got, want)
+	}
+	if got, want := c.Web.ListenAddress, "127.0.0.1:9991"; got != want {
+		t.Errorf("listen address: got %s, want %s", got, want)
+	}
+	d, err := Load("d.yml", []byte("profile: desktop\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := d.Interval.D(), 60*time.Second; got != want {
+		t.Errorf("desktop interval: got %s, want %s", got, want)
+	}
+	if got := c.EnabledCollectors(); strings.Join(got, ",") != "cpu,filesystem,loadavg,memory" {
+		t.Errorf("default collectors: got %v", got)
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	tests := []struct {
+		name, in string
+		want     []string
+	}{
+		{"unknown key", "intervall: 5s\n", []string{"a.yml:1: field intervall not found"}},
+		{"bad profile", "profile: laptop\n", []string{"a.yml:1:1: profile: unknown profile \"laptop\""}},
+		{"interval too short", "interval: 1ms\n", []string{"a.yml:1:1: interval: must be at least 100ms"}},
+		{"bad url and missing token, together", "push:\n  urls: [ftp://x]\n", []string{
+			"a.yml:2:10: push.urls[0]: want an http:// or https:// URL", "a.yml:1:1: push: a token or token_file is required"}},
+		{"reserved label", "labels:\n  host: x\n", []string{"labels.host: label \"host\" is set by the agent itself"}},
+		{"unknown collector", "collectors:\n  enable: [gpu]\n", []string{"a.yml:2:12: collectors.enable[0]: unknown collector \"gpu\""}},
+		{"token twice", "push:\n  urls: [http://c]\n  token: a\n  token_file: b\n", []string{"at most one of token & token_file"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Load("a.yml", []byte(tc.in))
+			if err == nil {
+				t.Fatalf("got no error, want %q", tc.want)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("got %q, want it to contain %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestLoadFileResolvesTokenFile(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "tok"), []byte("s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "agent.yml")
+	if err := os.WriteFile(path, []byte("push:\n  urls: [http://c:1]\n  token_file: tok\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := LoadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Push.Token.Reveal(); got != "s3cret" {
+		t.Errorf("token: got %q, want s3cret", got)
+	}
+}

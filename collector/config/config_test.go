@@ -1,0 +1,72 @@
+package config
+
+import (
+	"crypto/sha256"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestLoadErrors(t *testing.T) {
+	tests := []struct {
+		name, in string
+		want     []string
+	}{
+		{"unknown key", "web:\n  listen: x\n", []string{"c.yml:2: field listen not found in type config.Web"}},
+		{"bad role and hash together", "auth:\n  tokens:\n    - name: a\n      role: root\n      token_sha256: abc\n", []string{
+			"c.yml:4:7: auth.tokens[0].role: unknown role \"root\"", "c.yml:5:7: auth.tokens[0].token_sha256: must be 64 hex digits"}},
+		{"no secret", "auth:\n  tokens:\n    - {name: a, role: agent}\n", []string{"auth.tokens[0]: one of token_sha256 or token_file must be set"}},
+		{"duplicate token name", "auth:\n  tokens:\n    - {name: a, role: agent, token_file: x}\n    - {name: a, role: admin, token_file: y}\n", []string{"auth.tokens[1].name: duplicate token name \"a\""}},
+		{"bad listen address", "web: {listen_address: nope}\n", []string{"web.listen_address: address nope: missing port"}},
+		{"down after zero", "availability: {down_after_intervals: 0}\n", []string{"availability.down_after_intervals: must be at least 1"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Load("c.yml", []byte(tc.in))
+			if err == nil {
+				t.Fatalf("got no error, want %q", tc.want)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("got %q, want it to contain %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestLoadFile(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("agent.token", "tok\n")
+	write("r.yml", "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: up == 0\n")
+	write("c.yml", "storage: {path: db/n.db}\nauth:\n  tokens:\n    - {name: a, role: agent, token_file: agent.token}\nrules:\n  files: [r*.yml]\n")
+	c, err := LoadFile(filepath.Join(dir, "c.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := c.Storage.Path, filepath.Join(dir, "db/n.db"); got != want {
+		t.Errorf("storage path: got %s, want %s", got, want)
+	}
+	if got, want := c.Auth.Tokens[0].Hash, sha256.Sum256([]byte("tok")); got != want {
+		t.Errorf("token hash: got %x, want %x", got, want)
+	}
+	if got := len(c.RuleFiles); got != 1 {
+		t.Errorf("rule files: got %d, want 1", got)
+	}
+	if got := c.Availability.StartupGrace.D(); got != 2*c.Availability.DefaultPushInterval.D() {
+		t.Errorf("startup grace default: got %s", got)
+	}
+
+	write("bad.yml", "rules:\n  files: [missing.yml, r.yml]\nauth:\n  tokens:\n    - {name: a, role: agent, token_file: nope.token}\n")
+	_, err = LoadFile(filepath.Join(dir, "bad.yml"))
+	if err == nil || !strings.Contains(err.Error(), `"missing.yml" matches no file`) || !strings.Contains(err.Error(), "nope.token") {
+		t.Errorf("got %v, want both the missing rule file and token file named", err)
+	}
+}

@@ -1,0 +1,3 @@
+// Package deploy holds deployment files (systemd units, example
+// configurations); its test keeps every example loadable.
+package deploy

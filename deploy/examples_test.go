@@ -1,0 +1,60 @@
+package deploy
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	agentconfig "github.com/ninesmon/nines/agent/config"
+	collectorconfig "github.com/ninesmon/nines/collector/config"
+	"github.com/ninesmon/nines/rules"
+)
+
+// TestExamples loads every file in examples/ with the loader of its kind,
+// so an example can never drift from the code.
+func TestExamples(t *testing.T) {
+	files, err := filepath.Glob("examples/*.yml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no examples found: %v", err)
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			base := filepath.Base(f)
+			switch {
+			case strings.Contains(base, "collector"):
+				cfg, err := collectorconfig.Load(f, data)
+				if err != nil {
+					t.Fatal(err)
+				}
+				// Token files name paths on a real host; the rule files it
+				// names must exist beside it and parse.
+				for _, pattern := range cfg.Rules.Files {
+					matches, _ := filepath.Glob(filepath.Join(filepath.Dir(f), pattern))
+					if len(matches) == 0 {
+						t.Errorf("rules.files %q matches nothing", pattern)
+					}
+					for _, m := range matches {
+						if _, err := rules.ParseFile(m); err != nil {
+							t.Error(err)
+						}
+					}
+				}
+			case strings.Contains(base, "agent"):
+				if _, err := agentconfig.Load(f, data); err != nil {
+					t.Fatal(err)
+				}
+			case strings.Contains(base, "rules"):
+				if _, err := rules.Parse(f, data); err != nil {
+					t.Fatal(err)
+				}
+			default:
+				t.Fatalf("no loader for example %s: name it *collector*, *agent* or *rules*", base)
+			}
+		})
+	}
+}

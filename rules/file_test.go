@@ -1,0 +1,61 @@
+package rules
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestParseFileGood(t *testing.T) {
+	f, err := ParseFile("testdata/mixin.good.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(f.Groups[0].Rules); got != 3 {
+		t.Errorf("rules: got %d, want 3", got)
+	}
+	if got, want := f.Groups[0].Rules[1].KeepFiringFor.D().String(), "10m0s"; got != want {
+		t.Errorf("keep_firing_for: got %s, want %s", got, want)
+	}
+}
+
+func TestParseFileBad(t *testing.T) {
+	_, err := ParseFile("testdata/noexpr.bad.yml")
+	if err == nil {
+		t.Fatal("got no error")
+	}
+	for _, want := range []string{
+		`testdata/noexpr.bad.yml:4:9: groups[0].rules[0]: group "g", rule 1 "NoExpr": field 'expr' must be set`,
+		`testdata/noexpr.bad.yml:7:9: groups[0].rules[1].expr: group "g", rule 2 "BadExpr": could not parse expression`,
+		`testdata/noexpr.bad.yml:8:9: groups[0].rules[2].record: group "g", rule 3 "bad name": invalid recording rule name`,
+		`testdata/noexpr.bad.yml:13:11: groups[0].rules[3].labels.priority: group "g", rule 4 "BadPriority": priority must be one of P1, P2, P3, P4, got "P9"`,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q; got:\n%v", want, err)
+		}
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	f := func(name, in, want string) {
+		t.Helper()
+		t.Run(name, func(t *testing.T) {
+			_, err := Parse("r.yml", []byte(in))
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("got %v, want it to contain %q", err, want)
+			}
+		})
+	}
+	f("unknown key", "groups:\n  - name: g\n    rulez: []\n", "r.yml:3: field rulez not found")
+	f("both alert and record", "groups:\n  - name: g\n    rules:\n      - {alert: A, record: b, expr: up}\n", "only one of 'alert' and 'record'")
+	f("duplicate group", "groups:\n  - name: g\n  - name: g\n", `group "g": duplicate group name`)
+	f("for on record", "groups:\n  - name: g\n    rules:\n      - {record: b, expr: up, for: 5m}\n", "'for' is for alerting rules only")
+	f("bad duration", "groups:\n  - name: g\n    interval: 5 minutes\n", `invalid duration "5 minutes"`)
+	f("bad template", "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: up\n        annotations: {summary: \"{{ .Foo \"}\n", `annotation "summary"`)
+}
+
+func TestExpandTemplate(t *testing.T) {
+	got := expand("d", `{{ $labels.host }} at {{ $value | humanizePercentage }}, {{ humanize 1234567 }}`, map[string]string{"host": "db1"}, 0.9512)
+	if want := "db1 at 95.12%, 1.235M"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
