@@ -1,0 +1,92 @@
+package alerting_test
+
+import (
+	"context"
+	"log/slog"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/ninesmon/nines/alerting"
+	"github.com/ninesmon/nines/collector/store/sqlite"
+	"github.com/ninesmon/nines/rules"
+)
+
+func TestManagerOpensOnceAndResolves(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "n.db")
+	store, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	m, err := alerting.NewManager(ctx, store, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	alert := func(state rules.AlertState, host string) rules.Alert {
+		return rules.Alert{Group: "availability", Rule: "HostDown", State: state, FiredAt: t0,
+			Labels:      labels.FromStrings("alertname", "HostDown", "host", host, "severity", "critical", "priority", "P3"),
+			Annotations: map[string]string{"summary": host + " is down"}}
+	}
+	// Pending opens nothing; firing opens one; firing again opens no second.
+	m.Alerts(ctx, t0, "availability", []rules.Alert{alert(rules.StatePending, "web1")})
+	m.Alerts(ctx, t0, "availability", []rules.Alert{alert(rules.StateFiring, "web1"), alert(rules.StateFiring, "web2")})
+	m.Alerts(ctx, t0.Add(time.Second), "availability", []rules.Alert{alert(rules.StateFiring, "web1"), alert(rules.StateFiring, "web2")})
+	list, _ := store.Incidents(ctx, alerting.Filter{})
+	if len(list) != 2 {
+		t.Fatalf("incidents: got %d, want 2", len(list))
+	}
+	if got := m.OpenByPriority()[alerting.P3]; got != 2 {
+		t.Errorf("open P3: got %d, want 2", got)
+	}
+	if list[1].Title != "web1 is down" || list[1].Target != "web1" || list[1].Priority != alerting.P3 {
+		t.Errorf("incident fields: got %+v", list[1])
+	}
+
+	// A restart: a new manager finds the open incidents in the store, and
+	// resolves web2's when its group is evaluated without it.
+	m2, err := alerting.NewManager(ctx, store, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m2.Alerts(ctx, t0.Add(time.Minute), "other-group", nil) // other groups leave it alone
+	m2.Alerts(ctx, t0.Add(2*time.Minute), "availability", []rules.Alert{alert(rules.StateFiring, "web1")})
+	open, _ := store.Incidents(ctx, alerting.Filter{Status: []alerting.Status{alerting.StatusOpen}})
+	if len(open) != 1 || open[0].Target != "web1" {
+		t.Fatalf("open after web2 cleared: got %+v", open)
+	}
+	resolved, _ := store.Incidents(ctx, alerting.Filter{Status: []alerting.Status{alerting.StatusResolved}})
+	if len(resolved) != 1 || !resolved[0].ResolvedAt.Equal(t0.Add(2*time.Minute)) {
+		t.Fatalf("resolved: got %+v", resolved)
+	}
+}
+
+func TestPriorityFor(t *testing.T) {
+	for _, tc := range []struct {
+		labels map[string]string
+		want   alerting.Priority
+	}{
+		{map[string]string{"priority": "p1"}, alerting.P1},
+		{map[string]string{"severity": "critical"}, alerting.P2},
+		{map[string]string{"severity": "warning"}, alerting.P4},
+		{map[string]string{}, alerting.P3},
+		{map[string]string{"priority": "P7", "severity": "critical"}, alerting.P2},
+	} {
+		if got := alerting.PriorityFor(tc.labels); got != tc.want {
+			t.Errorf("PriorityFor(%v): got %s, want %s", tc.labels, got, tc.want)
+		}
+	}
+}
+
+func TestDedupKeyStable(t *testing.T) {
+	a := alerting.DedupKey("g", "R", map[string]string{"a": "1", "b": "2"})
+	b := alerting.DedupKey("g", "R", map[string]string{"b": "2", "a": "1"})
+	c := alerting.DedupKey("g", "R", map[string]string{"a": "1", "b": "3"})
+	if a != b || a == c {
+		t.Errorf("keys: %s %s %s", a, b, c)
+	}
+}

@@ -1,0 +1,191 @@
+package ingest
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/influxdata/line-protocol/v2/lineprotocol"
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/ninesmon/nines/agent/wire"
+)
+
+type sample struct {
+	lset string
+	t    int64
+	v    float64
+}
+
+type fakeAppender struct {
+	mu  sync.Mutex
+	got []sample
+}
+
+func (f *fakeAppender) Append(l labels.Labels, t int64, v float64) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.got = append(f.got, sample{l.String(), t, v})
+	return nil
+}
+
+type fakeObserver struct {
+	mu       sync.Mutex
+	observed []string
+	goodbyes []string
+	interval time.Duration
+	labels   map[string]string
+}
+
+func (f *fakeObserver) Observe(_ context.Context, name, _ string, l map[string]string, iv time.Duration, _ time.Time) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.observed, f.interval, f.labels = append(f.observed, name), iv, l
+	return nil
+}
+
+func (f *fakeObserver) Goodbye(_ context.Context, name string, _ time.Time) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.goodbyes = append(f.goodbyes, name)
+	return nil
+}
+
+func TestDecode(t *testing.T) {
+	f := func(name, in string, wantSamples []string, wantErr string) {
+		t.Helper()
+		t.Run(name, func(t *testing.T) {
+			var d Decoder
+			for range 2 { // the reused decoder must not carry state across calls
+				app := &fakeAppender{}
+				res := d.Decode([]byte(in), lineprotocol.Millisecond, time.UnixMilli(5000),
+					[]labels.Label{{Name: "host", Value: "h1"}}, app)
+				var got []string
+				for _, s := range app.got {
+					got = append(got, s.lset+" "+strings.TrimSpace(strings.Repeat(" ", 0))+formatV(s.v)+"@"+formatT(s.t))
+				}
+				if strings.Join(got, "\n") != strings.Join(wantSamples, "\n") {
+					t.Errorf("samples:\ngot  %q\nwant %q", got, wantSamples)
+				}
+				switch {
+				case wantErr == "" && res.FirstErr != nil:
+					t.Errorf("got error %v", res.FirstErr)
+				case wantErr != "" && (res.FirstErr == nil || !strings.Contains(res.FirstErr.Error(), wantErr)):
+					t.Errorf("got error %v, want %q", res.FirstErr, wantErr)
+				}
+			}
+		})
+	}
+	f("fields become measurement_field", "node_load load1=0.5,load5=1i 1000\n",
+		[]string{`{__name__="node_load_load1", host="h1"} 0.5@1000`, `{__name__="node_load_load5", host="h1"} 1@1000`}, "")
+	f("tags become labels, sorted; no timestamp takes now", "cpu,mode=idle,cpu=0 seconds_total=12.5\n",
+		[]string{`{__name__="cpu_seconds_total", cpu="0", host="h1", mode="idle"} 12.5@5000`}, "")
+	f("a sender's own host tag wins", "m,host=other v=1 1\n", []string{`{__name__="m_v", host="other"} 1@1`}, "")
+	f("bool and string fields", "m ok=true,msg=\"hi\" 1\n", []string{`{__name__="m_ok", host="h1"} 1@1`}, "")
+	f("bad line kept apart from good ones", "m v=1 1\nm v= 2\nm v=3 3\n",
+		[]string{`{__name__="m_v", host="h1"} 1@1`, `{__name__="m_v", host="h1"} 3@3`}, "line 2:")
+	f("line with only a string field", "m s=\"x\" 1\n", nil, "line 1: no numeric field")
+}
+
+func formatV(v float64) string { return strings.TrimSuffix(strings.TrimSuffix(fmtFloat(v), ".0"), ".") }
+func formatT(t int64) string   { return fmtInt(t) }
+
+func newHandler(app Appender, obs Observer) *Handler {
+	return NewHandler(Options{Appender: app, Observer: obs, MaxBodyBytes: 1 << 16, Logger: slog.New(slog.DiscardHandler)})
+}
+
+func push(t *testing.T, h http.Handler, body []byte, gz bool, headers map[string]string) *httptest.ResponseRecorder {
+	t.Helper()
+	if gz {
+		var b bytes.Buffer
+		zw := gzip.NewWriter(&b)
+		zw.Write(body)
+		zw.Close()
+		body = b.Bytes()
+	}
+	req := httptest.NewRequest(http.MethodPost, wire.PushPath, bytes.NewReader(body))
+	if gz {
+		req.Header.Set("Content-Encoding", "gzip")
+	}
+	req.Header.Set(wire.HeaderHostname, "web1")
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec
+}
+
+func TestHandler(t *testing.T) {
+	app, obs := &fakeAppender{}, &fakeObserver{}
+	h := newHandler(app, obs)
+	rec := push(t, h, []byte("m v=1 1000\n"), true, map[string]string{
+		wire.HeaderSequence: "10", wire.HeaderInterval: "5s", wire.HeaderLabels: "site=hq,role=web%20front",
+	})
+	if rec.Code != http.StatusNoContent {
+		t.Fatalf("push: got %d %s, want 204", rec.Code, rec.Body)
+	}
+	if got := app.got[0].lset; got != `{__name__="m_v", host="web1", role="web front", site="hq"}` {
+		t.Errorf("labels: got %s", got)
+	}
+	if obs.interval != 5*time.Second || obs.labels["site"] != "hq" || len(obs.observed) != 1 {
+		t.Errorf("observer: got %+v", obs)
+	}
+
+	// A retried batch (same sequence) is dropped and counted, but answered 204.
+	rec = push(t, h, []byte("m v=1 1000\n"), true, map[string]string{wire.HeaderSequence: "10"})
+	if rec.Code != http.StatusNoContent || len(app.got) != 1 {
+		t.Errorf("duplicate: got %d with %d samples, want 204 and 1 sample", rec.Code, len(app.got))
+	}
+
+	// Partial write: 400 naming the first bad line; the good lines are kept.
+	rec = push(t, h, []byte("m v=2 2000\nbroken line\nm v=3 3000\n"), false, map[string]string{wire.HeaderSequence: "11"})
+	if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "1 of 3 lines rejected; first: line 2:") {
+		t.Errorf("partial write: got %d %q", rec.Code, rec.Body)
+	}
+	if len(app.got) != 3 {
+		t.Errorf("samples after partial write: got %d, want 3", len(app.got))
+	}
+
+	// Goodbye.
+	rec = push(t, h, nil, false, map[string]string{wire.HeaderSequence: "12", wire.HeaderGoodbye: "1"})
+	if rec.Code != http.StatusNoContent || len(obs.goodbyes) != 1 {
+		t.Errorf("goodbye: got %d, goodbyes %v", rec.Code, obs.goodbyes)
+	}
+}
+
+func TestHandlerRejects(t *testing.T) {
+	h := newHandler(&fakeAppender{}, &fakeObserver{})
+	bomb := bytes.Repeat([]byte("m v=1 1\n"), 20000) // 160 KB, over the 64 KiB limit once inflated
+	tests := []struct {
+		name    string
+		body    []byte
+		gz      bool
+		headers map[string]string
+		code    int
+		msg     string
+	}{
+		{"gzip bomb", bomb, true, nil, http.StatusRequestEntityTooLarge, "body larger than 65536 bytes"},
+		{"bad gzip", []byte("not gzip"), false, map[string]string{"Content-Encoding": "gzip"}, http.StatusBadRequest, "bad gzip body"},
+		{"unknown encoding", []byte("m v=1"), false, map[string]string{"Content-Encoding": "br"}, http.StatusUnsupportedMediaType, "unsupported Content-Encoding"},
+		{"bad interval", []byte("m v=1"), false, map[string]string{wire.HeaderInterval: "soon"}, http.StatusBadRequest, "bad X-Nines-Interval"},
+		{"bad sequence", []byte("m v=1"), false, map[string]string{wire.HeaderSequence: "-1"}, http.StatusBadRequest, "bad X-Nines-Sequence"},
+		{"reserved label", []byte("m v=1"), false, map[string]string{wire.HeaderLabels: "host=x"}, http.StatusBadRequest, `label name "host" not allowed`},
+		{"no hostname", []byte("m v=1"), false, map[string]string{wire.HeaderHostname: ""}, http.StatusBadRequest, "missing X-Nines-Hostname"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := push(t, h, tc.body, tc.gz, tc.headers)
+			if rec.Code != tc.code || !strings.Contains(rec.Body.String(), tc.msg) {
+				t.Errorf("got %d %q, want %d %q", rec.Code, rec.Body, tc.code, tc.msg)
+			}
+		})
+	}
+}
