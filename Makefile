@@ -9,7 +9,7 @@ VERSION    ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo d
 REVISION   ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 BUILD_DATE ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS    := -s -w -X $(PKG)/agent/buildinfo.Version=$(VERSION) -X $(PKG)/agent/buildinfo.Revision=$(REVISION) -X $(PKG)/agent/buildinfo.BuildDate=$(BUILD_DATE)
-STATICCHECK_VERSION ?= 2025.1.1
+STATICCHECK_VERSION ?= v0.8.2
 
 AGENT_TARGETS     := linux/amd64 linux/arm64 windows/amd64 darwin/amd64 darwin/arm64
 COLLECTOR_TARGETS := linux/amd64 linux/arm64 windows/amd64

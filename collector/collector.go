@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/ninesmon/nines/agent/buildinfo"
@@ -309,9 +310,9 @@ func (c *Collector) publishStates(now time.Time) {
 		if t.State == state.Up {
 			up = 1
 		}
-		m[labels.MetricName] = "nines_target_up"
+		m[model.MetricNameLabel] = "nines_target_up"
 		_ = c.samples.Append(labels.FromMap(m), ts, up)
-		m[labels.MetricName] = "nines_target_state"
+		m[model.MetricNameLabel] = "nines_target_state"
 		for _, s := range state.AllStates {
 			v := 0.0
 			if s == t.State {

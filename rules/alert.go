@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql"
 	"github.com/prometheus/prometheus/storage"
@@ -91,7 +92,7 @@ func (r *alertRule) eval(ctx context.Context, ng *promql.Engine, q storage.Query
 	seen := make(map[uint64]bool, len(vec))
 	for _, s := range vec {
 		b := labels.NewBuilder(s.Metric)
-		b.Del(labels.MetricName)
+		b.Del(model.MetricNameLabel)
 		for k, v := range r.labels {
 			b.Set(k, v)
 		}

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql"
 	"github.com/prometheus/prometheus/storage"
@@ -178,7 +179,7 @@ func (m *Manager) evalGroup(ctx context.Context, g *group, now time.Time) {
 		}
 		for _, s := range vec {
 			b := labels.NewBuilder(s.Metric)
-			b.Set(labels.MetricName, rs.Record)
+			b.Set(model.MetricNameLabel, rs.Record)
 			for k, v := range rs.Labels {
 				b.Set(k, v)
 			}

@@ -73,7 +73,7 @@ func TestAlertLifecycle(t *testing.T) {
 		{0, 50, ""},
 		{10 * time.Second, 5, "pending"},
 		{20 * time.Second, 5, "pending"},
-		{40 * time.Second, 5, "firing"}, // 30s after first seen
+		{40 * time.Second, 5, "firing"},  // 30s after first seen
 		{50 * time.Second, 50, "firing"}, // cleared, held by keep_firing_for
 		{70 * time.Second, 50, "inactive"},
 		{80 * time.Second, 50, "inactive"}, // resolved alerts stay visible for a while

@@ -31,7 +31,6 @@ var templateFuncs = template.FuncMap{
 	"humanizeTimestamp": templates.HumanizeTimestamp,
 	"toUpper":           strings.ToUpper,
 	"toLower":           strings.ToLower,
-	"title":             strings.Title, //nolint:staticcheck // same helper Prometheus offers
 }
 
 // humanize renders a number with an SI prefix, as Prometheus's humanize.

@@ -33,8 +33,6 @@ type Config struct {
 	Push   Push              `yaml:"push"`
 	// Collectors turns host collectors on and off by name.
 	Collectors Collectors `yaml:"collectors"`
-
-	intervalSet bool
 }
 
 // Web is the /metrics listener.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/influxdata/line-protocol/v2/lineprotocol"
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/ninesmon/nines/agent/wire"
@@ -66,7 +67,7 @@ func (d *Decoder) Decode(body []byte, prec lineprotocol.Precision, now time.Time
 		stored := 0
 		for _, f := range d.fields {
 			d.sb.Reset()
-			d.sb.Add(labels.MetricName, f.name)
+			d.sb.Add(model.MetricNameLabel, f.name)
 			for _, t := range d.tags {
 				d.sb.Add(t.k, t.v)
 			}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/influxdata/line-protocol/v2/lineprotocol"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/ninesmon/nines/agent/wire"
@@ -236,7 +237,7 @@ func parseLabels(s string) (map[string]string, error) {
 	}
 	out := make(map[string]string, len(v))
 	for k, vals := range v {
-		if k == "" || k == "host" || k == labels.MetricName {
+		if k == "" || k == "host" || k == model.MetricNameLabel {
 			return nil, fmt.Errorf("label name %q not allowed", k)
 		}
 		out[k] = vals[len(vals)-1]

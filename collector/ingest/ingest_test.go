@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -69,7 +70,7 @@ func TestDecode(t *testing.T) {
 					[]labels.Label{{Name: "host", Value: "h1"}}, app)
 				var got []string
 				for _, s := range app.got {
-					got = append(got, s.lset+" "+strings.TrimSpace(strings.Repeat(" ", 0))+formatV(s.v)+"@"+formatT(s.t))
+					got = append(got, s.lset+" "+strconv.FormatFloat(s.v, 'g', -1, 64)+"@"+strconv.FormatInt(s.t, 10))
 				}
 				if strings.Join(got, "\n") != strings.Join(wantSamples, "\n") {
 					t.Errorf("samples:\ngot  %q\nwant %q", got, wantSamples)
@@ -93,9 +94,6 @@ func TestDecode(t *testing.T) {
 		[]string{`{__name__="m_v", host="h1"} 1@1`, `{__name__="m_v", host="h1"} 3@3`}, "line 2:")
 	f("line with only a string field", "m s=\"x\" 1\n", nil, "line 1: no numeric field")
 }
-
-func formatV(v float64) string { return strings.TrimSuffix(strings.TrimSuffix(fmtFloat(v), ".0"), ".") }
-func formatT(t int64) string   { return fmtInt(t) }
 
 func newHandler(app Appender, obs Observer) *Handler {
 	return NewHandler(Options{Appender: app, Observer: obs, MaxBodyBytes: 1 << 16, Logger: slog.New(slog.DiscardHandler)})

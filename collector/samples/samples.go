@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/storage"
@@ -120,7 +121,7 @@ func (s *Store) getOrCreate(lset labels.Labels) (*memSeries, error) {
 	}
 	ms = &memSeries{lset: lset.Copy()}
 	s.series[h] = append(s.series[h], ms)
-	name := lset.Get(labels.MetricName)
+	name := lset.Get(model.MetricNameLabel)
 	s.byName[name] = append(s.byName[name], ms)
 	s.count++
 	return ms, nil
@@ -160,7 +161,7 @@ func (s *Store) Prune(now time.Time) {
 			ms.mu.Unlock()
 			if empty {
 				s.count--
-				name := ms.lset.Get(labels.MetricName)
+				name := ms.lset.Get(model.MetricNameLabel)
 				s.byName[name] = slices.DeleteFunc(s.byName[name], func(x *memSeries) bool { return x == ms })
 				if len(s.byName[name]) == 0 {
 					delete(s.byName, name)
@@ -193,7 +194,7 @@ func (q *querier) candidates(ms []*labels.Matcher) []*memSeries {
 	q.s.mu.RLock()
 	defer q.s.mu.RUnlock()
 	for _, m := range ms {
-		if m.Name == labels.MetricName && m.Type == labels.MatchEqual {
+		if m.Name == model.MetricNameLabel && m.Type == labels.MatchEqual {
 			return slices.Clone(q.s.byName[m.Value])
 		}
 	}
