@@ -3,6 +3,7 @@ package host
 import (
 	"context"
 	"log/slog"
+	"runtime"
 )
 
 func init() {
@@ -22,11 +23,15 @@ func (c *memoryCollector) Collect(ctx context.Context, b *Batch) error {
 	b.Add("node_memory", "MemAvailable_bytes", float64(vm.Available))
 	b.Add("node_memory", "Buffers_bytes", float64(vm.Buffers))
 	b.Add("node_memory", "Cached_bytes", float64(vm.Cached))
-	sw, err := c.ps.SwapMemory(ctx)
-	if err != nil {
-		return err
+	swapTotal, swapFree := vm.SwapTotal, vm.SwapFree // from /proc/meminfo on Linux
+	if runtime.GOOS != "linux" {
+		sw, err := c.ps.SwapMemory(ctx)
+		if err != nil {
+			return err
+		}
+		swapTotal, swapFree = sw.Total, sw.Free
 	}
-	b.Add("node_memory", "SwapTotal_bytes", float64(sw.Total))
-	b.Add("node_memory", "SwapFree_bytes", float64(sw.Free))
+	b.Add("node_memory", "SwapTotal_bytes", float64(swapTotal))
+	b.Add("node_memory", "SwapFree_bytes", float64(swapFree))
 	return nil
 }

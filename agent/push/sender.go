@@ -218,8 +218,14 @@ func (s *Sender) Flush(ctx context.Context) int {
 		if !ok {
 			return 0
 		}
-		if err := s.deliver(ctx, b, false); err != nil && !errors.Is(err, ErrRejected) {
+		err := s.deliver(ctx, b, false)
+		switch {
+		case errors.Is(err, ErrRejected):
+			s.rejected.Inc()
+		case err != nil:
 			return s.Pending()
+		default:
+			s.sent.Inc()
 		}
 		s.pop(b.seq)
 	}

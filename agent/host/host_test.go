@@ -1,0 +1,140 @@
+package host
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shirou/gopsutil/v3/common"
+	"github.com/shirou/gopsutil/v3/cpu"
+	"github.com/shirou/gopsutil/v3/disk"
+	"github.com/shirou/gopsutil/v3/load"
+	"github.com/shirou/gopsutil/v3/mem"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// fixturePS reads /proc from a testdata tree through gopsutil's context
+// and answers filesystem questions from a table (statfs cannot be faked).
+type fixturePS struct {
+	proc  string
+	parts []disk.PartitionStat
+	usage map[string]*disk.UsageStat
+}
+
+func (f fixturePS) ctx(ctx context.Context) context.Context {
+	return context.WithValue(ctx, common.EnvKey, common.EnvMap{common.HostProcEnvKey: f.proc})
+}
+
+func (f fixturePS) CPUTimes(ctx context.Context) ([]cpu.TimesStat, error) {
+	return SystemPS{}.CPUTimes(f.ctx(ctx))
+}
+func (f fixturePS) VirtualMemory(ctx context.Context) (*mem.VirtualMemoryStat, error) {
+	return SystemPS{}.VirtualMemory(f.ctx(ctx))
+}
+func (f fixturePS) SwapMemory(ctx context.Context) (*mem.SwapMemoryStat, error) {
+	return SystemPS{}.SwapMemory(f.ctx(ctx))
+}
+func (f fixturePS) LoadAvg(ctx context.Context) (*load.AvgStat, error) {
+	return SystemPS{}.LoadAvg(f.ctx(ctx))
+}
+func (f fixturePS) Partitions(context.Context) ([]disk.PartitionStat, error) { return f.parts, nil }
+func (f fixturePS) Usage(_ context.Context, path string) (*disk.UsageStat, error) {
+	if u, ok := f.usage[path]; ok {
+		return u, nil
+	}
+	return nil, errors.New("stale file handle")
+}
+
+func serverFixture() fixturePS {
+	return fixturePS{
+		proc: "testdata/server/proc",
+		parts: []disk.PartitionStat{
+			{Device: "/dev/sda1", Mountpoint: "/", Fstype: "ext4"},
+			{Device: "proc", Mountpoint: "/proc", Fstype: "proc"},
+			{Device: "server:/export", Mountpoint: "/mnt/nfs", Fstype: "nfs4"},
+			{Device: "/dev/sdb1", Mountpoint: "/data", Fstype: "xfs"},
+			{Device: "/dev/sdc1", Mountpoint: "/stale", Fstype: "ext4"},
+		},
+		usage: map[string]*disk.UsageStat{
+			"/":     {Total: 100 << 30, Free: 40 << 30, Used: 55 << 30, InodesTotal: 1000, InodesFree: 600},
+			"/data": {Total: 500 << 30, Free: 25 << 30, Used: 475 << 30, InodesTotal: 5000, InodesFree: 4000},
+		},
+	}
+}
+
+// render writes a batch without the timing samples, which vary per run.
+func render(b *Batch) string {
+	var out bytes.Buffer
+	w := bufio.NewWriter(&out)
+	for _, s := range b.Samples {
+		if s.Measurement == "node_scrape_collector" && s.Field == "duration_seconds" {
+			continue
+		}
+		w.WriteString(s.Name())
+		for _, l := range s.Labels {
+			w.WriteString(" " + l.Name + "=" + l.Value)
+		}
+		w.WriteString(" ")
+		w.WriteString(strings.TrimRight(strings.TrimRight(formatFloat(s.Value), "0"), "."))
+		w.WriteString("\n")
+	}
+	w.Flush()
+	return out.String()
+}
+
+func TestCollectorsGolden(t *testing.T) {
+	reg, err := NewRegistry([]string{"cpu", "filesystem", "loadavg", "memory"}, serverFixture(), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := reg.Collect(context.Background(), time.Unix(1700000000, 0))
+	got := render(b)
+	golden := "testdata/server/expected.out"
+	if *update {
+		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != string(want) {
+		t.Errorf("collected:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+type panicky struct{}
+
+func (panicky) Collect(context.Context, *Batch) error { panic("boom") }
+
+func TestRegistryRecoversPanic(t *testing.T) {
+	r := &Registry{names: []string{"bad"}, collectors: []Collector{panicky{}}, logger: slog.New(slog.DiscardHandler)}
+	b := r.Collect(context.Background(), time.Now())
+	var success float64 = -1
+	for _, s := range b.Samples {
+		if s.Name() == "node_scrape_collector_success" {
+			success = s.Value
+		}
+	}
+	if success != 0 {
+		t.Errorf("success of a panicking collector: got %v, want 0", success)
+	}
+}
+
+func TestNewRegistryUnknown(t *testing.T) {
+	if _, err := NewRegistry([]string{"nope"}, SystemPS{}, slog.New(slog.DiscardHandler)); err == nil {
+		t.Error("unknown collector: got no error")
+	}
+}
+
+func formatFloat(v float64) string { return strconv.FormatFloat(v, 'f', 6, 64) }
