@@ -64,11 +64,11 @@ type Duration time.Duration
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	var s string
 	if err := n.Decode(&s); err != nil {
-		return fmt.Errorf("line %d: duration must be a string such as \"5m\"", n.Line)
+		return yamlconf.TypeError(n, "duration must be a string such as \"5m\"")
 	}
 	v, err := model.ParseDuration(s)
 	if err != nil {
-		return fmt.Errorf("line %d: invalid duration %q: %v", n.Line, s, err)
+		return yamlconf.TypeError(n, fmt.Sprintf("invalid duration %q: %v", s, err))
 	}
 	*d = Duration(v)
 	return nil

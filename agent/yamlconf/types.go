@@ -17,14 +17,21 @@ type Duration time.Duration
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	var s string
 	if err := n.Decode(&s); err != nil {
-		return fmt.Errorf("line %d: duration must be a string such as \"30s\"", n.Line)
+		return TypeError(n, "duration must be a string such as \"30s\"")
 	}
 	v, err := time.ParseDuration(s)
 	if err != nil {
-		return fmt.Errorf("line %d: invalid duration %q: want a value such as \"30s\" or \"5m\"", n.Line, s)
+		return TypeError(n, fmt.Sprintf("invalid duration %q: want a value such as \"30s\" or \"5m\"", s))
 	}
 	*d = Duration(v)
 	return nil
+}
+
+// TypeError reports a bad value at node n from a custom UnmarshalYAML in
+// the form the decoder collects, so decoding goes on and every problem in
+// the file is reported together.
+func TypeError(n *yaml.Node, msg string) error {
+	return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %s", n.Line, msg)}}
 }
 
 // MarshalYAML writes the duration as a string.

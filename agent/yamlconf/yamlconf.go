@@ -86,12 +86,12 @@ func Decode(file string, data []byte, v any) error {
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
+	var errs []error
 	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
 		var te *yaml.TypeError
 		if !errors.As(err, &te) {
 			return syntaxError(file, err)
 		}
-		errs := make([]error, 0, len(te.Errors))
 		for _, msg := range te.Errors {
 			e := &Error{File: file, Msg: msg}
 			if m := lineRE.FindStringSubmatch(msg); m != nil {
@@ -100,24 +100,19 @@ func Decode(file string, data []byte, v any) error {
 			}
 			errs = append(errs, e)
 		}
-		return errors.Join(errs...)
 	}
-	val, ok := v.(Validator)
-	if !ok {
-		return nil
-	}
-	var p Problems
-	val.Validate(&p)
-	if p.Len() == 0 {
-		return nil
-	}
-	errs := make([]error, 0, p.Len())
-	for _, pr := range p.list {
-		e := &Error{File: file, Key: pr.path, Msg: pr.msg}
-		if n := Lookup(&root, pr.path); n != nil {
-			e.Line, e.Column = n.Line, n.Column
+	// Validate even after type errors: fields that failed keep their
+	// (valid) defaults, and the user gets every problem in one pass.
+	if val, ok := v.(Validator); ok {
+		var p Problems
+		val.Validate(&p)
+		for _, pr := range p.list {
+			e := &Error{File: file, Key: pr.path, Msg: pr.msg}
+			if n := Lookup(&root, pr.path); n != nil {
+				e.Line, e.Column = n.Line, n.Column
+			}
+			errs = append(errs, e)
 		}
-		errs = append(errs, e)
 	}
 	return errors.Join(errs...)
 }

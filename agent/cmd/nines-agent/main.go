@@ -15,6 +15,7 @@ import (
 
 	"github.com/ninesmon/nines/agent"
 	"github.com/ninesmon/nines/agent/buildinfo"
+	"github.com/ninesmon/nines/agent/cli"
 	"github.com/ninesmon/nines/agent/config"
 	"github.com/ninesmon/nines/agent/logging"
 )
@@ -32,7 +33,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	logFormat := fs.String("log.format", "logfmt", "log format: logfmt or json")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: nines-agent [flags]\n\nCollects host availability and performance, serves /metrics and pushes to nines-collector.\n\nFlags:\n")
-		fs.PrintDefaults()
+		cli.PrintFlags(stderr, fs)
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

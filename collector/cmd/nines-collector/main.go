@@ -17,6 +17,7 @@ import (
 	"syscall"
 
 	"github.com/ninesmon/nines/agent/buildinfo"
+	"github.com/ninesmon/nines/agent/cli"
 	"github.com/ninesmon/nines/agent/logging"
 	"github.com/ninesmon/nines/collector"
 	"github.com/ninesmon/nines/collector/config"
@@ -44,7 +45,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 Flags:
 `)
-		fs.PrintDefaults()
+		cli.PrintFlags(stderr, fs)
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
