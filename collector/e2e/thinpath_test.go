@@ -285,6 +285,38 @@ push:
 	eventually(t, 15*time.Second, "host-down incident resolved", hostDown("resolved"))
 	eventually(t, 5*time.Second, "host UP again", hostState("up"))
 
+	// SIGHUP with a bad file keeps the running configuration and says so in
+	// a metric; a good file is taken.
+	agentCfg, _ := os.ReadFile(filepath.Join(dir, "agent.yml"))
+	collectorCfg, _ := os.ReadFile(filepath.Join(dir, "collector.yml"))
+	agentAPI := client{base: "http://" + agentAddr}
+	for _, tc := range []struct {
+		name, file, metric, url string
+		p                       *proc
+		api                     client
+		good                    []byte
+	}{
+		{"agent", "agent.yml", "nines_agent_config_last_reload_successful", "/metrics", agent, agentAPI, agentCfg},
+		{"collector", "collector.yml", "nines_config_last_reload_successful", "/metrics", collector, api, collectorCfg},
+	} {
+		reloadState := func(want string) func() (bool, string) {
+			return func() (bool, string) {
+				var m string
+				tc.api.get(t, tc.url, &m)
+				return strings.Contains(m, tc.metric+" "+want), grepLines(m, tc.metric)
+			}
+		}
+		write(t, filepath.Join(dir, tc.file), string(tc.good)+"\nbogus_key: 1\n")
+		_ = tc.p.cmd.Process.Signal(syscall.SIGHUP)
+		eventually(t, 5*time.Second, tc.name+" reports the failed reload", reloadState("0"))
+		write(t, filepath.Join(dir, tc.file), string(tc.good))
+		_ = tc.p.cmd.Process.Signal(syscall.SIGHUP)
+		eventually(t, 5*time.Second, tc.name+" reports the good reload", reloadState("1"))
+	}
+	if !strings.Contains(collector.output(), "bogus_key") {
+		t.Error("collector log does not name the bad key of the failed reload")
+	}
+
 	// A clean stop says goodbye: SHUTDOWN, and no new incident.
 	agent.stop(t, syscall.SIGTERM)
 	eventually(t, 5*time.Second, "host SHUTDOWN after SIGTERM", hostState("shutdown"))
