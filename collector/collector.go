@@ -50,6 +50,7 @@ type Collector struct {
 	registry  *prometheus.Registry
 	runID     int64
 	reloadFn  func() (*config.Config, error)
+	sources   []Source
 
 	mu  sync.Mutex
 	cfg *config.Config
@@ -123,6 +124,10 @@ func trackerOptions(cfg *config.Config) state.Options {
 		DefaultInterval: cfg.Availability.DefaultPushInterval.D(),
 	}
 }
+
+// AddSource registers a source to run with the collector. Call it before
+// Run.
+func (c *Collector) AddSource(s Source) { c.sources = append(c.sources, s) }
 
 // Reload swaps in a configuration that was already loaded and validated:
 // tokens, rules and availability thresholds. Listener and storage settings
@@ -217,7 +222,7 @@ func (c *Collector) Run(ctx context.Context) error {
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	errc := make(chan error, 2)
+	errc := make(chan error, 2+len(c.sources))
 	wg.Add(3)
 	go func() {
 		defer wg.Done()
@@ -240,6 +245,17 @@ func (c *Collector) Run(ctx context.Context) error {
 		defer wg.Done()
 		c.housekeeping(runCtx)
 	}()
+	for _, src := range c.sources {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := src.Run(runCtx, writer{c}); err != nil {
+				c.logger.Error("source stopped", "err", err)
+				errc <- fmt.Errorf("source: %w", err)
+				cancel()
+			}
+		}()
+	}
 
 	<-runCtx.Done()
 	shutCtx, cancelShut := context.WithTimeout(context.Background(), ShutdownTimeout)

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/prometheus/model/labels"
+
 	"github.com/ninesmon/nines/collector/config"
 )
 
@@ -129,4 +131,49 @@ func grep(s, sub string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// fakeSource writes one sample and one observation, then waits.
+type fakeSource struct{}
+
+func (fakeSource) Run(ctx context.Context, w Writer) error {
+	now := time.Now()
+	if err := w.Append(labels.FromStrings("__name__", "probe_up", "target", "sw1"), now.UnixMilli(), 1); err != nil {
+		return err
+	}
+	if err := w.Observe(ctx, "sw1", "", nil, time.Second, now); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	return nil
+}
+
+func TestSourceFeedsTrackerAndWindow(t *testing.T) {
+	dir := t.TempDir()
+	cfg, err := config.Load("c.yml", []byte("web: {listen_address: \""+freeAddr(t)+"\"}\nstorage: {path: "+filepath.Join(dir, "n.db")+"}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	c, err := New(ctx, cfg, slog.New(slog.DiscardHandler), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.AddSource(fakeSource{})
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for c.samples.NumSeries() == 0 || len(c.tracker.Snapshot()) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("source data did not arrive")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := c.tracker.Snapshot()[0]; got.Name != "sw1" || got.State != "up" {
+		t.Errorf("tracked: got %+v", got)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Run: %v", err)
+	}
 }

@@ -1,0 +1,39 @@
+package collector
+
+import (
+	"context"
+	"time"
+
+	"github.com/prometheus/prometheus/model/labels"
+)
+
+// Writer is where every source of data delivers: samples for the recent
+// window, and availability observations for the tracker. Safe for
+// concurrent use.
+type Writer interface {
+	// Append stores one sample (t in Unix milliseconds).
+	Append(lset labels.Labels, t int64, v float64) error
+	// Observe records that a target answered at now.
+	Observe(ctx context.Context, name, id string, labels map[string]string, interval time.Duration, now time.Time) error
+}
+
+// Source is a long-running producer of data: an SNMP poller, a trap
+// listener, active checks. Run blocks until ctx is done (then it returns
+// nil) or it fails; it writes only through w. Agent pushes arrive over HTTP
+// and reach the same Writer through the ingest handler.
+type Source interface {
+	Run(ctx context.Context, w Writer) error
+}
+
+// writer joins the sample window and the tracker into a Writer.
+type writer struct {
+	c *Collector
+}
+
+func (w writer) Append(lset labels.Labels, t int64, v float64) error {
+	return w.c.samples.Append(lset, t, v)
+}
+
+func (w writer) Observe(ctx context.Context, name, id string, l map[string]string, interval time.Duration, now time.Time) error {
+	return w.c.tracker.Observe(ctx, name, id, l, interval, now)
+}
