@@ -81,7 +81,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, reload fu
 		logger.Info("collector was not observing; the gap is not target downtime",
 			"from", prevAlive.Format(time.RFC3339), "to", now.Format(time.RFC3339), "gap", now.Sub(prevAlive).Round(time.Second))
 	}
-	c.samples = samples.New(cfg.Storage.SamplesRetention.D(), cfg.Storage.MaxSeries)
+	c.samples = samples.New(cfg.Storage.SamplesRetention.D(), cfg.Storage.MaxSeries, cfg.Ingest.MaxSeriesPerTarget)
 	c.tracker, err = state.New(ctx, st, trackerOptions(cfg), now, logger.With("component", "state"))
 	if err != nil {
 		return fail(err)
@@ -165,14 +165,18 @@ func (c *Collector) config() *config.Config {
 func (c *Collector) Handler() http.Handler {
 	cfg := c.config()
 	mux := http.NewServeMux()
-	push := ingest.NewHandler(ingest.Options{
-		Appender:     c.samples,
-		Observer:     c.tracker,
-		MaxBodyBytes: cfg.Ingest.MaxBodyBytes,
-		Logger:       c.logger.With("component", "ingest"),
-		Registerer:   c.registry,
+	in := ingest.NewHandler(ingest.Options{
+		Appender:      c.samples,
+		Observer:      c.tracker,
+		MaxBodyBytes:  cfg.Ingest.MaxBodyBytes,
+		MaxLineBytes:  cfg.Ingest.MaxLineBytes,
+		MaxConcurrent: cfg.Ingest.MaxConcurrentRequests,
+		Logger:        c.logger.With("component", "ingest"),
+		Registerer:    c.registry,
 	})
-	mux.Handle("POST "+wire.PushPath, c.auth.Require(config.RoleAgent, push))
+	mux.Handle("POST "+wire.PushPath, c.auth.Require(config.RoleAgent, in.Push()))
+	mux.Handle("POST /write", ingest.V1Credentials(c.auth.Require(config.RoleAgent, in.WriteV1())))
+	mux.Handle("POST /api/v2/write", c.auth.Require(config.RoleAgent, in.WriteV2()))
 	(&api.API{Incidents: c.store, Targets: c.tracker, Auth: c.auth, Logger: c.logger}).Register(mux)
 
 	metrics := promhttp.HandlerFor(c.registry, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(c.logger.Handler(), slog.LevelError)})

@@ -44,7 +44,7 @@ func TestAlertLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store := samples.New(time.Hour, 0)
+	store := samples.New(time.Hour, 0, 0)
 	sink := &recordingSink{}
 	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	m := rules.NewManager(rules.Options{Queryable: store, Appender: store, Sink: sink, Now: func() time.Time { return t0 }})
@@ -117,7 +117,7 @@ func TestReloadKeepsState(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store := samples.New(time.Hour, 0)
+	store := samples.New(time.Hour, 0, 0)
 	sink := &recordingSink{}
 	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	m := rules.NewManager(rules.Options{Queryable: store, Appender: store, Sink: sink, Now: func() time.Time { return t0 }})

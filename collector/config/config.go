@@ -82,7 +82,15 @@ type Token struct {
 
 // Ingest bounds what senders may send.
 type Ingest struct {
+	// MaxBodyBytes bounds a request body, counted after decompression.
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// MaxLineBytes rejects longer line-protocol lines.
+	MaxLineBytes int `yaml:"max_line_bytes"`
+	// MaxSeriesPerTarget bounds the series of one host (cardinality
+	// limit); samples of new series beyond it are refused and counted.
+	MaxSeriesPerTarget int `yaml:"max_series_per_target"`
+	// MaxConcurrentRequests are decoded at once; more get 429.
+	MaxConcurrentRequests int `yaml:"max_concurrent_requests"`
 }
 
 // Availability sets how target states are decided.
@@ -114,7 +122,7 @@ func Default() *Config {
 			SamplesRetention: yamlconf.Duration(time.Hour),
 			MaxSeries:        2_000_000,
 		},
-		Ingest: Ingest{MaxBodyBytes: 32 << 20},
+		Ingest: Ingest{MaxBodyBytes: 32 << 20, MaxLineBytes: 64 << 10, MaxSeriesPerTarget: 20_000, MaxConcurrentRequests: 64},
 		Availability: Availability{
 			DownAfterIntervals:  3,
 			DefaultPushInterval: yamlconf.Duration(15 * time.Second),
@@ -249,6 +257,15 @@ func (c *Config) Validate(p *yamlconf.Problems) {
 	}
 	if c.Ingest.MaxBodyBytes < 1024 {
 		p.Addf("ingest.max_body_bytes", "must be at least 1024")
+	}
+	if c.Ingest.MaxLineBytes < 256 {
+		p.Addf("ingest.max_line_bytes", "must be at least 256")
+	}
+	if c.Ingest.MaxSeriesPerTarget < 1 {
+		p.Addf("ingest.max_series_per_target", "must be at least 1")
+	}
+	if c.Ingest.MaxConcurrentRequests < 1 {
+		p.Addf("ingest.max_concurrent_requests", "must be at least 1")
 	}
 	a := c.Availability
 	if a.DownAfterIntervals < 1 {

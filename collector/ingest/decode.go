@@ -1,19 +1,23 @@
-// Package ingest receives line protocol from agents (and, later, any
-// line-protocol sender), turns each field into a sample of the recent
-// window, and tells the availability tracker who reported.
+// Package ingest receives line protocol from agents and from any
+// InfluxDB line-protocol sender (Telegraf and others), turns each field
+// into a sample of the recent window, and tells the availability tracker
+// who reported.
 package ingest
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
-	"sort"
+	"math"
+	"slices"
+	"strconv"
 	"time"
 
 	"github.com/influxdata/line-protocol/v2/lineprotocol"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 
-	"github.com/ninesmon/nines/agent/wire"
+	"github.com/ninesmon/nines/collector/samples"
 )
 
 // Appender stores samples.
@@ -21,23 +25,56 @@ type Appender interface {
 	Append(lset labels.Labels, t int64, v float64) error
 }
 
-// Result counts what a payload held.
-type Result struct {
-	Lines    int // lines read (valid or not)
-	Points   int // samples stored
-	Rejected int // lines refused (syntax, or every sample refused)
-	Ignored  int // fields that are not numbers (strings)
-	Refused  int // samples the store refused (out of order, series limit)
-	// FirstErr is the first bad line, with its line number.
-	FirstErr error
+// DecodeOptions say how to read one payload.
+type DecodeOptions struct {
+	// Precision is the unit of timestamps: time.Nanosecond, Microsecond,
+	// Millisecond, Second, Minute or Hour.
+	Precision time.Duration
+	// Now is the time of lines without a timestamp.
+	Now time.Time
+	// Extra labels are added to every sample unless the line has a tag of
+	// the same name.
+	Extra []labels.Label
+	// MaxLineBytes rejects longer lines (0: no limit).
+	MaxLineBytes int
+	// HostTag, when set, names the tag that identifies the sending host;
+	// its distinct values are returned in Result.Hosts.
+	HostTag string
 }
 
-// Decoder turns line protocol into samples. It reuses its buffers; it is
-// not safe for concurrent use (keep one per request, or pool them).
+// Result counts what a payload held.
+type Result struct {
+	Lines   int // lines read, valid or not
+	Points  int // samples stored
+	Ignored int // fields that are not numbers (strings)
+
+	// Lines rejected, by reason.
+	RejectedSyntax, RejectedTooLong, RejectedNoField int
+	// Samples the store refused, by reason.
+	RefusedOutOfOrder, RefusedSeriesLimit, RefusedOther int
+
+	// FirstErr is the first bad line, with its line number.
+	FirstErr error
+	// Hosts are the distinct values of DecodeOptions.HostTag.
+	Hosts []string
+}
+
+// Rejected is the number of lines refused for any reason.
+func (r *Result) Rejected() int { return r.RejectedSyntax + r.RejectedTooLong + r.RejectedNoField }
+
+// Refused is the number of samples the store refused.
+func (r *Result) Refused() int { return r.RefusedOutOfOrder + r.RefusedSeriesLimit + r.RefusedOther }
+
+// Decoder turns line protocol into samples. It reuses its buffers, so a
+// payload costs no allocation per line beyond the samples' labels; it is
+// not safe for concurrent use (pool it).
 type Decoder struct {
-	tags   []tag
-	fields []field
-	sb     labels.ScratchBuilder
+	tags      []tag
+	fields    []field
+	lineNos   []int // physical line number of each logical line
+	sb        labels.ScratchBuilder
+	nameBuf   []byte
+	hostsSeen map[string]struct{}
 }
 
 type tag struct{ k, v string }
@@ -47,45 +84,105 @@ type field struct {
 	v    float64
 }
 
-// Decode parses body and appends every sample to app, adding extra labels
-// (the sender's identity) to each. Valid lines are kept even when others
-// are bad. prec is the timestamp precision; lines without a timestamp get
-// now.
-func (d *Decoder) Decode(body []byte, prec lineprotocol.Precision, now time.Time, extra []labels.Label, app Appender) Result {
+var errNoField = errors.New("no numeric field")
+
+// Decode parses body and appends every sample to app. Valid lines are
+// kept even when others are bad. body may be modified (over-long lines are
+// blanked out).
+func (d *Decoder) Decode(body []byte, o DecodeOptions, app Appender) Result {
 	var res Result
+	d.prescan(body, o.MaxLineBytes, &res)
+	if o.HostTag != "" {
+		if d.hostsSeen == nil {
+			d.hostsSeen = map[string]struct{}{}
+		}
+		clear(d.hostsSeen)
+	}
 	dec := lineprotocol.NewDecoderWithBytes(body)
+	logical := 0
 	for dec.Next() {
+		logical++
 		res.Lines++
-		ts, err := d.line(dec, prec, now, &res)
+		ts, err := d.line(dec, o, &res)
 		if err != nil {
-			res.Rejected++
+			if errors.Is(err, errNoField) {
+				res.RejectedNoField++
+			} else {
+				res.RejectedSyntax++
+			}
 			if res.FirstErr == nil {
-				res.FirstErr = lineError(err, res.Lines)
+				res.FirstErr = d.lineError(err, logical)
 			}
 			continue
 		}
-		stored := 0
 		for _, f := range d.fields {
 			d.sb.Reset()
 			d.sb.Add(model.MetricNameLabel, f.name)
 			for _, t := range d.tags {
 				d.sb.Add(t.k, t.v)
 			}
-			for _, l := range extra {
+			for _, l := range o.Extra {
 				if !d.hasTag(l.Name) {
 					d.sb.Add(l.Name, l.Value)
 				}
 			}
 			d.sb.Sort()
-			if err := app.Append(d.sb.Labels(), ts, f.v); err != nil {
-				res.Refused++
-				continue
+			switch err := app.Append(d.sb.Labels(), ts, f.v); {
+			case err == nil:
+				res.Points++
+			case errors.Is(err, samples.ErrOutOfOrder):
+				res.RefusedOutOfOrder++
+			case errors.Is(err, samples.ErrTooMany), errors.Is(err, samples.ErrTooManyForTarget):
+				res.RefusedSeriesLimit++
+			default:
+				res.RefusedOther++
 			}
-			stored++
 		}
-		res.Points += stored
+		if o.HostTag != "" {
+			for _, t := range d.tags {
+				if t.k == o.HostTag {
+					if _, ok := d.hostsSeen[t.v]; !ok {
+						d.hostsSeen[t.v] = struct{}{}
+						res.Hosts = append(res.Hosts, t.v)
+					}
+				}
+			}
+		}
 	}
+	res.Lines += res.RejectedTooLong
 	return res
+}
+
+// prescan records the physical line number of every line the decoder
+// will read (it skips blank lines and comments), and turns lines longer
+// than max into comments, counting them as rejected.
+func (d *Decoder) prescan(body []byte, max int, res *Result) {
+	d.lineNos = d.lineNos[:0]
+	lineNo := 0
+	for start := 0; start < len(body); {
+		lineNo++
+		end := bytes.IndexByte(body[start:], '\n')
+		if end < 0 {
+			end = len(body)
+		} else {
+			end += start
+		}
+		line := body[start:end]
+		trimmed := bytes.TrimLeft(line, " \t\r")
+		switch {
+		case len(bytes.TrimRight(trimmed, "\r")) == 0 || trimmed[0] == '#':
+		case max > 0 && len(line) > max:
+			// Blank it out as a comment, so the decoder skips it.
+			line[0] = '#'
+			res.RejectedTooLong++
+			if res.FirstErr == nil {
+				res.FirstErr = fmt.Errorf("line %d: line is %d bytes, longer than the limit of %d", lineNo, len(line), max)
+			}
+		default:
+			d.lineNos = append(d.lineNos, lineNo)
+		}
+		start = end + 1
+	}
 }
 
 func (d *Decoder) hasTag(name string) bool {
@@ -99,7 +196,7 @@ func (d *Decoder) hasTag(name string) bool {
 
 // line reads one line into d.tags and d.fields and returns its timestamp
 // in milliseconds.
-func (d *Decoder) line(dec *lineprotocol.Decoder, prec lineprotocol.Precision, now time.Time, res *Result) (int64, error) {
+func (d *Decoder) line(dec *lineprotocol.Decoder, o DecodeOptions, res *Result) (int64, error) {
 	d.tags, d.fields = d.tags[:0], d.fields[:0]
 	m, err := dec.Measurement()
 	if err != nil {
@@ -142,31 +239,88 @@ func (d *Decoder) line(dec *lineprotocol.Decoder, prec lineprotocol.Precision, n
 			res.Ignored++
 			continue
 		}
-		d.fields = append(d.fields, field{name: wire.MetricName(m, k), v: f})
+		// measurement_field, the rule of package wire.
+		d.nameBuf = append(append(append(d.nameBuf[:0], m...), '_'), k...)
+		d.fields = append(d.fields, field{name: string(d.nameBuf), v: f})
 	}
-	t, err := dec.Time(prec, now)
+	tb, err := dec.TimeBytes()
+	if err != nil {
+		return 0, err
+	}
+	ts, err := timestamp(tb, o.Precision, o.Now)
 	if err != nil {
 		return 0, err
 	}
 	if len(d.fields) == 0 {
-		return 0, errors.New("no numeric field")
+		return 0, errNoField
 	}
-	// Tags must be unique and are sorted by ScratchBuilder.Sort later;
-	// a duplicate tag key would make an invalid label set.
-	sort.Slice(d.tags, func(i, j int) bool { return d.tags[i].k < d.tags[j].k })
+	slices.SortFunc(d.tags, func(a, b tag) int {
+		switch {
+		case a.k < b.k:
+			return -1
+		case a.k > b.k:
+			return 1
+		}
+		return 0
+	})
 	for i := 1; i < len(d.tags); i++ {
 		if d.tags[i].k == d.tags[i-1].k {
 			return 0, fmt.Errorf("duplicate tag %q", d.tags[i].k)
 		}
 	}
-	return t.UnixMilli(), nil
+	return ts, nil
+}
+
+// timestamp converts a line's timestamp in unit to Unix milliseconds.
+func timestamp(b []byte, unit time.Duration, now time.Time) (int64, error) {
+	if len(b) == 0 {
+		return now.UnixMilli(), nil
+	}
+	v, err := strconv.ParseInt(string(b), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("invalid timestamp %q", b)
+	}
+	switch {
+	case unit >= time.Millisecond:
+		f := int64(unit / time.Millisecond)
+		if v > math.MaxInt64/f || v < math.MinInt64/f {
+			return 0, fmt.Errorf("timestamp %d out of range", v)
+		}
+		return v * f, nil
+	default:
+		return v / int64(time.Millisecond/unit), nil
+	}
 }
 
 // lineError names the payload line of a decode error.
-func lineError(err error, lineNo int) error {
+func (d *Decoder) lineError(err error, logical int) error {
 	var de *lineprotocol.DecodeError
 	if errors.As(err, &de) {
 		return fmt.Errorf("line %d: %w", de.Line, de.Err)
 	}
+	lineNo := logical
+	if logical-1 < len(d.lineNos) {
+		lineNo = d.lineNos[logical-1]
+	}
 	return fmt.Errorf("line %d: %w", lineNo, err)
+}
+
+// ParsePrecision maps InfluxDB's precision parameter to a unit. Empty
+// means nanoseconds, as InfluxDB does.
+func ParsePrecision(s string) (time.Duration, error) {
+	switch s {
+	case "", "n", "ns":
+		return time.Nanosecond, nil
+	case "u", "us", "µ":
+		return time.Microsecond, nil
+	case "ms":
+		return time.Millisecond, nil
+	case "s":
+		return time.Second, nil
+	case "m":
+		return time.Minute, nil
+	case "h":
+		return time.Hour, nil
+	}
+	return 0, fmt.Errorf("invalid precision %q (want ns, us, ms, s, m or h)", s)
 }

@@ -4,7 +4,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/influxdata/line-protocol/v2/lineprotocol"
 	"github.com/prometheus/prometheus/model/labels"
 )
 
@@ -24,12 +23,13 @@ func FuzzDecode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var d Decoder
 		app := &fakeAppender{}
-		res := d.Decode(body, lineprotocol.Nanosecond, time.Unix(0, 0), []labels.Label{{Name: "host", Value: "h"}}, app)
+		res := d.Decode(body, DecodeOptions{Precision: time.Nanosecond, Now: time.Unix(0, 0),
+			Extra: []labels.Label{{Name: "host", Value: "h"}}, MaxLineBytes: 64, HostTag: "host"}, app)
 		if res.Points != len(app.got) {
 			t.Fatalf("points %d, stored %d", res.Points, len(app.got))
 		}
-		if res.Rejected > res.Lines {
-			t.Fatalf("rejected %d of %d lines", res.Rejected, res.Lines)
+		if res.Rejected() > res.Lines {
+			t.Fatalf("rejected %d of %d lines", res.Rejected(), res.Lines)
 		}
 	})
 }

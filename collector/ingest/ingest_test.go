@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/influxdata/line-protocol/v2/lineprotocol"
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/ninesmon/nines/agent/wire"
@@ -66,8 +65,8 @@ func TestDecode(t *testing.T) {
 			var d Decoder
 			for range 2 { // the reused decoder must not carry state across calls
 				app := &fakeAppender{}
-				res := d.Decode([]byte(in), lineprotocol.Millisecond, time.UnixMilli(5000),
-					[]labels.Label{{Name: "host", Value: "h1"}}, app)
+				res := d.Decode([]byte(in), DecodeOptions{Precision: time.Millisecond, Now: time.UnixMilli(5000),
+					Extra: []labels.Label{{Name: "host", Value: "h1"}}, MaxLineBytes: 40}, app)
 				var got []string
 				for _, s := range app.got {
 					got = append(got, s.lset+" "+strconv.FormatFloat(s.v, 'g', -1, 64)+"@"+strconv.FormatInt(s.t, 10))
@@ -93,10 +92,13 @@ func TestDecode(t *testing.T) {
 	f("bad line kept apart from good ones", "m v=1 1\nm v= 2\nm v=3 3\n",
 		[]string{`{__name__="m_v", host="h1"} 1@1`, `{__name__="m_v", host="h1"} 3@3`}, "line 2:")
 	f("line with only a string field", "m s=\"x\" 1\n", nil, "line 1: no numeric field")
+	f("line numbers count blank lines and comments", "# header\n\nm v=1 1\nm s=\"x\" 2\n", []string{`{__name__="m_v", host="h1"} 1@1`}, "line 4: no numeric field")
+	f("over-long line rejected, the rest kept", "m v=1 1\nmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm v=2 2\nm v=3 3\n",
+		[]string{`{__name__="m_v", host="h1"} 1@1`, `{__name__="m_v", host="h1"} 3@3`}, "line 2: line is 54 bytes, longer than the limit of 40")
 }
 
-func newHandler(app Appender, obs Observer) *Handler {
-	return NewHandler(Options{Appender: app, Observer: obs, MaxBodyBytes: 1 << 16, Logger: slog.New(slog.DiscardHandler)})
+func newHandler(app Appender, obs Observer) http.Handler {
+	return NewHandler(Options{Appender: app, Observer: obs, MaxBodyBytes: 1 << 16, MaxLineBytes: 1024, Logger: slog.New(slog.DiscardHandler)}).Push()
 }
 
 func push(t *testing.T, h http.Handler, body []byte, gz bool, headers map[string]string) *httptest.ResponseRecorder {

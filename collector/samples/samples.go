@@ -28,18 +28,26 @@ import (
 var (
 	ErrOutOfOrder = errors.New("sample older than the series' newest")
 	ErrTooMany    = errors.New("series limit reached")
+	// ErrTooManyForTarget: the sample's target already has the most series
+	// one target may have (a cardinality limit per sender).
+	ErrTooManyForTarget = errors.New("series limit of the target reached")
 )
 
 // Store holds recent samples. Create it with New.
 type Store struct {
-	retention int64 // milliseconds
-	maxSeries int
+	retention    int64 // milliseconds
+	maxSeries    int
+	maxPerTarget int
 
-	mu     sync.RWMutex
-	series map[uint64][]*memSeries
-	byName map[string][]*memSeries
-	count  int
+	mu        sync.RWMutex
+	series    map[uint64][]*memSeries
+	byName    map[string][]*memSeries
+	count     int
+	perTarget map[string]int // series per value of TargetLabel
 }
+
+// TargetLabel is the label whose values get their own series limit.
+const TargetLabel = "host"
 
 type memSeries struct {
 	lset labels.Labels
@@ -69,14 +77,17 @@ type points []point
 func (ps points) Get(i int) chunks.Sample { return &ps[i] }
 func (ps points) Len() int                { return len(ps) }
 
-// New returns a store keeping retention of samples and at most maxSeries
-// series (0: no limit).
-func New(retention time.Duration, maxSeries int) *Store {
+// New returns a store keeping retention of samples, at most maxSeries
+// series in all and at most maxPerTarget per value of TargetLabel (0: no
+// limit).
+func New(retention time.Duration, maxSeries, maxPerTarget int) *Store {
 	return &Store{
-		retention: retention.Milliseconds(),
-		maxSeries: maxSeries,
-		series:    map[uint64][]*memSeries{},
-		byName:    map[string][]*memSeries{},
+		retention:    retention.Milliseconds(),
+		maxSeries:    maxSeries,
+		maxPerTarget: maxPerTarget,
+		series:       map[uint64][]*memSeries{},
+		byName:       map[string][]*memSeries{},
+		perTarget:    map[string]int{},
 	}
 }
 
@@ -118,6 +129,13 @@ func (s *Store) getOrCreate(lset labels.Labels) (*memSeries, error) {
 	}
 	if s.maxSeries > 0 && s.count >= s.maxSeries {
 		return nil, ErrTooMany
+	}
+	target := lset.Get(TargetLabel)
+	if s.maxPerTarget > 0 && target != "" && s.perTarget[target] >= s.maxPerTarget {
+		return nil, ErrTooManyForTarget
+	}
+	if target != "" {
+		s.perTarget[target]++
 	}
 	ms = &memSeries{lset: lset.Copy()}
 	s.series[h] = append(s.series[h], ms)
@@ -161,6 +179,11 @@ func (s *Store) Prune(now time.Time) {
 			ms.mu.Unlock()
 			if empty {
 				s.count--
+				if target := ms.lset.Get(TargetLabel); target != "" {
+					if s.perTarget[target]--; s.perTarget[target] <= 0 {
+						delete(s.perTarget, target)
+					}
+				}
 				name := ms.lset.Get(model.MetricNameLabel)
 				s.byName[name] = slices.DeleteFunc(s.byName[name], func(x *memSeries) bool { return x == ms })
 				if len(s.byName[name]) == 0 {

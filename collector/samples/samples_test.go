@@ -30,7 +30,7 @@ func collect(t *testing.T, ss storage.SeriesSet) map[string][]int64 {
 }
 
 func TestAppendSelectPrune(t *testing.T) {
-	s := New(time.Minute, 3)
+	s := New(time.Minute, 3, 0)
 	a := labels.FromStrings("__name__", "cpu", "host", "a")
 	b := labels.FromStrings("__name__", "cpu", "host", "b")
 	m := labels.FromStrings("__name__", "mem", "host", "a")
@@ -81,7 +81,7 @@ func TestAppendSelectPrune(t *testing.T) {
 }
 
 func TestIteratorSeek(t *testing.T) {
-	s := New(time.Hour, 0)
+	s := New(time.Hour, 0, 0)
 	l := labels.FromStrings("__name__", "x")
 	for ts := int64(0); ts < 10; ts++ {
 		_ = s.Append(l, ts*10, float64(ts))
