@@ -77,6 +77,7 @@ func New(cfg *config.Config, logger *slog.Logger, ps host.PS) (*Agent, error) {
 		URLs: cfg.Push.URLs, Token: cfg.Push.Token, HostID: a.hostID, Hostname: a.hostname,
 		Labels: cfg.Labels, Interval: cfg.Interval.D(), Timeout: cfg.Push.Timeout.D(),
 		QueueSize: cfg.Push.QueueSize, Logger: logger.With("component", "push"), Metrics: a.self,
+		MetricsAddress: cfg.Web.ListenAddress,
 	})
 	a.cycles = a.self.NewCounter("nines_agent_collections_total")
 	a.self.NewGauge(`nines_agent_build_info{version="`+buildinfo.Version+`"}`, func() float64 { return 1 })

@@ -86,6 +86,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, reload fu
 	if err != nil {
 		return fail(err)
 	}
+	c.tracker.SetInventory(inventory(cfg), now)
 	c.incidents, err = alerting.NewManager(ctx, st, logger.With("component", "alerting"))
 	if err != nil {
 		return fail(err)
@@ -122,7 +123,16 @@ func trackerOptions(cfg *config.Config) state.Options {
 		DownAfter:       cfg.Availability.DownAfterIntervals,
 		Grace:           cfg.Availability.StartupGrace.D(),
 		DefaultInterval: cfg.Availability.DefaultPushInterval.D(),
+		CheckFailures:   cfg.Availability.CheckFailures,
 	}
+}
+
+func inventory(cfg *config.Config) state.Inventory {
+	inv := state.Inventory{AutoRegister: cfg.Inventory.AutoRegister, Allow: cfg.Inventory.AllowRegexps()}
+	for _, h := range cfg.Inventory.Hosts {
+		inv.Declared = append(inv.Declared, state.Declared{Name: h.Name, Kind: state.KindHost, Labels: h.Labels})
+	}
+	return inv
 }
 
 // AddSource registers a source to run with the collector. Call it before
@@ -137,11 +147,12 @@ func (c *Collector) Reload(cfg *config.Config) {
 	old := c.cfg
 	c.cfg = cfg
 	c.mu.Unlock()
-	if old.Web != cfg.Web || old.Storage != cfg.Storage {
-		c.logger.Warn("web and storage settings change only on restart; keeping the current ones")
+	if old.Web != cfg.Web || old.Storage != cfg.Storage || old.Ingest != cfg.Ingest {
+		c.logger.Warn("web, storage and ingest settings change only on restart; keeping the current ones")
 	}
 	c.auth.Set(cfg.Auth.Tokens)
 	c.tracker.SetOptions(trackerOptions(cfg))
+	c.tracker.SetInventory(inventory(cfg), time.Now())
 	c.rules.Update(cfg.RuleFiles)
 	c.reloadOK.Set(1)
 	c.reloadTime.Set(float64(time.Now().Unix()))

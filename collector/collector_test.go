@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/ninesmon/nines/collector/config"
+	"github.com/ninesmon/nines/collector/state"
 )
 
 func freeAddr(t *testing.T) string {
@@ -141,7 +142,7 @@ func (fakeSource) Run(ctx context.Context, w Writer) error {
 	if err := w.Append(labels.FromStrings("__name__", "probe_up", "target", "sw1"), now.UnixMilli(), 1); err != nil {
 		return err
 	}
-	if err := w.Observe(ctx, "sw1", "", nil, time.Second, now); err != nil {
+	if err := w.Observe(ctx, state.Observation{Name: "sw1", Kind: state.KindDevice, Interval: time.Second}, now); err != nil {
 		return err
 	}
 	<-ctx.Done()
@@ -169,7 +170,7 @@ func TestSourceFeedsTrackerAndWindow(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	if got := c.tracker.Snapshot()[0]; got.Name != "sw1" || got.State != "up" {
+	if got := c.tracker.Snapshot()[0]; got.Name != "sw1" || got.State != "up" || got.Kind != state.KindDevice {
 		t.Errorf("tracked: got %+v", got)
 	}
 	cancel()

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/ninesmon/nines/collector/state"
 )
 
 // Writer is where every source of data delivers: samples for the recent
@@ -14,7 +16,9 @@ type Writer interface {
 	// Append stores one sample (t in Unix milliseconds).
 	Append(lset labels.Labels, t int64, v float64) error
 	// Observe records that a target answered at now.
-	Observe(ctx context.Context, name, id string, labels map[string]string, interval time.Duration, now time.Time) error
+	Observe(ctx context.Context, o state.Observation, now time.Time) error
+	// CheckResult records the outcome of an active check of a target.
+	CheckResult(ctx context.Context, name string, labels map[string]string, interval time.Duration, ok bool, cause string, now time.Time) error
 }
 
 // Source is a long-running producer of data: an SNMP poller, a trap
@@ -34,6 +38,10 @@ func (w writer) Append(lset labels.Labels, t int64, v float64) error {
 	return w.c.samples.Append(lset, t, v)
 }
 
-func (w writer) Observe(ctx context.Context, name, id string, l map[string]string, interval time.Duration, now time.Time) error {
-	return w.c.tracker.Observe(ctx, name, id, l, interval, now)
+func (w writer) Observe(ctx context.Context, o state.Observation, now time.Time) error {
+	return w.c.tracker.Observe(ctx, o, now)
+}
+
+func (w writer) CheckResult(ctx context.Context, name string, l map[string]string, interval time.Duration, ok bool, cause string, now time.Time) error {
+	return w.c.tracker.CheckResult(ctx, name, l, interval, ok, cause, now)
 }

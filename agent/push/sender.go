@@ -24,17 +24,20 @@ import (
 
 // Options configure a Sender.
 type Options struct {
-	URLs      []string // collector base URLs, tried in order (fail-over)
-	Token     yamlconf.Secret
-	HostID    string
-	Hostname  string
-	Labels    map[string]string
-	Interval  time.Duration // announced to the collector
-	Timeout   time.Duration // per request
-	QueueSize int           // batches held in memory while no collector accepts
-	Client    *http.Client  // nil: a client with Timeout
-	Logger    *slog.Logger
-	Metrics   *metrics.Set // where self metrics are registered; nil: a private set
+	URLs     []string // collector base URLs, tried in order (fail-over)
+	Token    yamlconf.Secret
+	HostID   string
+	Hostname string
+	Labels   map[string]string
+	// MetricsAddress is the agent's /metrics listen address, announced for
+	// service discovery.
+	MetricsAddress string
+	Interval       time.Duration // announced to the collector
+	Timeout        time.Duration // per request
+	QueueSize      int           // batches held in memory while no collector accepts
+	Client         *http.Client  // nil: a client with Timeout
+	Logger         *slog.Logger
+	Metrics        *metrics.Set // where self metrics are registered; nil: a private set
 }
 
 // Sender delivers batches oldest first. Enqueue, Update and Pending may be
@@ -311,6 +314,9 @@ func (s *Sender) post(ctx context.Context, opts *Options, labels, base string, b
 	}
 	if labels != "" {
 		req.Header.Set(wire.HeaderLabels, labels)
+	}
+	if opts.MetricsAddress != "" {
+		req.Header.Set(wire.HeaderMetricsAddress, opts.MetricsAddress)
 	}
 	if goodbye {
 		req.Header.Set(wire.HeaderGoodbye, "1")

@@ -27,6 +27,10 @@ const (
 	HeaderInterval = "X-Nines-Interval"
 	// HeaderGoodbye marks the agent's last push before a clean stop.
 	HeaderGoodbye = "X-Nines-Goodbye"
+	// HeaderMetricsAddress is the host:port of the agent's own /metrics
+	// listener, for the collector's Prometheus service discovery. A
+	// wildcard host means "the address this push came from".
+	HeaderMetricsAddress = "X-Nines-Metrics-Address"
 	// HeaderLabels carries the agent's configured labels as
 	// comma-separated name=value pairs (values URL-query-escaped).
 	HeaderLabels = "X-Nines-Labels"

@@ -36,6 +36,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("GET /api/v1/incidents", a.Auth.Require(config.RoleViewer, http.HandlerFunc(a.listIncidents)))
 	mux.Handle("GET /api/v1/incidents/{id}", a.Auth.Require(config.RoleViewer, http.HandlerFunc(a.getIncident)))
 	mux.Handle("GET /api/v1/targets", a.Auth.Require(config.RoleViewer, http.HandlerFunc(a.listTargets)))
+	mux.Handle("GET /api/v1/sd/prometheus", a.Auth.Require(config.RoleViewer, http.HandlerFunc(a.prometheusSD)))
 }
 
 type envelope struct {
@@ -123,6 +124,21 @@ func (a *API) listTargets(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	states := splitList(q["state"])
 	kinds := splitList(q["kind"])
+	for _, s := range states {
+		if !slices.Contains(state.AllStates, state.State(s)) {
+			WriteError(w, http.StatusBadRequest, fmt.Sprintf("state: unknown value %q (want up, down, unknown, maintenance or shutdown)", s))
+			return
+		}
+	}
+	want := map[string]string{}
+	for _, l := range q["label"] {
+		k, v, ok := strings.Cut(l, "=")
+		if !ok || k == "" {
+			WriteError(w, http.StatusBadRequest, fmt.Sprintf("label: want name=value, got %q", l))
+			return
+		}
+		want[k] = v
+	}
 	out := []state.Target{}
 	for _, t := range a.Targets.Snapshot() {
 		if len(states) > 0 && !slices.Contains(states, string(t.State)) {
@@ -131,9 +147,47 @@ func (a *API) listTargets(w http.ResponseWriter, r *http.Request) {
 		if len(kinds) > 0 && !slices.Contains(kinds, string(t.Kind)) {
 			continue
 		}
+		if !hasLabels(t.Labels, want) {
+			continue
+		}
 		out = append(out, t)
 	}
 	WriteJSON(w, http.StatusOK, out)
+}
+
+func hasLabels(have, want map[string]string) bool {
+	for k, v := range want {
+		if have[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// sdGroup is one entry of Prometheus's http_sd_configs format.
+type sdGroup struct {
+	Targets []string          `json:"targets"`
+	Labels  map[string]string `json:"labels"`
+}
+
+// prometheusSD lists every agent's /metrics address with its labels, in
+// the http_sd_configs format, so one Prometheus job scrapes the fleet.
+// Hosts whose agent announced no address are left out. It is a bare JSON
+// array, as Prometheus expects.
+func (a *API) prometheusSD(w http.ResponseWriter, _ *http.Request) {
+	out := []sdGroup{}
+	for _, t := range a.Targets.Snapshot() {
+		if t.Kind != state.KindHost || t.MetricsAddress == "" {
+			continue
+		}
+		ls := map[string]string{"host": t.Name, "__meta_nines_state": string(t.State)}
+		for k, v := range t.Labels {
+			ls[k] = v
+		}
+		out = append(out, sdGroup{Targets: []string{t.MetricsAddress}, Labels: ls})
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(out)
 }
 
 // splitList accepts both ?a=x&a=y and ?a=x,y.

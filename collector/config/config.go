@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"time"
 
 	"github.com/ninesmon/nines/agent/yamlconf"
@@ -23,6 +24,7 @@ type Config struct {
 	Auth         Auth         `yaml:"auth"`
 	Ingest       Ingest       `yaml:"ingest"`
 	Availability Availability `yaml:"availability"`
+	Inventory    Inventory    `yaml:"inventory"`
 	Rules        Rules        `yaml:"rules"`
 
 	// RuleFiles are the parsed rule files, filled by LoadFile.
@@ -105,6 +107,41 @@ type Availability struct {
 	StartupGrace yamlconf.Duration `yaml:"startup_grace"`
 	// CheckInterval is how often deadlines are checked.
 	CheckInterval yamlconf.Duration `yaml:"check_interval"`
+	// CheckFailures: an active check's target is DOWN after this many
+	// consecutive failures.
+	CheckFailures int `yaml:"check_failures"`
+}
+
+// Inventory declares the targets expected to report.
+type Inventory struct {
+	// Hosts expected to report: a declared host that never reported is
+	// UNKNOWN, not absent.
+	Hosts []InventoryHost `yaml:"hosts"`
+	// AutoRegister lets hosts that are not declared register on their
+	// first push (default true).
+	AutoRegister bool `yaml:"auto_register"`
+	// Allow restricts auto-registration to names matching one of these
+	// regular expressions (anchored). Empty: any name.
+	Allow []string `yaml:"allow"`
+}
+
+// InventoryHost is one declared host.
+type InventoryHost struct {
+	Name string `yaml:"name"`
+	// Labels are applied to the host's series and state, over the agent's
+	// own; group, site and owner are the usual ones.
+	Labels map[string]string `yaml:"labels"`
+}
+
+// AllowRegexps compiles Allow; Validate has checked it.
+func (i *Inventory) AllowRegexps() []*regexp.Regexp {
+	out := make([]*regexp.Regexp, 0, len(i.Allow))
+	for _, a := range i.Allow {
+		if re, err := regexp.Compile("^(?:" + a + ")$"); err == nil {
+			out = append(out, re)
+		}
+	}
+	return out
 }
 
 // Rules names rule files and how often their groups run by default.
@@ -112,6 +149,8 @@ type Rules struct {
 	Files              []string          `yaml:"files"`
 	EvaluationInterval yamlconf.Duration `yaml:"evaluation_interval"`
 }
+
+var labelNameRE = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
 
 // Default returns the configuration used for keys the file leaves out.
 func Default() *Config {
@@ -127,8 +166,10 @@ func Default() *Config {
 			DownAfterIntervals:  3,
 			DefaultPushInterval: yamlconf.Duration(15 * time.Second),
 			CheckInterval:       yamlconf.Duration(time.Second),
+			CheckFailures:       2,
 		},
-		Rules: Rules{EvaluationInterval: yamlconf.Duration(15 * time.Second)},
+		Inventory: Inventory{AutoRegister: true},
+		Rules:     Rules{EvaluationInterval: yamlconf.Duration(15 * time.Second)},
 	}
 }
 
@@ -277,8 +318,31 @@ func (c *Config) Validate(p *yamlconf.Problems) {
 	if a.StartupGrace < 0 {
 		p.Addf("availability.startup_grace", "must not be negative")
 	}
+	if a.CheckFailures < 1 {
+		p.Addf("availability.check_failures", "must be at least 1")
+	}
 	if a.CheckInterval.D() < 10*time.Millisecond {
 		p.Addf("availability.check_interval", "must be at least 10ms")
+	}
+	seenHosts := map[string]bool{}
+	for i, h := range c.Inventory.Hosts {
+		hp := fmt.Sprintf("inventory.hosts[%d]", i)
+		if h.Name == "" {
+			p.Addf(hp, "name must be set")
+		} else if seenHosts[h.Name] {
+			p.Addf(hp+".name", "host %q declared twice", h.Name)
+		}
+		seenHosts[h.Name] = true
+		for k := range h.Labels {
+			if !labelNameRE.MatchString(k) || k == "host" || k == "target" || k == "kind" {
+				p.Addf(hp+".labels."+k, "invalid or reserved label name %q", k)
+			}
+		}
+	}
+	for i, a := range c.Inventory.Allow {
+		if _, err := regexp.Compile(a); err != nil {
+			p.Addf(fmt.Sprintf("inventory.allow[%d]", i), "invalid regular expression: %v", err)
+		}
 	}
 	if c.Rules.EvaluationInterval.D() < 10*time.Millisecond {
 		p.Addf("rules.evaluation_interval", "must be at least 10ms")

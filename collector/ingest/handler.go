@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -20,11 +21,15 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/ninesmon/nines/agent/wire"
+	"github.com/ninesmon/nines/collector/state"
 )
 
 // Observer is told which host reported (the availability tracker).
+// Admit says whether a host may report at all (the inventory's
+// allow-list); pushes from others get 403.
 type Observer interface {
-	Observe(ctx context.Context, name, id string, labels map[string]string, interval time.Duration, now time.Time) error
+	Admit(name string) bool
+	Observe(ctx context.Context, o state.Observation, now time.Time) error
 	Goodbye(ctx context.Context, name string, now time.Time) error
 }
 
@@ -61,14 +66,15 @@ type Handler struct {
 	mu      sync.Mutex
 	lastSeq map[string]uint64 // by host ID
 
-	lines      *prometheus.CounterVec
-	rejected   *prometheus.CounterVec
-	points     *prometheus.CounterVec
-	refused    *prometheus.CounterVec
-	duplicates prometheus.Counter
-	bytes      *prometheus.CounterVec
-	requests   *prometheus.CounterVec
-	latency    *prometheus.HistogramVec
+	lines       *prometheus.CounterVec
+	rejected    *prometheus.CounterVec
+	points      *prometheus.CounterVec
+	refused     *prometheus.CounterVec
+	duplicates  prometheus.Counter
+	notAdmitted prometheus.Counter
+	bytes       *prometheus.CounterVec
+	requests    *prometheus.CounterVec
+	latency     *prometheus.HistogramVec
 }
 
 // NewHandler returns a handler and registers its metrics.
@@ -101,6 +107,9 @@ func NewHandler(opts Options) *Handler {
 		duplicates: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "nines_ingest_duplicate_batches_total", Help: "Agent batches dropped because their sequence number was already received (retries).",
 		}),
+		notAdmitted: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "nines_ingest_hosts_not_admitted_total", Help: "Reports from hosts outside the inventory that may not register themselves.",
+		}),
 		bytes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "nines_ingest_bytes_total", Help: "Uncompressed payload bytes received, by endpoint.",
 		}, []string{"endpoint"}),
@@ -122,7 +131,7 @@ func NewHandler(opts Options) *Handler {
 		h.refused.WithLabelValues(r)
 	}
 	if opts.Registerer != nil {
-		opts.Registerer.MustRegister(h.lines, h.rejected, h.points, h.refused, h.duplicates, h.bytes, h.requests, h.latency)
+		opts.Registerer.MustRegister(h.lines, h.rejected, h.points, h.refused, h.duplicates, h.notAdmitted, h.bytes, h.requests, h.latency)
 	}
 	return h
 }
@@ -191,6 +200,10 @@ func (h *Handler) push(_ http.ResponseWriter, r *http.Request) (int, string) {
 	if hostname == "" {
 		return http.StatusBadRequest, "missing " + wire.HeaderHostname + " header"
 	}
+	if !h.opts.Observer.Admit(hostname) {
+		h.notAdmitted.Inc()
+		return http.StatusForbidden, fmt.Sprintf("host %q is not in the inventory and may not register itself", hostname)
+	}
 	hostID := r.Header.Get(wire.HeaderHostID)
 	if hostID == "" {
 		hostID = hostname
@@ -237,7 +250,9 @@ func (h *Handler) push(_ http.ResponseWriter, r *http.Request) (int, string) {
 	}
 	res := h.decode(EndpointPush, body, DecodeOptions{Precision: time.Millisecond, Now: now, Extra: extra, MaxLineBytes: h.opts.MaxLineBytes})
 	h.record(hostID, seq) // only now: a batch that failed to arrive may be retried
-	if err := h.opts.Observer.Observe(ctx, hostname, hostID, hostLabels, interval, now); err != nil {
+	obs := state.Observation{Name: hostname, ID: hostID, Labels: hostLabels, Interval: interval,
+		MetricsAddress: metricsAddress(r.Header.Get(wire.HeaderMetricsAddress), r.RemoteAddr)}
+	if err := h.opts.Observer.Observe(ctx, obs, now); err != nil {
 		h.opts.Logger.Error("record host state", "host", hostname, "err", err)
 	}
 	return h.outcome(res, hostname)
@@ -277,7 +292,13 @@ func (h *Handler) write(endpoint string, r *http.Request, db string) (int, strin
 	}
 	res := h.decode(endpoint, body, DecodeOptions{Precision: prec, Now: now, Extra: extra, MaxLineBytes: h.opts.MaxLineBytes, HostTag: "host"})
 	for _, host := range res.Hosts {
-		if err := h.opts.Observer.Observe(r.Context(), host, host, nil, 0, now); err != nil {
+		// Samples of hosts outside the inventory are kept (they are data);
+		// only availability tracking is limited to admitted hosts.
+		if !h.opts.Observer.Admit(host) {
+			h.notAdmitted.Inc()
+			continue
+		}
+		if err := h.opts.Observer.Observe(r.Context(), state.Observation{Name: host, ID: host}, now); err != nil {
 			h.opts.Logger.Error("record host state", "host", host, "err", err)
 		}
 	}
@@ -377,6 +398,27 @@ func V1Credentials(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// metricsAddress is where the agent's /metrics can be scraped: the address
+// it announces, with the host taken from the connection when it listens
+// on every interface.
+func metricsAddress(announced, remote string) string {
+	if announced == "" {
+		return ""
+	}
+	host, port, err := net.SplitHostPort(announced)
+	if err != nil {
+		return ""
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		rhost, _, err := net.SplitHostPort(remote)
+		if err != nil {
+			return ""
+		}
+		host = rhost
+	}
+	return net.JoinHostPort(host, port)
 }
 
 // parseLabels decodes the wire.HeaderLabels format (a=b,c=d, values

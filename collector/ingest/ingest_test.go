@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/ninesmon/nines/agent/wire"
+	"github.com/ninesmon/nines/collector/state"
 )
 
 type sample struct {
@@ -42,12 +43,16 @@ type fakeObserver struct {
 	goodbyes []string
 	interval time.Duration
 	labels   map[string]string
+	address  string
+	deny     string
 }
 
-func (f *fakeObserver) Observe(_ context.Context, name, _ string, l map[string]string, iv time.Duration, _ time.Time) error {
+func (f *fakeObserver) Admit(name string) bool { return name != f.deny }
+
+func (f *fakeObserver) Observe(_ context.Context, o state.Observation, _ time.Time) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.observed, f.interval, f.labels = append(f.observed, name), iv, l
+	f.observed, f.interval, f.labels, f.address = append(f.observed, o.Name), o.Interval, o.Labels, o.MetricsAddress
 	return nil
 }
 
@@ -128,6 +133,7 @@ func TestHandler(t *testing.T) {
 	h := newHandler(app, obs)
 	rec := push(t, h, []byte("m v=1 1000\n"), true, map[string]string{
 		wire.HeaderSequence: "10", wire.HeaderInterval: "5s", wire.HeaderLabels: "site=hq,role=web%20front",
+		wire.HeaderMetricsAddress: ":9991",
 	})
 	if rec.Code != http.StatusNoContent {
 		t.Fatalf("push: got %d %s, want 204", rec.Code, rec.Body)
@@ -137,6 +143,10 @@ func TestHandler(t *testing.T) {
 	}
 	if obs.interval != 5*time.Second || obs.labels["site"] != "hq" || len(obs.observed) != 1 {
 		t.Errorf("observer: got %+v", obs)
+	}
+	// A wildcard listen address is completed with the sender's address.
+	if obs.address != "192.0.2.1:9991" {
+		t.Errorf("metrics address: got %q, want 192.0.2.1:9991", obs.address)
 	}
 
 	// A retried batch (same sequence) is dropped and counted, but answered 204.
@@ -162,7 +172,7 @@ func TestHandler(t *testing.T) {
 }
 
 func TestHandlerRejects(t *testing.T) {
-	h := newHandler(&fakeAppender{}, &fakeObserver{})
+	h := newHandler(&fakeAppender{}, &fakeObserver{deny: "intruder"})
 	bomb := bytes.Repeat([]byte("m v=1 1\n"), 20000) // 160 KB, over the 64 KiB limit once inflated
 	tests := []struct {
 		name    string
@@ -179,6 +189,7 @@ func TestHandlerRejects(t *testing.T) {
 		{"bad sequence", []byte("m v=1"), false, map[string]string{wire.HeaderSequence: "-1"}, http.StatusBadRequest, "bad X-Nines-Sequence"},
 		{"reserved label", []byte("m v=1"), false, map[string]string{wire.HeaderLabels: "host=x"}, http.StatusBadRequest, `label name "host" not allowed`},
 		{"no hostname", []byte("m v=1"), false, map[string]string{wire.HeaderHostname: ""}, http.StatusBadRequest, "missing X-Nines-Hostname"},
+		{"not in inventory", []byte("m v=1"), false, map[string]string{wire.HeaderHostname: "intruder"}, http.StatusForbidden, `host "intruder" is not in the inventory`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

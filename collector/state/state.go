@@ -6,9 +6,11 @@ package state
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
+	"regexp"
 	"slices"
 	"sync"
 	"time"
@@ -66,9 +68,49 @@ type Target struct {
 	Labels   map[string]string `json:"labels,omitempty"`
 	State    State             `json:"state"`
 	Since    time.Time         `json:"since"`
+	Cause    string            `json:"cause,omitempty"`
 	LastSeen time.Time         `json:"last_seen"`
 	Interval time.Duration     `json:"interval_ns"`
+	// Declared is true for targets listed in the configured inventory.
+	Declared bool `json:"declared"`
+	// MetricsAddress is where the target serves its own /metrics
+	// (host:port), for Prometheus service discovery.
+	MetricsAddress string `json:"metrics_address,omitempty"`
+	// Failures counts consecutive failed checks (checks only).
+	Failures int `json:"failures,omitempty"`
+
+	agentLabels map[string]string
 }
+
+// Observation is a sign of life from a target.
+type Observation struct {
+	Name           string
+	Kind           Kind // default KindHost
+	ID             string
+	Labels         map[string]string // the sender's own labels
+	Interval       time.Duration     // how often it reports; 0: the default
+	MetricsAddress string
+}
+
+// Declared is a target listed in the configuration.
+type Declared struct {
+	Name   string
+	Kind   Kind
+	Labels map[string]string // win over the sender's own labels
+}
+
+// Inventory is what the configuration says about targets.
+type Inventory struct {
+	Declared []Declared
+	// AutoRegister lets targets that are not declared register themselves
+	// on first contact, when their name matches Allow (empty: any name).
+	AutoRegister bool
+	Allow        []*regexp.Regexp
+}
+
+// ErrNotAllowed is returned for an undeclared target that may not
+// register itself.
+var ErrNotAllowed = errors.New("target is not in the inventory and may not register itself")
 
 // Options configure a Tracker.
 type Options struct {
@@ -79,6 +121,9 @@ type Options struct {
 	Grace time.Duration
 	// DefaultInterval applies to hosts that do not announce theirs.
 	DefaultInterval time.Duration
+	// CheckFailures is how many consecutive failed checks make a check
+	// target DOWN.
+	CheckFailures int
 }
 
 // Tracker holds the current state of every target. Methods are safe for
@@ -88,22 +133,25 @@ type Tracker struct {
 	logger    *slog.Logger
 	startedAt time.Time
 
-	mu      sync.Mutex
-	opts    Options
-	targets map[string]*Target
+	mu       sync.Mutex
+	opts     Options
+	inv      Inventory
+	declared map[string]Declared
+	targets  map[string]*Target
 }
 
 // New restores the last known states from the store. Targets that were UP
 // get a fresh deadline from startedAt plus the grace period: the time the
 // collector itself was away is not their downtime.
 func New(ctx context.Context, store Store, opts Options, startedAt time.Time, logger *slog.Logger) (*Tracker, error) {
-	t := &Tracker{store: store, logger: logger, startedAt: startedAt, opts: opts, targets: map[string]*Target{}}
+	t := &Tracker{store: store, logger: logger, startedAt: startedAt, opts: opts, targets: map[string]*Target{}, declared: map[string]Declared{},
+		inv: Inventory{AutoRegister: true}}
 	changes, err := store.LatestChanges(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("load target states: %w", err)
 	}
 	for _, c := range changes {
-		t.targets[c.Target] = &Target{Name: c.Target, Kind: c.Kind, State: c.To, Since: c.At, LastSeen: startedAt, Interval: opts.DefaultInterval}
+		t.targets[c.Target] = &Target{Name: c.Target, Kind: c.Kind, State: c.To, Since: c.At, Cause: c.Cause, LastSeen: startedAt, Interval: opts.DefaultInterval}
 	}
 	return t, nil
 }
@@ -115,20 +163,101 @@ func (t *Tracker) SetOptions(o Options) {
 	t.mu.Unlock()
 }
 
-// Observe records data from a host at now: it is UP. interval is the
-// host's announced push interval (0: the default).
-func (t *Tracker) Observe(ctx context.Context, name, id string, labels map[string]string, interval time.Duration, now time.Time) error {
+// SetInventory applies the configured inventory: declared targets that
+// never reported are listed as UNKNOWN, and declared labels are applied.
+func (t *Tracker) SetInventory(inv Inventory, now time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	tg := t.targets[name]
+	t.inv = inv
+	t.declared = make(map[string]Declared, len(inv.Declared))
+	for _, d := range inv.Declared {
+		if d.Kind == "" {
+			d.Kind = KindHost
+		}
+		t.declared[d.Name] = d
+		tg := t.targets[d.Name]
+		if tg == nil {
+			tg = &Target{Name: d.Name, Kind: d.Kind, State: Unknown, Since: now, Cause: "declared, no data yet", Interval: t.opts.DefaultInterval}
+			t.targets[d.Name] = tg
+		}
+		tg.Kind = d.Kind
+	}
+	for _, tg := range t.targets {
+		t.applyLabels(tg)
+	}
+}
+
+// Admit reports whether a target of this name may report: declared, or
+// allowed to register itself.
+func (t *Tracker) Admit(name string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.admit(name)
+}
+
+func (t *Tracker) admit(name string) bool {
+	if _, ok := t.declared[name]; ok {
+		return true
+	}
+	if _, known := t.targets[name]; known && t.inv.AutoRegister {
+		return true
+	}
+	if !t.inv.AutoRegister {
+		return false
+	}
+	if len(t.inv.Allow) == 0 {
+		return true
+	}
+	for _, re := range t.inv.Allow {
+		if re.MatchString(name) {
+			return true
+		}
+	}
+	return false
+}
+
+// applyLabels sets tg.Labels to the sender's labels overlaid by the
+// declared ones.
+func (t *Tracker) applyLabels(tg *Target) {
+	d, declared := t.declared[tg.Name]
+	tg.Declared = declared
+	if !declared || len(d.Labels) == 0 {
+		tg.Labels = tg.agentLabels
+		return
+	}
+	m := maps.Clone(tg.agentLabels)
+	if m == nil {
+		m = map[string]string{}
+	}
+	maps.Copy(m, d.Labels)
+	tg.Labels = m
+}
+
+// Observe records a sign of life from a target at now: it is UP. An
+// undeclared target that may not register itself gets ErrNotAllowed.
+func (t *Tracker) Observe(ctx context.Context, o Observation, now time.Time) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.admit(o.Name) {
+		return ErrNotAllowed
+	}
+	if o.Kind == "" {
+		o.Kind = KindHost
+	}
+	tg := t.targets[o.Name]
 	if tg == nil {
-		tg = &Target{Name: name, Kind: KindHost, State: Unknown, Since: now}
-		t.targets[name] = tg
+		tg = &Target{Name: o.Name, Kind: o.Kind, State: Unknown, Since: now}
+		t.targets[o.Name] = tg
 	}
-	tg.ID = id
-	if labels != nil && !maps.Equal(tg.Labels, labels) {
-		tg.Labels = labels
+	tg.ID = o.ID
+	if o.MetricsAddress != "" {
+		tg.MetricsAddress = o.MetricsAddress
 	}
+	if o.Labels != nil && !maps.Equal(tg.agentLabels, o.Labels) {
+		tg.agentLabels = o.Labels
+		t.applyLabels(tg)
+	}
+	interval := o.Interval
 	if interval <= 0 {
 		interval = t.opts.DefaultInterval
 	}
@@ -136,7 +265,30 @@ func (t *Tracker) Observe(ctx context.Context, name, id string, labels map[strin
 	if now.After(tg.LastSeen) {
 		tg.LastSeen = now
 	}
+	tg.Failures = 0
 	return t.change(ctx, tg, Up, now, "data received")
+}
+
+// CheckResult records the outcome of an active check at now. A check
+// target goes DOWN after Options.CheckFailures consecutive failures and UP
+// on the first success.
+func (t *Tracker) CheckResult(ctx context.Context, name string, labels map[string]string, interval time.Duration, ok bool, cause string, now time.Time) error {
+	if ok {
+		return t.Observe(ctx, Observation{Name: name, Kind: KindCheck, Labels: labels, Interval: interval}, now)
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	tg := t.targets[name]
+	if tg == nil {
+		tg = &Target{Name: name, Kind: KindCheck, State: Unknown, Since: now, Interval: interval, agentLabels: labels}
+		t.targets[name] = tg
+		t.applyLabels(tg)
+	}
+	tg.Failures++
+	if tg.Failures >= max(t.opts.CheckFailures, 1) {
+		return t.change(ctx, tg, Down, now, cause)
+	}
+	return nil
 }
 
 // Goodbye records a clean stop announced by the host.
@@ -190,7 +342,7 @@ func (t *Tracker) change(ctx context.Context, tg *Target, to State, at time.Time
 	if err := t.store.RecordChange(ctx, c); err != nil {
 		return fmt.Errorf("record state change of %s: %w", tg.Name, err)
 	}
-	tg.State, tg.Since = to, at
+	tg.State, tg.Since, tg.Cause = to, at, cause
 	t.logger.Info("target state changed", "target", tg.Name, "kind", tg.Kind, "from", c.From, "to", to, "cause", cause)
 	return nil
 }
@@ -203,6 +355,7 @@ func (t *Tracker) Snapshot() []Target {
 	for _, tg := range t.targets {
 		c := *tg
 		c.Labels = maps.Clone(tg.Labels)
+		c.agentLabels = nil
 		out = append(out, c)
 	}
 	slices.SortFunc(out, func(a, b Target) int {

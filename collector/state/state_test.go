@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"regexp"
 	"sync"
 	"testing"
 	"time"
@@ -55,7 +56,7 @@ func TestUpDownShutdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	at := func(d time.Duration) time.Time { return t0.Add(d) }
-	if err := tr.Observe(ctx, "web1", "id1", map[string]string{"site": "hq"}, 5*time.Second, at(20*time.Second)); err != nil {
+	if err := tr.Observe(ctx, Observation{Name: "web1", ID: "id1", Labels: map[string]string{"site": "hq"}, Interval: 5 * time.Second}, at(20*time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	// Still inside 3 x 5 s.
@@ -72,7 +73,7 @@ func TestUpDownShutdown(t *testing.T) {
 	if want := at(25 * time.Second); !snap.Since.Equal(want) {
 		t.Errorf("down since: got %s, want %s", snap.Since, want)
 	}
-	_ = tr.Observe(ctx, "web1", "id1", nil, 5*time.Second, at(40*time.Second))
+	_ = tr.Observe(ctx, Observation{Name: "web1", ID: "id1", Interval: 5 * time.Second}, at(40*time.Second))
 	_ = tr.Goodbye(ctx, "web1", at(45*time.Second))
 	_ = tr.Check(ctx, at(2*time.Minute))
 	if got := tr.Snapshot()[0].State; got != Shutdown {
@@ -100,7 +101,7 @@ func TestRestartGrace(t *testing.T) {
 	st := &memStore{}
 	t0 := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
 	tr, _ := New(ctx, st, opts, t0, slog.New(slog.DiscardHandler))
-	_ = tr.Observe(ctx, "db1", "", nil, 15*time.Second, t0)
+	_ = tr.Observe(ctx, Observation{Name: "db1", Interval: 15 * time.Second}, t0)
 
 	restart := t0.Add(time.Hour) // the collector was down for an hour
 	tr2, err := New(ctx, st, opts, restart, slog.New(slog.DiscardHandler))
@@ -126,17 +127,65 @@ func TestStoreFailureRetries(t *testing.T) {
 	st := &memStore{fail: true}
 	t0 := time.Now()
 	tr, _ := New(ctx, st, opts, t0, slog.New(slog.DiscardHandler))
-	if err := tr.Observe(ctx, "h", "", nil, time.Second, t0); err == nil {
+	if err := tr.Observe(ctx, Observation{Name: "h", Interval: time.Second}, t0); err == nil {
 		t.Fatal("got no error from a failing store")
 	}
 	if got := tr.Snapshot()[0].State; got != Unknown {
 		t.Errorf("state after failed write: got %s, want unknown (unchanged)", got)
 	}
 	st.fail = false
-	if err := tr.Observe(ctx, "h", "", nil, time.Second, t0.Add(time.Second)); err != nil {
+	if err := tr.Observe(ctx, Observation{Name: "h", Interval: time.Second}, t0.Add(time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	if got := len(st.changes); got != 1 {
 		t.Errorf("changes recorded: got %d, want 1", got)
+	}
+}
+
+func TestInventory(t *testing.T) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+	tr, _ := New(ctx, &memStore{}, opts, t0, slog.New(slog.DiscardHandler))
+	tr.SetInventory(Inventory{
+		Declared:     []Declared{{Name: "erp-db", Labels: map[string]string{"owner": "dba", "site": "dc1"}}},
+		AutoRegister: true,
+		Allow:        []*regexp.Regexp{regexp.MustCompile(`^(?:web[0-9]+)$`)},
+	}, t0)
+	snap := tr.Snapshot()
+	if len(snap) != 1 || snap[0].State != Unknown || !snap[0].Declared {
+		t.Fatalf("a declared host that never reported: got %+v, want one UNKNOWN", snap)
+	}
+	if !tr.Admit("erp-db") || !tr.Admit("web12") || tr.Admit("laptop-7") {
+		t.Error("admit: declared and allowed names in, others out")
+	}
+	if err := tr.Observe(ctx, Observation{Name: "laptop-7"}, t0); !errors.Is(err, ErrNotAllowed) {
+		t.Errorf("observe outside the allow-list: got %v, want ErrNotAllowed", err)
+	}
+	_ = tr.Observe(ctx, Observation{Name: "erp-db", Labels: map[string]string{"site": "agent-says", "role": "db"}}, t0)
+	got := tr.Snapshot()[0].Labels
+	if got["site"] != "dc1" || got["role"] != "db" || got["owner"] != "dba" {
+		t.Errorf("labels: got %v, want declared ones to win and the agent's to stay", got)
+	}
+}
+
+func TestCheckFailures(t *testing.T) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+	o := opts
+	o.CheckFailures = 2
+	tr, _ := New(ctx, &memStore{}, o, t0, slog.New(slog.DiscardHandler))
+	tr.SetInventory(Inventory{AutoRegister: true}, t0)
+	_ = tr.CheckResult(ctx, "erp-http", nil, time.Minute, true, "", t0)
+	_ = tr.CheckResult(ctx, "erp-http", nil, time.Minute, false, "HTTP 503", t0.Add(time.Minute))
+	if got := tr.Snapshot()[0]; got.State != Up || got.Failures != 1 {
+		t.Fatalf("after one failure: got %s with %d failures, want still up", got.State, got.Failures)
+	}
+	_ = tr.CheckResult(ctx, "erp-http", nil, time.Minute, false, "HTTP 503", t0.Add(2*time.Minute))
+	if got := tr.Snapshot()[0]; got.State != Down || got.Cause != "HTTP 503" || got.Kind != KindCheck {
+		t.Fatalf("after two failures: got %+v, want down with the cause", got)
+	}
+	_ = tr.CheckResult(ctx, "erp-http", nil, time.Minute, true, "", t0.Add(3*time.Minute))
+	if got := tr.Snapshot()[0]; got.State != Up || got.Failures != 0 {
+		t.Fatalf("after a success: got %+v, want up", got)
 	}
 }
