@@ -10,11 +10,13 @@ REVISION   ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 BUILD_DATE ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS    := -s -w -X $(PKG)/agent/buildinfo.Version=$(VERSION) -X $(PKG)/agent/buildinfo.Revision=$(REVISION) -X $(PKG)/agent/buildinfo.BuildDate=$(BUILD_DATE)
 STATICCHECK_VERSION ?= v0.8.2
+# Debian packages of the real peers the tests start (installed when missing).
+TEST_PACKAGES ?= dnsmasq-base
 
 AGENT_TARGETS     := linux/amd64 linux/arm64 windows/amd64 darwin/amd64 darwin/arm64
 COLLECTOR_TARGETS := linux/amd64 linux/arm64 windows/amd64
 
-.PHONY: all help build run test bench lint fmt cross fuzz clean check-config tidy-check
+.PHONY: all help build run test test-deps bench lint fmt cross fuzz clean check-config tidy-check
 
 all: lint build ## lint and build (default)
 
@@ -31,9 +33,11 @@ run: build ## run a collector (store in ./data) and a local agent; Ctrl-C stops 
 	@echo ">> starting Nines"
 	@./scripts/run.sh
 
-test: ## unit, integration and real-peer tests, with -race
+test-deps: ## install the Debian packages of the real peers the tests start, when missing
+	@./scripts/test-deps.sh $(TEST_PACKAGES)
+
+test: test-deps ## unit, integration and real-peer tests, with -race
 	@echo ">> running all tests with -race"
-	./scripts/test-deps.sh
 	$(GO) test -race -count=1 -timeout 20m $(GOTESTFLAGS) ./...
 
 bench: ## Go benchmarks (and side-by-side peer benchmarks where they exist)

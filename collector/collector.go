@@ -12,6 +12,7 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"regexp"
 	"sync"
 	"time"
 
@@ -26,6 +27,7 @@ import (
 	"github.com/ninesmon/nines/alerting"
 	"github.com/ninesmon/nines/collector/api"
 	"github.com/ninesmon/nines/collector/auth"
+	"github.com/ninesmon/nines/collector/check"
 	"github.com/ninesmon/nines/collector/config"
 	"github.com/ninesmon/nines/collector/ingest"
 	"github.com/ninesmon/nines/collector/samples"
@@ -51,6 +53,7 @@ type Collector struct {
 	runID     int64
 	reloadFn  func() (*config.Config, error)
 	sources   []Source
+	checks    *check.Runner
 
 	mu  sync.Mutex
 	cfg *config.Config
@@ -100,6 +103,8 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, reload fu
 	})
 	c.rules.Update(cfg.RuleFiles)
 	c.auth = auth.New(cfg.Auth.Tokens)
+	c.checks = check.NewRunner(checkSpecs(cfg), logger.With("component", "check"))
+	c.AddSource(SourceFunc(func(ctx context.Context, w Writer) error { return c.checks.Run(ctx, w) }))
 
 	c.reloadOK = prometheus.NewGauge(prometheus.GaugeOpts{Name: "nines_config_last_reload_successful", Help: "Whether the last configuration reload succeeded (1) or failed (0)."})
 	c.reloadTime = prometheus.NewGauge(prometheus.GaugeOpts{Name: "nines_config_last_reload_success_timestamp_seconds", Help: "When the configuration was last loaded successfully (Unix time)."})
@@ -109,7 +114,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, reload fu
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		c.reloadOK, c.reloadTime,
-		&stateCollector{tracker: c.tracker, incidents: c.incidents},
+		&stateCollector{tracker: c.tracker, incidents: c.incidents, checks: c.checks},
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "nines_samples_series", Help: "Series held in the in-memory recent window."},
 			func() float64 { return float64(c.samples.NumSeries()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "nines_build_info", Help: "Build information.", ConstLabels: prometheus.Labels{"version": buildinfo.Version, "revision": buildinfo.Revision}},
@@ -125,6 +130,23 @@ func trackerOptions(cfg *config.Config) state.Options {
 		DefaultInterval: cfg.Availability.DefaultPushInterval.D(),
 		CheckFailures:   cfg.Availability.CheckFailures,
 	}
+}
+
+func checkSpecs(cfg *config.Config) []check.Spec {
+	out := make([]check.Spec, 0, len(cfg.Checks))
+	for _, ch := range cfg.Checks {
+		s := check.Spec{
+			Name: ch.Name, Type: ch.Type, Target: ch.Target, Interval: ch.Interval.D(), Timeout: ch.Timeout.D(), Labels: ch.Labels,
+			HTTP: check.HTTPSpec{Method: ch.HTTP.Method, ExpectedStatus: ch.HTTP.ExpectedStatus, Headers: ch.HTTP.Headers,
+				InsecureSkipVerify: ch.HTTP.InsecureSkipVerify, CAFile: ch.HTTP.CAFile},
+			DNS: check.DNSSpec{Server: ch.DNS.Server, RecordType: ch.DNS.RecordType, Expect: ch.DNS.Expect},
+		}
+		if ch.HTTP.BodyRegexp != "" {
+			s.HTTP.BodyRegexp = regexp.MustCompile(ch.HTTP.BodyRegexp) // validated
+		}
+		out = append(out, s)
+	}
+	return out
 }
 
 func inventory(cfg *config.Config) state.Inventory {
@@ -154,6 +176,7 @@ func (c *Collector) Reload(cfg *config.Config) {
 	c.tracker.SetOptions(trackerOptions(cfg))
 	c.tracker.SetInventory(inventory(cfg), time.Now())
 	c.rules.Update(cfg.RuleFiles)
+	c.checks.Update(checkSpecs(cfg))
 	c.reloadOK.Set(1)
 	c.reloadTime.Set(float64(time.Now().Unix()))
 	c.logger.Info("configuration reloaded", "rule_files", len(cfg.RuleFiles), "tokens", len(cfg.Auth.Tokens))

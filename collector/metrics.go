@@ -4,6 +4,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ninesmon/nines/alerting"
+	"github.com/ninesmon/nines/collector/check"
 	"github.com/ninesmon/nines/collector/state"
 )
 
@@ -13,6 +14,7 @@ import (
 type stateCollector struct {
 	tracker   *state.Tracker
 	incidents *alerting.Manager
+	checks    *check.Runner
 }
 
 var (
@@ -28,6 +30,18 @@ var (
 	incidentsOpenDesc = prometheus.NewDesc("nines_incidents_open",
 		"Incidents open or acknowledged, by priority.",
 		[]string{"priority"}, nil)
+	checkSuccessDesc = prometheus.NewDesc("nines_check_success",
+		"Whether the last run of an active check succeeded (1) or not (0).",
+		[]string{"check", "type"}, nil)
+	checkDurationDesc = prometheus.NewDesc("nines_check_duration_seconds",
+		"How long the last run of an active check took.",
+		[]string{"check", "type"}, nil)
+	checkCertDesc = prometheus.NewDesc("nines_check_tls_cert_expiry_timestamp_seconds",
+		"Earliest expiry of the certificate chain an HTTPS check was served (Unix time).",
+		[]string{"check"}, nil)
+	checkSkippedDesc = prometheus.NewDesc("nines_check_runs_skipped_total",
+		"Check runs skipped because the previous run of the same check was still going.",
+		nil, nil)
 )
 
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -35,6 +49,10 @@ func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- targetStateDesc
 	ch <- targetSinceDesc
 	ch <- incidentsOpenDesc
+	ch <- checkSuccessDesc
+	ch <- checkDurationDesc
+	ch <- checkCertDesc
+	ch <- checkSkippedDesc
 }
 
 func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
@@ -56,4 +74,16 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	for p, n := range c.incidents.OpenByPriority() {
 		ch <- prometheus.MustNewConstMetric(incidentsOpenDesc, prometheus.GaugeValue, float64(n), string(p))
 	}
+	for name, last := range c.checks.Results() {
+		ok := 0.0
+		if last.Result.Success {
+			ok = 1
+		}
+		ch <- prometheus.MustNewConstMetric(checkSuccessDesc, prometheus.GaugeValue, ok, name, last.Spec.Type)
+		ch <- prometheus.MustNewConstMetric(checkDurationDesc, prometheus.GaugeValue, last.Result.Duration.Seconds(), name, last.Spec.Type)
+		if !last.Result.CertExpiry.IsZero() {
+			ch <- prometheus.MustNewConstMetric(checkCertDesc, prometheus.GaugeValue, float64(last.Result.CertExpiry.Unix()), name)
+		}
+	}
+	ch <- prometheus.MustNewConstMetric(checkSkippedDesc, prometheus.CounterValue, float64(c.checks.Skipped()))
 }

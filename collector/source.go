@@ -29,6 +29,12 @@ type Source interface {
 	Run(ctx context.Context, w Writer) error
 }
 
+// SourceFunc adapts a function to Source.
+type SourceFunc func(ctx context.Context, w Writer) error
+
+// Run calls f.
+func (f SourceFunc) Run(ctx context.Context, w Writer) error { return f(ctx, w) }
+
 // writer joins the sample window and the tracker into a Writer.
 type writer struct {
 	c *Collector

@@ -8,9 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/ninesmon/nines/agent/yamlconf"
@@ -25,6 +27,7 @@ type Config struct {
 	Ingest       Ingest       `yaml:"ingest"`
 	Availability Availability `yaml:"availability"`
 	Inventory    Inventory    `yaml:"inventory"`
+	Checks       []Check      `yaml:"checks"`
 	Rules        Rules        `yaml:"rules"`
 
 	// RuleFiles are the parsed rule files, filled by LoadFile.
@@ -144,6 +147,43 @@ func (i *Inventory) AllowRegexps() []*regexp.Regexp {
 	return out
 }
 
+// Check is one active check run by the collector.
+type Check struct {
+	// Name is the check's target name (unique among targets).
+	Name string `yaml:"name"`
+	// Type is tcp, http, dns or icmp.
+	Type string `yaml:"type"`
+	// Target: host:port (tcp), URL (http), DNS name (dns), host (icmp).
+	Target   string            `yaml:"target"`
+	Interval yamlconf.Duration `yaml:"interval"`
+	// Timeout must be shorter than Interval. Default: Interval / 2, at most 10s.
+	Timeout yamlconf.Duration `yaml:"timeout"`
+	Labels  map[string]string `yaml:"labels"`
+	HTTP    CheckHTTP         `yaml:"http"`
+	DNS     CheckDNS          `yaml:"dns"`
+}
+
+// CheckHTTP holds HTTP check options.
+type CheckHTTP struct {
+	Method string `yaml:"method"`
+	// ExpectedStatus lists acceptable codes; empty: any 2xx.
+	ExpectedStatus     []int             `yaml:"expected_status"`
+	BodyRegexp         string            `yaml:"body_regexp"`
+	Headers            map[string]string `yaml:"headers"`
+	InsecureSkipVerify bool              `yaml:"insecure_skip_verify"`
+	CAFile             string            `yaml:"ca_file"`
+}
+
+// CheckDNS holds DNS check options.
+type CheckDNS struct {
+	// Server is host:port; empty: the system resolver.
+	Server string `yaml:"server"`
+	// RecordType is A (default), AAAA, CNAME, MX, TXT or NS.
+	RecordType string `yaml:"record_type"`
+	// Expect lists values one of which must be in the answer.
+	Expect []string `yaml:"expect"`
+}
+
 // Rules names rule files and how often their groups run by default.
 type Rules struct {
 	Files              []string          `yaml:"files"`
@@ -214,6 +254,9 @@ func (c *Config) Resolve(dir string) error {
 	}
 	c.Storage.Path = abs(c.Storage.Path)
 	c.Web.TLSCertFile, c.Web.TLSKeyFile = abs(c.Web.TLSCertFile), abs(c.Web.TLSKeyFile)
+	for i := range c.Checks {
+		c.Checks[i].HTTP.CAFile = abs(c.Checks[i].HTTP.CAFile)
+	}
 	var errs []error
 	for i := range c.Auth.Tokens {
 		t := &c.Auth.Tokens[i]
@@ -344,7 +387,74 @@ func (c *Config) Validate(p *yamlconf.Problems) {
 			p.Addf(fmt.Sprintf("inventory.allow[%d]", i), "invalid regular expression: %v", err)
 		}
 	}
+	c.validateChecks(p)
 	if c.Rules.EvaluationInterval.D() < 10*time.Millisecond {
 		p.Addf("rules.evaluation_interval", "must be at least 10ms")
+	}
+}
+
+func (c *Config) validateChecks(p *yamlconf.Problems) {
+	names := map[string]bool{}
+	for _, h := range c.Inventory.Hosts {
+		names[h.Name] = true
+	}
+	for i := range c.Checks {
+		ch := &c.Checks[i]
+		cp := fmt.Sprintf("checks[%d]", i)
+		if ch.Name == "" {
+			p.Addf(cp, "name must be set")
+		} else if names[ch.Name] {
+			p.Addf(cp+".name", "name %q is already used by another check or host", ch.Name)
+		}
+		names[ch.Name] = true
+		if ch.Interval == 0 {
+			ch.Interval = yamlconf.Duration(30 * time.Second)
+		}
+		if ch.Interval.D() < 100*time.Millisecond {
+			p.Addf(cp+".interval", "must be at least 100ms")
+		}
+		if ch.Timeout == 0 {
+			ch.Timeout = yamlconf.Duration(min(ch.Interval.D()/2, 10*time.Second))
+		}
+		if ch.Timeout <= 0 || ch.Timeout >= ch.Interval {
+			p.Addf(cp+".timeout", "must be positive and shorter than the interval (%s)", ch.Interval)
+		}
+		if ch.Target == "" {
+			p.Addf(cp, "target must be set")
+			continue
+		}
+		switch ch.Type {
+		case "tcp":
+			if _, _, err := net.SplitHostPort(ch.Target); err != nil {
+				p.Addf(cp+".target", "want host:port: %v", err)
+			}
+		case "http":
+			u, err := url.Parse(ch.Target)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				p.Addf(cp+".target", "want an http:// or https:// URL, got %q", ch.Target)
+			}
+			if _, err := regexp.Compile(ch.HTTP.BodyRegexp); err != nil {
+				p.Addf(cp+".http.body_regexp", "invalid regular expression: %v", err)
+			}
+			for j, code := range ch.HTTP.ExpectedStatus {
+				if code < 100 || code > 599 {
+					p.Addf(fmt.Sprintf("%s.http.expected_status[%d]", cp, j), "not an HTTP status code: %d", code)
+				}
+			}
+		case "dns":
+			switch strings.ToUpper(ch.DNS.RecordType) {
+			case "", "A", "AAAA", "CNAME", "MX", "TXT", "NS":
+			default:
+				p.Addf(cp+".dns.record_type", "unsupported record type %q (want A, AAAA, CNAME, MX, TXT or NS)", ch.DNS.RecordType)
+			}
+			if ch.DNS.Server != "" {
+				if _, _, err := net.SplitHostPort(ch.DNS.Server); err != nil {
+					p.Addf(cp+".dns.server", "want host:port: %v", err)
+				}
+			}
+		case "icmp":
+		default:
+			p.Addf(cp+".type", "unknown check type %q (want tcp, http, dns or icmp)", ch.Type)
+		}
 	}
 }

@@ -20,6 +20,9 @@ func TestLoadErrors(t *testing.T) {
 		{"duplicate token name", "auth:\n  tokens:\n    - {name: a, role: agent, token_file: x}\n    - {name: a, role: admin, token_file: y}\n", []string{"auth.tokens[1].name: duplicate token name \"a\""}},
 		{"bad listen address", "web: {listen_address: nope}\n", []string{"web.listen_address: address nope: missing port"}},
 		{"down after zero", "availability: {down_after_intervals: 0}\n", []string{"availability.down_after_intervals: must be at least 1"}},
+		{"check errors together", "checks:\n  - {name: a, type: ftp, target: x}\n  - {name: a, type: tcp, target: nohost}\n  - {name: c, type: http, target: 'https://x', interval: 1s, timeout: 2s}\n", []string{
+			`c.yml:2:15: checks[0].type: unknown check type "ftp"`, `checks[1].name: name "a" is already used`, "checks[1].target: want host:port", "checks[2].timeout: must be positive and shorter than the interval (1s)"}},
+		{"bad allow regexp", "inventory: {allow: ['web[']}\n", []string{"inventory.allow[0]: invalid regular expression"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,171 @@
+package check
+
+import (
+	"context"
+	"log/slog"
+	"maps"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/labels"
+)
+
+// Writer receives check outcomes: samples for rules and dashboards, and
+// results for the availability tracker. (collector.Writer satisfies it.)
+type Writer interface {
+	Append(lset labels.Labels, t int64, v float64) error
+	CheckResult(ctx context.Context, name string, labels map[string]string, interval time.Duration, ok bool, cause string, now time.Time) error
+}
+
+// Runner runs every configured check on its interval. Update may be called
+// from any goroutine while Run runs.
+type Runner struct {
+	logger  *slog.Logger
+	skipped atomic.Int64
+
+	mu      sync.Mutex
+	specs   []Spec
+	results map[string]Last
+	changed chan struct{}
+}
+
+// Last is the latest result of a check, for /metrics and the API.
+type Last struct {
+	Spec   Spec
+	Result Result
+	At     time.Time
+}
+
+// NewRunner returns a runner for specs.
+func NewRunner(specs []Spec, logger *slog.Logger) *Runner {
+	return &Runner{logger: logger, specs: specs, results: map[string]Last{}, changed: make(chan struct{}, 1)}
+}
+
+// Update replaces the checks; running ones are stopped and the new set
+// starts.
+func (r *Runner) Update(specs []Spec) {
+	r.mu.Lock()
+	r.specs = specs
+	for name := range r.results {
+		found := false
+		for _, s := range specs {
+			found = found || s.Name == name
+		}
+		if !found {
+			delete(r.results, name)
+		}
+	}
+	r.mu.Unlock()
+	select {
+	case r.changed <- struct{}{}:
+	default:
+	}
+}
+
+// Skipped is how many runs were skipped because the previous run of the
+// same check was still going.
+func (r *Runner) Skipped() int64 { return r.skipped.Load() }
+
+// Results returns the latest result of every check.
+func (r *Runner) Results() map[string]Last {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return maps.Clone(r.results)
+}
+
+// Run runs the checks until ctx is done.
+func (r *Runner) Run(ctx context.Context, w Writer) error {
+	for {
+		r.mu.Lock()
+		specs := append([]Spec(nil), r.specs...)
+		r.mu.Unlock()
+		runCtx, cancel := context.WithCancel(ctx)
+		var wg sync.WaitGroup
+		for i := range specs {
+			wg.Add(1)
+			go func(s *Spec) {
+				defer wg.Done()
+				r.loop(runCtx, s, w)
+			}(&specs[i])
+		}
+		select {
+		case <-ctx.Done():
+			cancel()
+			wg.Wait()
+			return nil
+		case <-r.changed:
+			cancel()
+			wg.Wait()
+		}
+	}
+}
+
+// loop runs one check every interval, starting at a random offset so that
+// checks spread over the interval instead of firing together.
+func (r *Runner) loop(ctx context.Context, s *Spec, w Writer) {
+	first := time.Duration(rand.Int64N(int64(s.Interval)/2 + 1))
+	t := time.NewTimer(first)
+	defer t.Stop()
+	next := time.Now().Add(first)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		start := time.Now()
+		res := Run(ctx, s)
+		if ctx.Err() != nil {
+			return // stopped (reload or shutdown), not a failure
+		}
+		r.record(ctx, s, res, start, w)
+		next = next.Add(s.Interval)
+		if now := time.Now(); now.After(next) {
+			missed := now.Sub(next)/s.Interval + 1
+			r.skipped.Add(int64(missed))
+			r.logger.Warn("check overran its interval; runs skipped", "check", s.Name, "skipped", int64(missed))
+			next = next.Add(missed * s.Interval)
+		}
+		t.Reset(time.Until(next))
+	}
+}
+
+func (r *Runner) record(ctx context.Context, s *Spec, res Result, at time.Time, w Writer) {
+	r.mu.Lock()
+	r.results[s.Name] = Last{Spec: *s, Result: res, At: at}
+	r.mu.Unlock()
+
+	ts := at.UnixMilli()
+	m := make(map[string]string, len(s.Labels)+4)
+	maps.Copy(m, s.Labels)
+	m["target"], m["check"], m["type"] = s.Name, s.Name, s.Type
+	put := func(name string, v float64) {
+		m[model.MetricNameLabel] = name
+		if err := w.Append(labels.FromMap(m), ts, v); err != nil {
+			r.logger.Debug("check sample not stored", "check", s.Name, "err", err)
+		}
+	}
+	success := 0.0
+	if res.Success {
+		success = 1
+	}
+	put("nines_check_success", success)
+	put("nines_check_duration_seconds", res.Duration.Seconds())
+	if res.HTTPStatus != 0 {
+		put("nines_check_http_status_code", float64(res.HTTPStatus))
+	}
+	if !res.CertExpiry.IsZero() {
+		put("nines_check_tls_cert_expiry_timestamp_seconds", float64(res.CertExpiry.Unix()))
+	}
+	if err := w.CheckResult(ctx, s.Name, s.Labels, s.Interval, res.Success, res.Cause, at); err != nil {
+		r.logger.Error("record check result", "check", s.Name, "err", err)
+	}
+	if res.Success {
+		r.logger.Debug("check succeeded", "check", s.Name, "duration_seconds", res.Duration.Seconds())
+	} else {
+		r.logger.Info("check failed", "check", s.Name, "cause", res.Cause)
+	}
+}
