@@ -29,6 +29,7 @@ import (
 	"github.com/ninesmon/nines/collector/auth"
 	"github.com/ninesmon/nines/collector/check"
 	"github.com/ninesmon/nines/collector/config"
+	"github.com/ninesmon/nines/collector/forward"
 	"github.com/ninesmon/nines/collector/ingest"
 	"github.com/ninesmon/nines/collector/samples"
 	"github.com/ninesmon/nines/collector/state"
@@ -54,6 +55,8 @@ type Collector struct {
 	reloadFn  func() (*config.Config, error)
 	sources   []Source
 	checks    *check.Runner
+	forwarder *forward.Forwarder
+	appender  ingest.Appender // the window, and the forwarder when one is configured
 
 	mu  sync.Mutex
 	cfg *config.Config
@@ -85,6 +88,15 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, reload fu
 			"from", prevAlive.Format(time.RFC3339), "to", now.Format(time.RFC3339), "gap", now.Sub(prevAlive).Round(time.Second))
 	}
 	c.samples = samples.New(cfg.Storage.SamplesRetention.D(), cfg.Storage.MaxSeries, cfg.Ingest.MaxSeriesPerTarget)
+	c.appender = c.samples
+	if rw := cfg.Forward.RemoteWrite; rw != nil {
+		c.forwarder = forward.New(forward.Options{
+			URL: rw.URL, BearerToken: rw.BearerToken.Reveal(), QueueSize: rw.QueueSize, BatchSize: rw.BatchSize,
+			FlushEvery: rw.FlushInterval.D(), Timeout: rw.Timeout.D(), ExternalTags: rw.ExternalLabels,
+			Logger: logger.With("component", "forward"), Registerer: c.registry,
+		})
+		c.appender = tee{c.samples, c.forwarder}
+	}
 	c.tracker, err = state.New(ctx, st, trackerOptions(cfg), now, logger.With("component", "state"))
 	if err != nil {
 		return fail(err)
@@ -132,6 +144,27 @@ func trackerOptions(cfg *config.Config) state.Options {
 	}
 }
 
+// tee stores a sample in the window and, once the window accepted it (so
+// it is in order), forwards it.
+type tee struct {
+	window    *samples.Store
+	forwarder *forward.Forwarder
+}
+
+func (t tee) Append(lset labels.Labels, ts int64, v float64) error {
+	if err := t.window.Append(lset, ts, v); err != nil {
+		return err
+	}
+	return t.forwarder.Append(lset, ts, v)
+}
+
+func sameForward(a, b config.Forward) bool {
+	if a.RemoteWrite == nil || b.RemoteWrite == nil {
+		return a.RemoteWrite == b.RemoteWrite
+	}
+	return a.RemoteWrite.URL == b.RemoteWrite.URL && a.RemoteWrite.BearerToken == b.RemoteWrite.BearerToken
+}
+
 func checkSpecs(cfg *config.Config) []check.Spec {
 	out := make([]check.Spec, 0, len(cfg.Checks))
 	for _, ch := range cfg.Checks {
@@ -169,8 +202,8 @@ func (c *Collector) Reload(cfg *config.Config) {
 	old := c.cfg
 	c.cfg = cfg
 	c.mu.Unlock()
-	if old.Web != cfg.Web || old.Storage != cfg.Storage || old.Ingest != cfg.Ingest {
-		c.logger.Warn("web, storage and ingest settings change only on restart; keeping the current ones")
+	if old.Web != cfg.Web || old.Storage != cfg.Storage || old.Ingest != cfg.Ingest || !sameForward(old.Forward, cfg.Forward) {
+		c.logger.Warn("web, storage, ingest and forward settings change only on restart; keeping the current ones")
 	}
 	c.auth.Set(cfg.Auth.Tokens)
 	c.tracker.SetOptions(trackerOptions(cfg))
@@ -200,7 +233,7 @@ func (c *Collector) Handler() http.Handler {
 	cfg := c.config()
 	mux := http.NewServeMux()
 	in := ingest.NewHandler(ingest.Options{
-		Appender:      c.samples,
+		Appender:      c.appender,
 		Observer:      c.tracker,
 		MaxBodyBytes:  cfg.Ingest.MaxBodyBytes,
 		MaxLineBytes:  cfg.Ingest.MaxLineBytes,
@@ -283,6 +316,13 @@ func (c *Collector) Run(ctx context.Context) error {
 		defer wg.Done()
 		c.housekeeping(runCtx)
 	}()
+	if c.forwarder != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = c.forwarder.Run(runCtx)
+		}()
+	}
 	for _, src := range c.sources {
 		wg.Add(1)
 		go func() {

@@ -41,7 +41,7 @@ type writer struct {
 }
 
 func (w writer) Append(lset labels.Labels, t int64, v float64) error {
-	return w.c.samples.Append(lset, t, v)
+	return w.c.appender.Append(lset, t, v)
 }
 
 func (w writer) Observe(ctx context.Context, o state.Observation, now time.Time) error {

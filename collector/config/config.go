@@ -28,6 +28,7 @@ type Config struct {
 	Availability Availability `yaml:"availability"`
 	Inventory    Inventory    `yaml:"inventory"`
 	Checks       []Check      `yaml:"checks"`
+	Forward      Forward      `yaml:"forward"`
 	Rules        Rules        `yaml:"rules"`
 
 	// RuleFiles are the parsed rule files, filled by LoadFile.
@@ -184,6 +185,25 @@ type CheckDNS struct {
 	Expect []string `yaml:"expect"`
 }
 
+// Forward sends everything ingested on to long-term storage.
+type Forward struct {
+	RemoteWrite *RemoteWrite `yaml:"remote_write"`
+}
+
+// RemoteWrite is a Prometheus remote-write receiver.
+type RemoteWrite struct {
+	URL             string            `yaml:"url"`
+	BearerTokenFile string            `yaml:"bearer_token_file"`
+	QueueSize       int               `yaml:"queue_size"`
+	BatchSize       int               `yaml:"batch_size"`
+	FlushInterval   yamlconf.Duration `yaml:"flush_interval"`
+	Timeout         yamlconf.Duration `yaml:"timeout"`
+	ExternalLabels  map[string]string `yaml:"external_labels"`
+
+	// BearerToken is read from BearerTokenFile by Resolve.
+	BearerToken yamlconf.Secret `yaml:"-"`
+}
+
 // Rules names rule files and how often their groups run by default.
 type Rules struct {
 	Files              []string          `yaml:"files"`
@@ -252,12 +272,20 @@ func (c *Config) Resolve(dir string) error {
 		}
 		return filepath.Join(dir, p)
 	}
+	var errs []error
 	c.Storage.Path = abs(c.Storage.Path)
 	c.Web.TLSCertFile, c.Web.TLSKeyFile = abs(c.Web.TLSCertFile), abs(c.Web.TLSKeyFile)
 	for i := range c.Checks {
 		c.Checks[i].HTTP.CAFile = abs(c.Checks[i].HTTP.CAFile)
 	}
-	var errs []error
+	if rw := c.Forward.RemoteWrite; rw != nil && rw.BearerTokenFile != "" {
+		rw.BearerTokenFile = abs(rw.BearerTokenFile)
+		sec, err := yamlconf.ResolveSecret("", rw.BearerTokenFile, "bearer_token")
+		if err != nil {
+			errs = append(errs, fmt.Errorf("forward.remote_write: %w", err))
+		}
+		rw.BearerToken = sec
+	}
 	for i := range c.Auth.Tokens {
 		t := &c.Auth.Tokens[i]
 		if t.TokenFile != "" {
@@ -388,6 +416,32 @@ func (c *Config) Validate(p *yamlconf.Problems) {
 		}
 	}
 	c.validateChecks(p)
+	if rw := c.Forward.RemoteWrite; rw != nil {
+		u, err := url.Parse(rw.URL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			p.Addf("forward.remote_write.url", "want an http:// or https:// URL, got %q", rw.URL)
+		}
+		if rw.QueueSize == 0 {
+			rw.QueueSize = 1_000_000
+		}
+		if rw.BatchSize == 0 {
+			rw.BatchSize = 5000
+		}
+		if rw.FlushInterval == 0 {
+			rw.FlushInterval = yamlconf.Duration(time.Second)
+		}
+		if rw.Timeout == 0 {
+			rw.Timeout = yamlconf.Duration(30 * time.Second)
+		}
+		if rw.QueueSize < rw.BatchSize || rw.BatchSize < 1 {
+			p.Addf("forward.remote_write", "batch_size must be at least 1 and no larger than queue_size")
+		}
+		for k := range rw.ExternalLabels {
+			if !labelNameRE.MatchString(k) {
+				p.Addf("forward.remote_write.external_labels."+k, "invalid label name %q", k)
+			}
+		}
+	}
 	if c.Rules.EvaluationInterval.D() < 10*time.Millisecond {
 		p.Addf("rules.evaluation_interval", "must be at least 10ms")
 	}

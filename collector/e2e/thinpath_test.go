@@ -18,8 +18,42 @@ import (
 	"time"
 )
 
-// build compiles a command of this module into dir, with the race
-// detector when this test runs under it.
+var (
+	buildMu  sync.Mutex
+	buildDir string
+	built    = map[string]string{}
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
+	os.Exit(code)
+}
+
+// binary builds a command of this module once per test run, with the race
+// detector when the tests run under it.
+func binary(t *testing.T, pkg string) string {
+	t.Helper()
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	if p, ok := built[pkg]; ok {
+		return p
+	}
+	if buildDir == "" {
+		d, err := os.MkdirTemp("", "nines-e2e-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		buildDir = d
+	}
+	p := build(t, buildDir, pkg)
+	built[pkg] = p
+	return p
+}
+
+// build compiles a command of this module into dir.
 func build(t *testing.T, dir, pkg string) string {
 	t.Helper()
 	out := filepath.Join(dir, filepath.Base(pkg))
@@ -186,8 +220,8 @@ func TestThinPath(t *testing.T) {
 		t.Skip("process signals as on Linux")
 	}
 	dir := t.TempDir()
-	collectorBin := build(t, dir, "collector/cmd/nines-collector")
-	agentBin := build(t, dir, "agent/cmd/nines-agent")
+	collectorBin := binary(t, "collector/cmd/nines-collector")
+	agentBin := binary(t, "agent/cmd/nines-agent")
 
 	collectorAddr, agentAddr := freeAddr(t), freeAddr(t)
 	write(t, filepath.Join(dir, "agent.token"), "agent-secret-token\n")
