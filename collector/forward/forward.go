@@ -94,8 +94,8 @@ func New(opts Options) *Forwarder {
 	return f
 }
 
-// Append queues one sample; when the queue is full it is dropped and
-// counted. It never blocks.
+// Append queues one sample (copying lset); when the queue is full it is
+// dropped and counted. It never blocks.
 func (f *Forwarder) Append(lset labels.Labels, t int64, v float64) error {
 	f.mu.Lock()
 	if len(f.queue) >= f.opts.QueueSize {
@@ -103,7 +103,7 @@ func (f *Forwarder) Append(lset labels.Labels, t int64, v float64) error {
 		f.dropped.Inc()
 		return nil
 	}
-	f.queue = append(f.queue, sample{lset, t, v})
+	f.queue = append(f.queue, sample{lset.Copy(), t, v}) // the caller may reuse lset
 	full := len(f.queue) >= f.opts.BatchSize
 	f.mu.Unlock()
 	if full {

@@ -11,7 +11,9 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/influxdata/line-protocol/v2/lineprotocol"
 	"github.com/prometheus/common/model"
@@ -20,7 +22,8 @@ import (
 	"github.com/ninesmon/nines/collector/samples"
 )
 
-// Appender stores samples.
+// Appender stores samples. lset is only valid during the call (the
+// decoder reuses its memory): an Appender that keeps it must Copy it.
 type Appender interface {
 	Append(lset labels.Labels, t int64, v float64) error
 }
@@ -71,9 +74,11 @@ func (r *Result) Refused() int { return r.RefusedOutOfOrder + r.RefusedSeriesLim
 type Decoder struct {
 	tags      []tag
 	fields    []field
-	lineNos   []int // physical line number of each logical line
 	sb        labels.ScratchBuilder
-	nameBuf   []byte
+	lset      labels.Labels  // reused for every sample (ScratchBuilder.Overwrite)
+	base      []labels.Label // the line's labels but __name__, sorted
+	arena     []byte         // this line's escaped tags and metric names; reset per line
+	body      []byte         // the payload being decoded
 	hostsSeen map[string]struct{}
 }
 
@@ -88,10 +93,13 @@ var errNoField = errors.New("no numeric field")
 
 // Decode parses body and appends every sample to app. Valid lines are
 // kept even when others are bad. body may be modified (over-long lines are
-// blanked out).
+// blanked out). With a nil app, Decode only parses and validates: the
+// result counts lines and errors, and Points stays 0.
 func (d *Decoder) Decode(body []byte, o DecodeOptions, app Appender) Result {
 	var res Result
 	d.prescan(body, o.MaxLineBytes, &res)
+	d.body = body
+	defer func() { d.body = nil }()
 	if o.HostTag != "" {
 		if d.hostsSeen == nil {
 			d.hostsSeen = map[string]struct{}{}
@@ -111,23 +119,37 @@ func (d *Decoder) Decode(body []byte, o DecodeOptions, app Appender) Result {
 				res.RejectedSyntax++
 			}
 			if res.FirstErr == nil {
-				res.FirstErr = d.lineError(err, logical)
+				res.FirstErr = lineError(err, body, logical)
 			}
 			continue
 		}
+		if app == nil {
+			continue
+		}
+		// The tags and extra labels are the same for every field of the
+		// line: sort them once, and slot each field's name in.
+		d.base = d.base[:0]
+		for _, t := range d.tags {
+			d.base = append(d.base, labels.Label{Name: t.k, Value: t.v})
+		}
+		for _, l := range o.Extra {
+			if !d.hasTag(l.Name) {
+				d.base = append(d.base, l)
+			}
+		}
+		slices.SortFunc(d.base, func(a, b labels.Label) int { return strings.Compare(a.Name, b.Name) })
+		at, _ := slices.BinarySearchFunc(d.base, model.MetricNameLabel, func(l labels.Label, name string) int { return strings.Compare(l.Name, name) })
 		for _, f := range d.fields {
 			d.sb.Reset()
+			for _, l := range d.base[:at] {
+				d.sb.Add(l.Name, l.Value)
+			}
 			d.sb.Add(model.MetricNameLabel, f.name)
-			for _, t := range d.tags {
-				d.sb.Add(t.k, t.v)
+			for _, l := range d.base[at:] {
+				d.sb.Add(l.Name, l.Value)
 			}
-			for _, l := range o.Extra {
-				if !d.hasTag(l.Name) {
-					d.sb.Add(l.Name, l.Value)
-				}
-			}
-			d.sb.Sort()
-			switch err := app.Append(d.sb.Labels(), ts, f.v); {
+			d.sb.Overwrite(&d.lset)
+			switch err := app.Append(d.lset, ts, f.v); {
 			case err == nil:
 				res.Points++
 			case errors.Is(err, samples.ErrOutOfOrder):
@@ -142,8 +164,9 @@ func (d *Decoder) Decode(body []byte, o DecodeOptions, app Appender) Result {
 			for _, t := range d.tags {
 				if t.k == o.HostTag {
 					if _, ok := d.hostsSeen[t.v]; !ok {
-						d.hostsSeen[t.v] = struct{}{}
-						res.Hosts = append(res.Hosts, t.v)
+						host := strings.Clone(t.v) // t.v lives in the arena
+						d.hostsSeen[host] = struct{}{}
+						res.Hosts = append(res.Hosts, host)
 					}
 				}
 			}
@@ -153,11 +176,12 @@ func (d *Decoder) Decode(body []byte, o DecodeOptions, app Appender) Result {
 	return res
 }
 
-// prescan records the physical line number of every line the decoder
-// will read (it skips blank lines and comments), and turns lines longer
-// than max into comments, counting them as rejected.
+// prescan turns lines longer than max into comments, so the decoder skips
+// them, and counts them as rejected. It is a memchr-speed pass.
 func (d *Decoder) prescan(body []byte, max int, res *Result) {
-	d.lineNos = d.lineNos[:0]
+	if max <= 0 {
+		return
+	}
 	lineNo := 0
 	for start := 0; start < len(body); {
 		lineNo++
@@ -167,22 +191,38 @@ func (d *Decoder) prescan(body []byte, max int, res *Result) {
 		} else {
 			end += start
 		}
-		line := body[start:end]
-		trimmed := bytes.TrimLeft(line, " \t\r")
-		switch {
-		case len(bytes.TrimRight(trimmed, "\r")) == 0 || trimmed[0] == '#':
-		case max > 0 && len(line) > max:
-			// Blank it out as a comment, so the decoder skips it.
-			line[0] = '#'
+		if end-start > max {
+			body[start] = '#'
 			res.RejectedTooLong++
 			if res.FirstErr == nil {
-				res.FirstErr = fmt.Errorf("line %d: line is %d bytes, longer than the limit of %d", lineNo, len(line), max)
+				res.FirstErr = fmt.Errorf("line %d: line is %d bytes, longer than the limit of %d", lineNo, end-start, max)
 			}
-		default:
-			d.lineNos = append(d.lineNos, lineNo)
 		}
 		start = end + 1
 	}
+}
+
+// physicalLine finds the line number of the logical-th line the decoder
+// read (it skips blank lines and comments). Only called on errors.
+func physicalLine(body []byte, logical int) int {
+	lineNo, seen := 0, 0
+	for start := 0; start < len(body); {
+		lineNo++
+		end := bytes.IndexByte(body[start:], '\n')
+		if end < 0 {
+			end = len(body)
+		} else {
+			end += start
+		}
+		trimmed := bytes.TrimRight(bytes.TrimLeft(body[start:end], " \t\r"), "\r")
+		if len(trimmed) > 0 && trimmed[0] != '#' {
+			if seen++; seen == logical {
+				return lineNo
+			}
+		}
+		start = end + 1
+	}
+	return logical
 }
 
 func (d *Decoder) hasTag(name string) bool {
@@ -197,11 +237,12 @@ func (d *Decoder) hasTag(name string) bool {
 // line reads one line into d.tags and d.fields and returns its timestamp
 // in milliseconds.
 func (d *Decoder) line(dec *lineprotocol.Decoder, o DecodeOptions, res *Result) (int64, error) {
-	d.tags, d.fields = d.tags[:0], d.fields[:0]
+	d.tags, d.fields, d.arena = d.tags[:0], d.fields[:0], d.arena[:0]
 	m, err := dec.Measurement()
 	if err != nil {
 		return 0, err
 	}
+	m = d.keep(m) // the decoder may reuse m's memory on the next call
 	for {
 		k, v, err := dec.NextTag()
 		if err != nil {
@@ -213,7 +254,7 @@ func (d *Decoder) line(dec *lineprotocol.Decoder, o DecodeOptions, res *Result) 
 		if len(v) == 0 {
 			continue
 		}
-		d.tags = append(d.tags, tag{string(k), string(v)})
+		d.tags = append(d.tags, tag{d.view(k), d.view(v)})
 	}
 	for {
 		k, v, err := dec.NextField()
@@ -240,8 +281,9 @@ func (d *Decoder) line(dec *lineprotocol.Decoder, o DecodeOptions, res *Result) 
 			continue
 		}
 		// measurement_field, the rule of package wire.
-		d.nameBuf = append(append(append(d.nameBuf[:0], m...), '_'), k...)
-		d.fields = append(d.fields, field{name: string(d.nameBuf), v: f})
+		start := len(d.arena)
+		d.arena = append(append(append(d.arena, m...), '_'), k...)
+		d.fields = append(d.fields, field{name: unsafe.String(&d.arena[start], len(d.arena)-start), v: f})
 	}
 	tb, err := dec.TimeBytes()
 	if err != nil {
@@ -271,6 +313,40 @@ func (d *Decoder) line(dec *lineprotocol.Decoder, o DecodeOptions, res *Result) 
 	return ts, nil
 }
 
+// keep returns b, or a copy of it in the line's arena when b is not part
+// of the payload itself: the line-protocol decoder returns unescaped
+// values in its own buffer, which its next call overwrites.
+func (d *Decoder) keep(b []byte) []byte {
+	if len(b) == 0 || d.inBody(b) {
+		return b
+	}
+	start := len(d.arena)
+	d.arena = append(d.arena, b...)
+	return d.arena[start:len(d.arena):len(d.arena)]
+}
+
+// inBody reports whether b lies within the payload.
+func (d *Decoder) inBody(b []byte) bool {
+	if len(d.body) == 0 {
+		return false
+	}
+	lo := uintptr(unsafe.Pointer(unsafe.SliceData(d.body)))
+	p := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	return p >= lo && p+uintptr(len(b)) <= lo+uintptr(len(d.body))
+}
+
+// view returns b as a string without copying when it is part of the
+// payload (which outlives the decode), and otherwise copies it into the
+// line's arena. Either way the string is only used to build the line's
+// labels, which copy it.
+func (d *Decoder) view(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	c := d.keep(b)
+	return unsafe.String(&c[0], len(c))
+}
+
 // timestamp converts a line's timestamp in unit to Unix milliseconds.
 func timestamp(b []byte, unit time.Duration, now time.Time) (int64, error) {
 	if len(b) == 0 {
@@ -293,16 +369,12 @@ func timestamp(b []byte, unit time.Duration, now time.Time) (int64, error) {
 }
 
 // lineError names the payload line of a decode error.
-func (d *Decoder) lineError(err error, logical int) error {
+func lineError(err error, body []byte, logical int) error {
 	var de *lineprotocol.DecodeError
 	if errors.As(err, &de) {
 		return fmt.Errorf("line %d: %w", de.Line, de.Err)
 	}
-	lineNo := logical
-	if logical-1 < len(d.lineNos) {
-		lineNo = d.lineNos[logical-1]
-	}
-	return fmt.Errorf("line %d: %w", lineNo, err)
+	return fmt.Errorf("line %d: %w", physicalLine(body, logical), err)
 }
 
 // ParsePrecision maps InfluxDB's precision parameter to a unit. Empty
