@@ -40,9 +40,14 @@ test: test-deps ## unit, integration and real-peer tests, with -race
 	@echo ">> running all tests with -race"
 	$(GO) test -race -count=1 -timeout 20m $(GOTESTFLAGS) ./...
 
-bench: ## Go benchmarks (and side-by-side peer benchmarks where they exist)
-	@echo ">> running benchmarks"
+bench: ## Go benchmarks, then the side-by-side peer benchmarks in bench/ (results: bench/RESULTS.md)
+	@echo ">> Go benchmarks"
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+	@echo ">> ingest, side by side with VictoriaMetrics and InfluxDB 1.x"
+	./scripts/test-deps.sh victoria-metrics influxdb
+	bash bench/ingest.sh
+	@echo ">> simulated fleet"
+	bash bench/fleet.sh
 
 lint: ## gofmt, go vet, staticcheck
 	@echo ">> checking formatting"

@@ -285,13 +285,21 @@ func (d *Decoder) line(dec *lineprotocol.Decoder, o DecodeOptions, res *Result) 
 		d.arena = append(append(append(d.arena, m...), '_'), k...)
 		d.fields = append(d.fields, field{name: unsafe.String(&d.arena[start], len(d.arena)-start), v: f})
 	}
-	tb, err := dec.TimeBytes()
-	if err != nil {
-		return 0, err
-	}
-	ts, err := timestamp(tb, o.Precision, o.Now)
-	if err != nil {
-		return 0, err
+	var ts int64
+	if p, ok := lpPrecision(o.Precision); ok {
+		t, err := dec.Time(p, o.Now)
+		if err != nil {
+			return 0, err
+		}
+		ts = t.UnixMilli()
+	} else { // minutes and hours, which the decoder does not know
+		tb, err := dec.TimeBytes()
+		if err != nil {
+			return 0, err
+		}
+		if ts, err = timestamp(tb, o.Precision, o.Now); err != nil {
+			return 0, err
+		}
 	}
 	if len(d.fields) == 0 {
 		return 0, errNoField
@@ -375,6 +383,20 @@ func lineError(err error, body []byte, logical int) error {
 		return fmt.Errorf("line %d: %w", de.Line, de.Err)
 	}
 	return fmt.Errorf("line %d: %w", physicalLine(body, logical), err)
+}
+
+func lpPrecision(unit time.Duration) (lineprotocol.Precision, bool) {
+	switch unit {
+	case time.Nanosecond:
+		return lineprotocol.Nanosecond, true
+	case time.Microsecond:
+		return lineprotocol.Microsecond, true
+	case time.Millisecond:
+		return lineprotocol.Millisecond, true
+	case time.Second:
+		return lineprotocol.Second, true
+	}
+	return 0, false
 }
 
 // ParsePrecision maps InfluxDB's precision parameter to a unit. Empty

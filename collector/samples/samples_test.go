@@ -3,6 +3,8 @@ package samples
 import (
 	"context"
 	"errors"
+	"runtime"
+	"strconv"
 	"testing"
 	"time"
 
@@ -100,5 +102,32 @@ func TestIteratorSeek(t *testing.T) {
 	}
 	if it.Seek(1000) != chunkenc.ValNone {
 		t.Error("seek past the end: got a sample")
+	}
+}
+
+// BenchmarkSeriesMemory measures the window's memory per series and per
+// sample: 10,000 series of 60 samples (an hour at one per minute).
+func BenchmarkSeriesMemory(b *testing.B) {
+	for b.Loop() {
+		b.StopTimer()
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		s := New(time.Hour, 0, 0)
+		b.StartTimer()
+		for i := range 10_000 {
+			l := labels.FromStrings("__name__", "node_cpu_seconds_total", "cpu", strconv.Itoa(i%64), "host", "host-"+strconv.Itoa(i/64), "mode", "user")
+			for t := range 60 {
+				_ = s.Append(l, int64(t)*60_000, float64(t))
+			}
+		}
+		b.StopTimer()
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		used := float64(after.HeapAlloc - before.HeapAlloc)
+		b.ReportMetric(used/10_000, "bytes/series")
+		b.ReportMetric(used/600_000, "bytes/sample")
+		runtime.KeepAlive(s)
+		b.StartTimer()
 	}
 }

@@ -53,7 +53,8 @@ func (h Host) AppendLines(dst []byte, ts int64, r *rand.Rand) ([]byte, int) {
 		n++
 	}
 	f := func(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
-	u := func(v uint64) string { return strconv.FormatUint(v, 10) + "u" }
+	// Integers as "i": InfluxDB 1.x does not take unsigned ("u") fields.
+	u := func(v uint64) string { return strconv.FormatUint(v, 10) + "i" }
 	for c := range h.Cores {
 		cpu := "cpu" + strconv.Itoa(c)
 		line("cpu", []string{"cpu", cpu},

@@ -1,0 +1,279 @@
+// Command nines-loadgen generates realistic load for a Nines collector (or
+// any line-protocol receiver), to size an installation or benchmark one:
+//
+//	nines-loadgen payload -lines 1000000 -o payload.lp
+//	nines-loadgen ingest -url http://127.0.0.1:9990/write -token T -file payload.lp -batch 5000
+//	nines-loadgen fleet -url http://127.0.0.1:9990 -token T -agents 10000 -series 60 -interval 15s -duration 1m
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"os/signal"
+	"sort"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ninesmon/nines/agent/wire"
+	"github.com/ninesmon/nines/collector/internal/loadgen"
+)
+
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, "usage: nines-loadgen payload|ingest|fleet [flags] (see -h of each)")
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	var err error
+	switch args[0] {
+	case "payload":
+		err = payloadCmd(args[1:], stdout)
+	case "ingest":
+		err = ingestCmd(ctx, args[1:], stdout)
+	case "fleet":
+		err = fleetCmd(ctx, args[1:], stdout)
+	default:
+		err = fmt.Errorf("unknown command %q (want payload, ingest or fleet)", args[0])
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "nines-loadgen:", err)
+		return 1
+	}
+	return 0
+}
+
+func payloadCmd(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("payload", flag.ContinueOnError)
+	lines := fs.Int("lines", 1_000_000, "number of lines")
+	out := fs.String("o", "-", "output file (- for standard output)")
+	seed := fs.Uint64("seed", 1, "random seed")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	// Timestamps end now, one collection per second, so receivers with a
+	// retention window accept them.
+	rounds := *lines/18000 + 1
+	p := loadgen.Payload(*lines, time.Now().Add(-time.Duration(rounds)*time.Second).UnixNano(), *seed)
+	if *out == "-" {
+		_, err := stdout.Write(p)
+		return err
+	}
+	return os.WriteFile(*out, p, 0o644)
+}
+
+// ingestCmd posts a payload file in batches of whole lines and reports the
+// throughput.
+func ingestCmd(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("ingest", flag.ContinueOnError)
+	url := fs.String("url", "", "write endpoint, e.g. http://127.0.0.1:9990/write?precision=ns")
+	token := fs.String("token", "", "bearer token")
+	file := fs.String("file", "", "line-protocol file")
+	batch := fs.Int("batch", 5000, "lines per request")
+	conc := fs.Int("concurrency", 4, "requests in flight")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	data, err := os.ReadFile(*file)
+	if err != nil {
+		return err
+	}
+	var batches [][]byte
+	lines := 0
+	for start := 0; start < len(data); {
+		end, n := start, 0
+		for n < *batch && end < len(data) {
+			i := bytes.IndexByte(data[end:], '\n')
+			if i < 0 {
+				end = len(data)
+			} else {
+				end += i + 1
+			}
+			n++
+		}
+		batches = append(batches, data[start:end])
+		lines += n
+		start = end
+	}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *conc}}
+	var next atomic.Int64
+	var failed atomic.Int64
+	var firstErr error
+	var mu sync.Mutex
+	startT := time.Now()
+	var wg sync.WaitGroup
+	for range *conc {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(batches) || ctx.Err() != nil {
+					return
+				}
+				if err := post(ctx, client, *url, *token, batches[i], nil); err != nil {
+					failed.Add(1)
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	el := time.Since(startT)
+	fmt.Fprintf(stdout, "lines=%d batches=%d failed=%d seconds=%.3f lines_per_second=%.0f\n",
+		lines, len(batches), failed.Load(), el.Seconds(), float64(lines)/el.Seconds())
+	if firstErr != nil {
+		return fmt.Errorf("%d requests failed; first: %w", failed.Load(), firstErr)
+	}
+	return nil
+}
+
+func post(ctx context.Context, client *http.Client, url, token string, body []byte, headers map[string]string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 256))
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("%s: %s", resp.Status, bytes.TrimSpace(msg))
+	}
+	return nil
+}
+
+// fleetCmd simulates many agents, each pushing its series every interval
+// with the native protocol, spread evenly over the interval.
+func fleetCmd(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("fleet", flag.ContinueOnError)
+	base := fs.String("url", "", "collector base URL")
+	token := fs.String("token", "", "agent token")
+	agents := fs.Int("agents", 1000, "simulated agents")
+	series := fs.Int("series", 60, "series per agent")
+	interval := fs.Duration("interval", 15*time.Second, "push interval")
+	duration := fs.Duration("duration", time.Minute, "how long to run")
+	conc := fs.Int("concurrency", 64, "pushes in flight at most")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *base == "" {
+		return errors.New("-url is required")
+	}
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: *conc}}
+	sem := make(chan struct{}, *conc)
+	var sent, failed atomic.Int64
+	var mu sync.Mutex
+	var latencies []time.Duration
+	var firstErr error
+	ctx, cancel := context.WithTimeout(ctx, *duration)
+	defer cancel()
+	seq := make([]uint64, *agents)
+	start := time.Now()
+	tick := time.NewTicker(*interval / time.Duration(*agents))
+	defer tick.Stop()
+	var wg sync.WaitGroup
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := 0; ; i = (i + 1) % *agents {
+		select {
+		case <-ctx.Done():
+			wg.Wait()
+			el := time.Since(start)
+			sort.Slice(latencies, func(a, b int) bool { return latencies[a] < latencies[b] })
+			p := func(q float64) time.Duration {
+				if len(latencies) == 0 {
+					return 0
+				}
+				return latencies[int(q*float64(len(latencies)-1))]
+			}
+			fmt.Fprintf(stdout, "agents=%d series=%d interval=%s seconds=%.1f pushes=%d failed=%d pushes_per_second=%.1f samples_per_second=%.0f p50=%s p99=%s\n",
+				*agents, *series, *interval, el.Seconds(), sent.Load(), failed.Load(), float64(sent.Load())/el.Seconds(),
+				float64(sent.Load())*float64(*series)/el.Seconds(), p(0.5), p(0.99))
+			if failed.Load() > 0 {
+				return fmt.Errorf("%d pushes failed; first: %v", failed.Load(), firstErr)
+			}
+			return nil
+		case <-tick.C:
+		}
+		seq[i]++
+		body := agentBatch(i, *series, time.Now(), r)
+		headers := map[string]string{
+			wire.HeaderHostname: "sim-" + strconv.Itoa(i), wire.HeaderHostID: "sim-" + strconv.Itoa(i),
+			wire.HeaderSequence: strconv.FormatUint(uint64(start.UnixMicro())+seq[i], 10),
+			wire.HeaderInterval: interval.String(), "Content-Encoding": "gzip",
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			t0 := time.Now()
+			err := post(context.Background(), client, *base+wire.PushPath, *token, body, headers)
+			d := time.Since(t0)
+			mu.Lock()
+			latencies = append(latencies, d)
+			if err != nil && firstErr == nil {
+				firstErr = err
+			}
+			mu.Unlock()
+			if err != nil {
+				failed.Add(1)
+			} else {
+				sent.Add(1)
+			}
+		}()
+	}
+}
+
+// agentBatch is one agent's push: series gauges in lines of up to 10
+// fields, gzip-compressed.
+func agentBatch(agent, series int, now time.Time, r *rand.Rand) []byte {
+	var lp []byte
+	ts := strconv.FormatInt(now.UnixMilli(), 10)
+	for i := 0; i < series; i += 10 {
+		lp = append(lp, "node_sim,group=g"...)
+		lp = strconv.AppendInt(lp, int64(i/10), 10)
+		lp = append(lp, ' ')
+		for j := i; j < min(i+10, series); j++ {
+			if j > i {
+				lp = append(lp, ',')
+			}
+			lp = append(lp, 'f')
+			lp = strconv.AppendInt(lp, int64(j), 10)
+			lp = append(lp, '=')
+			lp = strconv.AppendFloat(lp, r.Float64()*100, 'f', 2, 64)
+		}
+		lp = append(lp, ' ')
+		lp = append(lp, ts...)
+		lp = append(lp, '\n')
+	}
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	zw.Write(lp)
+	zw.Close()
+	_ = agent
+	return b.Bytes()
+}
