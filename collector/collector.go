@@ -31,7 +31,7 @@ import (
 	"github.com/ninesmon/nines/collector/config"
 	"github.com/ninesmon/nines/collector/forward"
 	"github.com/ninesmon/nines/collector/ingest"
-	"github.com/ninesmon/nines/collector/samples"
+	"github.com/ninesmon/nines/rules/samples"
 	"github.com/ninesmon/nines/collector/state"
 	"github.com/ninesmon/nines/collector/store/sqlite"
 	"github.com/ninesmon/nines/rules"

@@ -7,7 +7,7 @@ import (
 
 	"github.com/prometheus/prometheus/model/labels"
 
-	"github.com/ninesmon/nines/collector/samples"
+	"github.com/ninesmon/nines/rules/samples"
 	"github.com/ninesmon/nines/rules"
 )
 
