@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -48,13 +49,38 @@ func TestExamples(t *testing.T) {
 				if _, err := agentconfig.Load(f, data); err != nil {
 					t.Fatal(err)
 				}
+			case strings.Contains(base, ".test."):
+				var out strings.Builder
+				if !rules.RunTestFile(f, &out) {
+					t.Fatalf("rule tests failed:\n%s", out.String())
+				}
 			case strings.Contains(base, "rules"):
 				if _, err := rules.Parse(f, data); err != nil {
 					t.Fatal(err)
 				}
 			default:
-				t.Fatalf("no loader for example %s: name it *collector*, *agent* or *rules*", base)
+				t.Fatalf("no loader for example %s: name it *collector*, *agent*, *rules* or *.test.*", base)
 			}
 		})
+	}
+}
+
+// TestRuleTestsAgreeWithPromtool runs the example rule tests with
+// Prometheus's own promtool too: the runner must mean what promtool means.
+func TestRuleTestsAgreeWithPromtool(t *testing.T) {
+	promtool, err := exec.LookPath("promtool")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("promtool not found: install Debian package prometheus")
+		}
+		t.Skip("promtool not found: install Debian package prometheus")
+	}
+	files, _ := filepath.Glob("examples/*.test.yml")
+	for _, f := range files {
+		cmd := exec.Command(promtool, "test", "rules", filepath.Base(f))
+		cmd.Dir = filepath.Dir(f)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("promtool test rules %s: %v\n%s", f, err, out)
+		}
 	}
 }

@@ -222,3 +222,8 @@ func (m *Manager) Alerts() []Alert {
 	slices.SortFunc(out, func(a, b Alert) int { return labels.Compare(a.Labels, b.Labels) })
 	return out
 }
+
+// Query evaluates an instant expression at ts over the manager's data.
+func (m *Manager) Query(ctx context.Context, expr string, ts time.Time) (promql.Vector, error) {
+	return query(ctx, m.engine, m.opts.Queryable, expr, ts)
+}

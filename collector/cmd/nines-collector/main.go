@@ -4,6 +4,7 @@
 //
 //	nines-collector [flags]                run the server
 //	nines-collector rules check FILE...    validate rule files
+//	nines-collector rules test FILE...     run rule unit tests (promtool's format)
 package main
 
 import (
@@ -42,6 +43,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, `Usage:
   nines-collector [flags]               run the collector
   nines-collector rules check FILE...   validate rule files and exit
+  nines-collector rules test FILE...    run rule unit tests (promtool's format)
 
 Flags:
 `)
@@ -133,15 +135,28 @@ Flags:
 	return 0
 }
 
+const rulesUsage = "usage: nines-collector rules check FILE...   (validate rule files)\n       nines-collector rules test FILE...    (run rule unit tests, promtool's format)"
+
 func rulesCmd(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] != "check" {
-		fmt.Fprintln(stderr, "usage: nines-collector rules check FILE...")
+	if len(args) < 2 || (args[0] != "check" && args[0] != "test") {
+		fmt.Fprintln(stderr, rulesUsage)
 		return 2
 	}
 	files := args[1:]
-	if len(files) == 0 {
-		fmt.Fprintln(stderr, "usage: nines-collector rules check FILE...")
-		return 2
+	if args[0] == "test" {
+		failed := false
+		for _, f := range files {
+			if rules.RunTestFile(f, stderr) {
+				fmt.Fprintf(stdout, "%s: SUCCESS\n", f)
+			} else {
+				fmt.Fprintf(stdout, "%s: FAILED\n", f)
+				failed = true
+			}
+		}
+		if failed {
+			return 1
+		}
+		return 0
 	}
 	failed := false
 	for _, f := range files {
