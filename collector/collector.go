@@ -31,10 +31,10 @@ import (
 	"github.com/ninesmon/nines/collector/config"
 	"github.com/ninesmon/nines/collector/forward"
 	"github.com/ninesmon/nines/collector/ingest"
-	"github.com/ninesmon/nines/rules/samples"
 	"github.com/ninesmon/nines/collector/state"
 	"github.com/ninesmon/nines/collector/store/sqlite"
 	"github.com/ninesmon/nines/rules"
+	"github.com/ninesmon/nines/rules/samples"
 )
 
 // ShutdownTimeout bounds the stop sequence.
