@@ -112,8 +112,19 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, reload fu
 		Sink:            c.incidents,
 		DefaultInterval: cfg.Rules.EvaluationInterval.D(),
 		Logger:          logger.With("component", "rules"),
+		StateStore:      st,
+		HoldUntil:       now.Add(cfg.Availability.StartupGrace.D()),
 	})
 	c.rules.Update(cfg.RuleFiles)
+	away := time.Duration(0)
+	if !prevAlive.IsZero() {
+		away = now.Sub(prevAlive)
+	}
+	if n, err := c.rules.Restore(ctx, away, cfg.Rules.OutageTolerance.D()); err != nil {
+		logger.Error("restore alert state", "err", err)
+	} else if n > 0 {
+		logger.Info("alert state restored", "alerts", n, "away", away.Round(time.Second))
+	}
 	c.auth = auth.New(cfg.Auth.Tokens)
 	c.checks = check.NewRunner(checkSpecs(cfg), logger.With("component", "check"))
 	c.AddSource(SourceFunc(func(ctx context.Context, w Writer) error { return c.checks.Run(ctx, w) }))
@@ -244,7 +255,7 @@ func (c *Collector) Handler() http.Handler {
 	mux.Handle("POST "+wire.PushPath, c.auth.Require(config.RoleAgent, in.Push()))
 	mux.Handle("POST /write", ingest.V1Credentials(c.auth.Require(config.RoleAgent, in.WriteV1())))
 	mux.Handle("POST /api/v2/write", c.auth.Require(config.RoleAgent, in.WriteV2()))
-	(&api.API{Incidents: c.store, Targets: c.tracker, Auth: c.auth, Logger: c.logger}).Register(mux)
+	(&api.API{Incidents: c.store, Targets: c.tracker, Alerts: c.rules, Auth: c.auth, Logger: c.logger}).Register(mux)
 
 	metrics := promhttp.HandlerFor(c.registry, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(c.logger.Handler(), slog.LevelError)})
 	if cfg.Web.MetricsPublic {
@@ -308,6 +319,9 @@ func (c *Collector) Run(ctx context.Context) error {
 			cancel()
 		}
 	}()
+	// The state series go into the window before the first evaluation, so
+	// rules over them (host down) see the restored states at once.
+	c.publishStates(time.Now())
 	go func() {
 		defer wg.Done()
 		_ = c.rules.Run(runCtx)

@@ -84,7 +84,10 @@ func (r *alertRule) sameDefinition(o *alertRule) bool {
 	return true
 }
 
-func (r *alertRule) eval(ctx context.Context, ng *promql.Engine, q storage.Queryable, now time.Time) error {
+// eval runs the rule at now. Before holdUntil, alerts whose condition is
+// not seen are kept as they are (not resolved, not dropped): after a
+// restart the data they need has not arrived yet.
+func (r *alertRule) eval(ctx context.Context, ng *promql.Engine, q storage.Queryable, now, holdUntil time.Time) error {
 	vec, err := query(ctx, ng, q, r.spec.Expr, now)
 	if err != nil {
 		return err
@@ -121,6 +124,8 @@ func (r *alertRule) eval(ctx context.Context, ng *promql.Engine, q storage.Query
 			continue
 		}
 		switch {
+		case now.Before(holdUntil) && !a.Resolved():
+			// Data not back yet after a restart: keep the alert as it is.
 		case a.State == StatePending:
 			delete(r.active, h)
 		case a.State == StateFiring && now.Sub(a.LastSeenAt) < r.spec.KeepFiringFor.D():

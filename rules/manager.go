@@ -35,6 +35,14 @@ type Options struct {
 	Logger          *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// StateStore, when set, keeps pending and firing alerts across
+	// restarts (see Restore).
+	StateStore StateStore
+	// HoldUntil: before this time, alerts whose condition is not seen are
+	// neither resolved nor dropped. After a restart the recent-sample
+	// window is empty until senders report again; set it to the start time
+	// plus the startup grace.
+	HoldUntil time.Time
 }
 
 // Manager evaluates rule groups on their intervals. Update may be called
@@ -55,6 +63,8 @@ type group struct {
 	records  []RuleSpec
 	next     time.Time
 	lastErr  error
+
+	savedDigest string // of the alert state last written to the StateStore
 }
 
 // NewManager returns a manager with no rules.
@@ -192,7 +202,7 @@ func (m *Manager) evalGroup(ctx context.Context, g *group, now time.Time) {
 	}
 	var out []Alert
 	for _, r := range g.alerts {
-		if err := r.eval(ctx, m.engine, m.opts.Queryable, now); err != nil {
+		if err := r.eval(ctx, m.engine, m.opts.Queryable, now, m.opts.HoldUntil); err != nil {
 			errs = append(errs, err)
 			m.opts.Logger.Warn("alerting rule failed", "group", g.name, "rule", r.spec.Alert, "err", err)
 		}
@@ -201,6 +211,15 @@ func (m *Manager) evalGroup(ctx context.Context, g *group, now time.Time) {
 		}
 	}
 	g.lastErr = errors.Join(errs...)
+	if m.opts.StateStore != nil {
+		if saved := g.saved(); digest(saved) != g.savedDigest {
+			if err := m.opts.StateStore.SaveAlerts(ctx, g.name, saved); err != nil {
+				m.opts.Logger.Error("save alert state", "group", g.name, "err", err)
+			} else {
+				g.savedDigest = digest(saved)
+			}
+		}
+	}
 	slices.SortFunc(out, func(a, b Alert) int { return labels.Compare(a.Labels, b.Labels) })
 	if m.opts.Sink != nil {
 		m.opts.Sink.Alerts(ctx, now, g.name, out)

@@ -11,11 +11,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/ninesmon/nines/alerting"
 	"github.com/ninesmon/nines/collector/auth"
 	"github.com/ninesmon/nines/collector/config"
 	"github.com/ninesmon/nines/collector/state"
+	"github.com/ninesmon/nines/rules"
 )
 
 // Targets lists tracked targets.
@@ -23,10 +25,16 @@ type Targets interface {
 	Snapshot() []state.Target
 }
 
+// Alerts lists the rules' pending and firing alerts.
+type Alerts interface {
+	Alerts() []rules.Alert
+}
+
 // API serves /api/v1.
 type API struct {
 	Incidents alerting.Store
 	Targets   Targets
+	Alerts    Alerts
 	Auth      *auth.Authenticator
 	Logger    *slog.Logger
 }
@@ -36,6 +44,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("GET /api/v1/incidents", a.Auth.Require(config.RoleViewer, http.HandlerFunc(a.listIncidents)))
 	mux.Handle("GET /api/v1/incidents/{id}", a.Auth.Require(config.RoleViewer, http.HandlerFunc(a.getIncident)))
 	mux.Handle("GET /api/v1/targets", a.Auth.Require(config.RoleViewer, http.HandlerFunc(a.listTargets)))
+	mux.Handle("GET /api/v1/alerts", a.Auth.Require(config.RoleViewer, http.HandlerFunc(a.listAlerts)))
 	mux.Handle("GET /api/v1/sd/prometheus", a.Auth.Require(config.RoleViewer, http.HandlerFunc(a.prometheusSD)))
 }
 
@@ -151,6 +160,39 @@ func (a *API) listTargets(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		out = append(out, t)
+	}
+	WriteJSON(w, http.StatusOK, out)
+}
+
+// alertView is an alert as the API shows it (Prometheus's /api/v1/alerts
+// shape, plus the group and when it fired or resolved).
+type alertView struct {
+	Group       string            `json:"group"`
+	Name        string            `json:"name"`
+	Labels      map[string]string `json:"labels"`
+	Annotations map[string]string `json:"annotations"`
+	State       string            `json:"state"`
+	ActiveAt    time.Time         `json:"activeAt"`
+	FiredAt     *time.Time        `json:"firedAt,omitempty"`
+	ResolvedAt  *time.Time        `json:"resolvedAt,omitempty"`
+	Value       string            `json:"value"`
+}
+
+func (a *API) listAlerts(w http.ResponseWriter, _ *http.Request) {
+	out := []alertView{}
+	for _, al := range a.Alerts.Alerts() {
+		v := alertView{Group: al.Group, Name: al.Rule, Labels: al.Labels.Map(), Annotations: al.Annotations,
+			State: al.State.String(), ActiveAt: al.ActiveAt, Value: rules.FormatValue(al.Value)}
+		if !al.FiredAt.IsZero() {
+			t := al.FiredAt
+			v.FiredAt = &t
+		}
+		if al.Resolved() {
+			t := al.ResolvedAt
+			v.ResolvedAt = &t
+			v.State = "resolved"
+		}
+		out = append(out, v)
 	}
 	WriteJSON(w, http.StatusOK, out)
 }

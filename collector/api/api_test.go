@@ -11,15 +11,25 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/prometheus/model/labels"
+
 	"github.com/ninesmon/nines/alerting"
 	"github.com/ninesmon/nines/collector/auth"
 	"github.com/ninesmon/nines/collector/config"
 	"github.com/ninesmon/nines/collector/state"
+	"github.com/ninesmon/nines/rules"
 )
 
 type fakeTargets []state.Target
 
 func (f fakeTargets) Snapshot() []state.Target { return f }
+
+type fakeAlerts struct{}
+
+func (fakeAlerts) Alerts() []rules.Alert {
+	return []rules.Alert{{Group: "availability", Rule: "HostDown", State: rules.StateFiring,
+		Labels: labels.FromStrings("alertname", "HostDown", "host", "db1"), ActiveAt: time.Unix(100, 0), FiredAt: time.Unix(100, 0), Value: 1}}
+}
 
 type fakeIncidents struct{ list []alerting.Incident }
 
@@ -65,6 +75,7 @@ func newServer(t *testing.T) *httptest.Server {
 			{Name: "db1", Kind: state.KindHost, State: state.Down, Labels: map[string]string{"site": "dc1"}},
 			{Name: "erp-http", Kind: state.KindCheck, State: state.Up},
 		},
+		Alerts: fakeAlerts{},
 		Auth: auth.New([]config.Token{
 			{Name: "v", Role: config.RoleViewer, Hash: sha256.Sum256([]byte("view"))},
 			{Name: "a", Role: config.RoleAgent, Hash: sha256.Sum256([]byte("agent"))},
@@ -124,6 +135,7 @@ func TestAPI(t *testing.T) {
 		{"one incident", "/api/v1/incidents/1", "view", 200, []string{`"DiskFull"`}, nil},
 		{"missing incident", "/api/v1/incidents/99", "view", 404, []string{"incident 99 not found"}, nil},
 		{"bad id", "/api/v1/incidents/x", "view", 400, []string{"must be a number"}, nil},
+		{"alerts", "/api/v1/alerts", "view", 200, []string{`"name":"HostDown"`, `"state":"firing"`, `"host":"db1"`}, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

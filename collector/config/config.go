@@ -208,6 +208,9 @@ type RemoteWrite struct {
 type Rules struct {
 	Files              []string          `yaml:"files"`
 	EvaluationInterval yamlconf.Duration `yaml:"evaluation_interval"`
+	// OutageTolerance: pending and firing alerts survive a collector
+	// restart when it was away no longer than this.
+	OutageTolerance yamlconf.Duration `yaml:"outage_tolerance"`
 }
 
 var labelNameRE = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
@@ -229,7 +232,7 @@ func Default() *Config {
 			CheckFailures:       2,
 		},
 		Inventory: Inventory{AutoRegister: true},
-		Rules:     Rules{EvaluationInterval: yamlconf.Duration(15 * time.Second)},
+		Rules:     Rules{EvaluationInterval: yamlconf.Duration(15 * time.Second), OutageTolerance: yamlconf.Duration(time.Hour)},
 	}
 }
 

@@ -248,6 +248,7 @@ func (h *Handler) push(_ http.ResponseWriter, r *http.Request) (int, string) {
 	for k, v := range hostLabels {
 		extra = append(extra, labels.Label{Name: k, Value: v})
 	}
+	h.opts.Logger.Debug("push received", "host", hostname, "remote_addr", r.RemoteAddr, "sequence", seq, "bytes", len(body))
 	res := h.decode(EndpointPush, body, DecodeOptions{Precision: time.Millisecond, Now: now, Extra: extra, MaxLineBytes: h.opts.MaxLineBytes})
 	h.record(hostID, seq) // only now: a batch that failed to arrive may be retried
 	obs := state.Observation{Name: hostname, ID: hostID, Labels: hostLabels, Interval: interval,

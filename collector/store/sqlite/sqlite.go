@@ -21,6 +21,7 @@ import (
 
 	"github.com/ninesmon/nines/alerting"
 	"github.com/ninesmon/nines/collector/state"
+	"github.com/ninesmon/nines/rules"
 )
 
 // Store is a SQLite database. It is safe for concurrent use.
@@ -29,8 +30,9 @@ type Store struct {
 }
 
 var (
-	_ state.Store    = (*Store)(nil)
-	_ alerting.Store = (*Store)(nil)
+	_ state.Store      = (*Store)(nil)
+	_ alerting.Store   = (*Store)(nil)
+	_ rules.StateStore = (*Store)(nil)
 )
 
 // Open opens (creating if needed) the database at path and brings its
@@ -97,6 +99,17 @@ var migrations = []string{
 		started_at_ms INTEGER NOT NULL,
 		last_alive_at_ms INTEGER NOT NULL
 	);`,
+	`CREATE TABLE alert_state (
+		grp TEXT NOT NULL,
+		rule TEXT NOT NULL,
+		rule_hash TEXT NOT NULL,
+		labels TEXT NOT NULL,
+		state INTEGER NOT NULL,
+		active_at_ms INTEGER NOT NULL,
+		fired_at_ms INTEGER NOT NULL,
+		value REAL NOT NULL
+	);
+	CREATE INDEX alert_state_grp ON alert_state(grp);`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {
@@ -315,4 +328,61 @@ func scanIncident(r scanner) (*alerting.Incident, error) {
 
 func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+// SaveAlerts implements rules.StateStore: the group's rows are replaced in
+// one transaction.
+func (s *Store) SaveAlerts(ctx context.Context, group string, alerts []rules.SavedAlert) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
+	if _, err := tx.ExecContext(ctx, `DELETE FROM alert_state WHERE grp = ?`, group); err != nil {
+		return err
+	}
+	for _, a := range alerts {
+		lbls, err := json.Marshal(a.Labels)
+		if err != nil {
+			return err
+		}
+		var fired int64
+		if !a.FiredAt.IsZero() {
+			fired = a.FiredAt.UnixMilli()
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO alert_state (grp, rule, rule_hash, labels, state, active_at_ms, fired_at_ms, value)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, group, a.Rule, a.RuleHash, string(lbls), int(a.State), a.ActiveAt.UnixMilli(), fired, a.Value); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// LoadAlerts implements rules.StateStore.
+func (s *Store) LoadAlerts(ctx context.Context) ([]rules.SavedAlert, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT grp, rule, rule_hash, labels, state, active_at_ms, fired_at_ms, value FROM alert_state`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []rules.SavedAlert
+	for rows.Next() {
+		var a rules.SavedAlert
+		var lbls string
+		var st int
+		var active, fired int64
+		if err := rows.Scan(&a.Group, &a.Rule, &a.RuleHash, &lbls, &st, &active, &fired, &a.Value); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal([]byte(lbls), &a.Labels); err != nil {
+			return nil, fmt.Errorf("alert state labels: %w", err)
+		}
+		a.State = rules.AlertState(st)
+		a.ActiveAt = time.UnixMilli(active).UTC()
+		if fired != 0 {
+			a.FiredAt = time.UnixMilli(fired).UTC()
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
 }
