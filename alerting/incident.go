@@ -78,6 +78,8 @@ type Store interface {
 	InsertIncident(ctx context.Context, inc *Incident) error
 	// ResolveIncident marks an active incident resolved at the given time.
 	ResolveIncident(ctx context.Context, id int64, at time.Time) error
+	// SetSeverity records a new severity and priority of an incident.
+	SetSeverity(ctx context.Context, id int64, severity string, priority Priority) error
 	// Incidents lists incidents, newest first.
 	Incidents(ctx context.Context, f Filter) ([]Incident, error)
 	// Incident returns one incident; ErrNotFound when there is none.
@@ -92,10 +94,14 @@ type Notifier interface {
 }
 
 // DedupKey identifies "the same problem": the rule and its identifying
-// labels. It is stable across restarts and releases.
+// labels (all but severity and priority, which may change while the
+// problem lasts). It is stable across restarts and releases.
 func DedupKey(group, rule string, labels map[string]string) string {
 	keys := make([]string, 0, len(labels))
 	for k := range labels {
+		if k == "severity" || k == "priority" {
+			continue
+		}
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)

@@ -58,7 +58,11 @@ func (m *Manager) Alerts(ctx context.Context, now time.Time, group string, alert
 		if a.State == rules.StatePending || a.State == rules.StateFiring {
 			stillActive[key] = true
 		}
-		if a.State != rules.StateFiring || m.active[key] != nil {
+		if a.State != rules.StateFiring {
+			continue
+		}
+		if inc := m.active[key]; inc != nil {
+			m.updateSeverity(ctx, inc, lm)
 			continue
 		}
 		inc := &Incident{
@@ -98,6 +102,21 @@ func (m *Manager) Alerts(ctx context.Context, now time.Time, group string, alert
 		delete(m.active, key)
 		m.logger.Info("incident resolved", "incident_id", inc.ID, "rule", inc.Rule, "target", inc.Target)
 	}
+}
+
+// updateSeverity follows a multi-severity rule: the incident's severity
+// and priority change with the alert's.
+func (m *Manager) updateSeverity(ctx context.Context, inc *Incident, lm map[string]string) {
+	sev, prio := lm["severity"], PriorityFor(lm)
+	if sev == inc.Severity && prio == inc.Priority {
+		return
+	}
+	if err := m.store.SetSeverity(ctx, inc.ID, sev, prio); err != nil {
+		m.logger.Error("update incident severity", "incident_id", inc.ID, "err", err)
+		return
+	}
+	m.logger.Info("incident severity changed", "incident_id", inc.ID, "from", inc.Severity, "to", sev, "priority", prio)
+	inc.Severity, inc.Priority = sev, prio
 }
 
 // OpenByPriority counts active incidents per priority (every priority is

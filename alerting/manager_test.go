@@ -90,3 +90,32 @@ func TestDedupKeyStable(t *testing.T) {
 		t.Errorf("keys: %s %s %s", a, b, c)
 	}
 }
+
+// TestSeverityChangeKeepsOneIncident: a multi-severity rule's alert that
+// turns critical updates its incident instead of opening another.
+func TestSeverityChangeKeepsOneIncident(t *testing.T) {
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "n.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	m, _ := alerting.NewManager(ctx, store, slog.New(slog.DiscardHandler))
+	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	alert := func(sev, prio string) []rules.Alert {
+		return []rules.Alert{{Group: "fs", Rule: "FilesystemFull", State: rules.StateFiring, FiredAt: t0,
+			Labels: labels.FromStrings("alertname", "FilesystemFull", "mount", "/data", "severity", sev, "priority", prio)}}
+	}
+	m.Alerts(ctx, t0, "fs", alert("warning", "P4"))
+	m.Alerts(ctx, t0.Add(time.Minute), "fs", alert("critical", "P2"))
+	list, _ := store.Incidents(ctx, alerting.Filter{})
+	if len(list) != 1 {
+		t.Fatalf("incidents: got %d, want 1", len(list))
+	}
+	if list[0].Severity != "critical" || list[0].Priority != alerting.P2 {
+		t.Errorf("after the change: got %s/%s, want critical/P2", list[0].Severity, list[0].Priority)
+	}
+	if got := m.OpenByPriority(); got[alerting.P2] != 1 || got[alerting.P4] != 0 {
+		t.Errorf("open by priority: got %v", got)
+	}
+}

@@ -47,6 +47,9 @@ type Alert struct {
 	FiredAt     time.Time // zero until firing
 	ResolvedAt  time.Time // zero while active
 	LastSeenAt  time.Time // condition last seen true
+	// ClearSince is when the condition was first seen clear (and the
+	// recover condition true) while firing; zero otherwise.
+	ClearSince time.Time
 }
 
 // Resolved reports whether the alert fired and has since cleared.
@@ -73,7 +76,8 @@ func newAlertRule(group string, groupLabels Labels, spec RuleSpec) *alertRule {
 // sameDefinition reports whether state can carry over to other: the same
 // alert, expression and labels.
 func (r *alertRule) sameDefinition(o *alertRule) bool {
-	if r.spec.Alert != o.spec.Alert || r.spec.Expr != o.spec.Expr || len(r.labels) != len(o.labels) {
+	if r.spec.Alert != o.spec.Alert || r.spec.Expr != o.spec.Expr || len(r.labels) != len(o.labels) ||
+		len(r.spec.Severities) != len(o.spec.Severities) {
 		return false
 	}
 	for k, v := range r.labels {
@@ -92,27 +96,51 @@ func (r *alertRule) eval(ctx context.Context, ng *promql.Engine, q storage.Query
 	if err != nil {
 		return err
 	}
+	// Severity levels: which alert identities each stricter condition
+	// covers. Evaluated before the alerts change, so an error leaves them
+	// as they were.
+	var levels []map[uint64]bool
+	for _, sv := range r.spec.Severities {
+		v, err := query(ctx, ng, q, sv.Expr, now)
+		if err != nil {
+			return fmt.Errorf("severity %q: %w", sv.Severity, err)
+		}
+		set := make(map[uint64]bool, len(v))
+		for _, s := range v {
+			set[r.identity(r.alertLabels(s.Metric))] = true
+		}
+		levels = append(levels, set)
+	}
+	var recoverable map[uint64]bool
+	if r.spec.RecoverExpr != "" {
+		v, err := query(ctx, ng, q, r.spec.RecoverExpr, now)
+		if err != nil {
+			return fmt.Errorf("recover_expr: %w", err)
+		}
+		recoverable = make(map[uint64]bool, len(v))
+		for _, s := range v {
+			recoverable[r.identity(r.alertLabels(s.Metric))] = true
+		}
+	}
+
 	seen := make(map[uint64]bool, len(vec))
 	for _, s := range vec {
-		b := labels.NewBuilder(s.Metric)
-		b.Del(model.MetricNameLabel)
-		for k, v := range r.labels {
-			b.Set(k, v)
-		}
-		b.Set(labels.AlertName, r.spec.Alert)
-		lset := b.Labels()
-		h := lset.Hash()
+		lset := r.alertLabels(s.Metric)
+		h := r.identity(lset)
 		if seen[h] {
 			return fmt.Errorf("vector contains metrics with the same labelset after applying alert labels")
 		}
 		seen[h] = true
+		lset = r.withSeverity(lset, h, levels)
 		a := r.active[h]
 		if a == nil || a.Resolved() {
-			a = &Alert{Group: r.group, Rule: r.spec.Alert, Labels: lset, State: StatePending, ActiveAt: now}
+			a = &Alert{Group: r.group, Rule: r.spec.Alert, State: StatePending, ActiveAt: now}
 			r.active[h] = a
 		}
+		a.Labels = lset
 		a.Value = s.F
 		a.LastSeenAt = now
+		a.ClearSince = time.Time{}
 		a.Annotations = r.annotations(lset, s.F)
 	}
 	for h, a := range r.active {
@@ -128,16 +156,71 @@ func (r *alertRule) eval(ctx context.Context, ng *promql.Engine, q storage.Query
 			// Data not back yet after a restart: keep the alert as it is.
 		case a.State == StatePending:
 			delete(r.active, h)
-		case a.State == StateFiring && now.Sub(a.LastSeenAt) < r.spec.KeepFiringFor.D():
-			// keep_firing_for: hold the alert through short gaps.
 		case a.State == StateFiring:
-			a.State = StateInactive
-			a.ResolvedAt = now
+			if r.mayResolve(a, h, recoverable, now) {
+				a.State = StateInactive
+				a.ResolvedAt = now
+			}
 		case a.Resolved() && now.Sub(a.ResolvedAt) > resolvedRetention:
 			delete(r.active, h)
 		}
 	}
 	return nil
+}
+
+// mayResolve decides whether a firing alert whose condition is no longer
+// true resolves now: keep_firing_for, recover_expr and recover_for can
+// each hold it.
+func (r *alertRule) mayResolve(a *Alert, h uint64, recoverable map[uint64]bool, now time.Time) bool {
+	if now.Sub(a.LastSeenAt) < r.spec.KeepFiringFor.D() {
+		return false
+	}
+	if recoverable != nil && !recoverable[h] {
+		a.ClearSince = time.Time{} // not recovered far enough: hysteresis holds it
+		return false
+	}
+	if a.ClearSince.IsZero() {
+		a.ClearSince = now
+	}
+	return now.Sub(a.ClearSince) >= r.spec.RecoverFor.D()
+}
+
+// alertLabels are a result series' labels as the alert carries them: no
+// metric name, the rule's labels, the alert name.
+func (r *alertRule) alertLabels(metric labels.Labels) labels.Labels {
+	b := labels.NewBuilder(metric)
+	b.Del(model.MetricNameLabel)
+	for k, v := range r.labels {
+		b.Set(k, v)
+	}
+	b.Set(labels.AlertName, r.spec.Alert)
+	return b.Labels()
+}
+
+// identity is what makes an alert the same alert: its labels, less
+// severity and priority when the rule has severity levels (so a change
+// of severity does not make a new alert).
+func (r *alertRule) identity(lset labels.Labels) uint64 {
+	if len(r.spec.Severities) == 0 {
+		return lset.Hash()
+	}
+	return labels.NewBuilder(lset).Del("severity", "priority").Labels().Hash()
+}
+
+// withSeverity applies the first severity level that covers the alert.
+func (r *alertRule) withSeverity(lset labels.Labels, h uint64, levels []map[uint64]bool) labels.Labels {
+	for i, set := range levels {
+		if set[h] {
+			sv := r.spec.Severities[i]
+			b := labels.NewBuilder(lset)
+			b.Set("severity", sv.Severity)
+			if sv.Priority != "" {
+				b.Set("priority", sv.Priority)
+			}
+			return b.Labels()
+		}
+	}
+	return lset
 }
 
 func (r *alertRule) annotations(lset labels.Labels, v float64) map[string]string {

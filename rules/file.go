@@ -44,6 +44,27 @@ type RuleSpec struct {
 	KeepFiringFor Duration `yaml:"keep_firing_for"`
 	Labels        Labels   `yaml:"labels"`
 	Annotations   Labels   `yaml:"annotations"`
+
+	// Nines extensions (alerting rules only).
+
+	// RecoverExpr: a firing alert resolves only when this expression
+	// returns its series (hysteresis: fire above 90 %, resolve below 80 %).
+	RecoverExpr string `yaml:"recover_expr"`
+	// RecoverFor: a firing alert resolves only after its condition has
+	// been clear (and RecoverExpr true, if set) for this long.
+	RecoverFor Duration `yaml:"recover_for"`
+	// Severities raise the severity of the one alert while a stricter
+	// condition holds: the first entry whose expression returns the
+	// alert's series sets its severity (and priority); otherwise the
+	// rule's own labels apply. The alert stays one alert, with one incident.
+	Severities []SeveritySpec `yaml:"severities"`
+}
+
+// SeveritySpec is one level of a multi-severity rule.
+type SeveritySpec struct {
+	Severity string `yaml:"severity"`
+	Expr     string `yaml:"expr"`
+	Priority string `yaml:"priority"`
 }
 
 // Name is the alert or record name.
@@ -116,6 +137,9 @@ func (f *File) Validate(p *yamlconf.Problems) {
 				p.Addf(rp+".record", "%s: invalid recording rule name %q", where, r.Record)
 			}
 			if r.Record != "" {
+				if r.RecoverExpr != "" || r.RecoverFor != 0 || len(r.Severities) > 0 {
+					p.Addf(rp, "%s: recover_expr, recover_for and severities are for alerting rules only", where)
+				}
 				if r.For != 0 {
 					p.Addf(rp+".for", "%s: 'for' is for alerting rules only", where)
 				}
@@ -132,6 +156,33 @@ func (f *File) Validate(p *yamlconf.Problems) {
 				p.Addf(rp+".expr", "%s: could not parse expression: %v", where, err)
 			}
 			checkLabels(p, rp+".labels", where, r.Labels)
+			if r.RecoverExpr != "" {
+				if _, err := PromQL.ParseExpr(r.RecoverExpr); err != nil {
+					p.Addf(rp+".recover_expr", "%s: could not parse recover_expr: %v", where, err)
+				}
+			}
+			if r.RecoverFor < 0 {
+				p.Addf(rp+".recover_for", "%s: recover_for must not be negative", where)
+			}
+			seenSev := map[string]bool{}
+			for si, sv := range r.Severities {
+				sp := fmt.Sprintf("%s.severities[%d]", rp, si)
+				switch {
+				case sv.Severity == "":
+					p.Addf(sp, "%s: severity must be set", where)
+				case seenSev[sv.Severity]:
+					p.Addf(sp+".severity", "%s: severity %q listed twice", where, sv.Severity)
+				}
+				seenSev[sv.Severity] = true
+				if sv.Expr == "" {
+					p.Addf(sp, "%s: severity %q: expr must be set", where, sv.Severity)
+				} else if _, err := PromQL.ParseExpr(sv.Expr); err != nil {
+					p.Addf(sp+".expr", "%s: severity %q: could not parse expression: %v", where, sv.Severity, err)
+				}
+				if sv.Priority != "" && !validPriority(sv.Priority) {
+					p.Addf(sp+".priority", "%s: priority must be one of P1, P2, P3, P4, got %q", where, sv.Priority)
+				}
+			}
 			for k, v := range r.Annotations {
 				if !labelNameRE.MatchString(k) {
 					p.Addf(rp+".annotations."+k, "%s: invalid annotation name %q", where, k)

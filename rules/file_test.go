@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -57,5 +58,46 @@ func TestExpandTemplate(t *testing.T) {
 	got := expand("d", `{{ $labels.host }} at {{ $value | humanizePercentage }}, {{ humanize 1234567 }}`, map[string]string{"host": "db1"}, 0.9512)
 	if want := "db1 at 95.12%, 1.235M"; got != want {
 		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+// TestRuleUnitTests runs every rule unit-test file in testdata.
+func TestRuleUnitTests(t *testing.T) {
+	files, _ := filepath.Glob("testdata/*.test.yml")
+	if len(files) == 0 {
+		t.Fatal("no test files")
+	}
+	for _, f := range files {
+		var out strings.Builder
+		if !RunTestFile(f, &out) {
+			t.Errorf("%s:\n%s", f, out.String())
+		}
+	}
+}
+
+func TestExtensionErrors(t *testing.T) {
+	_, err := Parse("x.yml", []byte(`groups:
+  - name: g
+    rules:
+      - record: r
+        expr: up
+        recover_for: 5m
+      - alert: A
+        expr: up
+        recover_expr: up <
+        severities:
+          - {severity: critical, expr: "up > 1", priority: P0}
+          - {severity: critical, expr: ""}
+`))
+	for _, want := range []string{
+		"recover_expr, recover_for and severities are for alerting rules only",
+		`x.yml:9:9: groups[0].rules[1].recover_expr: group "g", rule 2 "A": could not parse recover_expr`,
+		`groups[0].rules[1].severities[0].priority: group "g", rule 2 "A": priority must be one of P1, P2, P3, P4, got "P0"`,
+		`severity "critical" listed twice`,
+		`severity "critical": expr must be set`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q; got:\n%v", want, err)
+		}
 	}
 }

@@ -38,6 +38,9 @@ type StateStore interface {
 func (r *alertRule) definitionHash() string {
 	h := sha256.New()
 	h.Write([]byte(r.group + "\x00" + r.spec.Alert + "\x00" + r.spec.Expr + "\x00" + strconv.FormatInt(int64(r.spec.For), 10)))
+	for _, sv := range r.spec.Severities {
+		h.Write([]byte("\x00" + sv.Severity + ":" + sv.Expr))
+	}
 	for _, k := range slices.Sorted(maps.Keys(r.labels)) {
 		h.Write([]byte("\x00" + k + "=" + r.labels[k]))
 	}
@@ -110,7 +113,7 @@ func (m *Manager) Restore(ctx context.Context, away, tolerance time.Duration) (i
 					a.ActiveAt = a.ActiveAt.Add(away)
 				}
 				a.Annotations = r.annotations(lset, s.Value)
-				r.active[lset.Hash()] = a
+				r.active[r.identity(lset)] = a
 				n++
 			}
 		}

@@ -35,6 +35,9 @@ type fakeIncidents struct{ list []alerting.Incident }
 
 func (f *fakeIncidents) InsertIncident(context.Context, *alerting.Incident) error { return nil }
 func (f *fakeIncidents) ResolveIncident(context.Context, int64, time.Time) error  { return nil }
+func (f *fakeIncidents) SetSeverity(context.Context, int64, string, alerting.Priority) error {
+	return nil
+}
 func (f *fakeIncidents) Incidents(_ context.Context, flt alerting.Filter) ([]alerting.Incident, error) {
 	var out []alerting.Incident
 	for _, inc := range f.list {

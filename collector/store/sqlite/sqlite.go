@@ -251,6 +251,12 @@ func (s *Store) ResolveIncident(ctx context.Context, id int64, at time.Time) err
 	return nil
 }
 
+// SetSeverity implements alerting.Store.
+func (s *Store) SetSeverity(ctx context.Context, id int64, severity string, priority alerting.Priority) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE incidents SET severity = ?, priority = ? WHERE id = ?`, severity, string(priority), id)
+	return err
+}
+
 const incidentColumns = `id, dedup_key, grp, rule, title, description, target, service, severity, priority, status, labels, value, opened_at_ms, resolved_at_ms`
 
 // Incidents implements alerting.Store.
