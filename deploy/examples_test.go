@@ -67,6 +67,8 @@ func TestExamples(t *testing.T) {
 
 // TestRuleTestsAgreeWithPromtool runs the example rule tests with
 // Prometheus's own promtool too: the runner must mean what promtool means.
+// nines-*.test.yml test rules with Nines's extensions, which promtool does
+// not read.
 func TestRuleTestsAgreeWithPromtool(t *testing.T) {
 	promtool, err := exec.LookPath("promtool")
 	if err != nil {
@@ -77,6 +79,9 @@ func TestRuleTestsAgreeWithPromtool(t *testing.T) {
 	}
 	files, _ := filepath.Glob("examples/*.test.yml")
 	for _, f := range files {
+		if strings.HasPrefix(filepath.Base(f), "nines-") {
+			continue
+		}
 		cmd := exec.Command(promtool, "test", "rules", filepath.Base(f))
 		cmd.Dir = filepath.Dir(f)
 		if out, err := cmd.CombinedOutput(); err != nil {

@@ -32,7 +32,7 @@ auth:
 availability:
   default_push_interval: 5s
 rules:
-  files: [../deploy/examples/rules.yml]
+  files: [../deploy/examples/rules.yml, ../deploy/examples/nines-rules.yml]
 YAML
 
 cat > "$DATA/agent.yml" <<YAML
