@@ -56,6 +56,7 @@ type Collector struct {
 	sources   []Source
 	checks    *check.Runner
 	forwarder *forward.Forwarder
+	slos      *sloComputer
 	appender  ingest.Appender // the window, and the forwarder when one is configured
 
 	mu  sync.Mutex
@@ -126,6 +127,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, reload fu
 		logger.Info("alert state restored", "alerts", n, "away", away.Round(time.Second))
 	}
 	c.auth = auth.New(cfg.Auth.Tokens)
+	c.slos = &sloComputer{c: c}
 	c.checks = check.NewRunner(checkSpecs(cfg), logger.With("component", "check"))
 	c.AddSource(SourceFunc(func(ctx context.Context, w Writer) error { return c.checks.Run(ctx, w) }))
 
@@ -137,7 +139,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, reload fu
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		c.reloadOK, c.reloadTime,
-		&stateCollector{tracker: c.tracker, incidents: c.incidents, checks: c.checks},
+		&stateCollector{tracker: c.tracker, incidents: c.incidents, checks: c.checks, slos: c.slos},
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "nines_samples_series", Help: "Series held in the in-memory recent window."},
 			func() float64 { return float64(c.samples.NumSeries()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "nines_build_info", Help: "Build information.", ConstLabels: prometheus.Labels{"version": buildinfo.Version, "revision": buildinfo.Revision}},
@@ -373,7 +375,7 @@ func (c *Collector) Run(ctx context.Context) error {
 func (c *Collector) housekeeping(ctx context.Context) {
 	const aliveEvery = 10 * time.Second
 	const pruneEvery = time.Minute
-	var lastAlive, lastPrune time.Time
+	var lastAlive, lastPrune, lastSLO time.Time
 	for {
 		cfg := c.config()
 		now := time.Now()
@@ -386,6 +388,12 @@ func (c *Collector) housekeeping(ctx context.Context) {
 				c.logger.Error("record collector alive", "err", err)
 			}
 			lastAlive = now
+		}
+		if now.Sub(lastSLO) >= rules.SLOEvalInterval {
+			if err := c.slos.compute(ctx, now); err != nil && ctx.Err() == nil {
+				c.logger.Error("compute SLOs", "err", err)
+			}
+			lastSLO = now
 		}
 		if now.Sub(lastPrune) >= pruneEvery {
 			c.samples.Prune(now)

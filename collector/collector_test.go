@@ -178,3 +178,60 @@ func TestSourceFeedsTrackerAndWindow(t *testing.T) {
 		t.Errorf("Run: %v", err)
 	}
 }
+
+// TestSLOFromStateHistory computes an SLO's error ratios from the durable
+// history: a 43-minute outage in the last 30 days, a collector gap that is
+// not counted, and the ratio published for the burn-rate rules.
+func TestSLOFromStateHistory(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "slo.yml"), []byte("slos:\n  - {name: erp-db, target: erp-db1, objective: 99.9}\n"), 0o600)
+	os.WriteFile(filepath.Join(dir, "c.yml"), []byte("web: {listen_address: \""+freeAddr(t)+"\"}\nstorage: {path: n.db}\nrules: {files: [slo.yml]}\n"), 0o600)
+	cfg, err := config.LoadFile(filepath.Join(dir, "c.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	c, err := New(ctx, cfg, slog.New(slog.DiscardHandler), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.store.Close()
+	now := time.Now().Truncate(time.Millisecond)
+	day := 24 * time.Hour
+	for _, ch := range []state.Change{
+		{Target: "erp-db1", Kind: state.KindHost, From: state.Unknown, To: state.Up, At: now.Add(-40 * day)},
+		{Target: "erp-db1", Kind: state.KindHost, From: state.Up, To: state.Down, At: now.Add(-2 * day)},
+		{Target: "erp-db1", Kind: state.KindHost, From: state.Down, To: state.Up, At: now.Add(-2*day + 43*time.Minute)},
+		{Target: "erp-db1", Kind: state.KindHost, From: state.Up, To: state.Down, At: now.Add(-30 * time.Minute)},
+	} {
+		if err := c.store.RecordChange(ctx, ch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = c.tracker.Observe(ctx, state.Observation{Name: "erp-db1"}, now.Add(-time.Hour))
+	if err := c.slos.compute(ctx, now); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, r := range c.slos.results() {
+		for w, e := range r.Errors {
+			got[w] = e
+		}
+	}
+	// 30d: 43 min + the last 30 min down, of 30 days.
+	if want := (73 * time.Minute).Seconds() / (30 * day).Seconds(); !near(got["30d"], want) {
+		t.Errorf("30d error ratio: got %v, want %v", got["30d"], want)
+	}
+	if want := 0.5; !near(got["1h"], want) {
+		t.Errorf("1h error ratio: got %v, want %v (down the last 30 minutes)", got["1h"], want)
+	}
+	if want := 1.0; !near(got["5m"], want) {
+		t.Errorf("5m error ratio: got %v, want %v", got["5m"], want)
+	}
+	vec, err := c.rules.Query(ctx, `nines_slo_error_ratio{slo="erp-db",target="erp-db1",window="1h"}`, now)
+	if err != nil || len(vec) != 1 || !near(vec[0].F, 0.5) {
+		t.Errorf("published 1h ratio: got %v, %v", vec, err)
+	}
+}
+
+func near(a, b float64) bool { return a-b < 1e-9 && b-a < 1e-9 }

@@ -15,6 +15,7 @@ type stateCollector struct {
 	tracker   *state.Tracker
 	incidents *alerting.Manager
 	checks    *check.Runner
+	slos      *sloComputer
 }
 
 var (
@@ -39,6 +40,15 @@ var (
 	checkCertDesc = prometheus.NewDesc("nines_check_tls_cert_expiry_timestamp_seconds",
 		"Earliest expiry of the certificate chain an HTTPS check was served (Unix time).",
 		[]string{"check"}, nil)
+	sloErrorDesc = prometheus.NewDesc("nines_slo_error_ratio",
+		"Share of eligible time the target was down, over a trailing window, for an SLO.",
+		[]string{"slo", "target", "window"}, nil)
+	sloObjectiveDesc = prometheus.NewDesc("nines_slo_objective_ratio",
+		"The SLO's availability objective as a ratio (0.999 for 99.9 %).",
+		[]string{"slo"}, nil)
+	sloRemainingDesc = prometheus.NewDesc("nines_slo_error_budget_remaining_ratio",
+		"Share of the SLO window's error budget not yet used (negative when overspent).",
+		[]string{"slo", "target"}, nil)
 	checkSkippedDesc = prometheus.NewDesc("nines_check_runs_skipped_total",
 		"Check runs skipped because the previous run of the same check was still going.",
 		nil, nil)
@@ -53,6 +63,9 @@ func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- checkDurationDesc
 	ch <- checkCertDesc
 	ch <- checkSkippedDesc
+	ch <- sloErrorDesc
+	ch <- sloObjectiveDesc
+	ch <- sloRemainingDesc
 }
 
 func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
@@ -86,4 +99,15 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	ch <- prometheus.MustNewConstMetric(checkSkippedDesc, prometheus.CounterValue, float64(c.checks.Skipped()))
+	objectives := map[string]float64{}
+	for _, r := range c.slos.results() {
+		for w, e := range r.Errors {
+			ch <- prometheus.MustNewConstMetric(sloErrorDesc, prometheus.GaugeValue, e, r.SLO, r.Target, w)
+		}
+		ch <- prometheus.MustNewConstMetric(sloRemainingDesc, prometheus.GaugeValue, r.Remaining, r.SLO, r.Target)
+		objectives[r.SLO] = r.Objective
+	}
+	for slo, o := range objectives {
+		ch <- prometheus.MustNewConstMetric(sloObjectiveDesc, prometheus.GaugeValue, o, slo)
+	}
 }

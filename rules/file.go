@@ -24,6 +24,8 @@ import (
 // File is one rule file.
 type File struct {
 	Groups []GroupSpec `yaml:"groups"`
+	// SLOs are availability objectives (a Nines extension).
+	SLOs []SLOSpec `yaml:"slos"`
 }
 
 // GroupSpec is a group of rules evaluated together at one interval.
@@ -108,6 +110,7 @@ var PromQL = parser.NewParser(parser.Options{})
 
 // Validate checks every group and rule; see yamlconf.Validator.
 func (f *File) Validate(p *yamlconf.Problems) {
+	f.validateSLOs(p)
 	seen := map[string]bool{}
 	for gi, g := range f.Groups {
 		gp := fmt.Sprintf("groups[%d]", gi)

@@ -101,3 +101,30 @@ func TestExtensionErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestSLOErrors(t *testing.T) {
+	_, err := Parse("s.yml", []byte(`slos:
+  - name: a
+    target: x
+    selector: {group: erp}
+    objective: 100
+  - name: a
+    target: y
+    window: 10m
+    burn_rates: [{long_window: 5m, short_window: 1h, factor: 0}]
+  - name: "bad name"
+`))
+	for _, want := range []string{
+		`s.yml:2:5: slos[0]: slo "a": exactly one of target and selector must be set`,
+		`slos[0].objective: slo "a": objective must be a percentage between 0 and 100, got 100`,
+		`slos[1].name: slo "a" defined twice`,
+		`slos[1].window: slo "a": window must be at least 1h`,
+		`slos[1].burn_rates[0]: slo "a": want 0 < short_window < long_window`,
+		`slos[1].burn_rates[0].factor: slo "a": factor must be positive`,
+		`slos[2].name: slo "bad name": name may hold`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q; got:\n%v", want, err)
+		}
+	}
+}

@@ -45,6 +45,9 @@ type Options struct {
 	HoldUntil time.Time
 }
 
+// SLOEvalInterval is how often the generated SLO alerts are evaluated.
+const SLOEvalInterval = 30 * time.Second
+
 // Manager evaluates rule groups on their intervals. Update may be called
 // from any goroutine; Run owns evaluation.
 type Manager struct {
@@ -105,7 +108,11 @@ func (m *Manager) Update(files []*File) {
 	var groups []*group
 	now := m.opts.Now()
 	for _, f := range files {
-		for _, gs := range f.Groups {
+		specs := f.Groups
+		for _, slo := range f.SLOs {
+			specs = append(specs, sloGroup(slo, SLOEvalInterval))
+		}
+		for _, gs := range specs {
 			g := &group{name: gs.Name, interval: gs.Interval.D(), next: now}
 			if g.interval <= 0 {
 				g.interval = m.opts.DefaultInterval

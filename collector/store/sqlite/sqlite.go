@@ -196,6 +196,51 @@ func scanChanges(rows *sql.Rows) ([]state.Change, error) {
 	return out, rows.Err()
 }
 
+// HistorySince returns the target's state at from (its last change before
+// it, or Unknown with ok false when there is none) and its changes in
+// [from, to], oldest first.
+func (s *Store) HistorySince(ctx context.Context, target string, from, to time.Time) (initial state.State, changes []state.Change, err error) {
+	initial = state.Unknown
+	var st string
+	err = s.db.QueryRowContext(ctx, `SELECT to_state FROM state_changes WHERE target = ? AND at_ms < ? ORDER BY at_ms DESC, id DESC LIMIT 1`,
+		target, from.UnixMilli()).Scan(&st)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return initial, nil, err
+	default:
+		initial = state.State(st)
+	}
+	changes, err = s.History(ctx, target, from, to)
+	return initial, changes, err
+}
+
+// Gaps returns the spans between from and to when no collector run was
+// observing: from one run's last sign of life to the next run's start.
+func (s *Store) Gaps(ctx context.Context, from, to time.Time) ([][2]time.Time, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT started_at_ms, last_alive_at_ms FROM collector_runs ORDER BY started_at_ms`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out [][2]time.Time
+	var prevAlive int64 = -1
+	for rows.Next() {
+		var started, alive int64
+		if err := rows.Scan(&started, &alive); err != nil {
+			return nil, err
+		}
+		if prevAlive >= 0 && started > prevAlive {
+			g := [2]time.Time{time.UnixMilli(prevAlive).UTC(), time.UnixMilli(started).UTC()}
+			if g[1].After(from) && g[0].Before(to) {
+				out = append(out, g)
+			}
+		}
+		prevAlive = max(prevAlive, alive)
+	}
+	return out, rows.Err()
+}
+
 // StartRun records that the collector started at now and returns when the
 // previous run was last known alive (zero if none): the span between is
 // time the collector did not observe, never target downtime.

@@ -62,6 +62,14 @@ func TestStateHistoryAndRuns(t *testing.T) {
 	if err != nil || !prev.Equal(t0.Add(90*time.Second)) {
 		t.Errorf("second run: prev %v, err %v; want %v", prev, err, t0.Add(90*time.Second))
 	}
+	gaps, err := s.Gaps(ctx, t0, t0.Add(2*time.Hour))
+	if err != nil || len(gaps) != 1 || !gaps[0][0].Equal(t0.Add(90*time.Second)) || !gaps[0][1].Equal(t0.Add(time.Hour)) {
+		t.Errorf("gaps: got %v, %v; want the hour the collector was away", gaps, err)
+	}
+	initial, changes, err := s.HistorySince(ctx, "a", t0.Add(30*time.Second), t0.Add(time.Hour))
+	if err != nil || initial != state.Up || len(changes) != 1 || changes[0].To != state.Down {
+		t.Errorf("history since 30s: got %s, %+v, %v; want up, then the change to down", initial, changes, err)
+	}
 }
 
 func TestIncidents(t *testing.T) {
