@@ -130,16 +130,18 @@ func (s *Store) getOrCreate(lset labels.Labels) (*memSeries, error) {
 	if s.maxSeries > 0 && s.count >= s.maxSeries {
 		return nil, ErrTooMany
 	}
-	target := lset.Get(TargetLabel)
+	// Keys of the indexes come from the copy: the caller may reuse lset's
+	// memory (the ingest decoder does).
+	ms = &memSeries{lset: lset.Copy()}
+	target := ms.lset.Get(TargetLabel)
 	if s.maxPerTarget > 0 && target != "" && s.perTarget[target] >= s.maxPerTarget {
 		return nil, ErrTooManyForTarget
 	}
 	if target != "" {
 		s.perTarget[target]++
 	}
-	ms = &memSeries{lset: lset.Copy()}
 	s.series[h] = append(s.series[h], ms)
-	name := lset.Get(model.MetricNameLabel)
+	name := ms.lset.Get(model.MetricNameLabel)
 	s.byName[name] = append(s.byName[name], ms)
 	s.count++
 	return ms, nil

@@ -131,3 +131,27 @@ func BenchmarkSeriesMemory(b *testing.B) {
 		b.StartTimer()
 	}
 }
+
+// TestAppendCopiesLabels: the caller may reuse the memory of the labels it
+// appends (ScratchBuilder.Overwrite); the store's indexes must not see it.
+func TestAppendCopiesLabels(t *testing.T) {
+	s := New(time.Hour, 0, 0)
+	var sb labels.ScratchBuilder
+	var reused labels.Labels
+	for i := range 50 {
+		sb.Reset()
+		sb.Add("__name__", "metric_"+strconv.Itoa(i))
+		sb.Add("host", "h"+strconv.Itoa(i))
+		sb.Overwrite(&reused)
+		if err := s.Append(reused, 1000, float64(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	q, _ := s.Querier(0, 2000)
+	for _, i := range []int{0, 3, 49} {
+		got := collect(t, q.Select(context.Background(), false, nil, labels.MustNewMatcher(labels.MatchEqual, "__name__", "metric_"+strconv.Itoa(i))))
+		if len(got) != 1 {
+			t.Errorf("metric_%d: got %v, want one series", i, got)
+		}
+	}
+}
