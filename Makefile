@@ -48,6 +48,8 @@ bench: ## Go benchmarks, then the side-by-side peer benchmarks in bench/ (result
 	bash bench/ingest.sh
 	@echo ">> simulated fleet"
 	bash bench/fleet.sh
+	@echo ">> rule evaluation, side by side with Prometheus"
+	bash bench/rules.sh
 
 lint: ## gofmt, go vet, staticcheck
 	@echo ">> checking formatting"

@@ -42,7 +42,7 @@ auth:
     - {name: bench, role: admin, token_file: token}
 ${2:-}
 YAML
-  "$WORK/nines-collector" --config "$WORK/collector.yml" --log.level warn > "$WORK/collector.log" 2>&1 &
+  env ${COLLECTOR_ENV:-} "$WORK/nines-collector" --config "$WORK/collector.yml" --log.level warn > "$WORK/collector.log" 2>&1 &
   COLLECTOR_PID=$!
   PIDS+=("$COLLECTOR_PID")
   wait_http "http://127.0.0.1:$port/-/ready"
