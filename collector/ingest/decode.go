@@ -72,21 +72,25 @@ func (r *Result) Refused() int { return r.RefusedOutOfOrder + r.RefusedSeriesLim
 // payload costs no allocation per line beyond the samples' labels; it is
 // not safe for concurrent use (pool it).
 type Decoder struct {
-	tags      []tag
-	fields    []field
-	sb        labels.ScratchBuilder
-	lset      labels.Labels  // reused for every sample (ScratchBuilder.Overwrite)
-	base      []labels.Label // the line's labels but __name__, sorted
-	arena     []byte         // this line's escaped tags and metric names; reset per line
-	body      []byte         // the payload being decoded
-	hostsSeen map[string]struct{}
+	tags        []tag
+	fields      []field
+	sb          labels.ScratchBuilder
+	lset        labels.Labels  // reused for every sample (ScratchBuilder.Overwrite)
+	base        []labels.Label // the line's labels but __name__, sorted
+	arena       []byte         // this line's escaped tags and field keys; reset per line
+	measurement []byte         // this line's measurement
+	name        []byte         // the metric name being built
+	body        []byte         // the payload being decoded
+	hostsSeen   map[string]struct{}
 }
 
 type tag struct{ k, v string }
 
+// field is one numeric field; its metric name (measurement_key) is only
+// built when its labels are.
 type field struct {
-	name string
-	v    float64
+	key []byte
+	v   float64
 }
 
 var errNoField = errors.New("no numeric field")
@@ -140,11 +144,13 @@ func (d *Decoder) Decode(body []byte, o DecodeOptions, app Appender) Result {
 		slices.SortFunc(d.base, func(a, b labels.Label) int { return strings.Compare(a.Name, b.Name) })
 		at, _ := slices.BinarySearchFunc(d.base, model.MetricNameLabel, func(l labels.Label, name string) int { return strings.Compare(l.Name, name) })
 		for _, f := range d.fields {
+			// measurement_field, the naming rule of package wire.
+			d.name = append(append(append(d.name[:0], d.measurement...), '_'), f.key...)
 			d.sb.Reset()
 			for _, l := range d.base[:at] {
 				d.sb.Add(l.Name, l.Value)
 			}
-			d.sb.Add(model.MetricNameLabel, f.name)
+			d.sb.Add(model.MetricNameLabel, unsafe.String(unsafe.SliceData(d.name), len(d.name)))
 			for _, l := range d.base[at:] {
 				d.sb.Add(l.Name, l.Value)
 			}
@@ -242,7 +248,7 @@ func (d *Decoder) line(dec *lineprotocol.Decoder, o DecodeOptions, res *Result) 
 	if err != nil {
 		return 0, err
 	}
-	m = d.keep(m) // the decoder may reuse m's memory on the next call
+	d.measurement = d.keep(m) // the decoder may reuse m's memory on the next call
 	for {
 		k, v, err := dec.NextTag()
 		if err != nil {
@@ -280,10 +286,7 @@ func (d *Decoder) line(dec *lineprotocol.Decoder, o DecodeOptions, res *Result) 
 			res.Ignored++
 			continue
 		}
-		// measurement_field, the rule of package wire.
-		start := len(d.arena)
-		d.arena = append(append(append(d.arena, m...), '_'), k...)
-		d.fields = append(d.fields, field{name: unsafe.String(&d.arena[start], len(d.arena)-start), v: f})
+		d.fields = append(d.fields, field{key: d.keep(k), v: f})
 	}
 	var ts int64
 	if p, ok := lpPrecision(o.Precision); ok {
@@ -304,18 +307,17 @@ func (d *Decoder) line(dec *lineprotocol.Decoder, o DecodeOptions, res *Result) 
 	if len(d.fields) == 0 {
 		return 0, errNoField
 	}
-	slices.SortFunc(d.tags, func(a, b tag) int {
-		switch {
-		case a.k < b.k:
-			return -1
-		case a.k > b.k:
-			return 1
-		}
-		return 0
-	})
+	// Senders usually write tags sorted (InfluxDB asks them to): check in
+	// one pass, and sort only when they are not.
 	for i := 1; i < len(d.tags); i++ {
-		if d.tags[i].k == d.tags[i-1].k {
-			return 0, fmt.Errorf("duplicate tag %q", d.tags[i].k)
+		if d.tags[i].k <= d.tags[i-1].k {
+			slices.SortFunc(d.tags, func(a, b tag) int { return strings.Compare(a.k, b.k) })
+			for j := 1; j < len(d.tags); j++ {
+				if d.tags[j].k == d.tags[j-1].k {
+					return 0, fmt.Errorf("duplicate tag %q", d.tags[j].k)
+				}
+			}
+			break
 		}
 	}
 	return ts, nil
