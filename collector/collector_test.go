@@ -235,3 +235,66 @@ func TestSLOFromStateHistory(t *testing.T) {
 }
 
 func near(a, b float64) bool { return a-b < 1e-9 && b-a < 1e-9 }
+
+// TestServiceSLO: an SLO on a service combines its components' histories:
+// "all" is down whenever one component is, "any" only when all are.
+func TestServiceSLO(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "slo.yml"), []byte("slos:\n  - {name: erp, service: erp}\n  - {name: lan, service: office-lan}\n"), 0o600)
+	os.WriteFile(filepath.Join(dir, "c.yml"), []byte(`web: {listen_address: "`+freeAddr(t)+`"}
+storage: {path: n.db}
+rules: {files: [slo.yml]}
+services:
+  - name: erp
+    components: {targets: [db1, app1]}
+  - name: office-lan
+    combine: any
+    components: {targets: [sw1, sw2]}
+`), 0o600)
+	cfg, err := config.LoadFile(filepath.Join(dir, "c.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	c, err := New(ctx, cfg, slog.New(slog.DiscardHandler), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.store.Close()
+	now := time.Now().Truncate(time.Millisecond)
+	ago := func(m int) time.Time { return now.Add(-time.Duration(m) * time.Minute) }
+	for _, tc := range []struct {
+		target           string
+		downFrom, downTo int // minutes ago
+	}{{"db1", 40, 10}, {"app1", 50, 30}, {"sw1", 40, 10}, {"sw2", 50, 30}} {
+		for _, ch := range []state.Change{
+			{Target: tc.target, Kind: state.KindHost, From: state.Unknown, To: state.Up, At: ago(120)},
+			{Target: tc.target, Kind: state.KindHost, From: state.Up, To: state.Down, At: ago(tc.downFrom)},
+			{Target: tc.target, Kind: state.KindHost, From: state.Down, To: state.Up, At: ago(tc.downTo)},
+		} {
+			if err := c.store.RecordChange(ctx, ch); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := c.slos.compute(ctx, now); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, r := range c.slos.results() {
+		got[r.SLO] = r.Errors["1h"]
+	}
+	if want := 40.0 / 60; !near(got["erp"], want) {
+		t.Errorf("erp (all) 1h error ratio: got %v, want %v", got["erp"], want)
+	}
+	if want := 10.0 / 60; !near(got["lan"], want) {
+		t.Errorf("office-lan (any) 1h error ratio: got %v, want %v", got["lan"], want)
+	}
+
+	bad := filepath.Join(dir, "bad.yml")
+	os.WriteFile(filepath.Join(dir, "bad-slo.yml"), []byte("slos:\n  - {name: x, service: nope}\n"), 0o600)
+	os.WriteFile(bad, []byte("rules: {files: [bad-slo.yml]}\n"), 0o600)
+	if _, err := config.LoadFile(bad); err == nil || !strings.Contains(err.Error(), `slo "x": service "nope" is not in the collector's services`) {
+		t.Errorf("unknown service: got %v", err)
+	}
+}

@@ -92,19 +92,39 @@ func (s *sloComputer) compute(ctx context.Context, now time.Time) error {
 		gaps[i] = availability.Span{From: g[0], To: g[1]}
 	}
 	ts := now.UnixMilli()
+	byWindow := map[time.Duration]*timelines{}
+	timelinesFor := func(w time.Duration) *timelines {
+		if tl := byWindow[w]; tl != nil {
+			return tl
+		}
+		tl := &timelines{c: s.c, cfg: cfg, window: availability.Span{From: now.Add(-w), To: now}, gaps: gaps, targets: targets,
+			cache: map[string][]availability.Segment{}}
+		byWindow[w] = tl
+		return tl
+	}
 	var results []sloResult
 	for _, slo := range slos {
 		objective := slo.Objective / 100
 		_ = s.c.samples.Append(labels.FromStrings("__name__", "nines_slo_objective_ratio", "slo", slo.Name), ts, objective)
-		for _, target := range targetsFor(slo, targets) {
+		subjects := targetsFor(slo, targets)
+		if slo.Service != "" {
+			subjects = []string{slo.Service}
+		}
+		for _, target := range subjects {
 			r := sloResult{SLO: slo.Name, Target: target, Objective: objective, Window: rules.WindowLabel(slo.Window.D()), Errors: map[string]float64{}}
 			for _, w := range slo.Windows() {
-				span := availability.Span{From: now.Add(-w), To: now}
-				initial, changes, err := s.c.store.HistorySince(ctx, target, span.From, span.To)
+				tl := timelinesFor(w)
+				var segs []availability.Segment
+				var err error
+				if slo.Service != "" {
+					segs, err = tl.service(ctx, slo.Service)
+				} else {
+					segs, err = tl.target(ctx, target)
+				}
 				if err != nil {
 					return err
 				}
-				res := availability.Compute(span, initial, changes, gaps)
+				res, _ := availability.Summarise(tl.window, segs)
 				wl := rules.WindowLabel(w)
 				r.Errors[wl] = res.ErrorRatio()
 				_ = s.c.samples.Append(labels.FromStrings("__name__", "nines_slo_error_ratio", "slo", slo.Name, "target", target, "window", wl), ts, res.ErrorRatio())

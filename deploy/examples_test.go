@@ -40,8 +40,15 @@ func TestExamples(t *testing.T) {
 						t.Errorf("rules.files %q matches nothing", pattern)
 					}
 					for _, m := range matches {
-						if _, err := rules.ParseFile(m); err != nil {
+						rf, err := rules.ParseFile(m)
+						if err != nil {
 							t.Error(err)
+							continue
+						}
+						for _, slo := range rf.SLOs {
+							if slo.Service != "" && cfg.Service(slo.Service) == nil {
+								t.Errorf("%s: slo %q names service %q, which %s does not define", m, slo.Name, slo.Service, f)
+							}
 						}
 					}
 				}

@@ -115,7 +115,7 @@ func TestSLOErrors(t *testing.T) {
   - name: "bad name"
 `))
 	for _, want := range []string{
-		`s.yml:2:5: slos[0]: slo "a": exactly one of target and selector must be set`,
+		`s.yml:2:5: slos[0]: slo "a": exactly one of target, selector and service must be set`,
 		`slos[0].objective: slo "a": objective must be a percentage between 0 and 100, got 100`,
 		`slos[1].name: slo "a" defined twice`,
 		`slos[1].window: slo "a": window must be at least 1h`,

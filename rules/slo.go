@@ -17,10 +17,13 @@ import (
 // SRE workbook) and on an exhausted budget.
 type SLOSpec struct {
 	Name string `yaml:"name"`
-	// Target names one target; Selector matches targets by labels. One of
-	// the two.
+	// Target names one target; Selector matches targets by labels (one SLO
+	// series per target); Service names a service of the collector's
+	// catalogue, whose availability combines its components'. One of the
+	// three.
 	Target   string            `yaml:"target"`
 	Selector map[string]string `yaml:"selector"`
+	Service  string            `yaml:"service"`
 	// Objective in percent (default 99.9).
 	Objective float64 `yaml:"objective"`
 	// Window of the objective (default 30d).
@@ -115,8 +118,14 @@ func (f *File) validateSLOs(p *yamlconf.Problems) {
 			p.Addf(sp+".name", "slo %q defined twice", s.Name)
 		}
 		seen[s.Name] = true
-		if (s.Target == "") == (len(s.Selector) == 0) {
-			p.Addf(sp, "slo %q: exactly one of target and selector must be set", s.Name)
+		set := 0
+		for _, b := range []bool{s.Target != "", len(s.Selector) > 0, s.Service != ""} {
+			if b {
+				set++
+			}
+		}
+		if set != 1 {
+			p.Addf(sp, "slo %q: exactly one of target, selector and service must be set", s.Name)
 		}
 		if s.Objective <= 0 || s.Objective >= 100 {
 			p.Addf(sp+".objective", "slo %q: objective must be a percentage between 0 and 100, got %v", s.Name, s.Objective)

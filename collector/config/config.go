@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -28,6 +29,7 @@ type Config struct {
 	Availability Availability `yaml:"availability"`
 	Inventory    Inventory    `yaml:"inventory"`
 	Checks       []Check      `yaml:"checks"`
+	Services     []Service    `yaml:"services"`
 	Forward      Forward      `yaml:"forward"`
 	Rules        Rules        `yaml:"rules"`
 
@@ -185,6 +187,27 @@ type CheckDNS struct {
 	Expect []string `yaml:"expect"`
 }
 
+// Service is what an IT department promises ("e-mail", "ERP"): its
+// availability is combined from its components'.
+type Service struct {
+	Name        string `yaml:"name"`
+	Description string `yaml:"description"`
+	Owner       string `yaml:"owner"`
+	// Combine is all (down when any component is down; default), any
+	// (redundant: down only when all are down) or k_of_n (down when fewer
+	// than K are up).
+	Combine    string            `yaml:"combine"`
+	K          int               `yaml:"k"`
+	Components ServiceComponents `yaml:"components"`
+}
+
+// ServiceComponents are what a service is made of.
+type ServiceComponents struct {
+	Targets  []string          `yaml:"targets"`
+	Selector map[string]string `yaml:"selector"`
+	Services []string          `yaml:"services"`
+}
+
 // Forward sends everything ingested on to long-term storage.
 type Forward struct {
 	RemoteWrite *RemoteWrite `yaml:"remote_write"`
@@ -323,6 +346,11 @@ func (c *Config) Resolve(dir string) error {
 			errs = append(errs, err)
 			continue
 		}
+		for _, slo := range rf.SLOs {
+			if slo.Service != "" && c.Service(slo.Service) == nil {
+				errs = append(errs, fmt.Errorf("%s: slo %q: service %q is not in the collector's services", f, slo.Name, slo.Service))
+			}
+		}
 		c.RuleFiles = append(c.RuleFiles, rf)
 	}
 	return errors.Join(errs...)
@@ -419,6 +447,7 @@ func (c *Config) Validate(p *yamlconf.Problems) {
 		}
 	}
 	c.validateChecks(p)
+	c.validateServices(p)
 	if rw := c.Forward.RemoteWrite; rw != nil {
 		u, err := url.Parse(rw.URL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -514,4 +543,79 @@ func (c *Config) validateChecks(p *yamlconf.Problems) {
 			p.Addf(cp+".type", "unknown check type %q (want tcp, http, dns or icmp)", ch.Type)
 		}
 	}
+}
+
+func (c *Config) validateServices(p *yamlconf.Problems) {
+	byName := map[string]*Service{}
+	for i := range c.Services {
+		sv := &c.Services[i]
+		sp := fmt.Sprintf("services[%d]", i)
+		if sv.Name == "" {
+			p.Addf(sp, "name must be set")
+		} else if byName[sv.Name] != nil {
+			p.Addf(sp+".name", "service %q defined twice", sv.Name)
+		}
+		byName[sv.Name] = sv
+		if sv.Combine == "" {
+			sv.Combine = "all"
+		}
+		n := len(sv.Components.Targets) + len(sv.Components.Services)
+		switch sv.Combine {
+		case "all", "any":
+		case "k_of_n":
+			if sv.K < 1 || (len(sv.Components.Selector) == 0 && sv.K > n) {
+				p.Addf(sp+".k", "service %q: k must be between 1 and the number of components (%d)", sv.Name, n)
+			}
+		default:
+			p.Addf(sp+".combine", "service %q: unknown combine %q (want all, any or k_of_n)", sv.Name, sv.Combine)
+		}
+		if n == 0 && len(sv.Components.Selector) == 0 {
+			p.Addf(sp+".components", "service %q: needs at least one component", sv.Name)
+		}
+	}
+	for i, sv := range c.Services {
+		for j, dep := range sv.Components.Services {
+			if byName[dep] == nil {
+				p.Addf(fmt.Sprintf("services[%d].components.services[%d]", i, j), "service %q: unknown service %q", sv.Name, dep)
+			}
+		}
+	}
+	// No service may contain itself, however indirectly: a depth-first
+	// walk reports each cycle it closes.
+	color := map[string]int{} // 0 unvisited, 1 on the current path, 2 done
+	var path []string
+	var visit func(name string)
+	visit = func(name string) {
+		color[name] = 1
+		path = append(path, name)
+		for _, dep := range byName[name].Components.Services {
+			if byName[dep] == nil {
+				continue
+			}
+			switch color[dep] {
+			case 1:
+				start := slices.Index(path, dep)
+				p.Addf("services", "service %q depends on itself: %s", dep, strings.Join(append(slices.Clone(path[start:]), dep), " -> "))
+			case 0:
+				visit(dep)
+			}
+		}
+		path = path[:len(path)-1]
+		color[name] = 2
+	}
+	for _, sv := range c.Services {
+		if color[sv.Name] == 0 && sv.Name != "" {
+			visit(sv.Name)
+		}
+	}
+}
+
+// Service returns the named service, or nil.
+func (c *Config) Service(name string) *Service {
+	for i := range c.Services {
+		if c.Services[i].Name == name {
+			return &c.Services[i]
+		}
+	}
+	return nil
 }

@@ -73,3 +73,31 @@ func TestLoadFile(t *testing.T) {
 		t.Errorf("got %v, want both the missing rule file and token file named", err)
 	}
 }
+
+func TestServiceErrors(t *testing.T) {
+	_, err := Load("s.yml", []byte(`services:
+  - name: erp
+    components: {services: [db, app]}
+  - name: db
+    components: {services: [erp]}
+  - name: app
+    combine: k_of_n
+    k: 3
+    components: {targets: [a1, a2]}
+  - name: web
+    combine: most
+    components: {services: [nope]}
+  - name: empty
+`))
+	for _, want := range []string{
+		`service "erp" depends on itself: erp -> db -> erp`,
+		`services[2].k: service "app": k must be between 1 and the number of components (2)`,
+		`services[3].combine: service "web": unknown combine "most"`,
+		`services[3].components.services[0]: service "web": unknown service "nope"`,
+		`services[4].components: service "empty": needs at least one component`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q; got:\n%v", want, err)
+		}
+	}
+}

@@ -1,0 +1,141 @@
+package availability
+
+import (
+	"sort"
+	"time"
+
+	"github.com/ninesmon/nines/collector/state"
+)
+
+// Segment is a stretch of time in one state.
+type Segment struct {
+	From, To time.Time
+	State    state.State
+	// Degraded marks up time of a redundant service with a component down.
+	Degraded bool
+}
+
+// Timeline lays out a target's states over window as segments; the time
+// the collector was not observing (gaps) is Unknown whatever the target
+// did.
+func Timeline(window Span, initial state.State, changes []state.Change, gaps []Span) []Segment {
+	var segs []Segment
+	cur, at := initial, window.From
+	push := func(s state.State, from, to time.Time) {
+		if !to.After(from) {
+			return
+		}
+		for _, g := range clip(gaps, Span{from, to}) {
+			if g.From.After(from) {
+				segs = append(segs, Segment{From: from, To: g.From, State: s})
+			}
+			segs = append(segs, Segment{From: g.From, To: g.To, State: state.Unknown})
+			from = g.To
+		}
+		if to.After(from) {
+			segs = append(segs, Segment{From: from, To: to, State: s})
+		}
+	}
+	for _, c := range changes {
+		if c.At.Before(window.From) {
+			cur = c.To
+			continue
+		}
+		if !c.At.Before(window.To) {
+			break
+		}
+		push(cur, at, c.At)
+		cur, at = c.To, c.At
+	}
+	push(cur, at, window.To)
+	return segs
+}
+
+// Summarise totals a timeline: up (degraded included) and down count,
+// everything else is excluded.
+func Summarise(window Span, segs []Segment) (Result, time.Duration) {
+	res := Result{Window: window}
+	var degraded time.Duration
+	for _, s := range segs {
+		res.addState(s.State, s.From, s.To)
+		if s.Degraded {
+			degraded += s.To.Sub(s.From)
+		}
+	}
+	return res, degraded
+}
+
+// Mode is how a service combines its components.
+type Mode struct {
+	// Kind is "all" (down when any component is down), "any" (down only
+	// when all are down) or "k_of_n" (down when fewer than K are up).
+	Kind string
+	K    int
+}
+
+// Combine merges component timelines over window into the service's. A
+// component whose state is not known (unknown, maintenance, shutdown,
+// collector away) makes the service's state unknown only when it could
+// change the answer.
+func Combine(window Span, mode Mode, components [][]Segment) []Segment {
+	if len(components) == 0 {
+		return []Segment{{From: window.From, To: window.To, State: state.Unknown}}
+	}
+	// Every boundary where some component changes.
+	points := []time.Time{window.From, window.To}
+	for _, c := range components {
+		for _, s := range c {
+			points = append(points, s.From, s.To)
+		}
+	}
+	sort.Slice(points, func(i, j int) bool { return points[i].Before(points[j]) })
+	idx := make([]int, len(components))
+	var out []Segment
+	for i := 0; i+1 < len(points); i++ {
+		from, to := points[i], points[i+1]
+		if !to.After(from) || from.Before(window.From) || to.After(window.To) {
+			continue
+		}
+		up, down, unknown := 0, 0, 0
+		for ci, c := range components {
+			for idx[ci] < len(c) && !c[idx[ci]].To.After(from) {
+				idx[ci]++
+			}
+			st := state.Unknown
+			if idx[ci] < len(c) && !c[idx[ci]].From.After(from) {
+				st = c[idx[ci]].State
+			}
+			switch st {
+			case state.Up:
+				up++
+			case state.Down:
+				down++
+			default:
+				unknown++
+			}
+		}
+		need := len(components) // all
+		switch mode.Kind {
+		case "any":
+			need = 1
+		case "k_of_n":
+			need = mode.K
+		}
+		seg := Segment{From: from, To: to}
+		switch {
+		case up >= need:
+			seg.State = state.Up
+			seg.Degraded = down > 0
+		case up+unknown < need:
+			seg.State = state.Down
+		default:
+			seg.State = state.Unknown
+		}
+		if n := len(out); n > 0 && out[n-1].State == seg.State && out[n-1].Degraded == seg.Degraded && out[n-1].To.Equal(from) {
+			out[n-1].To = to
+			continue
+		}
+		out = append(out, seg)
+	}
+	return out
+}
