@@ -1,6 +1,8 @@
 package rules
 
 import (
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -126,5 +128,22 @@ func TestSLOErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q; got:\n%v", want, err)
 		}
+	}
+}
+
+// TestMixinAgreesWithPromtool runs the Prometheus-format fixture's tests
+// with promtool as well.
+func TestMixinAgreesWithPromtool(t *testing.T) {
+	promtool, err := exec.LookPath("promtool")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("promtool not found: install Debian package prometheus")
+		}
+		t.Skip("promtool not found: install Debian package prometheus")
+	}
+	cmd := exec.Command(promtool, "test", "rules", "mixin.test.yml")
+	cmd.Dir = "testdata"
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("promtool: %v\n%s", err, out)
 	}
 }
