@@ -68,7 +68,7 @@ func New(cfg *config.Config, logger *slog.Logger, ps host.PS) (*Agent, error) {
 	} else {
 		a.hostID = a.hostname
 	}
-	reg, err := host.NewRegistry(cfg.EnabledCollectors(), ps, logger)
+	reg, err := host.NewRegistry(cfg.EnabledCollectors(), ps, cfg.HostOptions(), logger)
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +92,7 @@ func New(cfg *config.Config, logger *slog.Logger, ps host.PS) (*Agent, error) {
 // Reload swaps in a new configuration, already loaded and validated.
 // The listen address is fixed at start; a change is reported and ignored.
 func (a *Agent) Reload(cfg *config.Config) error {
-	reg, err := host.NewRegistry(cfg.EnabledCollectors(), a.ps, a.logger)
+	reg, err := host.NewRegistry(cfg.EnabledCollectors(), a.ps, cfg.HostOptions(), a.logger)
 	if err != nil {
 		a.ReloadFailed()
 		return err

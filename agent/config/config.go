@@ -57,10 +57,56 @@ type Push struct {
 	QueueSize int `yaml:"queue_size"`
 }
 
-// Collectors lists collectors to add to or remove from the defaults.
+// Collectors lists collectors to add to or remove from the defaults, and
+// tunes some of them.
 type Collectors struct {
-	Enable  []string `yaml:"enable"`
-	Disable []string `yaml:"disable"`
+	Enable     []string          `yaml:"enable"`
+	Disable    []string          `yaml:"disable"`
+	CPU        CPUOptions        `yaml:"cpu"`
+	Filesystem FilesystemOptions `yaml:"filesystem"`
+	Netdev     NetdevOptions     `yaml:"netdev"`
+}
+
+// CPUOptions tune the cpu collector.
+type CPUOptions struct {
+	// PerCore reports every core (default true); false sums them.
+	PerCore *bool `yaml:"per_core"`
+}
+
+// FilesystemOptions tune the filesystem collector.
+type FilesystemOptions struct {
+	// ExcludeFSTypes replaces the default list of pseudo and network
+	// filesystem types that are skipped.
+	ExcludeFSTypes []string `yaml:"exclude_fstypes"`
+	// ExcludeMountPoints and IncludeMountPoints are regular expressions
+	// (anchored) on the mount point.
+	ExcludeMountPoints string `yaml:"exclude_mount_points"`
+	IncludeMountPoints string `yaml:"include_mount_points"`
+}
+
+// NetdevOptions tune the netdev collector.
+type NetdevOptions struct {
+	// IncludeVirtual also reports loopback, container and bridge interfaces.
+	IncludeVirtual bool `yaml:"include_virtual"`
+}
+
+// HostOptions turns the collector settings into host.Options.
+func (c *Config) HostOptions() host.Options {
+	o := host.DefaultOptions()
+	if c.Collectors.CPU.PerCore != nil {
+		o.CPUPerCore = *c.Collectors.CPU.PerCore
+	}
+	if c.Collectors.Filesystem.ExcludeFSTypes != nil {
+		o.ExcludeFSTypes = c.Collectors.Filesystem.ExcludeFSTypes
+	}
+	if r := c.Collectors.Filesystem.ExcludeMountPoints; r != "" {
+		o.ExcludeMountPoints = regexp.MustCompile("^(?:" + r + ")$") // validated
+	}
+	if r := c.Collectors.Filesystem.IncludeMountPoints; r != "" {
+		o.IncludeMountPoints = regexp.MustCompile("^(?:" + r + ")$")
+	}
+	o.IncludeVirtualInterfaces = c.Collectors.Netdev.IncludeVirtual
+	return o
 }
 
 // Default returns the configuration used for keys the file leaves out.
@@ -160,6 +206,14 @@ func (c *Config) Validate(p *yamlconf.Problems) {
 	}
 	if c.Push.Timeout.D() <= 0 {
 		p.Addf("push.timeout", "must be positive")
+	}
+	for key, r := range map[string]string{
+		"collectors.filesystem.exclude_mount_points": c.Collectors.Filesystem.ExcludeMountPoints,
+		"collectors.filesystem.include_mount_points": c.Collectors.Filesystem.IncludeMountPoints,
+	} {
+		if _, err := regexp.Compile(r); err != nil {
+			p.Addf(key, "invalid regular expression: %v", err)
+		}
 	}
 	known := host.Names()
 	for i, n := range c.Collectors.Enable {

@@ -9,8 +9,8 @@ import (
 )
 
 func init() {
-	Register("filesystem", true, func(ps PS, logger *slog.Logger) Collector {
-		return &filesystemCollector{ps: ps, logger: logger, excludeFSTypes: DefaultExcludedFSTypes()}
+	Register("filesystem", true, func(ps PS, o Options, logger *slog.Logger) Collector {
+		return &filesystemCollector{ps: ps, logger: logger, opts: o}
 	})
 }
 
@@ -26,9 +26,9 @@ func DefaultExcludedFSTypes() []string {
 }
 
 type filesystemCollector struct {
-	ps             PS
-	logger         *slog.Logger
-	excludeFSTypes []string
+	ps     PS
+	logger *slog.Logger
+	opts   Options
 }
 
 // Collect reports size, free, available space and inodes per mount point,
@@ -41,7 +41,9 @@ func (c *filesystemCollector) Collect(ctx context.Context, b *Batch) error {
 	seen := make(map[string]bool, len(parts))
 	var errs []error
 	for _, p := range parts {
-		if slices.Contains(c.excludeFSTypes, p.Fstype) || seen[p.Mountpoint] {
+		if slices.Contains(c.opts.ExcludeFSTypes, p.Fstype) || seen[p.Mountpoint] ||
+			(c.opts.ExcludeMountPoints != nil && c.opts.ExcludeMountPoints.MatchString(p.Mountpoint)) ||
+			(c.opts.IncludeMountPoints != nil && !c.opts.IncludeMountPoints.MatchString(p.Mountpoint)) {
 			continue
 		}
 		seen[p.Mountpoint] = true

@@ -13,6 +13,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"regexp"
 	"sort"
 	"time"
 )
@@ -71,8 +72,29 @@ type Collector interface {
 	Collect(ctx context.Context, b *Batch) error
 }
 
-// Factory builds a collector from the shared PS seam.
-type Factory func(ps PS, logger *slog.Logger) Collector
+// Options tune the collectors; the zero value is not the default: start
+// from DefaultOptions.
+type Options struct {
+	// CPUPerCore reports node_cpu_seconds_total per core (true) or summed
+	// over all cores with cpu="all".
+	CPUPerCore bool
+	// ExcludeFSTypes are filesystem types not reported.
+	ExcludeFSTypes []string
+	// ExcludeMountPoints and IncludeMountPoints filter mount points by
+	// regular expression (anchored); an empty include matches all.
+	ExcludeMountPoints, IncludeMountPoints *regexp.Regexp
+	// IncludeVirtualInterfaces also reports loopback, container and bridge
+	// interfaces.
+	IncludeVirtualInterfaces bool
+}
+
+// DefaultOptions are the settings when the configuration says nothing.
+func DefaultOptions() Options {
+	return Options{CPUPerCore: true, ExcludeFSTypes: DefaultExcludedFSTypes()}
+}
+
+// Factory builds a collector from the shared PS seam and the options.
+type Factory func(ps PS, o Options, logger *slog.Logger) Collector
 
 type registration struct {
 	factory        Factory
@@ -111,7 +133,7 @@ type Registry struct {
 }
 
 // NewRegistry builds the named collectors. An unknown name is an error.
-func NewRegistry(names []string, ps PS, logger *slog.Logger) (*Registry, error) {
+func NewRegistry(names []string, ps PS, o Options, logger *slog.Logger) (*Registry, error) {
 	r := &Registry{logger: logger}
 	for _, n := range names {
 		reg, ok := factories[n]
@@ -119,7 +141,7 @@ func NewRegistry(names []string, ps PS, logger *slog.Logger) (*Registry, error) 
 			return nil, fmt.Errorf("unknown collector %q", n)
 		}
 		r.names = append(r.names, n)
-		r.collectors = append(r.collectors, reg.factory(ps, logger.With("collector", n)))
+		r.collectors = append(r.collectors, reg.factory(ps, o, logger.With("collector", n)))
 	}
 	return r, nil
 }

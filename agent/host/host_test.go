@@ -8,6 +8,7 @@ import (
 	"flag"
 	"log/slog"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,8 +17,10 @@ import (
 	"github.com/shirou/gopsutil/v3/common"
 	"github.com/shirou/gopsutil/v3/cpu"
 	"github.com/shirou/gopsutil/v3/disk"
+	gohost "github.com/shirou/gopsutil/v3/host"
 	"github.com/shirou/gopsutil/v3/load"
 	"github.com/shirou/gopsutil/v3/mem"
+	"github.com/shirou/gopsutil/v3/net"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -45,6 +48,24 @@ func (f fixturePS) SwapMemory(ctx context.Context) (*mem.SwapMemoryStat, error) 
 }
 func (f fixturePS) LoadAvg(ctx context.Context) (*load.AvgStat, error) {
 	return SystemPS{}.LoadAvg(f.ctx(ctx))
+}
+func (f fixturePS) Misc(ctx context.Context) (*load.MiscStat, error) {
+	return SystemPS{}.Misc(f.ctx(ctx))
+}
+func (f fixturePS) DiskIO(ctx context.Context) (map[string]disk.IOCountersStat, error) {
+	return SystemPS{}.DiskIO(f.ctx(ctx))
+}
+func (f fixturePS) NetIO(ctx context.Context) ([]net.IOCountersStat, error) {
+	return SystemPS{}.NetIO(f.ctx(ctx))
+}
+func (f fixturePS) BootTime(ctx context.Context) (uint64, error) {
+	return SystemPS{}.BootTime(f.ctx(ctx))
+}
+func (f fixturePS) Users(context.Context) ([]gohost.UserStat, error) {
+	return []gohost.UserStat{{User: "alice"}, {User: "bob"}}, nil
+}
+func (f fixturePS) Temperatures(context.Context) ([]gohost.TemperatureStat, error) {
+	return []gohost.TemperatureStat{{SensorKey: "coretemp_package_id_0", Temperature: 51}}, nil
 }
 func (f fixturePS) Partitions(context.Context) ([]disk.PartitionStat, error) { return f.parts, nil }
 func (f fixturePS) Usage(_ context.Context, path string) (*disk.UsageStat, error) {
@@ -76,7 +97,13 @@ func render(b *Batch) string {
 	var out bytes.Buffer
 	w := bufio.NewWriter(&out)
 	for _, s := range b.Samples {
-		if s.Measurement == "node_scrape_collector" && s.Field == "duration_seconds" {
+		switch {
+		case s.Measurement == "node_scrape_collector" && s.Field == "duration_seconds", s.Name() == "node_time_seconds":
+			continue // vary per run
+		case s.Name() == "node_boot_time_seconds":
+			// gopsutil derives it from /proc/uptime inside containers, so
+			// it moves with the clock: only its presence is golden.
+			w.WriteString("node_boot_time_seconds present\n")
 			continue
 		}
 		w.WriteString(s.Name())
@@ -92,7 +119,7 @@ func render(b *Batch) string {
 }
 
 func TestCollectorsGolden(t *testing.T) {
-	reg, err := NewRegistry([]string{"cpu", "filesystem", "loadavg", "memory"}, serverFixture(), slog.New(slog.DiscardHandler))
+	reg, err := NewRegistry([]string{"cpu", "diskstats", "filesystem", "hwmon", "loadavg", "memory", "netdev", "system"}, serverFixture(), DefaultOptions(), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,9 +159,39 @@ func TestRegistryRecoversPanic(t *testing.T) {
 }
 
 func TestNewRegistryUnknown(t *testing.T) {
-	if _, err := NewRegistry([]string{"nope"}, SystemPS{}, slog.New(slog.DiscardHandler)); err == nil {
+	if _, err := NewRegistry([]string{"nope"}, SystemPS{}, DefaultOptions(), slog.New(slog.DiscardHandler)); err == nil {
 		t.Error("unknown collector: got no error")
 	}
 }
 
 func formatFloat(v float64) string { return strconv.FormatFloat(v, 'f', 6, 64) }
+
+func TestOptions(t *testing.T) {
+	o := DefaultOptions()
+	o.CPUPerCore = false
+	o.ExcludeMountPoints = regexp.MustCompile(`^/data$`)
+	o.IncludeVirtualInterfaces = true
+	reg, err := NewRegistry([]string{"cpu", "filesystem", "netdev"}, serverFixture(), o, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := reg.Collect(context.Background(), time.Now())
+	got := render(b)
+	for _, want := range []string{"node_cpu_seconds_total cpu=all mode=user 20\n", "device=lo 500000\n", "mountpoint=/ "} {
+		if !strings.Contains(got, want) {
+			t.Errorf("output lacks %q:\n%s", want, got)
+		}
+	}
+	for _, unwanted := range []string{"cpu=0 ", "mountpoint=/data"} {
+		if strings.Contains(got, unwanted) {
+			t.Errorf("output has %q", unwanted)
+		}
+	}
+	// A second collection yields utilisation since the first.
+	b = reg.Collect(context.Background(), time.Now())
+	for _, s := range b.Samples {
+		if s.Name() == "nines_cpu_utilisation_ratio" {
+			t.Errorf("utilisation from identical fixture counters: got %v, want none (no time passed)", s.Value)
+		}
+	}
+}

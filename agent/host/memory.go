@@ -7,7 +7,7 @@ import (
 )
 
 func init() {
-	Register("memory", true, func(ps PS, _ *slog.Logger) Collector { return &memoryCollector{ps: ps} })
+	Register("memory", true, func(ps PS, o Options, _ *slog.Logger) Collector { return &memoryCollector{ps: ps} })
 }
 
 type memoryCollector struct{ ps PS }

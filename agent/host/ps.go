@@ -5,8 +5,10 @@ import (
 
 	"github.com/shirou/gopsutil/v3/cpu"
 	"github.com/shirou/gopsutil/v3/disk"
+	gohost "github.com/shirou/gopsutil/v3/host"
 	"github.com/shirou/gopsutil/v3/load"
 	"github.com/shirou/gopsutil/v3/mem"
+	"github.com/shirou/gopsutil/v3/net"
 )
 
 // PS is the narrow seam over gopsutil. Methods take the context gopsutil
@@ -19,6 +21,12 @@ type PS interface {
 	Partitions(ctx context.Context) ([]disk.PartitionStat, error)
 	Usage(ctx context.Context, path string) (*disk.UsageStat, error)
 	LoadAvg(ctx context.Context) (*load.AvgStat, error)
+	Misc(ctx context.Context) (*load.MiscStat, error)
+	DiskIO(ctx context.Context) (map[string]disk.IOCountersStat, error)
+	NetIO(ctx context.Context) ([]net.IOCountersStat, error)
+	BootTime(ctx context.Context) (uint64, error)
+	Users(ctx context.Context) ([]gohost.UserStat, error)
+	Temperatures(ctx context.Context) ([]gohost.TemperatureStat, error)
 }
 
 // SystemPS is the PS of the live operating system.
@@ -48,4 +56,24 @@ func (SystemPS) Usage(ctx context.Context, path string) (*disk.UsageStat, error)
 
 func (SystemPS) LoadAvg(ctx context.Context) (*load.AvgStat, error) {
 	return load.AvgWithContext(ctx)
+}
+
+func (SystemPS) Misc(ctx context.Context) (*load.MiscStat, error) { return load.MiscWithContext(ctx) }
+
+func (SystemPS) DiskIO(ctx context.Context) (map[string]disk.IOCountersStat, error) {
+	return disk.IOCountersWithContext(ctx)
+}
+
+func (SystemPS) NetIO(ctx context.Context) ([]net.IOCountersStat, error) {
+	return net.IOCountersWithContext(ctx, true)
+}
+
+func (SystemPS) BootTime(ctx context.Context) (uint64, error) { return gohost.BootTimeWithContext(ctx) }
+
+func (SystemPS) Users(ctx context.Context) ([]gohost.UserStat, error) {
+	return gohost.UsersWithContext(ctx)
+}
+
+func (SystemPS) Temperatures(ctx context.Context) ([]gohost.TemperatureStat, error) {
+	return gohost.SensorsTemperaturesWithContext(ctx)
 }
