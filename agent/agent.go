@@ -73,12 +73,16 @@ func New(cfg *config.Config, logger *slog.Logger, ps host.PS) (*Agent, error) {
 		return nil, err
 	}
 	a.cfg, a.registry = cfg, reg
-	a.sender = push.NewSender(push.Options{
+	a.sender, err = push.NewSender(push.Options{
 		URLs: cfg.Push.URLs, Token: cfg.Push.Token, HostID: a.hostID, Hostname: a.hostname,
 		Labels: cfg.Labels, Interval: cfg.Interval.D(), Timeout: cfg.Push.Timeout.D(),
 		QueueSize: cfg.Push.QueueSize, Logger: logger.With("component", "push"), Metrics: a.self,
 		MetricsAddress: cfg.Web.ListenAddress,
+		SpoolDir:       spoolDir(cfg), SpoolMaxBytes: cfg.Push.SpoolMaxBytes,
 	})
+	if err != nil {
+		return nil, err
+	}
 	a.cycles = a.self.NewCounter("nines_agent_collections_total")
 	a.self.NewGauge(`nines_agent_build_info{version="`+buildinfo.Version+`"}`, func() float64 { return 1 })
 	a.reloadOK = a.self.NewGauge("nines_agent_config_last_reload_successful", func() float64 {
@@ -87,6 +91,14 @@ func New(cfg *config.Config, logger *slog.Logger, ps host.PS) (*Agent, error) {
 		return a.reloadSuccess
 	})
 	return a, nil
+}
+
+// spoolDir is the spool to use: none when the agent does not push.
+func spoolDir(cfg *config.Config) string {
+	if len(cfg.Push.URLs) == 0 {
+		return ""
+	}
+	return cfg.Push.Spool()
 }
 
 // Reload swaps in a new configuration, already loaded and validated.

@@ -44,6 +44,7 @@ web:
 push:
   urls: ["http://$COLLECTOR_ADDR"]
   token_file: agent.token
+  spool_dir: agent-spool
 YAML
 
 # Own sessions, so Ctrl-C reaches only this script, which then stops the

@@ -53,8 +53,25 @@ type Push struct {
 	TokenFile string            `yaml:"token_file"`
 	Timeout   yamlconf.Duration `yaml:"timeout"`
 	// QueueSize is how many batches wait in memory while no collector
-	// accepts; the oldest is dropped (and counted) beyond it.
+	// accepts, when there is no spool; the oldest is dropped (and counted)
+	// beyond it.
 	QueueSize int `yaml:"queue_size"`
+	// SpoolDir keeps batches on disk until a collector accepts them, so a
+	// collector outage, an agent restart or a crash loses nothing. Default:
+	// the platform's state directory (DefaultSpoolDir); "" turns the spool
+	// off (memory only).
+	SpoolDir *string `yaml:"spool_dir"`
+	// SpoolMaxBytes bounds the spool; past it the oldest batches are
+	// dropped and counted. Default 64 MiB.
+	SpoolMaxBytes int64 `yaml:"spool_max_bytes"`
+}
+
+// Spool returns the spool directory ("" for none).
+func (p *Push) Spool() string {
+	if p.SpoolDir == nil {
+		return DefaultSpoolDir()
+	}
+	return *p.SpoolDir
 }
 
 // Collectors lists collectors to add to or remove from the defaults, and
@@ -116,8 +133,9 @@ func Default() *Config {
 		Interval: yamlconf.Duration(15 * time.Second),
 		Web:      Web{ListenAddress: "127.0.0.1:9991"},
 		Push: Push{
-			Timeout:   yamlconf.Duration(10 * time.Second),
-			QueueSize: 1024,
+			Timeout:       yamlconf.Duration(10 * time.Second),
+			QueueSize:     1024,
+			SpoolMaxBytes: 64 << 20,
 		},
 	}
 }
@@ -144,7 +162,10 @@ func LoadFile(path string) (*Config, error) {
 		return nil, err
 	}
 	dir := filepath.Dir(path)
-	for _, p := range []*string{&c.Push.TokenFile, &c.Web.TLSCertFile, &c.Web.TLSKeyFile} {
+	for _, p := range []*string{&c.Push.TokenFile, &c.Web.TLSCertFile, &c.Web.TLSKeyFile, c.Push.SpoolDir} {
+		if p == nil {
+			continue
+		}
 		if *p != "" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(dir, *p)
 		}
@@ -200,6 +221,9 @@ func (c *Config) Validate(p *yamlconf.Problems) {
 	}
 	if len(c.Push.URLs) > 0 && c.Push.Token == "" && c.Push.TokenFile == "" {
 		p.Addf("push", "a token or token_file is required to push to a collector")
+	}
+	if c.Push.SpoolMaxBytes < 1<<20 {
+		p.Addf("push.spool_max_bytes", "must be at least 1 MiB (1048576)")
 	}
 	if c.Push.QueueSize < 1 {
 		p.Addf("push.queue_size", "must be at least 1")

@@ -18,6 +18,7 @@ import (
 
 	"github.com/VictoriaMetrics/metrics"
 
+	"github.com/ninesmon/nines/agent/spool"
 	"github.com/ninesmon/nines/agent/wire"
 	"github.com/ninesmon/nines/agent/yamlconf"
 )
@@ -34,30 +35,83 @@ type Options struct {
 	MetricsAddress string
 	Interval       time.Duration // announced to the collector
 	Timeout        time.Duration // per request
-	QueueSize      int           // batches held in memory while no collector accepts
-	Client         *http.Client  // nil: a client with Timeout
-	Logger         *slog.Logger
-	Metrics        *metrics.Set // where self metrics are registered; nil: a private set
+	QueueSize      int           // batches held in memory while no collector accepts (no spool)
+	// SpoolDir, when set, keeps batches on disk until accepted (see package
+	// spool), bounded by SpoolMaxBytes; QueueSize then does not apply.
+	SpoolDir      string
+	SpoolMaxBytes int64
+	Client        *http.Client // nil: a client with Timeout
+	Logger        *slog.Logger
+	Metrics       *metrics.Set // where self metrics are registered; nil: a private set
 }
 
 // Sender delivers batches oldest first. Enqueue, Update and Pending may be
 // called from any goroutine; Run must be running for batches to leave.
 type Sender struct {
 	client *http.Client
+	q      queue // oldest first
 
-	mu     sync.Mutex
-	opts   Options
-	labels string
-	queue  []batch // oldest first
-	seq    uint64
-	wake   chan struct{}
+	mu       sync.Mutex
+	opts     Options
+	labels   string
+	seq      uint64
+	lastWarn time.Time // of the last "dropped" warning (rate limit)
+	wake     chan struct{}
 
 	sent, failed, dropped, rejected *metrics.Counter
 }
 
-type batch struct {
-	seq  uint64
-	body []byte // gzip-compressed line protocol
+// batch is a gzip-compressed line-protocol payload and its sequence number.
+type batch = spool.Batch
+
+// queue holds batches until they are delivered: in memory, or on disk.
+type queue interface {
+	Push(b batch) (dropped int, err error)
+	Head() (batch, bool)
+	Pop(seq uint64)
+	Len() int
+}
+
+// memQueue is the in-memory queue, bounded by a number of batches.
+type memQueue struct {
+	mu    sync.Mutex
+	max   int
+	items []batch
+}
+
+func (m *memQueue) Push(b batch) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	dropped := 0
+	for len(m.items) >= m.max {
+		m.items = m.items[1:]
+		dropped++
+	}
+	m.items = append(m.items, b)
+	return dropped, nil
+}
+
+func (m *memQueue) Head() (batch, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.items) == 0 {
+		return batch{}, false
+	}
+	return m.items[0], true
+}
+
+func (m *memQueue) Pop(seq uint64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.items) > 0 && m.items[0].Seq == seq {
+		m.items = m.items[1:]
+	}
+}
+
+func (m *memQueue) Len() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.items)
 }
 
 // ErrRejected marks a batch the collector refused for good (4xx other
@@ -65,8 +119,10 @@ type batch struct {
 var ErrRejected = errors.New("batch rejected by collector")
 
 // NewSender returns a sender. Sequence numbers start from the current time
-// in microseconds, so they keep increasing across agent restarts.
-func NewSender(opts Options) *Sender {
+// in microseconds (or past the newest spooled batch), so they keep
+// increasing across agent restarts. Batches left in the spool by an
+// earlier run are sent first.
+func NewSender(opts Options) (*Sender, error) {
 	if opts.QueueSize <= 0 {
 		opts.QueueSize = 1024
 	}
@@ -83,23 +139,42 @@ func NewSender(opts Options) *Sender {
 	if c == nil {
 		c = &http.Client{Timeout: opts.Timeout}
 	}
+	var q queue = &memQueue{max: opts.QueueSize}
+	seq := uint64(time.Now().UnixMicro())
+	var sp *spool.Spool
+	if opts.SpoolDir != "" {
+		var err error
+		sp, err = spool.Open(opts.SpoolDir, opts.SpoolMaxBytes)
+		if err != nil {
+			return nil, fmt.Errorf("open spool: %w", err)
+		}
+		if n := sp.Corrupt(); n > 0 {
+			opts.Logger.Warn("damaged spooled batches removed", "batches", n)
+		}
+		if n := sp.Len(); n > 0 {
+			opts.Logger.Info("spooled batches from an earlier run will be sent first", "batches", n)
+		}
+		seq = max(seq, sp.LastSeq())
+		q = sp
+	}
 	s := &Sender{
+		q:        q,
 		opts:     opts,
 		client:   c,
 		labels:   EncodeLabels(opts.Labels),
-		seq:      uint64(time.Now().UnixMicro()),
+		seq:      seq,
 		wake:     make(chan struct{}, 1),
 		sent:     opts.Metrics.NewCounter(`nines_agent_push_batches_total{result="sent"}`),
 		failed:   opts.Metrics.NewCounter(`nines_agent_push_attempts_failed_total`),
 		dropped:  opts.Metrics.NewCounter(`nines_agent_push_batches_total{result="dropped_queue_full"}`),
 		rejected: opts.Metrics.NewCounter(`nines_agent_push_batches_total{result="rejected"}`),
 	}
-	opts.Metrics.NewGauge(`nines_agent_push_queue_batches`, func() float64 {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		return float64(len(s.queue))
-	})
-	return s
+	opts.Metrics.NewGauge(`nines_agent_push_queue_batches`, func() float64 { return float64(s.q.Len()) })
+	if sp != nil {
+		opts.Metrics.NewGauge(`nines_agent_spool_bytes`, func() float64 { return float64(sp.Bytes()) })
+		opts.Metrics.NewGauge(`nines_agent_spool_corrupt_batches`, func() float64 { return float64(sp.Corrupt()) })
+	}
+	return s, nil
 }
 
 // Update changes where and how batches are sent (after a reload); queued
@@ -145,14 +220,25 @@ func (s *Sender) Enqueue(lp []byte) error {
 	}
 	s.mu.Lock()
 	s.seq++
-	if len(s.queue) >= s.opts.QueueSize {
-		// Drop the oldest: the newest data says most about the host now.
-		s.queue = s.queue[1:]
-		s.dropped.Inc()
-		s.opts.Logger.Warn("push queue full, dropped oldest batch", "queue_size", s.opts.QueueSize)
-	}
-	s.queue = append(s.queue, batch{seq: s.seq, body: buf.Bytes()})
+	b := batch{Seq: s.seq, Body: buf.Bytes()}
 	s.mu.Unlock()
+	dropped, err := s.q.Push(b)
+	if err != nil {
+		return fmt.Errorf("queue batch: %w", err)
+	}
+	if dropped > 0 {
+		// Drop the oldest: the newest data says most about the host now.
+		s.dropped.Add(dropped)
+		s.mu.Lock()
+		warn := time.Since(s.lastWarn) > time.Minute
+		if warn {
+			s.lastWarn = time.Now()
+		}
+		s.mu.Unlock()
+		if warn {
+			s.opts.Logger.Warn("push queue full, dropped oldest batches", "dropped_total", s.dropped.Get())
+		}
+	}
 	select {
 	case s.wake <- struct{}{}:
 	default:
@@ -161,11 +247,7 @@ func (s *Sender) Enqueue(lp []byte) error {
 }
 
 // Pending is the number of batches waiting to be delivered.
-func (s *Sender) Pending() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.queue)
-}
+func (s *Sender) Pending() int { return s.q.Len() }
 
 // Run delivers queued batches until ctx is done. Failures back off
 // exponentially (up to 30 s) with jitter; the batch stays at the head of
@@ -194,11 +276,11 @@ func (s *Sender) Run(ctx context.Context) error {
 		err := s.deliver(ctx, b, false)
 		switch {
 		case err == nil:
-			s.pop(b.seq)
+			s.pop(b.Seq)
 			s.sent.Inc()
 			backoff = 0
 		case errors.Is(err, ErrRejected):
-			s.pop(b.seq)
+			s.pop(b.Seq)
 			s.rejected.Inc()
 			s.opts.Logger.Error("collector rejected batch; dropped", "err", err)
 			backoff = 0
@@ -230,7 +312,7 @@ func (s *Sender) Flush(ctx context.Context) int {
 		default:
 			s.sent.Inc()
 		}
-		s.pop(b.seq)
+		s.pop(b.Seq)
 	}
 }
 
@@ -239,27 +321,14 @@ func (s *Sender) Flush(ctx context.Context) int {
 func (s *Sender) Goodbye(ctx context.Context) error {
 	s.mu.Lock()
 	s.seq++
-	b := batch{seq: s.seq}
+	b := batch{Seq: s.seq}
 	s.mu.Unlock()
 	return s.deliver(ctx, b, true)
 }
 
-func (s *Sender) head() (batch, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.queue) == 0 {
-		return batch{}, false
-	}
-	return s.queue[0], true
-}
+func (s *Sender) head() (batch, bool) { return s.q.Head() }
 
-func (s *Sender) pop(seq uint64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.queue) > 0 && s.queue[0].seq == seq {
-		s.queue = s.queue[1:]
-	}
-}
+func (s *Sender) pop(seq uint64) { s.q.Pop(seq) }
 
 func nextBackoff(prev, interval time.Duration) time.Duration {
 	const maxBackoff = 30 * time.Second
@@ -295,12 +364,12 @@ func (s *Sender) deliver(ctx context.Context, b batch, goodbye bool) error {
 func (s *Sender) post(ctx context.Context, opts *Options, labels, base string, b batch, goodbye bool) error {
 	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(base, "/")+wire.PushPath, bytes.NewReader(b.body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(base, "/")+wire.PushPath, bytes.NewReader(b.Body))
 	if err != nil {
 		return err
 	}
 	req.Header.Set("Content-Type", "text/plain; charset=utf-8")
-	if len(b.body) > 0 {
+	if len(b.Body) > 0 {
 		req.Header.Set("Content-Encoding", "gzip")
 	}
 	if tok := opts.Token.Reveal(); tok != "" {
@@ -308,7 +377,7 @@ func (s *Sender) post(ctx context.Context, opts *Options, labels, base string, b
 	}
 	req.Header.Set(wire.HeaderHostID, opts.HostID)
 	req.Header.Set(wire.HeaderHostname, opts.Hostname)
-	req.Header.Set(wire.HeaderSequence, strconv.FormatUint(b.seq, 10))
+	req.Header.Set(wire.HeaderSequence, strconv.FormatUint(b.Seq, 10))
 	if opts.Interval > 0 {
 		req.Header.Set(wire.HeaderInterval, opts.Interval.String())
 	}

@@ -50,7 +50,7 @@ interval: 1s
 hostname: prom-host
 labels: {site: lab}
 web: {listen_address: %q}
-push: {urls: ["http://%s"], token_file: agent.token}
+push: {urls: ["http://%s"], token_file: agent.token, spool_dir: spool}
 `, agentAddr, collectorAddr))
 	write(t, filepath.Join(dir, "prometheus.yml"), fmt.Sprintf(`
 global: {scrape_interval: 1s, scrape_timeout: 900ms}

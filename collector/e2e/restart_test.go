@@ -52,7 +52,7 @@ rules: {files: [rules.yml], outage_tolerance: 1h}
 interval: 1s
 hostname: restart-host
 web: {listen_address: %q}
-push: {urls: ["http://%s"], token_file: agent.token}
+push: {urls: ["http://%s"], token_file: agent.token, spool_dir: spool}
 `, agentAddr, collectorAddr))
 
 	api := client{base: "http://" + collectorAddr, token: "admin-token"}

@@ -260,6 +260,7 @@ web: {listen_address: %q}
 push:
   urls: ["http://%s"]
   token_file: agent.token
+  spool_dir: spool
 `, agentAddr, collectorAddr))
 
 	collector := start(t, "collector", collectorBin, "--config", filepath.Join(dir, "collector.yml"), "--log.level", "debug")

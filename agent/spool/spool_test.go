@@ -1,0 +1,97 @@
+package spool
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+)
+
+func body(i int) []byte { return []byte("batch-" + strconv.Itoa(i)) }
+
+func TestOrderAndReopen(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 5; i++ {
+		if _, err := s.Push(Batch{Seq: uint64(100 + i), Body: body(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, ok := s.Head()
+	if !ok || b.Seq != 101 || !bytes.Equal(b.Body, body(1)) {
+		t.Fatalf("head: got %d %q", b.Seq, b.Body)
+	}
+	s.Pop(101)
+	s.Pop(999) // not the head: ignored
+
+	// A crash: a half-written temporary file, and a damaged batch.
+	os.WriteFile(filepath.Join(dir, "00000000000000000106.batch.tmp"), []byte("half"), 0o600)
+	damaged := filepath.Join(dir, "00000000000000000103.batch")
+	data, _ := os.ReadFile(damaged)
+	data[len(data)-1] ^= 0xff
+	os.WriteFile(damaged, data, 0o600)
+
+	s2, err := Open(dir, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s2.Corrupt() != 1 {
+		t.Errorf("corrupt: got %d, want 1", s2.Corrupt())
+	}
+	var got []uint64
+	for {
+		b, ok := s2.Head()
+		if !ok {
+			break
+		}
+		got = append(got, b.Seq)
+		s2.Pop(b.Seq)
+	}
+	if want := []uint64{102, 104, 105}; !equal(got, want) {
+		t.Errorf("after reopen: got %v, want %v", got, want)
+	}
+	if s2.LastSeq() != 0 || s2.Len() != 0 || s2.Bytes() != 0 {
+		t.Errorf("empty spool: last %d len %d bytes %d", s2.LastSeq(), s2.Len(), s2.Bytes())
+	}
+	left, _ := filepath.Glob(filepath.Join(dir, "*"))
+	if len(left) != 0 {
+		t.Errorf("files left: %v", left)
+	}
+}
+
+func TestBoundDropsOldest(t *testing.T) {
+	s, err := Open(t.TempDir(), int64(3*(headerSize+len(body(1)))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	for i := 1; i <= 5; i++ {
+		n, err := s.Push(Batch{Seq: uint64(i), Body: body(i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		total += n
+	}
+	if total != 2 || s.Dropped() != 2 || s.Len() != 3 {
+		t.Errorf("dropped %d (counted %d), held %d; want 2, 2, 3", total, s.Dropped(), s.Len())
+	}
+	if b, _ := s.Head(); b.Seq != 3 {
+		t.Errorf("oldest kept: got %d, want 3 (the newest are kept)", b.Seq)
+	}
+}
+
+func equal(a, b []uint64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
