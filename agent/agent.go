@@ -37,6 +37,8 @@ type Agent struct {
 	hostname string
 	hostID   string
 
+	checks *serviceChecks
+
 	mu       sync.Mutex
 	cfg      *config.Config
 	registry *host.Registry
@@ -73,6 +75,8 @@ func New(cfg *config.Config, logger *slog.Logger, ps host.PS) (*Agent, error) {
 		return nil, err
 	}
 	a.cfg, a.registry = cfg, reg
+	a.checks = newServiceChecks()
+	a.checks.set(specs(cfg.Checks))
 	a.sender, err = push.NewSender(push.Options{
 		URLs: cfg.Push.URLs, Token: cfg.Push.Token, HostID: a.hostID, Hostname: a.hostname,
 		Labels: cfg.Labels, Interval: cfg.Interval.D(), Timeout: cfg.Push.Timeout.D(),
@@ -115,6 +119,7 @@ func (a *Agent) Reload(cfg *config.Config) error {
 	}
 	a.cfg, a.registry, a.reloadSuccess = cfg, reg, 1
 	a.mu.Unlock()
+	a.checks.set(specs(cfg.Checks))
 	a.sender.Update(cfg.Push.URLs, cfg.Push.Token, cfg.Labels, cfg.Interval.D())
 	select {
 	case a.reloaded <- struct{}{}:
@@ -183,6 +188,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	}()
 
 	runErr := a.loop(ctx, serveErr)
+	a.checks.wait()
 
 	// Ordered stop.
 	stopSend()
@@ -209,7 +215,10 @@ func (a *Agent) loop(ctx context.Context, serveErr <-chan error) error {
 	var buf []byte
 	for {
 		cfg, reg := a.current()
-		batch := reg.Collect(ctx, time.Now())
+		now := time.Now()
+		a.checks.start(ctx, now)
+		batch := reg.Collect(ctx, now)
+		a.checks.add(batch)
 		a.cycles.Inc()
 		a.handler.Set(batch)
 		if len(cfg.Push.URLs) > 0 {

@@ -12,7 +12,6 @@ import (
 	"maps"
 	"net"
 	"net/http"
-	"regexp"
 	"sync"
 	"time"
 
@@ -180,17 +179,8 @@ func sameForward(a, b config.Forward) bool {
 
 func checkSpecs(cfg *config.Config) []check.Spec {
 	out := make([]check.Spec, 0, len(cfg.Checks))
-	for _, ch := range cfg.Checks {
-		s := check.Spec{
-			Name: ch.Name, Type: ch.Type, Target: ch.Target, Interval: ch.Interval.D(), Timeout: ch.Timeout.D(), Labels: ch.Labels,
-			HTTP: check.HTTPSpec{Method: ch.HTTP.Method, ExpectedStatus: ch.HTTP.ExpectedStatus, Headers: ch.HTTP.Headers,
-				InsecureSkipVerify: ch.HTTP.InsecureSkipVerify, CAFile: ch.HTTP.CAFile},
-			DNS: check.DNSSpec{Server: ch.DNS.Server, RecordType: ch.DNS.RecordType, Expect: ch.DNS.Expect},
-		}
-		if ch.HTTP.BodyRegexp != "" {
-			s.HTTP.BodyRegexp = regexp.MustCompile(ch.HTTP.BodyRegexp) // validated
-		}
-		out = append(out, s)
+	for i := range cfg.Checks {
+		out = append(out, cfg.Checks[i].Spec())
 	}
 	return out
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ninesmon/nines/agent/host"
+	"github.com/ninesmon/nines/agent/probe"
 	"github.com/ninesmon/nines/agent/yamlconf"
 )
 
@@ -33,6 +34,13 @@ type Config struct {
 	Push   Push              `yaml:"push"`
 	// Collectors turns host collectors on and off by name.
 	Collectors Collectors `yaml:"collectors"`
+	// Processes are named process checks: how many run, their CPU and
+	// memory, and whether enough run.
+	Processes []Process `yaml:"processes"`
+	// Checks are checks of the services on this host (databases,
+	// middleware, web apps): TCP, HTTP(S) with status, body and
+	// certificate expiry, DNS, ICMP.
+	Checks []probe.Config `yaml:"checks"`
 }
 
 // Web is the /metrics listener.
@@ -72,6 +80,18 @@ func (p *Push) Spool() string {
 		return DefaultSpoolDir()
 	}
 	return *p.SpoolDir
+}
+
+// Process is one named process check. All given conditions must hold.
+type Process struct {
+	Name string `yaml:"name"`
+	// Comm is a regular expression (anchored) on the executable name.
+	Comm string `yaml:"comm"`
+	// Cmdline is a regular expression (unanchored) on the command line.
+	Cmdline string `yaml:"cmdline"`
+	User    string `yaml:"user"`
+	// Min is how many must run for the check to be up (default 1).
+	Min int `yaml:"min"`
 }
 
 // Collectors lists collectors to add to or remove from the defaults, and
@@ -123,6 +143,16 @@ func (c *Config) HostOptions() host.Options {
 		o.IncludeMountPoints = regexp.MustCompile("^(?:" + r + ")$")
 	}
 	o.IncludeVirtualInterfaces = c.Collectors.Netdev.IncludeVirtual
+	for _, p := range c.Processes {
+		m := host.ProcessMatch{Name: p.Name, User: p.User, Min: p.Min}
+		if p.Comm != "" {
+			m.Comm = regexp.MustCompile("^(?:" + p.Comm + ")$") // validated
+		}
+		if p.Cmdline != "" {
+			m.Cmdline = regexp.MustCompile(p.Cmdline)
+		}
+		o.Processes = append(o.Processes, m)
+	}
 	return o
 }
 
@@ -238,6 +268,36 @@ func (c *Config) Validate(p *yamlconf.Problems) {
 		if _, err := regexp.Compile(r); err != nil {
 			p.Addf(key, "invalid regular expression: %v", err)
 		}
+	}
+	seen := map[string]bool{}
+	for i, pr := range c.Processes {
+		pp := fmt.Sprintf("processes[%d]", i)
+		if pr.Name == "" {
+			p.Addf(pp, "name must be set")
+		} else if seen[pr.Name] {
+			p.Addf(pp+".name", "process check %q defined twice", pr.Name)
+		}
+		seen[pr.Name] = true
+		if pr.Comm == "" && pr.Cmdline == "" && pr.User == "" {
+			p.Addf(pp, "process check %q: set at least one of comm, cmdline and user", pr.Name)
+		}
+		for key, r := range map[string]string{pp + ".comm": pr.Comm, pp + ".cmdline": pr.Cmdline} {
+			if _, err := regexp.Compile(r); err != nil {
+				p.Addf(key, "invalid regular expression: %v", err)
+			}
+		}
+		if pr.Min < 0 {
+			p.Addf(pp+".min", "must not be negative")
+		}
+	}
+	checkNames := map[string]bool{}
+	for i := range c.Checks {
+		path := fmt.Sprintf("checks[%d]", i)
+		if n := c.Checks[i].Name; n != "" && checkNames[n] {
+			p.Addf(path+".name", "check %q defined twice", n)
+		}
+		checkNames[c.Checks[i].Name] = true
+		c.Checks[i].Validate(p, path)
 	}
 	known := host.Names()
 	for i, n := range c.Collectors.Enable {

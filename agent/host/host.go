@@ -86,6 +86,8 @@ type Options struct {
 	// IncludeVirtualInterfaces also reports loopback, container and bridge
 	// interfaces.
 	IncludeVirtualInterfaces bool
+	// Processes are the named process checks.
+	Processes []ProcessMatch
 }
 
 // DefaultOptions are the settings when the configuration says nothing.

@@ -16,22 +16,23 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ninesmon/nines/agent/probe"
 	"github.com/ninesmon/nines/agent/yamlconf"
 	"github.com/ninesmon/nines/rules"
 )
 
 // Config is the whole collector configuration. Start from Default.
 type Config struct {
-	Web          Web          `yaml:"web"`
-	Storage      Storage      `yaml:"storage"`
-	Auth         Auth         `yaml:"auth"`
-	Ingest       Ingest       `yaml:"ingest"`
-	Availability Availability `yaml:"availability"`
-	Inventory    Inventory    `yaml:"inventory"`
-	Checks       []Check      `yaml:"checks"`
-	Services     []Service    `yaml:"services"`
-	Forward      Forward      `yaml:"forward"`
-	Rules        Rules        `yaml:"rules"`
+	Web          Web            `yaml:"web"`
+	Storage      Storage        `yaml:"storage"`
+	Auth         Auth           `yaml:"auth"`
+	Ingest       Ingest         `yaml:"ingest"`
+	Availability Availability   `yaml:"availability"`
+	Inventory    Inventory      `yaml:"inventory"`
+	Checks       []probe.Config `yaml:"checks"`
+	Services     []Service      `yaml:"services"`
+	Forward      Forward        `yaml:"forward"`
+	Rules        Rules          `yaml:"rules"`
 
 	// RuleFiles are the parsed rule files, filled by LoadFile.
 	RuleFiles []*rules.File `yaml:"-"`
@@ -148,43 +149,6 @@ func (i *Inventory) AllowRegexps() []*regexp.Regexp {
 		}
 	}
 	return out
-}
-
-// Check is one active check run by the collector.
-type Check struct {
-	// Name is the check's target name (unique among targets).
-	Name string `yaml:"name"`
-	// Type is tcp, http, dns or icmp.
-	Type string `yaml:"type"`
-	// Target: host:port (tcp), URL (http), DNS name (dns), host (icmp).
-	Target   string            `yaml:"target"`
-	Interval yamlconf.Duration `yaml:"interval"`
-	// Timeout must be shorter than Interval. Default: Interval / 2, at most 10s.
-	Timeout yamlconf.Duration `yaml:"timeout"`
-	Labels  map[string]string `yaml:"labels"`
-	HTTP    CheckHTTP         `yaml:"http"`
-	DNS     CheckDNS          `yaml:"dns"`
-}
-
-// CheckHTTP holds HTTP check options.
-type CheckHTTP struct {
-	Method string `yaml:"method"`
-	// ExpectedStatus lists acceptable codes; empty: any 2xx.
-	ExpectedStatus     []int             `yaml:"expected_status"`
-	BodyRegexp         string            `yaml:"body_regexp"`
-	Headers            map[string]string `yaml:"headers"`
-	InsecureSkipVerify bool              `yaml:"insecure_skip_verify"`
-	CAFile             string            `yaml:"ca_file"`
-}
-
-// CheckDNS holds DNS check options.
-type CheckDNS struct {
-	// Server is host:port; empty: the system resolver.
-	Server string `yaml:"server"`
-	// RecordType is A (default), AAAA, CNAME, MX, TXT or NS.
-	RecordType string `yaml:"record_type"`
-	// Expect lists values one of which must be in the answer.
-	Expect []string `yaml:"expect"`
 }
 
 // Service is what an IT department promises ("e-mail", "ERP"): its
@@ -485,63 +449,12 @@ func (c *Config) validateChecks(p *yamlconf.Problems) {
 		names[h.Name] = true
 	}
 	for i := range c.Checks {
-		ch := &c.Checks[i]
-		cp := fmt.Sprintf("checks[%d]", i)
-		if ch.Name == "" {
-			p.Addf(cp, "name must be set")
-		} else if names[ch.Name] {
-			p.Addf(cp+".name", "name %q is already used by another check or host", ch.Name)
+		path := fmt.Sprintf("checks[%d]", i)
+		if n := c.Checks[i].Name; n != "" && names[n] {
+			p.Addf(path+".name", "name %q is already used by another check or host", n)
 		}
-		names[ch.Name] = true
-		if ch.Interval == 0 {
-			ch.Interval = yamlconf.Duration(30 * time.Second)
-		}
-		if ch.Interval.D() < 100*time.Millisecond {
-			p.Addf(cp+".interval", "must be at least 100ms")
-		}
-		if ch.Timeout == 0 {
-			ch.Timeout = yamlconf.Duration(min(ch.Interval.D()/2, 10*time.Second))
-		}
-		if ch.Timeout <= 0 || ch.Timeout >= ch.Interval {
-			p.Addf(cp+".timeout", "must be positive and shorter than the interval (%s)", ch.Interval)
-		}
-		if ch.Target == "" {
-			p.Addf(cp, "target must be set")
-			continue
-		}
-		switch ch.Type {
-		case "tcp":
-			if _, _, err := net.SplitHostPort(ch.Target); err != nil {
-				p.Addf(cp+".target", "want host:port: %v", err)
-			}
-		case "http":
-			u, err := url.Parse(ch.Target)
-			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				p.Addf(cp+".target", "want an http:// or https:// URL, got %q", ch.Target)
-			}
-			if _, err := regexp.Compile(ch.HTTP.BodyRegexp); err != nil {
-				p.Addf(cp+".http.body_regexp", "invalid regular expression: %v", err)
-			}
-			for j, code := range ch.HTTP.ExpectedStatus {
-				if code < 100 || code > 599 {
-					p.Addf(fmt.Sprintf("%s.http.expected_status[%d]", cp, j), "not an HTTP status code: %d", code)
-				}
-			}
-		case "dns":
-			switch strings.ToUpper(ch.DNS.RecordType) {
-			case "", "A", "AAAA", "CNAME", "MX", "TXT", "NS":
-			default:
-				p.Addf(cp+".dns.record_type", "unsupported record type %q (want A, AAAA, CNAME, MX, TXT or NS)", ch.DNS.RecordType)
-			}
-			if ch.DNS.Server != "" {
-				if _, _, err := net.SplitHostPort(ch.DNS.Server); err != nil {
-					p.Addf(cp+".dns.server", "want host:port: %v", err)
-				}
-			}
-		case "icmp":
-		default:
-			p.Addf(cp+".type", "unknown check type %q (want tcp, http, dns or icmp)", ch.Type)
-		}
+		names[c.Checks[i].Name] = true
+		c.Checks[i].Validate(p, path)
 	}
 }
 

@@ -1,0 +1,99 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ninesmon/nines/agent/config"
+)
+
+// TestServiceAndProcessChecks runs an agent in-process with a TCP check of
+// a local listener, a check of a closed port, and a process check that
+// matches this test binary, and reads the results from /metrics.
+func TestServiceAndProcessChecks(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	web, _ := net.Listen("tcp", "127.0.0.1:0")
+	webAddr := web.Addr().String()
+	web.Close()
+	self := filepath.Base(os.Args[0])
+	dir := t.TempDir()
+	path := filepath.Join(dir, "agent.yml")
+	os.WriteFile(path, []byte(fmt.Sprintf(`
+interval: 100ms
+web: {listen_address: %q}
+processes:
+  - {name: self, comm: %q, min: 1}
+  - {name: missing, comm: "no-such-program-here"}
+checks:
+  - {name: db-port, type: tcp, target: %q, interval: 100ms, timeout: 50ms, labels: {service: erp}}
+  - {name: closed-port, type: tcp, target: "127.0.0.1:1", interval: 100ms, timeout: 50ms}
+`, webAddr, self, ln.Addr().String())), 0o600)
+	cfg, err := config.LoadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(cfg, slog.New(slog.DiscardHandler), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	want := []string{
+		`nines_check_success{check="db-port",service="erp",type="tcp"} 1`,
+		`nines_check_success{check="closed-port",type="tcp"} 0`,
+		`nines_process_up{process="self"} 1`,
+		`nines_process_up{process="missing"} 0`,
+		`nines_process_count{process="missing"} 0`,
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	var body string
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get("http://" + webAddr + "/metrics"); err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			body = string(b)
+			all := true
+			for _, w := range want {
+				all = all && strings.Contains(body, w)
+			}
+			if all {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for _, w := range want {
+		if !strings.Contains(body, w) {
+			t.Errorf("/metrics lacks %s", w)
+		}
+	}
+}
