@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -32,7 +33,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	logLevel := fs.String("log.level", "info", "log level: debug, info, warn or error")
 	logFormat := fs.String("log.format", "logfmt", "log format: logfmt or json")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: nines-agent [flags]\n\nCollects host availability and performance, serves /metrics and pushes to nines-collector.\n\nFlags:\n")
+		fmt.Fprintf(stderr, "Usage:\n  nines-agent [flags]                     run the agent\n  nines-agent [--config FILE] service install|uninstall|start|stop|status\n\nCollects host availability and performance, serves /metrics and pushes to nines-collector.\n\nFlags:\n")
 		cli.PrintFlags(stderr, fs)
 	}
 	if err := fs.Parse(args); err != nil {
@@ -42,6 +43,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if fs.NArg() > 0 {
+		if fs.Arg(0) == "service" {
+			return serviceCmd(fs.Args()[1:], *configFile, stdout, stderr)
+		}
 		fmt.Fprintf(stderr, "nines-agent: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
@@ -84,34 +88,38 @@ func run(args []string, stdout, stderr io.Writer) int {
 		logger.Error("cannot start", "err", err)
 		return 1
 	}
+	runAgent := func(ctx context.Context) int {
+		if err := a.Run(ctx); err != nil {
+			logger.Error("stopped with error", "err", err)
+			return 1
+		}
+		return 0
+	}
+	go reloadOnHUP(a, load, logger)
+	if code, managed := runManaged(runAgent, *configFile); managed {
+		return code
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	return runAgent(ctx)
+}
+
+// reloadOnHUP reloads the configuration on every SIGHUP (build, validate,
+// swap; a bad file keeps the running configuration).
+func reloadOnHUP(a *agent.Agent, load func() (*config.Config, error), logger *slog.Logger) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-	go func() {
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-hup:
-				next, err := load()
-				if err != nil {
-					a.ReloadFailed()
-					logger.Error("reload failed; keeping the running configuration", "err", err)
-					continue
-				}
-				if err := a.Reload(next); err != nil {
-					logger.Error("reload failed; keeping the running configuration", "err", err)
-				}
-			}
+	for range hup {
+		next, err := load()
+		if err != nil {
+			a.ReloadFailed()
+			logger.Error("reload failed; keeping the running configuration", "err", err)
+			continue
 		}
-	}()
-	if err := a.Run(ctx); err != nil {
-		logger.Error("stopped with error", "err", err)
-		return 1
+		if err := a.Reload(next); err != nil {
+			logger.Error("reload failed; keeping the running configuration", "err", err)
+		}
 	}
-	return 0
 }
 
 func nameOr(s, def string) string {

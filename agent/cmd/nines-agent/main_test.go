@@ -26,6 +26,8 @@ func TestCLI(t *testing.T) {
 		{"check bad reports all", []string{"--check-config", "--config", bad}, 1, "bad.yml:1:"},
 		{"bad log level", []string{"--log.level", "loud", "--check-config"}, 2, "unknown level"},
 		{"stray argument", []string{"serve"}, 2, "unexpected argument"},
+		{"service without action", []string{"service"}, 2, "service install|uninstall|start|stop|status"},
+		{"service unknown action", []string{"service", "restart-twice"}, 2, `unknown service action "restart-twice"`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,109 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path/filepath"
+
+	"github.com/kardianos/service"
+)
+
+// serviceConfig describes the agent to the system's service manager
+// (systemd, the Windows service manager, launchd).
+func serviceConfig(configFile string) *service.Config {
+	args := []string{}
+	if configFile != "" {
+		if abs, err := filepath.Abs(configFile); err == nil {
+			configFile = abs
+		}
+		args = append(args, "--config", configFile)
+	}
+	return &service.Config{
+		Name:        "nines-agent",
+		DisplayName: "Nines agent",
+		Description: "Collects host availability and performance and reports it to the Nines collector.",
+		Arguments:   args,
+		Option: service.KeyValue{
+			"Restart":          "always", // systemd
+			"OnFailure":        "restart",
+			"KeepAlive":        true, // launchd
+			"RunAtLoad":        true,
+			"DelayedAutoStart": true, // Windows
+		},
+	}
+}
+
+// program adapts the agent to kardianos/service for when the service
+// manager runs it (Windows requires this handshake).
+type program struct {
+	run    func(ctx context.Context) int
+	cancel context.CancelFunc
+	done   chan int
+}
+
+func (p *program) Start(service.Service) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	p.cancel, p.done = cancel, make(chan int, 1)
+	go func() { p.done <- p.run(ctx) }()
+	return nil
+}
+
+func (p *program) Stop(service.Service) error {
+	p.cancel()
+	<-p.done
+	return nil
+}
+
+// serviceCmd runs "nines-agent service install|uninstall|start|stop|status".
+func serviceCmd(args []string, configFile string, stdout, stderr io.Writer) int {
+	if len(args) != 1 {
+		fmt.Fprintln(stderr, "usage: nines-agent [--config FILE] service install|uninstall|start|stop|status")
+		return 2
+	}
+	s, err := service.New(&program{}, serviceConfig(configFile))
+	if err != nil {
+		fmt.Fprintln(stderr, "nines-agent: service manager:", err)
+		return 1
+	}
+	switch args[0] {
+	case "status":
+		st, err := s.Status()
+		if err != nil {
+			fmt.Fprintf(stderr, "nines-agent: service status (%s): %v\n", s.Platform(), err)
+			return 1
+		}
+		fmt.Fprintln(stdout, map[service.Status]string{
+			service.StatusRunning: "running", service.StatusStopped: "stopped", service.StatusUnknown: "unknown",
+		}[st])
+		return 0
+	case "install", "uninstall", "start", "stop":
+		if err := service.Control(s, args[0]); err != nil {
+			fmt.Fprintf(stderr, "nines-agent: service %s (%s): %v\n", args[0], s.Platform(), err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "nines-agent: service %s done (%s)\n", args[0], s.Platform())
+		return 0
+	default:
+		fmt.Fprintf(stderr, "nines-agent: unknown service action %q (want install, uninstall, start, stop or status)\n", args[0])
+		return 2
+	}
+}
+
+// runManaged runs the agent under the service manager when it started
+// us (Windows services must answer its handshake); it reports false when
+// the agent runs interactively (a terminal, or systemd's simple service).
+func runManaged(run func(ctx context.Context) int, configFile string) (int, bool) {
+	if service.Interactive() {
+		return 0, false
+	}
+	p := &program{run: run}
+	s, err := service.New(p, serviceConfig(configFile))
+	if err != nil {
+		return 0, false
+	}
+	if err := s.Run(); err != nil {
+		return 1, true
+	}
+	return 0, true
+}
