@@ -5,6 +5,8 @@ package agent
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -146,7 +148,11 @@ func (a *Agent) current() (*config.Config, *host.Registry) {
 // Handler is the agent's HTTP handler (/metrics and health).
 func (a *Agent) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", a.handler)
+	var metricsHandler http.Handler = a.handler
+	if ba := a.cfg.Web.BasicAuth; ba != nil {
+		metricsHandler = basicAuth(ba.Username, ba.Password.Reveal(), a.handler)
+	}
+	mux.Handle("GET /metrics", metricsHandler)
 	mux.HandleFunc("GET /-/healthy", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "OK") })
 	return mux
 }
@@ -243,4 +249,20 @@ func (a *Agent) loop(ctx context.Context, serveErr <-chan error) error {
 		case <-t.C:
 		}
 	}
+}
+
+// basicAuth lets through requests with the user and password, compared in
+// constant time.
+func basicAuth(user, password string, next http.Handler) http.Handler {
+	wantUser, wantPass := sha256.Sum256([]byte(user)), sha256.Sum256([]byte(password))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, p, ok := r.BasicAuth()
+		gotUser, gotPass := sha256.Sum256([]byte(u)), sha256.Sum256([]byte(p))
+		if !ok || subtle.ConstantTimeCompare(gotUser[:], wantUser[:])&subtle.ConstantTimeCompare(gotPass[:], wantPass[:]) != 1 {
+			w.Header().Set("WWW-Authenticate", `Basic realm="nines-agent"`)
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -95,5 +96,37 @@ checks:
 		if !strings.Contains(body, w) {
 			t.Errorf("/metrics lacks %s", w)
 		}
+	}
+}
+
+func TestMetricsBasicAuth(t *testing.T) {
+	cfg, err := config.Load("a.yml", []byte("web: {basic_auth: {username: prom, password: s3cret}}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(cfg, slog.New(slog.DiscardHandler), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := a.Handler()
+	for _, tc := range []struct {
+		user, pass string
+		code       int
+	}{{"", "", 401}, {"prom", "wrong", 401}, {"other", "s3cret", 401}, {"prom", "s3cret", 200}} {
+		req := httptest.NewRequest("GET", "/metrics", nil)
+		if tc.user != "" {
+			req.SetBasicAuth(tc.user, tc.pass)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != tc.code {
+			t.Errorf("%s/%s: got %d, want %d", tc.user, tc.pass, rec.Code, tc.code)
+		}
+	}
+	// Health stays open: it returns no data.
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/-/healthy", nil))
+	if rec.Code != 200 {
+		t.Errorf("/-/healthy: got %d", rec.Code)
 	}
 }

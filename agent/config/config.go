@@ -50,6 +50,15 @@ type Web struct {
 	ListenAddress string `yaml:"listen_address"`
 	TLSCertFile   string `yaml:"tls_cert_file"`
 	TLSKeyFile    string `yaml:"tls_key_file"`
+	// BasicAuth, when set, protects /metrics.
+	BasicAuth *BasicAuth `yaml:"basic_auth"`
+}
+
+// BasicAuth is one user name and password for HTTP basic auth.
+type BasicAuth struct {
+	Username     string          `yaml:"username"`
+	Password     yamlconf.Secret `yaml:"password"`
+	PasswordFile string          `yaml:"password_file"`
 }
 
 // Push is delivery to the collector.
@@ -200,6 +209,16 @@ func LoadFile(path string) (*Config, error) {
 			*p = filepath.Join(dir, *p)
 		}
 	}
+	if ba := c.Web.BasicAuth; ba != nil {
+		if ba.PasswordFile != "" && !filepath.IsAbs(ba.PasswordFile) {
+			ba.PasswordFile = filepath.Join(dir, ba.PasswordFile)
+		}
+		pw, err := yamlconf.ResolveSecret(ba.Password, ba.PasswordFile, "web.basic_auth.password")
+		if err != nil {
+			return nil, fmt.Errorf("%s: web.basic_auth: %w", path, err)
+		}
+		ba.Password, ba.PasswordFile = pw, ""
+	}
 	tok, err := yamlconf.ResolveSecret(c.Push.Token, c.Push.TokenFile, "push.token")
 	if err != nil {
 		return nil, fmt.Errorf("%s: push: %w", path, err)
@@ -236,6 +255,14 @@ func (c *Config) Validate(p *yamlconf.Problems) {
 	}
 	if _, _, err := net.SplitHostPort(c.Web.ListenAddress); err != nil {
 		p.Addf("web.listen_address", "%v", err)
+	}
+	if ba := c.Web.BasicAuth; ba != nil {
+		if ba.Username == "" {
+			p.Addf("web.basic_auth.username", "must be set")
+		}
+		if (ba.Password == "") == (ba.PasswordFile == "") {
+			p.Addf("web.basic_auth", "exactly one of password & password_file must be configured")
+		}
 	}
 	if (c.Web.TLSCertFile == "") != (c.Web.TLSKeyFile == "") {
 		p.Addf("web", "tls_cert_file and tls_key_file must be set together")
