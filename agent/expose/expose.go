@@ -5,15 +5,19 @@ package expose
 
 import (
 	"bufio"
-	"compress/gzip"
+	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/VictoriaMetrics/metrics"
 
+	"github.com/ninesmon/nines/agent/gzpool"
 	"github.com/ninesmon/nines/agent/host"
 )
+
+var bufPool = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 32<<10) }}
 
 // Handler serves the latest batch plus the agent's own metrics. Set may be
 // called from any goroutine.
@@ -31,16 +35,23 @@ func (h *Handler) Set(b *host.Batch) { h.latest.Store(b) }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-	var out *bufio.Writer
+	var dst io.Writer = w
 	if strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
 		w.Header().Set("Content-Encoding", "gzip")
-		zw := gzip.NewWriter(w)
-		defer zw.Close()
-		out = bufio.NewWriterSize(zw, 32<<10)
-	} else {
-		out = bufio.NewWriterSize(w, 32<<10)
+		zw := gzpool.Get(w)
+		defer func() {
+			zw.Close()
+			gzpool.Put(zw)
+		}()
+		dst = zw
 	}
-	defer out.Flush()
+	out := bufPool.Get().(*bufio.Writer)
+	out.Reset(dst)
+	defer func() {
+		out.Flush()
+		out.Reset(nil)
+		bufPool.Put(out)
+	}()
 	if b := h.latest.Load(); b != nil {
 		WriteBatch(out, b)
 	}

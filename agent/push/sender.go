@@ -2,7 +2,6 @@ package push
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/VictoriaMetrics/metrics"
 
+	"github.com/ninesmon/nines/agent/gzpool"
 	"github.com/ninesmon/nines/agent/spool"
 	"github.com/ninesmon/nines/agent/wire"
 	"github.com/ninesmon/nines/agent/yamlconf"
@@ -211,11 +211,14 @@ func EncodeLabels(m map[string]string) string {
 // is full the oldest batch is dropped and counted.
 func (s *Sender) Enqueue(lp []byte) error {
 	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	if _, err := zw.Write(lp); err != nil {
-		return err
+	buf.Grow(len(lp)/4 + 64)
+	zw := gzpool.Get(&buf)
+	_, err := zw.Write(lp)
+	if cerr := zw.Close(); err == nil {
+		err = cerr
 	}
-	if err := zw.Close(); err != nil {
+	gzpool.Put(zw)
+	if err != nil {
 		return err
 	}
 	s.mu.Lock()

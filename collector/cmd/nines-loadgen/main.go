@@ -32,7 +32,7 @@ func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: nines-loadgen payload|ingest|fleet [flags] (see -h of each)")
+		fmt.Fprintln(stderr, "usage: nines-loadgen payload|ingest|fleet|scrape [flags] (see -h of each)")
 		return 2
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -45,8 +45,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = ingestCmd(ctx, args[1:], stdout)
 	case "fleet":
 		err = fleetCmd(ctx, args[1:], stdout)
+	case "scrape":
+		err = scrapeCmd(ctx, args[1:], stdout)
 	default:
-		err = fmt.Errorf("unknown command %q (want payload, ingest or fleet)", args[0])
+		err = fmt.Errorf("unknown command %q (want payload, ingest, fleet or scrape)", args[0])
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "nines-loadgen:", err)
@@ -276,4 +278,45 @@ func agentBatch(agent, series int, now time.Time, r *rand.Rand) []byte {
 	zw.Close()
 	_ = agent
 	return b.Bytes()
+}
+
+// scrapeCmd scrapes a /metrics endpoint n times, every interval (0: back
+// to back), as Prometheus does (gzip accepted), and reports latencies.
+func scrapeCmd(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("scrape", flag.ContinueOnError)
+	url := fs.String("url", "", "the /metrics URL")
+	n := fs.Int("n", 100, "number of scrapes")
+	every := fs.Duration("every", 0, "time between scrape starts (0: back to back)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	client := &http.Client{Timeout: 10 * time.Second}
+	var lat []time.Duration
+	var bytesTotal int64
+	start := time.Now()
+	for i := 0; i < *n && ctx.Err() == nil; i++ {
+		if *every > 0 {
+			next := start.Add(time.Duration(i) * *every)
+			time.Sleep(time.Until(next))
+		}
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, *url, nil)
+		req.Header.Set("Accept-Encoding", "gzip")
+		req.Header.Set("Accept", "text/plain;version=0.0.4")
+		t0 := time.Now()
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		b, _ := io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		lat = append(lat, time.Since(t0))
+		bytesTotal += b
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("scrape: %s", resp.Status)
+		}
+	}
+	sort.Slice(lat, func(a, b int) bool { return lat[a] < lat[b] })
+	q := func(p float64) float64 { return lat[int(p*float64(len(lat)-1))].Seconds() * 1000 }
+	fmt.Fprintf(stdout, "scrapes=%d p50_ms=%.3f p99_ms=%.3f max_ms=%.3f avg_bytes=%d\n", len(lat), q(0.5), q(0.99), q(1), bytesTotal/int64(len(lat)))
+	return nil
 }
