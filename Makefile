@@ -50,6 +50,9 @@ bench: ## Go benchmarks, then the side-by-side peer benchmarks in bench/ (result
 	bash bench/fleet.sh
 	@echo ">> rule evaluation, side by side with Prometheus"
 	bash bench/rules.sh
+	@echo ">> agent, side by side with node_exporter"
+	./scripts/test-deps.sh prometheus-node-exporter
+	bash bench/agent.sh
 
 lint: ## gofmt, go vet, staticcheck
 	@echo ">> checking formatting"
