@@ -26,7 +26,7 @@ func TestLoadDefaults(t *testing.T) {
 	if got, want := d.Interval.D(), 60*time.Second; got != want {
 		t.Errorf("desktop interval: got %s, want %s", got, want)
 	}
-	if got := c.EnabledCollectors(); strings.Join(got, ",") != "cpu,diskstats,filesystem,hwmon,loadavg,memory,netdev,processes,system" {
+	if got := c.EnabledCollectors(); strings.Join(got, ",") != "battery,cpu,diskstats,filesystem,hwmon,loadavg,memory,netdev,processes,system" {
 		t.Errorf("default collectors: got %v", got)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -34,7 +35,10 @@ type fixturePS struct {
 }
 
 func (f fixturePS) ctx(ctx context.Context) context.Context {
-	return context.WithValue(ctx, common.EnvKey, common.EnvMap{common.HostProcEnvKey: f.proc})
+	return context.WithValue(ctx, common.EnvKey, common.EnvMap{
+		common.HostProcEnvKey: f.proc,
+		common.HostSysEnvKey:  filepath.Join(filepath.Dir(f.proc), "sys"),
+	})
 }
 
 func (f fixturePS) CPUTimes(ctx context.Context) ([]cpu.TimesStat, error) {
@@ -119,11 +123,11 @@ func render(b *Batch) string {
 }
 
 func TestCollectorsGolden(t *testing.T) {
-	reg, err := NewRegistry([]string{"cpu", "diskstats", "filesystem", "hwmon", "loadavg", "memory", "netdev", "system"}, serverFixture(), DefaultOptions(), slog.New(slog.DiscardHandler))
+	reg, err := NewRegistry([]string{"battery", "cpu", "diskstats", "filesystem", "hwmon", "loadavg", "memory", "netdev", "system"}, serverFixture(), DefaultOptions(), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := reg.Collect(context.Background(), time.Unix(1700000000, 0))
+	b := reg.Collect(serverFixture().ctx(context.Background()), time.Unix(1700000000, 0))
 	got := render(b)
 	golden := "testdata/server/expected.out"
 	if *update {
