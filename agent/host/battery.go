@@ -14,7 +14,7 @@ type Battery struct {
 	Name     string
 	Capacity float64 // percent
 	Present  bool
-	Status   string  // Charging, Discharging, Full, ...
+	Status   string // Charging, Discharging, Full, ...
 }
 
 type batteryCollector struct{}
