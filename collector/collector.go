@@ -30,6 +30,7 @@ import (
 	"github.com/ninesmon/nines/collector/config"
 	"github.com/ninesmon/nines/collector/forward"
 	"github.com/ninesmon/nines/collector/ingest"
+	"github.com/ninesmon/nines/collector/snmp"
 	"github.com/ninesmon/nines/collector/state"
 	"github.com/ninesmon/nines/collector/store/sqlite"
 	"github.com/ninesmon/nines/rules"
@@ -54,6 +55,7 @@ type Collector struct {
 	reloadFn  func() (*config.Config, error)
 	sources   []Source
 	checks    *check.Runner
+	poller    *snmp.Poller
 	forwarder *forward.Forwarder
 	slos      *sloComputer
 	appender  ingest.Appender // the window, and the forwarder when one is configured
@@ -129,6 +131,8 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, reload fu
 	c.slos = &sloComputer{c: c}
 	c.checks = check.NewRunner(checkSpecs(cfg), logger.With("component", "check"))
 	c.AddSource(SourceFunc(func(ctx context.Context, w Writer) error { return c.checks.Run(ctx, w) }))
+	c.poller = snmp.NewPoller(snmpDevices(cfg), cfg.SNMP.MaxConcurrentPolls, logger.With("component", "snmp"))
+	c.AddSource(SourceFunc(func(ctx context.Context, w Writer) error { return c.poller.Run(ctx, w) }))
 
 	c.reloadOK = prometheus.NewGauge(prometheus.GaugeOpts{Name: "nines_config_last_reload_successful", Help: "Whether the last configuration reload succeeded (1) or failed (0)."})
 	c.reloadTime = prometheus.NewGauge(prometheus.GaugeOpts{Name: "nines_config_last_reload_success_timestamp_seconds", Help: "When the configuration was last loaded successfully (Unix time)."})
@@ -177,6 +181,23 @@ func sameForward(a, b config.Forward) bool {
 	return a.RemoteWrite.URL == b.RemoteWrite.URL && a.RemoteWrite.BearerToken == b.RemoteWrite.BearerToken
 }
 
+func snmpDevices(cfg *config.Config) []snmp.Device {
+	out := make([]snmp.Device, 0, len(cfg.Devices))
+	for _, d := range cfg.Devices {
+		out = append(out, snmp.Device{
+			Name: d.Name, Interval: d.Interval.D(), Labels: d.Labels, Modules: d.Modules,
+			Target: snmp.Target{
+				Address: d.Address, Version: d.Version, Community: d.Community.Reveal(),
+				Timeout: d.Timeout.D(), Retries: d.Retries, MaxRepetitions: d.MaxRepetitions,
+				V3: snmp.V3{Username: d.V3.Username, SecurityLevel: d.V3.SecurityLevel,
+					AuthProtocol: d.V3.AuthProtocol, AuthPassphrase: d.V3.AuthPassphrase.Reveal(),
+					PrivProtocol: d.V3.PrivProtocol, PrivPassphrase: d.V3.PrivPassphrase.Reveal()},
+			},
+		})
+	}
+	return out
+}
+
 func checkSpecs(cfg *config.Config) []check.Spec {
 	out := make([]check.Spec, 0, len(cfg.Checks))
 	for i := range cfg.Checks {
@@ -213,6 +234,7 @@ func (c *Collector) Reload(cfg *config.Config) {
 	c.tracker.SetInventory(inventory(cfg), time.Now())
 	c.rules.Update(cfg.RuleFiles)
 	c.checks.Update(checkSpecs(cfg))
+	c.poller.Update(snmpDevices(cfg))
 	c.reloadOK.Set(1)
 	c.reloadTime.Set(float64(time.Now().Unix()))
 	c.logger.Info("configuration reloaded", "rule_files", len(cfg.RuleFiles), "tokens", len(cfg.Auth.Tokens))

@@ -17,8 +17,8 @@ type Writer interface {
 	Append(lset labels.Labels, t int64, v float64) error
 	// Observe records that a target answered at now.
 	Observe(ctx context.Context, o state.Observation, now time.Time) error
-	// CheckResult records the outcome of an active check of a target.
-	CheckResult(ctx context.Context, name string, labels map[string]string, interval time.Duration, ok bool, cause string, now time.Time) error
+	// ProbeResult records the outcome of an active probe of a target.
+	ProbeResult(ctx context.Context, p state.Probe, now time.Time) error
 }
 
 // Source is a long-running producer of data: an SNMP poller, a trap
@@ -48,6 +48,6 @@ func (w writer) Observe(ctx context.Context, o state.Observation, now time.Time)
 	return w.c.tracker.Observe(ctx, o, now)
 }
 
-func (w writer) CheckResult(ctx context.Context, name string, l map[string]string, interval time.Duration, ok bool, cause string, now time.Time) error {
-	return w.c.tracker.CheckResult(ctx, name, l, interval, ok, cause, now)
+func (w writer) ProbeResult(ctx context.Context, p state.Probe, now time.Time) error {
+	return w.c.tracker.ProbeResult(ctx, p, now)
 }

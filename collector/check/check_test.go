@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/ninesmon/nines/collector/internal/peer"
+	"github.com/ninesmon/nines/collector/state"
 )
 
 func spec(typ, target string) *Spec {
@@ -191,11 +192,11 @@ func (f *fakeWriter) Append(l labels.Labels, _ int64, v float64) error {
 	return nil
 }
 
-func (f *fakeWriter) CheckResult(_ context.Context, _ string, _ map[string]string, _ time.Duration, ok bool, cause string, _ time.Time) error {
+func (f *fakeWriter) ProbeResult(_ context.Context, p state.Probe, _ time.Time) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.results = append(f.results, ok)
-	f.causes = append(f.causes, cause)
+	f.results = append(f.results, p.OK)
+	f.causes = append(f.causes, p.Cause)
 	return nil
 }
 

@@ -11,13 +11,15 @@ import (
 
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/ninesmon/nines/collector/state"
 )
 
 // Writer receives check outcomes: samples for rules and dashboards, and
 // results for the availability tracker. (collector.Writer satisfies it.)
 type Writer interface {
 	Append(lset labels.Labels, t int64, v float64) error
-	CheckResult(ctx context.Context, name string, labels map[string]string, interval time.Duration, ok bool, cause string, now time.Time) error
+	ProbeResult(ctx context.Context, p state.Probe, now time.Time) error
 }
 
 // Runner runs every configured check on its interval. Update may be called
@@ -160,7 +162,8 @@ func (r *Runner) record(ctx context.Context, s *Spec, res Result, at time.Time, 
 	if !res.CertExpiry.IsZero() {
 		put("nines_check_tls_cert_expiry_timestamp_seconds", float64(res.CertExpiry.Unix()))
 	}
-	if err := w.CheckResult(ctx, s.Name, s.Labels, s.Interval, res.Success, res.Cause, at); err != nil {
+	if err := w.ProbeResult(ctx, state.Probe{Name: s.Name, Kind: state.KindCheck, Labels: s.Labels, Interval: s.Interval,
+		OK: res.Success, Cause: res.Cause}, at); err != nil {
 		r.logger.Error("record check result", "check", s.Name, "err", err)
 	}
 	if res.Success {

@@ -31,6 +31,8 @@ type Config struct {
 	Inventory    Inventory      `yaml:"inventory"`
 	Checks       []probe.Config `yaml:"checks"`
 	Services     []Service      `yaml:"services"`
+	Devices      []Device       `yaml:"devices"`
+	SNMP         SNMP           `yaml:"snmp"`
 	Forward      Forward        `yaml:"forward"`
 	Rules        Rules          `yaml:"rules"`
 
@@ -172,6 +174,47 @@ type ServiceComponents struct {
 	Services []string          `yaml:"services"`
 }
 
+// SNMP holds settings for all devices.
+type SNMP struct {
+	// MaxConcurrentPolls bounds how many devices are polled at once.
+	MaxConcurrentPolls int `yaml:"max_concurrent_polls"`
+}
+
+// Device is a network device polled over SNMP.
+type Device struct {
+	Name string `yaml:"name"`
+	// Address is host or host:port (default port 161).
+	Address string `yaml:"address"`
+	// Version is 1, 2c (default) or 3.
+	Version       string            `yaml:"version"`
+	Community     yamlconf.Secret   `yaml:"community"`
+	CommunityFile string            `yaml:"community_file"`
+	V3            DeviceV3          `yaml:"v3"`
+	Timeout       yamlconf.Duration `yaml:"timeout"`
+	Retries       int               `yaml:"retries"`
+	// MaxRepetitions for GETBULK (default 25).
+	MaxRepetitions uint32            `yaml:"max_repetitions"`
+	Interval       yamlconf.Duration `yaml:"interval"`
+	Labels         map[string]string `yaml:"labels"`
+	// Modules to read: system (always), if_mib.
+	Modules []string `yaml:"modules"`
+}
+
+// DeviceV3 holds SNMPv3 user-based security.
+type DeviceV3 struct {
+	Username string `yaml:"username"`
+	// SecurityLevel is noAuthNoPriv, authNoPriv or authPriv.
+	SecurityLevel      string          `yaml:"security_level"`
+	AuthProtocol       string          `yaml:"auth_protocol"`
+	AuthPassphrase     yamlconf.Secret `yaml:"auth_passphrase"`
+	AuthPassphraseFile string          `yaml:"auth_passphrase_file"`
+	PrivProtocol       string          `yaml:"priv_protocol"`
+	PrivPassphrase     yamlconf.Secret `yaml:"priv_passphrase"`
+	PrivPassphraseFile string          `yaml:"priv_passphrase_file"`
+	// AllowInsecure permits MD5 and DES, which are broken.
+	AllowInsecure bool `yaml:"allow_insecure"`
+}
+
 // Forward sends everything ingested on to long-term storage.
 type Forward struct {
 	RemoteWrite *RemoteWrite `yaml:"remote_write"`
@@ -219,6 +262,7 @@ func Default() *Config {
 			CheckFailures:       2,
 		},
 		Inventory: Inventory{AutoRegister: true},
+		SNMP:      SNMP{MaxConcurrentPolls: 64},
 		Rules:     Rules{EvaluationInterval: yamlconf.Duration(15 * time.Second), OutageTolerance: yamlconf.Duration(time.Hour)},
 	}
 }
@@ -267,6 +311,25 @@ func (c *Config) Resolve(dir string) error {
 	c.Web.TLSCertFile, c.Web.TLSKeyFile = abs(c.Web.TLSCertFile), abs(c.Web.TLSKeyFile)
 	for i := range c.Checks {
 		c.Checks[i].HTTP.CAFile = abs(c.Checks[i].HTTP.CAFile)
+	}
+	for i := range c.Devices {
+		d := &c.Devices[i]
+		for _, sec := range []struct {
+			val  *yamlconf.Secret
+			file *string
+			key  string
+		}{{&d.Community, &d.CommunityFile, "community"}, {&d.V3.AuthPassphrase, &d.V3.AuthPassphraseFile, "auth_passphrase"}, {&d.V3.PrivPassphrase, &d.V3.PrivPassphraseFile, "priv_passphrase"}} {
+			if *sec.file == "" {
+				continue
+			}
+			*sec.file = abs(*sec.file)
+			v, err := yamlconf.ResolveSecret("", *sec.file, sec.key)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("devices[%d] (%s): %w", i, d.Name, err))
+				continue
+			}
+			*sec.val = v
+		}
 	}
 	if rw := c.Forward.RemoteWrite; rw != nil && rw.BearerTokenFile != "" {
 		rw.BearerTokenFile = abs(rw.BearerTokenFile)
@@ -412,6 +475,7 @@ func (c *Config) Validate(p *yamlconf.Problems) {
 	}
 	c.validateChecks(p)
 	c.validateServices(p)
+	c.validateDevices(p)
 	if rw := c.Forward.RemoteWrite; rw != nil {
 		u, err := url.Parse(rw.URL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -531,4 +595,106 @@ func (c *Config) Service(name string) *Service {
 		}
 	}
 	return nil
+}
+
+func (c *Config) validateDevices(p *yamlconf.Problems) {
+	names := map[string]bool{}
+	for _, h := range c.Inventory.Hosts {
+		names[h.Name] = true
+	}
+	for _, ch := range c.Checks {
+		names[ch.Name] = true
+	}
+	if c.SNMP.MaxConcurrentPolls < 1 {
+		p.Addf("snmp.max_concurrent_polls", "must be at least 1")
+	}
+	for i := range c.Devices {
+		d := &c.Devices[i]
+		dp := fmt.Sprintf("devices[%d]", i)
+		if d.Name == "" {
+			p.Addf(dp, "name must be set")
+		} else if names[d.Name] {
+			p.Addf(dp+".name", "name %q is already used by another target", d.Name)
+		}
+		names[d.Name] = true
+		if d.Address == "" {
+			p.Addf(dp, "device %q: address must be set", d.Name)
+		}
+		if d.Version == "" {
+			d.Version = "2c"
+		}
+		if d.Interval == 0 {
+			d.Interval = yamlconf.Duration(time.Minute)
+		}
+		if d.Timeout == 0 {
+			d.Timeout = yamlconf.Duration(min(5*time.Second, d.Interval.D()/4))
+		}
+		if d.MaxRepetitions == 0 {
+			d.MaxRepetitions = 25
+		}
+		if len(d.Modules) == 0 {
+			d.Modules = []string{"system", "if_mib"}
+		}
+		if !slices.Contains(d.Modules, "system") {
+			d.Modules = append([]string{"system"}, d.Modules...)
+		}
+		for j, m := range d.Modules {
+			if m != "system" && m != "if_mib" {
+				p.Addf(fmt.Sprintf("%s.modules[%d]", dp, j), "device %q: unknown module %q (want system or if_mib)", d.Name, m)
+			}
+		}
+		if d.Interval.D() < time.Second {
+			p.Addf(dp+".interval", "device %q: must be at least 1s", d.Name)
+		}
+		if d.Timeout.D()*time.Duration(d.Retries+1) >= d.Interval.D() {
+			p.Addf(dp+".timeout", "device %q: timeout x (retries+1) must be shorter than the interval", d.Name)
+		}
+		switch d.Version {
+		case "1", "2c":
+			if (d.Community == "") == (d.CommunityFile == "") {
+				p.Addf(dp, "device %q: exactly one of community & community_file must be configured", d.Name)
+			}
+		case "3":
+			v3 := d.V3
+			if v3.Username == "" {
+				p.Addf(dp+".v3.username", "device %q: must be set", d.Name)
+			}
+			level := v3.SecurityLevel
+			switch level {
+			case "noAuthNoPriv", "authNoPriv", "authPriv":
+			default:
+				p.Addf(dp+".v3.security_level", "device %q: want noAuthNoPriv, authNoPriv or authPriv, got %q", d.Name, level)
+			}
+			if level == "authNoPriv" || level == "authPriv" {
+				switch strings.ToUpper(v3.AuthProtocol) {
+				case "SHA", "SHA224", "SHA256", "SHA384", "SHA512":
+				case "MD5":
+					if !v3.AllowInsecure {
+						p.Addf(dp+".v3.auth_protocol", "device %q: MD5 is broken; set allow_insecure: true to use it anyway", d.Name)
+					}
+				default:
+					p.Addf(dp+".v3.auth_protocol", "device %q: unknown auth protocol %q", d.Name, v3.AuthProtocol)
+				}
+				if (v3.AuthPassphrase == "") == (v3.AuthPassphraseFile == "") {
+					p.Addf(dp+".v3", "device %q: exactly one of auth_passphrase & auth_passphrase_file must be configured", d.Name)
+				}
+			}
+			if level == "authPriv" {
+				switch strings.ToUpper(v3.PrivProtocol) {
+				case "AES", "AES192", "AES256", "AES192C", "AES256C":
+				case "DES":
+					if !v3.AllowInsecure {
+						p.Addf(dp+".v3.priv_protocol", "device %q: DES is broken; set allow_insecure: true to use it anyway", d.Name)
+					}
+				default:
+					p.Addf(dp+".v3.priv_protocol", "device %q: unknown privacy protocol %q", d.Name, v3.PrivProtocol)
+				}
+				if (v3.PrivPassphrase == "") == (v3.PrivPassphraseFile == "") {
+					p.Addf(dp+".v3", "device %q: exactly one of priv_passphrase & priv_passphrase_file must be configured", d.Name)
+				}
+			}
+		default:
+			p.Addf(dp+".version", "device %q: unknown SNMP version %q (want 1, 2c or 3)", d.Name, d.Version)
+		}
+	}
 }

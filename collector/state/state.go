@@ -121,8 +121,8 @@ type Options struct {
 	Grace time.Duration
 	// DefaultInterval applies to hosts that do not announce theirs.
 	DefaultInterval time.Duration
-	// CheckFailures is how many consecutive failed checks make a check
-	// target DOWN.
+	// CheckFailures is how many consecutive failed probes (checks, SNMP
+	// polls) make the target DOWN.
 	CheckFailures int
 }
 
@@ -269,24 +269,34 @@ func (t *Tracker) Observe(ctx context.Context, o Observation, now time.Time) err
 	return t.change(ctx, tg, Up, now, "data received")
 }
 
-// CheckResult records the outcome of an active check at now. A check
-// target goes DOWN after Options.CheckFailures consecutive failures and UP
-// on the first success.
-func (t *Tracker) CheckResult(ctx context.Context, name string, labels map[string]string, interval time.Duration, ok bool, cause string, now time.Time) error {
-	if ok {
-		return t.Observe(ctx, Observation{Name: name, Kind: KindCheck, Labels: labels, Interval: interval}, now)
+// Probe is the outcome of one active probe of a target: a check run by
+// the collector, an SNMP poll of a device.
+type Probe struct {
+	Name     string
+	Kind     Kind // KindCheck or KindDevice
+	Labels   map[string]string
+	Interval time.Duration
+	OK       bool
+	Cause    string // why it failed
+}
+
+// ProbeResult records a probe's outcome at now. The target goes DOWN after
+// Options.CheckFailures consecutive failures and UP on the first success.
+func (t *Tracker) ProbeResult(ctx context.Context, p Probe, now time.Time) error {
+	if p.OK {
+		return t.Observe(ctx, Observation{Name: p.Name, Kind: p.Kind, Labels: p.Labels, Interval: p.Interval}, now)
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	tg := t.targets[name]
+	tg := t.targets[p.Name]
 	if tg == nil {
-		tg = &Target{Name: name, Kind: KindCheck, State: Unknown, Since: now, Interval: interval, agentLabels: labels}
-		t.targets[name] = tg
+		tg = &Target{Name: p.Name, Kind: p.Kind, State: Unknown, Since: now, Interval: p.Interval, agentLabels: p.Labels}
+		t.targets[p.Name] = tg
 		t.applyLabels(tg)
 	}
 	tg.Failures++
 	if tg.Failures >= max(t.opts.CheckFailures, 1) {
-		return t.change(ctx, tg, Down, now, cause)
+		return t.change(ctx, tg, Down, now, p.Cause)
 	}
 	return nil
 }

@@ -175,16 +175,16 @@ func TestCheckFailures(t *testing.T) {
 	o.CheckFailures = 2
 	tr, _ := New(ctx, &memStore{}, o, t0, slog.New(slog.DiscardHandler))
 	tr.SetInventory(Inventory{AutoRegister: true}, t0)
-	_ = tr.CheckResult(ctx, "erp-http", nil, time.Minute, true, "", t0)
-	_ = tr.CheckResult(ctx, "erp-http", nil, time.Minute, false, "HTTP 503", t0.Add(time.Minute))
+	_ = tr.ProbeResult(ctx, Probe{Name: "erp-http", Kind: KindCheck, Interval: time.Minute, OK: true, Cause: ""}, t0)
+	_ = tr.ProbeResult(ctx, Probe{Name: "erp-http", Kind: KindCheck, Interval: time.Minute, OK: false, Cause: "HTTP 503"}, t0.Add(time.Minute))
 	if got := tr.Snapshot()[0]; got.State != Up || got.Failures != 1 {
 		t.Fatalf("after one failure: got %s with %d failures, want still up", got.State, got.Failures)
 	}
-	_ = tr.CheckResult(ctx, "erp-http", nil, time.Minute, false, "HTTP 503", t0.Add(2*time.Minute))
+	_ = tr.ProbeResult(ctx, Probe{Name: "erp-http", Kind: KindCheck, Interval: time.Minute, OK: false, Cause: "HTTP 503"}, t0.Add(2*time.Minute))
 	if got := tr.Snapshot()[0]; got.State != Down || got.Cause != "HTTP 503" || got.Kind != KindCheck {
 		t.Fatalf("after two failures: got %+v, want down with the cause", got)
 	}
-	_ = tr.CheckResult(ctx, "erp-http", nil, time.Minute, true, "", t0.Add(3*time.Minute))
+	_ = tr.ProbeResult(ctx, Probe{Name: "erp-http", Kind: KindCheck, Interval: time.Minute, OK: true, Cause: ""}, t0.Add(3*time.Minute))
 	if got := tr.Snapshot()[0]; got.State != Up || got.Failures != 0 {
 		t.Fatalf("after a success: got %+v, want up", got)
 	}

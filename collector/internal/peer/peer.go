@@ -81,7 +81,14 @@ func (p *Process) Output() string {
 // Start runs a program until the test ends (SIGTERM, then SIGKILL).
 func Start(t testing.TB, name string, args ...string) *Process {
 	t.Helper()
+	return StartEnv(t, nil, name, args...)
+}
+
+// StartEnv is Start with an environment (nil: the test's own).
+func StartEnv(t testing.TB, env []string, name string, args ...string) *Process {
+	t.Helper()
 	p := &Process{cmd: exec.Command(name, args...), done: make(chan struct{})}
+	p.cmd.Env = env
 	p.cmd.Stdout, p.cmd.Stderr = p, p
 	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", name, err)

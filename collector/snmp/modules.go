@@ -1,0 +1,173 @@
+package snmp
+
+import (
+	"context"
+	"fmt"
+	"math/big"
+	"strconv"
+	"strings"
+
+	"github.com/gosnmp/gosnmp"
+)
+
+// Sample is one value read from a device, named after its MIB object.
+type Sample struct {
+	Name   string
+	Labels []string // name, value pairs
+	Value  float64
+}
+
+// Module reads one group of objects from a device.
+type Module func(ctx context.Context, c Conn) ([]Sample, error)
+
+// Modules are the built-in modules by name.
+var Modules = map[string]Module{
+	"system": system,
+	"if_mib": ifMIB,
+}
+
+const (
+	oidSysDescr    = "1.3.6.1.2.1.1.1.0"
+	oidSysObjectID = "1.3.6.1.2.1.1.2.0"
+	oidSysUpTime   = "1.3.6.1.2.1.1.3.0"
+	oidSysName     = "1.3.6.1.2.1.1.5.0"
+	oidSysLocation = "1.3.6.1.2.1.1.6.0"
+)
+
+// system reads sysUpTime (in hundredths of a second, as the MIB has it)
+// and the device's identity as nines_snmp_device_info labels.
+func system(ctx context.Context, c Conn) ([]Sample, error) {
+	vars, err := c.Get(ctx, []string{oidSysDescr, oidSysObjectID, oidSysUpTime, oidSysName, oidSysLocation})
+	if err != nil {
+		return nil, err
+	}
+	info := map[string]string{}
+	var out []Sample
+	for _, v := range vars {
+		switch v.OID {
+		case oidSysUpTime:
+			if f, ok := Number(v); ok {
+				out = append(out, Sample{Name: "sysUpTime", Value: f})
+			}
+		case oidSysDescr:
+			info["sysDescr"] = Text(v)
+		case oidSysObjectID:
+			info["sysObjectID"] = Text(v)
+		case oidSysName:
+			info["sysName"] = Text(v)
+		case oidSysLocation:
+			info["sysLocation"] = Text(v)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("device did not return sysUpTime")
+	}
+	out = append(out, Sample{Name: "nines_snmp_device_info", Value: 1, Labels: []string{
+		"sysDescr", info["sysDescr"], "sysName", info["sysName"], "sysObjectID", info["sysObjectID"], "sysLocation", info["sysLocation"]}})
+	return out, nil
+}
+
+// Interface columns read by if_mib, by table.
+var (
+	ifTableRoot  = "1.3.6.1.2.1.2.2.1"
+	ifXTableRoot = "1.3.6.1.2.1.31.1.1.1"
+	ifColumns    = map[string]string{
+		ifTableRoot + ".2": "ifDescr", ifTableRoot + ".3": "ifType", ifTableRoot + ".4": "ifMtu", ifTableRoot + ".5": "ifSpeed",
+		ifTableRoot + ".7": "ifAdminStatus", ifTableRoot + ".8": "ifOperStatus",
+		ifTableRoot + ".13": "ifInDiscards", ifTableRoot + ".14": "ifInErrors", ifTableRoot + ".19": "ifOutDiscards", ifTableRoot + ".20": "ifOutErrors",
+		ifXTableRoot + ".1": "ifName", ifXTableRoot + ".6": "ifHCInOctets", ifXTableRoot + ".7": "ifHCInUcastPkts",
+		ifXTableRoot + ".8": "ifHCInMulticastPkts", ifXTableRoot + ".10": "ifHCOutOctets", ifXTableRoot + ".11": "ifHCOutUcastPkts",
+		ifXTableRoot + ".12": "ifHCOutMulticastPkts", ifXTableRoot + ".15": "ifHighSpeed", ifXTableRoot + ".18": "ifAlias",
+	}
+	ifLabels = map[string]bool{"ifDescr": true, "ifName": true, "ifAlias": true}
+)
+
+// ifMIB walks ifTable and ifXTable and reports every numeric column per
+// interface, labelled ifIndex, ifName, ifDescr and ifAlias. Counters are
+// reported as read: rate() turns them into per-second figures, and reads
+// a wrap or a reboot as a reset, never as a spike.
+func ifMIB(ctx context.Context, c Conn) ([]Sample, error) {
+	type iface struct {
+		labels map[string]string
+		values map[string]float64
+	}
+	ifaces := map[string]*iface{}
+	var order []string
+	for _, root := range []string{ifTableRoot, ifXTableRoot} {
+		vars, err := c.BulkWalk(ctx, root)
+		if err != nil {
+			return nil, fmt.Errorf("walk %s: %w", root, err)
+		}
+		for _, v := range vars {
+			i := strings.LastIndexByte(v.OID, '.')
+			if i < 0 {
+				continue
+			}
+			col, index := v.OID[:i], v.OID[i+1:]
+			name, ok := ifColumns[col]
+			if !ok {
+				continue
+			}
+			f := ifaces[index]
+			if f == nil {
+				f = &iface{labels: map[string]string{}, values: map[string]float64{}}
+				ifaces[index] = f
+				order = append(order, index)
+			}
+			if ifLabels[name] {
+				f.labels[name] = Text(v)
+			} else if n, ok := Number(v); ok {
+				f.values[name] = n
+			}
+		}
+	}
+	var out []Sample
+	for _, index := range order {
+		f := ifaces[index]
+		l := []string{"ifIndex", index, "ifName", f.labels["ifName"], "ifDescr", f.labels["ifDescr"], "ifAlias", f.labels["ifAlias"]}
+		for name, v := range f.values {
+			out = append(out, Sample{Name: name, Labels: l, Value: v})
+		}
+	}
+	return out, nil
+}
+
+// Number converts a numeric variable to float64.
+func Number(v Var) (float64, bool) {
+	switch v.Type {
+	case gosnmp.Integer, gosnmp.Counter32, gosnmp.Gauge32, gosnmp.TimeTicks, gosnmp.Counter64, gosnmp.Uinteger32:
+		switch n := v.Value.(type) {
+		case int:
+			return float64(n), true
+		case uint:
+			return float64(n), true
+		case uint32:
+			return float64(n), true
+		case uint64:
+			return float64(n), true
+		case int64:
+			return float64(n), true
+		case *big.Int:
+			f, _ := new(big.Float).SetInt(n).Float64()
+			return f, true
+		}
+	}
+	return 0, false
+}
+
+// Text renders a variable as a label value: strings as they are (invalid
+// UTF-8 hex-escaped), numbers in decimal, OIDs without the leading dot.
+func Text(v Var) string {
+	switch x := v.Value.(type) {
+	case []byte:
+		return strings.ToValidUTF8(string(x), "?")
+	case string:
+		return strings.TrimPrefix(x, ".")
+	case nil:
+		return ""
+	}
+	if f, ok := Number(v); ok {
+		return strconv.FormatFloat(f, 'f', -1, 64)
+	}
+	return fmt.Sprint(v.Value)
+}

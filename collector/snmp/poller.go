@@ -1,0 +1,193 @@
+package snmp
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/ninesmon/nines/collector/state"
+)
+
+// Device is one device to poll.
+type Device struct {
+	Name     string
+	Target   Target
+	Interval time.Duration
+	Labels   map[string]string
+	Modules  []string
+}
+
+// Writer receives samples and poll outcomes (collector.Writer satisfies it).
+type Writer interface {
+	Append(lset labels.Labels, t int64, v float64) error
+	ProbeResult(ctx context.Context, p state.Probe, now time.Time) error
+}
+
+// Poller polls every device on its interval with a bounded number of polls
+// at once. A poll that is still running when the next is due makes that
+// one skipped and counted, never stacked; a panic in decoding a device's
+// answer is recovered at the poll, counted and logged.
+type Poller struct {
+	logger  *slog.Logger
+	workers chan struct{}
+	dial    func(Target) (Conn, error)
+
+	mu      sync.Mutex
+	devices []Device
+	changed chan struct{}
+
+	Polls, Failures, Skipped, Panics atomic.Int64
+}
+
+// NewPoller returns a poller running at most workers polls at once.
+func NewPoller(devices []Device, workers int, logger *slog.Logger) *Poller {
+	if workers <= 0 {
+		workers = 64
+	}
+	return &Poller{logger: logger, workers: make(chan struct{}, workers), dial: Dial, devices: devices, changed: make(chan struct{}, 1)}
+}
+
+// Update replaces the devices (after a reload).
+func (p *Poller) Update(devices []Device) {
+	p.mu.Lock()
+	p.devices = devices
+	p.mu.Unlock()
+	select {
+	case p.changed <- struct{}{}:
+	default:
+	}
+}
+
+// Run polls until ctx is done.
+func (p *Poller) Run(ctx context.Context, w Writer) error {
+	for {
+		p.mu.Lock()
+		devices := append([]Device(nil), p.devices...)
+		p.mu.Unlock()
+		runCtx, cancel := context.WithCancel(ctx)
+		var wg sync.WaitGroup
+		for i := range devices {
+			wg.Add(1)
+			go func(d *Device) {
+				defer wg.Done()
+				p.loop(runCtx, d, w)
+			}(&devices[i])
+		}
+		select {
+		case <-ctx.Done():
+			cancel()
+			wg.Wait()
+			return nil
+		case <-p.changed:
+			cancel()
+			wg.Wait()
+		}
+	}
+}
+
+func (p *Poller) loop(ctx context.Context, d *Device, w Writer) {
+	// Spread the fleet's polls over the interval.
+	first := time.Duration(rand.Int64N(int64(d.Interval)/2 + 1))
+	t := time.NewTimer(first)
+	defer t.Stop()
+	next := time.Now().Add(first)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		select {
+		case p.workers <- struct{}{}:
+			p.poll(ctx, d, w)
+			<-p.workers
+		case <-ctx.Done():
+			return
+		}
+		next = next.Add(d.Interval)
+		if now := time.Now(); now.After(next) {
+			missed := now.Sub(next)/d.Interval + 1
+			p.Skipped.Add(int64(missed))
+			p.logger.Warn("poll overran its interval; polls skipped", "device", d.Name, "skipped", int64(missed))
+			next = next.Add(missed * d.Interval)
+		}
+		t.Reset(time.Until(next))
+	}
+}
+
+// poll reads every module of one device within a deadline shorter than
+// its interval, and records the samples and the outcome.
+func (p *Poller) poll(ctx context.Context, d *Device, w Writer) {
+	ctx, cancel := context.WithTimeout(ctx, d.Interval*4/5)
+	defer cancel()
+	start := time.Now()
+	samples, err := p.read(ctx, d)
+	if ctx.Err() != nil && err == nil {
+		err = ctx.Err()
+	}
+	p.Polls.Add(1)
+	outcome := state.Probe{Name: d.Name, Kind: state.KindDevice, Labels: d.Labels, Interval: d.Interval, OK: err == nil}
+	if err != nil {
+		p.Failures.Add(1)
+		outcome.Cause = "SNMP: " + err.Error()
+		p.logger.Info("poll failed", "device", d.Name, "err", err)
+	}
+	ts := start.UnixMilli()
+	for _, s := range samples {
+		m := make(map[string]string, len(d.Labels)+len(s.Labels)/2+2)
+		for k, v := range d.Labels {
+			m[k] = v
+		}
+		for i := 0; i+1 < len(s.Labels); i += 2 {
+			m[s.Labels[i]] = s.Labels[i+1]
+		}
+		m[model.MetricNameLabel], m["device"] = s.Name, d.Name
+		_ = w.Append(labels.FromMap(m), ts, s.Value)
+	}
+	up := 0.0
+	if err == nil {
+		up = 1
+	}
+	_ = w.Append(labels.FromStrings(model.MetricNameLabel, "nines_snmp_poll_success", "device", d.Name), ts, up)
+	_ = w.Append(labels.FromStrings(model.MetricNameLabel, "nines_snmp_poll_duration_seconds", "device", d.Name), ts, time.Since(start).Seconds())
+	if perr := w.ProbeResult(context.WithoutCancel(ctx), outcome, start); perr != nil {
+		p.logger.Error("record poll outcome", "device", d.Name, "err", perr)
+	}
+}
+
+// read runs the modules; the system module first decides whether the
+// device answers at all.
+func (p *Poller) read(ctx context.Context, d *Device) (out []Sample, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			p.Panics.Add(1)
+			p.logger.Error("panic while polling; recovered", "device", d.Name, "panic", r, "stack", string(debug.Stack()))
+			err = fmt.Errorf("panic while decoding the answer: %v", r)
+		}
+	}()
+	c, err := p.dial(d.Target)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	for _, name := range d.Modules {
+		m := Modules[name]
+		if m == nil {
+			return out, fmt.Errorf("unknown module %q", name)
+		}
+		s, err := m(ctx, c)
+		if err != nil {
+			return out, fmt.Errorf("%s: %w", name, err)
+		}
+		out = append(out, s...)
+	}
+	return out, nil
+}

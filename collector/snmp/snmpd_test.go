@@ -1,0 +1,253 @@
+package snmp
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/ninesmon/nines/collector/internal/peer"
+	"github.com/ninesmon/nines/collector/state"
+)
+
+// snmpd is a real net-snmp agent on a loopback UDP port with a v2c
+// community and v3 users.
+type snmpd struct {
+	addr string
+	bin  string
+	args []string
+	env  []string
+	dir  string
+	proc *peer.Process
+}
+
+func startSnmpd(t *testing.T) *snmpd {
+	t.Helper()
+	bin := peer.Find(t, "snmpd", "snmpd")
+	dir := t.TempDir()
+	port := peer.FreePort(t)
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	conf := filepath.Join(dir, "snmpd.conf")
+	os.WriteFile(conf, []byte(fmt.Sprint(`# the listening address is given on the command line
+rocommunity public 127.0.0.1
+sysName nines-test-switch
+sysLocation lab rack 7
+createUser privuser SHA "authpass-1234" AES "privpass-1234"
+rouser privuser priv
+createUser authuser SHA256 "authpass-1234"
+rouser authuser auth
+`)), 0o600)
+	s := &snmpd{addr: addr, bin: bin, dir: dir,
+		args: []string{"-f", "-C", "-c", conf, "-Lf", filepath.Join(dir, "snmpd.log"), "-p", filepath.Join(dir, "snmpd.pid"), "udp:" + addr},
+		env:  append(os.Environ(), "SNMP_PERSISTENT_DIR="+filepath.Join(dir, "persist"), "MIBS=")}
+	s.start(t)
+	return s
+}
+
+func (s *snmpd) start(t *testing.T) {
+	t.Helper()
+	s.proc = peer.StartEnv(t, s.env, s.bin, s.args...)
+	// Wait until it answers.
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		if _, err := s.get(t, "1.3.6.1.2.1.1.5.0"); err == nil {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("snmpd does not answer on %s:\n%s", s.addr, s.proc.Output())
+}
+
+// get asks Debian's snmpget for one value, as the reference.
+func (s *snmpd) get(t *testing.T, oid string) (string, error) {
+	bin, err := exec.LookPath("snmpget")
+	if err != nil {
+		bin = peer.Find(t, "snmpget", "snmp")
+	}
+	cmd := exec.Command(bin, "-v2c", "-c", "public", "-Oqv", "-t", "1", "-r", "0", s.addr, oid)
+	cmd.Env = append(os.Environ(), "MIBS=")
+	out, err := cmd.Output()
+	return strings.Trim(strings.TrimSpace(string(out)), `"`), err
+}
+
+// walkCount counts what snmpbulkwalk returns under oid.
+func (s *snmpd) walkCount(t *testing.T, oid string) int {
+	bin := peer.Find(t, "snmpbulkwalk", "snmp")
+	cmd := exec.Command(bin, "-v2c", "-c", "public", "-On", s.addr, oid)
+	cmd.Env = append(os.Environ(), "MIBS=")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("snmpbulkwalk: %v", err)
+	}
+	return strings.Count(strings.TrimSpace(string(out)), "\n") + 1
+}
+
+func (s *snmpd) target(version string) Target {
+	return Target{Address: s.addr, Version: version, Community: "public", Timeout: time.Second, Retries: 0, MaxRepetitions: 25}
+}
+
+func readAll(t *testing.T, tg Target, modules ...string) ([]Sample, error) {
+	t.Helper()
+	c, err := Dial(tg)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	var out []Sample
+	for _, m := range modules {
+		s, err := Modules[m](context.Background(), c)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, s...)
+	}
+	return out, nil
+}
+
+func TestAgainstSnmpd(t *testing.T) {
+	s := startSnmpd(t)
+	wantName, _ := s.get(t, "1.3.6.1.2.1.1.5.0")
+	wantIfaces := s.walkCount(t, "1.3.6.1.2.1.2.2.1.1")
+
+	check := func(name string, tg Target) {
+		t.Helper()
+		t.Run(name, func(t *testing.T) {
+			samples, err := readAll(t, tg, "system", "if_mib")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var sysName string
+			ifaces := map[string]bool{}
+			for _, x := range samples {
+				lm := map[string]string{}
+				for i := 0; i+1 < len(x.Labels); i += 2 {
+					lm[x.Labels[i]] = x.Labels[i+1]
+				}
+				if x.Name == "nines_snmp_device_info" {
+					sysName = lm["sysName"]
+				}
+				if x.Name == "ifOperStatus" {
+					ifaces[lm["ifIndex"]] = true
+				}
+			}
+			if sysName != wantName || sysName != "nines-test-switch" {
+				t.Errorf("sysName: got %q, snmpget says %q", sysName, wantName)
+			}
+			if len(ifaces) != wantIfaces {
+				t.Errorf("interfaces: got %d, snmpbulkwalk says %d", len(ifaces), wantIfaces)
+			}
+		})
+	}
+	check("v2c", s.target("2c"))
+	check("v1", s.target("1"))
+	v3 := s.target("3")
+	v3.V3 = V3{Username: "privuser", SecurityLevel: "authPriv", AuthProtocol: "SHA", AuthPassphrase: "authpass-1234", PrivProtocol: "AES", PrivPassphrase: "privpass-1234"}
+	check("v3 authPriv SHA/AES", v3)
+	auth := s.target("3")
+	auth.V3 = V3{Username: "authuser", SecurityLevel: "authNoPriv", AuthProtocol: "SHA256", AuthPassphrase: "authpass-1234"}
+	check("v3 authNoPriv SHA256", auth)
+
+	failures := []struct {
+		name string
+		tg   func() Target
+		want string
+	}{
+		{"wrong community", func() Target { tg := s.target("2c"); tg.Community = "nope"; return tg }, "no answer (wrong community or user"},
+		{"wrong passphrase", func() Target {
+			tg := v3
+			tg.V3.AuthPassphrase = "wrong-pass-000"
+			return tg
+		}, "authentication failed"},
+		{"noAuthNoPriv where authPriv is required", func() Target {
+			tg := v3
+			tg.V3.SecurityLevel = "noAuthNoPriv"
+			return tg
+		}, "not authorized"},
+	}
+	for _, f := range failures {
+		t.Run(f.name, func(t *testing.T) {
+			_, err := readAll(t, f.tg(), "system")
+			if err == nil {
+				t.Fatal("got no error")
+			}
+			if !strings.Contains(err.Error(), f.want) {
+				t.Errorf("got %v, want it to mention %q", err, f.want)
+			}
+		})
+	}
+}
+
+type recWriter struct {
+	mu       sync.Mutex
+	outcomes []state.Probe
+	samples  int
+}
+
+func (r *recWriter) Append(labels.Labels, int64, float64) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.samples++
+	return nil
+}
+
+func (r *recWriter) ProbeResult(_ context.Context, p state.Probe, _ time.Time) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.outcomes = append(r.outcomes, p)
+	return nil
+}
+
+func (r *recWriter) last() (state.Probe, int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.outcomes) == 0 {
+		return state.Probe{}, 0
+	}
+	return r.outcomes[len(r.outcomes)-1], len(r.outcomes)
+}
+
+// TestPollerFollowsSnmpd: polls succeed while snmpd runs, fail while it is
+// stopped, and succeed again when it is back.
+func TestPollerFollowsSnmpd(t *testing.T) {
+	s := startSnmpd(t)
+	tg := s.target("2c")
+	tg.Timeout = 200 * time.Millisecond
+	p := NewPoller([]Device{{Name: "sw1", Target: tg, Interval: time.Second, Modules: []string{"system", "if_mib"}}}, 4, slog.New(slog.DiscardHandler))
+	w := &recWriter{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- p.Run(ctx, w) }()
+	defer func() { cancel(); <-done }()
+	wait := func(what string, ok bool) {
+		t.Helper()
+		_, n0 := w.last()
+		deadline := time.Now().Add(10 * time.Second)
+		for time.Now().Before(deadline) {
+			if o, n := w.last(); n > n0 && o.OK == ok {
+				if !ok && !strings.Contains(o.Cause, "SNMP:") {
+					t.Errorf("cause %q does not say SNMP", o.Cause)
+				}
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		t.Fatalf("%s: not within 10s", what)
+	}
+	wait("first poll succeeds", true)
+	s.proc.Stop()
+	wait("polls fail while snmpd is stopped", false)
+	s.start(t)
+	wait("polls succeed again", true)
+	if p.Polls.Load() < 3 || w.samples == 0 {
+		t.Errorf("polls %d, samples %d", p.Polls.Load(), w.samples)
+	}
+}
