@@ -162,12 +162,12 @@ func Text(v Var) string {
 	case []byte:
 		return strings.ToValidUTF8(string(x), "?")
 	case string:
-		return strings.TrimPrefix(x, ".")
+		return strings.ToValidUTF8(strings.TrimPrefix(x, "."), "?")
 	case nil:
 		return ""
 	}
 	if f, ok := Number(v); ok {
 		return strconv.FormatFloat(f, 'f', -1, 64)
 	}
-	return fmt.Sprint(v.Value)
+	return strings.ToValidUTF8(fmt.Sprint(v.Value), "?")
 }
