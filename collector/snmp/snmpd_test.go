@@ -2,7 +2,6 @@ package snmp
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -37,7 +36,7 @@ func startSnmpd(t *testing.T) *snmpd {
 	port := peer.FreePort(t)
 	addr := "127.0.0.1:" + strconv.Itoa(port)
 	conf := filepath.Join(dir, "snmpd.conf")
-	os.WriteFile(conf, []byte(fmt.Sprint(`# the listening address is given on the command line
+	os.WriteFile(conf, []byte(`# the listening address is given on the command line
 rocommunity public 127.0.0.1
 sysName nines-test-switch
 sysLocation lab rack 7
@@ -45,7 +44,7 @@ createUser privuser SHA "authpass-1234" AES "privpass-1234"
 rouser privuser priv
 createUser authuser SHA256 "authpass-1234"
 rouser authuser auth
-`)), 0o600)
+`), 0o600)
 	s := &snmpd{addr: addr, bin: bin, dir: dir,
 		args: []string{"-f", "-C", "-c", conf, "-Lf", filepath.Join(dir, "snmpd.log"), "-p", filepath.Join(dir, "snmpd.pid"), "udp:" + addr},
 		env:  append(os.Environ(), "SNMP_PERSISTENT_DIR="+filepath.Join(dir, "persist"), "MIBS=")}
