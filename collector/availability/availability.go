@@ -44,32 +44,7 @@ func (r Result) Availability() float64 { return 1 - r.ErrorRatio() }
 // changes within the window in time order, and gaps are spans in which the
 // collector was not observing.
 func Compute(window Span, initial state.State, changes []state.Change, gaps []Span) Result {
-	res := Result{Window: window}
-	cur, at := initial, window.From
-	add := func(s state.State, from, to time.Time) {
-		if !to.After(from) {
-			return
-		}
-		// Split around collector gaps: they are excluded whatever the state.
-		for _, g := range clip(gaps, Span{from, to}) {
-			res.Excluded += g.To.Sub(g.From)
-			res.addState(s, from, g.From)
-			from = g.To
-		}
-		res.addState(s, from, to)
-	}
-	for _, c := range changes {
-		if c.At.Before(window.From) {
-			cur = c.To
-			continue
-		}
-		if !c.At.Before(window.To) {
-			break
-		}
-		add(cur, at, c.At)
-		cur, at = c.To, c.At
-	}
-	add(cur, at, window.To)
+	res, _ := Summarise(window, Timeline(window, initial, changes, gaps))
 	return res
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"maps"
-	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 
+	"github.com/ninesmon/nines/collector/internal/schedule"
 	"github.com/ninesmon/nines/collector/state"
 )
 
@@ -105,34 +105,19 @@ func (r *Runner) Run(ctx context.Context, w Writer) error {
 	}
 }
 
-// loop runs one check every interval, starting at a random offset so that
-// checks spread over the interval instead of firing together.
+// loop runs one check every interval, spread over the interval.
 func (r *Runner) loop(ctx context.Context, s *Spec, w Writer) {
-	first := time.Duration(rand.Int64N(int64(s.Interval)/2 + 1))
-	t := time.NewTimer(first)
-	defer t.Stop()
-	next := time.Now().Add(first)
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	schedule.Every(ctx, s.Interval, func(ctx context.Context) {
 		start := time.Now()
 		res := Run(ctx, s)
 		if ctx.Err() != nil {
 			return // stopped (reload or shutdown), not a failure
 		}
 		r.record(ctx, s, res, start, w)
-		next = next.Add(s.Interval)
-		if now := time.Now(); now.After(next) {
-			missed := now.Sub(next)/s.Interval + 1
-			r.skipped.Add(int64(missed))
-			r.logger.Warn("check overran its interval; runs skipped", "check", s.Name, "skipped", int64(missed))
-			next = next.Add(missed * s.Interval)
-		}
-		t.Reset(time.Until(next))
-	}
+	}, func(n int64) {
+		r.skipped.Add(n)
+		r.logger.Warn("check overran its interval; runs skipped", "check", s.Name, "skipped", n)
+	})
 }
 
 func (r *Runner) record(ctx context.Context, s *Spec, res Result, at time.Time, w Writer) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -13,6 +12,7 @@ import (
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 
+	"github.com/ninesmon/nines/collector/internal/schedule"
 	"github.com/ninesmon/nines/collector/state"
 )
 
@@ -94,33 +94,17 @@ func (p *Poller) Run(ctx context.Context, w Writer) error {
 }
 
 func (p *Poller) loop(ctx context.Context, d *Device, w Writer) {
-	// Spread the fleet's polls over the interval.
-	first := time.Duration(rand.Int64N(int64(d.Interval)/2 + 1))
-	t := time.NewTimer(first)
-	defer t.Stop()
-	next := time.Now().Add(first)
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	schedule.Every(ctx, d.Interval, func(ctx context.Context) {
 		select {
 		case p.workers <- struct{}{}:
 			p.poll(ctx, d, w)
 			<-p.workers
 		case <-ctx.Done():
-			return
 		}
-		next = next.Add(d.Interval)
-		if now := time.Now(); now.After(next) {
-			missed := now.Sub(next)/d.Interval + 1
-			p.Skipped.Add(int64(missed))
-			p.logger.Warn("poll overran its interval; polls skipped", "device", d.Name, "skipped", int64(missed))
-			next = next.Add(missed * d.Interval)
-		}
-		t.Reset(time.Until(next))
-	}
+	}, func(n int64) {
+		p.Skipped.Add(n)
+		p.logger.Warn("poll overran its interval; polls skipped", "device", d.Name, "skipped", n)
+	})
 }
 
 // poll reads every module of one device within a deadline shorter than
