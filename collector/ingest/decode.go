@@ -263,7 +263,10 @@ func (d *Decoder) line(dec *lineprotocol.Decoder, o DecodeOptions, res *Result) 
 		d.tags = append(d.tags, tag{d.view(k), d.view(v)})
 	}
 	for {
-		k, v, err := dec.NextField()
+		// The raw bytes, parsed here: plain decimals take an exact fast
+		// path (see parseFloat), and string values are never validated
+		// only to be ignored.
+		k, kind, raw, err := dec.NextFieldBytes()
 		if err != nil {
 			return 0, err
 		}
@@ -271,20 +274,29 @@ func (d *Decoder) line(dec *lineprotocol.Decoder, o DecodeOptions, res *Result) 
 			break
 		}
 		var f float64
-		switch v.Kind() {
+		switch kind {
 		case lineprotocol.Float:
-			f = v.FloatV()
+			f, err = parseFloat(raw)
 		case lineprotocol.Int:
-			f = float64(v.IntV())
+			var n int64
+			n, err = parseInt(raw)
+			f = float64(n)
 		case lineprotocol.Uint:
-			f = float64(v.UintV())
+			var n uint64
+			n, err = parseUint(raw)
+			f = float64(n)
 		case lineprotocol.Bool:
-			if v.BoolV() {
+			var b bool
+			b, err = parseBool(raw)
+			if b {
 				f = 1
 			}
 		default:
 			res.Ignored++
 			continue
+		}
+		if err != nil {
+			return 0, fmt.Errorf("field %q: invalid %s value %q", k, kindName(kind), raw)
 		}
 		d.fields = append(d.fields, field{key: d.keep(k), v: f})
 	}
@@ -321,6 +333,20 @@ func (d *Decoder) line(dec *lineprotocol.Decoder, o DecodeOptions, res *Result) 
 		}
 	}
 	return ts, nil
+}
+
+func kindName(k lineprotocol.ValueKind) string {
+	switch k {
+	case lineprotocol.Float:
+		return "float"
+	case lineprotocol.Int:
+		return "integer"
+	case lineprotocol.Uint:
+		return "unsigned integer"
+	case lineprotocol.Bool:
+		return "boolean"
+	}
+	return "string"
 }
 
 // keep returns b, or a copy of it in the line's arena when b is not part
