@@ -104,6 +104,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, reload fu
 		return fail(err)
 	}
 	c.tracker.SetInventory(inventory(cfg), now)
+	c.tracker.SetMaintenance(maintenance(cfg))
 	c.incidents, err = alerting.NewManager(ctx, st, logger.With("component", "alerting"))
 	if err != nil {
 		return fail(err)
@@ -206,6 +207,16 @@ func checkSpecs(cfg *config.Config) []check.Spec {
 	return out
 }
 
+func maintenance(cfg *config.Config) []state.Window {
+	out := make([]state.Window, 0, len(cfg.Maintenance))
+	for i := range cfg.Maintenance {
+		m := &cfg.Maintenance[i]
+		from, to := m.Times()
+		out = append(out, state.Window{Name: m.Name, Targets: m.Targets, Selector: m.Selector, From: from, To: to})
+	}
+	return out
+}
+
 func inventory(cfg *config.Config) state.Inventory {
 	inv := state.Inventory{AutoRegister: cfg.Inventory.AutoRegister, Allow: cfg.Inventory.AllowRegexps()}
 	for _, h := range cfg.Inventory.Hosts {
@@ -232,6 +243,7 @@ func (c *Collector) Reload(cfg *config.Config) {
 	c.auth.Set(cfg.Auth.Tokens)
 	c.tracker.SetOptions(trackerOptions(cfg))
 	c.tracker.SetInventory(inventory(cfg), time.Now())
+	c.tracker.SetMaintenance(maintenance(cfg))
 	c.rules.Update(cfg.RuleFiles)
 	c.checks.Update(checkSpecs(cfg))
 	c.poller.Update(snmpDevices(cfg))

@@ -32,6 +32,7 @@ type Config struct {
 	Checks       []probe.Config `yaml:"checks"`
 	Services     []Service      `yaml:"services"`
 	Devices      []Device       `yaml:"devices"`
+	Maintenance  []Maintenance  `yaml:"maintenance"`
 	SNMP         SNMP           `yaml:"snmp"`
 	Forward      Forward        `yaml:"forward"`
 	Rules        Rules          `yaml:"rules"`
@@ -172,6 +173,25 @@ type ServiceComponents struct {
 	Targets  []string          `yaml:"targets"`
 	Selector map[string]string `yaml:"selector"`
 	Services []string          `yaml:"services"`
+}
+
+// Maintenance is a one-off maintenance window: the targets it covers are
+// MAINTENANCE (not DOWN) from Start to End, open no incidents, and the
+// time does not count against their availability.
+type Maintenance struct {
+	Name     string            `yaml:"name"`
+	Targets  []string          `yaml:"targets"`
+	Selector map[string]string `yaml:"selector"`
+	// Start and End are RFC 3339 times ("2026-11-28T22:00:00+01:00").
+	Start string `yaml:"start"`
+	End   string `yaml:"end"`
+}
+
+// Times returns the window's start and end (validated).
+func (m *Maintenance) Times() (time.Time, time.Time) {
+	from, _ := time.Parse(time.RFC3339, m.Start)
+	to, _ := time.Parse(time.RFC3339, m.End)
+	return from, to
 }
 
 // SNMP holds settings for all devices.
@@ -476,6 +496,27 @@ func (c *Config) Validate(p *yamlconf.Problems) {
 	c.validateChecks(p)
 	c.validateServices(p)
 	c.validateDevices(p)
+	for i := range c.Maintenance {
+		m := &c.Maintenance[i]
+		mp := fmt.Sprintf("maintenance[%d]", i)
+		if m.Name == "" {
+			p.Addf(mp, "name must be set")
+		}
+		if len(m.Targets) == 0 && len(m.Selector) == 0 {
+			p.Addf(mp, "window %q: set targets or a selector", m.Name)
+		}
+		from, err1 := time.Parse(time.RFC3339, m.Start)
+		if err1 != nil {
+			p.Addf(mp+".start", "window %q: want an RFC 3339 time such as 2026-11-28T22:00:00+01:00: %v", m.Name, err1)
+		}
+		to, err2 := time.Parse(time.RFC3339, m.End)
+		if err2 != nil {
+			p.Addf(mp+".end", "window %q: want an RFC 3339 time such as 2026-11-29T02:00:00+01:00: %v", m.Name, err2)
+		}
+		if err1 == nil && err2 == nil && !to.After(from) {
+			p.Addf(mp+".end", "window %q: end must be after start", m.Name)
+		}
+	}
 	if rw := c.Forward.RemoteWrite; rw != nil {
 		u, err := url.Parse(rw.URL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

@@ -22,6 +22,8 @@ func TestLoadErrors(t *testing.T) {
 		{"down after zero", "availability: {down_after_intervals: 0}\n", []string{"availability.down_after_intervals: must be at least 1"}},
 		{"check errors together", "checks:\n  - {name: a, type: ftp, target: x}\n  - {name: a, type: tcp, target: nohost}\n  - {name: c, type: http, target: 'https://x', interval: 1s, timeout: 2s}\n", []string{
 			`c.yml:2:15: checks[0].type: unknown check type "ftp"`, `checks[1].name: name "a" is already used`, "checks[1].target: want host:port", "checks[2].timeout: must be positive and shorter than the interval (1s)"}},
+		{"maintenance window errors", "maintenance:\n  - {name: upgrade, targets: [db1], start: 'tomorrow', end: '2026-11-28T22:00:00Z'}\n  - {name: backwards, selector: {group: erp}, start: '2026-11-29T02:00:00Z', end: '2026-11-28T22:00:00Z'}\n  - {name: nothing, start: '2026-11-28T22:00:00Z', end: '2026-11-29T22:00:00Z'}\n", []string{
+			`maintenance[0].start: window "upgrade": want an RFC 3339 time`, `maintenance[1].end: window "backwards": end must be after start`, `maintenance[2]: window "nothing": set targets or a selector`}},
 		{"bad allow regexp", "inventory: {allow: ['web[']}\n", []string{"inventory.allow[0]: invalid regular expression"}},
 	}
 	for _, tc := range tests {

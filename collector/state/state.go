@@ -79,7 +79,8 @@ type Target struct {
 	// Failures counts consecutive failed checks (checks only).
 	Failures int `json:"failures,omitempty"`
 
-	agentLabels map[string]string
+	agentLabels      map[string]string
+	maintenanceUntil time.Time // end of the window the target is in
 }
 
 // Observation is a sign of life from a target.
@@ -106,6 +107,58 @@ type Inventory struct {
 	// on first contact, when their name matches Allow (empty: any name).
 	AutoRegister bool
 	Allow        []*regexp.Regexp
+}
+
+// Window is a maintenance window: planned work during which the targets
+// it covers are MAINTENANCE, not DOWN, open no incidents, and do not count
+// against availability.
+type Window struct {
+	Name     string
+	Targets  []string
+	Selector map[string]string
+	From, To time.Time
+}
+
+func (w *Window) covers(tg *Target, now time.Time) bool {
+	if now.Before(w.From) || !now.Before(w.To) {
+		return false
+	}
+	if slices.Contains(w.Targets, tg.Name) {
+		return true
+	}
+	if len(w.Selector) == 0 {
+		return false
+	}
+	for k, v := range w.Selector {
+		if tg.Labels[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// SetMaintenance replaces the maintenance windows; Check applies them.
+func (t *Tracker) SetMaintenance(windows []Window) {
+	t.mu.Lock()
+	t.windows = windows
+	t.mu.Unlock()
+}
+
+// maintenance names the window covering tg at now, or "".
+func (t *Tracker) maintenance(tg *Target, now time.Time) string {
+	if w := t.window(tg, now); w != nil {
+		return w.Name
+	}
+	return ""
+}
+
+func (t *Tracker) window(tg *Target, now time.Time) *Window {
+	for i := range t.windows {
+		if t.windows[i].covers(tg, now) {
+			return &t.windows[i]
+		}
+	}
+	return nil
 }
 
 // ErrNotAllowed is returned for an undeclared target that may not
@@ -135,6 +188,7 @@ type Tracker struct {
 
 	mu       sync.Mutex
 	opts     Options
+	windows  []Window
 	inv      Inventory
 	declared map[string]Declared
 	targets  map[string]*Target
@@ -266,6 +320,9 @@ func (t *Tracker) Observe(ctx context.Context, o Observation, now time.Time) err
 		tg.LastSeen = now
 	}
 	tg.Failures = 0
+	if tg.State == Maintenance || t.maintenance(tg, now) != "" {
+		return nil // signs of life during planned work change nothing
+	}
 	return t.change(ctx, tg, Up, now, "data received")
 }
 
@@ -295,6 +352,9 @@ func (t *Tracker) ProbeResult(ctx context.Context, p Probe, now time.Time) error
 		t.applyLabels(tg)
 	}
 	tg.Failures++
+	if tg.State == Maintenance || t.maintenance(tg, now) != "" {
+		return nil // failures during planned work are expected
+	}
 	if tg.Failures >= max(t.opts.CheckFailures, 1) {
 		return t.change(ctx, tg, Down, now, p.Cause)
 	}
@@ -317,10 +377,43 @@ func (t *Tracker) Goodbye(ctx context.Context, name string, now time.Time) error
 func (t *Tracker) Check(ctx context.Context, now time.Time) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if now.Before(t.startedAt.Add(t.opts.Grace)) {
-		return nil
-	}
 	var firstErr error
+	keep := func(err error) {
+		if err != nil && firstErr == nil {
+			firstErr = err
+		}
+	}
+	// Maintenance windows: enter and leave.
+	for _, tg := range t.targets {
+		w := t.window(tg, now)
+		switch {
+		case w != nil && tg.State != Maintenance:
+			// Recorded at the window's start (checks run every second or
+			// so), so availability is exact to the window.
+			at := w.From
+			if tg.Since.After(at) {
+				at = tg.Since
+			}
+			tg.maintenanceUntil = w.To
+			keep(t.change(ctx, tg, Maintenance, at, "maintenance window "+w.Name))
+		case w == nil && tg.State == Maintenance:
+			at := now
+			if !tg.maintenanceUntil.IsZero() && tg.maintenanceUntil.Before(now) && !tg.maintenanceUntil.Before(tg.Since) {
+				at = tg.maintenanceUntil
+			}
+			// Back from planned work: UP if it reported recently, otherwise
+			// UNKNOWN until it reports (hosts) or is probed (devices, checks).
+			next, cause := Unknown, "maintenance ended; waiting for data"
+			if tg.Kind == KindHost && now.Sub(tg.LastSeen) <= time.Duration(t.opts.DownAfter)*tg.Interval {
+				next, cause = Up, "maintenance ended; reporting"
+			}
+			tg.Failures = 0
+			keep(t.change(ctx, tg, next, at, cause))
+		}
+	}
+	if now.Before(t.startedAt.Add(t.opts.Grace)) {
+		return firstErr
+	}
 	for _, tg := range t.targets {
 		if tg.Kind != KindHost || tg.State != Up {
 			continue
@@ -333,9 +426,7 @@ func (t *Tracker) Check(ctx context.Context, now time.Time) error {
 			// The outage began when the first expected push did not arrive;
 			// it is detected DownAfter intervals later.
 			cause := fmt.Sprintf("no data for %d intervals of %s", t.opts.DownAfter, tg.Interval)
-			if err := t.change(ctx, tg, Down, tg.LastSeen.Add(tg.Interval), cause); err != nil && firstErr == nil {
-				firstErr = err
-			}
+			keep(t.change(ctx, tg, Down, tg.LastSeen.Add(tg.Interval), cause))
 		}
 	}
 	return firstErr

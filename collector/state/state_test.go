@@ -189,3 +189,49 @@ func TestCheckFailures(t *testing.T) {
 		t.Fatalf("after a success: got %+v, want up", got)
 	}
 }
+
+// TestMaintenanceWindow: during a window the targets it covers are
+// MAINTENANCE whatever they do, the change is recorded at the window's
+// edges, and afterwards a host that reports is UP again.
+func TestMaintenanceWindow(t *testing.T) {
+	ctx := context.Background()
+	st := &memStore{}
+	t0 := time.Date(2026, 11, 1, 22, 0, 0, 0, time.UTC)
+	o := opts
+	o.CheckFailures = 1
+	tr, _ := New(ctx, st, o, t0.Add(-time.Hour), slog.New(slog.DiscardHandler))
+	_ = tr.Observe(ctx, Observation{Name: "db1", Labels: map[string]string{"group": "erp"}, Interval: 15 * time.Second}, t0)
+	_ = tr.ProbeResult(ctx, Probe{Name: "erp-web", Kind: KindCheck, Labels: map[string]string{"group": "erp"}, Interval: time.Minute, OK: true}, t0)
+	tr.SetMaintenance([]Window{{Name: "erp upgrade", Selector: map[string]string{"group": "erp"}, From: t0.Add(time.Minute), To: t0.Add(31 * time.Minute)}})
+
+	_ = tr.Check(ctx, t0.Add(61*time.Second))
+	for _, tg := range tr.Snapshot() {
+		if tg.State != Maintenance || !tg.Since.Equal(t0.Add(time.Minute)) || tg.Cause != "maintenance window erp upgrade" {
+			t.Fatalf("%s in the window: got %s since %s (%s)", tg.Name, tg.State, tg.Since, tg.Cause)
+		}
+	}
+	// The host stops reporting and the check fails: still MAINTENANCE.
+	_ = tr.ProbeResult(ctx, Probe{Name: "erp-web", Kind: KindCheck, OK: false, Cause: "HTTP 503", Interval: time.Minute}, t0.Add(10*time.Minute))
+	_ = tr.Check(ctx, t0.Add(20*time.Minute))
+	for _, tg := range tr.Snapshot() {
+		if tg.State != Maintenance {
+			t.Fatalf("%s during planned work: got %s, want maintenance", tg.Name, tg.State)
+		}
+	}
+	_ = tr.Observe(ctx, Observation{Name: "db1", Interval: 15 * time.Second}, t0.Add(30*time.Minute+50*time.Second))
+	_ = tr.Check(ctx, t0.Add(31*time.Minute+2*time.Second))
+	got := map[string]Target{}
+	for _, tg := range tr.Snapshot() {
+		got[tg.Name] = tg
+	}
+	if g := got["db1"]; g.State != Up || !g.Since.Equal(t0.Add(31*time.Minute)) {
+		t.Errorf("db1 after the window: got %s since %s, want up since the window's end", g.State, g.Since)
+	}
+	if g := got["erp-web"]; g.State != Unknown {
+		t.Errorf("erp-web after the window: got %s, want unknown until probed", g.State)
+	}
+	_ = tr.ProbeResult(ctx, Probe{Name: "erp-web", Kind: KindCheck, OK: true, Interval: time.Minute}, t0.Add(32*time.Minute))
+	if g := tr.Snapshot()[1]; g.State != Up {
+		t.Errorf("erp-web probed after the window: got %s", g.State)
+	}
+}
