@@ -1,0 +1,70 @@
+package expose
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"flag"
+	"io"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+
+	"github.com/ninesmon/nines/agent/host"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func batch() *host.Batch {
+	b := &host.Batch{Time: time.Unix(1700000000, 0)}
+	b.AddCounter("node_cpu", "seconds_total", 12.5, "cpu", "0", "mode", "idle")
+	b.Add("node_filesystem", "avail_bytes", 4.25e10, "mountpoint", "/", "device", "/dev/sda1", "fstype", "ext4")
+	b.Add("node_filesystem", "avail_bytes", 1024, "mountpoint", `/mnt/odd "name"\x`, "device", "x", "fstype", "ext4")
+	b.Add("node", "load1", 0.5)
+	b.Add("nines_check", "success", 1, "check", "db", "type", "tcp")
+	return b
+}
+
+func TestExpositionGolden(t *testing.T) {
+	var out bytes.Buffer
+	w := bufio.NewWriter(&out)
+	WriteBatch(w, batch())
+	w.Flush()
+	golden := "testdata/batch.golden.prom"
+	if *update {
+		if err := os.WriteFile(golden, out.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(out.Bytes(), want) {
+		t.Errorf("got:\n%s\nwant:\n%s", out.String(), want)
+	}
+}
+
+func TestHandlerGzipAndLatest(t *testing.T) {
+	h := NewHandler(metrics.NewSet())
+	h.Set(batch())
+	req := httptest.NewRequest("GET", "/metrics", nil)
+	req.Header.Set("Accept-Encoding", "gzip")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Header().Get("Content-Encoding") != "gzip" {
+		t.Fatal("not gzip-encoded")
+	}
+	zr, err := gzip.NewReader(rec.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(zr)
+	if !strings.Contains(string(body), `node_load1 0.5`) || !strings.Contains(string(body), "process_resident_memory_bytes") {
+		t.Errorf("body lacks the batch or the process metrics:\n%s", body)
+	}
+}
