@@ -216,7 +216,7 @@ type Device struct {
 	MaxRepetitions uint32            `yaml:"max_repetitions"`
 	Interval       yamlconf.Duration `yaml:"interval"`
 	Labels         map[string]string `yaml:"labels"`
-	// Modules to read: system (always), if_mib.
+	// Modules to read: system (always), if_mib, host_resources.
 	Modules []string `yaml:"modules"`
 }
 
@@ -680,8 +680,8 @@ func (c *Config) validateDevices(p *yamlconf.Problems) {
 			d.Modules = append([]string{"system"}, d.Modules...)
 		}
 		for j, m := range d.Modules {
-			if m != "system" && m != "if_mib" {
-				p.Addf(fmt.Sprintf("%s.modules[%d]", dp, j), "device %q: unknown module %q (want system or if_mib)", d.Name, m)
+			if m != "system" && m != "if_mib" && m != "host_resources" {
+				p.Addf(fmt.Sprintf("%s.modules[%d]", dp, j), "device %q: unknown module %q (want system, if_mib or host_resources)", d.Name, m)
 			}
 		}
 		if d.Interval.D() < time.Second {

@@ -22,8 +22,9 @@ type Module func(ctx context.Context, c Conn) ([]Sample, error)
 
 // Modules are the built-in modules by name.
 var Modules = map[string]Module{
-	"system": system,
-	"if_mib": ifMIB,
+	"system":         system,
+	"if_mib":         ifMIB,
+	"host_resources": hostResources,
 }
 
 const (
@@ -170,4 +171,71 @@ func Text(v Var) string {
 		return strconv.FormatFloat(f, 'f', -1, 64)
 	}
 	return strings.ToValidUTF8(fmt.Sprint(v.Value), "?")
+}
+
+const (
+	hrProcessorLoad = "1.3.6.1.2.1.25.3.3.1.2"
+	hrStorageTable  = "1.3.6.1.2.1.25.2.3.1"
+)
+
+// hostResources reads HOST-RESOURCES-MIB: hrProcessorLoad per processor
+// (percent over the last minute) and, per storage area,
+// hrStorageAllocationUnits, hrStorageSize and hrStorageUsed (in allocation
+// units, as the MIB has them) labelled hrStorageIndex and hrStorageDescr.
+func hostResources(ctx context.Context, c Conn) ([]Sample, error) {
+	var out []Sample
+	loads, err := c.BulkWalk(ctx, hrProcessorLoad)
+	if err != nil {
+		return nil, fmt.Errorf("walk hrProcessorLoad: %w", err)
+	}
+	for _, v := range loads {
+		if n, ok := Number(v); ok {
+			out = append(out, Sample{Name: "hrProcessorLoad", Value: n, Labels: []string{"hrDeviceIndex", lastArc(v.OID)}})
+		}
+	}
+	vars, err := c.BulkWalk(ctx, hrStorageTable)
+	if err != nil {
+		return nil, fmt.Errorf("walk hrStorageTable: %w", err)
+	}
+	type storage struct {
+		descr  string
+		values map[string]float64
+	}
+	byIndex := map[string]*storage{}
+	var order []string
+	columns := map[string]string{hrStorageTable + ".4": "hrStorageAllocationUnits", hrStorageTable + ".5": "hrStorageSize", hrStorageTable + ".6": "hrStorageUsed"}
+	for _, v := range vars {
+		i := strings.LastIndexByte(v.OID, '.')
+		if i < 0 {
+			continue
+		}
+		col, index := v.OID[:i], v.OID[i+1:]
+		st := byIndex[index]
+		if st == nil {
+			st = &storage{values: map[string]float64{}}
+			byIndex[index] = st
+			order = append(order, index)
+		}
+		if col == hrStorageTable+".3" {
+			st.descr = Text(v)
+		} else if name, ok := columns[col]; ok {
+			if n, ok := Number(v); ok {
+				st.values[name] = n
+			}
+		}
+	}
+	for _, index := range order {
+		st := byIndex[index]
+		for name, v := range st.values {
+			out = append(out, Sample{Name: name, Value: v, Labels: []string{"hrStorageIndex", index, "hrStorageDescr", st.descr}})
+		}
+	}
+	return out, nil
+}
+
+func lastArc(oid string) string {
+	if i := strings.LastIndexByte(oid, '.'); i >= 0 {
+		return oid[i+1:]
+	}
+	return oid
 }

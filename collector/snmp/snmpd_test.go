@@ -147,6 +147,27 @@ func TestAgainstSnmpd(t *testing.T) {
 		})
 	}
 	check("v2c", s.target("2c"))
+	t.Run("host_resources", func(t *testing.T) {
+		samples, err := readAll(t, s.target("2c"), "host_resources")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := s.walkCount(t, "1.3.6.1.2.1.25.2.3.1.5") // hrStorageSize rows
+		sizes, mem := 0, false
+		for _, x := range samples {
+			if x.Name == "hrStorageSize" {
+				sizes++
+				for i := 0; i+1 < len(x.Labels); i += 2 {
+					if x.Labels[i] == "hrStorageDescr" && x.Labels[i+1] == "Physical memory" && x.Value > 0 {
+						mem = true
+					}
+				}
+			}
+		}
+		if sizes != want || !mem {
+			t.Errorf("hrStorageSize rows: got %d (physical memory seen: %v), snmpbulkwalk says %d", sizes, mem, want)
+		}
+	})
 	check("v1", s.target("1"))
 	v3 := s.target("3")
 	v3.V3 = V3{Username: "privuser", SecurityLevel: "authPriv", AuthProtocol: "SHA", AuthPassphrase: "authpass-1234", PrivProtocol: "AES", PrivPassphrase: "privpass-1234"}
