@@ -56,6 +56,7 @@ type Collector struct {
 	sources   []Source
 	checks    *check.Runner
 	poller    *snmp.Poller
+	traps     *snmp.TrapReceiver
 	forwarder *forward.Forwarder
 	slos      *sloComputer
 	appender  ingest.Appender // the window, and the forwarder when one is configured
@@ -134,6 +135,10 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, reload fu
 	c.AddSource(SourceFunc(func(ctx context.Context, w Writer) error { return c.checks.Run(ctx, w) }))
 	c.poller = snmp.NewPoller(snmpDevices(cfg), cfg.SNMP.MaxConcurrentPolls, logger.With("component", "snmp"))
 	c.AddSource(SourceFunc(func(ctx context.Context, w Writer) error { return c.poller.Run(ctx, w) }))
+	if tr := cfg.SNMP.Traps; tr != nil {
+		c.traps = snmp.NewTrapReceiver(trapOptions(cfg, logger.With("component", "traps")))
+		c.AddSource(SourceFunc(func(ctx context.Context, w Writer) error { return c.traps.Run(ctx, w) }))
+	}
 
 	c.reloadOK = prometheus.NewGauge(prometheus.GaugeOpts{Name: "nines_config_last_reload_successful", Help: "Whether the last configuration reload succeeded (1) or failed (0)."})
 	c.reloadTime = prometheus.NewGauge(prometheus.GaugeOpts{Name: "nines_config_last_reload_success_timestamp_seconds", Help: "When the configuration was last loaded successfully (Unix time)."})
@@ -143,7 +148,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, reload fu
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		c.reloadOK, c.reloadTime,
-		&stateCollector{tracker: c.tracker, incidents: c.incidents, checks: c.checks, slos: c.slos},
+		&stateCollector{tracker: c.tracker, incidents: c.incidents, checks: c.checks, slos: c.slos, poller: c.poller, traps: c.traps},
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "nines_samples_series", Help: "Series held in the in-memory recent window."},
 			func() float64 { return float64(c.samples.NumSeries()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "nines_build_info", Help: "Build information.", ConstLabels: prometheus.Labels{"version": buildinfo.Version, "revision": buildinfo.Revision}},
@@ -197,6 +202,28 @@ func snmpDevices(cfg *config.Config) []snmp.Device {
 		})
 	}
 	return out
+}
+
+// trapOptions are the trap receiver's settings; device addresses map
+// trap sources to device names. (They change on restart only.)
+func trapOptions(cfg *config.Config, logger *slog.Logger) snmp.TrapOptions {
+	tr := cfg.SNMP.Traps
+	o := snmp.TrapOptions{Address: tr.ListenAddress, AllowUnknown: tr.AllowUnknownSources, Devices: map[string]string{}, Logger: logger}
+	for _, c := range tr.Communities {
+		o.Communities = append(o.Communities, c.Reveal())
+	}
+	if v := tr.V3; v != nil {
+		o.V3 = &snmp.V3{Username: v.Username, SecurityLevel: v.SecurityLevel, AuthProtocol: v.AuthProtocol,
+			AuthPassphrase: v.AuthPassphrase.Reveal(), PrivProtocol: v.PrivProtocol, PrivPassphrase: v.PrivPassphrase.Reveal()}
+	}
+	for _, d := range cfg.Devices {
+		host := d.Address
+		if h, _, err := net.SplitHostPort(d.Address); err == nil {
+			host = h
+		}
+		o.Devices[host] = d.Name
+	}
+	return o
 }
 
 func checkSpecs(cfg *config.Config) []check.Spec {

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/prometheus/prometheus/model/labels"
 
+	"github.com/ninesmon/nines/alerting"
 	"github.com/ninesmon/nines/collector/config"
 	"github.com/ninesmon/nines/collector/state"
 )
@@ -297,4 +299,66 @@ services:
 	if _, err := config.LoadFile(bad); err == nil || !strings.Contains(err.Error(), `slo "x": service "nope" is not in the collector's services`) {
 		t.Errorf("unknown service: got %v", err)
 	}
+}
+
+// TestTrapOpensIncident: a trap sent with Debian's snmptrap reaches the
+// rules and opens an incident.
+func TestTrapOpensIncident(t *testing.T) {
+	snmptrap, err := exec.LookPath("snmptrap")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("snmptrap not found: install Debian package snmp")
+		}
+		t.Skip("snmptrap not found: install Debian package snmp")
+	}
+	dir := t.TempDir()
+	trapAddr := freeAddr(t)
+	os.WriteFile(filepath.Join(dir, "traps.yml"), []byte(`groups:
+  - name: traps
+    interval: 100ms
+    rules:
+      - alert: FanFailure
+        expr: nines_snmp_trap{trapOID="1.3.6.1.4.1.99999.0.7"} == 1
+        labels: {severity: critical, priority: P2}
+        annotations:
+          summary: "{{ $labels.device }}: {{ $labels.vb_1_3_6_1_4_1_99999_1_1 }}"
+`), 0o600)
+	os.WriteFile(filepath.Join(dir, "c.yml"), []byte(`web: {listen_address: "`+freeAddr(t)+`"}
+storage: {path: n.db}
+rules: {files: [traps.yml]}
+devices:
+  - {name: ups1, address: "127.0.0.1:1", community: x, interval: 1h, timeout: 1s}
+snmp:
+  traps: {listen_address: "`+trapAddr+`", communities: [traps]}
+`), 0o600)
+	cfg, err := config.LoadFile(filepath.Join(dir, "c.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	c, err := New(ctx, cfg, slog.New(slog.DiscardHandler), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	<-c.traps.Listening()
+	cmd := exec.Command(snmptrap, "-v2c", "-c", "traps", trapAddr, "", "1.3.6.1.4.1.99999.0.7", "1.3.6.1.4.1.99999.1.1", "s", "fan 2 failed")
+	cmd.Env = append(os.Environ(), "MIBS=")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("snmptrap: %v\n%s", err, out)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		list, _ := c.store.Incidents(ctx, alerting.Filter{})
+		if len(list) == 1 {
+			if list[0].Title != "ups1: fan 2 failed" || list[0].Priority != alerting.P2 {
+				t.Errorf("incident: got %+v", list[0])
+			}
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatal("no incident from the trap within 10s")
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/ninesmon/nines/alerting"
 	"github.com/ninesmon/nines/collector/check"
+	"github.com/ninesmon/nines/collector/snmp"
 	"github.com/ninesmon/nines/collector/state"
 )
 
@@ -12,6 +13,8 @@ import (
 // a snapshot at scrape time so that targets that disappear leave no stale
 // series behind.
 type stateCollector struct {
+	poller    *snmp.Poller
+	traps     *snmp.TrapReceiver
 	tracker   *state.Tracker
 	incidents *alerting.Manager
 	checks    *check.Runner
@@ -49,6 +52,15 @@ var (
 	sloRemainingDesc = prometheus.NewDesc("nines_slo_error_budget_remaining_ratio",
 		"Share of the SLO window's error budget not yet used (negative when overspent).",
 		[]string{"slo", "target"}, nil)
+	snmpPollsDesc = prometheus.NewDesc("nines_snmp_polls_total",
+		"SNMP polls by result (ok, failed, skipped because the previous poll overran, panic recovered).",
+		[]string{"result"}, nil)
+	snmpTrapsDesc = prometheus.NewDesc("nines_snmp_traps_total",
+		"SNMP traps received, by result (accepted, unknown_source, bad_community, malformed).",
+		[]string{"result"}, nil)
+	snmpAuthFailDesc = prometheus.NewDesc("nines_snmp_authentication_failure_traps_total",
+		"authenticationFailure traps received from devices.",
+		nil, nil)
 	checkSkippedDesc = prometheus.NewDesc("nines_check_runs_skipped_total",
 		"Check runs skipped because the previous run of the same check was still going.",
 		nil, nil)
@@ -66,6 +78,9 @@ func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- sloErrorDesc
 	ch <- sloObjectiveDesc
 	ch <- sloRemainingDesc
+	ch <- snmpPollsDesc
+	ch <- snmpTrapsDesc
+	ch <- snmpAuthFailDesc
 }
 
 func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
@@ -99,6 +114,20 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	ch <- prometheus.MustNewConstMetric(checkSkippedDesc, prometheus.CounterValue, float64(c.checks.Skipped()))
+	if p := c.poller; p != nil {
+		polls, failed := p.Polls.Load(), p.Failures.Load()
+		ch <- prometheus.MustNewConstMetric(snmpPollsDesc, prometheus.CounterValue, float64(polls-failed), "ok")
+		ch <- prometheus.MustNewConstMetric(snmpPollsDesc, prometheus.CounterValue, float64(failed), "failed")
+		ch <- prometheus.MustNewConstMetric(snmpPollsDesc, prometheus.CounterValue, float64(p.Skipped.Load()), "skipped")
+		ch <- prometheus.MustNewConstMetric(snmpPollsDesc, prometheus.CounterValue, float64(p.Panics.Load()), "panic")
+	}
+	if tr := c.traps; tr != nil {
+		for result, n := range map[string]int64{"accepted": tr.Accepted.Load(), "unknown_source": tr.UnknownSource.Load(),
+			"bad_community": tr.BadCommunity.Load(), "malformed": tr.Malformed.Load()} {
+			ch <- prometheus.MustNewConstMetric(snmpTrapsDesc, prometheus.CounterValue, float64(n), result)
+		}
+		ch <- prometheus.MustNewConstMetric(snmpAuthFailDesc, prometheus.CounterValue, float64(tr.AuthFailures.Load()))
+	}
 	objectives := map[string]float64{}
 	for _, r := range c.slos.results() {
 		for w, e := range r.Errors {

@@ -198,6 +198,23 @@ func (m *Maintenance) Times() (time.Time, time.Time) {
 type SNMP struct {
 	// MaxConcurrentPolls bounds how many devices are polled at once.
 	MaxConcurrentPolls int `yaml:"max_concurrent_polls"`
+	// Traps, when set, receives traps and informs.
+	Traps *Traps `yaml:"traps"`
+}
+
+// Traps configures the trap receiver.
+type Traps struct {
+	// ListenAddress is host:port (UDP); 162 needs privileges or
+	// CAP_NET_BIND_SERVICE.
+	ListenAddress string `yaml:"listen_address"`
+	// Communities accepted for v1 and v2c traps (secrets).
+	Communities []yamlconf.Secret `yaml:"communities"`
+	// V3 is the accepted v3 user (same keys as a device's v3).
+	V3 *DeviceV3 `yaml:"v3"`
+	// AllowUnknownSources accepts traps from addresses that are not
+	// configured devices (named by their address); otherwise they are
+	// counted and dropped.
+	AllowUnknownSources bool `yaml:"allow_unknown_sources"`
 }
 
 // Device is a network device polled over SNMP.
@@ -496,6 +513,14 @@ func (c *Config) Validate(p *yamlconf.Problems) {
 	c.validateChecks(p)
 	c.validateServices(p)
 	c.validateDevices(p)
+	if tr := c.SNMP.Traps; tr != nil {
+		if _, _, err := net.SplitHostPort(tr.ListenAddress); err != nil {
+			p.Addf("snmp.traps.listen_address", "%v", err)
+		}
+		if len(tr.Communities) == 0 && tr.V3 == nil {
+			p.Addf("snmp.traps", "accept some traps: set communities, v3 or both")
+		}
+	}
 	for i := range c.Maintenance {
 		m := &c.Maintenance[i]
 		mp := fmt.Sprintf("maintenance[%d]", i)
