@@ -61,8 +61,28 @@ type Incident struct {
 	Labels      map[string]string `json:"labels"`
 	Value       float64           `json:"value"`
 	OpenedAt    time.Time         `json:"opened_at"`
-	ResolvedAt  *time.Time        `json:"resolved_at,omitempty"`
+	// AcknowledgedAt and AcknowledgedBy are set while acknowledged (a
+	// reopened incident starts unacknowledged).
+	AcknowledgedAt *time.Time `json:"acknowledged_at,omitempty"`
+	AcknowledgedBy string     `json:"acknowledged_by,omitempty"`
+	ResolvedAt     *time.Time `json:"resolved_at,omitempty"`
+	ClosedAt       *time.Time `json:"closed_at,omitempty"`
 }
+
+// Event is one entry of an incident's timeline (its audit trail):
+// append-only, with who and when.
+type Event struct {
+	IncidentID int64     `json:"incident_id"`
+	At         time.Time `json:"at"`
+	// Actor is the token name for changes through the API, "nines" for
+	// automatic ones.
+	Actor  string `json:"actor"`
+	Action string `json:"action"` // opened, acknowledged, commented, resolved, closed, reopened, severity
+	Text   string `json:"text,omitempty"`
+}
+
+// Automatic is the actor of changes Nines makes itself.
+const Automatic = "nines"
 
 // Filter selects incidents in Store.Incidents. Zero fields match all.
 type Filter struct {
@@ -74,10 +94,21 @@ type Filter struct {
 // Store persists incidents. Implementations must be safe for concurrent
 // use; writes are durable when they return.
 type Store interface {
-	// InsertIncident stores a new incident and sets its ID.
+	// InsertIncident stores a new incident, sets its ID and records the
+	// "opened" event.
 	InsertIncident(ctx context.Context, inc *Incident) error
-	// ResolveIncident marks an active incident resolved at the given time.
-	ResolveIncident(ctx context.Context, id int64, at time.Time) error
+	// Transition moves an incident from one of the statuses in from to
+	// status to, recording ev in the same transaction. It returns
+	// ErrNotFound when no incident has that id, and ErrConflict when it is
+	// not in one of the from statuses.
+	Transition(ctx context.Context, id int64, from []Status, to Status, ev Event) error
+	// AddEvent appends an event (a comment) to an incident's timeline.
+	AddEvent(ctx context.Context, ev Event) error
+	// Events lists an incident's timeline, oldest first.
+	Events(ctx context.Context, id int64) ([]Event, error)
+	// LastResolved returns the newest incident with this dedup key that
+	// was resolved at or after since, or ErrNotFound.
+	LastResolved(ctx context.Context, key string, since time.Time) (*Incident, error)
 	// SetSeverity records a new severity and priority of an incident.
 	SetSeverity(ctx context.Context, id int64, severity string, priority Priority) error
 	// Incidents lists incidents, newest first.

@@ -13,8 +13,18 @@ import (
 	"github.com/ninesmon/nines/rules"
 )
 
-// ErrNotFound is returned for an incident that does not exist.
-var ErrNotFound = errors.New("incident not found")
+// Errors of incident actions.
+var (
+	// ErrNotFound: no incident has that id.
+	ErrNotFound = errors.New("incident not found")
+	// ErrConflict: the action does not apply to the incident's status
+	// (acknowledging a resolved incident, closing an open one...).
+	ErrConflict = errors.New("not possible in the incident's status")
+)
+
+// ReopenWindow: an alert that fires again within this time of its
+// incident's resolution reopens that incident instead of opening another.
+const ReopenWindow = time.Hour
 
 // Manager opens and resolves incidents from rule evaluations. It is a
 // rules.Sink. Its methods are safe for concurrent use.
@@ -65,6 +75,9 @@ func (m *Manager) Alerts(ctx context.Context, now time.Time, group string, alert
 			m.updateSeverity(ctx, inc, lm)
 			continue
 		}
+		if m.reopen(ctx, key, now) {
+			continue
+		}
 		inc := &Incident{
 			DedupKey:    key,
 			Group:       a.Group,
@@ -95,13 +108,84 @@ func (m *Manager) Alerts(ctx context.Context, now time.Time, group string, alert
 		if inc.Group != group || stillActive[key] {
 			continue
 		}
-		if err := m.store.ResolveIncident(ctx, inc.ID, now); err != nil {
+		ev := Event{At: now, Actor: Automatic, Action: "resolved", Text: "the alert cleared"}
+		if err := m.store.Transition(ctx, inc.ID, []Status{StatusOpen, StatusAcknowledged}, StatusResolved, ev); err != nil && !errors.Is(err, ErrConflict) {
 			m.logger.Error("resolve incident", "incident_id", inc.ID, "err", err)
 			continue
 		}
 		delete(m.active, key)
 		m.logger.Info("incident resolved", "incident_id", inc.ID, "rule", inc.Rule, "target", inc.Target)
 	}
+}
+
+// reopen reopens the incident of key resolved within ReopenWindow, if
+// any, and reports whether it did.
+func (m *Manager) reopen(ctx context.Context, key string, now time.Time) bool {
+	prev, err := m.store.LastResolved(ctx, key, now.Add(-ReopenWindow))
+	if err != nil {
+		if !errors.Is(err, ErrNotFound) {
+			m.logger.Error("look up a recent incident to reopen", "err", err)
+		}
+		return false
+	}
+	ev := Event{At: now, Actor: Automatic, Action: "reopened", Text: "the alert fired again"}
+	if err := m.store.Transition(ctx, prev.ID, []Status{StatusResolved, StatusClosed}, StatusOpen, ev); err != nil {
+		m.logger.Error("reopen incident", "incident_id", prev.ID, "err", err)
+		return false
+	}
+	prev.Status, prev.ResolvedAt, prev.ClosedAt, prev.AcknowledgedAt, prev.AcknowledgedBy = StatusOpen, nil, nil, nil, ""
+	m.active[key] = prev
+	m.logger.Info("incident reopened", "incident_id", prev.ID, "rule", prev.Rule, "target", prev.Target)
+	return true
+}
+
+// Acknowledge records that actor has taken an open incident on.
+func (m *Manager) Acknowledge(ctx context.Context, id int64, actor, text string, now time.Time) error {
+	return m.act(ctx, id, []Status{StatusOpen}, StatusAcknowledged, Event{At: now, Actor: actor, Action: "acknowledged", Text: text})
+}
+
+// Resolve marks an open or acknowledged incident resolved by hand. If its
+// alert still fires, the next evaluation reopens it.
+func (m *Manager) Resolve(ctx context.Context, id int64, actor, text string, now time.Time) error {
+	return m.act(ctx, id, []Status{StatusOpen, StatusAcknowledged}, StatusResolved, Event{At: now, Actor: actor, Action: "resolved", Text: text})
+}
+
+// Close closes a resolved incident.
+func (m *Manager) Close(ctx context.Context, id int64, actor, text string, now time.Time) error {
+	return m.act(ctx, id, []Status{StatusResolved}, StatusClosed, Event{At: now, Actor: actor, Action: "closed", Text: text})
+}
+
+// Reopen reopens a resolved or closed incident by hand (unacknowledged).
+func (m *Manager) Reopen(ctx context.Context, id int64, actor, text string, now time.Time) error {
+	return m.act(ctx, id, []Status{StatusResolved, StatusClosed}, StatusOpen, Event{At: now, Actor: actor, Action: "reopened", Text: text})
+}
+
+// Comment adds a note to an incident's timeline.
+func (m *Manager) Comment(ctx context.Context, id int64, actor, text string, now time.Time) error {
+	if text == "" {
+		return fmt.Errorf("%w: a comment needs text", ErrConflict)
+	}
+	return m.store.AddEvent(ctx, Event{IncidentID: id, At: now, Actor: actor, Action: "commented", Text: text})
+}
+
+// act runs a manual transition and keeps the active set in step.
+func (m *Manager) act(ctx context.Context, id int64, from []Status, to Status, ev Event) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.store.Transition(ctx, id, from, to, ev); err != nil {
+		return err
+	}
+	inc, err := m.store.Incident(ctx, id)
+	if err != nil {
+		return err
+	}
+	if to.Active() {
+		m.active[inc.DedupKey] = inc
+	} else {
+		delete(m.active, inc.DedupKey)
+	}
+	m.logger.Info("incident "+ev.Action, "incident_id", id, "actor", ev.Actor)
+	return nil
 }
 
 // updateSeverity follows a multi-severity rule: the incident's severity
@@ -115,6 +199,8 @@ func (m *Manager) updateSeverity(ctx context.Context, inc *Incident, lm map[stri
 		m.logger.Error("update incident severity", "incident_id", inc.ID, "err", err)
 		return
 	}
+	_ = m.store.AddEvent(ctx, Event{IncidentID: inc.ID, At: time.Now(), Actor: Automatic, Action: "severity",
+		Text: fmt.Sprintf("%s/%s -> %s/%s", inc.Severity, inc.Priority, sev, prio)})
 	m.logger.Info("incident severity changed", "incident_id", inc.ID, "from", inc.Severity, "to", sev, "priority", prio)
 	inc.Severity, inc.Priority = sev, prio
 }

@@ -2,8 +2,10 @@ package alerting_test
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -117,5 +119,71 @@ func TestSeverityChangeKeepsOneIncident(t *testing.T) {
 	}
 	if got := m.OpenByPriority(); got[alerting.P2] != 1 || got[alerting.P4] != 0 {
 		t.Errorf("open by priority: got %v", got)
+	}
+}
+
+// TestActionsAndReopen: acknowledge, comment, resolve by hand, close and
+// reopen with who and when in the timeline; an alert firing again within
+// the reopen window reopens its incident, unacknowledged, instead of
+// opening another.
+func TestActionsAndReopen(t *testing.T) {
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "n.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	m, _ := alerting.NewManager(ctx, store, slog.New(slog.DiscardHandler))
+	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	firing := []rules.Alert{{Group: "g", Rule: "HostDown", State: rules.StateFiring, FiredAt: t0,
+		Labels: labels.FromStrings("alertname", "HostDown", "host", "db1")}}
+	m.Alerts(ctx, t0, "g", firing)
+	list, _ := store.Incidents(ctx, alerting.Filter{})
+	id := list[0].ID
+
+	if err := m.Close(ctx, id, "alice", "", t0); !errors.Is(err, alerting.ErrConflict) {
+		t.Errorf("closing an open incident: got %v, want ErrConflict", err)
+	}
+	if err := m.Acknowledge(ctx, id, "alice", "on it", t0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Acknowledge(ctx, id, "bob", "", t0.Add(2*time.Minute)); !errors.Is(err, alerting.ErrConflict) {
+		t.Errorf("acknowledging twice: got %v, want ErrConflict", err)
+	}
+	if err := m.Comment(ctx, id, "bob", "disk replaced", t0.Add(3*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	inc, _ := store.Incident(ctx, id)
+	if inc.Status != alerting.StatusAcknowledged || inc.AcknowledgedBy != "alice" || !inc.AcknowledgedAt.Equal(t0.Add(time.Minute)) {
+		t.Errorf("acknowledged incident: got %+v", inc)
+	}
+	// The alert clears: resolved automatically.
+	m.Alerts(ctx, t0.Add(10*time.Minute), "g", nil)
+	// It fires again 20 minutes later: the same incident, reopened and
+	// unacknowledged.
+	m.Alerts(ctx, t0.Add(30*time.Minute), "g", firing)
+	list, _ = store.Incidents(ctx, alerting.Filter{})
+	if len(list) != 1 || list[0].Status != alerting.StatusOpen || list[0].AcknowledgedAt != nil {
+		t.Fatalf("after firing again: got %+v, want the one incident reopened and unacknowledged", list)
+	}
+	if err := m.Resolve(ctx, id, "carol", "fixed", t0.Add(40*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Close(ctx, id, "carol", "", t0.Add(41*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	evs, _ := store.Events(ctx, id)
+	var got []string
+	for _, e := range evs {
+		got = append(got, e.Action+"/"+e.Actor)
+	}
+	want := "opened/nines acknowledged/alice commented/bob resolved/nines reopened/nines resolved/carol closed/carol"
+	if strings.Join(got, " ") != want {
+		t.Errorf("timeline:\ngot  %s\nwant %s", strings.Join(got, " "), want)
+	}
+	// Much later the same problem is a new incident.
+	m.Alerts(ctx, t0.Add(5*time.Hour), "g", firing)
+	if list, _ := store.Incidents(ctx, alerting.Filter{}); len(list) != 2 {
+		t.Errorf("incidents after the reopen window: got %d, want 2", len(list))
 	}
 }

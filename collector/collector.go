@@ -308,7 +308,7 @@ func (c *Collector) Handler() http.Handler {
 	mux.Handle("POST "+wire.PushPath, c.auth.Require(config.RoleAgent, in.Push()))
 	mux.Handle("POST /write", ingest.V1Credentials(c.auth.Require(config.RoleAgent, in.WriteV1())))
 	mux.Handle("POST /api/v2/write", c.auth.Require(config.RoleAgent, in.WriteV2()))
-	(&api.API{Incidents: c.store, Targets: c.tracker, Alerts: c.rules, Auth: c.auth, Logger: c.logger}).Register(mux)
+	(&api.API{Incidents: c.store, Actions: c.incidents, Targets: c.tracker, Alerts: c.rules, Auth: c.auth, Logger: c.logger}).Register(mux)
 
 	metrics := promhttp.HandlerFor(c.registry, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(c.logger.Handler(), slog.LevelError)})
 	if cfg.Web.MetricsPublic {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -361,4 +362,78 @@ snmp:
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatal("no incident from the trap within 10s")
+}
+
+// TestIncidentActionsAPI: operators act on incidents through the API,
+// viewers may not, wrong moves are 409, and the timeline says who did
+// what.
+func TestIncidentActionsAPI(t *testing.T) {
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	os.WriteFile(filepath.Join(dir, "r.yml"), []byte("groups:\n  - name: g\n    interval: 100ms\n    rules:\n      - alert: Always\n        expr: vector(1)\n"), 0o600)
+	os.WriteFile(filepath.Join(dir, "op.token"), []byte("op"), 0o600)
+	os.WriteFile(filepath.Join(dir, "view.token"), []byte("view"), 0o600)
+	os.WriteFile(filepath.Join(dir, "c.yml"), []byte(`web: {listen_address: "`+addr+`"}
+storage: {path: n.db}
+rules: {files: [r.yml]}
+auth:
+  tokens:
+    - {name: alice, role: operator, token_file: op.token}
+    - {name: noc, role: viewer, token_file: view.token}
+`), 0o600)
+	cfg, err := config.LoadFile(filepath.Join(dir, "c.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	c, err := New(ctx, cfg, slog.New(slog.DiscardHandler), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	base := "http://" + addr
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if code, body := do(t, "GET", base+"/api/v1/incidents", "view"); code == 200 && strings.Contains(body, `"Always"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no incident")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	list, _ := c.store.Incidents(ctx, alerting.Filter{})
+	id := strconv.FormatInt(list[0].ID, 10)
+	post := func(path, token string) (int, string) {
+		req, _ := http.NewRequest("POST", base+path, strings.NewReader(`{"comment": "looking"}`))
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, _ := post("/api/v1/incidents/"+id+"/acknowledge", "view"); code != http.StatusForbidden {
+		t.Errorf("viewer acknowledging: got %d, want 403", code)
+	}
+	if code, body := post("/api/v1/incidents/"+id+"/acknowledge", "op"); code != 200 || !strings.Contains(body, `"acknowledged_by":"alice"`) {
+		t.Errorf("operator acknowledging: got %d %s", code, body)
+	}
+	if code, _ := post("/api/v1/incidents/"+id+"/close", "op"); code != http.StatusConflict {
+		t.Errorf("closing an acknowledged incident: got %d, want 409", code)
+	}
+	if code, _ := post("/api/v1/incidents/"+id+"/dance", "op"); code != http.StatusNotFound {
+		t.Errorf("unknown action: got %d, want 404", code)
+	}
+	if code, _ := post("/api/v1/incidents/999/acknowledge", "op"); code != http.StatusNotFound {
+		t.Errorf("missing incident: got %d, want 404", code)
+	}
+	code, body := do(t, "GET", base+"/api/v1/incidents/"+id+"/timeline", "view")
+	if code != 200 || !strings.Contains(body, `"action":"acknowledged"`) || !strings.Contains(body, `"actor":"alice"`) || !strings.Contains(body, `"text":"looking"`) {
+		t.Errorf("timeline: got %d %s", code, body)
+	}
 }

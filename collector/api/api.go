@@ -3,6 +3,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -30,9 +31,19 @@ type Alerts interface {
 	Alerts() []rules.Alert
 }
 
+// Actions are what operators do to incidents.
+type Actions interface {
+	Acknowledge(ctx context.Context, id int64, actor, text string, now time.Time) error
+	Resolve(ctx context.Context, id int64, actor, text string, now time.Time) error
+	Close(ctx context.Context, id int64, actor, text string, now time.Time) error
+	Reopen(ctx context.Context, id int64, actor, text string, now time.Time) error
+	Comment(ctx context.Context, id int64, actor, text string, now time.Time) error
+}
+
 // API serves /api/v1.
 type API struct {
 	Incidents alerting.Store
+	Actions   Actions
 	Targets   Targets
 	Alerts    Alerts
 	Auth      *auth.Authenticator
@@ -43,6 +54,8 @@ type API struct {
 func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("GET /api/v1/incidents", a.Auth.Require(config.RoleViewer, http.HandlerFunc(a.listIncidents)))
 	mux.Handle("GET /api/v1/incidents/{id}", a.Auth.Require(config.RoleViewer, http.HandlerFunc(a.getIncident)))
+	mux.Handle("GET /api/v1/incidents/{id}/timeline", a.Auth.Require(config.RoleViewer, http.HandlerFunc(a.timeline)))
+	mux.Handle("POST /api/v1/incidents/{id}/{action}", a.Auth.Require(config.RoleOperator, http.HandlerFunc(a.incidentAction)))
 	mux.Handle("GET /api/v1/targets", a.Auth.Require(config.RoleViewer, http.HandlerFunc(a.listTargets)))
 	mux.Handle("GET /api/v1/alerts", a.Auth.Require(config.RoleViewer, http.HandlerFunc(a.listAlerts)))
 	mux.Handle("GET /api/v1/sd/prometheus", a.Auth.Require(config.RoleViewer, http.HandlerFunc(a.prometheusSD)))
@@ -127,6 +140,77 @@ func (a *API) getIncident(w http.ResponseWriter, r *http.Request) {
 	default:
 		WriteJSON(w, http.StatusOK, inc)
 	}
+}
+
+func (a *API) timeline(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		WriteError(w, http.StatusBadRequest, "incident id must be a number")
+		return
+	}
+	if _, err := a.Incidents.Incident(r.Context(), id); errors.Is(err, alerting.ErrNotFound) {
+		WriteError(w, http.StatusNotFound, fmt.Sprintf("incident %d not found", id))
+		return
+	}
+	evs, err := a.Incidents.Events(r.Context(), id)
+	if err != nil {
+		a.Logger.Error("incident timeline", "incident_id", id, "err", err)
+		WriteError(w, http.StatusInternalServerError, "could not read the timeline")
+		return
+	}
+	if evs == nil {
+		evs = []alerting.Event{}
+	}
+	WriteJSON(w, http.StatusOK, evs)
+}
+
+// incidentAction serves POST /api/v1/incidents/{id}/{acknowledge,
+// comment, resolve, close, reopen} with an optional JSON body
+// {"comment": "..."}; the actor is the token's name.
+func (a *API) incidentAction(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		WriteError(w, http.StatusBadRequest, "incident id must be a number")
+		return
+	}
+	var body struct {
+		Comment string `json:"comment"`
+	}
+	if r.ContentLength != 0 {
+		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&body); err != nil {
+			WriteError(w, http.StatusBadRequest, "body: want {\"comment\": \"...\"}: "+err.Error())
+			return
+		}
+	}
+	p, _ := auth.FromContext(r.Context())
+	act := map[string]func(context.Context, int64, string, string, time.Time) error{
+		"acknowledge": a.Actions.Acknowledge, "resolve": a.Actions.Resolve, "close": a.Actions.Close,
+		"reopen": a.Actions.Reopen, "comment": a.Actions.Comment,
+	}[r.PathValue("action")]
+	if act == nil {
+		WriteError(w, http.StatusNotFound, fmt.Sprintf("unknown action %q (want acknowledge, comment, resolve, close or reopen)", r.PathValue("action")))
+		return
+	}
+	switch err := act(r.Context(), id, p.Name, body.Comment, time.Now()); {
+	case errors.Is(err, alerting.ErrNotFound):
+		WriteError(w, http.StatusNotFound, fmt.Sprintf("incident %d not found", id))
+		return
+	case errors.Is(err, alerting.ErrConflict):
+		WriteError(w, http.StatusConflict, err.Error())
+		return
+	case err != nil:
+		a.Logger.Error("incident action", "incident_id", id, "action", r.PathValue("action"), "err", err)
+		WriteError(w, http.StatusInternalServerError, "could not change the incident")
+		return
+	}
+	inc, err := a.Incidents.Incident(r.Context(), id)
+	if err != nil {
+		WriteError(w, http.StatusInternalServerError, "could not read the incident")
+		return
+	}
+	WriteJSON(w, http.StatusOK, inc)
 }
 
 func (a *API) listTargets(w http.ResponseWriter, r *http.Request) {

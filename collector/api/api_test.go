@@ -34,7 +34,16 @@ func (fakeAlerts) Alerts() []rules.Alert {
 type fakeIncidents struct{ list []alerting.Incident }
 
 func (f *fakeIncidents) InsertIncident(context.Context, *alerting.Incident) error { return nil }
-func (f *fakeIncidents) ResolveIncident(context.Context, int64, time.Time) error  { return nil }
+func (f *fakeIncidents) Transition(context.Context, int64, []alerting.Status, alerting.Status, alerting.Event) error {
+	return nil
+}
+func (f *fakeIncidents) AddEvent(context.Context, alerting.Event) error { return nil }
+func (f *fakeIncidents) Events(context.Context, int64) ([]alerting.Event, error) {
+	return nil, nil
+}
+func (f *fakeIncidents) LastResolved(context.Context, string, time.Time) (*alerting.Incident, error) {
+	return nil, alerting.ErrNotFound
+}
 func (f *fakeIncidents) SetSeverity(context.Context, int64, string, alerting.Priority) error {
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -110,6 +111,18 @@ var migrations = []string{
 		value REAL NOT NULL
 	);
 	CREATE INDEX alert_state_grp ON alert_state(grp);`,
+	`ALTER TABLE incidents ADD COLUMN acknowledged_at_ms INTEGER;
+	ALTER TABLE incidents ADD COLUMN acknowledged_by TEXT NOT NULL DEFAULT '';
+	ALTER TABLE incidents ADD COLUMN closed_at_ms INTEGER;
+	CREATE TABLE incident_events (
+		id INTEGER PRIMARY KEY AUTOINCREMENT,
+		incident_id INTEGER NOT NULL REFERENCES incidents(id),
+		at_ms INTEGER NOT NULL,
+		actor TEXT NOT NULL,
+		action TEXT NOT NULL,
+		text TEXT NOT NULL
+	);
+	CREATE INDEX incident_events_incident ON incident_events(incident_id, id);`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {
@@ -272,7 +285,12 @@ func (s *Store) InsertIncident(ctx context.Context, inc *alerting.Incident) erro
 	if err != nil {
 		return err
 	}
-	res, err := s.db.ExecContext(ctx, `
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
+	res, err := tx.ExecContext(ctx, `
 		INSERT INTO incidents (dedup_key, grp, rule, title, description, target, service, severity, priority, status, labels, value, opened_at_ms)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		inc.DedupKey, inc.Group, inc.Rule, inc.Title, inc.Description, inc.Target, inc.Service, inc.Severity,
@@ -280,20 +298,109 @@ func (s *Store) InsertIncident(ctx context.Context, inc *alerting.Incident) erro
 	if err != nil {
 		return err
 	}
-	inc.ID, err = res.LastInsertId()
-	return err
-}
-
-// ResolveIncident implements alerting.Store.
-func (s *Store) ResolveIncident(ctx context.Context, id int64, at time.Time) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE incidents SET status = 'resolved', resolved_at_ms = ? WHERE id = ? AND status IN ('open', 'acknowledged')`, at.UnixMilli(), id)
+	id, err := res.LastInsertId()
 	if err != nil {
 		return err
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("resolve incident %d: %w", id, alerting.ErrNotFound)
+	if err := addEvent(ctx, tx, alerting.Event{IncidentID: id, At: inc.OpenedAt, Actor: alerting.Automatic, Action: "opened", Text: inc.Title}); err != nil {
+		return err
 	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	inc.ID = id
 	return nil
+}
+
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+func addEvent(ctx context.Context, e execer, ev alerting.Event) error {
+	_, err := e.ExecContext(ctx, `INSERT INTO incident_events (incident_id, at_ms, actor, action, text) VALUES (?, ?, ?, ?, ?)`,
+		ev.IncidentID, ev.At.UnixMilli(), ev.Actor, ev.Action, ev.Text)
+	return err
+}
+
+// Transition implements alerting.Store.
+func (s *Store) Transition(ctx context.Context, id int64, from []alerting.Status, to alerting.Status, ev alerting.Event) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
+	var cur string
+	if err := tx.QueryRowContext(ctx, `SELECT status FROM incidents WHERE id = ?`, id).Scan(&cur); errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("incident %d: %w", id, alerting.ErrNotFound)
+	} else if err != nil {
+		return err
+	}
+	if !slices.Contains(from, alerting.Status(cur)) {
+		return fmt.Errorf("incident %d is %s: %w", id, cur, alerting.ErrConflict)
+	}
+	at := ev.At.UnixMilli()
+	var q string
+	var args []any
+	switch to {
+	case alerting.StatusAcknowledged:
+		q, args = `UPDATE incidents SET status = ?, acknowledged_at_ms = ?, acknowledged_by = ? WHERE id = ?`, []any{string(to), at, ev.Actor, id}
+	case alerting.StatusResolved:
+		q, args = `UPDATE incidents SET status = ?, resolved_at_ms = ? WHERE id = ?`, []any{string(to), at, id}
+	case alerting.StatusClosed:
+		q, args = `UPDATE incidents SET status = ?, closed_at_ms = ? WHERE id = ?`, []any{string(to), at, id}
+	case alerting.StatusOpen: // reopened: a new round, unacknowledged
+		q, args = `UPDATE incidents SET status = ?, resolved_at_ms = NULL, closed_at_ms = NULL, acknowledged_at_ms = NULL, acknowledged_by = '' WHERE id = ?`, []any{string(to), id}
+	default:
+		return fmt.Errorf("unknown status %q", to)
+	}
+	if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+		return err
+	}
+	ev.IncidentID = id
+	if err := addEvent(ctx, tx, ev); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// AddEvent implements alerting.Store.
+func (s *Store) AddEvent(ctx context.Context, ev alerting.Event) error {
+	if _, err := s.Incident(ctx, ev.IncidentID); err != nil {
+		return err
+	}
+	return addEvent(ctx, s.db, ev)
+}
+
+// Events implements alerting.Store.
+func (s *Store) Events(ctx context.Context, id int64) ([]alerting.Event, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT incident_id, at_ms, actor, action, text FROM incident_events WHERE incident_id = ? ORDER BY id`, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []alerting.Event
+	for rows.Next() {
+		var ev alerting.Event
+		var at int64
+		if err := rows.Scan(&ev.IncidentID, &at, &ev.Actor, &ev.Action, &ev.Text); err != nil {
+			return nil, err
+		}
+		ev.At = time.UnixMilli(at).UTC()
+		out = append(out, ev)
+	}
+	return out, rows.Err()
+}
+
+// LastResolved implements alerting.Store.
+func (s *Store) LastResolved(ctx context.Context, key string, since time.Time) (*alerting.Incident, error) {
+	row := s.db.QueryRowContext(ctx, `SELECT `+incidentColumns+` FROM incidents
+		WHERE dedup_key = ? AND status IN ('resolved', 'closed') AND resolved_at_ms >= ? ORDER BY id DESC LIMIT 1`,
+		key, since.UnixMilli())
+	inc, err := scanIncident(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, alerting.ErrNotFound
+	}
+	return inc, err
 }
 
 // SetSeverity implements alerting.Store.
@@ -302,7 +409,7 @@ func (s *Store) SetSeverity(ctx context.Context, id int64, severity string, prio
 	return err
 }
 
-const incidentColumns = `id, dedup_key, grp, rule, title, description, target, service, severity, priority, status, labels, value, opened_at_ms, resolved_at_ms`
+const incidentColumns = `id, dedup_key, grp, rule, title, description, target, service, severity, priority, status, labels, value, opened_at_ms, resolved_at_ms, acknowledged_at_ms, acknowledged_by, closed_at_ms`
 
 // Incidents implements alerting.Store.
 func (s *Store) Incidents(ctx context.Context, f alerting.Filter) ([]alerting.Incident, error) {
@@ -360,10 +467,18 @@ func scanIncident(r scanner) (*alerting.Incident, error) {
 	var inc alerting.Incident
 	var prio, status, lbls string
 	var opened int64
-	var resolved sql.NullInt64
+	var resolved, acked, closed sql.NullInt64
 	if err := r.Scan(&inc.ID, &inc.DedupKey, &inc.Group, &inc.Rule, &inc.Title, &inc.Description, &inc.Target, &inc.Service,
-		&inc.Severity, &prio, &status, &lbls, &inc.Value, &opened, &resolved); err != nil {
+		&inc.Severity, &prio, &status, &lbls, &inc.Value, &opened, &resolved, &acked, &inc.AcknowledgedBy, &closed); err != nil {
 		return nil, err
+	}
+	if acked.Valid {
+		t := time.UnixMilli(acked.Int64).UTC()
+		inc.AcknowledgedAt = &t
+	}
+	if closed.Valid {
+		t := time.UnixMilli(closed.Int64).UTC()
+		inc.ClosedAt = &t
 	}
 	inc.Priority, inc.Status = alerting.Priority(prio), alerting.Status(status)
 	inc.OpenedAt = time.UnixMilli(opened).UTC()

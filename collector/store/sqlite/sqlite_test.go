@@ -90,11 +90,19 @@ func TestIncidents(t *testing.T) {
 	if err := s.InsertIncident(ctx, &dup); err == nil {
 		t.Error("second active incident with the same dedup key: got no error")
 	}
-	if err := s.ResolveIncident(ctx, inc.ID, t0.Add(time.Minute)); err != nil {
+	live := []alerting.Status{alerting.StatusOpen, alerting.StatusAcknowledged}
+	if err := s.Transition(ctx, inc.ID, live, alerting.StatusResolved, alerting.Event{At: t0.Add(time.Minute), Actor: "nines", Action: "resolved"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.ResolveIncident(ctx, inc.ID, t0.Add(2*time.Minute)); !errors.Is(err, alerting.ErrNotFound) {
-		t.Errorf("resolving twice: got %v, want ErrNotFound", err)
+	if err := s.Transition(ctx, inc.ID, live, alerting.StatusResolved, alerting.Event{At: t0.Add(2 * time.Minute), Actor: "nines", Action: "resolved"}); !errors.Is(err, alerting.ErrConflict) {
+		t.Errorf("resolving twice: got %v, want ErrConflict", err)
+	}
+	if err := s.Transition(ctx, 999, live, alerting.StatusResolved, alerting.Event{At: t0}); !errors.Is(err, alerting.ErrNotFound) {
+		t.Errorf("resolving a missing incident: got %v, want ErrNotFound", err)
+	}
+	evs, _ := s.Events(ctx, inc.ID)
+	if len(evs) != 2 || evs[0].Action != "opened" || evs[1].Action != "resolved" {
+		t.Errorf("timeline: got %+v", evs)
 	}
 	got, err := s.Incident(ctx, inc.ID)
 	if err != nil {
