@@ -12,7 +12,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"sort"
-	"strings"
 	"time"
 )
 
@@ -149,21 +148,6 @@ func DedupKey(group, rule string, labels map[string]string) string {
 	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
-// PriorityFor derives the priority from an alert's labels: an explicit
-// "priority" label wins; otherwise the severity decides (critical P2,
-// warning P4, anything else P3). P1 is reserved for rules that say so,
-// since it pages people out of hours.
-func PriorityFor(labels map[string]string) Priority {
-	switch p := Priority(strings.ToUpper(labels["priority"])); p {
-	case P1, P2, P3, P4:
-		return p
-	}
-	switch strings.ToLower(labels["severity"]) {
-	case "critical":
-		return P2
-	case "warning", "info":
-		return P4
-	default:
-		return P3
-	}
-}
+// PriorityFor derives a priority with the default policy (see
+// Policy.Priority).
+func PriorityFor(labels map[string]string) Priority { return DefaultPolicy().Priority(labels) }

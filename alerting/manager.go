@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -32,15 +33,20 @@ type Manager struct {
 	store  Store
 	logger *slog.Logger
 
-	mu     sync.Mutex
-	active map[string]*Incident // by dedup key: open or acknowledged
+	metrics *metrics
+
+	mu      sync.Mutex
+	policy  Policy
+	active  map[string]*Incident // by dedup key: open or acknowledged
+	flagged map[string]bool      // timer events already recorded: "<id>/<kind>"
 }
 
 var _ rules.Sink = (*Manager)(nil)
 
 // NewManager loads the active incidents from the store.
 func NewManager(ctx context.Context, store Store, logger *slog.Logger) (*Manager, error) {
-	m := &Manager{store: store, logger: logger, active: map[string]*Incident{}}
+	m := &Manager{store: store, logger: logger, metrics: newMetrics(), policy: DefaultPolicy(),
+		active: map[string]*Incident{}, flagged: map[string]bool{}}
 	list, err := store.Incidents(ctx, Filter{Status: []Status{StatusOpen, StatusAcknowledged}})
 	if err != nil {
 		return nil, fmt.Errorf("load active incidents: %w", err)
@@ -48,6 +54,16 @@ func NewManager(ctx context.Context, store Store, logger *slog.Logger) (*Manager
 	for i := range list {
 		inc := list[i]
 		m.active[inc.DedupKey] = &inc
+		// Timer events already recorded are not recorded again.
+		evs, err := store.Events(ctx, inc.ID)
+		if err != nil {
+			return nil, fmt.Errorf("load incident timeline: %w", err)
+		}
+		for _, ev := range evs {
+			if kind, ok := strings.CutPrefix(ev.Action, "target_"); ok {
+				m.flagged[fmt.Sprintf("%d/%s", inc.ID, kind)] = true
+			}
+		}
 	}
 	return m, nil
 }
@@ -87,7 +103,7 @@ func (m *Manager) Alerts(ctx context.Context, now time.Time, group string, alert
 			Target:      firstOf(lm, "target", "host", "instance", "device"),
 			Service:     lm["service"],
 			Severity:    lm["severity"],
-			Priority:    PriorityFor(lm),
+			Priority:    m.policy.Priority(lm),
 			Status:      StatusOpen,
 			Labels:      lm,
 			Value:       a.Value,
@@ -114,6 +130,7 @@ func (m *Manager) Alerts(ctx context.Context, now time.Time, group string, alert
 			continue
 		}
 		delete(m.active, key)
+		m.metrics.toResolve.WithLabelValues(string(inc.Priority)).Observe(now.Sub(inc.OpenedAt).Seconds())
 		m.logger.Info("incident resolved", "incident_id", inc.ID, "rule", inc.Rule, "target", inc.Target)
 	}
 }
@@ -184,6 +201,12 @@ func (m *Manager) act(ctx context.Context, id int64, from []Status, to Status, e
 	} else {
 		delete(m.active, inc.DedupKey)
 	}
+	switch to {
+	case StatusAcknowledged:
+		m.metrics.toAck.WithLabelValues(string(inc.Priority)).Observe(ev.At.Sub(inc.OpenedAt).Seconds())
+	case StatusResolved:
+		m.metrics.toResolve.WithLabelValues(string(inc.Priority)).Observe(ev.At.Sub(inc.OpenedAt).Seconds())
+	}
 	m.logger.Info("incident "+ev.Action, "incident_id", id, "actor", ev.Actor)
 	return nil
 }
@@ -191,7 +214,7 @@ func (m *Manager) act(ctx context.Context, id int64, from []Status, to Status, e
 // updateSeverity follows a multi-severity rule: the incident's severity
 // and priority change with the alert's.
 func (m *Manager) updateSeverity(ctx context.Context, inc *Incident, lm map[string]string) {
-	sev, prio := lm["severity"], PriorityFor(lm)
+	sev, prio := lm["severity"], m.policy.Priority(lm)
 	if sev == inc.Severity && prio == inc.Priority {
 		return
 	}

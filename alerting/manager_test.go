@@ -187,3 +187,66 @@ func TestActionsAndReopen(t *testing.T) {
 		t.Errorf("incidents after the reopen window: got %d, want 2", len(list))
 	}
 }
+
+func TestPolicyPriority(t *testing.T) {
+	p := alerting.DefaultPolicy()
+	for _, tc := range []struct {
+		labels map[string]string
+		want   alerting.Priority
+	}{
+		{map[string]string{"impact": "high", "urgency": "high"}, alerting.P1},
+		{map[string]string{"impact": "medium", "urgency": "high"}, alerting.P2},
+		{map[string]string{"impact": "low", "urgency": "low", "severity": "critical"}, alerting.P4},
+		{map[string]string{"impact": "high", "urgency": "high", "priority": "P3"}, alerting.P3},
+		{map[string]string{"impact": "huge", "severity": "critical"}, alerting.P2},
+	} {
+		if got := p.Priority(tc.labels); got != tc.want {
+			t.Errorf("%v: got %s, want %s", tc.labels, got, tc.want)
+		}
+	}
+}
+
+// TestTimers: near-breach and breach of the response and resolution
+// targets are recorded once each, and an acknowledgement meets the
+// response target.
+func TestTimers(t *testing.T) {
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "n.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	m, _ := alerting.NewManager(ctx, store, slog.New(slog.DiscardHandler))
+	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	m.Alerts(ctx, t0, "g", []rules.Alert{{Group: "g", Rule: "ERPDown", State: rules.StateFiring, FiredAt: t0,
+		Labels: labels.FromStrings("alertname", "ERPDown", "impact", "high", "urgency", "high")}})
+	list, _ := store.Incidents(ctx, alerting.Filter{})
+	inc := list[0]
+	if inc.Priority != alerting.P1 {
+		t.Fatalf("priority: got %s, want P1 (high impact, high urgency)", inc.Priority)
+	}
+	for _, d := range []time.Duration{5 * time.Minute, 12 * time.Minute, 13 * time.Minute, 16 * time.Minute} {
+		m.CheckTimers(ctx, t0.Add(d))
+	}
+	_ = m.Acknowledge(ctx, inc.ID, "alice", "", t0.Add(20*time.Minute))
+	for _, d := range []time.Duration{time.Hour, 3*time.Hour + 20*time.Minute, 4*time.Hour + time.Minute, 5 * time.Hour} {
+		m.CheckTimers(ctx, t0.Add(d))
+	}
+	evs, _ := store.Events(ctx, inc.ID)
+	var got []string
+	for _, e := range evs {
+		if strings.HasPrefix(e.Action, "target_") {
+			got = append(got, e.Action+"@"+e.At.Sub(t0).String())
+		}
+	}
+	want := "target_near_respond@12m0s target_respond@16m0s target_near_resolve@3h20m0s target_resolve@4h1m0s"
+	if strings.Join(got, " ") != want {
+		t.Errorf("timer events:\ngot  %s\nwant %s", strings.Join(got, " "), want)
+	}
+	// A restarted manager does not record them again.
+	m2, _ := alerting.NewManager(ctx, store, slog.New(slog.DiscardHandler))
+	m2.CheckTimers(ctx, t0.Add(6*time.Hour))
+	if evs2, _ := store.Events(ctx, inc.ID); len(evs2) != len(evs) {
+		t.Errorf("events after a restart: %d, want %d", len(evs2), len(evs))
+	}
+}

@@ -110,6 +110,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, reload fu
 	if err != nil {
 		return fail(err)
 	}
+	c.incidents.SetPolicy(incidentPolicy(cfg))
 	c.rules = rules.NewManager(rules.Options{
 		Queryable:       c.samples,
 		Appender:        c.samples,
@@ -144,6 +145,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, reload fu
 	c.reloadTime = prometheus.NewGauge(prometheus.GaugeOpts{Name: "nines_config_last_reload_success_timestamp_seconds", Help: "When the configuration was last loaded successfully (Unix time)."})
 	c.reloadOK.Set(1)
 	c.reloadTime.Set(float64(now.Unix()))
+	c.incidents.Register(c.registry)
 	c.registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -234,6 +236,17 @@ func checkSpecs(cfg *config.Config) []check.Spec {
 	return out
 }
 
+func incidentPolicy(cfg *config.Config) alerting.Policy {
+	p := alerting.DefaultPolicy()
+	for pr, tg := range cfg.Incidents.Targets {
+		p.Targets[alerting.Priority(pr)] = alerting.Targets{Respond: tg.Respond.D(), Resolve: tg.Resolve.D()}
+	}
+	if cfg.Incidents.NearBreach > 0 {
+		p.NearBreach = cfg.Incidents.NearBreach
+	}
+	return p
+}
+
 func maintenance(cfg *config.Config) []state.Window {
 	out := make([]state.Window, 0, len(cfg.Maintenance))
 	for i := range cfg.Maintenance {
@@ -274,6 +287,7 @@ func (c *Collector) Reload(cfg *config.Config) {
 	c.rules.Update(cfg.RuleFiles)
 	c.checks.Update(checkSpecs(cfg))
 	c.poller.Update(snmpDevices(cfg))
+	c.incidents.SetPolicy(incidentPolicy(cfg))
 	c.reloadOK.Set(1)
 	c.reloadTime.Set(float64(time.Now().Unix()))
 	c.logger.Info("configuration reloaded", "rule_files", len(cfg.RuleFiles), "tokens", len(cfg.Auth.Tokens))
@@ -440,6 +454,7 @@ func (c *Collector) housekeeping(ctx context.Context) {
 			}
 			lastAlive = now
 		}
+		c.incidents.CheckTimers(ctx, now)
 		if now.Sub(lastSLO) >= rules.SLOEvalInterval {
 			if err := c.slos.compute(ctx, now); err != nil && ctx.Err() == nil {
 				c.logger.Error("compute SLOs", "err", err)

@@ -33,6 +33,7 @@ type Config struct {
 	Services     []Service      `yaml:"services"`
 	Devices      []Device       `yaml:"devices"`
 	Maintenance  []Maintenance  `yaml:"maintenance"`
+	Incidents    Incidents      `yaml:"incidents"`
 	SNMP         SNMP           `yaml:"snmp"`
 	Forward      Forward        `yaml:"forward"`
 	Rules        Rules          `yaml:"rules"`
@@ -173,6 +174,21 @@ type ServiceComponents struct {
 	Targets  []string          `yaml:"targets"`
 	Selector map[string]string `yaml:"selector"`
 	Services []string          `yaml:"services"`
+}
+
+// Incidents sets the response and resolution targets per priority.
+type Incidents struct {
+	// Targets per priority (P1-P4); missing ones keep their defaults.
+	Targets map[string]IncidentTargets `yaml:"targets"`
+	// NearBreach is the share of a target after which an incident is
+	// flagged as near breach (default 0.8).
+	NearBreach float64 `yaml:"near_breach"`
+}
+
+// IncidentTargets are one priority's targets.
+type IncidentTargets struct {
+	Respond yamlconf.Duration `yaml:"respond"`
+	Resolve yamlconf.Duration `yaml:"resolve"`
 }
 
 // Maintenance is a one-off maintenance window: the targets it covers are
@@ -520,6 +536,20 @@ func (c *Config) Validate(p *yamlconf.Problems) {
 		if len(tr.Communities) == 0 && tr.V3 == nil {
 			p.Addf("snmp.traps", "accept some traps: set communities, v3 or both")
 		}
+	}
+	for pr, tg := range c.Incidents.Targets {
+		ip := "incidents.targets." + pr
+		switch pr {
+		case "P1", "P2", "P3", "P4":
+		default:
+			p.Addf(ip, "unknown priority %q (want P1, P2, P3 or P4)", pr)
+		}
+		if tg.Respond <= 0 || tg.Resolve <= 0 || tg.Respond > tg.Resolve {
+			p.Addf(ip, "want 0 < respond <= resolve")
+		}
+	}
+	if n := c.Incidents.NearBreach; n < 0 || n >= 1 {
+		p.Addf("incidents.near_breach", "must be between 0 and 1 (0.8 is 80 %%)")
 	}
 	for i := range c.Maintenance {
 		m := &c.Maintenance[i]

@@ -1,0 +1,92 @@
+package alerting
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// timer kinds, as they appear in events and metric labels.
+const (
+	timerRespond = "respond"
+	timerResolve = "resolve"
+)
+
+// metrics are the incident figures exported for Prometheus.
+type metrics struct {
+	toAck, toResolve *prometheus.HistogramVec
+	breaches         *prometheus.CounterVec
+}
+
+func newMetrics() *metrics {
+	buckets := []float64{60, 300, 900, 1800, 3600, 4 * 3600, 8 * 3600, 24 * 3600, 72 * 3600, 5 * 24 * 3600}
+	return &metrics{
+		toAck: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "nines_incident_time_to_acknowledge_seconds", Help: "Time from an incident's opening to its acknowledgement, by priority.", Buckets: buckets,
+		}, []string{"priority"}),
+		toResolve: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "nines_incident_time_to_resolve_seconds", Help: "Time from an incident's opening to its resolution, by priority.", Buckets: buckets,
+		}, []string{"priority"}),
+		breaches: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "nines_incident_target_breaches_total", Help: "Response and resolution targets breached (kind respond or resolve) and nearly breached (kind near_respond, near_resolve), by priority.",
+		}, []string{"kind", "priority"}),
+	}
+}
+
+// Register adds the incident metrics to reg.
+func (m *Manager) Register(reg prometheus.Registerer) {
+	reg.MustRegister(m.metrics.toAck, m.metrics.toResolve, m.metrics.breaches)
+}
+
+// SetPolicy replaces the priority policy (after a reload).
+func (m *Manager) SetPolicy(p Policy) {
+	m.mu.Lock()
+	m.policy = p
+	m.mu.Unlock()
+}
+
+// CheckTimers compares every active incident with its priority's targets
+// at now: the first time an incident passes NearBreach of a target, and
+// the first time it passes the target itself, an event is recorded (the
+// escalation point for notifications) and counted. An acknowledged
+// incident has met its response target.
+func (m *Manager) CheckTimers(ctx context.Context, now time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, inc := range m.active {
+		tg, ok := m.policy.Targets[inc.Priority]
+		if !ok {
+			continue
+		}
+		elapsed := now.Sub(inc.OpenedAt)
+		check := func(kind string, target time.Duration, met bool) {
+			if met || target <= 0 {
+				return
+			}
+			if elapsed >= target {
+				m.flag(ctx, inc, kind, fmt.Sprintf("%s target of %s breached", kind, target), now)
+			} else if elapsed >= time.Duration(float64(target)*m.policy.NearBreach) {
+				m.flag(ctx, inc, "near_"+kind, fmt.Sprintf("%.0f%% of the %s target of %s used", m.policy.NearBreach*100, kind, target), now)
+			}
+		}
+		check(timerRespond, tg.Respond, inc.AcknowledgedAt != nil)
+		check(timerResolve, tg.Resolve, false)
+	}
+}
+
+// flag records a timer event once per incident and kind.
+func (m *Manager) flag(ctx context.Context, inc *Incident, kind, text string, now time.Time) {
+	key := fmt.Sprintf("%d/%s", inc.ID, kind)
+	if m.flagged[key] {
+		return
+	}
+	if err := m.store.AddEvent(ctx, Event{IncidentID: inc.ID, At: now, Actor: Automatic, Action: "target_" + kind, Text: text}); err != nil {
+		m.logger.Error("record timer event", "incident_id", inc.ID, "err", err)
+		return
+	}
+	m.flagged[key] = true
+	m.metrics.breaches.WithLabelValues(kind, string(inc.Priority)).Inc()
+	m.logger.Warn("incident timer", "incident_id", inc.ID, "priority", inc.Priority, "what", text)
+}
