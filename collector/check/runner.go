@@ -80,29 +80,12 @@ func (r *Runner) Results() map[string]Last {
 
 // Run runs the checks until ctx is done.
 func (r *Runner) Run(ctx context.Context, w Writer) error {
-	for {
+	schedule.Group(ctx, r.changed, func() []Spec {
 		r.mu.Lock()
-		specs := append([]Spec(nil), r.specs...)
-		r.mu.Unlock()
-		runCtx, cancel := context.WithCancel(ctx)
-		var wg sync.WaitGroup
-		for i := range specs {
-			wg.Add(1)
-			go func(s *Spec) {
-				defer wg.Done()
-				r.loop(runCtx, s, w)
-			}(&specs[i])
-		}
-		select {
-		case <-ctx.Done():
-			cancel()
-			wg.Wait()
-			return nil
-		case <-r.changed:
-			cancel()
-			wg.Wait()
-		}
-	}
+		defer r.mu.Unlock()
+		return append([]Spec(nil), r.specs...)
+	}, func(ctx context.Context, s *Spec) { r.loop(ctx, s, w) })
+	return nil
 }
 
 // loop runs one check every interval, spread over the interval.

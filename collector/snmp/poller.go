@@ -68,29 +68,12 @@ func (p *Poller) Update(devices []Device) {
 
 // Run polls until ctx is done.
 func (p *Poller) Run(ctx context.Context, w Writer) error {
-	for {
+	schedule.Group(ctx, p.changed, func() []Device {
 		p.mu.Lock()
-		devices := append([]Device(nil), p.devices...)
-		p.mu.Unlock()
-		runCtx, cancel := context.WithCancel(ctx)
-		var wg sync.WaitGroup
-		for i := range devices {
-			wg.Add(1)
-			go func(d *Device) {
-				defer wg.Done()
-				p.loop(runCtx, d, w)
-			}(&devices[i])
-		}
-		select {
-		case <-ctx.Done():
-			cancel()
-			wg.Wait()
-			return nil
-		case <-p.changed:
-			cancel()
-			wg.Wait()
-		}
-	}
+		defer p.mu.Unlock()
+		return append([]Device(nil), p.devices...)
+	}, func(ctx context.Context, d *Device) { p.loop(ctx, d, w) })
+	return nil
 }
 
 func (p *Poller) loop(ctx context.Context, d *Device, w Writer) {

@@ -7,6 +7,7 @@ package schedule
 import (
 	"context"
 	"math/rand/v2"
+	"sync"
 	"time"
 )
 
@@ -36,5 +37,33 @@ func Every(ctx context.Context, interval time.Duration, job func(ctx context.Con
 			next = next.Add(missed * interval)
 		}
 		t.Reset(time.Until(next))
+	}
+}
+
+// Group runs job once per item, each in its own goroutine, until ctx is
+// done; whenever changed fires, it stops them all and starts again on the
+// items current returns then (a reload). It returns when ctx is done and
+// every job has returned.
+func Group[T any](ctx context.Context, changed <-chan struct{}, current func() []T, job func(ctx context.Context, item *T)) {
+	for {
+		items := current()
+		runCtx, cancel := context.WithCancel(ctx)
+		var wg sync.WaitGroup
+		for i := range items {
+			wg.Add(1)
+			go func(it *T) {
+				defer wg.Done()
+				job(runCtx, it)
+			}(&items[i])
+		}
+		select {
+		case <-ctx.Done():
+			cancel()
+			wg.Wait()
+			return
+		case <-changed:
+			cancel()
+			wg.Wait()
+		}
 	}
 }
