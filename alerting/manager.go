@@ -39,6 +39,7 @@ type Manager struct {
 	policy  Policy
 	active  map[string]*Incident // by dedup key: open or acknowledged
 	flagged map[string]bool      // timer events already recorded: "<id>/<kind>"
+	flaps   map[string]*flapHistory
 }
 
 var _ rules.Sink = (*Manager)(nil)
@@ -46,7 +47,7 @@ var _ rules.Sink = (*Manager)(nil)
 // NewManager loads the active incidents from the store.
 func NewManager(ctx context.Context, store Store, logger *slog.Logger) (*Manager, error) {
 	m := &Manager{store: store, logger: logger, metrics: newMetrics(), policy: DefaultPolicy(),
-		active: map[string]*Incident{}, flagged: map[string]bool{}}
+		active: map[string]*Incident{}, flagged: map[string]bool{}, flaps: map[string]*flapHistory{}}
 	list, err := store.Incidents(ctx, Filter{Status: []Status{StatusOpen, StatusAcknowledged}})
 	if err != nil {
 		return nil, fmt.Errorf("load active incidents: %w", err)
@@ -120,9 +121,13 @@ func (m *Manager) Alerts(ctx context.Context, now time.Time, group string, alert
 		m.active[key] = inc
 		m.logger.Info("incident opened", "incident_id", inc.ID, "rule", a.Rule, "priority", inc.Priority, "target", inc.Target)
 	}
+	m.trackFlapping(ctx, now, group, alerts)
 	for key, inc := range m.active {
 		if inc.Group != group || stillActive[key] {
 			continue
+		}
+		if h := m.flaps[key]; h != nil && h.flapping {
+			continue // flapping: one incident, no open/close storm, until it settles
 		}
 		ev := Event{At: now, Actor: Automatic, Action: "resolved", Text: "the alert cleared"}
 		if err := m.store.Transition(ctx, inc.ID, []Status{StatusOpen, StatusAcknowledged}, StatusResolved, ev); err != nil && !errors.Is(err, ErrConflict) {
@@ -133,6 +138,64 @@ func (m *Manager) Alerts(ctx context.Context, now time.Time, group string, alert
 		m.metrics.toResolve.WithLabelValues(string(inc.Priority)).Observe(now.Sub(inc.OpenedAt).Seconds())
 		m.logger.Info("incident resolved", "incident_id", inc.ID, "rule", inc.Rule, "target", inc.Target)
 	}
+}
+
+// trackFlapping records, for every problem of the group (alerts seen now
+// and incidents open), whether it fires at this evaluation, and marks it
+// flapping or settled on the incident's timeline.
+func (m *Manager) trackFlapping(ctx context.Context, now time.Time, group string, alerts []rules.Alert) {
+	firing := map[string]bool{}
+	for i := range alerts {
+		a := &alerts[i]
+		key := DedupKey(a.Group, a.Rule, a.Labels.Map())
+		firing[key] = firing[key] || a.State == rules.StateFiring
+		if m.flaps[key] == nil {
+			m.flaps[key] = &flapHistory{}
+		}
+	}
+	for key, inc := range m.active {
+		if inc.Group == group && m.flaps[key] == nil {
+			m.flaps[key] = &flapHistory{}
+		}
+	}
+	for key, h := range m.flaps {
+		inGroup := false
+		if inc := m.active[key]; inc != nil && inc.Group == group {
+			inGroup = true
+		}
+		if _, seen := firing[key]; seen {
+			inGroup = true
+		}
+		if !inGroup {
+			continue
+		}
+		pct := h.observe(firing[key])
+		inc := m.active[key]
+		switch {
+		case !h.flapping && pct >= FlapHigh:
+			h.flapping = true
+			if inc != nil {
+				_ = m.store.AddEvent(ctx, Event{IncidentID: inc.ID, At: now, Actor: Automatic, Action: "flapping",
+					Text: fmt.Sprintf("state changed %.0f%% of the last %d evaluations", pct, flapWindow)})
+			}
+		case h.flapping && pct < FlapLow:
+			h.flapping = false
+			if inc != nil {
+				_ = m.store.AddEvent(ctx, Event{IncidentID: inc.ID, At: now, Actor: Automatic, Action: "settled",
+					Text: fmt.Sprintf("state changed %.0f%% of the last %d evaluations", pct, flapWindow)})
+			}
+		case !h.flapping && len(h.states) == flapWindow && !firing[key] && inc == nil:
+			delete(m.flaps, key) // quiet and closed: forget it
+		}
+	}
+}
+
+// Flapping reports whether the problem of this dedup key is flapping.
+func (m *Manager) Flapping(key string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	h := m.flaps[key]
+	return h != nil && h.flapping
 }
 
 // reopen reopens the incident of key resolved within ReopenWindow, if

@@ -250,3 +250,61 @@ func TestTimers(t *testing.T) {
 		t.Errorf("events after a restart: %d, want %d", len(evs2), len(evs))
 	}
 }
+
+// TestFlapping: an alert that comes and goes at every evaluation is marked
+// flapping and its one incident stays open, without an open/resolve storm,
+// until the problem settles.
+func TestFlapping(t *testing.T) {
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "n.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	m, _ := alerting.NewManager(ctx, store, slog.New(slog.DiscardHandler))
+	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	lbl := labels.FromStrings("alertname", "LinkFlap", "device", "sw1")
+	key := alerting.DedupKey("g", "LinkFlap", lbl.Map())
+	eval := func(i int, firing bool) {
+		var alerts []rules.Alert
+		if firing {
+			alerts = []rules.Alert{{Group: "g", Rule: "LinkFlap", State: rules.StateFiring, FiredAt: t0, Labels: lbl}}
+		}
+		m.Alerts(ctx, t0.Add(time.Duration(i)*time.Minute), "g", alerts)
+	}
+	i := 0
+	for ; i < 30; i++ {
+		eval(i, i%2 == 0)
+	}
+	if !m.Flapping(key) {
+		t.Fatal("an alert changing at every evaluation is not flapping")
+	}
+	list, _ := store.Incidents(ctx, alerting.Filter{})
+	if len(list) != 1 || list[0].Status != alerting.StatusOpen {
+		t.Fatalf("while flapping: got %+v, want one open incident", list)
+	}
+	evs, _ := store.Events(ctx, list[0].ID)
+	resolves, flapping := 0, 0
+	for _, e := range evs {
+		switch e.Action {
+		case "resolved":
+			resolves++
+		case "flapping":
+			flapping++
+		}
+	}
+	if flapping != 1 || resolves > 3 {
+		t.Errorf("timeline: %d flapping events (want 1), %d resolves (want few: only before it was detected)", flapping, resolves)
+	}
+	// The problem goes away for good: it settles, then resolves.
+	for ; i < 60; i++ {
+		eval(i, false)
+	}
+	if m.Flapping(key) {
+		t.Error("still flapping after 30 quiet evaluations")
+	}
+	list, _ = store.Incidents(ctx, alerting.Filter{})
+	if list[0].Status != alerting.StatusResolved {
+		t.Errorf("after settling: got %s, want resolved", list[0].Status)
+	}
+}
