@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -40,6 +41,74 @@ type Manager struct {
 	active  map[string]*Incident // by dedup key: open or acknowledged
 	flagged map[string]bool      // timer events already recorded: "<id>/<kind>"
 	flaps   map[string]*flapHistory
+	parents map[string][]string // target -> the targets it depends on
+	// attached are child problems folded into a parent's incident: dedup
+	// key -> the parent incident's id.
+	attached map[string]attachment
+}
+
+type attachment struct {
+	parent int64 // the parent incident's id
+	group  string
+	label  string // rule and target, for the timeline
+}
+
+// AttachWindow: a child that goes down within this time of its parent's
+// incident opening is taken as caused by it.
+const AttachWindow = 5 * time.Minute
+
+// SetDependencies replaces the target dependencies: target -> parents (a
+// switch in front of servers, a site router).
+func (m *Manager) SetDependencies(parents map[string][]string) {
+	m.mu.Lock()
+	m.parents = parents
+	m.mu.Unlock()
+}
+
+// depth is how many levels of parents target has (cycles cut).
+func (m *Manager) depth(target string) int {
+	d, seen := 0, map[string]bool{target: true}
+	level := m.parents[target]
+	for len(level) > 0 {
+		d++
+		var next []string
+		for _, p := range level {
+			if !seen[p] {
+				seen[p] = true
+				next = append(next, m.parents[p]...)
+			}
+		}
+		level = next
+	}
+	return d
+}
+
+// parentIncident finds an active incident of one of target's parents
+// (transitively) opened within AttachWindow of at.
+func (m *Manager) parentIncident(target string, at time.Time) *Incident {
+	seen := map[string]bool{}
+	queue := append([]string(nil), m.parents[target]...)
+	for len(queue) > 0 {
+		p := queue[0]
+		queue = queue[1:]
+		if seen[p] {
+			continue
+		}
+		seen[p] = true
+		for _, inc := range m.active {
+			if inc.Target == p {
+				d := at.Sub(inc.OpenedAt)
+				if d < 0 {
+					d = -d
+				}
+				if d <= AttachWindow {
+					return inc
+				}
+			}
+		}
+		queue = append(queue, m.parents[p]...)
+	}
+	return nil
 }
 
 var _ rules.Sink = (*Manager)(nil)
@@ -47,7 +116,7 @@ var _ rules.Sink = (*Manager)(nil)
 // NewManager loads the active incidents from the store.
 func NewManager(ctx context.Context, store Store, logger *slog.Logger) (*Manager, error) {
 	m := &Manager{store: store, logger: logger, metrics: newMetrics(), policy: DefaultPolicy(),
-		active: map[string]*Incident{}, flagged: map[string]bool{}, flaps: map[string]*flapHistory{}}
+		active: map[string]*Incident{}, flagged: map[string]bool{}, flaps: map[string]*flapHistory{}, attached: map[string]attachment{}}
 	list, err := store.Incidents(ctx, Filter{Status: []Status{StatusOpen, StatusAcknowledged}})
 	if err != nil {
 		return nil, fmt.Errorf("load active incidents: %w", err)
@@ -78,7 +147,16 @@ func (m *Manager) Alerts(ctx context.Context, now time.Time, group string, alert
 	stillActive := make(map[string]bool, len(alerts))
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	// Parents before their children, so a child that goes down with its
+	// parent attaches to the parent's incident opened in this same pass.
+	order := make([]int, len(alerts))
+	depth := make([]int, len(alerts))
 	for i := range alerts {
+		order[i] = i
+		depth[i] = m.depth(firstOf(alerts[i].Labels.Map(), "target", "host", "instance", "device"))
+	}
+	sort.SliceStable(order, func(x, y int) bool { return depth[order[x]] < depth[order[y]] })
+	for _, i := range order {
 		a := &alerts[i]
 		lm := a.Labels.Map()
 		key := DedupKey(a.Group, a.Rule, lm)
@@ -90,6 +168,21 @@ func (m *Manager) Alerts(ctx context.Context, now time.Time, group string, alert
 		}
 		if inc := m.active[key]; inc != nil {
 			m.updateSeverity(ctx, inc, lm)
+			continue
+		}
+		if _, ok := m.attached[key]; ok {
+			continue
+		}
+		target := firstOf(lm, "target", "host", "instance", "device")
+		opened := a.FiredAt
+		if opened.IsZero() {
+			opened = now
+		}
+		if parent := m.parentIncident(target, opened); parent != nil {
+			m.attached[key] = attachment{parent: parent.ID, group: a.Group, label: a.Rule + " on " + target}
+			_ = m.store.AddEvent(ctx, Event{IncidentID: parent.ID, At: now, Actor: Automatic, Action: "child_attached",
+				Text: fmt.Sprintf("%s on %s (depends on %s)", a.Rule, target, parent.Target)})
+			m.logger.Info("problem attached to its parent's incident", "rule", a.Rule, "target", target, "incident_id", parent.ID)
 			continue
 		}
 		if m.reopen(ctx, key, now) {
@@ -137,6 +230,21 @@ func (m *Manager) Alerts(ctx context.Context, now time.Time, group string, alert
 		delete(m.active, key)
 		m.metrics.toResolve.WithLabelValues(string(inc.Priority)).Observe(now.Sub(inc.OpenedAt).Seconds())
 		m.logger.Info("incident resolved", "incident_id", inc.ID, "rule", inc.Rule, "target", inc.Target)
+	}
+	// Attached child problems that cleared, or whose parent incident is no
+	// longer active, are let go (a child still down then gets its own).
+	for key, at := range m.attached {
+		parentActive := false
+		for _, inc := range m.active {
+			parentActive = parentActive || inc.ID == at.parent
+		}
+		cleared := at.group == group && !stillActive[key]
+		if cleared || !parentActive {
+			delete(m.attached, key)
+			if parentActive {
+				_ = m.store.AddEvent(ctx, Event{IncidentID: at.parent, At: now, Actor: Automatic, Action: "child_cleared", Text: at.label})
+			}
+		}
 	}
 }
 

@@ -308,3 +308,49 @@ func TestFlapping(t *testing.T) {
 		t.Errorf("after settling: got %s, want resolved", list[0].Status)
 	}
 }
+
+// TestDependencies: servers behind a switch that go down with it are
+// attached to the switch's incident instead of opening their own; when
+// the switch's incident resolves, a server still down gets its own.
+func TestDependencies(t *testing.T) {
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "n.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	m, _ := alerting.NewManager(ctx, store, slog.New(slog.DiscardHandler))
+	m.SetDependencies(map[string][]string{"web1": {"sw1"}, "web2": {"sw1"}, "sw1": {"router"}})
+	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	down := func(targets ...string) []rules.Alert {
+		var out []rules.Alert
+		for _, tg := range targets {
+			out = append(out, rules.Alert{Group: "availability", Rule: "HostDown", State: rules.StateFiring, FiredAt: t0,
+				Labels: labels.FromStrings("alertname", "HostDown", "target", tg)})
+		}
+		return out
+	}
+	// web1 sorts before sw1: the parent must still come first.
+	m.Alerts(ctx, t0, "availability", down("web1", "web2", "sw1"))
+	list, _ := store.Incidents(ctx, alerting.Filter{})
+	if len(list) != 1 || list[0].Target != "sw1" {
+		t.Fatalf("incidents: got %+v, want only the switch's", list)
+	}
+	evs, _ := store.Events(ctx, list[0].ID)
+	attached := 0
+	for _, e := range evs {
+		if e.Action == "child_attached" {
+			attached++
+		}
+	}
+	if attached != 2 {
+		t.Errorf("children attached: got %d, want 2", attached)
+	}
+	// The switch comes back, web2 stays down: web2 gets its own incident.
+	m.Alerts(ctx, t0.Add(time.Minute), "availability", down("web2"))
+	m.Alerts(ctx, t0.Add(2*time.Minute), "availability", down("web2"))
+	open, _ := store.Incidents(ctx, alerting.Filter{Status: []alerting.Status{alerting.StatusOpen}})
+	if len(open) != 1 || open[0].Target != "web2" {
+		t.Errorf("open after the switch recovered: got %+v, want web2's own incident", open)
+	}
+}

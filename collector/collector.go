@@ -111,6 +111,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, reload fu
 		return fail(err)
 	}
 	c.incidents.SetPolicy(incidentPolicy(cfg))
+	c.incidents.SetDependencies(cfg.Dependencies)
 	c.rules = rules.NewManager(rules.Options{
 		Queryable:       c.samples,
 		Appender:        c.samples,
@@ -288,6 +289,7 @@ func (c *Collector) Reload(cfg *config.Config) {
 	c.checks.Update(checkSpecs(cfg))
 	c.poller.Update(snmpDevices(cfg))
 	c.incidents.SetPolicy(incidentPolicy(cfg))
+	c.incidents.SetDependencies(cfg.Dependencies)
 	c.reloadOK.Set(1)
 	c.reloadTime.Set(float64(time.Now().Unix()))
 	c.logger.Info("configuration reloaded", "rule_files", len(cfg.RuleFiles), "tokens", len(cfg.Auth.Tokens))

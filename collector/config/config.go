@@ -34,9 +34,13 @@ type Config struct {
 	Devices      []Device       `yaml:"devices"`
 	Maintenance  []Maintenance  `yaml:"maintenance"`
 	Incidents    Incidents      `yaml:"incidents"`
-	SNMP         SNMP           `yaml:"snmp"`
-	Forward      Forward        `yaml:"forward"`
-	Rules        Rules          `yaml:"rules"`
+	// Dependencies name each target's parents (the switch in front of a
+	// server, a site's router): a child that goes down with its parent is
+	// attached to the parent's incident instead of opening its own.
+	Dependencies map[string][]string `yaml:"dependencies"`
+	SNMP         SNMP                `yaml:"snmp"`
+	Forward      Forward             `yaml:"forward"`
+	Rules        Rules               `yaml:"rules"`
 
 	// RuleFiles are the parsed rule files, filled by LoadFile.
 	RuleFiles []*rules.File `yaml:"-"`
@@ -546,6 +550,11 @@ func (c *Config) Validate(p *yamlconf.Problems) {
 		}
 		if tg.Respond <= 0 || tg.Resolve <= 0 || tg.Respond > tg.Resolve {
 			p.Addf(ip, "want 0 < respond <= resolve")
+		}
+	}
+	for child, parents := range c.Dependencies {
+		if slices.Contains(parents, child) {
+			p.Addf("dependencies."+child, "target %q cannot depend on itself", child)
 		}
 	}
 	if n := c.Incidents.NearBreach; n < 0 || n >= 1 {
