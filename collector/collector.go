@@ -59,6 +59,7 @@ type Collector struct {
 	traps     *snmp.TrapReceiver
 	forwarder *forward.Forwarder
 	slos      *sloComputer
+	sla       *slaComputer
 	appender  ingest.Appender // the window, and the forwarder when one is configured
 
 	mu  sync.Mutex
@@ -133,6 +134,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, reload fu
 	}
 	c.auth = auth.New(cfg.Auth.Tokens)
 	c.slos = &sloComputer{c: c}
+	c.sla = &slaComputer{c: c}
 	c.checks = check.NewRunner(checkSpecs(cfg), logger.With("component", "check"))
 	c.AddSource(SourceFunc(func(ctx context.Context, w Writer) error { return c.checks.Run(ctx, w) }))
 	c.poller = snmp.NewPoller(snmpDevices(cfg), cfg.SNMP.MaxConcurrentPolls, logger.With("component", "snmp"))
@@ -151,7 +153,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, reload fu
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		c.reloadOK, c.reloadTime,
-		&stateCollector{tracker: c.tracker, incidents: c.incidents, checks: c.checks, slos: c.slos, poller: c.poller, traps: c.traps},
+		&stateCollector{tracker: c.tracker, incidents: c.incidents, checks: c.checks, slos: c.slos, sla: c.sla, poller: c.poller, traps: c.traps},
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "nines_samples_series", Help: "Series held in the in-memory recent window."},
 			func() float64 { return float64(c.samples.NumSeries()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "nines_build_info", Help: "Build information.", ConstLabels: prometheus.Labels{"version": buildinfo.Version, "revision": buildinfo.Revision}},
@@ -460,6 +462,9 @@ func (c *Collector) housekeeping(ctx context.Context) {
 		if now.Sub(lastSLO) >= rules.SLOEvalInterval {
 			if err := c.slos.compute(ctx, now); err != nil && ctx.Err() == nil {
 				c.logger.Error("compute SLOs", "err", err)
+			}
+			if err := c.sla.compute(ctx, now); err != nil && ctx.Err() == nil {
+				c.logger.Error("compute service availability", "err", err)
 			}
 			lastSLO = now
 		}

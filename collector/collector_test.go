@@ -294,6 +294,26 @@ services:
 		t.Errorf("office-lan (any) 1h error ratio: got %v, want %v", got["lan"], want)
 	}
 
+	// The same figures for every catalogue service, on the rolling windows
+	// and under Sloth's names.
+	if err := c.sla.compute(ctx, now); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range c.sla.results() {
+		if f.Service == "erp" {
+			if a := f.Windows[time.Hour].Availability(); !near(a, 20.0/60) {
+				t.Errorf("erp 1h availability: got %v, want %v", a, 20.0/60)
+			}
+			if f.State != "up" || !near(f.Objective, 0.999) {
+				t.Errorf("erp state %s objective %v", f.State, f.Objective)
+			}
+		}
+	}
+	vec, err := c.rules.Query(ctx, `slo:sli_error:ratio_rate1h{sloth_service="office-lan",sloth_slo="availability"}`, now)
+	if err != nil || len(vec) != 1 || !near(vec[0].F, 10.0/60) {
+		t.Errorf("Sloth series: got %v, %v", vec, err)
+	}
+
 	bad := filepath.Join(dir, "bad.yml")
 	os.WriteFile(filepath.Join(dir, "bad-slo.yml"), []byte("slos:\n  - {name: x, service: nope}\n"), 0o600)
 	os.WriteFile(bad, []byte("rules: {files: [bad-slo.yml]}\n"), 0o600)

@@ -19,6 +19,7 @@ type stateCollector struct {
 	incidents *alerting.Manager
 	checks    *check.Runner
 	slos      *sloComputer
+	sla       *slaComputer
 }
 
 var (
@@ -81,6 +82,11 @@ func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- snmpPollsDesc
 	ch <- snmpTrapsDesc
 	ch <- snmpAuthFailDesc
+	ch <- slaAvailabilityDesc
+	ch <- slaObjectiveDesc
+	ch <- slaBudgetDesc
+	ch <- slaDowntimeDesc
+	ch <- serviceStateDesc
 }
 
 func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
@@ -128,6 +134,7 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		ch <- prometheus.MustNewConstMetric(snmpAuthFailDesc, prometheus.CounterValue, float64(tr.AuthFailures.Load()))
 	}
+	c.sla.collect(ch)
 	objectives := map[string]float64{}
 	for _, r := range c.slos.results() {
 		for w, e := range r.Errors {

@@ -171,6 +171,8 @@ type Service struct {
 	Combine    string            `yaml:"combine"`
 	K          int               `yaml:"k"`
 	Components ServiceComponents `yaml:"components"`
+	// Objective is the availability promised, in percent (default 99.9).
+	Objective float64 `yaml:"objective"`
 }
 
 // ServiceComponents are what a service is made of.
@@ -640,6 +642,12 @@ func (c *Config) validateServices(p *yamlconf.Problems) {
 		byName[sv.Name] = sv
 		if sv.Combine == "" {
 			sv.Combine = "all"
+		}
+		if sv.Objective == 0 {
+			sv.Objective = 99.9
+		}
+		if sv.Objective <= 0 || sv.Objective >= 100 {
+			p.Addf(sp+".objective", "service %q: objective must be a percentage between 0 and 100", sv.Name)
 		}
 		n := len(sv.Components.Targets) + len(sv.Components.Services)
 		switch sv.Combine {

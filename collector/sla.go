@@ -1,0 +1,144 @@
+package collector
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/ninesmon/nines/collector/availability"
+	"github.com/ninesmon/nines/rules"
+)
+
+// SLAWindows are the rolling windows every service's availability is
+// published for, and SlothWindows those of the Sloth-style series.
+var (
+	SLAWindows   = []time.Duration{time.Hour, 24 * time.Hour, 7 * 24 * time.Hour, 30 * 24 * time.Hour}
+	SlothWindows = []time.Duration{5 * time.Minute, 30 * time.Minute, time.Hour, 2 * time.Hour, 6 * time.Hour, 24 * time.Hour, 3 * 24 * time.Hour, 30 * 24 * time.Hour}
+)
+
+// serviceFigures is one service's availability at the last computation.
+type serviceFigures struct {
+	Service   string
+	Objective float64 // ratio
+	Windows   map[time.Duration]availability.Result
+	State     string // up, degraded, down, unknown now
+}
+
+// slaComputer publishes every catalogue service's availability over the
+// rolling windows: nines_sla_* on /metrics and, for rules and SLO
+// dashboards, Sloth's series names in the window.
+type slaComputer struct {
+	c *Collector
+
+	mu   sync.Mutex
+	last []serviceFigures
+}
+
+func (s *slaComputer) results() []serviceFigures {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.last
+}
+
+func (s *slaComputer) compute(ctx context.Context, now time.Time) error {
+	cfg := s.c.config()
+	if len(cfg.Services) == 0 {
+		s.mu.Lock()
+		s.last = nil
+		s.mu.Unlock()
+		return nil
+	}
+	raw, err := s.c.store.Gaps(ctx, now.Add(-30*24*time.Hour), now)
+	if err != nil {
+		return err
+	}
+	gaps := make([]availability.Span, len(raw))
+	for i, g := range raw {
+		gaps[i] = availability.Span{From: g[0], To: g[1]}
+	}
+	targets := s.c.tracker.Snapshot()
+	windows := map[time.Duration]bool{}
+	for _, w := range append(append([]time.Duration(nil), SLAWindows...), SlothWindows...) {
+		windows[w] = true
+	}
+	byWindow := map[time.Duration]*timelines{}
+	for w := range windows {
+		byWindow[w] = &timelines{c: s.c, cfg: cfg, window: availability.Span{From: now.Add(-w), To: now}, gaps: gaps, targets: targets,
+			cache: map[string][]availability.Segment{}}
+	}
+	ts := now.UnixMilli()
+	var out []serviceFigures
+	for _, sv := range cfg.Services {
+		f := serviceFigures{Service: sv.Name, Objective: sv.Objective / 100, Windows: map[time.Duration]availability.Result{}}
+		for w, tl := range byWindow {
+			segs, err := tl.service(ctx, sv.Name)
+			if err != nil {
+				return err
+			}
+			res, _ := availability.Summarise(tl.window, segs)
+			f.Windows[w] = res
+			if w == time.Hour && len(segs) > 0 {
+				last := segs[len(segs)-1]
+				f.State = string(last.State)
+				if last.Degraded {
+					f.State = "degraded"
+				}
+			}
+		}
+		out = append(out, f)
+		// Sloth's names, so existing SLO dashboards and burn-rate alerts
+		// work on Nines data.
+		base := []string{"sloth_service", sv.Name, "sloth_slo", "availability", "sloth_id", sv.Name + "-availability"}
+		put := func(name string, v float64, extra ...string) {
+			l := append(append([]string{"__name__", name}, base...), extra...)
+			_ = s.c.samples.Append(labels.FromStrings(l...), ts, v)
+		}
+		for _, w := range SlothWindows {
+			put("slo:sli_error:ratio_rate"+rules.WindowLabel(w), f.Windows[w].ErrorRatio())
+		}
+		allowed := 1 - f.Objective
+		put("slo:objective:ratio", f.Objective)
+		put("slo:error_budget:ratio", allowed)
+		put("slo:period_error_budget_remaining:ratio", 1-f.Windows[30*24*time.Hour].ErrorRatio()/allowed)
+	}
+	s.mu.Lock()
+	s.last = out
+	s.mu.Unlock()
+	return nil
+}
+
+var (
+	slaAvailabilityDesc = prometheus.NewDesc("nines_sla_availability_ratio",
+		"A service's availability over a rolling window: up time / eligible time.", []string{"service", "window"}, nil)
+	slaObjectiveDesc = prometheus.NewDesc("nines_sla_objective_ratio",
+		"A service's availability objective as a ratio.", []string{"service"}, nil)
+	slaBudgetDesc = prometheus.NewDesc("nines_sla_error_budget_remaining_ratio",
+		"Share of the error budget left over a rolling window (negative when overspent).", []string{"service", "window"}, nil)
+	slaDowntimeDesc = prometheus.NewDesc("nines_sla_downtime_seconds",
+		"A service's downtime over a rolling window.", []string{"service", "window"}, nil)
+	serviceStateDesc = prometheus.NewDesc("nines_service_state",
+		"A service's state: 1 for the current one (up, degraded, down, unknown), 0 for the others.", []string{"service", "state"}, nil)
+)
+
+func (s *slaComputer) collect(ch chan<- prometheus.Metric) {
+	for _, f := range s.results() {
+		ch <- prometheus.MustNewConstMetric(slaObjectiveDesc, prometheus.GaugeValue, f.Objective, f.Service)
+		for _, w := range SLAWindows {
+			res := f.Windows[w]
+			wl := rules.WindowLabel(w)
+			ch <- prometheus.MustNewConstMetric(slaAvailabilityDesc, prometheus.GaugeValue, res.Availability(), f.Service, wl)
+			ch <- prometheus.MustNewConstMetric(slaDowntimeDesc, prometheus.GaugeValue, res.Down.Seconds(), f.Service, wl)
+			ch <- prometheus.MustNewConstMetric(slaBudgetDesc, prometheus.GaugeValue, 1-res.ErrorRatio()/(1-f.Objective), f.Service, wl)
+		}
+		for _, st := range []string{"up", "degraded", "down", "unknown"} {
+			v := 0.0
+			if st == f.State || (st == "unknown" && f.State != "up" && f.State != "degraded" && f.State != "down") {
+				v = 1
+			}
+			ch <- prometheus.MustNewConstMetric(serviceStateDesc, prometheus.GaugeValue, v, f.Service, st)
+		}
+	}
+}
