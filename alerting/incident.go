@@ -66,6 +66,9 @@ type Incident struct {
 	AcknowledgedBy string     `json:"acknowledged_by,omitempty"`
 	ResolvedAt     *time.Time `json:"resolved_at,omitempty"`
 	ClosedAt       *time.Time `json:"closed_at,omitempty"`
+
+	// Notify names the receivers told that it opened (see Event.Notify).
+	Notify []string `json:"-"`
 }
 
 // Event is one entry of an incident's timeline (its audit trail):
@@ -78,6 +81,20 @@ type Event struct {
 	Actor  string `json:"actor"`
 	Action string `json:"action"` // opened, acknowledged, commented, resolved, closed, reopened, severity
 	Text   string `json:"text,omitempty"`
+	// Notify names the receivers told of this event: the store queues a
+	// notification for each in the same transaction (the outbox).
+	Notify []string `json:"-"`
+}
+
+// Notification is one queued delivery of an incident event to a receiver.
+type Notification struct {
+	ID         int64
+	IncidentID int64
+	Receiver   string
+	Action     string
+	Text       string
+	At         time.Time // of the event
+	Attempts   int
 }
 
 // Automatic is the actor of changes Nines makes itself.
@@ -108,6 +125,11 @@ type Store interface {
 	// LastResolved returns the newest incident with this dedup key that
 	// was resolved at or after since, or ErrNotFound.
 	LastResolved(ctx context.Context, key string, since time.Time) (*Incident, error)
+	// DueNotifications lists queued notifications due at now, oldest first.
+	DueNotifications(ctx context.Context, now time.Time, limit int) ([]Notification, error)
+	// MarkNotification records a delivery attempt: delivered, to retry at
+	// next, or failed for good.
+	MarkNotification(ctx context.Context, id int64, outcome Outcome) error
 	// SetSeverity records a new severity and priority of an incident.
 	SetSeverity(ctx context.Context, id int64, severity string, priority Priority) error
 	// Incidents lists incidents, newest first.
@@ -116,11 +138,22 @@ type Store interface {
 	Incident(ctx context.Context, id int64) (*Incident, error)
 }
 
-// Notifier delivers an incident change to one receiver (a webhook, a
+// Notifier delivers an incident event to one receiver (a webhook, a
 // ticketing system). The bool says whether a retry can help. Notify may
-// be called from several goroutines.
+// be called from several goroutines; the same notification may be
+// delivered again after a crash, so receivers get a stable idempotency
+// key (the notification's ID).
 type Notifier interface {
-	Notify(ctx context.Context, inc *Incident) (retry bool, err error)
+	Notify(ctx context.Context, n Notification, inc *Incident) (retry bool, err error)
+}
+
+// Outcome is the result of one delivery attempt.
+type Outcome struct {
+	At        time.Time
+	Delivered bool
+	Failed    bool      // given up
+	Next      time.Time // when to retry, if neither
+	Error     string
 }
 
 // DedupKey identifies "the same problem": the rule and its identifying

@@ -42,6 +42,9 @@ type Manager struct {
 	flagged map[string]bool      // timer events already recorded: "<id>/<kind>"
 	flaps   map[string]*flapHistory
 	parents map[string][]string // target -> the targets it depends on
+	// receivers are told of every incident's opening, acknowledgement,
+	// severity change, resolution, reopening and closing.
+	receivers []string
 	// attached are child problems folded into a parent's incident: dedup
 	// key -> the parent incident's id.
 	attached map[string]attachment
@@ -56,6 +59,13 @@ type attachment struct {
 // AttachWindow: a child that goes down within this time of its parent's
 // incident opening is taken as caused by it.
 const AttachWindow = 5 * time.Minute
+
+// SetReceivers names the receivers told of incident changes.
+func (m *Manager) SetReceivers(names []string) {
+	m.mu.Lock()
+	m.receivers = append([]string(nil), names...)
+	m.mu.Unlock()
+}
 
 // SetDependencies replaces the target dependencies: target -> parents (a
 // switch in front of servers, a site router).
@@ -202,6 +212,7 @@ func (m *Manager) Alerts(ctx context.Context, now time.Time, group string, alert
 			Labels:      lm,
 			Value:       a.Value,
 			OpenedAt:    a.FiredAt,
+			Notify:      m.receivers,
 		}
 		if inc.OpenedAt.IsZero() {
 			inc.OpenedAt = now
@@ -222,7 +233,7 @@ func (m *Manager) Alerts(ctx context.Context, now time.Time, group string, alert
 		if h := m.flaps[key]; h != nil && h.flapping {
 			continue // flapping: one incident, no open/close storm, until it settles
 		}
-		ev := Event{At: now, Actor: Automatic, Action: "resolved", Text: "the alert cleared"}
+		ev := Event{At: now, Actor: Automatic, Action: "resolved", Text: "the alert cleared", Notify: m.receivers}
 		if err := m.store.Transition(ctx, inc.ID, []Status{StatusOpen, StatusAcknowledged}, StatusResolved, ev); err != nil && !errors.Is(err, ErrConflict) {
 			m.logger.Error("resolve incident", "incident_id", inc.ID, "err", err)
 			continue
@@ -316,7 +327,7 @@ func (m *Manager) reopen(ctx context.Context, key string, now time.Time) bool {
 		}
 		return false
 	}
-	ev := Event{At: now, Actor: Automatic, Action: "reopened", Text: "the alert fired again"}
+	ev := Event{At: now, Actor: Automatic, Action: "reopened", Text: "the alert fired again", Notify: m.receivers}
 	if err := m.store.Transition(ctx, prev.ID, []Status{StatusResolved, StatusClosed}, StatusOpen, ev); err != nil {
 		m.logger.Error("reopen incident", "incident_id", prev.ID, "err", err)
 		return false
@@ -360,6 +371,7 @@ func (m *Manager) Comment(ctx context.Context, id int64, actor, text string, now
 func (m *Manager) act(ctx context.Context, id int64, from []Status, to Status, ev Event) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	ev.Notify = m.receivers
 	if err := m.store.Transition(ctx, id, from, to, ev); err != nil {
 		return err
 	}
@@ -394,7 +406,7 @@ func (m *Manager) updateSeverity(ctx context.Context, inc *Incident, lm map[stri
 		return
 	}
 	_ = m.store.AddEvent(ctx, Event{IncidentID: inc.ID, At: time.Now(), Actor: Automatic, Action: "severity",
-		Text: fmt.Sprintf("%s/%s -> %s/%s", inc.Severity, inc.Priority, sev, prio)})
+		Text: fmt.Sprintf("%s/%s -> %s/%s", inc.Severity, inc.Priority, sev, prio), Notify: m.receivers})
 	m.logger.Info("incident severity changed", "incident_id", inc.ID, "from", inc.Severity, "to", sev, "priority", prio)
 	inc.Severity, inc.Priority = sev, prio
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/ninesmon/nines/agent/buildinfo"
 	"github.com/ninesmon/nines/agent/wire"
 	"github.com/ninesmon/nines/alerting"
+	"github.com/ninesmon/nines/alerting/notify/webhook"
 	"github.com/ninesmon/nines/collector/api"
 	"github.com/ninesmon/nines/collector/auth"
 	"github.com/ninesmon/nines/collector/check"
@@ -43,24 +44,25 @@ const ShutdownTimeout = 5 * time.Second
 // Collector is one running collector. Create it with New, start it with
 // Run; Reload may be called while it runs.
 type Collector struct {
-	logger    *slog.Logger
-	store     *sqlite.Store
-	samples   *samples.Store
-	tracker   *state.Tracker
-	incidents *alerting.Manager
-	rules     *rules.Manager
-	auth      *auth.Authenticator
-	registry  *prometheus.Registry
-	runID     int64
-	reloadFn  func() (*config.Config, error)
-	sources   []Source
-	checks    *check.Runner
-	poller    *snmp.Poller
-	traps     *snmp.TrapReceiver
-	forwarder *forward.Forwarder
-	slos      *sloComputer
-	sla       *slaComputer
-	appender  ingest.Appender // the window, and the forwarder when one is configured
+	logger     *slog.Logger
+	store      *sqlite.Store
+	samples    *samples.Store
+	tracker    *state.Tracker
+	incidents  *alerting.Manager
+	rules      *rules.Manager
+	auth       *auth.Authenticator
+	registry   *prometheus.Registry
+	runID      int64
+	reloadFn   func() (*config.Config, error)
+	sources    []Source
+	checks     *check.Runner
+	poller     *snmp.Poller
+	traps      *snmp.TrapReceiver
+	forwarder  *forward.Forwarder
+	slos       *sloComputer
+	dispatcher *alerting.Dispatcher
+	sla        *slaComputer
+	appender   ingest.Appender // the window, and the forwarder when one is configured
 
 	mu  sync.Mutex
 	cfg *config.Config
@@ -113,6 +115,14 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, reload fu
 	}
 	c.incidents.SetPolicy(incidentPolicy(cfg))
 	c.incidents.SetDependencies(cfg.Dependencies)
+	notifiers := map[string]alerting.Notifier{}
+	var names []string
+	for _, r := range cfg.Receivers {
+		notifiers[r.Name] = &webhook.Notifier{URL: r.Webhook.URL, Secret: []byte(r.Webhook.Secret.Reveal()), Timeout: r.Webhook.Timeout.D()}
+		names = append(names, r.Name)
+	}
+	c.incidents.SetReceivers(names)
+	c.dispatcher = alerting.NewDispatcher(st, notifiers, logger.With("component", "notify"), c.registry)
 	c.rules = rules.NewManager(rules.Options{
 		Queryable:       c.samples,
 		Appender:        c.samples,
@@ -400,6 +410,11 @@ func (c *Collector) Run(ctx context.Context) error {
 	go func() {
 		defer wg.Done()
 		c.housekeeping(runCtx)
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		_ = c.dispatcher.Run(runCtx, time.Second)
 	}()
 	if c.forwarder != nil {
 		wg.Add(1)

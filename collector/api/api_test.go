@@ -38,6 +38,10 @@ func (f *fakeIncidents) Transition(context.Context, int64, []alerting.Status, al
 	return nil
 }
 func (f *fakeIncidents) AddEvent(context.Context, alerting.Event) error { return nil }
+func (f *fakeIncidents) DueNotifications(context.Context, time.Time, int) ([]alerting.Notification, error) {
+	return nil, nil
+}
+func (f *fakeIncidents) MarkNotification(context.Context, int64, alerting.Outcome) error { return nil }
 func (f *fakeIncidents) Events(context.Context, int64) ([]alerting.Event, error) {
 	return nil, nil
 }

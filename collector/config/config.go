@@ -34,6 +34,9 @@ type Config struct {
 	Devices      []Device       `yaml:"devices"`
 	Maintenance  []Maintenance  `yaml:"maintenance"`
 	Incidents    Incidents      `yaml:"incidents"`
+	// Receivers are told of every incident change (opened, acknowledged,
+	// severity, resolved, reopened, closed).
+	Receivers []Receiver `yaml:"receivers"`
 	// Dependencies name each target's parents (the switch in front of a
 	// server, a site's router): a child that goes down with its parent is
 	// attached to the parent's incident instead of opening its own.
@@ -180,6 +183,20 @@ type ServiceComponents struct {
 	Targets  []string          `yaml:"targets"`
 	Selector map[string]string `yaml:"selector"`
 	Services []string          `yaml:"services"`
+}
+
+// Receiver is one notification destination.
+type Receiver struct {
+	Name    string   `yaml:"name"`
+	Webhook *Webhook `yaml:"webhook"`
+}
+
+// Webhook posts signed JSON (see alerting/notify/webhook).
+type Webhook struct {
+	URL        string            `yaml:"url"`
+	Secret     yamlconf.Secret   `yaml:"secret"`
+	SecretFile string            `yaml:"secret_file"`
+	Timeout    yamlconf.Duration `yaml:"timeout"`
 }
 
 // Incidents sets the response and resolution targets per priority.
@@ -371,6 +388,17 @@ func (c *Config) Resolve(dir string) error {
 	for i := range c.Checks {
 		c.Checks[i].HTTP.CAFile = abs(c.Checks[i].HTTP.CAFile)
 	}
+	for i := range c.Receivers {
+		if w := c.Receivers[i].Webhook; w != nil && w.SecretFile != "" {
+			w.SecretFile = abs(w.SecretFile)
+			v, err := yamlconf.ResolveSecret("", w.SecretFile, "secret")
+			if err != nil {
+				errs = append(errs, fmt.Errorf("receivers[%d] (%s): %w", i, c.Receivers[i].Name, err))
+			} else {
+				w.Secret = v
+			}
+		}
+	}
 	for i := range c.Devices {
 		d := &c.Devices[i]
 		for _, sec := range []struct {
@@ -552,6 +580,27 @@ func (c *Config) Validate(p *yamlconf.Problems) {
 		}
 		if tg.Respond <= 0 || tg.Resolve <= 0 || tg.Respond > tg.Resolve {
 			p.Addf(ip, "want 0 < respond <= resolve")
+		}
+	}
+	receiverNames := map[string]bool{}
+	for i, r := range c.Receivers {
+		rp := fmt.Sprintf("receivers[%d]", i)
+		if r.Name == "" {
+			p.Addf(rp, "name must be set")
+		} else if receiverNames[r.Name] {
+			p.Addf(rp+".name", "receiver %q defined twice", r.Name)
+		}
+		receiverNames[r.Name] = true
+		if r.Webhook == nil {
+			p.Addf(rp, "receiver %q: set webhook", r.Name)
+			continue
+		}
+		u, err := url.Parse(r.Webhook.URL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			p.Addf(rp+".webhook.url", "receiver %q: want an http:// or https:// URL", r.Name)
+		}
+		if (r.Webhook.Secret == "") == (r.Webhook.SecretFile == "") {
+			p.Addf(rp+".webhook", "receiver %q: exactly one of secret & secret_file must be configured", r.Name)
 		}
 	}
 	for child, parents := range c.Dependencies {

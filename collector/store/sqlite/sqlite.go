@@ -123,6 +123,20 @@ var migrations = []string{
 		text TEXT NOT NULL
 	);
 	CREATE INDEX incident_events_incident ON incident_events(incident_id, id);`,
+	`CREATE TABLE outbox (
+		id INTEGER PRIMARY KEY AUTOINCREMENT,
+		incident_id INTEGER NOT NULL REFERENCES incidents(id),
+		receiver TEXT NOT NULL,
+		action TEXT NOT NULL,
+		text TEXT NOT NULL,
+		at_ms INTEGER NOT NULL,
+		attempts INTEGER NOT NULL DEFAULT 0,
+		next_ms INTEGER NOT NULL,
+		delivered_ms INTEGER,
+		failed INTEGER NOT NULL DEFAULT 0,
+		last_error TEXT NOT NULL DEFAULT ''
+	);
+	CREATE INDEX outbox_due ON outbox(delivered_ms, failed, next_ms);`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {
@@ -302,7 +316,7 @@ func (s *Store) InsertIncident(ctx context.Context, inc *alerting.Incident) erro
 	if err != nil {
 		return err
 	}
-	if err := addEvent(ctx, tx, alerting.Event{IncidentID: id, At: inc.OpenedAt, Actor: alerting.Automatic, Action: "opened", Text: inc.Title}); err != nil {
+	if err := addEvent(ctx, tx, alerting.Event{IncidentID: id, At: inc.OpenedAt, Actor: alerting.Automatic, Action: "opened", Text: inc.Title, Notify: inc.Notify}); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
@@ -316,10 +330,20 @@ type execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
 
+// addEvent appends an event and queues its notifications, in the
+// caller's transaction when e is one.
 func addEvent(ctx context.Context, e execer, ev alerting.Event) error {
-	_, err := e.ExecContext(ctx, `INSERT INTO incident_events (incident_id, at_ms, actor, action, text) VALUES (?, ?, ?, ?, ?)`,
-		ev.IncidentID, ev.At.UnixMilli(), ev.Actor, ev.Action, ev.Text)
-	return err
+	if _, err := e.ExecContext(ctx, `INSERT INTO incident_events (incident_id, at_ms, actor, action, text) VALUES (?, ?, ?, ?, ?)`,
+		ev.IncidentID, ev.At.UnixMilli(), ev.Actor, ev.Action, ev.Text); err != nil {
+		return err
+	}
+	for _, r := range ev.Notify {
+		if _, err := e.ExecContext(ctx, `INSERT INTO outbox (incident_id, receiver, action, text, at_ms, next_ms) VALUES (?, ?, ?, ?, ?, ?)`,
+			ev.IncidentID, r, ev.Action, ev.Text, ev.At.UnixMilli(), ev.At.UnixMilli()); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Transition implements alerting.Store.
@@ -551,4 +575,39 @@ func (s *Store) LoadAlerts(ctx context.Context) ([]rules.SavedAlert, error) {
 		out = append(out, a)
 	}
 	return out, rows.Err()
+}
+
+// DueNotifications implements alerting.Store.
+func (s *Store) DueNotifications(ctx context.Context, now time.Time, limit int) ([]alerting.Notification, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, incident_id, receiver, action, text, at_ms, attempts FROM outbox
+		WHERE delivered_ms IS NULL AND failed = 0 AND next_ms <= ? ORDER BY id LIMIT ?`, now.UnixMilli(), limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []alerting.Notification
+	for rows.Next() {
+		var n alerting.Notification
+		var at int64
+		if err := rows.Scan(&n.ID, &n.IncidentID, &n.Receiver, &n.Action, &n.Text, &at, &n.Attempts); err != nil {
+			return nil, err
+		}
+		n.At = time.UnixMilli(at).UTC()
+		out = append(out, n)
+	}
+	return out, rows.Err()
+}
+
+// MarkNotification implements alerting.Store.
+func (s *Store) MarkNotification(ctx context.Context, id int64, o alerting.Outcome) error {
+	var err error
+	switch {
+	case o.Delivered:
+		_, err = s.db.ExecContext(ctx, `UPDATE outbox SET delivered_ms = ?, attempts = attempts + 1, last_error = '' WHERE id = ?`, o.At.UnixMilli(), id)
+	case o.Failed:
+		_, err = s.db.ExecContext(ctx, `UPDATE outbox SET failed = 1, attempts = attempts + 1, last_error = ? WHERE id = ?`, o.Error, id)
+	default:
+		_, err = s.db.ExecContext(ctx, `UPDATE outbox SET next_ms = ?, attempts = attempts + 1, last_error = ? WHERE id = ?`, o.Next.UnixMilli(), o.Error, id)
+	}
+	return err
 }
