@@ -12,6 +12,7 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -24,6 +25,7 @@ import (
 	"github.com/ninesmon/nines/agent/buildinfo"
 	"github.com/ninesmon/nines/agent/wire"
 	"github.com/ninesmon/nines/alerting"
+	"github.com/ninesmon/nines/alerting/notify/alertmanager"
 	"github.com/ninesmon/nines/alerting/notify/webhook"
 	"github.com/ninesmon/nines/collector/api"
 	"github.com/ninesmon/nines/collector/auth"
@@ -118,7 +120,14 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, reload fu
 	notifiers := map[string]alerting.Notifier{}
 	var names []string
 	for _, r := range cfg.Receivers {
-		notifiers[r.Name] = &webhook.Notifier{URL: r.Webhook.URL, Secret: []byte(r.Webhook.Secret.Reveal()), Timeout: r.Webhook.Timeout.D()}
+		switch {
+		case r.Webhook != nil:
+			notifiers[r.Name] = &webhook.Notifier{URL: r.Webhook.URL, Secret: []byte(r.Webhook.Secret.Reveal()), Timeout: r.Webhook.Timeout.D()}
+		case r.Alertmanager != nil:
+			am := r.Alertmanager
+			notifiers[r.Name] = &alertmanager.Notifier{URL: strings.TrimRight(am.URL, "/"), Mode: alertmanager.Mode(am.Mode),
+				BearerToken: am.BearerToken.Reveal(), Timeout: am.Timeout.D(), ExternalURL: am.ExternalURL}
+		}
 		names = append(names, r.Name)
 	}
 	c.incidents.SetReceivers(names)

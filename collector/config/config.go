@@ -187,8 +187,23 @@ type ServiceComponents struct {
 
 // Receiver is one notification destination.
 type Receiver struct {
-	Name    string   `yaml:"name"`
-	Webhook *Webhook `yaml:"webhook"`
+	Name         string        `yaml:"name"`
+	Webhook      *Webhook      `yaml:"webhook"`
+	Alertmanager *Alertmanager `yaml:"alertmanager"`
+}
+
+// Alertmanager sends to Prometheus Alertmanager: its webhook format
+// (mode webhook, version 4) to any URL, or alerts pushed to an
+// Alertmanager's v2 API (mode api, URL its base).
+type Alertmanager struct {
+	URL             string            `yaml:"url"`
+	Mode            string            `yaml:"mode"`
+	BearerTokenFile string            `yaml:"bearer_token_file"`
+	Timeout         yamlconf.Duration `yaml:"timeout"`
+	// ExternalURL links alerts back to Nines.
+	ExternalURL string `yaml:"external_url"`
+
+	BearerToken yamlconf.Secret `yaml:"-"`
 }
 
 // Webhook posts signed JSON (see alerting/notify/webhook).
@@ -389,6 +404,15 @@ func (c *Config) Resolve(dir string) error {
 		c.Checks[i].HTTP.CAFile = abs(c.Checks[i].HTTP.CAFile)
 	}
 	for i := range c.Receivers {
+		if am := c.Receivers[i].Alertmanager; am != nil && am.BearerTokenFile != "" {
+			am.BearerTokenFile = abs(am.BearerTokenFile)
+			v, err := yamlconf.ResolveSecret("", am.BearerTokenFile, "bearer_token")
+			if err != nil {
+				errs = append(errs, fmt.Errorf("receivers[%d] (%s): %w", i, c.Receivers[i].Name, err))
+			} else {
+				am.BearerToken = v
+			}
+		}
 		if w := c.Receivers[i].Webhook; w != nil && w.SecretFile != "" {
 			w.SecretFile = abs(w.SecretFile)
 			v, err := yamlconf.ResolveSecret("", w.SecretFile, "secret")
@@ -591,8 +615,21 @@ func (c *Config) Validate(p *yamlconf.Problems) {
 			p.Addf(rp+".name", "receiver %q defined twice", r.Name)
 		}
 		receiverNames[r.Name] = true
-		if r.Webhook == nil {
-			p.Addf(rp, "receiver %q: set webhook", r.Name)
+		if (r.Webhook == nil) == (r.Alertmanager == nil) {
+			p.Addf(rp, "receiver %q: set exactly one of webhook and alertmanager", r.Name)
+			continue
+		}
+		if am := r.Alertmanager; am != nil {
+			u, err := url.Parse(am.URL)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				p.Addf(rp+".alertmanager.url", "receiver %q: want an http:// or https:// URL", r.Name)
+			}
+			if am.Mode == "" {
+				am.Mode = "webhook"
+			}
+			if am.Mode != "webhook" && am.Mode != "api" {
+				p.Addf(rp+".alertmanager.mode", "receiver %q: want webhook or api, got %q", r.Name, am.Mode)
+			}
 			continue
 		}
 		u, err := url.Parse(r.Webhook.URL)
