@@ -26,6 +26,7 @@ import (
 	"github.com/ninesmon/nines/agent/wire"
 	"github.com/ninesmon/nines/alerting"
 	"github.com/ninesmon/nines/alerting/notify/alertmanager"
+	"github.com/ninesmon/nines/alerting/notify/pagerduty"
 	"github.com/ninesmon/nines/alerting/notify/webhook"
 	"github.com/ninesmon/nines/collector/api"
 	"github.com/ninesmon/nines/collector/auth"
@@ -127,6 +128,8 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, reload fu
 			am := r.Alertmanager
 			notifiers[r.Name] = &alertmanager.Notifier{URL: strings.TrimRight(am.URL, "/"), Mode: alertmanager.Mode(am.Mode),
 				BearerToken: am.BearerToken.Reveal(), Timeout: am.Timeout.D(), ExternalURL: am.ExternalURL}
+		case r.PagerDuty != nil:
+			notifiers[r.Name] = &pagerduty.Notifier{URL: r.PagerDuty.URL, RoutingKey: r.PagerDuty.RoutingKey.Reveal(), Timeout: r.PagerDuty.Timeout.D()}
 		}
 		names = append(names, r.Name)
 	}

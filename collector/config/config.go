@@ -190,6 +190,16 @@ type Receiver struct {
 	Name         string        `yaml:"name"`
 	Webhook      *Webhook      `yaml:"webhook"`
 	Alertmanager *Alertmanager `yaml:"alertmanager"`
+	PagerDuty    *PagerDuty    `yaml:"pagerduty"`
+}
+
+// PagerDuty sends to a PagerDuty service through the Events API v2.
+type PagerDuty struct {
+	// RoutingKeyFile holds the service's integration (routing) key.
+	RoutingKey     yamlconf.Secret   `yaml:"routing_key"`
+	RoutingKeyFile string            `yaml:"routing_key_file"`
+	URL            string            `yaml:"url"` // default: PagerDuty's events endpoint
+	Timeout        yamlconf.Duration `yaml:"timeout"`
 }
 
 // Alertmanager sends to Prometheus Alertmanager: its webhook format
@@ -404,6 +414,15 @@ func (c *Config) Resolve(dir string) error {
 		c.Checks[i].HTTP.CAFile = abs(c.Checks[i].HTTP.CAFile)
 	}
 	for i := range c.Receivers {
+		if pd := c.Receivers[i].PagerDuty; pd != nil && pd.RoutingKeyFile != "" {
+			pd.RoutingKeyFile = abs(pd.RoutingKeyFile)
+			v, err := yamlconf.ResolveSecret("", pd.RoutingKeyFile, "routing_key")
+			if err != nil {
+				errs = append(errs, fmt.Errorf("receivers[%d] (%s): %w", i, c.Receivers[i].Name, err))
+			} else {
+				pd.RoutingKey = v
+			}
+		}
 		if am := c.Receivers[i].Alertmanager; am != nil && am.BearerTokenFile != "" {
 			am.BearerTokenFile = abs(am.BearerTokenFile)
 			v, err := yamlconf.ResolveSecret("", am.BearerTokenFile, "bearer_token")
@@ -615,8 +634,20 @@ func (c *Config) Validate(p *yamlconf.Problems) {
 			p.Addf(rp+".name", "receiver %q defined twice", r.Name)
 		}
 		receiverNames[r.Name] = true
-		if (r.Webhook == nil) == (r.Alertmanager == nil) {
-			p.Addf(rp, "receiver %q: set exactly one of webhook and alertmanager", r.Name)
+		kinds := 0
+		for _, set := range []bool{r.Webhook != nil, r.Alertmanager != nil, r.PagerDuty != nil} {
+			if set {
+				kinds++
+			}
+		}
+		if kinds != 1 {
+			p.Addf(rp, "receiver %q: set exactly one of webhook, alertmanager and pagerduty", r.Name)
+			continue
+		}
+		if pd := r.PagerDuty; pd != nil {
+			if (pd.RoutingKey == "") == (pd.RoutingKeyFile == "") {
+				p.Addf(rp+".pagerduty", "receiver %q: exactly one of routing_key & routing_key_file must be configured", r.Name)
+			}
 			continue
 		}
 		if am := r.Alertmanager; am != nil {
