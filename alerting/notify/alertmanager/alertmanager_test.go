@@ -98,7 +98,7 @@ func TestAlertmanagerAPI(t *testing.T) {
 		}
 		defer resp.Body.Close()
 		var alerts []struct {
-			Labels map[string]string `json:"labels"`
+			Labels map[string]string      `json:"labels"`
 			Status struct{ State string } `json:"status"`
 		}
 		_ = json.NewDecoder(resp.Body).Decode(&alerts)
