@@ -413,53 +413,39 @@ func (c *Config) Resolve(dir string) error {
 	for i := range c.Checks {
 		c.Checks[i].HTTP.CAFile = abs(c.Checks[i].HTTP.CAFile)
 	}
+	// secretFile reads a *_file secret into its value, naming where it
+	// belongs in the error.
+	secretFile := func(val *yamlconf.Secret, file *string, key, where string) {
+		if *file == "" {
+			return
+		}
+		*file = abs(*file)
+		v, err := yamlconf.ResolveSecret("", *file, key)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", where, err))
+			return
+		}
+		*val = v
+	}
 	for i := range c.Receivers {
-		if pd := c.Receivers[i].PagerDuty; pd != nil && pd.RoutingKeyFile != "" {
-			pd.RoutingKeyFile = abs(pd.RoutingKeyFile)
-			v, err := yamlconf.ResolveSecret("", pd.RoutingKeyFile, "routing_key")
-			if err != nil {
-				errs = append(errs, fmt.Errorf("receivers[%d] (%s): %w", i, c.Receivers[i].Name, err))
-			} else {
-				pd.RoutingKey = v
-			}
+		r := &c.Receivers[i]
+		where := fmt.Sprintf("receivers[%d] (%s)", i, r.Name)
+		if pd := r.PagerDuty; pd != nil {
+			secretFile(&pd.RoutingKey, &pd.RoutingKeyFile, "routing_key", where)
 		}
-		if am := c.Receivers[i].Alertmanager; am != nil && am.BearerTokenFile != "" {
-			am.BearerTokenFile = abs(am.BearerTokenFile)
-			v, err := yamlconf.ResolveSecret("", am.BearerTokenFile, "bearer_token")
-			if err != nil {
-				errs = append(errs, fmt.Errorf("receivers[%d] (%s): %w", i, c.Receivers[i].Name, err))
-			} else {
-				am.BearerToken = v
-			}
+		if am := r.Alertmanager; am != nil {
+			secretFile(&am.BearerToken, &am.BearerTokenFile, "bearer_token", where)
 		}
-		if w := c.Receivers[i].Webhook; w != nil && w.SecretFile != "" {
-			w.SecretFile = abs(w.SecretFile)
-			v, err := yamlconf.ResolveSecret("", w.SecretFile, "secret")
-			if err != nil {
-				errs = append(errs, fmt.Errorf("receivers[%d] (%s): %w", i, c.Receivers[i].Name, err))
-			} else {
-				w.Secret = v
-			}
+		if w := r.Webhook; w != nil {
+			secretFile(&w.Secret, &w.SecretFile, "secret", where)
 		}
 	}
 	for i := range c.Devices {
 		d := &c.Devices[i]
-		for _, sec := range []struct {
-			val  *yamlconf.Secret
-			file *string
-			key  string
-		}{{&d.Community, &d.CommunityFile, "community"}, {&d.V3.AuthPassphrase, &d.V3.AuthPassphraseFile, "auth_passphrase"}, {&d.V3.PrivPassphrase, &d.V3.PrivPassphraseFile, "priv_passphrase"}} {
-			if *sec.file == "" {
-				continue
-			}
-			*sec.file = abs(*sec.file)
-			v, err := yamlconf.ResolveSecret("", *sec.file, sec.key)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("devices[%d] (%s): %w", i, d.Name, err))
-				continue
-			}
-			*sec.val = v
-		}
+		where := fmt.Sprintf("devices[%d] (%s)", i, d.Name)
+		secretFile(&d.Community, &d.CommunityFile, "community", where)
+		secretFile(&d.V3.AuthPassphrase, &d.V3.AuthPassphraseFile, "auth_passphrase", where)
+		secretFile(&d.V3.PrivPassphrase, &d.V3.PrivPassphraseFile, "priv_passphrase", where)
 	}
 	if rw := c.Forward.RemoteWrite; rw != nil && rw.BearerTokenFile != "" {
 		rw.BearerTokenFile = abs(rw.BearerTokenFile)

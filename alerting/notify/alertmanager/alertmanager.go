@@ -5,16 +5,15 @@
 package alertmanager
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/ninesmon/nines/alerting"
+	"github.com/ninesmon/nines/alerting/notify"
 )
 
 // Mode selects the format.
@@ -112,37 +111,9 @@ func (n *Notifier) Notify(ctx context.Context, note alerting.Notification, inc *
 	if err != nil {
 		return false, err
 	}
-	timeout := n.Timeout
-	if timeout <= 0 {
-		timeout = 10 * time.Second
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
-	if err != nil {
-		return false, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "nines-collector")
+	var headers map[string]string
 	if n.BearerToken != "" {
-		req.Header.Set("Authorization", "Bearer "+n.BearerToken)
+		headers = map[string]string{"Authorization": "Bearer " + n.BearerToken}
 	}
-	client := n.Client
-	if client == nil {
-		client = http.DefaultClient
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return true, fmt.Errorf("post to %s: %w", n.Mode, err)
-	}
-	defer resp.Body.Close()
-	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-	switch {
-	case resp.StatusCode/100 == 2:
-		return false, nil
-	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
-		return true, fmt.Errorf("%s answered %s: %s", n.Mode, resp.Status, bytes.TrimSpace(msg))
-	default:
-		return false, fmt.Errorf("%s refused it: %s: %s", n.Mode, resp.Status, bytes.TrimSpace(msg))
-	}
+	return notify.Post(ctx, n.Client, target, "alertmanager "+string(n.Mode), body, headers, n.Timeout)
 }

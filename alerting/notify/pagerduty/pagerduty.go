@@ -6,16 +6,13 @@
 package pagerduty
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
-	"io"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/ninesmon/nines/alerting"
+	"github.com/ninesmon/nines/alerting/notify"
 )
 
 // DefaultURL is PagerDuty's Events API v2 endpoint.
@@ -96,33 +93,5 @@ func (n *Notifier) Notify(ctx context.Context, note alerting.Notification, inc *
 	if url == "" {
 		url = DefaultURL
 	}
-	timeout := n.Timeout
-	if timeout <= 0 {
-		timeout = 10 * time.Second
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-	if err != nil {
-		return false, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	client := n.Client
-	if client == nil {
-		client = http.DefaultClient
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return true, fmt.Errorf("post to PagerDuty: %w", err)
-	}
-	defer resp.Body.Close()
-	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-	switch {
-	case resp.StatusCode/100 == 2:
-		return false, nil
-	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
-		return true, fmt.Errorf("PagerDuty answered %s: %s", resp.Status, strings.TrimSpace(string(msg)))
-	default:
-		return false, fmt.Errorf("PagerDuty refused the event: %s: %s", resp.Status, strings.TrimSpace(string(msg)))
-	}
+	return notify.Post(ctx, n.Client, url, "PagerDuty", body, nil, n.Timeout)
 }

@@ -10,19 +10,18 @@
 package webhook
 
 import (
-	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/ninesmon/nines/alerting"
+	"github.com/ninesmon/nines/alerting/notify"
 )
 
 // Version of the payload schema.
@@ -67,38 +66,10 @@ func (n *Notifier) Notify(ctx context.Context, note alerting.Notification, inc *
 	if err != nil {
 		return false, err
 	}
-	timeout := n.Timeout
-	if timeout <= 0 {
-		timeout = 10 * time.Second
-	}
-	ctx, cancel := context.WithTimeoutCause(ctx, timeout, fmt.Errorf("webhook timeout of %s", timeout))
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, n.URL, bytes.NewReader(body))
-	if err != nil {
-		return false, err
-	}
 	ts := strconv.FormatInt(time.Now().Unix(), 10)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "nines-collector")
-	req.Header.Set("X-Nines-Timestamp", ts)
-	req.Header.Set("X-Nines-Signature", Sign(n.Secret, ts, body))
-	req.Header.Set("Idempotency-Key", fmt.Sprintf("nines-notification-%d", note.ID))
-	client := n.Client
-	if client == nil {
-		client = http.DefaultClient
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return true, fmt.Errorf("post to webhook: %w", err)
-	}
-	defer resp.Body.Close()
-	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-	switch {
-	case resp.StatusCode/100 == 2:
-		return false, nil
-	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
-		return true, fmt.Errorf("webhook answered %s: %s", resp.Status, bytes.TrimSpace(msg))
-	default:
-		return false, fmt.Errorf("webhook refused it: %s: %s", resp.Status, bytes.TrimSpace(msg))
-	}
+	return notify.Post(ctx, n.Client, n.URL, "webhook", body, map[string]string{
+		"X-Nines-Timestamp": ts,
+		"X-Nines-Signature": Sign(n.Secret, ts, body),
+		"Idempotency-Key":   fmt.Sprintf("nines-notification-%d", note.ID),
+	}, n.Timeout)
 }
