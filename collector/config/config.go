@@ -447,13 +447,8 @@ func (c *Config) Resolve(dir string) error {
 		secretFile(&d.V3.AuthPassphrase, &d.V3.AuthPassphraseFile, "auth_passphrase", where)
 		secretFile(&d.V3.PrivPassphrase, &d.V3.PrivPassphraseFile, "priv_passphrase", where)
 	}
-	if rw := c.Forward.RemoteWrite; rw != nil && rw.BearerTokenFile != "" {
-		rw.BearerTokenFile = abs(rw.BearerTokenFile)
-		sec, err := yamlconf.ResolveSecret("", rw.BearerTokenFile, "bearer_token")
-		if err != nil {
-			errs = append(errs, fmt.Errorf("forward.remote_write: %w", err))
-		}
-		rw.BearerToken = sec
+	if rw := c.Forward.RemoteWrite; rw != nil {
+		secretFile(&rw.BearerToken, &rw.BearerTokenFile, "bearer_token", "forward.remote_write")
 	}
 	for i := range c.Auth.Tokens {
 		t := &c.Auth.Tokens[i]
