@@ -111,7 +111,9 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, reload fu
 		return fail(err)
 	}
 	c.tracker.SetInventory(inventory(cfg), now)
-	c.tracker.SetMaintenance(maintenance(cfg))
+	if err := (maintenanceBook{c}).apply(ctx, now); err != nil {
+		return fail(fmt.Errorf("read maintenance windows: %w", err))
+	}
 	c.incidents, err = alerting.NewManager(ctx, st, logger.With("component", "alerting"))
 	if err != nil {
 		return fail(err)
@@ -277,7 +279,7 @@ func maintenance(cfg *config.Config) []state.Window {
 	for i := range cfg.Maintenance {
 		m := &cfg.Maintenance[i]
 		from, to := m.Times()
-		out = append(out, state.Window{Name: m.Name, Targets: m.Targets, Selector: m.Selector, From: from, To: to})
+		out = append(out, state.Window{Name: m.Name, Targets: m.Targets, Selector: m.Selector, From: from, To: to, Source: "config"})
 	}
 	return out
 }
@@ -308,7 +310,9 @@ func (c *Collector) Reload(cfg *config.Config) {
 	c.auth.Set(cfg.Auth.Tokens)
 	c.tracker.SetOptions(trackerOptions(cfg))
 	c.tracker.SetInventory(inventory(cfg), time.Now())
-	c.tracker.SetMaintenance(maintenance(cfg))
+	if err := (maintenanceBook{c}).apply(context.Background(), time.Now()); err != nil {
+		c.logger.Error("read maintenance windows", "err", err)
+	}
 	c.rules.Update(cfg.RuleFiles)
 	c.checks.Update(checkSpecs(cfg))
 	c.poller.Update(snmpDevices(cfg))
@@ -348,7 +352,7 @@ func (c *Collector) Handler() http.Handler {
 	mux.Handle("POST "+wire.PushPath, c.auth.Require(config.RoleAgent, in.Push()))
 	mux.Handle("POST /write", ingest.V1Credentials(c.auth.Require(config.RoleAgent, in.WriteV1())))
 	mux.Handle("POST /api/v2/write", c.auth.Require(config.RoleAgent, in.WriteV2()))
-	(&api.API{Incidents: c.store, Actions: c.incidents, Targets: c.tracker, Alerts: c.rules, Auth: c.auth, Logger: c.logger}).Register(mux)
+	(&api.API{Incidents: c.store, Actions: c.incidents, Targets: c.tracker, Alerts: c.rules, Maintenance: maintenanceBook{c}, Auth: c.auth, Logger: c.logger}).Register(mux)
 
 	metrics := promhttp.HandlerFor(c.registry, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(c.logger.Handler(), slog.LevelError)})
 	if cfg.Web.MetricsPublic {

@@ -40,14 +40,25 @@ type Actions interface {
 	Comment(ctx context.Context, id int64, actor, text string, now time.Time) error
 }
 
+// Maintenance lists, creates and ends maintenance windows.
+type Maintenance interface {
+	// Windows lists the configured windows and those created through
+	// the API that end after since.
+	Windows(ctx context.Context, since time.Time) ([]state.Window, error)
+	Create(ctx context.Context, w *state.Window) error
+	// End ends an API-created window at now.
+	End(ctx context.Context, id int64, by string, now time.Time) error
+}
+
 // API serves /api/v1.
 type API struct {
-	Incidents alerting.Store
-	Actions   Actions
-	Targets   Targets
-	Alerts    Alerts
-	Auth      *auth.Authenticator
-	Logger    *slog.Logger
+	Incidents   alerting.Store
+	Actions     Actions
+	Targets     Targets
+	Alerts      Alerts
+	Maintenance Maintenance
+	Auth        *auth.Authenticator
+	Logger      *slog.Logger
 }
 
 // Register adds the API routes to mux.
@@ -58,6 +69,9 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("POST /api/v1/incidents/{id}/{action}", a.Auth.Require(config.RoleOperator, http.HandlerFunc(a.incidentAction)))
 	mux.Handle("GET /api/v1/targets", a.Auth.Require(config.RoleViewer, http.HandlerFunc(a.listTargets)))
 	mux.Handle("GET /api/v1/alerts", a.Auth.Require(config.RoleViewer, http.HandlerFunc(a.listAlerts)))
+	mux.Handle("GET /api/v1/maintenance", a.Auth.Require(config.RoleViewer, http.HandlerFunc(a.listMaintenance)))
+	mux.Handle("POST /api/v1/maintenance", a.Auth.Require(config.RoleOperator, http.HandlerFunc(a.createMaintenance)))
+	mux.Handle("POST /api/v1/maintenance/{id}/end", a.Auth.Require(config.RoleOperator, http.HandlerFunc(a.endMaintenance)))
 	mux.Handle("GET /api/v1/sd/prometheus", a.Auth.Require(config.RoleViewer, http.HandlerFunc(a.prometheusSD)))
 }
 

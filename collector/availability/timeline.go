@@ -90,47 +90,24 @@ func Combine(window Span, mode Mode, components [][]Segment) []Segment {
 	}
 	sort.Slice(points, func(i, j int) bool { return points[i].Before(points[j]) })
 	idx := make([]int, len(components))
+	states := make([]state.State, len(components))
 	var out []Segment
 	for i := 0; i+1 < len(points); i++ {
 		from, to := points[i], points[i+1]
 		if !to.After(from) || from.Before(window.From) || to.After(window.To) {
 			continue
 		}
-		up, down, unknown := 0, 0, 0
 		for ci, c := range components {
 			for idx[ci] < len(c) && !c[idx[ci]].To.After(from) {
 				idx[ci]++
 			}
-			st := state.Unknown
+			states[ci] = state.Unknown
 			if idx[ci] < len(c) && !c[idx[ci]].From.After(from) {
-				st = c[idx[ci]].State
-			}
-			switch st {
-			case state.Up:
-				up++
-			case state.Down:
-				down++
-			default:
-				unknown++
+				states[ci] = c[idx[ci]].State
 			}
 		}
-		need := len(components) // all
-		switch mode.Kind {
-		case "any":
-			need = 1
-		case "k_of_n":
-			need = mode.K
-		}
-		seg := Segment{From: from, To: to}
-		switch {
-		case up >= need:
-			seg.State = state.Up
-			seg.Degraded = down > 0
-		case up+unknown < need:
-			seg.State = state.Down
-		default:
-			seg.State = state.Unknown
-		}
+		st, degraded := mode.Decide(states)
+		seg := Segment{From: from, To: to, State: st, Degraded: degraded}
 		if n := len(out); n > 0 && out[n-1].State == seg.State && out[n-1].Degraded == seg.Degraded && out[n-1].To.Equal(from) {
 			out[n-1].To = to
 			continue
@@ -138,4 +115,40 @@ func Combine(window Span, mode Mode, components [][]Segment) []Segment {
 		out = append(out, seg)
 	}
 	return out
+}
+
+// Decide combines the components' states at one moment into the
+// service's: up (degraded when some component is down), down, or unknown
+// when the components whose state is not known could change the answer.
+// No components is unknown.
+func (m Mode) Decide(components []state.State) (st state.State, degraded bool) {
+	if len(components) == 0 {
+		return state.Unknown, false
+	}
+	up, down, unknown := 0, 0, 0
+	for _, s := range components {
+		switch s {
+		case state.Up:
+			up++
+		case state.Down:
+			down++
+		default:
+			unknown++
+		}
+	}
+	need := len(components) // all
+	switch m.Kind {
+	case "any":
+		need = 1
+	case "k_of_n":
+		need = m.K
+	}
+	switch {
+	case up >= need:
+		return state.Up, down > 0
+	case up+unknown < need:
+		return state.Down, false
+	default:
+		return state.Unknown, false
+	}
 }

@@ -57,6 +57,18 @@ type Web struct {
 	// MetricsPublic serves /metrics without a token. Default false: the
 	// SLA and state figures are data and need a viewer token.
 	MetricsPublic bool `yaml:"metrics_public"`
+	// Wall configures the NOC wall view and operator web UI (/ui/).
+	Wall Wall `yaml:"wall"`
+}
+
+// Wall configures the NOC wall view.
+type Wall struct {
+	// GroupBy is the target label whose values become one tile each
+	// (hosts and devices per site, say). Default "site"; targets without
+	// it are grouped as "other".
+	GroupBy string `yaml:"group_by"`
+	// SessionTTL is how long a web login lasts (default 12h).
+	SessionTTL yamlconf.Duration `yaml:"session_ttl"`
 }
 
 // Storage is where state is kept.
@@ -168,6 +180,9 @@ type Service struct {
 	Name        string `yaml:"name"`
 	Description string `yaml:"description"`
 	Owner       string `yaml:"owner"`
+	// Group sorts the service onto wall pages ("network", "office"):
+	// the wall's ?groups= kiosk option shows only the named groups.
+	Group string `yaml:"group"`
 	// Combine is all (down when any component is down; default), any
 	// (redundant: down only when all are down) or k_of_n (down when fewer
 	// than K are up).
@@ -349,7 +364,7 @@ var labelNameRE = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
 // Default returns the configuration used for keys the file leaves out.
 func Default() *Config {
 	return &Config{
-		Web: Web{ListenAddress: ":9990"},
+		Web: Web{ListenAddress: ":9990", Wall: Wall{GroupBy: "site", SessionTTL: yamlconf.Duration(12 * time.Hour)}},
 		Storage: Storage{
 			Path:             "data/nines.db",
 			SamplesRetention: yamlconf.Duration(time.Hour),
@@ -501,6 +516,12 @@ func (c *Config) Validate(p *yamlconf.Problems) {
 	}
 	if (c.Web.TLSCertFile == "") != (c.Web.TLSKeyFile == "") {
 		p.Addf("web", "tls_cert_file and tls_key_file must be set together")
+	}
+	if c.Web.Wall.GroupBy == "" || !labelNameRE.MatchString(c.Web.Wall.GroupBy) {
+		p.Addf("web.wall.group_by", "want a label name, got %q", c.Web.Wall.GroupBy)
+	}
+	if c.Web.Wall.SessionTTL.D() < time.Minute {
+		p.Addf("web.wall.session_ttl", "want at least 1m, got %s", c.Web.Wall.SessionTTL.D())
 	}
 	if c.Storage.Path == "" {
 		p.Addf("storage.path", "must not be empty")

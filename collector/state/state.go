@@ -113,28 +113,44 @@ type Inventory struct {
 // it covers are MAINTENANCE, not DOWN, open no incidents, and do not count
 // against availability.
 type Window struct {
-	Name     string
-	Targets  []string
-	Selector map[string]string
-	From, To time.Time
+	// ID is set for windows created through the API (0 for configured
+	// ones).
+	ID       int64             `json:"id,omitempty"`
+	Name     string            `json:"name"`
+	Targets  []string          `json:"targets,omitempty"`
+	Selector map[string]string `json:"selector,omitempty"`
+	From     time.Time         `json:"start"`
+	To       time.Time         `json:"end"`
+	// Source is "config" or "api".
+	Source    string    `json:"source"`
+	CreatedBy string    `json:"created_by,omitempty"`
+	CreatedAt time.Time `json:"created_at,omitzero"`
+	// EndedBy is who ended the window early, if anyone.
+	EndedBy string `json:"ended_by,omitempty"`
 }
 
-func (w *Window) covers(tg *Target, now time.Time) bool {
-	if now.Before(w.From) || !now.Before(w.To) {
-		return false
-	}
-	if slices.Contains(w.Targets, tg.Name) {
+// Active reports whether the window is in force at now.
+func (w *Window) Active(now time.Time) bool { return !now.Before(w.From) && now.Before(w.To) }
+
+// Covers reports whether the window covers the named target with labels
+// at any time (its time range aside).
+func (w *Window) Covers(name string, labels map[string]string) bool {
+	if slices.Contains(w.Targets, name) {
 		return true
 	}
 	if len(w.Selector) == 0 {
 		return false
 	}
 	for k, v := range w.Selector {
-		if tg.Labels[k] != v {
+		if labels[k] != v {
 			return false
 		}
 	}
 	return true
+}
+
+func (w *Window) covers(tg *Target, now time.Time) bool {
+	return w.Active(now) && w.Covers(tg.Name, tg.Labels)
 }
 
 // SetMaintenance replaces the maintenance windows; Check applies them.

@@ -137,6 +137,22 @@ var migrations = []string{
 		last_error TEXT NOT NULL DEFAULT ''
 	);
 	CREATE INDEX outbox_due ON outbox(delivered_ms, failed, next_ms);`,
+	`CREATE TABLE maintenance_windows (
+		id INTEGER PRIMARY KEY AUTOINCREMENT,
+		name TEXT NOT NULL,
+		targets TEXT NOT NULL,
+		selector TEXT NOT NULL,
+		from_ms INTEGER NOT NULL,
+		to_ms INTEGER NOT NULL,
+		created_by TEXT NOT NULL,
+		created_at_ms INTEGER NOT NULL,
+		ended_by TEXT NOT NULL DEFAULT ''
+	);
+	CREATE INDEX maintenance_windows_to ON maintenance_windows(to_ms);
+	CREATE TABLE web_settings (
+		name TEXT PRIMARY KEY,
+		value BLOB NOT NULL
+	);`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {

@@ -1,0 +1,164 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ninesmon/nines/collector/auth"
+	"github.com/ninesmon/nines/collector/state"
+)
+
+// MaxMaintenance bounds a window created through the API.
+const MaxMaintenance = 31 * 24 * time.Hour
+
+// Errors a Maintenance implementation returns for the API to map.
+var (
+	ErrMaintenanceNotFound = errors.New("maintenance window not found")
+	ErrMaintenanceFixed    = errors.New("maintenance window cannot be ended")
+)
+
+// MaintenanceRequest is the body of POST /api/v1/maintenance.
+type MaintenanceRequest struct {
+	Name     string            `json:"name"`
+	Targets  []string          `json:"targets"`
+	Selector map[string]string `json:"selector"`
+	// Start is RFC 3339; empty means now.
+	Start string `json:"start"`
+	// End is RFC 3339, or Duration a Go duration ("2h30m") from Start.
+	End      string `json:"end"`
+	Duration string `json:"duration"`
+}
+
+// Window validates the request into a window created by actor at now; the
+// error names the field.
+func (m MaintenanceRequest) Window(actor string, now time.Time) (state.Window, error) {
+	w := state.Window{Name: strings.TrimSpace(m.Name), Targets: m.Targets, Selector: m.Selector, CreatedBy: actor, CreatedAt: now, From: now}
+	if w.Name == "" {
+		return w, errors.New("name: required")
+	}
+	for i, t := range w.Targets {
+		if strings.TrimSpace(t) == "" {
+			return w, fmt.Errorf("targets[%d]: empty target name", i)
+		}
+	}
+	if len(w.Targets) == 0 && len(w.Selector) == 0 {
+		return w, errors.New("targets or selector: name at least one target or label")
+	}
+	if m.Start != "" {
+		t, err := time.Parse(time.RFC3339, m.Start)
+		if err != nil {
+			return w, fmt.Errorf("start: want an RFC 3339 time (2026-11-28T22:00:00+01:00): %v", err)
+		}
+		w.From = t
+	}
+	switch {
+	case m.End != "" && m.Duration != "":
+		return w, errors.New("end and duration: set one, not both")
+	case m.End != "":
+		t, err := time.Parse(time.RFC3339, m.End)
+		if err != nil {
+			return w, fmt.Errorf("end: want an RFC 3339 time: %v", err)
+		}
+		w.To = t
+	case m.Duration != "":
+		d, err := time.ParseDuration(m.Duration)
+		if err != nil {
+			return w, fmt.Errorf("duration: %v", err)
+		}
+		w.To = w.From.Add(d)
+	default:
+		return w, errors.New("end or duration: required")
+	}
+	if !w.To.After(w.From) {
+		return w, errors.New("end: must be after start")
+	}
+	if !w.To.After(now) {
+		return w, errors.New("end: the window would be over already")
+	}
+	if w.To.Sub(w.From) > MaxMaintenance {
+		return w, fmt.Errorf("end: a window may last at most %s", MaxMaintenance)
+	}
+	return w, nil
+}
+
+func (a *API) listMaintenance(w http.ResponseWriter, r *http.Request) {
+	now := time.Now()
+	since := now.Add(-24 * time.Hour)
+	if s := r.URL.Query().Get("since"); s != "" {
+		t, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			WriteError(w, http.StatusBadRequest, "since: want an RFC 3339 time")
+			return
+		}
+		since = t
+	}
+	list, err := a.Maintenance.Windows(r.Context(), since)
+	if err != nil {
+		a.Logger.Error("list maintenance windows", "err", err)
+		WriteError(w, http.StatusInternalServerError, "could not read maintenance windows")
+		return
+	}
+	if list == nil {
+		list = []state.Window{}
+	}
+	if r.URL.Query().Get("active") == "true" {
+		var act []state.Window
+		for _, m := range list {
+			if m.Active(now) {
+				act = append(act, m)
+			}
+		}
+		list = append([]state.Window{}, act...)
+	}
+	WriteJSON(w, http.StatusOK, list)
+}
+
+func (a *API) createMaintenance(w http.ResponseWriter, r *http.Request) {
+	var req MaintenanceRequest
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		WriteError(w, http.StatusBadRequest, "body: "+err.Error())
+		return
+	}
+	p, _ := auth.FromContext(r.Context())
+	win, err := req.Window(p.Name, time.Now())
+	if err != nil {
+		WriteError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if err := a.Maintenance.Create(r.Context(), &win); err != nil {
+		a.Logger.Error("create maintenance window", "err", err)
+		WriteError(w, http.StatusInternalServerError, "could not store the maintenance window")
+		return
+	}
+	a.Logger.Info("maintenance window created", "id", win.ID, "name", win.Name, "by", p.Name,
+		"start", win.From.Format(time.RFC3339), "end", win.To.Format(time.RFC3339))
+	WriteJSON(w, http.StatusCreated, win)
+}
+
+func (a *API) endMaintenance(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		WriteError(w, http.StatusBadRequest, "maintenance window id must be a number")
+		return
+	}
+	p, _ := auth.FromContext(r.Context())
+	switch err := a.Maintenance.End(r.Context(), id, p.Name, time.Now()); {
+	case errors.Is(err, ErrMaintenanceNotFound):
+		WriteError(w, http.StatusNotFound, err.Error())
+	case errors.Is(err, ErrMaintenanceFixed):
+		WriteError(w, http.StatusConflict, err.Error())
+	case err != nil:
+		a.Logger.Error("end maintenance window", "id", id, "err", err)
+		WriteError(w, http.StatusInternalServerError, "could not end the maintenance window")
+	default:
+		a.Logger.Info("maintenance window ended", "id", id, "by", p.Name)
+		WriteJSON(w, http.StatusOK, map[string]any{"id": id, "status": "ended"})
+	}
+}

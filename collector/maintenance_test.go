@@ -1,0 +1,154 @@
+package collector
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ninesmon/nines/collector/config"
+	"github.com/ninesmon/nines/collector/state"
+)
+
+// startCollector runs a collector from cfgYAML (listen_address is set to a
+// free loopback address) with files written into a fresh directory, and
+// stops it when the test ends. It returns the collector and its base URL.
+func startCollector(t *testing.T, cfgYAML string, files map[string]string) (*Collector, string) {
+	t.Helper()
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := filepath.Join(dir, "c.yml")
+	if err := os.WriteFile(path, []byte("web: {listen_address: \""+addr+"\"}\nstorage: {path: n.db}\n"+cfgYAML), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.LoadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	c, err := New(ctx, cfg, slog.New(slog.DiscardHandler), func() (*config.Config, error) { return config.LoadFile(path) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	return c, "http://" + addr
+}
+
+func send(t *testing.T, method, url, token, body string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func waitState(t *testing.T, c *Collector, name string, want state.State) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		for _, tg := range c.tracker.Snapshot() {
+			if tg.Name == name && tg.State == want {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s never became %s: %+v", name, want, c.tracker.Snapshot())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestMaintenanceAPI: an operator puts a host into maintenance through the
+// API and ends the window; a viewer may only list; bad requests name the
+// field; windows outlive a restart of the store.
+func TestMaintenanceAPI(t *testing.T) {
+	c, base := startCollector(t, `availability: {check_interval: 50ms}
+auth:
+  tokens:
+    - {name: alice, role: operator, token_file: op.token}
+    - {name: noc, role: viewer, token_file: view.token}
+maintenance:
+  - {name: planned, targets: [other], start: "2030-01-01T00:00:00Z", end: "2030-01-01T02:00:00Z"}
+`, map[string]string{"op.token": "op", "view.token": "view"})
+	ctx := context.Background()
+	if err := c.tracker.Observe(ctx, state.Observation{Name: "web1", Interval: time.Hour}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, c, "web1", state.Up)
+
+	if code, _ := send(t, "POST", base+"/api/v1/maintenance", "view", `{"name":"x","targets":["web1"],"duration":"1h"}`); code != http.StatusForbidden {
+		t.Errorf("viewer creating a window: %d, want 403", code)
+	}
+	for body, want := range map[string]string{
+		`{"targets":["web1"],"duration":"1h"}`:                                                        "name: required",
+		`{"name":"x","duration":"1h"}`:                                                                "targets or selector",
+		`{"name":"x","targets":["web1"]}`:                                                             "end or duration: required",
+		`{"name":"x","targets":["web1"],"duration":"-1h"}`:                                            "end: must be after start",
+		`{"name":"x","targets":["web1"],"end":"tomorrow"}`:                                            "end: want an RFC 3339 time",
+		`{"name":"x","targets":["web1"],"duration":"1h","x":1}`:                                       "unknown field",
+		`{"name":"x","targets":["web1"],"duration":"2000h"}`:                                          "at most",
+		`{"name":"x","targets":["web1"],"end":"2020-01-01T00:00:00Z","start":"2019-12-31T00:00:00Z"}`: "over already",
+	} {
+		code, got := send(t, "POST", base+"/api/v1/maintenance", "op", body)
+		if code != http.StatusBadRequest || !strings.Contains(got, want) {
+			t.Errorf("POST %s: %d %s; want 400 naming %q", body, code, got, want)
+		}
+	}
+	code, body := send(t, "POST", base+"/api/v1/maintenance", "op", `{"name":"kernel update","targets":["web1"],"duration":"1h"}`)
+	if code != http.StatusCreated || !strings.Contains(body, `"created_by":"alice"`) || !strings.Contains(body, `"id":1`) {
+		t.Fatalf("create: %d %s", code, body)
+	}
+	waitState(t, c, "web1", state.Maintenance)
+
+	code, body = send(t, "GET", base+"/api/v1/maintenance", "view", "")
+	if code != 200 || !strings.Contains(body, `"kernel update"`) || !strings.Contains(body, `"source":"config"`) || !strings.Contains(body, `"source":"api"`) {
+		t.Errorf("list: %d %s", code, body)
+	}
+	code, body = send(t, "GET", base+"/api/v1/maintenance?active=true", "view", "")
+	if code != 200 || strings.Contains(body, `"planned"`) || !strings.Contains(body, `"kernel update"`) {
+		t.Errorf("active list: %d %s", code, body)
+	}
+
+	if code, _ := send(t, "POST", base+"/api/v1/maintenance/1/end", "view", ""); code != http.StatusForbidden {
+		t.Errorf("viewer ending: %d, want 403", code)
+	}
+	if code, body := send(t, "POST", base+"/api/v1/maintenance/1/end", "op", ""); code != 200 {
+		t.Fatalf("end: %d %s", code, body)
+	}
+	if err := c.tracker.Observe(ctx, state.Observation{Name: "web1", Interval: time.Hour}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, c, "web1", state.Up)
+	if code, _ := send(t, "POST", base+"/api/v1/maintenance/1/end", "op", ""); code != http.StatusConflict {
+		t.Errorf("ending twice: %d, want 409", code)
+	}
+	if code, _ := send(t, "POST", base+"/api/v1/maintenance/42/end", "op", ""); code != http.StatusNotFound {
+		t.Errorf("ending an unknown window: %d, want 404", code)
+	}
+	_, body = send(t, "GET", base+"/api/v1/maintenance", "view", "")
+	if !strings.Contains(body, `"ended_by":"alice"`) {
+		t.Errorf("list after end: %s", body)
+	}
+}

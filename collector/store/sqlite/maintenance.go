@@ -1,0 +1,105 @@
+package sqlite
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ninesmon/nines/collector/state"
+)
+
+// ErrMaintenanceNotFound is returned for an unknown window id.
+var ErrMaintenanceNotFound = errors.New("maintenance window not found")
+
+// ErrMaintenanceOver is returned when ending a window that is over.
+var ErrMaintenanceOver = errors.New("maintenance window is already over")
+
+// AddMaintenance stores a window created through the API and sets its ID.
+func (s *Store) AddMaintenance(ctx context.Context, w *state.Window) error {
+	targets, _ := json.Marshal(w.Targets)
+	selector, _ := json.Marshal(w.Selector)
+	res, err := s.db.ExecContext(ctx, `INSERT INTO maintenance_windows (name, targets, selector, from_ms, to_ms, created_by, created_at_ms)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, w.Name, string(targets), string(selector), w.From.UnixMilli(), w.To.UnixMilli(), w.CreatedBy, w.CreatedAt.UnixMilli())
+	if err != nil {
+		return err
+	}
+	w.ID, err = res.LastInsertId()
+	w.Source = "api"
+	return err
+}
+
+// EndMaintenance ends a window at now (one not started yet is cancelled:
+// it ends at its start).
+func (s *Store) EndMaintenance(ctx context.Context, id int64, by string, now time.Time) error {
+	var from, to int64
+	err := s.db.QueryRowContext(ctx, `SELECT from_ms, to_ms FROM maintenance_windows WHERE id = ?`, id).Scan(&from, &to)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%w: %d", ErrMaintenanceNotFound, id)
+	}
+	if err != nil {
+		return err
+	}
+	at := now.UnixMilli()
+	if to <= at {
+		return fmt.Errorf("%w: %d ended at %s", ErrMaintenanceOver, id, time.UnixMilli(to).UTC().Format(time.RFC3339))
+	}
+	at = max(at, from)
+	_, err = s.db.ExecContext(ctx, `UPDATE maintenance_windows SET to_ms = ?, ended_by = ? WHERE id = ?`, at, by, id)
+	return err
+}
+
+// MaintenanceWindows returns the API-created windows that end after
+// since, oldest start first.
+func (s *Store) MaintenanceWindows(ctx context.Context, since time.Time) ([]state.Window, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, name, targets, selector, from_ms, to_ms, created_by, created_at_ms, ended_by
+		FROM maintenance_windows WHERE to_ms > ? ORDER BY from_ms, id`, since.UnixMilli())
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []state.Window
+	for rows.Next() {
+		var w state.Window
+		var targets, selector string
+		var from, to, created int64
+		if err := rows.Scan(&w.ID, &w.Name, &targets, &selector, &from, &to, &w.CreatedBy, &created, &w.EndedBy); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal([]byte(targets), &w.Targets); err != nil {
+			return nil, fmt.Errorf("maintenance window %d: targets: %w", w.ID, err)
+		}
+		if err := json.Unmarshal([]byte(selector), &w.Selector); err != nil {
+			return nil, fmt.Errorf("maintenance window %d: selector: %w", w.ID, err)
+		}
+		w.From, w.To, w.CreatedAt = time.UnixMilli(from), time.UnixMilli(to), time.UnixMilli(created)
+		w.Source = "api"
+		out = append(out, w)
+	}
+	return out, rows.Err()
+}
+
+// Secret returns the named random secret of n bytes, creating it on
+// first use, so it survives restarts (the web UI's session key).
+func (s *Store) Secret(ctx context.Context, name string, n int) ([]byte, error) {
+	var v []byte
+	err := s.db.QueryRowContext(ctx, `SELECT value FROM web_settings WHERE name = ?`, name).Scan(&v)
+	if err == nil && len(v) == n {
+		return v, nil
+	}
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, err
+	}
+	v = make([]byte, n)
+	if _, err := rand.Read(v); err != nil {
+		return nil, err
+	}
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO web_settings (name, value) VALUES (?, ?)
+		ON CONFLICT(name) DO UPDATE SET value = excluded.value`, name, v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}

@@ -1,0 +1,86 @@
+package sqlite
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/ninesmon/nines/collector/state"
+)
+
+func TestMaintenanceWindowsLifecycle(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "n.db")
+	s := open(t, path)
+	t0 := time.Date(2026, 11, 1, 22, 0, 0, 0, time.UTC)
+	now := t0.Add(-time.Hour)
+	w := state.Window{Name: "core switch firmware", Targets: []string{"sw1"}, Selector: map[string]string{"site": "hq"},
+		From: t0, To: t0.Add(2 * time.Hour), CreatedBy: "alice", CreatedAt: now}
+	if err := s.AddMaintenance(ctx, &w); err != nil {
+		t.Fatal(err)
+	}
+	later := state.Window{Name: "later", From: t0.Add(24 * time.Hour), To: t0.Add(25 * time.Hour), CreatedBy: "bob", CreatedAt: now}
+	if err := s.AddMaintenance(ctx, &later); err != nil {
+		t.Fatal(err)
+	}
+	if w.ID == 0 || later.ID == w.ID {
+		t.Fatalf("ids %d, %d: want distinct, non-zero", w.ID, later.ID)
+	}
+	// Ending during the window cuts it at now.
+	mid := t0.Add(30 * time.Minute)
+	if err := s.EndMaintenance(ctx, w.ID, "carol", mid); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.EndMaintenance(ctx, w.ID, "carol", mid.Add(time.Minute)); !errors.Is(err, ErrMaintenanceOver) {
+		t.Fatalf("ending twice: err %v, want ErrMaintenanceOver", err)
+	}
+	if err := s.EndMaintenance(ctx, 999, "carol", mid); !errors.Is(err, ErrMaintenanceNotFound) {
+		t.Fatalf("unknown id: err %v, want ErrMaintenanceNotFound", err)
+	}
+	// Ending one that has not started cancels it: it ends at its start.
+	if err := s.EndMaintenance(ctx, later.ID, "carol", mid); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s = open(t, path) // survives a restart
+	defer s.Close()
+	got, err := s.MaintenanceWindows(ctx, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 {
+		t.Fatalf("windows after %v: %d, want 2", now, len(got))
+	}
+	g := got[0]
+	if g.Name != w.Name || !g.To.Equal(mid) || g.EndedBy != "carol" || g.CreatedBy != "alice" || g.Source != "api" ||
+		g.Targets[0] != "sw1" || g.Selector["site"] != "hq" {
+		t.Errorf("window = %+v", g)
+	}
+	if !got[1].To.Equal(later.From) {
+		t.Errorf("cancelled window ends %v, want its start %v", got[1].To, later.From)
+	}
+	if got, _ := s.MaintenanceWindows(ctx, mid); len(got) != 1 {
+		t.Errorf("windows ending after %v: %d, want 1 (the first is over)", mid, len(got))
+	}
+}
+
+func TestSecretSurvivesRestart(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "n.db")
+	s := open(t, path)
+	a, err := s.Secret(ctx, "session", 32)
+	if err != nil || len(a) != 32 {
+		t.Fatalf("secret %x, err %v", a, err)
+	}
+	s.Close()
+	s = open(t, path)
+	defer s.Close()
+	b, _ := s.Secret(ctx, "session", 32)
+	c, _ := s.Secret(ctx, "other", 32)
+	if !bytes.Equal(a, b) || bytes.Equal(a, c) {
+		t.Errorf("secret after restart %x, other %x; want the same and a different one", b, c)
+	}
+}
