@@ -90,3 +90,12 @@ func (m *Manager) flag(ctx context.Context, inc *Incident, kind, text string, no
 	m.metrics.breaches.WithLabelValues(kind, string(inc.Priority)).Inc()
 	m.logger.Warn("incident timer", "incident_id", inc.ID, "priority", inc.Priority, "what", text)
 }
+
+// TargetsFor returns the response and resolution targets of a priority
+// under the current policy.
+func (m *Manager) TargetsFor(p Priority) (Targets, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	t, ok := m.policy.Targets[p]
+	return t, ok
+}

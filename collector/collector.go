@@ -37,6 +37,7 @@ import (
 	"github.com/ninesmon/nines/collector/snmp"
 	"github.com/ninesmon/nines/collector/state"
 	"github.com/ninesmon/nines/collector/store/sqlite"
+	"github.com/ninesmon/nines/collector/web"
 	"github.com/ninesmon/nines/rules"
 	"github.com/ninesmon/nines/rules/samples"
 )
@@ -66,6 +67,7 @@ type Collector struct {
 	dispatcher *alerting.Dispatcher
 	sla        *slaComputer
 	appender   ingest.Appender // the window, and the forwarder when one is configured
+	ui         *web.UI
 
 	mu  sync.Mutex
 	cfg *config.Config
@@ -159,6 +161,18 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, reload fu
 	c.auth = auth.New(cfg.Auth.Tokens)
 	c.slos = &sloComputer{c: c}
 	c.sla = &slaComputer{c: c}
+	key, err := st.Secret(ctx, "web_session_key", 32)
+	if err != nil {
+		return fail(fmt.Errorf("web session key: %w", err))
+	}
+	c.ui, err = web.New(web.Options{
+		Auth: c.auth, Incidents: st, Actions: c.incidents, Maintenance: maintenanceBook{c}, Data: boardData{c},
+		SessionKey: key, SessionTTL: func() time.Duration { return c.config().Web.Wall.SessionTTL.D() },
+		Logger: logger.With("component", "web"),
+	})
+	if err != nil {
+		return fail(err)
+	}
 	c.checks = check.NewRunner(checkSpecs(cfg), logger.With("component", "check"))
 	c.AddSource(SourceFunc(func(ctx context.Context, w Writer) error { return c.checks.Run(ctx, w) }))
 	c.poller = snmp.NewPoller(snmpDevices(cfg), cfg.SNMP.MaxConcurrentPolls, logger.With("component", "snmp"))
@@ -360,6 +374,7 @@ func (c *Collector) Handler() http.Handler {
 	} else {
 		mux.Handle("GET /metrics", c.auth.Require(config.RoleViewer, metrics))
 	}
+	c.ui.Register(mux)
 	mux.Handle("POST /-/reload", c.auth.Require(config.RoleAdmin, http.HandlerFunc(c.serveReload)))
 	mux.HandleFunc("GET /-/healthy", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "OK") })
 	mux.HandleFunc("GET /-/ready", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "Ready") })
@@ -427,10 +442,14 @@ func (c *Collector) Run(ctx context.Context) error {
 		defer wg.Done()
 		c.housekeeping(runCtx)
 	}()
-	wg.Add(1)
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
 		_ = c.dispatcher.Run(runCtx, time.Second)
+	}()
+	go func() {
+		defer wg.Done()
+		c.ui.Run(runCtx)
 	}()
 	if c.forwarder != nil {
 		wg.Add(1)

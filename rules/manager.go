@@ -253,3 +253,19 @@ func (m *Manager) Alerts() []Alert {
 func (m *Manager) Query(ctx context.Context, expr string, ts time.Time) (promql.Vector, error) {
 	return query(ctx, m.engine, m.opts.Queryable, expr, ts)
 }
+
+// QueryRange evaluates expr over [start, end] every step against the
+// recent-sample window, with the same engine the rules use (the web UI's
+// charts).
+func (m *Manager) QueryRange(ctx context.Context, expr string, start, end time.Time, step time.Duration) (promql.Matrix, error) {
+	q, err := m.engine.NewRangeQuery(ctx, m.opts.Queryable, nil, expr, start, end, step)
+	if err != nil {
+		return nil, err
+	}
+	defer q.Close()
+	res := q.Exec(ctx)
+	if res.Err != nil {
+		return nil, res.Err
+	}
+	return res.Matrix()
+}

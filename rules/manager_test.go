@@ -142,3 +142,31 @@ func TestReloadKeepsState(t *testing.T) {
 		t.Fatalf("after changing the expression: got %+v, want no carried-over alert", got)
 	}
 }
+
+// TestQueryRange evaluates a rate over the window at each step.
+func TestQueryRange(t *testing.T) {
+	store := samples.New(time.Hour, 0, 0)
+	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	ls := labels.FromStrings("__name__", "bytes_total", "host", "a")
+	for i := 0; i <= 60; i++ { // 10 per second
+		if err := store.Append(ls, t0.Add(time.Duration(i)*time.Second).UnixMilli(), float64(10*i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m := rules.NewManager(rules.Options{Queryable: store, Appender: store})
+	mat, err := m.QueryRange(context.Background(), `rate(bytes_total{host="a"}[20s])`, t0.Add(30*time.Second), t0.Add(60*time.Second), 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(mat) != 1 || len(mat[0].Floats) != 4 {
+		t.Fatalf("matrix = %v; want one series of 4 points", mat)
+	}
+	for _, p := range mat[0].Floats {
+		if p.F < 9.99 || p.F > 10.01 {
+			t.Errorf("rate at %d = %v, want 10", p.T, p.F)
+		}
+	}
+	if _, err := m.QueryRange(context.Background(), `rate(bytes_total[`, t0, t0.Add(time.Minute), time.Second); err == nil {
+		t.Error("a bad expression gave no error")
+	}
+}

@@ -33,6 +33,23 @@ availability:
   default_push_interval: 5s
 rules:
   files: [../deploy/examples/rules.yml, ../deploy/examples/nines-rules.yml]
+checks:
+  - name: collector-health
+    type: http
+    target: http://$COLLECTOR_ADDR/-/healthy
+    interval: 10s
+    labels: {site: local}
+  - name: agent-metrics
+    type: tcp
+    target: $AGENT_ADDR
+    interval: 10s
+    labels: {site: local}
+services:
+  - name: Monitoring
+    group: it
+    description: Nines itself on this machine
+    components:
+      selector: {site: local}
 YAML
 
 cat > "$DATA/agent.yml" <<YAML
@@ -70,6 +87,8 @@ trap stop INT TERM EXIT
 cat <<MSG
 
 Nines is running (Ctrl-C stops both).
+  NOC wall:           http://$COLLECTOR_ADDR/ui/wall?token=\$(cat $DATA/viewer.token)
+                      (or log in at http://$COLLECTOR_ADDR/ui/login with a token from $DATA)
   Collector API:      http://$COLLECTOR_ADDR/api/v1/incidents   (token: $DATA/admin.token)
   Collector targets:  http://$COLLECTOR_ADDR/api/v1/targets
   Collector /metrics: http://$COLLECTOR_ADDR/metrics

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the system packages the tests need, when missing (Debian).
-# Real peers the tests start themselves: none yet beyond Go; later issues
-# add snmpd, prometheus, postgresql and chromium here.
+# The Makefile's TEST_PACKAGES names them: the real peers the tests start
+# themselves (dnsmasq, Prometheus, Alertmanager, snmpd) and Chromium with a
+# font for the browser tests of the web UI.
 set -euo pipefail
 need=()
 for pkg in "$@"; do

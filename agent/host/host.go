@@ -132,6 +132,10 @@ type Registry struct {
 	names      []string
 	collectors []Collector
 	logger     *slog.Logger
+	// lastErr is each collector's last error, so a lasting failure is
+	// logged when it starts, changes or ends, not at every interval (it
+	// is always in node_scrape_collector_success).
+	lastErr []string
 }
 
 // NewRegistry builds the named collectors. An unknown name is an error.
@@ -154,14 +158,25 @@ func NewRegistry(names []string, ps PS, o Options, logger *slog.Logger) (*Regist
 // failed; the others still run.
 func (r *Registry) Collect(ctx context.Context, now time.Time) *Batch {
 	b := &Batch{Time: now, Samples: make([]Sample, 0, 256)}
+	if len(r.lastErr) != len(r.collectors) {
+		r.lastErr = make([]string, len(r.collectors))
+	}
 	for i, c := range r.collectors {
 		start := time.Now()
 		err := safeCollect(ctx, c, b)
 		success := 1.0
+		msg := ""
 		if err != nil {
 			success = 0
-			r.logger.Warn("collector failed", "collector", r.names[i], "err", err)
+			msg = err.Error()
 		}
+		switch {
+		case msg != "" && msg != r.lastErr[i]:
+			r.logger.Warn("collector failed; logged again only when the error changes", "collector", r.names[i], "err", err)
+		case msg == "" && r.lastErr[i] != "":
+			r.logger.Info("collector recovered", "collector", r.names[i])
+		}
+		r.lastErr[i] = msg
 		b.Add("node_scrape_collector", "duration_seconds", time.Since(start).Seconds(), "collector", r.names[i])
 		b.Add("node_scrape_collector", "success", success, "collector", r.names[i])
 	}

@@ -103,3 +103,20 @@ func (a *Authenticator) Require(want config.Role, h http.Handler) http.Handler {
 		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, p)))
 	})
 }
+
+// Principal returns the current principal of the token named name: a web
+// session holds a token's name, and follows it when the token's role
+// changes or it is removed on reload.
+func (a *Authenticator) Principal(name string) (Principal, bool) {
+	for _, t := range *a.tokens.Load() {
+		if t.Name == name {
+			return Principal{Name: t.Name, Role: t.Role}, true
+		}
+	}
+	return Principal{}, false
+}
+
+// WithPrincipal returns ctx carrying p, as Require does.
+func WithPrincipal(ctx context.Context, p Principal) context.Context {
+	return context.WithValue(ctx, ctxKey{}, p)
+}

@@ -204,10 +204,10 @@ func (h *Handler) push(_ http.ResponseWriter, r *http.Request) (int, string) {
 		h.notAdmitted.Inc()
 		return http.StatusForbidden, fmt.Sprintf("host %q is not in the inventory and may not register itself", hostname)
 	}
-	hostID := r.Header.Get(wire.HeaderHostID)
-	if hostID == "" {
-		hostID = hostname
-	}
+	// Duplicates are told apart per host ID and name: cloned machines
+	// (and several agents on one test machine) share a machine ID, and
+	// one's sequence numbers must not hide the other's pushes.
+	hostID := r.Header.Get(wire.HeaderHostID) + "\x00" + hostname
 	var interval time.Duration
 	if s := r.Header.Get(wire.HeaderInterval); s != "" {
 		d, err := time.ParseDuration(s)

@@ -132,7 +132,7 @@ func TestHandler(t *testing.T) {
 	app, obs := &fakeAppender{}, &fakeObserver{}
 	h := newHandler(app, obs)
 	rec := push(t, h, []byte("m v=1 1000\n"), true, map[string]string{
-		wire.HeaderSequence: "10", wire.HeaderInterval: "5s", wire.HeaderLabels: "site=hq,role=web%20front",
+		wire.HeaderSequence: "10", wire.HeaderHostID: "machine-1", wire.HeaderInterval: "5s", wire.HeaderLabels: "site=hq,role=web%20front",
 		wire.HeaderMetricsAddress: ":9991",
 	})
 	if rec.Code != http.StatusNoContent {
@@ -150,10 +150,18 @@ func TestHandler(t *testing.T) {
 	}
 
 	// A retried batch (same sequence) is dropped and counted, but answered 204.
-	rec = push(t, h, []byte("m v=1 1000\n"), true, map[string]string{wire.HeaderSequence: "10"})
+	rec = push(t, h, []byte("m v=1 1000\n"), true, map[string]string{wire.HeaderSequence: "10", wire.HeaderHostID: "machine-1"})
 	if rec.Code != http.StatusNoContent || len(app.got) != 1 {
 		t.Errorf("duplicate: got %d with %d samples, want 204 and 1 sample", rec.Code, len(app.got))
 	}
+
+	// Another host sharing the machine ID (a cloned VM) with a lower
+	// sequence is not a duplicate of web1's pushes.
+	rec = push(t, h, []byte("m v=1 1000\n"), true, map[string]string{wire.HeaderSequence: "5", wire.HeaderHostname: "clone", wire.HeaderHostID: "machine-1"})
+	if rec.Code != http.StatusNoContent || len(app.got) != 2 || app.got[1].lset != `{__name__="m_v", host="clone"}` {
+		t.Errorf("same machine ID, other host: got %d with %d samples, want 204 and a sample for clone", rec.Code, len(app.got))
+	}
+	app.got = app.got[:1]
 
 	// Partial write: 400 naming the first bad line; the good lines are kept.
 	rec = push(t, h, []byte("m v=2 2000\nbroken line\nm v=3 3000\n"), false, map[string]string{wire.HeaderSequence: "11"})

@@ -1,0 +1,333 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"image"
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/chromedp"
+)
+
+// artifactsDir is where browser screenshots are kept after the run:
+// $NINES_TEST_ARTIFACTS, or dist/test-artifacts in the repository.
+func artifactsDir(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv("NINES_TEST_ARTIFACTS")
+	if dir == "" {
+		dir = filepath.Join("..", "..", "dist", "test-artifacts")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// browser starts Debian's headless Chromium (installed by make test-deps)
+// with the flags this closed network needs, one profile per test.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	path, err := exec.LookPath("chromium")
+	if err != nil {
+		if os.Getenv("NINES_SKIP_BROWSER") == "1" {
+			t.Skip("chromium not installed and NINES_SKIP_BROWSER=1")
+		}
+		t.Fatal("chromium not found: run make test-deps (or set NINES_SKIP_BROWSER=1 to skip browser tests)")
+	}
+	// Not t.TempDir: Chromium may still be writing its profile when the
+	// test's own clean-up runs.
+	profile, err := os.MkdirTemp("", "nines-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(path),
+		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.UserDataDir(profile),
+		chromedp.WindowSize(1920, 1080),
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(func() {
+		cancel()
+		cancelAlloc()
+		_ = os.RemoveAll(profile)
+	})
+	if err := chromedp.Run(ctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return ctx
+}
+
+// run runs browser actions with a timeout.
+func run(t *testing.T, ctx context.Context, timeout time.Duration, what string, actions ...chromedp.Action) {
+	t.Helper()
+	tctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if err := chromedp.Run(tctx, actions...); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// screenshot saves a full-page PNG at width x height and checks that it
+// rendered: not one flat colour, and the status colours present.
+func screenshot(t *testing.T, ctx context.Context, name string, width, height int64) string {
+	t.Helper()
+	var buf []byte
+	run(t, ctx, 30*time.Second, "screenshot "+name,
+		emulation.SetDeviceMetricsOverride(width, height, 1, false),
+		chromedp.Sleep(300*time.Millisecond), // one layout pass at the new size
+		chromedp.CaptureScreenshot(&buf),
+	)
+	img, err := png.Decode(bytes.NewReader(buf))
+	if err != nil {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if b := img.Bounds(); int64(b.Dx()) != width || int64(b.Dy()) != height {
+		t.Errorf("screenshot %s is %dx%d, want %dx%d", name, b.Dx(), b.Dy(), width, height)
+	}
+	if n := distinctColours(img, 64); n < 16 {
+		t.Errorf("screenshot %s has %d distinct colours: blank or unstyled", name, n)
+	}
+	path := filepath.Join(artifactsDir(t), name)
+	if err := os.WriteFile(path, buf, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("saved %s", path)
+	return path
+}
+
+func distinctColours(img image.Image, step int) int {
+	seen := map[[3]uint32]bool{}
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y += step / 4 {
+		for x := b.Min.X; x < b.Max.X; x += step / 4 {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			seen[[3]uint32{r >> 8, g >> 8, bl >> 8}] = true
+		}
+	}
+	return len(seen)
+}
+
+func tileState(name string) string {
+	return fmt.Sprintf(`(() => { const t = document.querySelector('#services .tile[data-name=%q]'); return t ? t.dataset.state : 'missing'; })()`, name)
+}
+
+// waitJS polls a JavaScript expression in the page until it returns want.
+func waitJS(t *testing.T, ctx context.Context, timeout time.Duration, expr, want string) time.Duration {
+	t.Helper()
+	start := time.Now()
+	var got string
+	for time.Since(start) < timeout {
+		tctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err := chromedp.Run(tctx, chromedp.Evaluate(expr, &got))
+		cancel()
+		if err == nil && got == want {
+			return time.Since(start)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s: got %q, want %q within %s", expr, got, want, timeout)
+	return 0
+}
+
+// TestWallInBrowser drives Debian's Chromium against a collector and two
+// agents run as real processes: the wall shows the services, groups and
+// incidents; killing an agent turns its service's tile DOWN within 5 s
+// with no reload; after a collector restart the wall says it was stale
+// and reconnects by itself; an operator acknowledges an incident from its
+// page and the API shows it. Screenshots at 1920x1080 and 3840x2160 are
+// kept in the artifacts directory.
+func TestWallInBrowser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a browser and real processes")
+	}
+	if runtime.GOOS != "linux" {
+		t.Skip("process signals as on Linux")
+	}
+	ctx := browser(t)
+	dir := t.TempDir()
+	collectorBin := binary(t, "collector/cmd/nines-collector")
+	agentBin := binary(t, "agent/cmd/nines-agent")
+	collectorAddr := freeAddr(t)
+	write(t, filepath.Join(dir, "agent.token"), "agent-token\n")
+	write(t, filepath.Join(dir, "viewer.token"), "viewer-token\n")
+	write(t, filepath.Join(dir, "ops.token"), "ops-token\n")
+	write(t, filepath.Join(dir, "rules.yml"), `
+groups:
+  - name: fixture
+    interval: 200ms
+    rules:
+      - alert: BackupFailed
+        expr: vector(1)
+        labels: {priority: P2, service: ERP}
+        annotations:
+          summary: "Nightly ERP backup failed"
+      - alert: HostDown
+        expr: nines_target_state{kind="host",state="down"} == 1
+        labels: {priority: P1}
+        annotations:
+          summary: "Host {{ $labels.target }} is down"
+`)
+	write(t, filepath.Join(dir, "collector.yml"), fmt.Sprintf(`
+web: {listen_address: %q}
+storage: {path: nines.db}
+auth:
+  tokens:
+    - {name: agents, role: agent, token_file: agent.token}
+    - {name: noc-wall, role: viewer, token_file: viewer.token}
+    - {name: ops, role: operator, token_file: ops.token}
+availability:
+  down_after_intervals: 2
+  default_push_interval: 1s
+  startup_grace: 1s
+  check_interval: 100ms
+inventory:
+  hosts:
+    - {name: erp-app1, labels: {site: hq}}
+    - {name: mail1, labels: {site: branch}}
+services:
+  - name: ERP
+    group: business
+    description: Enterprise resource planning
+    components: {targets: [erp-app1]}
+  - name: E-mail
+    group: office
+    components: {targets: [mail1]}
+rules:
+  files: [rules.yml]
+`, collectorAddr))
+	agents := map[string]*proc{}
+	startAgent := func(host string) {
+		cfg := filepath.Join(dir, host+".yml")
+		write(t, cfg, fmt.Sprintf("interval: 1s\nhostname: %s\nweb: {listen_address: %q}\npush:\n  urls: [\"http://%s\"]\n  token_file: agent.token\n  spool_dir: spool-%s\n",
+			host, freeAddr(t), collectorAddr, host))
+		agents[host] = start(t, host, agentBin, "--config", cfg)
+	}
+	startCollector := func() *proc {
+		p := start(t, "collector", collectorBin, "--config", filepath.Join(dir, "collector.yml"), "--log.level", "debug")
+		eventually(t, 30*time.Second, "collector ready", func() (bool, string) {
+			return (client{base: "http://" + collectorAddr}).get(t, "/-/ready", nil) == 200, "not ready"
+		})
+		return p
+	}
+	collector := startCollector()
+	startAgent("erp-app1")
+	startAgent("mail1")
+	base := "http://" + collectorAddr
+
+	// A wall screen opens the viewer-token URL; the token leaves the
+	// address bar and a session cookie takes its place.
+	var url string
+	run(t, ctx, 20*time.Second, "open the wall",
+		chromedp.Navigate(base+"/ui/wall?token=viewer-token&stale=4"),
+		chromedp.WaitVisible(`#services .tile`, chromedp.ByQuery),
+		chromedp.Location(&url),
+	)
+	if strings.Contains(url, "viewer-token") || !strings.Contains(url, "stale=4") {
+		t.Errorf("wall URL after login = %s; want the token gone and the options kept", url)
+	}
+	waitJS(t, ctx, 15*time.Second, tileState("ERP"), "up")
+	waitJS(t, ctx, 15*time.Second, tileState("E-mail"), "up")
+	waitJS(t, ctx, 10*time.Second, `document.querySelector('#conn').textContent`, "live")
+	waitJS(t, ctx, 10*time.Second, `[...document.querySelectorAll('#groups .tile')].map(t => t.dataset.name + ':' + t.dataset.state).join(',')`, "branch:up,hq:up")
+	waitJS(t, ctx, 10*time.Second, `String([...document.querySelectorAll('#incidents .incident-title')].some(e => e.textContent === 'Nightly ERP backup failed'))`, "true")
+	var timer string
+	run(t, ctx, 5*time.Second, "incident timers", chromedp.Text(`#incidents .timer`, &timer, chromedp.ByQuery))
+	if !strings.HasPrefix(timer, "respond in 29m") && !strings.HasPrefix(timer, "respond in 30m") {
+		t.Errorf("P2 respond timer = %q, want about 30m left", timer)
+	}
+	// Pings keep a quiet wall fresh: no stale warning while connected.
+	run(t, ctx, 10*time.Second, "quiet wall", chromedp.Sleep(6*time.Second))
+	waitJS(t, ctx, time.Second, `String(document.querySelector('#stale').hidden)`, "true")
+	screenshot(t, ctx, "wall-1920x1080.png", 1920, 1080)
+	screenshot(t, ctx, "wall-3840x2160.png", 3840, 2160)
+	run(t, ctx, 5*time.Second, "viewport back", emulation.ClearDeviceMetricsOverride())
+
+	// Kill an agent: its service turns DOWN on the wall by itself.
+	run(t, ctx, 5*time.Second, "mark the page", chromedp.Evaluate(`window.__noReload = 1`, nil))
+	agents["erp-app1"].stop(t, syscall.SIGKILL)
+	took := waitJS(t, ctx, 5*time.Second, tileState("ERP"), "down")
+	t.Logf("ERP tile DOWN %s after the agent was killed", took.Round(10*time.Millisecond))
+	waitJS(t, ctx, 5*time.Second, `String(window.__noReload)`, "1")
+	waitJS(t, ctx, 5*time.Second, `String([...document.querySelectorAll('#incidents .incident')].some(e => e.classList.contains('inc-P1') && e.textContent.includes('erp-app1')))`, "true")
+	screenshot(t, ctx, "wall-down-1920x1080.png", 1920, 1080)
+	run(t, ctx, 5*time.Second, "viewport back", emulation.ClearDeviceMetricsOverride())
+
+	// Restart the collector: the wall says its data is stale, then
+	// reconnects and follows changes again, all without a reload.
+	collector.stop(t, syscall.SIGTERM)
+	waitJS(t, ctx, 10*time.Second, `String(!document.querySelector('#stale').hidden)`, "true")
+	collector = startCollector()
+	startAgent("erp-app1")
+	waitJS(t, ctx, 20*time.Second, `document.querySelector('#conn').textContent`, "live")
+	waitJS(t, ctx, 15*time.Second, tileState("ERP"), "up")
+	waitJS(t, ctx, 5*time.Second, `String(document.querySelector('#stale').hidden)`, "true")
+	waitJS(t, ctx, 5*time.Second, `String(window.__noReload)`, "1")
+
+	// An operator logs in and acknowledges the backup incident from its
+	// page; the API shows who did.
+	ops := client{base: base, token: "ops-token"}
+	var list struct{ Data []incident }
+	ops.get(t, "/api/v1/incidents?status=open", &list)
+	var id int64
+	for _, inc := range list.Data {
+		if inc.Rule == "BackupFailed" {
+			id = inc.ID
+		}
+	}
+	if id == 0 {
+		t.Fatalf("no open BackupFailed incident: %+v", list.Data)
+	}
+	octx, cancel := chromedp.NewContext(ctx) // a second tab shares the profile; log in afresh
+	defer cancel()
+	var status string
+	run(t, octx, 20*time.Second, "log in and acknowledge",
+		chromedp.Navigate(base+"/ui/logout"),
+		chromedp.Navigate(fmt.Sprintf("%s/ui/incidents/%d", base, id)),
+		chromedp.WaitVisible(`#token`, chromedp.ByID),
+		chromedp.SendKeys(`#token`, "ops-token", chromedp.ByID),
+		chromedp.Click(`#login`, chromedp.ByID),
+		chromedp.WaitVisible(`#do-acknowledge`, chromedp.ByID),
+		chromedp.SendKeys(`#comment`, "on it", chromedp.ByID),
+		chromedp.Click(`#do-acknowledge`, chromedp.ByID),
+		chromedp.WaitVisible(`.done`, chromedp.ByQuery),
+		chromedp.Text(`#incident-status`, &status, chromedp.ByID),
+	)
+	if status != "acknowledged" {
+		t.Errorf("incident page status after acknowledging = %q", status)
+	}
+	var got struct {
+		Data struct {
+			Status         string `json:"status"`
+			AcknowledgedBy string `json:"acknowledged_by"`
+		}
+	}
+	ops.get(t, fmt.Sprintf("/api/v1/incidents/%d", id), &got)
+	if got.Data.Status != "acknowledged" || got.Data.AcknowledgedBy != "ops" {
+		t.Errorf("API after acknowledging in the browser: %+v; want acknowledged by ops", got.Data)
+	}
+	var timeline string
+	ops.get(t, fmt.Sprintf("/api/v1/incidents/%d/timeline", id), &timeline)
+	if !strings.Contains(timeline, `"text":"on it"`) {
+		t.Errorf("timeline lacks the comment: %s", timeline)
+	}
+	// The wall follows: the incident shows as acknowledged and its
+	// response timer is gone.
+	waitJS(t, ctx, 5*time.Second, fmt.Sprintf(`String(document.querySelector('#incidents .incident[data-id="%d"]').classList.contains('is-acknowledged'))`, id), "true")
+}

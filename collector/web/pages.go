@@ -1,0 +1,314 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ninesmon/nines/alerting"
+	"github.com/ninesmon/nines/collector/api"
+	"github.com/ninesmon/nines/collector/auth"
+	"github.com/ninesmon/nines/collector/state"
+)
+
+// TargetView is a target's page.
+type TargetView struct {
+	Target       state.Target
+	History      []state.Change // newest first
+	Availability []WindowFigure
+	Charts       []Chart
+	Incidents    []alerting.Incident
+}
+
+// ServiceView is a service's page.
+type ServiceView struct {
+	Tile        ServiceTile
+	Description string
+	Owner       string
+	Combine     string
+	Components  []Component
+	// Windows is the SLA report: availability per rolling window.
+	Windows   []WindowFigure
+	Incidents []alerting.Incident
+}
+
+// Component is one part of a service.
+type Component struct {
+	Name  string
+	Kind  string // host, device, check or service
+	State string
+	Link  string
+}
+
+// WindowFigure is availability over one window.
+type WindowFigure struct {
+	Window          string
+	Known           bool // false until computed, or with no eligible time
+	Availability    float64
+	Downtime        time.Duration
+	Eligible        time.Duration
+	BudgetRemaining float64
+	Met             bool
+}
+
+func (u *UI) incidents(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := alerting.Filter{Limit: 500}
+	status := q.Get("status")
+	switch status {
+	case "", "active":
+		status = "active"
+		f.Status = []alerting.Status{alerting.StatusOpen, alerting.StatusAcknowledged}
+	case "all":
+	default:
+		st := alerting.Status(status)
+		if !slices.Contains([]alerting.Status{alerting.StatusOpen, alerting.StatusAcknowledged, alerting.StatusResolved, alerting.StatusClosed}, st) {
+			u.errorPage(w, r, http.StatusBadRequest, "status: unknown value "+strconv.Quote(status)+" (want active, open, acknowledged, resolved, closed or all)")
+			return
+		}
+		f.Status = []alerting.Status{st}
+	}
+	prio := strings.ToUpper(q.Get("priority"))
+	if prio != "" {
+		if !slices.Contains(alerting.Priorities, alerting.Priority(prio)) {
+			u.errorPage(w, r, http.StatusBadRequest, "priority: unknown value "+strconv.Quote(prio)+" (want P1 to P4)")
+			return
+		}
+		f.Priority = []alerting.Priority{alerting.Priority(prio)}
+	}
+	list, err := u.opts.Incidents.Incidents(r.Context(), f)
+	if err != nil {
+		u.opts.Logger.Error("list incidents", "err", err)
+		u.errorPage(w, r, http.StatusInternalServerError, "Could not read incidents.")
+		return
+	}
+	service := q.Get("service")
+	if service != "" {
+		list = slices.DeleteFunc(list, func(i alerting.Incident) bool { return i.Service != service })
+	}
+	u.render(w, r, http.StatusOK, "incidents", map[string]any{
+		"Incidents": list, "Status": status, "Priority": prio, "Service": service,
+		"Statuses": []string{"active", "open", "acknowledged", "resolved", "closed", "all"}, "Priorities": alerting.Priorities,
+	})
+}
+
+func (u *UI) incidentID(w http.ResponseWriter, r *http.Request) (*alerting.Incident, bool) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		u.errorPage(w, r, http.StatusBadRequest, "An incident id is a number.")
+		return nil, false
+	}
+	inc, err := u.opts.Incidents.Incident(r.Context(), id)
+	switch {
+	case errors.Is(err, alerting.ErrNotFound):
+		u.errorPage(w, r, http.StatusNotFound, "Incident "+strconv.FormatInt(id, 10)+" does not exist.")
+		return nil, false
+	case err != nil:
+		u.opts.Logger.Error("read incident", "incident_id", id, "err", err)
+		u.errorPage(w, r, http.StatusInternalServerError, "Could not read the incident.")
+		return nil, false
+	}
+	return inc, true
+}
+
+func (u *UI) incident(w http.ResponseWriter, r *http.Request) {
+	inc, ok := u.incidentID(w, r)
+	if !ok {
+		return
+	}
+	evs, err := u.opts.Incidents.Events(r.Context(), inc.ID)
+	if err != nil {
+		u.opts.Logger.Error("incident timeline", "incident_id", inc.ID, "err", err)
+		u.errorPage(w, r, http.StatusInternalServerError, "Could not read the timeline.")
+		return
+	}
+	actions := map[alerting.Status][]string{
+		alerting.StatusOpen:         {"acknowledge", "comment", "resolve"},
+		alerting.StatusAcknowledged: {"comment", "resolve"},
+		alerting.StatusResolved:     {"comment", "close", "reopen"},
+		alerting.StatusClosed:       {"comment"},
+	}[inc.Status]
+	u.render(w, r, http.StatusOK, "incident", map[string]any{
+		"Incident": inc, "Events": evs, "Actions": actions, "Flash": r.URL.Query().Get("done"),
+	})
+}
+
+func (u *UI) incidentAction(w http.ResponseWriter, r *http.Request) {
+	inc, ok := u.incidentID(w, r)
+	if !ok {
+		return
+	}
+	p, _ := auth.FromContext(r.Context())
+	action := r.PostFormValue("action")
+	text := strings.TrimSpace(r.PostFormValue("comment"))
+	var err error
+	ctx, now := r.Context(), u.now()
+	switch action {
+	case "acknowledge":
+		err = u.opts.Actions.Acknowledge(ctx, inc.ID, p.Name, text, now)
+	case "comment":
+		if text == "" {
+			u.errorPage(w, r, http.StatusBadRequest, "A comment needs some text.")
+			return
+		}
+		err = u.opts.Actions.Comment(ctx, inc.ID, p.Name, text, now)
+	case "resolve":
+		err = u.opts.Actions.Resolve(ctx, inc.ID, p.Name, text, now)
+	case "close":
+		err = u.opts.Actions.Close(ctx, inc.ID, p.Name, text, now)
+	case "reopen":
+		err = u.opts.Actions.Reopen(ctx, inc.ID, p.Name, text, now)
+	default:
+		u.errorPage(w, r, http.StatusBadRequest, "Unknown action "+strconv.Quote(action)+".")
+		return
+	}
+	switch {
+	case errors.Is(err, alerting.ErrConflict):
+		u.errorPage(w, r, http.StatusConflict, err.Error())
+		return
+	case err != nil:
+		u.opts.Logger.Error("incident action", "incident_id", inc.ID, "action", action, "err", err)
+		u.errorPage(w, r, http.StatusInternalServerError, "Could not change the incident.")
+		return
+	}
+	http.Redirect(w, r, "/ui/incidents/"+strconv.FormatInt(inc.ID, 10)+"?done="+action, http.StatusSeeOther)
+}
+
+func (u *UI) target(w http.ResponseWriter, r *http.Request) {
+	v, err := u.opts.Data.Target(r.Context(), r.PathValue("name"), u.now())
+	if err != nil {
+		u.opts.Logger.Error("target page", "target", r.PathValue("name"), "err", err)
+		u.errorPage(w, r, http.StatusInternalServerError, "Could not read the target.")
+		return
+	}
+	if v == nil {
+		u.errorPage(w, r, http.StatusNotFound, "No target is called "+strconv.Quote(r.PathValue("name"))+".")
+		return
+	}
+	u.render(w, r, http.StatusOK, "target", v)
+}
+
+func (u *UI) service(w http.ResponseWriter, r *http.Request) {
+	v, err := u.opts.Data.Service(r.Context(), r.PathValue("name"), u.now())
+	if err != nil {
+		u.opts.Logger.Error("service page", "service", r.PathValue("name"), "err", err)
+		u.errorPage(w, r, http.StatusInternalServerError, "Could not read the service.")
+		return
+	}
+	if v == nil {
+		u.errorPage(w, r, http.StatusNotFound, "No service is called "+strconv.Quote(r.PathValue("name"))+".")
+		return
+	}
+	u.render(w, r, http.StatusOK, "service", v)
+}
+
+func (u *UI) maintenance(w http.ResponseWriter, r *http.Request) {
+	u.maintenancePage(w, r, http.StatusOK, "", api.MaintenanceRequest{Duration: "2h"})
+}
+
+func (u *UI) maintenancePage(w http.ResponseWriter, r *http.Request, code int, problem string, form api.MaintenanceRequest) {
+	now := u.now()
+	list, err := u.opts.Maintenance.Windows(r.Context(), now.Add(-7*24*time.Hour))
+	if err != nil {
+		u.opts.Logger.Error("list maintenance windows", "err", err)
+		u.errorPage(w, r, http.StatusInternalServerError, "Could not read maintenance windows.")
+		return
+	}
+	type row struct {
+		state.Window
+		Status string
+	}
+	var rows []row
+	for _, m := range list {
+		st := "scheduled"
+		switch {
+		case m.Active(now):
+			st = "active"
+		case !m.To.After(now):
+			st = "over"
+		}
+		rows = append(rows, row{m, st})
+	}
+	slices.SortStableFunc(rows, func(a, b row) int { return b.From.Compare(a.From) })
+	u.render(w, r, code, "maintenance", map[string]any{
+		"Windows": rows, "Problem": problem, "Form": form,
+		"FormTargets": strings.Join(form.Targets, ", "), "FormSelector": selectorString(form.Selector),
+	})
+}
+
+func (u *UI) createMaintenance(w http.ResponseWriter, r *http.Request) {
+	form := api.MaintenanceRequest{Name: r.PostFormValue("name"), Duration: strings.TrimSpace(r.PostFormValue("duration"))}
+	if s := strings.TrimSpace(r.PostFormValue("start")); s != "" {
+		t, err := time.ParseInLocation("2006-01-02T15:04", s, time.Local)
+		if err != nil {
+			u.maintenancePage(w, r, http.StatusBadRequest, "start: want a date and time", form)
+			return
+		}
+		form.Start = t.Format(time.RFC3339)
+	}
+	for _, t := range strings.Split(r.PostFormValue("targets"), ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			form.Targets = append(form.Targets, t)
+		}
+	}
+	for _, kv := range strings.Split(r.PostFormValue("selector"), ",") {
+		if kv = strings.TrimSpace(kv); kv == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || strings.TrimSpace(k) == "" {
+			u.maintenancePage(w, r, http.StatusBadRequest, "selector: want label=value, got "+strconv.Quote(kv), form)
+			return
+		}
+		if form.Selector == nil {
+			form.Selector = map[string]string{}
+		}
+		form.Selector[strings.TrimSpace(k)] = strings.TrimSpace(v)
+	}
+	p, _ := auth.FromContext(r.Context())
+	win, err := form.Window(p.Name, u.now())
+	if err != nil {
+		u.maintenancePage(w, r, http.StatusBadRequest, err.Error(), form)
+		return
+	}
+	if err := u.opts.Maintenance.Create(r.Context(), &win); err != nil {
+		u.opts.Logger.Error("create maintenance window", "err", err)
+		u.errorPage(w, r, http.StatusInternalServerError, "Could not store the maintenance window.")
+		return
+	}
+	u.opts.Logger.Info("maintenance window created", "id", win.ID, "name", win.Name, "by", p.Name)
+	http.Redirect(w, r, "/ui/maintenance", http.StatusSeeOther)
+}
+
+func (u *UI) endMaintenance(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		u.errorPage(w, r, http.StatusBadRequest, "A maintenance window id is a number.")
+		return
+	}
+	p, _ := auth.FromContext(r.Context())
+	switch err := u.opts.Maintenance.End(r.Context(), id, p.Name, u.now()); {
+	case errors.Is(err, api.ErrMaintenanceNotFound):
+		u.errorPage(w, r, http.StatusNotFound, err.Error())
+	case errors.Is(err, api.ErrMaintenanceFixed):
+		u.errorPage(w, r, http.StatusConflict, err.Error())
+	case err != nil:
+		u.opts.Logger.Error("end maintenance window", "id", id, "err", err)
+		u.errorPage(w, r, http.StatusInternalServerError, "Could not end the maintenance window.")
+	default:
+		u.opts.Logger.Info("maintenance window ended", "id", id, "by", p.Name)
+		http.Redirect(w, r, "/ui/maintenance", http.StatusSeeOther)
+	}
+}
+
+func selectorString(m map[string]string) string {
+	var parts []string
+	for k, v := range m {
+		parts = append(parts, k+"="+v)
+	}
+	slices.Sort(parts)
+	return strings.Join(parts, ", ")
+}
