@@ -273,7 +273,7 @@ rules:
 	// reconnects and follows changes again, all without a reload.
 	collector.stop(t, syscall.SIGTERM)
 	waitJS(t, ctx, 10*time.Second, `String(!document.querySelector('#stale').hidden)`, "true")
-	collector = startCollector()
+	startCollector() // stopped by its clean-up
 	startAgent("erp-app1")
 	waitJS(t, ctx, 20*time.Second, `document.querySelector('#conn').textContent`, "live")
 	waitJS(t, ctx, 15*time.Second, tileState("ERP"), "up")

@@ -142,10 +142,10 @@ func (u *UI) Run(ctx context.Context) {
 		if !bytes.Equal(body, u.hub.last) {
 			u.hub.last = body
 			u.hub.publish(sse("board", mustJSON(b)))
-			lastSent = now
-		} else if now.Sub(lastSent) >= u.opts.Ping {
+			lastSent = time.Now() // pings follow the wall clock, as walls do
+		} else if time.Since(lastSent) >= u.opts.Ping {
 			u.hub.publish(sse("ping", mustJSON(map[string]time.Time{"at": now})))
-			lastSent = now
+			lastSent = time.Now()
 		}
 	}
 }
