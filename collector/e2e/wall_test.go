@@ -165,6 +165,7 @@ func TestWallInBrowser(t *testing.T) {
 	collectorBin := binary(t, "collector/cmd/nines-collector")
 	agentBin := binary(t, "agent/cmd/nines-agent")
 	collectorAddr := freeAddr(t)
+	closedAddr := freeAddr(t) // nothing listens: the printer check fails
 	write(t, filepath.Join(dir, "agent.token"), "agent-token\n")
 	write(t, filepath.Join(dir, "viewer.token"), "viewer-token\n")
 	write(t, filepath.Join(dir, "ops.token"), "ops-token\n")
@@ -201,6 +202,12 @@ inventory:
   hosts:
     - {name: erp-app1, labels: {site: hq}}
     - {name: mail1, labels: {site: branch}}
+    - {name: wifi-ctrl, labels: {site: branch}}
+checks:
+  - {name: intranet-http, type: http, target: "http://%[1]s/-/healthy", interval: 1s, labels: {site: hq}}
+  - {name: printer-hq, type: tcp, target: "%[2]s", interval: 1s, labels: {site: hq}}
+maintenance:
+  - {name: controller upgrade, targets: [wifi-ctrl], start: %[3]q, end: %[4]q}
 services:
   - name: ERP
     group: business
@@ -209,9 +216,22 @@ services:
   - name: E-mail
     group: office
     components: {targets: [mail1]}
+  - name: Intranet
+    group: office
+    components: {targets: [intranet-http]}
+  - name: Printing
+    group: office
+    components: {targets: [printer-hq]}
+  - name: Office LAN
+    group: office
+    combine: any
+    components: {targets: [intranet-http, printer-hq]}
+  - name: Wi-Fi
+    group: office
+    components: {targets: [wifi-ctrl]}
 rules:
   files: [rules.yml]
-`, collectorAddr))
+`, collectorAddr, closedAddr, time.Now().Add(-time.Hour).UTC().Format(time.RFC3339), time.Now().Add(time.Hour).UTC().Format(time.RFC3339)))
 	agents := map[string]*proc{}
 	startAgent := func(host string) {
 		cfg := filepath.Join(dir, host+".yml")
@@ -244,8 +264,11 @@ rules:
 	}
 	waitJS(t, ctx, 15*time.Second, tileState("ERP"), "up")
 	waitJS(t, ctx, 15*time.Second, tileState("E-mail"), "up")
+	waitJS(t, ctx, 15*time.Second, tileState("Printing"), "down")
+	waitJS(t, ctx, 15*time.Second, tileState("Office LAN"), "degraded")
+	waitJS(t, ctx, 15*time.Second, tileState("Wi-Fi"), "maintenance")
 	waitJS(t, ctx, 10*time.Second, `document.querySelector('#conn').textContent`, "live")
-	waitJS(t, ctx, 10*time.Second, `[...document.querySelectorAll('#groups .tile')].map(t => t.dataset.name + ':' + t.dataset.state).join(',')`, "branch:up,hq:up")
+	waitJS(t, ctx, 10*time.Second, `[...document.querySelectorAll('#groups .tile')].map(t => t.dataset.name + ':' + t.dataset.state).join(',')`, "branch:up,hq:degraded")
 	waitJS(t, ctx, 10*time.Second, `String([...document.querySelectorAll('#incidents .incident-title')].some(e => e.textContent === 'Nightly ERP backup failed'))`, "true")
 	var timer string
 	run(t, ctx, 5*time.Second, "incident timers", chromedp.Text(`#incidents .timer`, &timer, chromedp.ByQuery))
