@@ -255,7 +255,7 @@ rules:
 	// address bar and a session cookie takes its place.
 	var url string
 	run(t, ctx, 20*time.Second, "open the wall",
-		chromedp.Navigate(base+"/ui/wall?token=viewer-token&stale=4"),
+		chromedp.Navigate(base+"/ui/wall?token=viewer-token&stale=4&flash=1"),
 		chromedp.WaitVisible(`#services .tile`, chromedp.ByQuery),
 		chromedp.Location(&url),
 	)
@@ -289,6 +289,7 @@ rules:
 	t.Logf("ERP tile DOWN %s after the agent was killed", took.Round(10*time.Millisecond))
 	waitJS(t, ctx, 5*time.Second, `String(window.__noReload)`, "1")
 	waitJS(t, ctx, 5*time.Second, `String([...document.querySelectorAll('#incidents .incident')].some(e => e.classList.contains('inc-P1') && e.textContent.includes('erp-app1')))`, "true")
+	waitJS(t, ctx, 2*time.Second, `String(document.body.classList.contains('flash'))`, "true") // flash=1: a new P1 flashes
 	screenshot(t, ctx, "wall-down-1920x1080.png", 1920, 1080)
 	run(t, ctx, 5*time.Second, "viewport back", emulation.ClearDeviceMetricsOverride())
 
@@ -353,4 +354,17 @@ rules:
 	// The wall follows: the incident shows as acknowledged and its
 	// response timer is gone.
 	waitJS(t, ctx, 5*time.Second, fmt.Sprintf(`String(document.querySelector('#incidents .incident[data-id="%d"]').classList.contains('is-acknowledged'))`, id), "true")
+
+	// Kiosk options: only the office group's services, no links, pages
+	// rotating every second.
+	run(t, ctx, 20*time.Second, "kiosk wall",
+		chromedp.Navigate(base+"/ui/wall?token=viewer-token&groups=office&controls=0&rotate=1&theme=light"),
+		chromedp.WaitVisible(`#services .tile`, chromedp.ByQuery),
+	)
+	waitJS(t, ctx, 5*time.Second, `[...document.querySelectorAll('#services .tile')].map(t => t.dataset.name).join(',')`, "E-mail,Intranet,Printing,Office LAN,Wi-Fi")
+	waitJS(t, ctx, 5*time.Second, `String(document.querySelectorAll('#wall a').length)`, "0")
+	waitJS(t, ctx, 5*time.Second, `String(document.documentElement.classList.contains('theme-light'))`, "true")
+	waitJS(t, ctx, 5*time.Second, `String(document.querySelector('#page-services').hidden)`, "true")
+	waitJS(t, ctx, 5*time.Second, `String(document.querySelector('#page-services').hidden)`, "false")
+
 }
