@@ -49,7 +49,7 @@ func liveServices(cfg *config.Config, targets []state.Target) map[string]*liveSe
 			return ls
 		}
 		var states []state.State
-		maint := 0
+		maint, degradedParts := 0, 0
 		add := func(c web.Component, st state.State) {
 			ls.components = append(ls.components, c)
 			states = append(states, st)
@@ -85,7 +85,10 @@ func liveServices(cfg *config.Config, targets []state.Target) map[string]*liveSe
 			d := decide(dep)
 			st := state.Unknown
 			switch d.state {
-			case "up", "degraded":
+			case "degraded":
+				st = state.Up
+				degradedParts++
+			case "up":
 				st = state.Up
 			case "down":
 				st = state.Down
@@ -96,7 +99,8 @@ func liveServices(cfg *config.Config, targets []state.Target) map[string]*liveSe
 		switch {
 		case st == state.Unknown && maint > 0 && maint == len(states):
 			ls.state = "maintenance"
-		case degraded:
+		case degraded || (st == state.Up && degradedParts > 0):
+			// A redundant part down, here or in a service it needs.
 			ls.state = "degraded"
 		default:
 			ls.state = string(st)
