@@ -49,15 +49,12 @@ func liveServices(cfg *config.Config, targets []state.Target) map[string]*liveSe
 			return ls
 		}
 		var states []state.State
-		maint, degradedParts := 0, 0
+		degradedParts := 0
 		add := func(c web.Component, st state.State) {
 			ls.components = append(ls.components, c)
 			states = append(states, st)
-			switch c.State {
-			case "down":
+			if c.State == "down" {
 				ls.down++
-			case "maintenance":
-				maint++
 			}
 		}
 		addTarget := func(n string) {
@@ -97,8 +94,6 @@ func liveServices(cfg *config.Config, targets []state.Target) map[string]*liveSe
 		}
 		st, degraded := availability.Mode{Kind: sv.Combine, K: sv.K}.Decide(states)
 		switch {
-		case st == state.Unknown && maint > 0 && maint == len(states):
-			ls.state = "maintenance"
 		case degraded || (st == state.Up && degradedParts > 0):
 			// A redundant part down, here or in a service it needs.
 			ls.state = "degraded"
@@ -133,7 +128,7 @@ func groupState(counts map[string]int) string {
 }
 
 func (b boardData) serviceTile(sv *config.Service, live *liveService, figures map[string]serviceFigures) web.ServiceTile {
-	t := web.ServiceTile{Name: sv.Name, Group: sv.Group, State: live.state, Objective: sv.Objective / 100,
+	t := web.ServiceTile{Name: sv.Name, Group: sv.Group, State: live.state, Objective: sv.ObjectiveRatio(),
 		Components: len(live.components), ComponentsDown: live.down}
 	if f, ok := figures[sv.Name]; ok {
 		if res := f.Windows[30*24*time.Hour]; res.Eligible() > 0 {

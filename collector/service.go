@@ -3,16 +3,22 @@ package collector
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/ninesmon/nines/collector/availability"
 	"github.com/ninesmon/nines/collector/config"
 	"github.com/ninesmon/nines/collector/state"
 )
 
+// history is the durable state history timelines read.
+type history interface {
+	HistorySince(ctx context.Context, target string, from, to time.Time) (state.State, []state.Change, error)
+}
+
 // timelines builds target and service timelines over one window from the
 // durable history, each once per computation.
 type timelines struct {
-	c       *Collector
+	history history
 	cfg     *config.Config
 	window  availability.Span
 	gaps    []availability.Span
@@ -25,7 +31,7 @@ func (tl *timelines) target(ctx context.Context, name string) ([]availability.Se
 	if segs, ok := tl.cache[key]; ok {
 		return segs, nil
 	}
-	initial, changes, err := tl.c.store.HistorySince(ctx, name, tl.window.From, tl.window.To)
+	initial, changes, err := tl.history.HistorySince(ctx, name, tl.window.From, tl.window.To)
 	if err != nil {
 		return nil, err
 	}
@@ -34,8 +40,31 @@ func (tl *timelines) target(ctx context.Context, name string) ([]availability.Se
 	return segs, nil
 }
 
-// service combines a service's components (the config has no cycles).
+// service is a service's timeline as its availability counts it: its
+// components combined, its no-data policy applied, and the time outside
+// its schedule marked as such.
 func (tl *timelines) service(ctx context.Context, name string) ([]availability.Segment, error) {
+	key := "scheduled\x00" + name
+	if segs, ok := tl.cache[key]; ok {
+		return segs, nil
+	}
+	segs, err := tl.combined(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	sv := tl.cfg.Service(name)
+	segs = availability.ApplyNoData(segs, availability.NoData(sv.NoData))
+	if cal := tl.cfg.Calendar(sv.Schedule); cal != nil {
+		segs = availability.Restrict(segs, cal.Spans(tl.window.From, tl.window.To))
+	}
+	tl.cache[key] = segs
+	return segs, nil
+}
+
+// combined combines a service's components (the config has no cycles).
+// A service that needs another takes that one's combined state, whatever
+// its schedule: each service's own schedule decides what counts for it.
+func (tl *timelines) combined(ctx context.Context, name string) ([]availability.Segment, error) {
 	key := "service\x00" + name
 	if segs, ok := tl.cache[key]; ok {
 		return segs, nil
@@ -61,7 +90,7 @@ func (tl *timelines) service(ctx context.Context, name string) ([]availability.S
 		comps = append(comps, segs)
 	}
 	for _, dep := range sv.Components.Services {
-		segs, err := tl.service(ctx, dep)
+		segs, err := tl.combined(ctx, dep)
 		if err != nil {
 			return nil, err
 		}

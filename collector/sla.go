@@ -66,13 +66,13 @@ func (s *slaComputer) compute(ctx context.Context, now time.Time) error {
 	}
 	byWindow := map[time.Duration]*timelines{}
 	for w := range windows {
-		byWindow[w] = &timelines{c: s.c, cfg: cfg, window: availability.Span{From: now.Add(-w), To: now}, gaps: gaps, targets: targets,
+		byWindow[w] = &timelines{history: s.c.store, cfg: cfg, window: availability.Span{From: now.Add(-w), To: now}, gaps: gaps, targets: targets,
 			cache: map[string][]availability.Segment{}}
 	}
 	ts := now.UnixMilli()
 	var out []serviceFigures
 	for _, sv := range cfg.Services {
-		f := serviceFigures{Service: sv.Name, Objective: sv.Objective / 100, Windows: map[time.Duration]availability.Result{}}
+		f := serviceFigures{Service: sv.Name, Objective: sv.ObjectiveRatio(), Windows: map[time.Duration]availability.Result{}}
 		for w, tl := range byWindow {
 			segs, err := tl.service(ctx, sv.Name)
 			if err != nil {

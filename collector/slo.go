@@ -97,7 +97,7 @@ func (s *sloComputer) compute(ctx context.Context, now time.Time) error {
 		if tl := byWindow[w]; tl != nil {
 			return tl
 		}
-		tl := &timelines{c: s.c, cfg: cfg, window: availability.Span{From: now.Add(-w), To: now}, gaps: gaps, targets: targets,
+		tl := &timelines{history: s.c.store, cfg: cfg, window: availability.Span{From: now.Add(-w), To: now}, gaps: gaps, targets: targets,
 			cache: map[string][]availability.Segment{}}
 		byWindow[w] = tl
 		return tl

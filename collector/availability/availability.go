@@ -17,12 +17,26 @@ type Span struct {
 	From, To time.Time
 }
 
+// Pseudo-states of timelines, beside the targets' own.
+const (
+	// NotObserved is time the collector itself was not running: never
+	// downtime, whatever a no-data policy says.
+	NotObserved state.State = "not_observed"
+	// OutsideSchedule is time outside a service's schedule.
+	OutsideSchedule state.State = "outside_schedule"
+)
+
 // Result is the breakdown of one window.
 type Result struct {
 	Window   Span
 	Up       time.Duration
 	Down     time.Duration
-	Excluded time.Duration // maintenance, shutdown, unknown, collector not observing
+	Excluded time.Duration // everything below: none of it counts
+	// The excluded time by reason.
+	NoData      time.Duration // unknown: no data, never reported
+	Planned     time.Duration // maintenance windows and announced shutdowns
+	NotObserved time.Duration // the collector was not running
+	Outside     time.Duration // outside the schedule
 }
 
 // Eligible is the time that counts: up plus down.
@@ -56,11 +70,20 @@ func (r *Result) addState(s state.State, from, to time.Time) {
 	switch s {
 	case state.Up:
 		r.Up += d
+		return
 	case state.Down:
 		r.Down += d
+		return
+	case state.Maintenance, state.Shutdown:
+		r.Planned += d
+	case NotObserved:
+		r.NotObserved += d
+	case OutsideSchedule:
+		r.Outside += d
 	default:
-		r.Excluded += d
+		r.NoData += d
 	}
+	r.Excluded += d
 }
 
 // clip returns the parts of gaps inside w, sorted and merged.

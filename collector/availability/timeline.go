@@ -16,8 +16,8 @@ type Segment struct {
 }
 
 // Timeline lays out a target's states over window as segments; the time
-// the collector was not observing (gaps) is Unknown whatever the target
-// did.
+// the collector was not observing (gaps) is NotObserved whatever the
+// target did.
 func Timeline(window Span, initial state.State, changes []state.Change, gaps []Span) []Segment {
 	var segs []Segment
 	cur, at := initial, window.From
@@ -29,7 +29,7 @@ func Timeline(window Span, initial state.State, changes []state.Change, gaps []S
 			if g.From.After(from) {
 				segs = append(segs, Segment{From: from, To: g.From, State: s})
 			}
-			segs = append(segs, Segment{From: g.From, To: g.To, State: state.Unknown})
+			segs = append(segs, Segment{From: g.From, To: g.To, State: NotObserved})
 			from = g.To
 		}
 		if to.After(from) {
@@ -118,22 +118,28 @@ func Combine(window Span, mode Mode, components [][]Segment) []Segment {
 }
 
 // Decide combines the components' states at one moment into the
-// service's: up (degraded when some component is down), down, or unknown
-// when the components whose state is not known could change the answer.
-// No components is unknown.
+// service's: up (degraded when some component is down), down, or, when
+// the components whose state is not known could change the answer, the
+// reason it is not known: NotObserved if the collector was away, Unknown
+// if a component has no data, Maintenance if they are all planned
+// (maintenance or announced shutdown). No components is Unknown.
 func (m Mode) Decide(components []state.State) (st state.State, degraded bool) {
 	if len(components) == 0 {
 		return state.Unknown, false
 	}
-	up, down, unknown := 0, 0, 0
+	up, down, noData, notObserved, planned := 0, 0, 0, 0, 0
 	for _, s := range components {
 		switch s {
 		case state.Up:
 			up++
 		case state.Down:
 			down++
+		case state.Maintenance, state.Shutdown:
+			planned++
+		case NotObserved:
+			notObserved++
 		default:
-			unknown++
+			noData++
 		}
 	}
 	need := len(components) // all
@@ -146,9 +152,85 @@ func (m Mode) Decide(components []state.State) (st state.State, degraded bool) {
 	switch {
 	case up >= need:
 		return state.Up, down > 0
-	case up+unknown < need:
+	case up+noData+notObserved+planned < need:
 		return state.Down, false
-	default:
+	case notObserved > 0:
+		return NotObserved, false
+	case noData > 0:
 		return state.Unknown, false
+	default:
+		return state.Maintenance, false
 	}
+}
+
+// NoData is a service's policy for time with no data (a component that
+// never reported, a host whose state is unknown).
+type NoData string
+
+// The policies; the default is NoDataExclude.
+const (
+	NoDataExclude NoData = "exclude" // not eligible, reported as no-data time
+	NoDataDown    NoData = "down"    // counts as downtime
+	NoDataUp      NoData = "up"      // counts as up time
+)
+
+// ApplyNoData turns Unknown segments into Down or Up by policy. Time the
+// collector was not observing, and planned time, stay as they are.
+func ApplyNoData(segs []Segment, policy NoData) []Segment {
+	to := map[NoData]state.State{NoDataDown: state.Down, NoDataUp: state.Up}[policy]
+	if to == "" {
+		return segs
+	}
+	out := make([]Segment, len(segs))
+	for i, s := range segs {
+		if s.State == state.Unknown {
+			s.State = to
+		}
+		out[i] = s
+	}
+	return out
+}
+
+// Restrict keeps segs inside the schedule's spans (sorted, not
+// overlapping); the time outside becomes OutsideSchedule. A nil schedule
+// is 24x7: segs are returned unchanged.
+func Restrict(segs []Segment, schedule []Span) []Segment {
+	if schedule == nil {
+		return segs
+	}
+	var out []Segment
+	j := 0
+	for _, s := range segs {
+		at := s.From
+		for at.Before(s.To) {
+			for j < len(schedule) && !schedule[j].To.After(at) {
+				j++
+			}
+			if j == len(schedule) || !schedule[j].From.Before(s.To) {
+				out = append(out, Segment{From: at, To: s.To, State: OutsideSchedule})
+				break
+			}
+			if schedule[j].From.After(at) {
+				out = append(out, Segment{From: at, To: schedule[j].From, State: OutsideSchedule})
+				at = schedule[j].From
+			}
+			end := minT(schedule[j].To, s.To)
+			out = append(out, Segment{From: at, To: end, State: s.State, Degraded: s.Degraded})
+			at = end
+		}
+	}
+	return out
+}
+
+// Clip returns the parts of segs inside span.
+func Clip(segs []Segment, span Span) []Segment {
+	var out []Segment
+	for _, s := range segs {
+		from, to := maxT(s.From, span.From), minT(s.To, span.To)
+		if to.After(from) {
+			s.From, s.To = from, to
+			out = append(out, s)
+		}
+	}
+	return out
 }

@@ -7,17 +7,20 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"sort"
 	"strings"
 	"time"
 
 	"github.com/ninesmon/nines/agent/probe"
 	"github.com/ninesmon/nines/agent/yamlconf"
+	"github.com/ninesmon/nines/collector/calendar"
 	"github.com/ninesmon/nines/rules"
 )
 
@@ -31,6 +34,9 @@ type Config struct {
 	Inventory    Inventory      `yaml:"inventory"`
 	Checks       []probe.Config `yaml:"checks"`
 	Services     []Service      `yaml:"services"`
+	// Calendars are schedules services (and later rules and routes)
+	// share: business hours in a time zone.
+	Calendars []Calendar `yaml:"calendars"`
 	Devices      []Device       `yaml:"devices"`
 	Maintenance  []Maintenance  `yaml:"maintenance"`
 	Incidents    Incidents      `yaml:"incidents"`
@@ -191,6 +197,112 @@ type Service struct {
 	Components ServiceComponents `yaml:"components"`
 	// Objective is the availability promised, in percent (default 99.9).
 	Objective float64 `yaml:"objective"`
+	// Schedule names a calendar: only its hours count. Empty: 24x7.
+	Schedule string `yaml:"schedule"`
+	// NoData is what time without data counts as: exclude (default: not
+	// eligible, reported), down or up.
+	NoData string `yaml:"no_data"`
+}
+
+// Calendar is a schedule: working hours by weekday in a time zone.
+type Calendar struct {
+	Name string `yaml:"name"`
+	// TimeZone is an IANA name ("Europe/Berlin"); default UTC.
+	TimeZone string `yaml:"time_zone"`
+	// Hours maps days ("mon", "mon-fri", "sat-sun") to time ranges
+	// ("08:00-12:00", "13:00-17:00"; "00:00-24:00" for the whole day).
+	Hours map[string][]string `yaml:"hours"`
+	// Holidays are dates (YYYY-MM-DD) not worked.
+	Holidays []string `yaml:"holidays"`
+	// ExtraWorkingDays are dates worked although their weekday is not,
+	// with ExtraDayHours (default: Monday's hours).
+	ExtraWorkingDays []string `yaml:"extra_working_days"`
+	ExtraDayHours    []string `yaml:"extra_day_hours"`
+
+	built *calendar.Calendar
+}
+
+// Calendar returns the named schedule, nil for "" (24x7) or an unknown
+// name (validation refuses those).
+func (c *Config) Calendar(name string) *calendar.Calendar {
+	for i := range c.Calendars {
+		if c.Calendars[i].Name == name {
+			return c.Calendars[i].built
+		}
+	}
+	return nil
+}
+
+func (c *Config) validateCalendars(p *yamlconf.Problems) {
+	seen := map[string]bool{}
+	for i := range c.Calendars {
+		cal := &c.Calendars[i]
+		cp := fmt.Sprintf("calendars[%d]", i)
+		if cal.Name == "" {
+			p.Addf(cp+".name", "must be set")
+		} else if seen[cal.Name] {
+			p.Addf(cp+".name", "calendar %q defined twice", cal.Name)
+		}
+		seen[cal.Name] = true
+		b := &calendar.Calendar{Name: cal.Name, Location: time.UTC, Holidays: map[string]bool{}, Extra: map[string]bool{}}
+		if cal.TimeZone != "" {
+			loc, err := time.LoadLocation(cal.TimeZone)
+			if err != nil {
+				p.Addf(cp+".time_zone", "calendar %q: unknown time zone %q", cal.Name, cal.TimeZone)
+			} else {
+				b.Location = loc
+			}
+		}
+		if len(cal.Hours) == 0 {
+			p.Addf(cp+".hours", "calendar %q: no working hours", cal.Name)
+		}
+		ranges := func(path string, specs []string) []calendar.Range {
+			var out []calendar.Range
+			for j, spec := range specs {
+				r, err := calendar.ParseRange(spec)
+				if err != nil {
+					p.Addf(fmt.Sprintf("%s[%d]", path, j), "calendar %q: %v", cal.Name, err)
+					continue
+				}
+				out = append(out, r)
+			}
+			return out
+		}
+		days := make([]string, 0, len(cal.Hours))
+		for d := range cal.Hours {
+			days = append(days, d)
+		}
+		sort.Strings(days)
+		for _, d := range days {
+			wds, err := calendar.ParseDays(d)
+			if err != nil {
+				p.Addf(cp+".hours."+d, "calendar %q: %v", cal.Name, err)
+				continue
+			}
+			rs := ranges(cp+".hours."+d, cal.Hours[d])
+			for _, wd := range wds {
+				b.Hours[wd] = append(b.Hours[wd], rs...)
+			}
+		}
+		for j, day := range cal.Holidays {
+			if _, err := time.Parse(time.DateOnly, day); err != nil {
+				p.Addf(fmt.Sprintf("%s.holidays[%d]", cp, j), "calendar %q: want a date YYYY-MM-DD, got %q", cal.Name, day)
+			}
+			b.Holidays[day] = true
+		}
+		for j, day := range cal.ExtraWorkingDays {
+			if _, err := time.Parse(time.DateOnly, day); err != nil {
+				p.Addf(fmt.Sprintf("%s.extra_working_days[%d]", cp, j), "calendar %q: want a date YYYY-MM-DD, got %q", cal.Name, day)
+			}
+			b.Extra[day] = true
+		}
+		b.ExtraHours = b.Hours[time.Monday]
+		if len(cal.ExtraDayHours) > 0 {
+			b.ExtraHours = ranges(cp+".extra_day_hours", cal.ExtraDayHours)
+		}
+		b.Sort()
+		cal.built = b
+	}
 }
 
 // ServiceComponents are what a service is made of.
@@ -606,6 +718,7 @@ func (c *Config) Validate(p *yamlconf.Problems) {
 		}
 	}
 	c.validateChecks(p)
+	c.validateCalendars(p)
 	c.validateServices(p)
 	c.validateDevices(p)
 	if tr := c.SNMP.Traps; tr != nil {
@@ -767,6 +880,16 @@ func (c *Config) validateServices(p *yamlconf.Problems) {
 		}
 		if sv.Objective <= 0 || sv.Objective >= 100 {
 			p.Addf(sp+".objective", "service %q: objective must be a percentage between 0 and 100", sv.Name)
+		}
+		if sv.Schedule != "" && c.Calendar(sv.Schedule) == nil {
+			p.Addf(sp+".schedule", "service %q: unknown calendar %q", sv.Name, sv.Schedule)
+		}
+		switch sv.NoData {
+		case "":
+			sv.NoData = "exclude"
+		case "exclude", "down", "up":
+		default:
+			p.Addf(sp+".no_data", "service %q: unknown policy %q (want exclude, down or up)", sv.Name, sv.NoData)
 		}
 		n := len(sv.Components.Targets) + len(sv.Components.Services)
 		switch sv.Combine {
@@ -930,3 +1053,7 @@ func (c *Config) validateDevices(p *yamlconf.Problems) {
 		}
 	}
 }
+
+// ObjectiveRatio is the objective as a ratio (99.9 -> 0.999), rounded so
+// that no binary-float residue shows in reports.
+func (s *Service) ObjectiveRatio() float64 { return math.Round(s.Objective*1e4) / 1e6 }

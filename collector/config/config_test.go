@@ -103,3 +103,52 @@ func TestServiceErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestCalendarErrors(t *testing.T) {
+	_, err := Load("c.yml", []byte(`calendars:
+  - name: office
+    time_zone: Mars/Olympus
+    hours:
+      mon-fry: ["08:00-18:00"]
+      sat: ["18:00-08:00"]
+    holidays: [2026-02-30]
+    extra_working_days: [someday]
+  - name: office
+    hours: {}
+services:
+  - name: erp
+    schedule: nights
+    no_data: maybe
+    components: {targets: [a]}
+`))
+	for _, want := range []string{
+		`calendars[0].time_zone: calendar "office": unknown time zone "Mars/Olympus"`,
+		`calendars[0].hours.mon-fry: calendar "office": unknown day "fry"`,
+		`calendars[0].hours.sat[0]: calendar "office": "18:00-08:00": the end must be after the start`,
+		`calendars[0].holidays[0]: calendar "office": want a date YYYY-MM-DD, got "2026-02-30"`,
+		`calendars[0].extra_working_days[0]`,
+		`calendars[1].name: calendar "office" defined twice`,
+		`calendars[1].hours: calendar "office": no working hours`,
+		`services[0].schedule: service "erp": unknown calendar "nights"`,
+		`services[0].no_data: service "erp": unknown policy "maybe" (want exclude, down or up)`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q; got:\n%v", want, err)
+		}
+	}
+	cfg, err := Load("c.yml", []byte(`calendars:
+  - name: office
+    time_zone: Europe/Berlin
+    hours: {mon-fri: ["08:00-12:00", "13:00-17:00"]}
+    extra_working_days: [2026-12-27]
+services:
+  - {name: erp, schedule: office, components: {targets: [a]}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cal := cfg.Calendar("office")
+	if cal == nil || cal.Location.String() != "Europe/Berlin" || len(cal.Hours[1]) != 2 || len(cal.ExtraHours) != 2 || cfg.Services[0].NoData != "exclude" {
+		t.Errorf("calendar %+v, service %+v", cal, cfg.Services[0])
+	}
+}

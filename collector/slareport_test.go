@@ -1,0 +1,233 @@
+package collector
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ninesmon/nines/alerting"
+	"github.com/ninesmon/nines/collector/config"
+	"github.com/ninesmon/nines/collector/report"
+	"github.com/ninesmon/nines/collector/state"
+	"github.com/ninesmon/nines/collector/store/sqlite"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden report files")
+
+// reportFixture is a store with a hand-written history and incidents.
+type reportFixture struct {
+	*sqlite.Store
+	incidents []alerting.Incident
+}
+
+func (f reportFixture) Incidents(context.Context, alerting.Filter) ([]alerting.Incident, error) {
+	return f.incidents, nil
+}
+
+func utc(s string) time.Time {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+func newReportFixture(t *testing.T, history map[string][][2]string) reportFixture {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "n.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	for target, changes := range history {
+		prev := state.Unknown
+		for _, c := range changes { // {RFC 3339 time, new state}
+			to := state.State(c[1])
+			if err := st.RecordChange(context.Background(), state.Change{Target: target, Kind: state.KindHost, From: prev, To: to, At: utc(c[0]), Cause: "test"}); err != nil {
+				t.Fatal(err)
+			}
+			prev = to
+		}
+	}
+	return reportFixture{Store: st}
+}
+
+func loadConfig(t *testing.T, yml string) *config.Config {
+	t.Helper()
+	cfg, err := config.Load("c.yml", []byte(yml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+func build(t *testing.T, st reportStore, cfg *config.Config, from, to string, services ...string) *report.Report {
+	t.Helper()
+	r, err := BuildReport(context.Background(), st, ReportInput{Config: cfg, Policy: alerting.DefaultPolicy(),
+		From: utc(from), To: utc(to), Now: utc("2026-12-15T00:00:00Z"), Services: services})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// TestReportScenarios checks hand-computed figures, to the second.
+func TestReportScenarios(t *testing.T) {
+	st := newReportFixture(t, map[string][][2]string{
+		// Down across the month boundary: 30 min in October, 45 in November.
+		"app1": {{"2026-09-01T00:00:00Z", "up"}, {"2026-10-31T23:30:00Z", "down"}, {"2026-11-01T00:45:00Z", "up"}},
+		// An outage that maintenance overlaps: 10:00-10:30 counts, the
+		// window 10:30-12:00 does not.
+		"db1": {{"2026-09-01T00:00:00Z", "up"}, {"2026-10-05T10:00:00Z", "down"}, {"2026-10-05T10:30:00Z", "maintenance"}, {"2026-10-05T12:00:00Z", "up"}},
+		// Monday 08:00-11:00 in Shanghai (00:00-03:00 UTC).
+		"desk1": {{"2026-09-01T00:00:00Z", "up"}, {"2026-11-02T00:00:00Z", "down"}, {"2026-11-02T03:00:00Z", "up"}},
+		// 22:00 local on 24 October to 04:00 local on the 25th in Berlin,
+		// across the end of summer time: 7 hours.
+		"fw1": {{"2026-09-01T00:00:00Z", "up"}, {"2026-10-24T20:00:00Z", "down"}, {"2026-10-25T03:00:00Z", "up"}},
+		// 43 and 44 minutes down in 30 days.
+		"mail1": {{"2026-09-01T00:00:00Z", "up"}, {"2026-09-10T00:00:00Z", "down"}, {"2026-09-10T00:43:00Z", "up"}},
+		"mail2": {{"2026-09-01T00:00:00Z", "up"}, {"2026-09-10T00:00:00Z", "down"}, {"2026-09-10T00:44:00Z", "up"}},
+	})
+	st.incidents = []alerting.Incident{
+		{ID: 7, Service: "erp", Target: "app1", Priority: alerting.P2, OpenedAt: utc("2026-10-31T23:31:00Z"),
+			AcknowledgedAt: ptr(utc("2026-10-31T23:41:00Z")), ResolvedAt: ptr(utc("2026-11-01T00:46:00Z"))},
+		{ID: 8, Service: "erp", Priority: alerting.P1, OpenedAt: utc("2026-10-20T10:00:00Z"),
+			AcknowledgedAt: ptr(utc("2026-10-20T10:20:00Z")), ResolvedAt: ptr(utc("2026-10-20T16:00:00Z"))},
+	}
+	cfg := loadConfig(t, `
+calendars:
+  - {name: shanghai-office, time_zone: Asia/Shanghai, hours: {mon-fri: ["09:00-18:00"]}}
+  - {name: berlin-24x7, time_zone: Europe/Berlin, hours: {mon-sun: ["00:00-24:00"]}}
+services:
+  - {name: erp, components: {targets: [app1], services: [database]}}
+  - {name: database, components: {targets: [db1]}}
+  - {name: desktops, schedule: shanghai-office, components: {targets: [desk1]}}
+  - {name: firewall, schedule: berlin-24x7, components: {targets: [fw1]}}
+  - {name: mail-a, components: {targets: [mail1]}}
+  - {name: mail-b, components: {targets: [mail2]}}
+  - {name: ghost-exclude, components: {targets: [never]}}
+  - {name: ghost-down, no_data: down, components: {targets: [never]}}
+  - {name: ghost-up, no_data: up, components: {targets: [never]}}
+`)
+	get := func(r *report.Report, name string) report.Service {
+		for _, s := range r.Services {
+			if s.Name == name {
+				return s
+			}
+		}
+		t.Fatalf("no %s in the report", name)
+		return report.Service{}
+	}
+	d := func(s report.Seconds) time.Duration { return time.Duration(s) }
+
+	oct := build(t, st, cfg, "2026-10-01T00:00:00Z", "2026-11-01T00:00:00Z")
+	erp := get(oct, "erp")
+	// app1 30 min at the month's end, plus db1 10:00-10:30 through the
+	// database service it needs.
+	if d(erp.Downtime) != time.Hour || d(erp.Eligible) != 31*24*time.Hour-90*time.Minute {
+		t.Errorf("erp October: down %v eligible %v; want 1h and 31d - 1h30m (the maintenance)", d(erp.Downtime), d(erp.Eligible))
+	}
+	if d(erp.Planned) != 90*time.Minute || len(erp.Outages) != 2 || erp.Outages[1].Cause != "app1 down" || erp.Outages[0].Cause != "database down" {
+		t.Errorf("erp October: planned %v outages %+v", d(erp.Planned), erp.Outages)
+	}
+	if ids := erp.Outages[1].Incidents; len(ids) != 1 || ids[0] != 7 {
+		t.Errorf("the month-end outage links incidents %v, want [7]", ids)
+	}
+	db := get(oct, "database")
+	if d(db.Downtime) != 30*time.Minute || d(db.Planned) != 90*time.Minute {
+		t.Errorf("database: down %v planned %v; want 30m and 1h30m", d(db.Downtime), d(db.Planned))
+	}
+	inc := erp.Incidents
+	if inc.Total != 2 || inc.ByPriority["P1"] != 1 || d(inc.MTTA) != 15*time.Minute || d(inc.MTTR) != (75*time.Minute+6*time.Hour)/2 {
+		t.Errorf("erp incidents: %+v", inc)
+	}
+	// P1: acknowledged in 20 min (target 15): missed; resolved in 6 h (4 h): missed. P2: 10 min / 1h15m: met.
+	if inc.RespondMet != 0.5 || inc.ResolveMet != 0.5 {
+		t.Errorf("compliance respond %v resolve %v, want 0.5 and 0.5", inc.RespondMet, inc.ResolveMet)
+	}
+	nov := build(t, st, cfg, "2026-11-01T00:00:00Z", "2026-12-01T00:00:00Z", "erp")
+	if len(nov.Services) != 1 || d(nov.Services[0].Downtime) != 45*time.Minute {
+		t.Errorf("erp November: %+v", nov.Services)
+	}
+
+	// October in Berlin: 1 October 00:00 CEST to 1 November 00:00 CET.
+	fw := get(build(t, st, cfg, "2026-09-30T22:00:00Z", "2026-10-31T23:00:00Z", "firewall"), "firewall")
+	if d(fw.Downtime) != 7*time.Hour || d(fw.Eligible) != (31*24+1)*time.Hour {
+		t.Errorf("firewall (Berlin): down %v eligible %v; want 7h and 745h", d(fw.Downtime), d(fw.Eligible))
+	}
+	if len(fw.Days) != 31 || d(fw.Days[23].Downtime) != 2*time.Hour || d(fw.Days[24].Downtime) != 5*time.Hour || fw.Days[24].Date != "2026-10-25" {
+		t.Errorf("firewall days: %d, 24th %+v, 25th %+v", len(fw.Days), fw.Days[23], fw.Days[24])
+	}
+
+	week := build(t, st, cfg, "2026-11-01T16:00:00Z", "2026-11-08T16:00:00Z", "desktops") // Mon 00:00 to Mon 00:00 in Shanghai
+	desk := week.Services[0]
+	if d(desk.Downtime) != 2*time.Hour || d(desk.Eligible) != 45*time.Hour || d(desk.OutsideSchedule) != (7*24-45)*time.Hour {
+		t.Errorf("desktops (Shanghai business hours): down %v eligible %v outside %v; want 2h, 45h, 123h", d(desk.Downtime), d(desk.Eligible), d(desk.OutsideSchedule))
+	}
+	if len(desk.Outages) != 1 || !desk.Outages[0].From.Equal(utc("2026-11-02T01:00:00Z")) {
+		t.Errorf("desktops outage: %+v; want one from 09:00 local", desk.Outages)
+	}
+
+	sep := build(t, st, cfg, "2026-09-01T00:00:00Z", "2026-10-01T00:00:00Z", "mail-a", "mail-b")
+	a, b := sep.Services[0], sep.Services[1]
+	if d(a.AllowedDowntime) != 43*time.Minute+12*time.Second || !a.Met || b.Met || sep.Met != 1 || sep.Breached != 1 {
+		t.Errorf("99.9 %% over 30 days: allowed %v; 43 min met=%v, 44 min met=%v", d(a.AllowedDowntime), a.Met, b.Met)
+	}
+
+	for name, want := range map[string][2]time.Duration{
+		"ghost-exclude": {0, 0}, "ghost-down": {30 * 24 * time.Hour, 30 * 24 * time.Hour}, "ghost-up": {30 * 24 * time.Hour, 0},
+	} {
+		g := get(build(t, st, cfg, "2026-09-01T00:00:00Z", "2026-10-01T00:00:00Z", name), name)
+		if d(g.Eligible) != want[0] || d(g.Downtime) != want[1] {
+			t.Errorf("%s: eligible %v down %v, want %v and %v", name, d(g.Eligible), d(g.Downtime), want[0], want[1])
+		}
+	}
+	if got := get(build(t, st, cfg, "2026-09-01T00:00:00Z", "2026-10-01T00:00:00Z", "ghost-exclude"), "ghost-exclude"); d(got.NoDataTime) != 30*24*time.Hour || got.Known {
+		t.Errorf("ghost-exclude: no data %v known %v", d(got.NoDataTime), got.Known)
+	}
+
+	// Golden CSV and JSON of October.
+	oct.GeneratedAt = utc("2026-12-15T00:00:00Z")
+	for _, format := range []string{"csv", "json"} {
+		var buf bytes.Buffer
+		if err := report.Write(&buf, oct, format); err != nil {
+			t.Fatal(err)
+		}
+		golden := filepath.Join("testdata", "report-2026-10."+format)
+		if *update {
+			os.MkdirAll("testdata", 0o755)
+			os.WriteFile(golden, buf.Bytes(), 0o644)
+		}
+		want, err := os.ReadFile(golden)
+		if err != nil {
+			t.Fatalf("%v (run go test -run TestReportScenarios -update to create it)", err)
+		}
+		if !bytes.Equal(buf.Bytes(), want) {
+			t.Errorf("%s report differs from %s:\n%s", format, golden, buf.String())
+		}
+	}
+	var html bytes.Buffer
+	if err := report.Write(&html, oct, "html"); err != nil || !strings.Contains(html.String(), `<rect x="`) || !strings.Contains(html.String(), "breached") {
+		t.Errorf("html report: %v", err)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func TestReportErrors(t *testing.T) {
+	st := newReportFixture(t, nil)
+	cfg := loadConfig(t, "services:\n  - {name: erp, components: {targets: [a]}}\n")
+	in := ReportInput{Config: cfg, Policy: alerting.DefaultPolicy(), From: utc("2027-01-01T00:00:00Z"), To: utc("2027-02-01T00:00:00Z"), Now: utc("2026-12-15T00:00:00Z")}
+	if _, err := BuildReport(context.Background(), st, in); err == nil || !strings.Contains(err.Error(), "empty or in the future") {
+		t.Errorf("future period: %v", err)
+	}
+	in.From, in.To, in.Services = utc("2026-11-01T00:00:00Z"), utc("2026-12-01T00:00:00Z"), []string{"nope"}
+	if _, err := BuildReport(context.Background(), st, in); err == nil || !strings.Contains(err.Error(), `unknown service "nope"`) {
+		t.Errorf("unknown service: %v", err)
+	}
+}
