@@ -36,10 +36,10 @@ type Config struct {
 	Services     []Service      `yaml:"services"`
 	// Calendars are schedules services (and later rules and routes)
 	// share: business hours in a time zone.
-	Calendars []Calendar `yaml:"calendars"`
-	Devices      []Device       `yaml:"devices"`
-	Maintenance  []Maintenance  `yaml:"maintenance"`
-	Incidents    Incidents      `yaml:"incidents"`
+	Calendars   []Calendar    `yaml:"calendars"`
+	Devices     []Device      `yaml:"devices"`
+	Maintenance []Maintenance `yaml:"maintenance"`
+	Incidents   Incidents     `yaml:"incidents"`
 	// Receivers are told of every incident change (opened, acknowledged,
 	// severity, resolved, reopened, closed).
 	Receivers []Receiver `yaml:"receivers"`

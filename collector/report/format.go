@@ -81,8 +81,8 @@ func writeCSV(w io.Writer, r *Report) error {
 var files embed.FS
 
 var page = template.Must(template.New("report.html").Funcs(template.FuncMap{
-	"pct": Pct,
-	"ts":  func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
+	"pct":  Pct,
+	"ts":   func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
 	"date": func(t time.Time) string { return t.UTC().Format("2006-01-02") },
 	"compliance": func(v float64) string {
 		if v < 0 {

@@ -34,9 +34,9 @@ type Service struct {
 	NoData      string  `json:"no_data_policy"`
 	Objective   float64 `json:"objective"` // ratio
 	// Ratio is up / eligible; Known is false when nothing was eligible.
-	Known    bool    `json:"known"`
-	Ratio    float64 `json:"availability"`
-	Met      bool    `json:"met"`
+	Known bool    `json:"known"`
+	Ratio float64 `json:"availability"`
+	Met   bool    `json:"met"`
 
 	Eligible        Seconds `json:"eligible_seconds"`
 	Downtime        Seconds `json:"downtime_seconds"`
