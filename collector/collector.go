@@ -120,7 +120,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, reload fu
 	if err != nil {
 		return fail(err)
 	}
-	c.incidents.SetPolicy(incidentPolicy(cfg))
+	c.incidents.SetPolicy(IncidentPolicy(cfg))
 	c.incidents.SetDependencies(cfg.Dependencies)
 	notifiers := map[string]alerting.Notifier{}
 	var names []string
@@ -277,7 +277,8 @@ func checkSpecs(cfg *config.Config) []check.Spec {
 	return out
 }
 
-func incidentPolicy(cfg *config.Config) alerting.Policy {
+// IncidentPolicy is the priority policy the configuration sets.
+func IncidentPolicy(cfg *config.Config) alerting.Policy {
 	p := alerting.DefaultPolicy()
 	for pr, tg := range cfg.Incidents.Targets {
 		p.Targets[alerting.Priority(pr)] = alerting.Targets{Respond: tg.Respond.D(), Resolve: tg.Resolve.D()}
@@ -330,7 +331,7 @@ func (c *Collector) Reload(cfg *config.Config) {
 	c.rules.Update(cfg.RuleFiles)
 	c.checks.Update(checkSpecs(cfg))
 	c.poller.Update(snmpDevices(cfg))
-	c.incidents.SetPolicy(incidentPolicy(cfg))
+	c.incidents.SetPolicy(IncidentPolicy(cfg))
 	c.incidents.SetDependencies(cfg.Dependencies)
 	c.reloadOK.Set(1)
 	c.reloadTime.Set(float64(time.Now().Unix()))
@@ -375,6 +376,7 @@ func (c *Collector) Handler() http.Handler {
 		mux.Handle("GET /metrics", c.auth.Require(config.RoleViewer, metrics))
 	}
 	c.ui.Register(mux)
+	mux.Handle("GET /api/v1/reports/sla", c.auth.Require(config.RoleViewer, http.HandlerFunc(c.serveReport)))
 	mux.Handle("POST /-/reload", c.auth.Require(config.RoleAdmin, http.HandlerFunc(c.serveReload)))
 	mux.HandleFunc("GET /-/healthy", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "OK") })
 	mux.HandleFunc("GET /-/ready", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "Ready") })

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -229,5 +230,60 @@ func TestReportErrors(t *testing.T) {
 	in.From, in.To, in.Services = utc("2026-11-01T00:00:00Z"), utc("2026-12-01T00:00:00Z"), []string{"nope"}
 	if _, err := BuildReport(context.Background(), st, in); err == nil || !strings.Contains(err.Error(), `unknown service "nope"`) {
 		t.Errorf("unknown service: %v", err)
+	}
+}
+
+// TestReportAPI asks a running collector for a month's report in each
+// format, and for bad periods.
+func TestReportAPI(t *testing.T) {
+	c, base := startCollector(t, `auth:
+  tokens:
+    - {name: noc, role: viewer, token_file: view.token}
+    - {name: agents, role: agent, token_file: agent.token}
+calendars:
+  - {name: office, time_zone: Europe/Berlin, hours: {mon-fri: ["08:00-18:00"]}}
+services:
+  - {name: erp, components: {targets: [app1]}}
+  - {name: desk, schedule: office, components: {targets: [app1]}}
+`, map[string]string{"view.token": "view", "agent.token": "agent"})
+	ctx := context.Background()
+	for _, ch := range []state.Change{
+		{Target: "app1", Kind: state.KindHost, From: state.Unknown, To: state.Up, At: utc("2026-09-01T00:00:00Z")},
+		{Target: "app1", Kind: state.KindHost, From: state.Up, To: state.Down, At: utc("2026-10-05T10:00:00Z")},
+		{Target: "app1", Kind: state.KindHost, From: state.Down, To: state.Up, At: utc("2026-10-05T10:30:00Z")},
+	} {
+		if err := c.store.RecordChange(ctx, ch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, body := send(t, "GET", base+"/api/v1/reports/sla?month=2026-10&service=erp", "view", "")
+	if code != 200 || !strings.Contains(body, `"downtime_seconds": 1800`) || strings.Contains(body, `"name": "desk"`) {
+		t.Errorf("json: %d %s", code, body)
+	}
+	code, body = send(t, "GET", base+"/api/v1/reports/sla?month=2026-10&format=csv", "view", "")
+	if code != 200 || !strings.Contains(body, "erp,2026-10-01T00:00:00Z,2026-11-01T00:00:00Z,0.999000,") || !strings.Contains(body, "desk,") {
+		t.Errorf("csv: %d %s", code, body)
+	}
+	code, body = send(t, "GET", base+"/api/v1/reports/sla?month=2026-10&tz=Europe/Berlin&format=html", "view", "")
+	if code != 200 || !strings.Contains(body, "<h1>Service level report</h1>") || !strings.Contains(body, "2026-09-30 22:00:00 UTC") {
+		t.Errorf("html: %d %.400s", code, body)
+	}
+	for q, want := range map[string]string{
+		"month=2026-13": "month: want YYYY-MM",
+		"month=2026-10&from=2026-10-01T00:00:00Z": "not both",
+		"": "month or from and to: required",
+		"from=2026-10-02T00:00:00Z&to=2026-10-01T00:00:00Z": "to: must be after from",
+		"month=2026-10&format=pdf":                          "format: unknown",
+		"month=2026-10&tz=Mars/Base":                        "tz: unknown time zone",
+		"month=2026-10&service=nope":                        `unknown service \"nope\"`,
+		"month=2099-01":                                     "in the future",
+	} {
+		code, body := send(t, "GET", base+"/api/v1/reports/sla?"+q, "view", "")
+		if code != http.StatusBadRequest || !strings.Contains(body, want) {
+			t.Errorf("?%s: %d %s; want 400 naming %q", q, code, body, want)
+		}
+	}
+	if code, _ := send(t, "GET", base+"/api/v1/reports/sla?month=2026-10", "agent", ""); code != http.StatusForbidden {
+		t.Errorf("agent token: %d, want 403", code)
 	}
 }

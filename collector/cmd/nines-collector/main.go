@@ -5,6 +5,7 @@
 //	nines-collector [flags]                run the server
 //	nines-collector rules check FILE...    validate rule files
 //	nines-collector rules test FILE...     run rule unit tests (promtool's format)
+//	nines-collector report [flags]         write a service level report
 package main
 
 import (
@@ -17,6 +18,7 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"syscall"
+	_ "time/tzdata" // calendars name IANA time zones; Windows has no zoneinfo
 
 	"github.com/ninesmon/nines/agent/buildinfo"
 	"github.com/ninesmon/nines/agent/cli"
@@ -32,6 +34,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "rules" {
 		return rulesCmd(args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "report" {
+		return reportCmd(args[1:], stdout, stderr)
+	}
 	fs := flag.NewFlagSet("nines-collector", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	configFile := fs.String("config", "", "configuration file (YAML); without it the defaults apply")
@@ -45,6 +50,7 @@ func run(args []string, stdout, stderr io.Writer) int {
   nines-collector [flags]               run the collector
   nines-collector rules check FILE...   validate rule files and exit
   nines-collector rules test FILE...    run rule unit tests (promtool's format)
+  nines-collector report [flags]        write a service level report (see report --help)
 
 Flags:
 `)

@@ -2,10 +2,15 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/ninesmon/nines/collector/state"
+	"github.com/ninesmon/nines/collector/store/sqlite"
 )
 
 func TestCLI(t *testing.T) {
@@ -46,5 +51,55 @@ func TestCLI(t *testing.T) {
 				t.Errorf("got exit %d and %q, want %d and %q", code, all, tc.code, tc.contains)
 			}
 		})
+	}
+}
+
+func TestReportCommand(t *testing.T) {
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "c.yml")
+	os.WriteFile(cfgPath, []byte("storage: {path: n.db}\nservices:\n  - {name: erp, components: {selector: {role: app}}}\ninventory:\n  hosts:\n    - {name: app1, labels: {role: app}}\n"), 0o600)
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(dir, "n.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := func(s string) time.Time { tm, _ := time.Parse(time.RFC3339, s); return tm }
+	for _, ch := range []state.Change{
+		{Target: "app1", Kind: state.KindHost, From: state.Unknown, To: state.Up, At: at("2026-09-01T00:00:00Z")},
+		{Target: "app1", Kind: state.KindHost, From: state.Up, To: state.Down, At: at("2026-10-05T10:00:00Z")},
+		{Target: "app1", Kind: state.KindHost, From: state.Down, To: state.Up, At: at("2026-10-05T11:00:00Z")},
+	} {
+		if err := st.RecordChange(ctx, ch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.Close()
+	out := filepath.Join(dir, "oct.html")
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"report", "--config", cfgPath, "--month", "2026-10", "--out", out}, &stdout, &stderr); code != 0 {
+		t.Fatalf("report: exit %d: %s", code, stderr.String())
+	}
+	html, _ := os.ReadFile(out)
+	if !strings.Contains(string(html), "60.00 min") || !strings.Contains(string(html), "app1 down") {
+		t.Errorf("html report lacks the hour of downtime through the selector:\n%.600s", html)
+	}
+	stdout.Reset()
+	if code := run([]string{"report", "--config", cfgPath, "--month", "2026-10", "--format", "csv"}, &stdout, &stderr); code != 0 || !strings.Contains(stdout.String(), "erp,2026-10-01T00:00:00Z,2026-11-01T00:00:00Z,0.999000,0.998656,false,2678400,3600,") {
+		t.Errorf("csv: %d %s %s", code, stdout.String(), stderr.String())
+	}
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"report", "--month", "2026-10"}, 2, "--config: required"},
+		{[]string{"report", "--config", cfgPath}, 2, "month or from and to: required"},
+		{[]string{"report", "--config", cfgPath, "--month", "2026-10", "--format", "doc"}, 2, "format: unknown"},
+		{[]string{"report", "--config", cfgPath, "--month", "2026-10", "--service", "nope"}, 1, `unknown service "nope"`},
+	} {
+		stderr.Reset()
+		if code := run(tc.args, &stdout, &stderr); code != tc.code || !strings.Contains(stderr.String(), tc.want) {
+			t.Errorf("%v: exit %d %q; want %d and %q", tc.args, code, stderr.String(), tc.code, tc.want)
+		}
 	}
 }
