@@ -311,8 +311,13 @@ func (b boardData) Service(ctx context.Context, name string, now time.Time) (*we
 	}
 	live := liveServices(cfg, b.c.tracker.Snapshot())[name]
 	figures := b.figures()
+	loc := time.UTC
+	if cal := cfg.Calendar(sv.Schedule); cal != nil {
+		loc = cal.Location
+	}
+	month := time.Date(now.In(loc).Year(), now.In(loc).Month(), 1, 0, 0, 0, 0, loc)
 	v := &web.ServiceView{Tile: b.serviceTile(sv, live, figures), Description: sv.Description, Owner: sv.Owner,
-		Combine: sv.Combine, Components: live.components}
+		Combine: sv.Combine, Components: live.components, ThisMonth: month.Format("2006-01"), LastMonth: month.AddDate(0, -1, 0).Format("2006-01"), TZ: loc.String()}
 	if sv.Combine == "k_of_n" {
 		v.Combine = fmt.Sprintf("k_of_n (up while at least %d are up)", sv.K)
 	}

@@ -2,6 +2,7 @@ package collector
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -32,9 +33,7 @@ func (c *Collector) serveReport(w http.ResponseWriter, r *http.Request) {
 		api.WriteError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	cfg := c.config()
-	rep, err := BuildReport(r.Context(), c.store, ReportInput{Config: cfg, Policy: IncidentPolicy(cfg), Targets: c.tracker.Snapshot(),
-		From: from, To: to, Now: time.Now(), Services: req.Services})
+	rep, err := c.report(r.Context(), from, to, req.Services, time.Now())
 	if err != nil {
 		api.WriteError(w, http.StatusBadRequest, err.Error())
 		return
@@ -50,4 +49,19 @@ func (c *Collector) serveReport(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="sla-%s-%s.csv"`, from.Format("20060102"), to.Format("20060102")))
 	}
 	_, _ = w.Write(buf.Bytes())
+}
+
+func (c *Collector) report(ctx context.Context, from, to time.Time, services []string, now time.Time) (*report.Report, error) {
+	cfg := c.config()
+	return BuildReport(ctx, c.store, ReportInput{Config: cfg, Policy: IncidentPolicy(cfg), Targets: c.tracker.Snapshot(),
+		From: from, To: to, Now: now, Services: services})
+}
+
+// Report implements web.Data.
+func (b boardData) Report(ctx context.Context, req report.Request, now time.Time) (*report.Report, error) {
+	from, to, err := req.Period()
+	if err != nil {
+		return nil, err
+	}
+	return b.c.report(ctx, from, to, req.Services, now)
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/ninesmon/nines/alerting"
 	"github.com/ninesmon/nines/collector/api"
 	"github.com/ninesmon/nines/collector/auth"
+	"github.com/ninesmon/nines/collector/report"
 	"github.com/ninesmon/nines/collector/state"
 )
 
@@ -25,6 +26,9 @@ type TargetView struct {
 
 // ServiceView is a service's page.
 type ServiceView struct {
+	// ThisMonth and LastMonth are YYYY-MM, for the report links.
+	ThisMonth, LastMonth string
+	TZ                   string // the schedule's time zone
 	Tile        ServiceTile
 	Description string
 	Owner       string
@@ -311,4 +315,27 @@ func selectorString(m map[string]string) string {
 	}
 	slices.Sort(parts)
 	return strings.Join(parts, ", ")
+}
+
+// report serves the service level report to a logged-in browser, with the
+// API's parameters (month or from/to, tz, service, format).
+func (u *UI) report(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	req := report.Request{Month: q.Get("month"), From: q.Get("from"), To: q.Get("to"), TZ: q.Get("tz"), Format: q.Get("format"), Services: q["service"]}
+	if req.Format == "" {
+		req.Format = "html"
+	}
+	if err := req.CheckFormat(); err != nil {
+		u.errorPage(w, r, http.StatusBadRequest, err.Error())
+		return
+	}
+	rep, err := u.opts.Data.Report(r.Context(), req, u.now())
+	if err != nil {
+		u.errorPage(w, r, http.StatusBadRequest, err.Error())
+		return
+	}
+	w.Header().Set("Content-Type", report.ContentType(req.Format))
+	if err := report.Write(w, rep, req.Format); err != nil {
+		u.opts.Logger.Error("render report", "err", err)
+	}
 }

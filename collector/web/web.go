@@ -25,6 +25,7 @@ import (
 	"github.com/ninesmon/nines/collector/api"
 	"github.com/ninesmon/nines/collector/auth"
 	"github.com/ninesmon/nines/collector/config"
+	"github.com/ninesmon/nines/collector/report"
 )
 
 //go:embed assets templates
@@ -36,6 +37,8 @@ type Data interface {
 	// Target and Service return nil for an unknown name.
 	Target(ctx context.Context, name string, now time.Time) (*TargetView, error)
 	Service(ctx context.Context, name string, now time.Time) (*ServiceView, error)
+	// Report is the service level report (see package report).
+	Report(ctx context.Context, req report.Request, now time.Time) (*report.Report, error)
 }
 
 // Options configure the UI.
@@ -121,6 +124,7 @@ func (u *UI) Register(mux *http.ServeMux) {
 	mux.Handle("POST /ui/incidents/{id}", u.require(config.RoleOperator, u.incidentAction))
 	mux.Handle("GET /ui/targets/{name}", u.require(config.RoleViewer, u.target))
 	mux.Handle("GET /ui/services/{name}", u.require(config.RoleViewer, u.service))
+	mux.Handle("GET /ui/reports/sla", u.require(config.RoleViewer, u.report))
 	mux.Handle("GET /ui/maintenance", u.require(config.RoleViewer, u.maintenance))
 	mux.Handle("POST /ui/maintenance", u.require(config.RoleOperator, u.createMaintenance))
 	mux.Handle("POST /ui/maintenance/{id}/end", u.require(config.RoleOperator, u.endMaintenance))

@@ -18,6 +18,7 @@ import (
 	"github.com/ninesmon/nines/collector/api"
 	"github.com/ninesmon/nines/collector/auth"
 	"github.com/ninesmon/nines/collector/config"
+	"github.com/ninesmon/nines/collector/report"
 	"github.com/ninesmon/nines/collector/state"
 	"github.com/ninesmon/nines/collector/store/sqlite"
 	"github.com/ninesmon/nines/collector/web"
@@ -63,6 +64,14 @@ func (f *fakeData) Service(_ context.Context, name string, _ time.Time) (*web.Se
 	return &web.ServiceView{Tile: web.ServiceTile{Name: "ERP", State: "down", Objective: 0.999},
 		Components: []web.Component{{Name: "web1", Kind: "host", State: "down", Link: "/ui/targets/web1"}},
 		Windows:    []web.WindowFigure{{Window: "30d", Known: true, Availability: 0.9995, Met: true}}}, nil
+}
+
+func (f *fakeData) Report(_ context.Context, req report.Request, _ time.Time) (*report.Report, error) {
+	from, to, err := req.Period()
+	if err != nil {
+		return nil, err
+	}
+	return &report.Report{From: from, To: to, Services: []report.Service{{Name: "ERP", Objective: 0.999, Known: true, Ratio: 0.99, Outages: []report.Outage{}}}}, nil
 }
 
 // recordingActions notes who did what.
@@ -375,6 +384,16 @@ func TestTargetServiceAndMaintenancePages(t *testing.T) {
 	resp, body = f.get(t, "/ui/services/ERP", op)
 	if resp.StatusCode != 200 || !strings.Contains(body, `href="/ui/targets/web1"`) || !strings.Contains(body, "99.950 %") {
 		t.Errorf("service page: %d\n%s", resp.StatusCode, body)
+	}
+	if !strings.Contains(body, `href="/ui/reports/sla?month=`) {
+		t.Errorf("service page has no report link")
+	}
+	resp, body = f.get(t, "/ui/reports/sla?month=2026-10&service=ERP", op)
+	if resp.StatusCode != 200 || !strings.Contains(body, "<h1>Service level report</h1>") || !strings.Contains(body, "breached") {
+		t.Errorf("report page: %d %.300s", resp.StatusCode, body)
+	}
+	if resp, _ := f.get(t, "/ui/reports/sla?month=10-2026", op); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("bad month: %d", resp.StatusCode)
 	}
 	_, page := f.get(t, "/ui/maintenance", op)
 	m := csrfRE.FindStringSubmatch(page)
