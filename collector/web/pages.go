@@ -29,11 +29,11 @@ type ServiceView struct {
 	// ThisMonth and LastMonth are YYYY-MM, for the report links.
 	ThisMonth, LastMonth string
 	TZ                   string // the schedule's time zone
-	Tile        ServiceTile
-	Description string
-	Owner       string
-	Combine     string
-	Components  []Component
+	Tile                 ServiceTile
+	Description          string
+	Owner                string
+	Combine              string
+	Components           []Component
 	// Windows is the SLA report: availability per rolling window.
 	Windows   []WindowFigure
 	Incidents []alerting.Incident
