@@ -295,7 +295,12 @@ services:
 	}
 
 	// The same figures for every catalogue service, on the rolling windows
-	// and under Sloth's names.
+	// and under Sloth's names; the state is the live one.
+	for _, h := range []string{"db1", "app1"} {
+		if err := c.tracker.Observe(ctx, state.Observation{Name: h, Interval: time.Hour}, now); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if err := c.sla.compute(ctx, now); err != nil {
 		t.Fatal(err)
 	}
@@ -308,6 +313,30 @@ services:
 				t.Errorf("erp state %s objective %v", f.State, f.Objective)
 			}
 		}
+	}
+	// Burn rate and calendar periods on /metrics.
+	fams, err := c.registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got2 := map[string]float64{}
+	for _, mf := range fams {
+		for _, m := range mf.GetMetric() {
+			key := mf.GetName()
+			for _, l := range m.GetLabel() {
+				key += "," + l.GetName() + "=" + l.GetValue()
+			}
+			got2[key] = m.GetGauge().GetValue()
+		}
+	}
+	if v := got2["nines_sla_burn_rate,service=erp,window=1h"]; !near(v/1000, (40.0/60)/0.001/1000) {
+		t.Errorf("erp 1h burn rate: %v, want %v", v, (40.0/60)/0.001)
+	}
+	if _, ok := got2["nines_sla_availability_ratio,service=erp,window=this_month"]; !ok {
+		t.Errorf("no this_month availability for erp")
+	}
+	if v, ok := got2["nines_service_state,service=erp,state=up"]; !ok || v != 1 {
+		t.Errorf("erp state up: %v %v", v, ok)
 	}
 	vec, err := c.rules.Query(ctx, `slo:sli_error:ratio_rate1h{sloth_service="office-lan",sloth_slo="availability"}`, now)
 	if err != nil || len(vec) != 1 || !near(vec[0].F, 10.0/60) {

@@ -83,6 +83,8 @@ func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- snmpTrapsDesc
 	ch <- snmpAuthFailDesc
 	ch <- slaAvailabilityDesc
+	ch <- slaBurnDesc
+	ch <- complianceDesc
 	ch <- slaObjectiveDesc
 	ch <- slaBudgetDesc
 	ch <- slaDowntimeDesc
@@ -135,6 +137,7 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(snmpAuthFailDesc, prometheus.CounterValue, float64(tr.AuthFailures.Load()))
 	}
 	c.sla.collect(ch)
+	c.sla.collectCompliance(ch)
 	objectives := map[string]float64{}
 	for _, r := range c.slos.results() {
 		for w, e := range r.Errors {

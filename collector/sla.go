@@ -5,6 +5,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ninesmon/nines/alerting"
+	"github.com/ninesmon/nines/collector/calendar"
+	"github.com/ninesmon/nines/collector/config"
+	"github.com/ninesmon/nines/collector/state"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/prometheus/model/labels"
 
@@ -19,12 +24,22 @@ var (
 	SlothWindows = []time.Duration{5 * time.Minute, 30 * time.Minute, time.Hour, 2 * time.Hour, 6 * time.Hour, 24 * time.Hour, 3 * 24 * time.Hour, 30 * 24 * time.Hour}
 )
 
+// BurnWindows are the windows of nines_sla_burn_rate.
+var BurnWindows = []time.Duration{time.Hour, 6 * time.Hour, 24 * time.Hour}
+
+// calendarEvery is how often the calendar periods (this day ... this
+// year) are recomputed: they reach back up to a year.
+const calendarEvery = 5 * time.Minute
+
 // serviceFigures is one service's availability at the last computation.
 type serviceFigures struct {
 	Service   string
 	Objective float64 // ratio
 	Windows   map[time.Duration]availability.Result
-	State     string // up, degraded, down, unknown now
+	// Calendar is by period (day, week, month, quarter, year), from the
+	// period's start in the service's time zone.
+	Calendar map[string]availability.Result
+	State    string // up, degraded, down, maintenance, unknown now
 }
 
 // slaComputer publishes every catalogue service's availability over the
@@ -35,6 +50,10 @@ type slaComputer struct {
 
 	mu   sync.Mutex
 	last []serviceFigures
+
+	calendarAt time.Time
+	calendar   map[string]map[string]availability.Result // service, period
+	compliance map[string][2]float64                     // priority: respond, resolve (-1: none due)
 }
 
 func (s *slaComputer) results() []serviceFigures {
@@ -61,7 +80,7 @@ func (s *slaComputer) compute(ctx context.Context, now time.Time) error {
 	}
 	targets := s.c.tracker.Snapshot()
 	windows := map[time.Duration]bool{}
-	for _, w := range append(append([]time.Duration(nil), SLAWindows...), SlothWindows...) {
+	for _, w := range append(append(append([]time.Duration(nil), SLAWindows...), SlothWindows...), BurnWindows...) {
 		windows[w] = true
 	}
 	byWindow := map[time.Duration]*timelines{}
@@ -69,10 +88,17 @@ func (s *slaComputer) compute(ctx context.Context, now time.Time) error {
 		byWindow[w] = &timelines{history: s.c.store, cfg: cfg, window: availability.Span{From: now.Add(-w), To: now}, gaps: gaps, targets: targets,
 			cache: map[string][]availability.Segment{}}
 	}
+	if now.Sub(s.calendarAt) >= calendarEvery || now.Before(s.calendarAt) {
+		if err := s.computeCalendar(ctx, cfg, targets, now); err != nil {
+			return err
+		}
+	}
+	live := liveServices(cfg, targets)
 	ts := now.UnixMilli()
 	var out []serviceFigures
 	for _, sv := range cfg.Services {
-		f := serviceFigures{Service: sv.Name, Objective: sv.ObjectiveRatio(), Windows: map[time.Duration]availability.Result{}}
+		f := serviceFigures{Service: sv.Name, Objective: sv.ObjectiveRatio(), Windows: map[time.Duration]availability.Result{},
+			State: live[sv.Name].state, Calendar: s.calendar[sv.Name]}
 		for w, tl := range byWindow {
 			segs, err := tl.service(ctx, sv.Name)
 			if err != nil {
@@ -80,13 +106,6 @@ func (s *slaComputer) compute(ctx context.Context, now time.Time) error {
 			}
 			res, _ := availability.Summarise(tl.window, segs)
 			f.Windows[w] = res
-			if w == time.Hour && len(segs) > 0 {
-				last := segs[len(segs)-1]
-				f.State = string(last.State)
-				if last.Degraded {
-					f.State = "degraded"
-				}
-			}
 		}
 		out = append(out, f)
 		// Sloth's names, so existing SLO dashboards and burn-rate alerts
@@ -110,7 +129,64 @@ func (s *slaComputer) compute(ctx context.Context, now time.Time) error {
 	return nil
 }
 
+// computeCalendar computes every service's calendar periods, each from its
+// start in the service's time zone, and the incident target compliance
+// per priority over 30 days.
+func (s *slaComputer) computeCalendar(ctx context.Context, cfg *config.Config, targets []state.Target, now time.Time) error {
+	yearAgo := now.AddDate(-1, 0, -1)
+	raw, err := s.c.store.Gaps(ctx, yearAgo, now)
+	if err != nil {
+		return err
+	}
+	gaps := make([]availability.Span, len(raw))
+	for i, g := range raw {
+		gaps[i] = availability.Span{From: g[0], To: g[1]}
+	}
+	byStart := map[int64]*timelines{}
+	out := map[string]map[string]availability.Result{}
+	for _, sv := range cfg.Services {
+		loc := time.UTC
+		if cal := cfg.Calendar(sv.Schedule); cal != nil {
+			loc = cal.Location
+		}
+		out[sv.Name] = map[string]availability.Result{}
+		for _, period := range calendar.Periods {
+			from, _ := calendar.PeriodStart(period, now, loc)
+			tl := byStart[from.UnixMilli()]
+			if tl == nil {
+				tl = &timelines{history: s.c.store, cfg: cfg, window: availability.Span{From: from, To: now}, gaps: gaps, targets: targets,
+					cache: map[string][]availability.Segment{}}
+				byStart[from.UnixMilli()] = tl
+			}
+			segs, err := tl.service(ctx, sv.Name)
+			if err != nil {
+				return err
+			}
+			out[sv.Name][period], _ = availability.Summarise(tl.window, segs)
+		}
+	}
+	incs, err := s.c.store.Incidents(ctx, alerting.Filter{})
+	if err != nil {
+		return err
+	}
+	policy := IncidentPolicy(cfg)
+	window := availability.Span{From: now.Add(-30 * 24 * time.Hour), To: now}
+	compliance := map[string][2]float64{}
+	for _, p := range alerting.Priorities {
+		st := incidentStats(func(inc alerting.Incident) bool { return inc.Priority == p }, incs, policy, window, now)
+		compliance[string(p)] = [2]float64{st.RespondMet, st.ResolveMet}
+	}
+	s.mu.Lock()
+	s.calendar, s.compliance, s.calendarAt = out, compliance, now
+	s.mu.Unlock()
+	return nil
+}
+
 var (
+	slaBurnDesc = prometheus.NewDesc("nines_sla_burn_rate",
+		"How fast a service spends its error budget over a window: error ratio / (1 - objective); 1 spends it exactly over the period.", []string{"service", "window"}, nil)
+	complianceDesc = prometheus.NewDesc("nines_incident_target_compliance_ratio",
+		"Share of the incidents opened in the last 30 days that met their priority's response or resolution target (of those due).", []string{"priority", "target"}, nil)
 	slaAvailabilityDesc = prometheus.NewDesc("nines_sla_availability_ratio",
 		"A service's availability over a rolling window: up time / eligible time.", []string{"service", "window"}, nil)
 	slaObjectiveDesc = prometheus.NewDesc("nines_sla_objective_ratio",
@@ -133,12 +209,43 @@ func (s *slaComputer) collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(slaDowntimeDesc, prometheus.GaugeValue, res.Down.Seconds(), f.Service, wl)
 			ch <- prometheus.MustNewConstMetric(slaBudgetDesc, prometheus.GaugeValue, 1-res.ErrorRatio()/(1-f.Objective), f.Service, wl)
 		}
-		for _, st := range []string{"up", "degraded", "down", "unknown"} {
+		for _, period := range calendar.Periods {
+			res, ok := f.Calendar[period]
+			if !ok {
+				continue
+			}
+			wl := "this_" + period
+			ch <- prometheus.MustNewConstMetric(slaAvailabilityDesc, prometheus.GaugeValue, res.Availability(), f.Service, wl)
+			ch <- prometheus.MustNewConstMetric(slaDowntimeDesc, prometheus.GaugeValue, res.Down.Seconds(), f.Service, wl)
+			ch <- prometheus.MustNewConstMetric(slaBudgetDesc, prometheus.GaugeValue, 1-res.ErrorRatio()/(1-f.Objective), f.Service, wl)
+		}
+		for _, w := range BurnWindows {
+			ch <- prometheus.MustNewConstMetric(slaBurnDesc, prometheus.GaugeValue, f.Windows[w].ErrorRatio()/(1-f.Objective), f.Service, rules.WindowLabel(w))
+		}
+		for _, st := range []string{"up", "degraded", "down", "maintenance", "unknown"} {
 			v := 0.0
-			if st == f.State || (st == "unknown" && f.State != "up" && f.State != "degraded" && f.State != "down") {
+			if st == f.State || (st == "unknown" && f.State != "up" && f.State != "degraded" && f.State != "down" && f.State != "maintenance") {
 				v = 1
 			}
 			ch <- prometheus.MustNewConstMetric(serviceStateDesc, prometheus.GaugeValue, v, f.Service, st)
+		}
+	}
+}
+
+// collectCompliance exports the incident target compliance per priority.
+func (s *slaComputer) collectCompliance(ch chan<- prometheus.Metric) {
+	s.mu.Lock()
+	c := s.compliance
+	s.mu.Unlock()
+	for _, p := range alerting.Priorities {
+		v, ok := c[string(p)]
+		if !ok {
+			continue
+		}
+		for i, target := range []string{"respond", "resolve"} {
+			if v[i] >= 0 {
+				ch <- prometheus.MustNewConstMetric(complianceDesc, prometheus.GaugeValue, v[i], string(p), target)
+			}
 		}
 	}
 }

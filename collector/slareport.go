@@ -209,17 +209,17 @@ func serviceReport(ctx context.Context, tl *timelines, sv *config.Service, in Re
 		r.Days = append(r.Days, report.Day{Date: day.Format(time.DateOnly), Known: dr.Eligible() > 0, Ratio: dr.Availability(), Downtime: report.Seconds(dr.Down)})
 		day = next
 	}
-	r.Incidents = incidentStats(sv.Name, incidents, in.Policy, tl.window, in.Now)
+	r.Incidents = incidentStats(func(inc alerting.Incident) bool { return inc.Service == sv.Name }, incidents, in.Policy, tl.window, in.Now)
 	return r, nil
 }
 
-// incidentStats covers the service's incidents opened in the window.
-func incidentStats(service string, incidents []alerting.Incident, policy alerting.Policy, window availability.Span, now time.Time) report.IncidentStats {
+// incidentStats covers the incidents opened in the window that match.
+func incidentStats(match func(alerting.Incident) bool, incidents []alerting.Incident, policy alerting.Policy, window availability.Span, now time.Time) report.IncidentStats {
 	st := report.IncidentStats{ByPriority: map[string]int{}, RespondMet: -1, ResolveMet: -1}
 	var ackSum, resSum time.Duration
 	var acked, resolved, respDue, respMet, resDue, resMet int
 	for _, inc := range incidents {
-		if inc.Service != service || inc.OpenedAt.Before(window.From) || !inc.OpenedAt.Before(window.To) {
+		if !match(inc) || inc.OpenedAt.Before(window.From) || !inc.OpenedAt.Before(window.To) {
 			continue
 		}
 		st.Total++

@@ -161,3 +161,27 @@ func (c *Calendar) Contains(t time.Time) bool {
 	}
 	return false
 }
+
+// Periods are the calendar periods PeriodStart knows.
+var Periods = []string{"day", "week", "month", "quarter", "year"}
+
+// PeriodStart is the start of the calendar period (day, week from Monday,
+// month, quarter or year) that contains t, in loc.
+func PeriodStart(period string, t time.Time, loc *time.Location) (time.Time, error) {
+	lt := t.In(loc)
+	y, m, d := lt.Date()
+	switch period {
+	case "day":
+		return time.Date(y, m, d, 0, 0, 0, 0, loc), nil
+	case "week":
+		back := (int(lt.Weekday()) + 6) % 7 // days since Monday
+		return time.Date(y, m, d-back, 0, 0, 0, 0, loc), nil
+	case "month":
+		return time.Date(y, m, 1, 0, 0, 0, 0, loc), nil
+	case "quarter":
+		return time.Date(y, m-(m-1)%3, 1, 0, 0, 0, 0, loc), nil
+	case "year":
+		return time.Date(y, 1, 1, 0, 0, 0, 0, loc), nil
+	}
+	return time.Time{}, fmt.Errorf("unknown period %q (want day, week, month, quarter or year)", period)
+}

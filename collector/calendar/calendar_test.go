@@ -105,3 +105,27 @@ func TestParse(t *testing.T) {
 		}
 	}
 }
+
+func TestPeriodStart(t *testing.T) {
+	berlin := mustLoad(t, "Europe/Berlin")
+	at := time.Date(2026, 11, 22, 0, 30, 0, 0, time.UTC) // Sunday 01:30 in Berlin
+	for period, want := range map[string]time.Time{
+		"day":     time.Date(2026, 11, 22, 0, 0, 0, 0, berlin),
+		"week":    time.Date(2026, 11, 16, 0, 0, 0, 0, berlin),
+		"month":   time.Date(2026, 11, 1, 0, 0, 0, 0, berlin),
+		"quarter": time.Date(2026, 10, 1, 0, 0, 0, 0, berlin),
+		"year":    time.Date(2026, 1, 1, 0, 0, 0, 0, berlin),
+	} {
+		got, err := PeriodStart(period, at, berlin)
+		if err != nil || !got.Equal(want) {
+			t.Errorf("%s: %v %v, want %v", period, got, err, want)
+		}
+	}
+	// 23:30 UTC on Saturday is already Sunday in Berlin.
+	if got, _ := PeriodStart("day", time.Date(2026, 11, 21, 23, 30, 0, 0, time.UTC), berlin); !got.Equal(time.Date(2026, 11, 22, 0, 0, 0, 0, berlin)) {
+		t.Errorf("day in Berlin of 23:30 UTC: %v", got)
+	}
+	if _, err := PeriodStart("fortnight", at, berlin); err == nil {
+		t.Error("unknown period: no error")
+	}
+}
