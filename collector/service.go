@@ -3,6 +3,7 @@ package collector
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/ninesmon/nines/collector/availability"
@@ -108,4 +109,87 @@ func hasAll(have, want map[string]string) bool {
 		}
 	}
 	return true
+}
+
+// prefetch reads the timelines of the named targets in parallel (the
+// store has a pool of readers), so that the combination that follows
+// finds them cached.
+func (tl *timelines) prefetch(ctx context.Context, names []string, workers int) error {
+	type result struct {
+		name string
+		segs []availability.Segment
+		err  error
+	}
+	todo := make(chan string)
+	done := make(chan result)
+	for range max(1, workers) {
+		go func() {
+			for name := range todo {
+				initial, changes, err := tl.history.HistorySince(ctx, name, tl.window.From, tl.window.To)
+				var segs []availability.Segment
+				if err == nil {
+					segs = availability.Timeline(tl.window, initial, changes, tl.gaps)
+				}
+				done <- result{name, segs, err}
+			}
+		}()
+	}
+	seen := map[string]bool{}
+	var uniq []string
+	for _, n := range names {
+		if _, cached := tl.cache["target\x00"+n]; !cached && !seen[n] {
+			seen[n] = true
+			uniq = append(uniq, n)
+		}
+	}
+	go func() {
+		defer close(todo)
+		for _, n := range uniq {
+			select {
+			case todo <- n:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	var firstErr error
+	for range uniq {
+		select {
+		case r := <-done:
+			if r.err != nil && firstErr == nil {
+				firstErr = r.err
+			}
+			if r.err == nil {
+				tl.cache["target\x00"+r.name] = r.segs
+			}
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return firstErr
+}
+
+// targetsOf lists the targets a service needs, through the services it
+// needs.
+func (tl *timelines) targetsOf(name string, seen map[string]bool) []string {
+	if seen[name] {
+		return nil
+	}
+	seen[name] = true
+	sv := tl.cfg.Service(name)
+	if sv == nil {
+		return nil
+	}
+	out := slices.Clone(sv.Components.Targets)
+	if len(sv.Components.Selector) > 0 {
+		for _, t := range tl.targets {
+			if hasAll(t.Labels, sv.Components.Selector) {
+				out = append(out, t.Name)
+			}
+		}
+	}
+	for _, dep := range sv.Components.Services {
+		out = append(out, tl.targetsOf(dep, seen)...)
+	}
+	return out
 }

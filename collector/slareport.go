@@ -13,6 +13,7 @@ import (
 	"github.com/ninesmon/nines/collector/config"
 	"github.com/ninesmon/nines/collector/report"
 	"github.com/ninesmon/nines/collector/state"
+	"github.com/ninesmon/nines/collector/store/sqlite"
 )
 
 // reportStore is what the service level report reads.
@@ -60,6 +61,16 @@ func BuildReport(ctx context.Context, st reportStore, in ReportInput) (*report.R
 		gaps[i] = availability.Span{From: g[0], To: g[1]}
 	}
 	tl := &timelines{history: st, cfg: in.Config, window: window, gaps: gaps, targets: in.Targets, cache: map[string][]availability.Segment{}}
+	var names []string
+	seen := map[string]bool{}
+	for _, sv := range in.Config.Services {
+		if len(in.Services) == 0 || slices.Contains(in.Services, sv.Name) {
+			names = append(names, tl.targetsOf(sv.Name, seen)...)
+		}
+	}
+	if err := tl.prefetch(ctx, names, sqlite.ReadConns); err != nil {
+		return nil, err
+	}
 	incidents, err := st.Incidents(ctx, alerting.Filter{})
 	if err != nil {
 		return nil, err
@@ -200,14 +211,17 @@ func serviceReport(ctx context.Context, tl *timelines, sv *config.Service, in Re
 	slices.SortStableFunc(r.Components, func(a, b report.Component) int { return cmp.Compare(b.Downtime, a.Downtime) })
 	r.Components = r.Components[:min(len(r.Components), 5)]
 	// The day-by-day strip, in the schedule's time zone.
+	var days []availability.Span
 	lf := tl.window.From.In(loc)
 	for day := time.Date(lf.Year(), lf.Month(), lf.Day(), 0, 0, 0, 0, loc); day.Before(tl.window.To); {
 		y, m, d := day.Date()
 		next := time.Date(y, m, d+1, 0, 0, 0, 0, loc)
-		span := availability.Span{From: maxTime(day, tl.window.From), To: minTime(next, tl.window.To)}
-		dr, _ := availability.Summarise(span, availability.Clip(segs, span))
-		r.Days = append(r.Days, report.Day{Date: day.Format(time.DateOnly), Known: dr.Eligible() > 0, Ratio: dr.Availability(), Downtime: report.Seconds(dr.Down)})
+		days = append(days, availability.Span{From: maxTime(day, tl.window.From), To: minTime(next, tl.window.To)})
 		day = next
+	}
+	for i, dr := range availability.SummariseEach(segs, days) {
+		lday := days[i].From.In(loc)
+		r.Days = append(r.Days, report.Day{Date: lday.Format(time.DateOnly), Known: dr.Eligible() > 0, Ratio: dr.Availability(), Downtime: report.Seconds(dr.Down)})
 	}
 	r.Incidents = incidentStats(func(inc alerting.Incident) bool { return inc.Service == sv.Name }, incidents, in.Policy, tl.window, in.Now)
 	return r, nil

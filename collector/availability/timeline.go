@@ -1,7 +1,6 @@
 package availability
 
 import (
-	"sort"
 	"time"
 
 	"github.com/ninesmon/nines/collector/state"
@@ -81,14 +80,16 @@ func Combine(window Span, mode Mode, components [][]Segment) []Segment {
 	if len(components) == 0 {
 		return []Segment{{From: window.From, To: window.To, State: state.Unknown}}
 	}
-	// Every boundary where some component changes.
+	// Every boundary where some component changes: each component's are
+	// in order already, so they are merged, not sorted.
 	points := []time.Time{window.From, window.To}
 	for _, c := range components {
+		own := make([]time.Time, 0, 2*len(c))
 		for _, s := range c {
-			points = append(points, s.From, s.To)
+			own = append(own, s.From, s.To)
 		}
+		points = mergeTimes(points, own)
 	}
-	sort.Slice(points, func(i, j int) bool { return points[i].Before(points[j]) })
 	idx := make([]int, len(components))
 	states := make([]state.State, len(components))
 	var out []Segment
@@ -233,4 +234,38 @@ func Clip(segs []Segment, span Span) []Segment {
 		}
 	}
 	return out
+}
+
+// SummariseEach totals segs over each of spans (sorted, not overlapping)
+// in one pass: a day-by-day strip of a year is as cheap as the year.
+func SummariseEach(segs []Segment, spans []Span) []Result {
+	out := make([]Result, len(spans))
+	i := 0
+	for j, sp := range spans {
+		out[j].Window = sp
+		for i < len(segs) && !segs[i].To.After(sp.From) {
+			i++
+		}
+		for k := i; k < len(segs) && segs[k].From.Before(sp.To); k++ {
+			out[j].addState(segs[k].State, maxT(segs[k].From, sp.From), minT(segs[k].To, sp.To))
+		}
+	}
+	return out
+}
+
+// mergeTimes merges two ascending lists.
+func mergeTimes(a, b []time.Time) []time.Time {
+	out := make([]time.Time, 0, len(a)+len(b))
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		if b[j].Before(a[i]) {
+			out = append(out, b[j])
+			j++
+		} else {
+			out = append(out, a[i])
+			i++
+		}
+	}
+	out = append(out, a[i:]...)
+	return append(out, b[j:]...)
 }

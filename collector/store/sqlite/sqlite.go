@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -28,6 +29,10 @@ import (
 // Store is a SQLite database. It is safe for concurrent use.
 type Store struct {
 	db *sql.DB
+	// reads is a pool of read-only connections for the state history
+	// (WAL readers do not block the writer or each other), so timelines
+	// of many targets are read in parallel.
+	reads *sql.DB
 }
 
 var (
@@ -58,11 +63,29 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("migrate %s: %w", path, err)
 	}
+	rq := url.Values{}
+	rq.Add("mode", "ro")
+	for _, p := range []string{"busy_timeout(5000)", "query_only(1)"} {
+		rq.Add("_pragma", p)
+	}
+	reads, err := sql.Open("sqlite", "file:"+path+"?"+rq.Encode())
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	reads.SetMaxOpenConns(ReadConns)
+	s.reads = reads
 	return s, nil
 }
 
+// ReadConns is the size of the read-only pool (HistorySince).
+var ReadConns = max(2, runtime.NumCPU())
+
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.reads.Close()
+	return s.db.Close()
+}
 
 // migrations are applied in order, once each; never edit a released one.
 var migrations = []string{
@@ -153,6 +176,10 @@ var migrations = []string{
 		name TEXT PRIMARY KEY,
 		value BLOB NOT NULL
 	);`,
+	// Timelines read (to_state, at_ms) of one target in time order: a
+	// covering index answers that without touching the table.
+	`CREATE INDEX state_changes_timeline ON state_changes(target, at_ms, id, to_state);
+	DROP INDEX state_changes_target_at;`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {
@@ -199,6 +226,26 @@ func (s *Store) RecordChange(ctx context.Context, c state.Change) error {
 	return err
 }
 
+// RecordChanges stores many changes in one transaction (imports, tests).
+func (s *Store) RecordChanges(ctx context.Context, changes []state.Change) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO state_changes (target, kind, from_state, to_state, at_ms, cause) VALUES (?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	for _, c := range changes {
+		if _, err := stmt.ExecContext(ctx, c.Target, string(c.Kind), string(c.From), string(c.To), c.At.UnixMilli(), c.Cause); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
 // LatestChanges implements state.Store.
 func (s *Store) LatestChanges(ctx context.Context) ([]state.Change, error) {
 	rows, err := s.db.QueryContext(ctx, `
@@ -213,10 +260,19 @@ func (s *Store) LatestChanges(ctx context.Context) ([]state.Change, error) {
 // History returns the state changes of a target (all targets when target
 // is empty) between from and to, oldest first.
 func (s *Store) History(ctx context.Context, target string, from, to time.Time) ([]state.Change, error) {
-	rows, err := s.db.QueryContext(ctx, `
-		SELECT target, kind, from_state, to_state, at_ms, cause FROM state_changes
-		WHERE (? = '' OR target = ?) AND at_ms >= ? AND at_ms <= ? ORDER BY at_ms, id`,
-		target, target, from.UnixMilli(), to.UnixMilli())
+	// Two statements, so that one target's history is read through the
+	// (target, at_ms) index: "? = '' OR target = ?" would scan the table.
+	var rows *sql.Rows
+	var err error
+	if target == "" {
+		rows, err = s.db.QueryContext(ctx, `
+			SELECT target, kind, from_state, to_state, at_ms, cause FROM state_changes
+			WHERE at_ms >= ? AND at_ms <= ? ORDER BY at_ms, id`, from.UnixMilli(), to.UnixMilli())
+	} else {
+		rows, err = s.db.QueryContext(ctx, `
+			SELECT target, kind, from_state, to_state, at_ms, cause FROM state_changes
+			WHERE target = ? AND at_ms >= ? AND at_ms <= ? ORDER BY at_ms, id`, target, from.UnixMilli(), to.UnixMilli())
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -240,12 +296,12 @@ func scanChanges(rows *sql.Rows) ([]state.Change, error) {
 }
 
 // HistorySince returns the target's state at from (its last change before
-// it, or Unknown with ok false when there is none) and its changes in
-// [from, to], oldest first.
+// it, or Unknown when there is none) and its changes in [from, to], oldest
+// first, with only Target, To and At set.
 func (s *Store) HistorySince(ctx context.Context, target string, from, to time.Time) (initial state.State, changes []state.Change, err error) {
 	initial = state.Unknown
 	var st string
-	err = s.db.QueryRowContext(ctx, `SELECT to_state FROM state_changes WHERE target = ? AND at_ms < ? ORDER BY at_ms DESC, id DESC LIMIT 1`,
+	err = s.reads.QueryRowContext(ctx, `SELECT to_state FROM state_changes WHERE target = ? AND at_ms < ? ORDER BY at_ms DESC, id DESC LIMIT 1`,
 		target, from.UnixMilli()).Scan(&st)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
@@ -254,8 +310,22 @@ func (s *Store) HistorySince(ctx context.Context, target string, from, to time.T
 	default:
 		initial = state.State(st)
 	}
-	changes, err = s.History(ctx, target, from, to)
-	return initial, changes, err
+	// Only what a timeline needs: the new state and when.
+	rows, err := s.reads.QueryContext(ctx, `SELECT to_state, at_ms FROM state_changes
+		WHERE target = ? AND at_ms >= ? AND at_ms <= ? ORDER BY at_ms, id`, target, from.UnixMilli(), to.UnixMilli())
+	if err != nil {
+		return initial, nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var to string
+		var at int64
+		if err := rows.Scan(&to, &at); err != nil {
+			return initial, nil, err
+		}
+		changes = append(changes, state.Change{Target: target, To: state.State(to), At: time.UnixMilli(at).UTC()})
+	}
+	return initial, changes, rows.Err()
 }
 
 // Gaps returns the spans between from and to when no collector run was
