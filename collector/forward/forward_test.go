@@ -86,9 +86,11 @@ func TestForwardRetriesThenDelivers(t *testing.T) {
 		_ = f.Append(labels.FromStrings("__name__", "m", "host", "a"), int64(i), float64(i))
 	}
 	deadline := time.Now().Add(5 * time.Second)
-	for rcv.total() < 5 {
+	// The receiver has the samples before the forwarder has its answer
+	// and counts them sent: wait for both.
+	for rcv.total() < 5 || testutil.ToFloat64(f.sent) < 5 {
 		if time.Now().After(deadline) {
-			t.Fatalf("delivered %d of 5", rcv.total())
+			t.Fatalf("delivered %d of 5, counted %v sent", rcv.total(), testutil.ToFloat64(f.sent))
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
