@@ -10,6 +10,7 @@ import (
 
 	"github.com/ninesmon/nines/collector/api"
 	"github.com/ninesmon/nines/collector/report"
+	"github.com/ninesmon/nines/collector/web"
 )
 
 // serveReport is GET /api/v1/reports/sla?month=YYYY-MM&tz=&service=&format=
@@ -64,4 +65,17 @@ func (b boardData) Report(ctx context.Context, req report.Request, now time.Time
 		return nil, err
 	}
 	return b.c.report(ctx, from, to, req.Services, now)
+}
+
+// Deliveries implements web.Data.
+func (b boardData) Deliveries(ctx context.Context, incidentID int64) ([]web.Delivery, error) {
+	ds, err := b.c.store.Deliveries(ctx, incidentID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]web.Delivery, 0, len(ds))
+	for _, d := range ds {
+		out = append(out, web.Delivery{Receiver: d.Receiver, Action: d.Action, Status: d.Status(), LastError: d.LastError, At: d.At, Attempts: d.Attempts})
+	}
+	return out, nil
 }

@@ -129,6 +129,10 @@ func (u *UI) incident(w http.ResponseWriter, r *http.Request) {
 		u.errorPage(w, r, http.StatusInternalServerError, "Could not read the timeline.")
 		return
 	}
+	deliveries, err := u.opts.Data.Deliveries(r.Context(), inc.ID)
+	if err != nil {
+		u.opts.Logger.Error("incident notifications", "incident_id", inc.ID, "err", err)
+	}
 	actions := map[alerting.Status][]string{
 		alerting.StatusOpen:         {"acknowledge", "comment", "resolve"},
 		alerting.StatusAcknowledged: {"comment", "resolve"},
@@ -136,7 +140,7 @@ func (u *UI) incident(w http.ResponseWriter, r *http.Request) {
 		alerting.StatusClosed:       {"comment"},
 	}[inc.Status]
 	u.render(w, r, http.StatusOK, "incident", map[string]any{
-		"Incident": inc, "Events": evs, "Actions": actions, "Flash": r.URL.Query().Get("done"),
+		"Incident": inc, "Events": evs, "Actions": actions, "Deliveries": deliveries, "Flash": r.URL.Query().Get("done"),
 	})
 }
 

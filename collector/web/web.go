@@ -39,6 +39,15 @@ type Data interface {
 	Service(ctx context.Context, name string, now time.Time) (*ServiceView, error)
 	// Report is the service level report (see package report).
 	Report(ctx context.Context, req report.Request, now time.Time) (*report.Report, error)
+	// Deliveries lists what the receivers were told of an incident.
+	Deliveries(ctx context.Context, incidentID int64) ([]Delivery, error)
+}
+
+// Delivery is one notification of an incident to a receiver.
+type Delivery struct {
+	Receiver, Action, Status, LastError string
+	At                                  time.Time
+	Attempts                            int
 }
 
 // Options configure the UI.

@@ -74,6 +74,10 @@ func (f *fakeData) Report(_ context.Context, req report.Request, _ time.Time) (*
 	return &report.Report{From: from, To: to, Services: []report.Service{{Name: "ERP", Objective: 0.999, Known: true, Ratio: 0.99, Outages: []report.Outage{}}}}, nil
 }
 
+func (f *fakeData) Deliveries(_ context.Context, id int64) ([]web.Delivery, error) {
+	return []web.Delivery{{Receiver: "servicedesk", Action: "opened", Status: "failed", LastError: "HTTP 500", Attempts: 5}}, nil
+}
+
 // recordingActions notes who did what.
 type recordingActions struct {
 	mu   sync.Mutex
@@ -337,6 +341,9 @@ func TestIncidentPageActions(t *testing.T) {
 		t.Errorf("a viewer is offered actions:\n%s", page)
 	}
 	_, page = f.get(t, "/ui/incidents/1", op)
+	if !strings.Contains(page, "<td>servicedesk</td>") || !strings.Contains(page, "HTTP 500") {
+		t.Errorf("incident page lacks the notification deliveries:\n%s", page)
+	}
 	m := csrfRE.FindStringSubmatch(page)
 	if m == nil || !strings.Contains(page, `id="do-acknowledge"`) {
 		t.Fatalf("operator's incident page has no action form:\n%s", page)

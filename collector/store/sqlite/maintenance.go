@@ -103,3 +103,51 @@ func (s *Store) Secret(ctx context.Context, name string, n int) ([]byte, error) 
 	}
 	return v, nil
 }
+
+// Delivery is one queued notification of an incident and how it went.
+type Delivery struct {
+	Receiver  string
+	Action    string
+	At        time.Time
+	Attempts  int
+	Delivered *time.Time
+	Failed    bool
+	LastError string
+}
+
+// Status is delivered, failed (given up) or pending.
+func (d Delivery) Status() string {
+	switch {
+	case d.Delivered != nil:
+		return "delivered"
+	case d.Failed:
+		return "failed"
+	}
+	return "pending"
+}
+
+// Deliveries lists an incident's notifications, oldest first.
+func (s *Store) Deliveries(ctx context.Context, incidentID int64) ([]Delivery, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT receiver, action, at_ms, attempts, delivered_ms, failed, last_error FROM outbox
+		WHERE incident_id = ? ORDER BY id`, incidentID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Delivery
+	for rows.Next() {
+		var d Delivery
+		var at int64
+		var delivered sql.NullInt64
+		if err := rows.Scan(&d.Receiver, &d.Action, &at, &d.Attempts, &delivered, &d.Failed, &d.LastError); err != nil {
+			return nil, err
+		}
+		d.At = time.UnixMilli(at).UTC()
+		if delivered.Valid {
+			t := time.UnixMilli(delivered.Int64).UTC()
+			d.Delivered = &t
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}

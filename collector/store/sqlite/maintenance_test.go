@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ninesmon/nines/alerting"
 	"github.com/ninesmon/nines/collector/state"
 )
 
@@ -82,5 +83,27 @@ func TestSecretSurvivesRestart(t *testing.T) {
 	c, _ := s.Secret(ctx, "other", 32)
 	if !bytes.Equal(a, b) || bytes.Equal(a, c) {
 		t.Errorf("secret after restart %x, other %x; want the same and a different one", b, c)
+	}
+}
+
+func TestDeliveries(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, filepath.Join(t.TempDir(), "n.db"))
+	defer s.Close()
+	now := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	inc := &alerting.Incident{DedupKey: "k", Group: "g", Rule: "R", Title: "t", Priority: alerting.P2, Status: alerting.StatusOpen,
+		Labels: map[string]string{}, OpenedAt: now, Notify: []string{"desk", "pager"}}
+	if err := s.InsertIncident(ctx, inc); err != nil {
+		t.Fatal(err)
+	}
+	due, err := s.DueNotifications(ctx, now, 10)
+	if err != nil || len(due) != 2 {
+		t.Fatalf("due %v, %v", due, err)
+	}
+	s.MarkNotification(ctx, due[0].ID, alerting.Outcome{At: now, Delivered: true})
+	s.MarkNotification(ctx, due[1].ID, alerting.Outcome{At: now, Failed: true, Error: "HTTP 400"})
+	ds, err := s.Deliveries(ctx, inc.ID)
+	if err != nil || len(ds) != 2 || ds[0].Status() != "delivered" || ds[1].Status() != "failed" || ds[1].LastError != "HTTP 400" || ds[0].Receiver != "desk" {
+		t.Errorf("deliveries %+v, %v", ds, err)
 	}
 }
