@@ -35,6 +35,7 @@ run: build ## run a collector (store in ./data) and a local agent; Ctrl-C stops 
 
 test-deps: ## install the Debian packages of the real peers the tests start, when missing
 	@./scripts/test-deps.sh $(TEST_PACKAGES)
+	@if [ "$$(id -u)" -eq 0 ]; then ./scripts/redmine.sh install; else sudo ./scripts/redmine.sh install; fi
 
 test: test-deps ## unit, integration and real-peer tests, with -race
 	@echo ">> running all tests with -race"

@@ -27,6 +27,7 @@ import (
 	"github.com/ninesmon/nines/alerting"
 	"github.com/ninesmon/nines/alerting/notify/alertmanager"
 	"github.com/ninesmon/nines/alerting/notify/pagerduty"
+	"github.com/ninesmon/nines/alerting/notify/redmine"
 	"github.com/ninesmon/nines/alerting/notify/webhook"
 	"github.com/ninesmon/nines/collector/api"
 	"github.com/ninesmon/nines/collector/auth"
@@ -134,6 +135,8 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, reload fu
 				BearerToken: am.BearerToken.Reveal(), Timeout: am.Timeout.D(), ExternalURL: am.ExternalURL}
 		case r.PagerDuty != nil:
 			notifiers[r.Name] = &pagerduty.Notifier{URL: r.PagerDuty.URL, RoutingKey: r.PagerDuty.RoutingKey.Reveal(), Timeout: r.PagerDuty.Timeout.D()}
+		case r.Redmine != nil:
+			notifiers[r.Name] = redmineNotifier(st, r.Name, r.Redmine, logger)
 		}
 		names = append(names, r.Name)
 	}
@@ -563,4 +566,21 @@ func (c *Collector) publishStates(now time.Time) {
 			_ = c.samples.Append(labels.FromMap(m), ts, v)
 		}
 	}
+}
+
+// redmineNotifier raises incidents in Redmine and links each incident to
+// its issue.
+func redmineNotifier(st *sqlite.Store, name string, rm *config.Redmine, logger *slog.Logger) *redmine.Notifier {
+	prios := map[alerting.Priority]string{}
+	for p, v := range rm.Priorities {
+		prios[alerting.Priority(p)] = v
+	}
+	return &redmine.Notifier{URL: strings.TrimRight(rm.URL, "/"), APIKey: rm.APIKey.Reveal(), Project: rm.Project,
+		FingerprintField: rm.FingerprintField, Priorities: prios, ResolvedStatus: rm.ResolvedStatus,
+		ClosedStatus: rm.ClosedStatus, ReopenedStatus: rm.ReopenedStatus, Timeout: rm.Timeout.D(),
+		OnTicket: func(ctx context.Context, incidentID int64, t redmine.Ticket) {
+			if err := st.LinkTicket(ctx, incidentID, sqlite.Ticket{Receiver: name, ID: t.ID, URL: t.URL}); err != nil {
+				logger.Error("link ticket", "incident_id", incidentID, "receiver", name, "err", err)
+			}
+		}}
 }

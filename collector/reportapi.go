@@ -79,3 +79,16 @@ func (b boardData) Deliveries(ctx context.Context, incidentID int64) ([]web.Deli
 	}
 	return out, nil
 }
+
+// Tickets implements web.Data.
+func (b boardData) Tickets(ctx context.Context, incidentID int64) ([]web.Ticket, error) {
+	ts, err := b.c.store.Tickets(ctx, incidentID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]web.Ticket, 0, len(ts))
+	for _, t := range ts {
+		out = append(out, web.Ticket{Receiver: t.Receiver, ID: t.ID, URL: t.URL})
+	}
+	return out, nil
+}

@@ -17,16 +17,32 @@ import (
 // 429, 5xx and network errors can be retried; other answers cannot. what
 // names the receiver in errors.
 func Post(ctx context.Context, client *http.Client, url, what string, body []byte, headers map[string]string, timeout time.Duration) (retry bool, err error) {
+	_, retry, err = Do(ctx, client, http.MethodPost, url, what, body, headers, timeout)
+	return retry, err
+}
+
+// MaxAnswer bounds how much of an answer Do reads.
+const MaxAnswer = 4 << 20
+
+// Do is Post for any method, returning the answer's body (at most
+// MaxAnswer bytes) on success. A nil body sends none.
+func Do(ctx context.Context, client *http.Client, method, url, what string, body []byte, headers map[string]string, timeout time.Duration) (answer []byte, retry bool, err error) {
 	if timeout <= 0 {
 		timeout = 10 * time.Second
 	}
 	ctx, cancel := context.WithTimeoutCause(ctx, timeout, fmt.Errorf("%s timeout of %s", what, timeout))
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-	if err != nil {
-		return false, err
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
 	}
-	req.Header.Set("Content-Type", "application/json")
+	req, err := http.NewRequestWithContext(ctx, method, url, rd)
+	if err != nil {
+		return nil, false, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	req.Header.Set("User-Agent", "nines-collector")
 	for k, v := range headers {
 		req.Header.Set(k, v)
@@ -36,16 +52,20 @@ func Post(ctx context.Context, client *http.Client, url, what string, body []byt
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return true, fmt.Errorf("post to %s: %w", what, err)
+		return nil, true, fmt.Errorf("%s %s: %w", method, what, err)
 	}
 	defer resp.Body.Close()
-	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	msg, err := io.ReadAll(io.LimitReader(resp.Body, MaxAnswer))
+	if err != nil {
+		return nil, true, fmt.Errorf("%s %s: reading the answer: %w", method, what, err)
+	}
+	short := bytes.TrimSpace(msg[:min(len(msg), 512)])
 	switch {
 	case resp.StatusCode/100 == 2:
-		return false, nil
+		return msg, false, nil
 	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
-		return true, fmt.Errorf("%s answered %s: %s", what, resp.Status, bytes.TrimSpace(msg))
+		return nil, true, fmt.Errorf("%s answered %s: %s", what, resp.Status, short)
 	default:
-		return false, fmt.Errorf("%s refused it: %s: %s", what, resp.Status, bytes.TrimSpace(msg))
+		return nil, false, fmt.Errorf("%s refused it: %s: %s", what, resp.Status, short)
 	}
 }

@@ -3,6 +3,7 @@
 package config
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -318,6 +319,30 @@ type Receiver struct {
 	Webhook      *Webhook      `yaml:"webhook"`
 	Alertmanager *Alertmanager `yaml:"alertmanager"`
 	PagerDuty    *PagerDuty    `yaml:"pagerduty"`
+	Redmine      *Redmine      `yaml:"redmine"`
+}
+
+// Redmine raises each incident as one Redmine issue (REST API), found
+// again by a fingerprint custom field so that it is never created twice.
+type Redmine struct {
+	// URL is Redmine's base URL.
+	URL        string          `yaml:"url"`
+	APIKey     yamlconf.Secret `yaml:"api_key"`
+	APIKeyFile string          `yaml:"api_key_file"`
+	// Project is the project's identifier.
+	Project string `yaml:"project"`
+	// FingerprintField is an issue custom field (text, used as a filter)
+	// Nines keeps its incident fingerprint in. Default "Alert fingerprint".
+	FingerprintField string `yaml:"fingerprint_field"`
+	// Priorities maps P1-P4 to Redmine priority names (default Immediate,
+	// Urgent, High, Normal).
+	Priorities map[string]string `yaml:"priorities"`
+	// Statuses for resolved, closed and reopened incidents (default
+	// Resolved, Closed, New).
+	ResolvedStatus string            `yaml:"resolved_status"`
+	ClosedStatus   string            `yaml:"closed_status"`
+	ReopenedStatus string            `yaml:"reopened_status"`
+	Timeout        yamlconf.Duration `yaml:"timeout"`
 }
 
 // PagerDuty sends to a PagerDuty service through the Events API v2.
@@ -566,6 +591,9 @@ func (c *Config) Resolve(dir string) error {
 		if w := r.Webhook; w != nil {
 			secretFile(&w.Secret, &w.SecretFile, "secret", where)
 		}
+		if rm := r.Redmine; rm != nil {
+			secretFile(&rm.APIKey, &rm.APIKeyFile, "api_key", where)
+		}
 	}
 	for i := range c.Devices {
 		d := &c.Devices[i]
@@ -750,13 +778,40 @@ func (c *Config) Validate(p *yamlconf.Problems) {
 		}
 		receiverNames[r.Name] = true
 		kinds := 0
-		for _, set := range []bool{r.Webhook != nil, r.Alertmanager != nil, r.PagerDuty != nil} {
+		for _, set := range []bool{r.Webhook != nil, r.Alertmanager != nil, r.PagerDuty != nil, r.Redmine != nil} {
 			if set {
 				kinds++
 			}
 		}
 		if kinds != 1 {
-			p.Addf(rp, "receiver %q: set exactly one of webhook, alertmanager and pagerduty", r.Name)
+			p.Addf(rp, "receiver %q: set exactly one of webhook, alertmanager, pagerduty and redmine", r.Name)
+			continue
+		}
+		if rm := r.Redmine; rm != nil {
+			u, err := url.Parse(rm.URL)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				p.Addf(rp+".redmine.url", "receiver %q: want an http:// or https:// URL", r.Name)
+			}
+			if (rm.APIKey == "") == (rm.APIKeyFile == "") {
+				p.Addf(rp+".redmine", "receiver %q: exactly one of api_key & api_key_file must be configured", r.Name)
+			}
+			if rm.Project == "" {
+				p.Addf(rp+".redmine.project", "receiver %q: the project identifier must be set", r.Name)
+			}
+			if rm.FingerprintField == "" {
+				rm.FingerprintField = "Alert fingerprint"
+			}
+			if rm.Priorities == nil {
+				rm.Priorities = map[string]string{"P1": "Immediate", "P2": "Urgent", "P3": "High", "P4": "Normal"}
+			}
+			for k := range rm.Priorities {
+				if !slices.Contains([]string{"P1", "P2", "P3", "P4"}, k) {
+					p.Addf(rp+".redmine.priorities."+k, "receiver %q: want P1 to P4", r.Name)
+				}
+			}
+			rm.ResolvedStatus = cmp.Or(rm.ResolvedStatus, "Resolved")
+			rm.ClosedStatus = cmp.Or(rm.ClosedStatus, "Closed")
+			rm.ReopenedStatus = cmp.Or(rm.ReopenedStatus, "New")
 			continue
 		}
 		if pd := r.PagerDuty; pd != nil {

@@ -133,6 +133,10 @@ func (u *UI) incident(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		u.opts.Logger.Error("incident notifications", "incident_id", inc.ID, "err", err)
 	}
+	tickets, err := u.opts.Data.Tickets(r.Context(), inc.ID)
+	if err != nil {
+		u.opts.Logger.Error("incident tickets", "incident_id", inc.ID, "err", err)
+	}
 	actions := map[alerting.Status][]string{
 		alerting.StatusOpen:         {"acknowledge", "comment", "resolve"},
 		alerting.StatusAcknowledged: {"comment", "resolve"},
@@ -140,7 +144,7 @@ func (u *UI) incident(w http.ResponseWriter, r *http.Request) {
 		alerting.StatusClosed:       {"comment"},
 	}[inc.Status]
 	u.render(w, r, http.StatusOK, "incident", map[string]any{
-		"Incident": inc, "Events": evs, "Actions": actions, "Deliveries": deliveries, "Flash": r.URL.Query().Get("done"),
+		"Incident": inc, "Events": evs, "Actions": actions, "Deliveries": deliveries, "Tickets": tickets, "Flash": r.URL.Query().Get("done"),
 	})
 }
 

@@ -39,9 +39,14 @@ type Data interface {
 	Service(ctx context.Context, name string, now time.Time) (*ServiceView, error)
 	// Report is the service level report (see package report).
 	Report(ctx context.Context, req report.Request, now time.Time) (*report.Report, error)
-	// Deliveries lists what the receivers were told of an incident.
+	// Deliveries lists what the receivers were told of an incident, and
+	// Tickets the tickets they raised for it.
 	Deliveries(ctx context.Context, incidentID int64) ([]Delivery, error)
+	Tickets(ctx context.Context, incidentID int64) ([]Ticket, error)
 }
+
+// Ticket is a ticket a receiver raised for an incident.
+type Ticket struct{ Receiver, ID, URL string }
 
 // Delivery is one notification of an incident to a receiver.
 type Delivery struct {

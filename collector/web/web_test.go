@@ -78,6 +78,10 @@ func (f *fakeData) Deliveries(_ context.Context, id int64) ([]web.Delivery, erro
 	return []web.Delivery{{Receiver: "servicedesk", Action: "opened", Status: "failed", LastError: "HTTP 500", Attempts: 5}}, nil
 }
 
+func (f *fakeData) Tickets(context.Context, int64) ([]web.Ticket, error) {
+	return []web.Ticket{{Receiver: "servicedesk", ID: "#12", URL: "https://redmine.example/issues/12"}}, nil
+}
+
 // recordingActions notes who did what.
 type recordingActions struct {
 	mu   sync.Mutex
@@ -341,7 +345,7 @@ func TestIncidentPageActions(t *testing.T) {
 		t.Errorf("a viewer is offered actions:\n%s", page)
 	}
 	_, page = f.get(t, "/ui/incidents/1", op)
-	if !strings.Contains(page, "<td>servicedesk</td>") || !strings.Contains(page, "HTTP 500") {
+	if !strings.Contains(page, "<td>servicedesk</td>") || !strings.Contains(page, "HTTP 500") || !strings.Contains(page, `<a href="https://redmine.example/issues/12">#12</a>`) {
 		t.Errorf("incident page lacks the notification deliveries:\n%s", page)
 	}
 	m := csrfRE.FindStringSubmatch(page)

@@ -151,3 +151,34 @@ func (s *Store) Deliveries(ctx context.Context, incidentID int64) ([]Delivery, e
 	}
 	return out, rows.Err()
 }
+
+// Ticket is the ticket a receiver raised for an incident.
+type Ticket struct {
+	Receiver, ID, URL string
+}
+
+// LinkTicket records (or updates) the ticket a receiver raised for an
+// incident.
+func (s *Store) LinkTicket(ctx context.Context, incidentID int64, t Ticket) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO incident_tickets (incident_id, receiver, ticket, url) VALUES (?, ?, ?, ?)
+		ON CONFLICT(incident_id, receiver) DO UPDATE SET ticket = excluded.ticket, url = excluded.url`, incidentID, t.Receiver, t.ID, t.URL)
+	return err
+}
+
+// Tickets lists an incident's tickets by receiver.
+func (s *Store) Tickets(ctx context.Context, incidentID int64) ([]Ticket, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT receiver, ticket, url FROM incident_tickets WHERE incident_id = ? ORDER BY receiver`, incidentID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Ticket
+	for rows.Next() {
+		var t Ticket
+		if err := rows.Scan(&t.Receiver, &t.ID, &t.URL); err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}

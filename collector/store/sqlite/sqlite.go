@@ -180,6 +180,13 @@ var migrations = []string{
 	// covering index answers that without touching the table.
 	`CREATE INDEX state_changes_timeline ON state_changes(target, at_ms, id, to_state);
 	DROP INDEX state_changes_target_at;`,
+	`CREATE TABLE incident_tickets (
+		incident_id INTEGER NOT NULL REFERENCES incidents(id),
+		receiver TEXT NOT NULL,
+		ticket TEXT NOT NULL,
+		url TEXT NOT NULL,
+		PRIMARY KEY (incident_id, receiver)
+	);`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {

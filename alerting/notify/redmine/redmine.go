@@ -1,0 +1,252 @@
+// Package redmine raises incidents as Redmine issues through its REST API,
+// one issue per incident, never two: every call first looks the issue up
+// by a fingerprint custom field ("nines-incident-<id>"), so a retry after a
+// crash finds the issue it created instead of opening another. Updates
+// (acknowledged, comments, severity) become notes, each tagged with its
+// notification id and skipped when the issue already has it; resolve,
+// close and reopen set the configured statuses.
+package redmine
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ninesmon/nines/alerting"
+	"github.com/ninesmon/nines/alerting/notify"
+)
+
+// Ticket is the issue an incident is linked to.
+type Ticket struct {
+	ID  string
+	URL string
+}
+
+// Notifier is one Redmine project.
+type Notifier struct {
+	URL     string // base URL, no trailing slash
+	APIKey  string
+	Project string // identifier
+	// FingerprintField names the issue custom field (string, filterable)
+	// that holds the fingerprint.
+	FingerprintField string
+	// Priorities map P1-P4 to Redmine priority names; missing ones use
+	// Redmine's default priority.
+	Priorities map[alerting.Priority]string
+	// Statuses for resolved, closed and reopened incidents.
+	ResolvedStatus, ClosedStatus, ReopenedStatus string
+	Timeout                                      time.Duration
+	Client                                       *http.Client
+	// OnTicket is told the issue of an incident (to link it in the UI).
+	OnTicket func(ctx context.Context, incidentID int64, t Ticket)
+
+	mu      sync.Mutex
+	fieldID int
+	names   map[string]map[string]int // "priority"/"status": name -> id
+}
+
+// Fingerprint is what identifies an incident's issue.
+func Fingerprint(incidentID int64) string {
+	return "nines-incident-" + strconv.FormatInt(incidentID, 10)
+}
+
+func (n *Notifier) do(ctx context.Context, method, path string, body any) ([]byte, bool, error) {
+	var b []byte
+	if body != nil {
+		var err error
+		if b, err = json.Marshal(body); err != nil {
+			return nil, false, err
+		}
+	}
+	return notify.Do(ctx, n.Client, method, n.URL+path, "redmine", b, map[string]string{"X-Redmine-API-Key": n.APIKey}, n.Timeout)
+}
+
+// lookups resolves the custom field, priority and status names once.
+func (n *Notifier) lookups(ctx context.Context) (bool, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.names != nil {
+		return false, nil
+	}
+	var fields struct {
+		CustomFields []struct {
+			ID   int    `json:"id"`
+			Name string `json:"name"`
+		} `json:"custom_fields"`
+	}
+	var prios struct {
+		IssuePriorities []struct {
+			ID   int    `json:"id"`
+			Name string `json:"name"`
+		} `json:"issue_priorities"`
+	}
+	var statuses struct {
+		IssueStatuses []struct {
+			ID   int    `json:"id"`
+			Name string `json:"name"`
+		} `json:"issue_statuses"`
+	}
+	for path, v := range map[string]any{"/custom_fields.json": &fields, "/enumerations/issue_priorities.json": &prios, "/issue_statuses.json": &statuses} {
+		body, retry, err := n.do(ctx, http.MethodGet, path, nil)
+		if err != nil {
+			return retry, err
+		}
+		if err := json.Unmarshal(body, v); err != nil {
+			return true, fmt.Errorf("redmine %s: %w", path, err)
+		}
+	}
+	for _, f := range fields.CustomFields {
+		if f.Name == n.FingerprintField {
+			n.fieldID = f.ID
+		}
+	}
+	if n.fieldID == 0 {
+		return false, fmt.Errorf("redmine has no issue custom field %q for the fingerprint", n.FingerprintField)
+	}
+	names := map[string]map[string]int{"priority": {}, "status": {}}
+	for _, p := range prios.IssuePriorities {
+		names["priority"][strings.ToLower(p.Name)] = p.ID
+	}
+	for _, s := range statuses.IssueStatuses {
+		names["status"][strings.ToLower(s.Name)] = s.ID
+	}
+	for _, st := range []string{n.ResolvedStatus, n.ClosedStatus, n.ReopenedStatus} {
+		if _, ok := names["status"][strings.ToLower(st)]; !ok {
+			return false, fmt.Errorf("redmine has no issue status %q", st)
+		}
+	}
+	n.names = names
+	return false, nil
+}
+
+type issue struct {
+	ID       int `json:"id"`
+	Journals []struct {
+		Notes string `json:"notes"`
+	} `json:"journals"`
+}
+
+// find returns the incident's issue, or nil.
+func (n *Notifier) find(ctx context.Context, fp string) (*issue, bool, error) {
+	q := url.Values{"project_id": {n.Project}, "status_id": {"*"}, fmt.Sprintf("cf_%d", n.fieldID): {fp}}
+	body, retry, err := n.do(ctx, http.MethodGet, "/issues.json?"+q.Encode(), nil)
+	if err != nil {
+		return nil, retry, err
+	}
+	var res struct {
+		Issues []issue `json:"issues"`
+	}
+	if err := json.Unmarshal(body, &res); err != nil {
+		return nil, true, fmt.Errorf("redmine issues: %w", err)
+	}
+	if len(res.Issues) == 0 {
+		return nil, false, nil
+	}
+	return &res.Issues[0], false, nil
+}
+
+// Notify implements alerting.Notifier.
+func (n *Notifier) Notify(ctx context.Context, note alerting.Notification, inc *alerting.Incident) (bool, error) {
+	if retry, err := n.lookups(ctx); err != nil {
+		return retry, err
+	}
+	fp := Fingerprint(inc.ID)
+	is, retry, err := n.find(ctx, fp)
+	if err != nil {
+		return retry, err
+	}
+	if is == nil {
+		if is, retry, err = n.create(ctx, inc, fp); err != nil {
+			return retry, err
+		}
+	}
+	if n.OnTicket != nil {
+		n.OnTicket(ctx, inc.ID, Ticket{ID: "#" + strconv.Itoa(is.ID), URL: fmt.Sprintf("%s/issues/%d", n.URL, is.ID)})
+	}
+	if note.Action == "opened" {
+		return false, nil
+	}
+	return n.update(ctx, is.ID, note, inc)
+}
+
+func (n *Notifier) create(ctx context.Context, inc *alerting.Incident, fp string) (*issue, bool, error) {
+	fields := map[string]any{
+		"project_id":    n.Project,
+		"subject":       truncate(fmt.Sprintf("[%s] %s", inc.Priority, inc.Title), 255),
+		"description":   description(inc),
+		"custom_fields": []map[string]any{{"id": n.fieldID, "value": fp}},
+	}
+	if id, ok := n.names["priority"][strings.ToLower(n.Priorities[inc.Priority])]; ok {
+		fields["priority_id"] = id
+	}
+	body, retry, err := n.do(ctx, http.MethodPost, "/issues.json", map[string]any{"issue": fields})
+	if err != nil {
+		return nil, retry, err
+	}
+	var res struct {
+		Issue issue `json:"issue"`
+	}
+	if err := json.Unmarshal(body, &res); err != nil || res.Issue.ID == 0 {
+		return nil, true, fmt.Errorf("redmine create issue: unexpected answer %.200s", body)
+	}
+	return &res.Issue, false, nil
+}
+
+func (n *Notifier) update(ctx context.Context, id int, note alerting.Notification, inc *alerting.Incident) (bool, error) {
+	marker := fmt.Sprintf("(Nines notification %d)", note.ID)
+	body, retry, err := n.do(ctx, http.MethodGet, fmt.Sprintf("/issues/%d.json?include=journals", id), nil)
+	if err != nil {
+		return retry, err
+	}
+	var res struct {
+		Issue issue `json:"issue"`
+	}
+	if err := json.Unmarshal(body, &res); err != nil {
+		return true, fmt.Errorf("redmine issue %d: %w", id, err)
+	}
+	for _, j := range res.Issue.Journals {
+		if strings.Contains(j.Notes, marker) {
+			return false, nil // delivered before a crash: not twice
+		}
+	}
+	text := "Incident " + note.Action
+	if note.Text != "" {
+		text += ": " + note.Text
+	}
+	fields := map[string]any{"notes": text + "\n\n" + marker}
+	switch note.Action {
+	case "resolved":
+		fields["status_id"] = n.names["status"][strings.ToLower(n.ResolvedStatus)]
+	case "closed":
+		fields["status_id"] = n.names["status"][strings.ToLower(n.ClosedStatus)]
+	case "reopened":
+		fields["status_id"] = n.names["status"][strings.ToLower(n.ReopenedStatus)]
+	case "severity":
+		if pid, ok := n.names["priority"][strings.ToLower(n.Priorities[inc.Priority])]; ok {
+			fields["priority_id"] = pid
+		}
+	}
+	_, retry, err = n.do(ctx, http.MethodPut, fmt.Sprintf("/issues/%d.json", id), map[string]any{"issue": fields})
+	return retry, err
+}
+
+func description(inc *alerting.Incident) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s\n\n", inc.Description)
+	fmt.Fprintf(&b, "* Priority: %s\n* Severity: %s\n* Target: %s\n* Service: %s\n* Rule: %s / %s\n* Opened: %s\n",
+		inc.Priority, inc.Severity, inc.Target, inc.Service, inc.Group, inc.Rule, inc.OpenedAt.UTC().Format(time.RFC3339))
+	return b.String()
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
