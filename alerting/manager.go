@@ -426,6 +426,18 @@ func (m *Manager) OpenByPriority() map[Priority]int {
 	return out
 }
 
+// OpenByService counts active incidents per priority and service ("" for
+// none).
+func (m *Manager) OpenByService() map[[2]string]int {
+	out := map[[2]string]int{}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, inc := range m.active {
+		out[[2]string{string(inc.Priority), inc.Service}]++
+	}
+	return out
+}
+
 func titleFor(a *rules.Alert) string {
 	if s := a.Annotations["summary"]; s != "" {
 		return s

@@ -106,7 +106,7 @@ func TestSeverityChangeKeepsOneIncident(t *testing.T) {
 	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	alert := func(sev, prio string) []rules.Alert {
 		return []rules.Alert{{Group: "fs", Rule: "FilesystemFull", State: rules.StateFiring, FiredAt: t0,
-			Labels: labels.FromStrings("alertname", "FilesystemFull", "mount", "/data", "severity", sev, "priority", prio)}}
+			Labels: labels.FromStrings("alertname", "FilesystemFull", "mount", "/data", "severity", sev, "priority", prio, "service", "erp")}}
 	}
 	m.Alerts(ctx, t0, "fs", alert("warning", "P4"))
 	m.Alerts(ctx, t0.Add(time.Minute), "fs", alert("critical", "P2"))
@@ -119,6 +119,9 @@ func TestSeverityChangeKeepsOneIncident(t *testing.T) {
 	}
 	if got := m.OpenByPriority(); got[alerting.P2] != 1 || got[alerting.P4] != 0 {
 		t.Errorf("open by priority: got %v", got)
+	}
+	if got := m.OpenByService(); len(got) != 1 || got[[2]string{"P2", "erp"}] != 1 {
+		t.Errorf("open by service: got %v", got)
 	}
 }
 

@@ -33,8 +33,8 @@ var (
 		"When the target entered its current state (Unix time).",
 		[]string{"target", "kind"}, nil)
 	incidentsOpenDesc = prometheus.NewDesc("nines_incidents_open",
-		"Incidents open or acknowledged, by priority.",
-		[]string{"priority"}, nil)
+		"Incidents open or acknowledged, by priority and service (every priority is present with service=\"\", zero included).",
+		[]string{"priority", "service"}, nil)
 	checkSuccessDesc = prometheus.NewDesc("nines_check_success",
 		"Whether the last run of an active check succeeded (1) or not (0).",
 		[]string{"check", "type"}, nil)
@@ -107,8 +107,14 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		ch <- prometheus.MustNewConstMetric(targetSinceDesc, prometheus.GaugeValue, float64(t.Since.UnixMilli())/1000, t.Name, string(t.Kind))
 	}
-	for p, n := range c.incidents.OpenByPriority() {
-		ch <- prometheus.MustNewConstMetric(incidentsOpenDesc, prometheus.GaugeValue, float64(n), string(p))
+	open := c.incidents.OpenByService()
+	for _, p := range alerting.Priorities {
+		if _, ok := open[[2]string{string(p), ""}]; !ok {
+			open[[2]string{string(p), ""}] = 0
+		}
+	}
+	for k, n := range open {
+		ch <- prometheus.MustNewConstMetric(incidentsOpenDesc, prometheus.GaugeValue, float64(n), k[0], k[1])
 	}
 	for name, last := range c.checks.Results() {
 		ok := 0.0

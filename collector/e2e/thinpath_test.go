@@ -309,8 +309,8 @@ push:
 
 	var metrics string
 	api.get(t, "/metrics", &metrics)
-	if !strings.Contains(metrics, `nines_incidents_open{priority="P3"} 1`) {
-		t.Errorf("/metrics lacks nines_incidents_open{priority=\"P3\"} 1:\n%s", grepLines(metrics, "nines_incidents_open"))
+	if !strings.Contains(metrics, `nines_incidents_open{priority="P3",service=""} 1`) {
+		t.Errorf("/metrics lacks nines_incidents_open{priority=\"P3\",service=\"\"} 1:\n%s", grepLines(metrics, "nines_incidents_open"))
 	}
 	if !strings.Contains(metrics, `nines_target_up{kind="host",target="e2e-host"} 0`) {
 		t.Errorf("/metrics lacks the host as down:\n%s", grepLines(metrics, "nines_target_up"))
