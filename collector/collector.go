@@ -69,6 +69,9 @@ type Collector struct {
 	sla        *slaComputer
 	appender   ingest.Appender // the window, and the forwarder when one is configured
 	ui         *web.UI
+	// ticketSyncs follow the tickets of two-way receivers (they change
+	// on restart only, as receivers do).
+	ticketSyncs []*ticketSync
 
 	mu  sync.Mutex
 	cfg *config.Config
@@ -136,7 +139,13 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, reload fu
 		case r.PagerDuty != nil:
 			notifiers[r.Name] = &pagerduty.Notifier{URL: r.PagerDuty.URL, RoutingKey: r.PagerDuty.RoutingKey.Reveal(), Timeout: r.PagerDuty.Timeout.D()}
 		case r.Redmine != nil:
-			notifiers[r.Name] = redmineNotifier(st, r.Name, r.Redmine, logger)
+			rn := redmineNotifier(st, r.Name, r.Redmine, logger)
+			notifiers[r.Name] = rn
+			if si := r.Redmine.SyncInterval; si != nil && si.D() > 0 {
+				d := si.D()
+				c.ticketSyncs = append(c.ticketSyncs, &ticketSync{receiver: r.Name, every: d, redmine: rn, store: st,
+					logger: logger.With("component", "ticket-sync")})
+			}
 		}
 		names = append(names, r.Name)
 	}
@@ -456,6 +465,14 @@ func (c *Collector) Run(ctx context.Context) error {
 		defer wg.Done()
 		c.ui.Run(runCtx)
 	}()
+	for _, ts := range c.ticketSyncs {
+		ts.actions = c.incidents
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ts.run(runCtx)
+		}()
+	}
 	if c.forwarder != nil {
 		wg.Add(1)
 		go func() {

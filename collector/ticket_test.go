@@ -5,87 +5,195 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/ninesmon/nines/alerting"
 	"github.com/ninesmon/nines/alerting/notify/redmine/redminetest"
 )
 
-// TestIncidentRaisedInRedmine: a firing rule's incident becomes one issue
-// in a real Redmine within seconds, linked to the incident; resolving it
-// through the API resolves the issue.
-func TestIncidentRaisedInRedmine(t *testing.T) {
+type redmineClient struct {
+	t                  *testing.T
+	base, key, project string
+}
+
+func (r redmineClient) call(method, path string, body any, v any) {
+	r.t.Helper()
+	var rd *strings.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = strings.NewReader(string(b))
+	} else {
+		rd = strings.NewReader("")
+	}
+	req, _ := http.NewRequest(method, r.base+path, rd)
+	req.Header.Set("X-Redmine-API-Key", r.key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		r.t.Fatalf("%s %s: %s", method, path, resp.Status)
+	}
+	if v != nil {
+		json.NewDecoder(resp.Body).Decode(v)
+	}
+}
+
+type redmineIssue struct {
+	ID      int
+	Subject string
+	Status  struct{ Name string }
+}
+
+func (r redmineClient) issues() []redmineIssue {
+	var res struct{ Issues []redmineIssue }
+	r.call("GET", "/issues.json?status_id=*&project_id="+r.project, nil, &res)
+	return res.Issues
+}
+
+func (r redmineClient) setStatus(issue int, status string) {
+	var st struct {
+		IssueStatuses []struct {
+			ID   int
+			Name string
+		} `json:"issue_statuses"`
+	}
+	r.call("GET", "/issue_statuses.json", nil, &st)
+	for _, s := range st.IssueStatuses {
+		if s.Name == status {
+			r.call("PUT", fmt.Sprintf("/issues/%d.json", issue), map[string]any{"issue": map[string]any{"status_id": s.ID}}, nil)
+			return
+		}
+	}
+	r.t.Fatalf("no status %q", status)
+}
+
+func eventuallyTrue(t *testing.T, what string, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		ok, detail := cond()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within 20 s (%s)", what, detail)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestIncidentsInRedmine runs a collector with a Redmine receiver against
+// a real Redmine: each incident raises one linked issue; the issue taken
+// in progress in Redmine acknowledges the incident and closed there
+// resolves it; an incident the rule resolves resolves its issue, and an
+// issue reopened by hand after that is resolved again by the reconciler.
+func TestIncidentsInRedmine(t *testing.T) {
 	base, key, project := redminetest.Start(t)
-	c, api := startCollector(t, fmt.Sprintf(`rules: {files: [r.yml]}
-auth:
-  tokens:
-    - {name: alice, role: operator, token_file: op.token}
+	rm := redmineClient{t, base, key, project}
+	c, _ := startCollector(t, fmt.Sprintf(`rules: {files: [r.yml]}
+availability: {startup_grace: 1s}
 receivers:
   - name: servicedesk
     redmine:
       url: %q
       api_key_file: redmine.key
       project: %q
+      sync_interval: 200ms
 `, base, project), map[string]string{
-		"op.token": "op", "redmine.key": key,
-		"r.yml": "groups:\n  - name: g\n    interval: 100ms\n    rules:\n      - alert: BackupFailed\n        expr: vector(1)\n        labels: {priority: P2, service: erp}\n        annotations: {summary: Nightly backup failed}\n",
+		"redmine.key": key,
+		"r.yml": `groups:
+  - name: g
+    interval: 100ms
+    rules:
+      - alert: BackupFailed
+        expr: fixture_backup_failed > 0
+        labels: {priority: P2, service: erp}
+        annotations: {summary: "Backup failed on {{ $labels.host }}"}
+`,
 	})
 	ctx := context.Background()
-	var id int64
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	put := func(host string, v float64) {
+		_ = c.samples.Append(labels.FromStrings("__name__", "fixture_backup_failed", "host", host), time.Now().UnixMilli(), v)
+	}
+	put("a", 1)
+	put("b", 1)
+	byHost := map[string]alerting.Incident{}
+	eventuallyTrue(t, "two incidents, each with a linked issue", func() (bool, string) {
 		list, _ := c.store.Incidents(ctx, alerting.Filter{})
-		if len(list) == 1 {
-			id = list[0].ID
-			if ts, _ := c.store.Tickets(ctx, id); len(ts) == 1 {
-				if ts[0].Receiver != "servicedesk" || !strings.HasPrefix(ts[0].URL, base+"/issues/") {
-					t.Fatalf("ticket %+v", ts[0])
-				}
-				break
+		linked := 0
+		for _, inc := range list {
+			byHost[inc.Labels["host"]] = inc
+			if ts, _ := c.store.Tickets(ctx, inc.ID); len(ts) == 1 && strings.HasPrefix(ts[0].URL, base+"/issues/") {
+				linked++
 			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no ticket linked within 20 s; incidents %+v", list)
-		}
-		time.Sleep(100 * time.Millisecond)
+		return len(list) == 2 && linked == 2, fmt.Sprintf("%d incidents, %d linked", len(list), linked)
+	})
+	issueOf := func(host string) int {
+		ts, _ := c.store.Tickets(ctx, byHost[host].ID)
+		var id int
+		fmt.Sscanf(ts[0].ID, "#%d", &id)
+		return id
 	}
-	issues := func() []struct {
-		Subject string
-		Status  struct{ Name string }
-	} {
-		req, _ := http.NewRequest("GET", base+"/issues.json?status_id=*&project_id="+project, nil)
-		req.Header.Set("X-Redmine-API-Key", key)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var res struct {
-			Issues []struct {
-				Subject string
-				Status  struct{ Name string }
-			}
-		}
-		json.NewDecoder(resp.Body).Decode(&res)
-		return res.Issues
-	}
-	if is := issues(); len(is) != 1 || is[0].Subject != "[P2] Nightly backup failed" {
+	if is := rm.issues(); len(is) != 2 || !slices.ContainsFunc(is, func(i redmineIssue) bool { return i.Subject == "[P2] Backup failed on a" }) {
 		t.Fatalf("issues %+v", is)
 	}
-	if code, body := send(t, "POST", fmt.Sprintf("%s/api/v1/incidents/%d/resolve", api, id), "op", `{"comment": "restored"}`); code != 200 {
-		t.Fatalf("resolve: %d %s", code, body)
+	incident := func(host string) *alerting.Incident {
+		inc, _ := c.store.Incident(ctx, byHost[host].ID)
+		return inc
 	}
-	deadline = time.Now().Add(20 * time.Second)
-	for {
-		is := issues()
-		if len(is) == 1 && is[0].Status.Name == "Resolved" {
-			break
+
+	// Taken in progress in Redmine: acknowledged in Nines, by Redmine.
+	rm.setStatus(issueOf("a"), "In Progress")
+	eventuallyTrue(t, "incident a acknowledged from Redmine", func() (bool, string) {
+		inc := incident("a")
+		return inc.Status == alerting.StatusAcknowledged && inc.AcknowledgedBy == "redmine:servicedesk", string(inc.Status) + " by " + inc.AcknowledgedBy
+	})
+	// Closed in Redmine: resolved in Nines.
+	rm.setStatus(issueOf("a"), "Closed")
+	eventuallyTrue(t, "incident a resolved from Redmine", func() (bool, string) {
+		evs, _ := c.store.Events(ctx, byHost["a"].ID)
+		for _, e := range evs {
+			if e.Action == "resolved" && e.Actor == "redmine:servicedesk" {
+				return true, ""
+			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("issue not resolved within 20 s: %+v", is)
+		return false, fmt.Sprintf("%+v", evs)
+	})
+
+	// b clears: the rule resolves the incident, the issue follows.
+	put("b", 0)
+	issueStatus := func(id int) string {
+		for _, i := range rm.issues() {
+			if i.ID == id {
+				return i.Status.Name
+			}
 		}
-		time.Sleep(100 * time.Millisecond)
+		return "missing"
+	}
+	eventuallyTrue(t, "issue b resolved after the incident", func() (bool, string) {
+		s := issueStatus(issueOf("b"))
+		inc := incident("b")
+		evs, _ := c.store.Events(ctx, inc.ID)
+		ds, _ := c.store.Deliveries(ctx, inc.ID)
+		return s == "Resolved", fmt.Sprintf("issue %s, incident %s, events %+v, deliveries %+v", s, inc.Status, evs, ds)
+	})
+	// Reopened by hand in Redmine although the incident is over: the
+	// reconciler resolves it again.
+	rm.setStatus(issueOf("b"), "New")
+	eventuallyTrue(t, "issue b reconciled", func() (bool, string) {
+		s := issueStatus(issueOf("b"))
+		return s == "Resolved", s
+	})
+	if n := len(rm.issues()); n != 2 {
+		t.Errorf("issues in the end: %d, want 2", n)
 	}
 }

@@ -343,6 +343,11 @@ type Redmine struct {
 	ClosedStatus   string            `yaml:"closed_status"`
 	ReopenedStatus string            `yaml:"reopened_status"`
 	Timeout        yamlconf.Duration `yaml:"timeout"`
+	// SyncInterval is how often linked issues are read back: closed in
+	// Redmine resolves the incident, assigned or in progress acknowledges
+	// it, and an issue left open for a resolved incident is resolved
+	// (default 1m; 0 turns it off).
+	SyncInterval *yamlconf.Duration `yaml:"sync_interval"`
 }
 
 // PagerDuty sends to a PagerDuty service through the Events API v2.
@@ -812,6 +817,10 @@ func (c *Config) Validate(p *yamlconf.Problems) {
 			rm.ResolvedStatus = cmp.Or(rm.ResolvedStatus, "Resolved")
 			rm.ClosedStatus = cmp.Or(rm.ClosedStatus, "Closed")
 			rm.ReopenedStatus = cmp.Or(rm.ReopenedStatus, "New")
+			if rm.SyncInterval == nil {
+				d := yamlconf.Duration(time.Minute)
+				rm.SyncInterval = &d
+			}
 			continue
 		}
 		if pd := r.PagerDuty; pd != nil {

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -49,6 +50,7 @@ type Notifier struct {
 	mu      sync.Mutex
 	fieldID int
 	names   map[string]map[string]int // "priority"/"status": name -> id
+	closed  map[int]bool              // status id -> is_closed
 }
 
 // Fingerprint is what identifies an incident's issue.
@@ -88,8 +90,9 @@ func (n *Notifier) lookups(ctx context.Context) (bool, error) {
 	}
 	var statuses struct {
 		IssueStatuses []struct {
-			ID   int    `json:"id"`
-			Name string `json:"name"`
+			ID       int    `json:"id"`
+			Name     string `json:"name"`
+			IsClosed bool   `json:"is_closed"`
 		} `json:"issue_statuses"`
 	}
 	for path, v := range map[string]any{"/custom_fields.json": &fields, "/enumerations/issue_priorities.json": &prios, "/issue_statuses.json": &statuses} {
@@ -113,8 +116,10 @@ func (n *Notifier) lookups(ctx context.Context) (bool, error) {
 	for _, p := range prios.IssuePriorities {
 		names["priority"][strings.ToLower(p.Name)] = p.ID
 	}
+	n.closed = map[int]bool{}
 	for _, s := range statuses.IssueStatuses {
 		names["status"][strings.ToLower(s.Name)] = s.ID
+		n.closed[s.ID] = s.IsClosed
 	}
 	for _, st := range []string{n.ResolvedStatus, n.ClosedStatus, n.ReopenedStatus} {
 		if _, ok := names["status"][strings.ToLower(st)]; !ok {
@@ -126,7 +131,14 @@ func (n *Notifier) lookups(ctx context.Context) (bool, error) {
 }
 
 type issue struct {
-	ID       int `json:"id"`
+	ID     int `json:"id"`
+	Status struct {
+		ID   int    `json:"id"`
+		Name string `json:"name"`
+	} `json:"status"`
+	AssignedTo *struct {
+		Name string `json:"name"`
+	} `json:"assigned_to"`
 	Journals []struct {
 		Notes string `json:"notes"`
 	} `json:"journals"`
@@ -220,11 +232,16 @@ func (n *Notifier) update(ctx context.Context, id int, note alerting.Notificatio
 		text += ": " + note.Text
 	}
 	fields := map[string]any{"notes": text + "\n\n" + marker}
+	alreadyClosed := n.closed[res.Issue.Status.ID]
 	switch note.Action {
 	case "resolved":
-		fields["status_id"] = n.names["status"][strings.ToLower(n.ResolvedStatus)]
+		if !alreadyClosed { // closed in Redmine first: leave it closed
+			fields["status_id"] = n.names["status"][strings.ToLower(n.ResolvedStatus)]
+		}
 	case "closed":
-		fields["status_id"] = n.names["status"][strings.ToLower(n.ClosedStatus)]
+		if !alreadyClosed {
+			fields["status_id"] = n.names["status"][strings.ToLower(n.ClosedStatus)]
+		}
 	case "reopened":
 		fields["status_id"] = n.names["status"][strings.ToLower(n.ReopenedStatus)]
 	case "severity":
@@ -249,4 +266,68 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n]
+}
+
+// IssueState is what Nines follows of a linked issue.
+type IssueState struct {
+	Status   string
+	Closed   bool // a closed status (Resolved, Closed, Rejected ...)
+	Assignee string
+	// InProgress is true when the issue has an assignee or is in one of
+	// the acknowledging statuses.
+	InProgress bool
+}
+
+// AcknowledgingStatuses are the statuses that acknowledge an incident
+// (besides an assignee).
+var AcknowledgingStatuses = []string{"in progress", "feedback"}
+
+func issueID(ticket string) (int, error) {
+	id, err := strconv.Atoi(strings.TrimPrefix(ticket, "#"))
+	if err != nil || id <= 0 {
+		return 0, fmt.Errorf("redmine: %q is not an issue number", ticket)
+	}
+	return id, nil
+}
+
+// State reads a linked issue's state (for the two-way sync).
+func (n *Notifier) State(ctx context.Context, ticket string) (IssueState, error) {
+	if _, err := n.lookups(ctx); err != nil {
+		return IssueState{}, err
+	}
+	id, err := issueID(ticket)
+	if err != nil {
+		return IssueState{}, err
+	}
+	body, _, err := n.do(ctx, http.MethodGet, fmt.Sprintf("/issues/%d.json", id), nil)
+	if err != nil {
+		return IssueState{}, err
+	}
+	var res struct {
+		Issue issue `json:"issue"`
+	}
+	if err := json.Unmarshal(body, &res); err != nil {
+		return IssueState{}, fmt.Errorf("redmine issue %d: %w", id, err)
+	}
+	st := IssueState{Status: res.Issue.Status.Name, Closed: n.closed[res.Issue.Status.ID]}
+	if res.Issue.AssignedTo != nil {
+		st.Assignee = res.Issue.AssignedTo.Name
+	}
+	st.InProgress = st.Assignee != "" || slices.Contains(AcknowledgingStatuses, strings.ToLower(st.Status))
+	return st, nil
+}
+
+// Resolve sets a linked issue to the resolved status with a note (the
+// reconciler: no ticket left open by Nines).
+func (n *Notifier) Resolve(ctx context.Context, ticket, note string) error {
+	if _, err := n.lookups(ctx); err != nil {
+		return err
+	}
+	id, err := issueID(ticket)
+	if err != nil {
+		return err
+	}
+	_, _, err = n.do(ctx, http.MethodPut, fmt.Sprintf("/issues/%d.json", id), map[string]any{"issue": map[string]any{
+		"notes": note, "status_id": n.names["status"][strings.ToLower(n.ResolvedStatus)]}})
+	return err
 }

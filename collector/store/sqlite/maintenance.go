@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ninesmon/nines/alerting"
 	"github.com/ninesmon/nines/collector/state"
 )
 
@@ -181,4 +182,43 @@ func (s *Store) Tickets(ctx context.Context, incidentID int64) ([]Ticket, error)
 		out = append(out, t)
 	}
 	return out, rows.Err()
+}
+
+// LinkedTicket is a receiver's ticket with its incident's status.
+type LinkedTicket struct {
+	IncidentID int64
+	Ticket     string
+	Status     alerting.Status
+}
+
+// LinkedTickets lists a receiver's tickets whose incidents are active, or
+// ended within the last since (for the reconciler), newest first.
+func (s *Store) LinkedTickets(ctx context.Context, receiver string, since time.Time) ([]LinkedTicket, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT t.incident_id, t.ticket, i.status FROM incident_tickets t JOIN incidents i ON i.id = t.incident_id
+		WHERE t.receiver = ? AND (i.status IN ('open', 'acknowledged') OR COALESCE(i.resolved_at_ms, i.closed_at_ms, 0) >= ?)
+		ORDER BY t.incident_id DESC`, receiver, since.UnixMilli())
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []LinkedTicket
+	for rows.Next() {
+		var l LinkedTicket
+		var st string
+		if err := rows.Scan(&l.IncidentID, &l.Ticket, &st); err != nil {
+			return nil, err
+		}
+		l.Status = alerting.Status(st)
+		out = append(out, l)
+	}
+	return out, rows.Err()
+}
+
+// Pending counts an incident's notifications to a receiver not yet
+// delivered nor given up.
+func (s *Store) Pending(ctx context.Context, incidentID int64, receiver string) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM outbox WHERE incident_id = ? AND receiver = ? AND delivered_ms IS NULL AND failed = 0`,
+		incidentID, receiver).Scan(&n)
+	return n, err
 }
