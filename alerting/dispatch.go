@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ninesmon/nines/agent/failpoint"
 )
 
 // Dispatcher delivers queued notifications (the outbox) to their
@@ -88,6 +90,9 @@ func (d *Dispatcher) deliver(ctx context.Context, n Notification) {
 		return
 	}
 	retry, err := notifier.Notify(ctx, n, inc)
+	if err == nil {
+		failpoint.Hit("notify.before_mark") // delivered, not yet marked
+	}
 	switch {
 	case err == nil:
 		d.sent.WithLabelValues(n.Receiver).Inc()

@@ -19,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ninesmon/nines/agent/failpoint"
 	"github.com/ninesmon/nines/alerting"
 	"github.com/ninesmon/nines/alerting/notify"
 )
@@ -174,9 +175,11 @@ func (n *Notifier) Notify(ctx context.Context, note alerting.Notification, inc *
 		return retry, err
 	}
 	if is == nil {
+		failpoint.Hit("redmine.before_create")
 		if is, retry, err = n.create(ctx, inc, fp); err != nil {
 			return retry, err
 		}
+		failpoint.Hit("redmine.after_create") // created, its id not saved
 	}
 	if n.OnTicket != nil {
 		n.OnTicket(ctx, inc.ID, Ticket{ID: "#" + strconv.Itoa(is.ID), URL: fmt.Sprintf("%s/issues/%d", n.URL, is.ID)})

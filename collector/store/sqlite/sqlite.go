@@ -21,6 +21,7 @@ import (
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
+	"github.com/ninesmon/nines/agent/failpoint"
 	"github.com/ninesmon/nines/alerting"
 	"github.com/ninesmon/nines/collector/state"
 	"github.com/ninesmon/nines/rules"
@@ -412,9 +413,11 @@ func (s *Store) InsertIncident(ctx context.Context, inc *alerting.Incident) erro
 	if err := addEvent(ctx, tx, alerting.Event{IncidentID: id, At: inc.OpenedAt, Actor: alerting.Automatic, Action: "opened", Text: inc.Title, Notify: inc.Notify}); err != nil {
 		return err
 	}
+	failpoint.Hit("incident.before_commit")
 	if err := tx.Commit(); err != nil {
 		return err
 	}
+	failpoint.Hit("incident.after_commit")
 	inc.ID = id
 	return nil
 }
