@@ -66,6 +66,9 @@ type Incident struct {
 	AcknowledgedBy string     `json:"acknowledged_by,omitempty"`
 	ResolvedAt     *time.Time `json:"resolved_at,omitempty"`
 	ClosedAt       *time.Time `json:"closed_at,omitempty"`
+	// Assignee is who the incident is assigned to (free text: a person or
+	// a team).
+	Assignee string `json:"assignee,omitempty"`
 
 	// Notify names the receivers told that it opened (see Event.Notify).
 	Notify []string `json:"-"`
@@ -118,6 +121,9 @@ type Store interface {
 	// ErrNotFound when no incident has that id, and ErrConflict when it is
 	// not in one of the from statuses.
 	Transition(ctx context.Context, id int64, from []Status, to Status, ev Event) error
+	// Assign sets an active incident's assignee and records ev in the same
+	// transaction (ErrNotFound, or ErrConflict when it is not active).
+	Assign(ctx context.Context, id int64, assignee string, ev Event) error
 	// AddEvent appends an event (a comment) to an incident's timeline.
 	AddEvent(ctx context.Context, ev Event) error
 	// Events lists an incident's timeline, oldest first.

@@ -359,12 +359,38 @@ func (m *Manager) Reopen(ctx context.Context, id int64, actor, text string, now 
 	return m.act(ctx, id, []Status{StatusResolved, StatusClosed}, StatusOpen, Event{At: now, Actor: actor, Action: "reopened", Text: text})
 }
 
-// Comment adds a note to an incident's timeline.
+// Comment adds a note to an incident's timeline; receivers get it (a
+// ticket's note).
 func (m *Manager) Comment(ctx context.Context, id int64, actor, text string, now time.Time) error {
 	if text == "" {
 		return fmt.Errorf("%w: a comment needs text", ErrConflict)
 	}
-	return m.store.AddEvent(ctx, Event{IncidentID: id, At: now, Actor: actor, Action: "commented", Text: text})
+	if _, err := m.store.Incident(ctx, id); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	receivers := m.receivers
+	m.mu.Unlock()
+	return m.store.AddEvent(ctx, Event{IncidentID: id, At: now, Actor: actor, Action: "commented", Text: text, Notify: receivers})
+}
+
+// Assign assigns an active incident to a person or team.
+func (m *Manager) Assign(ctx context.Context, id int64, actor, assignee string, now time.Time) error {
+	if assignee == "" {
+		return fmt.Errorf("%w: assign to whom?", ErrConflict)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.store.Assign(ctx, id, assignee, Event{At: now, Actor: actor, Action: "assigned", Text: "to " + assignee, Notify: m.receivers}); err != nil {
+		return err
+	}
+	for _, inc := range m.active {
+		if inc.ID == id {
+			inc.Assignee = assignee
+		}
+	}
+	m.logger.Info("incident assigned", "incident_id", id, "actor", actor, "assignee", assignee)
+	return nil
 }
 
 // act runs a manual transition and keeps the active set in step.

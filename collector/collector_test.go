@@ -472,6 +472,23 @@ auth:
 	if code, body := post("/api/v1/incidents/"+id+"/acknowledge", "op"); code != 200 || !strings.Contains(body, `"acknowledged_by":"alice"`) {
 		t.Errorf("operator acknowledging: got %d %s", code, body)
 	}
+	assign := func(body string) (int, string) {
+		req, _ := http.NewRequest("POST", base+"/api/v1/incidents/"+id+"/assign", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer op")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := assign(`{"comment": "x"}`); code != http.StatusBadRequest || !strings.Contains(body, "assignee: required") {
+		t.Errorf("assign without assignee: %d %s", code, body)
+	}
+	if code, body := assign(`{"assignee": "network-team"}`); code != 200 || !strings.Contains(body, `"assignee":"network-team"`) {
+		t.Errorf("assign: %d %s", code, body)
+	}
 	if code, _ := post("/api/v1/incidents/"+id+"/close", "op"); code != http.StatusConflict {
 		t.Errorf("closing an acknowledged incident: got %d, want 409", code)
 	}
@@ -482,7 +499,8 @@ auth:
 		t.Errorf("missing incident: got %d, want 404", code)
 	}
 	code, body := do(t, "GET", base+"/api/v1/incidents/"+id+"/timeline", "view")
-	if code != 200 || !strings.Contains(body, `"action":"acknowledged"`) || !strings.Contains(body, `"actor":"alice"`) || !strings.Contains(body, `"text":"looking"`) {
+	if code != 200 || !strings.Contains(body, `"action":"acknowledged"`) || !strings.Contains(body, `"actor":"alice"`) || !strings.Contains(body, `"text":"looking"`) ||
+		!strings.Contains(body, `"action":"assigned","text":"to network-team"`) {
 		t.Errorf("timeline: got %d %s", code, body)
 	}
 }

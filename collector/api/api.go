@@ -38,6 +38,7 @@ type Actions interface {
 	Close(ctx context.Context, id int64, actor, text string, now time.Time) error
 	Reopen(ctx context.Context, id int64, actor, text string, now time.Time) error
 	Comment(ctx context.Context, id int64, actor, text string, now time.Time) error
+	Assign(ctx context.Context, id int64, actor, assignee string, now time.Time) error
 }
 
 // Maintenance lists, creates and ends maintenance windows.
@@ -188,26 +189,35 @@ func (a *API) incidentAction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var body struct {
-		Comment string `json:"comment"`
+		Comment  string `json:"comment"`
+		Assignee string `json:"assignee"`
 	}
 	if r.ContentLength != 0 {
 		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&body); err != nil {
-			WriteError(w, http.StatusBadRequest, "body: want {\"comment\": \"...\"}: "+err.Error())
+			WriteError(w, http.StatusBadRequest, "body: want {\"comment\": \"...\"} (and \"assignee\" to assign): "+err.Error())
 			return
 		}
 	}
 	p, _ := auth.FromContext(r.Context())
 	act := map[string]func(context.Context, int64, string, string, time.Time) error{
 		"acknowledge": a.Actions.Acknowledge, "resolve": a.Actions.Resolve, "close": a.Actions.Close,
-		"reopen": a.Actions.Reopen, "comment": a.Actions.Comment,
+		"reopen": a.Actions.Reopen, "comment": a.Actions.Comment, "assign": a.Actions.Assign,
 	}[r.PathValue("action")]
 	if act == nil {
-		WriteError(w, http.StatusNotFound, fmt.Sprintf("unknown action %q (want acknowledge, comment, resolve, close or reopen)", r.PathValue("action")))
+		WriteError(w, http.StatusNotFound, fmt.Sprintf("unknown action %q (want acknowledge, assign, comment, resolve, close or reopen)", r.PathValue("action")))
 		return
 	}
-	switch err := act(r.Context(), id, p.Name, body.Comment, time.Now()); {
+	arg := body.Comment
+	if r.PathValue("action") == "assign" {
+		if body.Assignee == "" {
+			WriteError(w, http.StatusBadRequest, "assignee: required, e.g. {\"assignee\": \"network-team\"}")
+			return
+		}
+		arg = body.Assignee
+	}
+	switch err := act(r.Context(), id, p.Name, arg, time.Now()); {
 	case errors.Is(err, alerting.ErrNotFound):
 		WriteError(w, http.StatusNotFound, fmt.Sprintf("incident %d not found", id))
 		return

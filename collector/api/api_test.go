@@ -38,6 +38,7 @@ func (f *fakeIncidents) Transition(context.Context, int64, []alerting.Status, al
 	return nil
 }
 func (f *fakeIncidents) AddEvent(context.Context, alerting.Event) error { return nil }
+func (f *fakeIncidents) Assign(context.Context, int64, string, alerting.Event) error { return nil }
 func (f *fakeIncidents) DueNotifications(context.Context, time.Time, int) ([]alerting.Notification, error) {
 	return nil, nil
 }

@@ -138,8 +138,8 @@ func (u *UI) incident(w http.ResponseWriter, r *http.Request) {
 		u.opts.Logger.Error("incident tickets", "incident_id", inc.ID, "err", err)
 	}
 	actions := map[alerting.Status][]string{
-		alerting.StatusOpen:         {"acknowledge", "comment", "resolve"},
-		alerting.StatusAcknowledged: {"comment", "resolve"},
+		alerting.StatusOpen:         {"acknowledge", "assign", "comment", "resolve"},
+		alerting.StatusAcknowledged: {"assign", "comment", "resolve"},
 		alerting.StatusResolved:     {"comment", "close", "reopen"},
 		alerting.StatusClosed:       {"comment"},
 	}[inc.Status]
@@ -161,6 +161,13 @@ func (u *UI) incidentAction(w http.ResponseWriter, r *http.Request) {
 	switch action {
 	case "acknowledge":
 		err = u.opts.Actions.Acknowledge(ctx, inc.ID, p.Name, text, now)
+	case "assign":
+		who := strings.TrimSpace(r.PostFormValue("assignee"))
+		if who == "" {
+			u.errorPage(w, r, http.StatusBadRequest, "Assign to whom? Fill in the assignee.")
+			return
+		}
+		err = u.opts.Actions.Assign(ctx, inc.ID, p.Name, who, now)
 	case "comment":
 		if text == "" {
 			u.errorPage(w, r, http.StatusBadRequest, "A comment needs some text.")

@@ -106,6 +106,9 @@ func (r *recordingActions) Close(context.Context, int64, string, string, time.Ti
 func (r *recordingActions) Reopen(_ context.Context, id int64, actor, text string, _ time.Time) error {
 	return r.note("reopen", id, actor, text)
 }
+func (r *recordingActions) Assign(_ context.Context, id int64, actor, assignee string, _ time.Time) error {
+	return r.note("assign", id, actor, assignee)
+}
 func (r *recordingActions) Comment(_ context.Context, id int64, actor, text string, _ time.Time) error {
 	return r.note("comment", id, actor, text)
 }
@@ -374,7 +377,13 @@ func TestIncidentPageActions(t *testing.T) {
 	if resp := post(op, url.Values{"action": {"dance"}, "csrf": {m[1]}}); resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("unknown action: %d, want 400", resp.StatusCode)
 	}
-	if got := strings.Join(f.actions.done, ";"); got != "acknowledge alice on it" {
+	if resp := post(op, url.Values{"action": {"assign"}, "assignee": {"net-team"}, "csrf": {m[1]}}); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("assigning: %d, want 303", resp.StatusCode)
+	}
+	if resp := post(op, url.Values{"action": {"assign"}, "csrf": {m[1]}}); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("assigning to nobody: %d, want 400", resp.StatusCode)
+	}
+	if got := strings.Join(f.actions.done, ";"); got != "acknowledge alice on it;assign alice net-team" {
 		t.Errorf("actions = %q", got)
 	}
 	if resp, _ := f.get(t, "/ui/incidents/99", op); resp.StatusCode != http.StatusNotFound {

@@ -188,6 +188,7 @@ var migrations = []string{
 		url TEXT NOT NULL,
 		PRIMARY KEY (incident_id, receiver)
 	);`,
+	`ALTER TABLE incidents ADD COLUMN assigned_to TEXT NOT NULL DEFAULT '';`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {
@@ -483,6 +484,33 @@ func (s *Store) Transition(ctx context.Context, id int64, from []alerting.Status
 	return tx.Commit()
 }
 
+// Assign implements alerting.Store: the assignee and the event in one
+// transaction, for an open or acknowledged incident.
+func (s *Store) Assign(ctx context.Context, id int64, assignee string, ev alerting.Event) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
+	var cur string
+	if err := tx.QueryRowContext(ctx, `SELECT status FROM incidents WHERE id = ?`, id).Scan(&cur); errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("incident %d: %w", id, alerting.ErrNotFound)
+	} else if err != nil {
+		return err
+	}
+	if !alerting.Status(cur).Active() {
+		return fmt.Errorf("incident %d is %s: %w", id, cur, alerting.ErrConflict)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE incidents SET assigned_to = ? WHERE id = ?`, assignee, id); err != nil {
+		return err
+	}
+	ev.IncidentID = id
+	if err := addEvent(ctx, tx, ev); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
 // AddEvent implements alerting.Store.
 func (s *Store) AddEvent(ctx context.Context, ev alerting.Event) error {
 	if _, err := s.Incident(ctx, ev.IncidentID); err != nil {
@@ -529,7 +557,7 @@ func (s *Store) SetSeverity(ctx context.Context, id int64, severity string, prio
 	return err
 }
 
-const incidentColumns = `id, dedup_key, grp, rule, title, description, target, service, severity, priority, status, labels, value, opened_at_ms, resolved_at_ms, acknowledged_at_ms, acknowledged_by, closed_at_ms`
+const incidentColumns = `id, dedup_key, grp, rule, title, description, target, service, severity, priority, status, labels, value, opened_at_ms, resolved_at_ms, acknowledged_at_ms, acknowledged_by, closed_at_ms, assigned_to`
 
 // Incidents implements alerting.Store.
 func (s *Store) Incidents(ctx context.Context, f alerting.Filter) ([]alerting.Incident, error) {
@@ -589,7 +617,7 @@ func scanIncident(r scanner) (*alerting.Incident, error) {
 	var opened int64
 	var resolved, acked, closed sql.NullInt64
 	if err := r.Scan(&inc.ID, &inc.DedupKey, &inc.Group, &inc.Rule, &inc.Title, &inc.Description, &inc.Target, &inc.Service,
-		&inc.Severity, &prio, &status, &lbls, &inc.Value, &opened, &resolved, &acked, &inc.AcknowledgedBy, &closed); err != nil {
+		&inc.Severity, &prio, &status, &lbls, &inc.Value, &opened, &resolved, &acked, &inc.AcknowledgedBy, &closed, &inc.Assignee); err != nil {
 		return nil, err
 	}
 	if acked.Valid {
