@@ -37,7 +37,7 @@ func (f *fakeIncidents) InsertIncident(context.Context, *alerting.Incident) erro
 func (f *fakeIncidents) Transition(context.Context, int64, []alerting.Status, alerting.Status, alerting.Event) error {
 	return nil
 }
-func (f *fakeIncidents) AddEvent(context.Context, alerting.Event) error { return nil }
+func (f *fakeIncidents) AddEvent(context.Context, alerting.Event) error              { return nil }
 func (f *fakeIncidents) Assign(context.Context, int64, string, alerting.Event) error { return nil }
 func (f *fakeIncidents) DueNotifications(context.Context, time.Time, int) ([]alerting.Notification, error) {
 	return nil, nil
