@@ -357,3 +357,45 @@ func TestDependencies(t *testing.T) {
 		t.Errorf("open after the switch recovered: got %+v, want web2's own incident", open)
 	}
 }
+
+// TestCloseAfterDelay: a resolved incident closes by itself once it has
+// stayed resolved for the policy's delay, not before; 0 turns it off.
+func TestCloseAfterDelay(t *testing.T) {
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "n.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	m, _ := alerting.NewManager(ctx, store, slog.New(slog.DiscardHandler))
+	m.SetPolicy(alerting.DefaultPolicy())
+	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	firing := []rules.Alert{{Group: "g", Rule: "R", State: rules.StateFiring, FiredAt: t0, Labels: labels.FromStrings("alertname", "R")}}
+	m.Alerts(ctx, t0, "g", firing)
+	m.Alerts(ctx, t0.Add(time.Minute), "g", nil) // cleared: resolved
+	status := func() alerting.Status {
+		list, _ := store.Incidents(ctx, alerting.Filter{})
+		return list[0].Status
+	}
+	if s := status(); s != alerting.StatusResolved {
+		t.Fatalf("status %s, want resolved", s)
+	}
+	if err := m.CloseResolved(ctx, t0.Add(23*time.Hour)); err != nil || status() != alerting.StatusResolved {
+		t.Errorf("after 23 h: %s, %v; want still resolved", status(), err)
+	}
+	p := alerting.DefaultPolicy()
+	p.CloseAfter = 0
+	m.SetPolicy(p)
+	if m.CloseResolved(ctx, t0.Add(48*time.Hour)); status() != alerting.StatusResolved {
+		t.Errorf("close_after 0: %s, want resolved", status())
+	}
+	m.SetPolicy(alerting.DefaultPolicy())
+	if err := m.CloseResolved(ctx, t0.Add(25*time.Hour)); err != nil || status() != alerting.StatusClosed {
+		t.Errorf("after 25 h: %s, %v; want closed", status(), err)
+	}
+	list, _ := store.Incidents(ctx, alerting.Filter{})
+	evs, _ := store.Events(ctx, list[0].ID)
+	if last := evs[len(evs)-1]; last.Action != "closed" || last.Actor != alerting.Automatic {
+		t.Errorf("last event %+v", last)
+	}
+}

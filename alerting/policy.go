@@ -21,6 +21,8 @@ type Policy struct {
 	// NearBreach is the share of a target after which an incident is
 	// flagged as near breach (default 0.8).
 	NearBreach float64
+	// CloseAfter closes incidents resolved for this long (0: never).
+	CloseAfter time.Duration
 }
 
 // DefaultPolicy is the priority table of the domain guide: P1 respond in
@@ -40,6 +42,7 @@ func DefaultPolicy() Policy {
 			P4: {Respond: 24 * time.Hour, Resolve: 5 * 24 * time.Hour},
 		},
 		NearBreach: 0.8,
+		CloseAfter: 24 * time.Hour,
 	}
 }
 

@@ -2,6 +2,7 @@ package alerting
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -98,4 +99,31 @@ func (m *Manager) TargetsFor(p Priority) (Targets, bool) {
 	defer m.mu.Unlock()
 	t, ok := m.policy.Targets[p]
 	return t, ok
+}
+
+// CloseResolved closes the incidents that have stayed resolved for the
+// policy's CloseAfter (a reopen within it would have made them open
+// again). Receivers are told, as for a close by hand.
+func (m *Manager) CloseResolved(ctx context.Context, now time.Time) error {
+	m.mu.Lock()
+	after := m.policy.CloseAfter
+	m.mu.Unlock()
+	if after <= 0 {
+		return nil
+	}
+	list, err := m.store.Incidents(ctx, Filter{Status: []Status{StatusResolved}})
+	if err != nil {
+		return err
+	}
+	for _, inc := range list {
+		if inc.ResolvedAt == nil || now.Sub(*inc.ResolvedAt) < after {
+			continue
+		}
+		err := m.act(ctx, inc.ID, []Status{StatusResolved}, StatusClosed, Event{At: now, Actor: Automatic, Action: "closed",
+			Text: fmt.Sprintf("resolved for %s", after)})
+		if err != nil && !errors.Is(err, ErrConflict) {
+			return err
+		}
+	}
+	return nil
 }

@@ -298,6 +298,9 @@ func IncidentPolicy(cfg *config.Config) alerting.Policy {
 	if cfg.Incidents.NearBreach > 0 {
 		p.NearBreach = cfg.Incidents.NearBreach
 	}
+	if ca := cfg.Incidents.CloseAfter; ca != nil {
+		p.CloseAfter = ca.D()
+	}
 	return p
 }
 
@@ -516,7 +519,8 @@ func (c *Collector) Run(ctx context.Context) error {
 func (c *Collector) housekeeping(ctx context.Context) {
 	const aliveEvery = 10 * time.Second
 	const pruneEvery = time.Minute
-	var lastAlive, lastPrune, lastSLO time.Time
+	const closeEvery = 30 * time.Second
+	var lastAlive, lastPrune, lastSLO, lastClose time.Time
 	for {
 		cfg := c.config()
 		now := time.Now()
@@ -531,6 +535,12 @@ func (c *Collector) housekeeping(ctx context.Context) {
 			lastAlive = now
 		}
 		c.incidents.CheckTimers(ctx, now)
+		if now.Sub(lastClose) >= closeEvery {
+			if err := c.incidents.CloseResolved(ctx, now); err != nil && ctx.Err() == nil {
+				c.logger.Error("close resolved incidents", "err", err)
+			}
+			lastClose = now
+		}
 		if now.Sub(lastSLO) >= rules.SLOEvalInterval {
 			if err := c.slos.compute(ctx, now); err != nil && ctx.Err() == nil {
 				c.logger.Error("compute SLOs", "err", err)

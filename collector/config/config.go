@@ -388,6 +388,9 @@ type Incidents struct {
 	// NearBreach is the share of a target after which an incident is
 	// flagged as near breach (default 0.8).
 	NearBreach float64 `yaml:"near_breach"`
+	// CloseAfter closes a resolved incident that stayed resolved this long
+	// (default 24h; 0s: never, operators close by hand).
+	CloseAfter *yamlconf.Duration `yaml:"close_after"`
 }
 
 // IncidentTargets are one priority's targets.
