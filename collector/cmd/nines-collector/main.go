@@ -6,6 +6,7 @@
 //	nines-collector rules check FILE...    validate rule files
 //	nines-collector rules test FILE...     run rule unit tests (promtool's format)
 //	nines-collector report [flags]         write a service level report
+//	nines-collector incidents ...          list and work incidents (REST API)
 package main
 
 import (
@@ -37,6 +38,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "report" {
 		return reportCmd(args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "incidents" {
+		return incidentsCmd(args[1:], stdout, stderr)
+	}
 	fs := flag.NewFlagSet("nines-collector", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	configFile := fs.String("config", "", "configuration file (YAML); without it the defaults apply")
@@ -51,6 +55,7 @@ func run(args []string, stdout, stderr io.Writer) int {
   nines-collector rules check FILE...   validate rule files and exit
   nines-collector rules test FILE...    run rule unit tests (promtool's format)
   nines-collector report [flags]        write a service level report (see report --help)
+  nines-collector incidents ...         list, show, acknowledge, assign, comment, resolve incidents
 
 Flags:
 `)

@@ -3,12 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
+	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/ninesmon/nines/collector"
+	"github.com/ninesmon/nines/collector/config"
 	"github.com/ninesmon/nines/collector/state"
 	"github.com/ninesmon/nines/collector/store/sqlite"
 )
@@ -101,5 +105,82 @@ func TestReportCommand(t *testing.T) {
 		if code := run(tc.args, &stdout, &stderr); code != tc.code || !strings.Contains(stderr.String(), tc.want) {
 			t.Errorf("%v: exit %d %q; want %d and %q", tc.args, code, stderr.String(), tc.code, tc.want)
 		}
+	}
+}
+
+// TestIncidentsCommand works an incident of a running collector from the
+// command line.
+func TestIncidentsCommand(t *testing.T) {
+	t.Setenv("NINES_TOKEN", "")
+	dir := t.TempDir()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	os.WriteFile(filepath.Join(dir, "op.token"), []byte("op-token\n"), 0o600)
+	os.WriteFile(filepath.Join(dir, "r.yml"), []byte("groups:\n  - name: g\n    interval: 100ms\n    rules:\n      - alert: DiskFull\n        expr: vector(1)\n        labels: {priority: P3}\n        annotations: {summary: Disk full}\n"), 0o600)
+	os.WriteFile(filepath.Join(dir, "c.yml"), []byte("web: {listen_address: \""+addr+"\"}\nstorage: {path: n.db}\nrules: {files: [r.yml]}\nauth:\n  tokens:\n    - {name: alice, role: operator, token_file: op.token}\n"), 0o600)
+	cfg, err := config.LoadFile(filepath.Join(dir, "c.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	c, err := collector.New(ctx, cfg, slog.New(slog.DiscardHandler), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	cli := func(args ...string) (int, string) {
+		var out, errb bytes.Buffer
+		code := run(append([]string{"incidents", "--url", "http://" + addr, "--token-file", filepath.Join(dir, "op.token")}, args...), &out, &errb)
+		return code, out.String() + errb.String()
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		code, out := cli("list")
+		if code == 0 && strings.Contains(out, "Disk full") {
+			if !strings.Contains(out, "P3") || !strings.Contains(out, "open") {
+				t.Errorf("list: %s", out)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("list: %d %s", code, out)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"ack", "1", "looking", "now"}, 0, "#1 is acknowledged"},
+		{[]string{"assign", "1", "storage-team"}, 0, "#1 is acknowledged"},
+		{[]string{"comment", "1", "disk", "replaced"}, 0, "#1 is acknowledged"},
+		{[]string{"close", "1"}, 1, "409 Conflict"},
+		{[]string{"resolve", "1"}, 0, "#1 is resolved"},
+		{[]string{"show", "1"}, 0, "assigned to storage-team"},
+		{[]string{"show", "99"}, 1, "incident 99 not found"},
+		{[]string{"comment", "1"}, 2, "Usage"},
+		{[]string{"dance"}, 2, `unknown command "dance"`},
+	} {
+		code, out := cli(tc.args...)
+		if code != tc.code || !strings.Contains(out, tc.want) {
+			t.Errorf("%v: exit %d %q; want %d and %q", tc.args, code, out, tc.code, tc.want)
+		}
+	}
+	_, out := cli("show", "1")
+	for _, want := range []string{"acknowledged alice      looking now", "commented    alice      disk replaced", "assigned     alice      to storage-team"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("show lacks %q:\n%s", want, out)
+		}
+	}
+	var errb bytes.Buffer
+	if code := run([]string{"incidents", "--url", "http://" + addr, "list"}, &bytes.Buffer{}, &errb); code != 2 || !strings.Contains(errb.String(), "no token") {
+		t.Errorf("without a token: %d %s", code, errb.String())
 	}
 }
