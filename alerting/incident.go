@@ -124,6 +124,8 @@ type Store interface {
 	// Assign sets an active incident's assignee and records ev in the same
 	// transaction (ErrNotFound, or ErrConflict when it is not active).
 	Assign(ctx context.Context, id int64, assignee string, ev Event) error
+	// Told lists the receivers an incident's notifications went to.
+	Told(ctx context.Context, incidentID int64) ([]string, error)
 	// AddEvent appends an event (a comment) to an incident's timeline.
 	AddEvent(ctx context.Context, ev Event) error
 	// Events lists an incident's timeline, oldest first.

@@ -45,6 +45,8 @@ type Manager struct {
 	// receivers are told of every incident's opening, acknowledgement,
 	// severity change, resolution, reopening and closing.
 	receivers []string
+	// routes pick receivers per incident; none: all receivers.
+	routes []Route
 	// attached are child problems folded into a parent's incident: dedup
 	// key -> the parent incident's id.
 	attached map[string]attachment
@@ -212,8 +214,8 @@ func (m *Manager) Alerts(ctx context.Context, now time.Time, group string, alert
 			Labels:      lm,
 			Value:       a.Value,
 			OpenedAt:    a.FiredAt,
-			Notify:      m.receivers,
 		}
+		inc.Notify = m.notifyFor(ctx, inc)
 		if inc.OpenedAt.IsZero() {
 			inc.OpenedAt = now
 		}
@@ -233,7 +235,7 @@ func (m *Manager) Alerts(ctx context.Context, now time.Time, group string, alert
 		if h := m.flaps[key]; h != nil && h.flapping {
 			continue // flapping: one incident, no open/close storm, until it settles
 		}
-		ev := Event{At: now, Actor: Automatic, Action: "resolved", Text: "the alert cleared", Notify: m.receivers}
+		ev := Event{At: now, Actor: Automatic, Action: "resolved", Text: "the alert cleared", Notify: m.notifyFor(ctx, inc)}
 		if err := m.store.Transition(ctx, inc.ID, []Status{StatusOpen, StatusAcknowledged}, StatusResolved, ev); err != nil && !errors.Is(err, ErrConflict) {
 			m.logger.Error("resolve incident", "incident_id", inc.ID, "err", err)
 			continue
@@ -327,7 +329,7 @@ func (m *Manager) reopen(ctx context.Context, key string, now time.Time) bool {
 		}
 		return false
 	}
-	ev := Event{At: now, Actor: Automatic, Action: "reopened", Text: "the alert fired again", Notify: m.receivers}
+	ev := Event{At: now, Actor: Automatic, Action: "reopened", Text: "the alert fired again", Notify: m.notifyFor(ctx, prev)}
 	if err := m.store.Transition(ctx, prev.ID, []Status{StatusResolved, StatusClosed}, StatusOpen, ev); err != nil {
 		m.logger.Error("reopen incident", "incident_id", prev.ID, "err", err)
 		return false
@@ -365,11 +367,12 @@ func (m *Manager) Comment(ctx context.Context, id int64, actor, text string, now
 	if text == "" {
 		return fmt.Errorf("%w: a comment needs text", ErrConflict)
 	}
-	if _, err := m.store.Incident(ctx, id); err != nil {
+	inc, err := m.store.Incident(ctx, id)
+	if err != nil {
 		return err
 	}
 	m.mu.Lock()
-	receivers := m.receivers
+	receivers := m.notifyFor(ctx, inc)
 	m.mu.Unlock()
 	return m.store.AddEvent(ctx, Event{IncidentID: id, At: now, Actor: actor, Action: "commented", Text: text, Notify: receivers})
 }
@@ -381,7 +384,11 @@ func (m *Manager) Assign(ctx context.Context, id int64, actor, assignee string, 
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if err := m.store.Assign(ctx, id, assignee, Event{At: now, Actor: actor, Action: "assigned", Text: "to " + assignee, Notify: m.receivers}); err != nil {
+	inc, err := m.store.Incident(ctx, id)
+	if err != nil {
+		return err
+	}
+	if err := m.store.Assign(ctx, id, assignee, Event{At: now, Actor: actor, Action: "assigned", Text: "to " + assignee, Notify: m.notifyFor(ctx, inc)}); err != nil {
 		return err
 	}
 	for _, inc := range m.active {
@@ -397,7 +404,11 @@ func (m *Manager) Assign(ctx context.Context, id int64, actor, assignee string, 
 func (m *Manager) act(ctx context.Context, id int64, from []Status, to Status, ev Event) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	ev.Notify = m.receivers
+	before, err := m.store.Incident(ctx, id)
+	if err != nil {
+		return err
+	}
+	ev.Notify = m.notifyFor(ctx, before)
 	if err := m.store.Transition(ctx, id, from, to, ev); err != nil {
 		return err
 	}
@@ -431,8 +442,10 @@ func (m *Manager) updateSeverity(ctx context.Context, inc *Incident, lm map[stri
 		m.logger.Error("update incident severity", "incident_id", inc.ID, "err", err)
 		return
 	}
+	changed := *inc
+	changed.Severity, changed.Priority = sev, prio
 	_ = m.store.AddEvent(ctx, Event{IncidentID: inc.ID, At: time.Now(), Actor: Automatic, Action: "severity",
-		Text: fmt.Sprintf("%s/%s -> %s/%s", inc.Severity, inc.Priority, sev, prio), Notify: m.receivers})
+		Text: fmt.Sprintf("%s/%s -> %s/%s", inc.Severity, inc.Priority, sev, prio), Notify: m.notifyFor(ctx, &changed)})
 	m.logger.Info("incident severity changed", "incident_id", inc.ID, "from", inc.Severity, "to", sev, "priority", prio)
 	inc.Severity, inc.Priority = sev, prio
 }

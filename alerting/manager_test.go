@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -397,5 +398,55 @@ func TestCloseAfterDelay(t *testing.T) {
 	evs, _ := store.Events(ctx, list[0].ID)
 	if last := evs[len(evs)-1]; last.Action != "closed" || last.Actor != alerting.Automatic {
 		t.Errorf("last event %+v", last)
+	}
+}
+
+// TestRoutes: routes pick receivers by priority and labels; a receiver
+// told of an incident hears of its end even when it no longer matches.
+func TestRoutes(t *testing.T) {
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "n.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	m, _ := alerting.NewManager(ctx, store, slog.New(slog.DiscardHandler))
+	m.SetPolicy(alerting.DefaultPolicy())
+	m.SetReceivers([]string{"desk", "pager", "erp-team"})
+	m.SetRoutes([]alerting.Route{
+		{Receiver: "desk"},
+		{Receiver: "pager", Priorities: []alerting.Priority{alerting.P1}},
+		{Receiver: "erp-team", Match: map[string]string{"service": "erp"}},
+	})
+	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	alert := func(prio, service string) []rules.Alert {
+		return []rules.Alert{{Group: "g", Rule: "R", State: rules.StateFiring, FiredAt: t0,
+			Labels: labels.FromStrings("alertname", "R", "priority", prio, "service", service, "host", "h1")}}
+	}
+	told := func() string {
+		list, _ := store.Incidents(ctx, alerting.Filter{})
+		r, _ := store.Told(ctx, list[0].ID)
+		return strings.Join(r, ",")
+	}
+	m.Alerts(ctx, t0, "g", alert("P3", "mail"))
+	if got := told(); got != "desk" {
+		t.Errorf("P3 mail incident told %q, want desk", got)
+	}
+	m.Alerts(ctx, t0.Add(time.Minute), "g", alert("P1", "mail")) // raised to P1: the pager joins
+	if got := told(); got != "desk,pager" {
+		t.Errorf("after the raise to P1: %q, want desk,pager", got)
+	}
+	m.Alerts(ctx, t0.Add(2*time.Minute), "g", alert("P3", "mail")) // back to P3
+	m.Alerts(ctx, t0.Add(3*time.Minute), "g", nil)                 // resolved
+	due, _ := store.DueNotifications(ctx, t0.Add(time.Hour), 100)
+	var resolvedTo []string
+	for _, n := range due {
+		if n.Action == "resolved" {
+			resolvedTo = append(resolvedTo, n.Receiver)
+		}
+	}
+	slices.Sort(resolvedTo)
+	if strings.Join(resolvedTo, ",") != "desk,pager" {
+		t.Errorf("resolution told %v, want desk and pager (the pager heard of it at P1)", resolvedTo)
 	}
 }

@@ -150,6 +150,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, reload fu
 		names = append(names, r.Name)
 	}
 	c.incidents.SetReceivers(names)
+	c.incidents.SetRoutes(routes(cfg))
 	c.dispatcher = alerting.NewDispatcher(st, notifiers, logger.With("component", "notify"), c.registry)
 	c.rules = rules.NewManager(rules.Options{
 		Queryable:       c.samples,
@@ -348,6 +349,7 @@ func (c *Collector) Reload(cfg *config.Config) {
 	c.poller.Update(snmpDevices(cfg))
 	c.incidents.SetPolicy(IncidentPolicy(cfg))
 	c.incidents.SetDependencies(cfg.Dependencies)
+	c.incidents.SetRoutes(routes(cfg))
 	c.reloadOK.Set(1)
 	c.reloadTime.Set(float64(time.Now().Unix()))
 	c.logger.Info("configuration reloaded", "rule_files", len(cfg.RuleFiles), "tokens", len(cfg.Auth.Tokens))
@@ -610,4 +612,16 @@ func redmineNotifier(st *sqlite.Store, name string, rm *config.Redmine, logger *
 				logger.Error("link ticket", "incident_id", incidentID, "receiver", name, "err", err)
 			}
 		}}
+}
+
+func routes(cfg *config.Config) []alerting.Route {
+	out := make([]alerting.Route, 0, len(cfg.Routes))
+	for _, r := range cfg.Routes {
+		rt := alerting.Route{Receiver: r.Receiver, Match: r.Match}
+		for _, p := range r.Priorities {
+			rt.Priorities = append(rt.Priorities, alerting.Priority(p))
+		}
+		out = append(out, rt)
+	}
+	return out
 }

@@ -44,6 +44,10 @@ type Config struct {
 	// Receivers are told of every incident change (opened, acknowledged,
 	// severity, resolved, reopened, closed).
 	Receivers []Receiver `yaml:"receivers"`
+	// Routes pick the receivers of each incident; without routes every
+	// receiver is told of every incident. A receiver told of an incident
+	// is always told of its end.
+	Routes []Route `yaml:"routes"`
 	// Dependencies name each target's parents (the switch in front of a
 	// server, a site's router): a child that goes down with its parent is
 	// attached to the parent's incident instead of opening its own.
@@ -311,6 +315,16 @@ type ServiceComponents struct {
 	Targets  []string          `yaml:"targets"`
 	Selector map[string]string `yaml:"selector"`
 	Services []string          `yaml:"services"`
+}
+
+// Route sends the incidents that match to a receiver.
+type Route struct {
+	Receiver string `yaml:"receiver"`
+	// Match: labels that must be equal (the incident's labels, and
+	// service, target, severity, priority).
+	Match map[string]string `yaml:"match"`
+	// Priorities the route takes (P1-P4); empty: all.
+	Priorities []string `yaml:"priorities"`
 }
 
 // Receiver is one notification destination.
@@ -851,6 +865,17 @@ func (c *Config) Validate(p *yamlconf.Problems) {
 		}
 		if (r.Webhook.Secret == "") == (r.Webhook.SecretFile == "") {
 			p.Addf(rp+".webhook", "receiver %q: exactly one of secret & secret_file must be configured", r.Name)
+		}
+	}
+	for i, rt := range c.Routes {
+		rp := fmt.Sprintf("routes[%d]", i)
+		if !receiverNames[rt.Receiver] {
+			p.Addf(rp+".receiver", "unknown receiver %q", rt.Receiver)
+		}
+		for j, pr := range rt.Priorities {
+			if !slices.Contains([]string{"P1", "P2", "P3", "P4"}, pr) {
+				p.Addf(fmt.Sprintf("%s.priorities[%d]", rp, j), "want P1 to P4, got %q", pr)
+			}
 		}
 	}
 	for child, parents := range c.Dependencies {

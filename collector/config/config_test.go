@@ -152,3 +152,17 @@ services:
 		t.Errorf("calendar %+v, service %+v", cal, cfg.Services[0])
 	}
 }
+
+func TestRouteErrors(t *testing.T) {
+	_, err := Load("c.yml", []byte(`receivers:
+  - {name: desk, webhook: {url: "http://127.0.0.1:1/", secret: s}}
+routes:
+  - {receiver: desk, priorities: [P1, P9]}
+  - {receiver: nobody}
+`))
+	for _, want := range []string{`routes[0].priorities[1]: want P1 to P4, got "P9"`, `routes[1].receiver: unknown receiver "nobody"`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q; got:\n%v", want, err)
+		}
+	}
+}

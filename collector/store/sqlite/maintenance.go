@@ -222,3 +222,21 @@ func (s *Store) Pending(ctx context.Context, incidentID int64, receiver string) 
 		incidentID, receiver).Scan(&n)
 	return n, err
 }
+
+// Told implements alerting.Store.
+func (s *Store) Told(ctx context.Context, incidentID int64) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT receiver FROM outbox WHERE incident_id = ? ORDER BY receiver`, incidentID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var r string
+		if err := rows.Scan(&r); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
