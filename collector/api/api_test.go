@@ -39,7 +39,7 @@ func (f *fakeIncidents) Transition(context.Context, int64, []alerting.Status, al
 }
 func (f *fakeIncidents) AddEvent(context.Context, alerting.Event) error              { return nil }
 func (f *fakeIncidents) Assign(context.Context, int64, string, alerting.Event) error { return nil }
-func (f *fakeIncidents) Told(context.Context, int64) ([]string, error) { return nil, nil }
+func (f *fakeIncidents) Told(context.Context, int64) ([]string, error)               { return nil, nil }
 func (f *fakeIncidents) DueNotifications(context.Context, time.Time, int) ([]alerting.Notification, error) {
 	return nil, nil
 }
