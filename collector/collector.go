@@ -12,6 +12,7 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -305,12 +306,29 @@ func IncidentPolicy(cfg *config.Config) alerting.Policy {
 	return p
 }
 
-func maintenance(cfg *config.Config) []state.Window {
+// maintenance lays out the configured windows: one-off ones as they are,
+// recurring ones as their occurrences from a day before now to a week
+// after (refreshed as time goes), services as their targets.
+func maintenance(cfg *config.Config, now time.Time, targets []state.Target) []state.Window {
 	out := make([]state.Window, 0, len(cfg.Maintenance))
 	for i := range cfg.Maintenance {
 		m := &cfg.Maintenance[i]
-		from, to := m.Times()
-		out = append(out, state.Window{Name: m.Name, Targets: m.Targets, Selector: m.Selector, From: from, To: to, Source: "config"})
+		names := slices.Clone(m.Targets)
+		for _, sv := range m.Services {
+			seen := map[string]bool{}
+			names = append(names, (&timelines{cfg: cfg, targets: targets}).targetsOf(sv, seen)...)
+		}
+		w := state.Window{Name: m.Name, Targets: names, Selector: m.Selector, Source: "config"}
+		if m.Schedule == "" {
+			w.From, w.To = m.Times()
+			out = append(out, w)
+			continue
+		}
+		for _, sp := range cfg.Calendar(m.Schedule).Spans(now.Add(-24*time.Hour), now.Add(8*24*time.Hour)) {
+			occ := w
+			occ.From, occ.To = sp.From, sp.To
+			out = append(out, occ)
+		}
 	}
 	return out
 }
@@ -522,7 +540,8 @@ func (c *Collector) housekeeping(ctx context.Context) {
 	const aliveEvery = 10 * time.Second
 	const pruneEvery = time.Minute
 	const closeEvery = 30 * time.Second
-	var lastAlive, lastPrune, lastSLO, lastClose time.Time
+	const maintEvery = 10 * time.Minute
+	var lastAlive, lastPrune, lastSLO, lastClose, lastMaint time.Time
 	for {
 		cfg := c.config()
 		now := time.Now()
@@ -537,6 +556,14 @@ func (c *Collector) housekeeping(ctx context.Context) {
 			lastAlive = now
 		}
 		c.incidents.CheckTimers(ctx, now)
+		if now.Sub(lastMaint) >= maintEvery {
+			// Recurring windows roll forward; service windows follow
+			// their targets.
+			if err := (maintenanceBook{c}).apply(ctx, now); err != nil && ctx.Err() == nil {
+				c.logger.Error("refresh maintenance windows", "err", err)
+			}
+			lastMaint = now
+		}
 		if now.Sub(lastClose) >= closeEvery {
 			if err := c.incidents.CloseResolved(ctx, now); err != nil && ctx.Err() == nil {
 				c.logger.Error("close resolved incidents", "err", err)

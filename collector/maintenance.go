@@ -22,7 +22,7 @@ var _ api.Maintenance = maintenanceBook{}
 // Windows implements api.Maintenance: configured windows first.
 func (m maintenanceBook) Windows(ctx context.Context, since time.Time) ([]state.Window, error) {
 	var out []state.Window
-	for _, w := range maintenance(m.c.config()) {
+	for _, w := range maintenance(m.c.config(), time.Now(), m.c.tracker.Snapshot()) {
 		if w.To.After(since) {
 			out = append(out, w)
 		}

@@ -2,6 +2,7 @@ package collector
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -150,5 +151,48 @@ maintenance:
 	_, body = send(t, "GET", base+"/api/v1/maintenance", "view", "")
 	if !strings.Contains(body, `"ended_by":"alice"`) {
 		t.Errorf("list after end: %s", body)
+	}
+}
+
+// TestRecurringAndServiceWindows: a window on a calendar is in force
+// whenever the calendar is, and a window naming a service covers its
+// targets, through the services it needs.
+func TestRecurringAndServiceWindows(t *testing.T) {
+	now := time.Now().UTC()
+	c, _ := startCollector(t, fmt.Sprintf(`availability: {check_interval: 50ms}
+calendars:
+  - {name: always, hours: {mon-sun: ["00:00-24:00"]}}
+  - {name: never-today, hours: {%s: ["00:00-00:01"]}}
+services:
+  - {name: erp, components: {targets: [app1], services: [database]}}
+  - {name: database, components: {targets: [db1]}}
+maintenance:
+  - {name: weekly patching, targets: [web1], schedule: always}
+  - {name: not now, targets: [web2], schedule: never-today}
+  - {name: erp upgrade, services: [erp], start: %q, end: %q}
+`, strings.ToLower(now.Add(72*time.Hour).Weekday().String()[:3]), now.Add(-time.Hour).Format(time.RFC3339), now.Add(time.Hour).Format(time.RFC3339)), nil)
+	ctx := context.Background()
+	for _, h := range []string{"web1", "web2", "app1", "db1"} {
+		if err := c.tracker.Observe(ctx, state.Observation{Name: h, Interval: time.Hour}, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitState(t, c, "web1", state.Maintenance)
+	waitState(t, c, "app1", state.Maintenance)
+	waitState(t, c, "db1", state.Maintenance)
+	waitState(t, c, "web2", state.Up)
+	ws, err := maintenanceBook{c}.Windows(ctx, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An always-on calendar is one stretch, laid out a week ahead.
+	var weekly []state.Window
+	for _, w := range ws {
+		if w.Name == "weekly patching" {
+			weekly = append(weekly, w)
+		}
+	}
+	if len(weekly) != 1 || weekly[0].From.After(now) || weekly[0].To.Before(now.Add(7*24*time.Hour)) {
+		t.Errorf("recurring window laid out as %+v; want one from before now to a week ahead", weekly)
 	}
 }

@@ -420,9 +420,16 @@ type Maintenance struct {
 	Name     string            `yaml:"name"`
 	Targets  []string          `yaml:"targets"`
 	Selector map[string]string `yaml:"selector"`
+	// Services puts every target of these services (and of the services
+	// they need) in the window.
+	Services []string `yaml:"services"`
 	// Start and End are RFC 3339 times ("2026-11-28T22:00:00+01:00").
 	Start string `yaml:"start"`
 	End   string `yaml:"end"`
+	// Schedule makes the window recurring instead: in force whenever the
+	// named calendar covers the time (say, sun 02:00-04:00 for the weekly
+	// patch window).
+	Schedule string `yaml:"schedule"`
 }
 
 // Times returns the window's start and end (validated).
@@ -892,8 +899,22 @@ func (c *Config) Validate(p *yamlconf.Problems) {
 		if m.Name == "" {
 			p.Addf(mp, "name must be set")
 		}
-		if len(m.Targets) == 0 && len(m.Selector) == 0 {
-			p.Addf(mp, "window %q: set targets or a selector", m.Name)
+		if len(m.Targets) == 0 && len(m.Selector) == 0 && len(m.Services) == 0 {
+			p.Addf(mp, "window %q: set targets, a selector or services", m.Name)
+		}
+		for j, sv := range m.Services {
+			if c.Service(sv) == nil {
+				p.Addf(fmt.Sprintf("%s.services[%d]", mp, j), "window %q: unknown service %q", m.Name, sv)
+			}
+		}
+		if m.Schedule != "" {
+			if m.Start != "" || m.End != "" {
+				p.Addf(mp, "window %q: a recurring window (schedule) has no start and end", m.Name)
+			}
+			if c.Calendar(m.Schedule) == nil {
+				p.Addf(mp+".schedule", "window %q: unknown calendar %q", m.Name, m.Schedule)
+			}
+			continue
 		}
 		from, err1 := time.Parse(time.RFC3339, m.Start)
 		if err1 != nil {

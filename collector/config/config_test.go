@@ -23,7 +23,7 @@ func TestLoadErrors(t *testing.T) {
 		{"check errors together", "checks:\n  - {name: a, type: ftp, target: x}\n  - {name: a, type: tcp, target: nohost}\n  - {name: c, type: http, target: 'https://x', interval: 1s, timeout: 2s}\n", []string{
 			`c.yml:2:15: checks[0].type: unknown check type "ftp"`, `checks[1].name: name "a" is already used`, "checks[1].target: want host:port", "checks[2].timeout: must be positive and shorter than the interval (1s)"}},
 		{"maintenance window errors", "maintenance:\n  - {name: upgrade, targets: [db1], start: 'tomorrow', end: '2026-11-28T22:00:00Z'}\n  - {name: backwards, selector: {group: erp}, start: '2026-11-29T02:00:00Z', end: '2026-11-28T22:00:00Z'}\n  - {name: nothing, start: '2026-11-28T22:00:00Z', end: '2026-11-29T22:00:00Z'}\n", []string{
-			`maintenance[0].start: window "upgrade": want an RFC 3339 time`, `maintenance[1].end: window "backwards": end must be after start`, `maintenance[2]: window "nothing": set targets or a selector`}},
+			`maintenance[0].start: window "upgrade": want an RFC 3339 time`, `maintenance[1].end: window "backwards": end must be after start`, `maintenance[2]: window "nothing": set targets, a selector or services`}},
 		{"bad allow regexp", "inventory: {allow: ['web[']}\n", []string{"inventory.allow[0]: invalid regular expression"}},
 	}
 	for _, tc := range tests {
@@ -161,6 +161,23 @@ routes:
   - {receiver: nobody}
 `))
 	for _, want := range []string{`routes[0].priorities[1]: want P1 to P4, got "P9"`, `routes[1].receiver: unknown receiver "nobody"`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q; got:\n%v", want, err)
+		}
+	}
+}
+
+func TestRecurringMaintenanceErrors(t *testing.T) {
+	_, err := Load("c.yml", []byte(`calendars:
+  - {name: sundays, hours: {sun: ["02:00-04:00"]}}
+maintenance:
+  - {name: a, targets: [x], schedule: mondays}
+  - {name: b, targets: [x], schedule: sundays, start: "2026-11-28T22:00:00Z"}
+  - {name: c, services: [nope], schedule: sundays}
+`))
+	for _, want := range []string{`maintenance[0].schedule: window "a": unknown calendar "mondays"`,
+		`maintenance[1]: window "b": a recurring window (schedule) has no start and end`,
+		`maintenance[2].services[0]: window "c": unknown service "nope"`} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q; got:\n%v", want, err)
 		}
