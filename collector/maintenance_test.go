@@ -170,7 +170,7 @@ maintenance:
   - {name: weekly patching, targets: [web1], schedule: always}
   - {name: not now, targets: [web2], schedule: never-today}
   - {name: erp upgrade, services: [erp], start: %q, end: %q}
-`, strings.ToLower(now.Add(72*time.Hour).Weekday().String()[:3]), now.Add(-time.Hour).Format(time.RFC3339), now.Add(time.Hour).Format(time.RFC3339)), nil)
+`, strings.ToLower(now.Add(72 * time.Hour).Weekday().String()[:3]), now.Add(-time.Hour).Format(time.RFC3339), now.Add(time.Hour).Format(time.RFC3339)), nil)
 	ctx := context.Background()
 	for _, h := range []string{"web1", "web2", "app1", "db1"} {
 		if err := c.tracker.Observe(ctx, state.Observation{Name: h, Interval: time.Hour}, now); err != nil {
