@@ -31,6 +31,7 @@ import (
 	"github.com/ninesmon/nines/alerting/notify/redmine"
 	"github.com/ninesmon/nines/alerting/notify/webhook"
 	"github.com/ninesmon/nines/collector/api"
+	"github.com/ninesmon/nines/collector/audit"
 	"github.com/ninesmon/nines/collector/auth"
 	"github.com/ninesmon/nines/collector/check"
 	"github.com/ninesmon/nines/collector/config"
@@ -180,7 +181,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, reload fu
 		return fail(fmt.Errorf("web session key: %w", err))
 	}
 	c.ui, err = web.New(web.Options{
-		Auth: c.auth, Incidents: st, Actions: c.incidents, Maintenance: maintenanceBook{c}, Data: boardData{c},
+		Auth: c.auth, Incidents: st, Actions: c.incidents, Maintenance: maintenanceBook{c}, Data: boardData{c}, Audit: st,
 		SessionKey: key, SessionTTL: func() time.Duration { return c.config().Web.Wall.SessionTTL.D() },
 		Logger: logger.With("component", "web"),
 	})
@@ -402,7 +403,7 @@ func (c *Collector) Handler() http.Handler {
 	mux.Handle("POST "+wire.PushPath, c.auth.Require(config.RoleAgent, in.Push()))
 	mux.Handle("POST /write", ingest.V1Credentials(c.auth.Require(config.RoleAgent, in.WriteV1())))
 	mux.Handle("POST /api/v2/write", c.auth.Require(config.RoleAgent, in.WriteV2()))
-	(&api.API{Incidents: c.store, Actions: c.incidents, Targets: c.tracker, Alerts: c.rules, Maintenance: maintenanceBook{c}, Auth: c.auth, Logger: c.logger}).Register(mux)
+	(&api.API{Incidents: c.store, Actions: c.incidents, Targets: c.tracker, Alerts: c.rules, Maintenance: maintenanceBook{c}, Audit: c.store, Auth: c.auth, Logger: c.logger}).Register(mux)
 
 	metrics := promhttp.HandlerFor(c.registry, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(c.logger.Handler(), slog.LevelError)})
 	if cfg.Web.MetricsPublic {
@@ -418,18 +419,21 @@ func (c *Collector) Handler() http.Handler {
 	return mux
 }
 
-func (c *Collector) serveReload(w http.ResponseWriter, _ *http.Request) {
+func (c *Collector) serveReload(w http.ResponseWriter, r *http.Request) {
 	if c.reloadFn == nil {
 		api.WriteError(w, http.StatusNotImplemented, "this collector was started without a configuration file")
 		return
 	}
+	p, _ := auth.FromContext(r.Context())
 	cfg, err := c.reloadFn()
 	if err != nil {
 		c.ReloadFailed(err)
+		c.Audit(p.Name, "config.reload_failed", err.Error())
 		api.WriteError(w, http.StatusBadRequest, "configuration not reloaded: "+err.Error())
 		return
 	}
 	c.Reload(cfg)
+	c.Audit(p.Name, "config.reload", "")
 	api.WriteJSON(w, http.StatusOK, map[string]string{"status": "reloaded"})
 }
 
@@ -651,4 +655,10 @@ func routes(cfg *config.Config) []alerting.Route {
 		out = append(out, rt)
 	}
 	return out
+}
+
+// Audit records a change made outside the API's own handlers (a reload by
+// signal) in the audit log.
+func (c *Collector) Audit(principal, action, detail string) {
+	api.Record(context.Background(), c.store, c.logger, audit.Entry{At: time.Now(), Principal: principal, Action: action, Object: "config", Detail: detail})
 }

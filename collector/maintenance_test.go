@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ninesmon/nines/alerting"
 	"github.com/ninesmon/nines/collector/config"
 	"github.com/ninesmon/nines/collector/state"
 )
@@ -194,5 +195,57 @@ maintenance:
 	}
 	if len(weekly) != 1 || weekly[0].From.After(now) || weekly[0].To.Before(now.Add(7*24*time.Hour)) {
 		t.Errorf("recurring window laid out as %+v; want one from before now to a week ahead", weekly)
+	}
+}
+
+// TestAuditLog: changes through the API and reloads are recorded with who
+// and when, and only an admin reads them back.
+func TestAuditLog(t *testing.T) {
+	c, base := startCollector(t, `rules: {files: [r.yml]}
+auth:
+  tokens:
+    - {name: alice, role: operator, token_file: op.token}
+    - {name: root, role: admin, token_file: admin.token}
+`, map[string]string{"op.token": "op", "admin.token": "adm",
+		"r.yml": "groups:\n  - name: g\n    interval: 100ms\n    rules:\n      - alert: A\n        expr: vector(1)\n"})
+	ctx := context.Background()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if list, _ := c.store.Incidents(ctx, alerting.Filter{}); len(list) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no incident")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if code, body := send(t, "POST", base+"/api/v1/incidents/1/acknowledge", "op", `{"comment": "mine"}`); code != 200 {
+		t.Fatalf("ack: %d %s", code, body)
+	}
+	if code, body := send(t, "POST", base+"/api/v1/maintenance", "op", `{"name": "patch", "targets": ["h"], "duration": "1h"}`); code != 201 {
+		t.Fatalf("maintenance: %d %s", code, body)
+	}
+	if code, body := send(t, "POST", base+"/-/reload", "adm", ""); code != 200 {
+		t.Fatalf("reload: %d %s", code, body)
+	}
+	c.Audit("signal", "config.reload", "SIGHUP")
+	if code, _ := send(t, "GET", base+"/api/v1/audit", "op", ""); code != http.StatusForbidden {
+		t.Errorf("operator reading the audit log: %d, want 403", code)
+	}
+	code, body := send(t, "GET", base+"/api/v1/audit", "adm", "")
+	for _, want := range []string{`"principal":"alice","action":"incident.acknowledge","object":"incident/1","detail":"mine"`,
+		`"principal":"alice","action":"maintenance.create","object":"maintenance/1"`,
+		`"principal":"root","action":"config.reload","object":"config"`,
+		`"principal":"signal","action":"config.reload"`} {
+		if code != 200 || !strings.Contains(body, want) {
+			t.Errorf("audit log lacks %s:\n%s", want, body)
+		}
+	}
+	_, body = send(t, "GET", base+"/api/v1/audit?action=incident.&principal=alice", "adm", "")
+	if strings.Contains(body, "maintenance") || !strings.Contains(body, "incident.acknowledge") {
+		t.Errorf("filtered audit log: %s", body)
+	}
+	if code, _ := send(t, "GET", base+"/api/v1/audit?since=yesterday", "adm", ""); code != http.StatusBadRequest {
+		t.Errorf("bad since: %d", code)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ninesmon/nines/alerting"
+	"github.com/ninesmon/nines/collector/audit"
 	"github.com/ninesmon/nines/collector/auth"
 	"github.com/ninesmon/nines/collector/config"
 	"github.com/ninesmon/nines/collector/state"
@@ -58,6 +59,7 @@ type API struct {
 	Targets     Targets
 	Alerts      Alerts
 	Maintenance Maintenance
+	Audit       audit.Log
 	Auth        *auth.Authenticator
 	Logger      *slog.Logger
 }
@@ -73,6 +75,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("GET /api/v1/maintenance", a.Auth.Require(config.RoleViewer, http.HandlerFunc(a.listMaintenance)))
 	mux.Handle("POST /api/v1/maintenance", a.Auth.Require(config.RoleOperator, http.HandlerFunc(a.createMaintenance)))
 	mux.Handle("POST /api/v1/maintenance/{id}/end", a.Auth.Require(config.RoleOperator, http.HandlerFunc(a.endMaintenance)))
+	mux.Handle("GET /api/v1/audit", a.Auth.Require(config.RoleAdmin, http.HandlerFunc(a.listAudit)))
 	mux.Handle("GET /api/v1/sd/prometheus", a.Auth.Require(config.RoleViewer, http.HandlerFunc(a.prometheusSD)))
 }
 
@@ -229,12 +232,57 @@ func (a *API) incidentAction(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusInternalServerError, "could not change the incident")
 		return
 	}
+	Record(r.Context(), a.Audit, a.Logger, audit.Entry{At: time.Now(), Principal: p.Name, Action: "incident." + r.PathValue("action"),
+		Object: fmt.Sprintf("incident/%d", id), Detail: arg})
 	inc, err := a.Incidents.Incident(r.Context(), id)
 	if err != nil {
 		WriteError(w, http.StatusInternalServerError, "could not read the incident")
 		return
 	}
 	WriteJSON(w, http.StatusOK, inc)
+}
+
+// Record writes an audit entry; a failure is logged, not fatal to the
+// change it records (which is already done).
+func Record(ctx context.Context, log audit.Log, logger *slog.Logger, e audit.Entry) {
+	if log == nil {
+		return
+	}
+	if err := log.Record(ctx, e); err != nil {
+		logger.Error("audit record", "action", e.Action, "object", e.Object, "err", err)
+	}
+}
+
+// listAudit serves GET /api/v1/audit?since=&principal=&action=&limit=.
+func (a *API) listAudit(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := audit.Filter{Principal: q.Get("principal"), Action: q.Get("action"), Limit: 500, Since: time.Now().Add(-30 * 24 * time.Hour)}
+	if s := q.Get("since"); s != "" {
+		t, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			WriteError(w, http.StatusBadRequest, "since: want an RFC 3339 time")
+			return
+		}
+		f.Since = t
+	}
+	if s := q.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 10000 {
+			WriteError(w, http.StatusBadRequest, "limit: want a number from 1 to 10000")
+			return
+		}
+		f.Limit = n
+	}
+	list, err := a.Audit.Entries(r.Context(), f)
+	if err != nil {
+		a.Logger.Error("read the audit log", "err", err)
+		WriteError(w, http.StatusInternalServerError, "could not read the audit log")
+		return
+	}
+	if list == nil {
+		list = []audit.Entry{}
+	}
+	WriteJSON(w, http.StatusOK, list)
 }
 
 func (a *API) listTargets(w http.ResponseWriter, r *http.Request) {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ninesmon/nines/collector/audit"
 	"github.com/ninesmon/nines/collector/auth"
 	"github.com/ninesmon/nines/collector/state"
 )
@@ -139,6 +140,8 @@ func (a *API) createMaintenance(w http.ResponseWriter, r *http.Request) {
 	}
 	a.Logger.Info("maintenance window created", "id", win.ID, "name", win.Name, "by", p.Name,
 		"start", win.From.Format(time.RFC3339), "end", win.To.Format(time.RFC3339))
+	Record(r.Context(), a.Audit, a.Logger, audit.Entry{At: time.Now(), Principal: p.Name, Action: "maintenance.create",
+		Object: fmt.Sprintf("maintenance/%d", win.ID), Detail: fmt.Sprintf("%s: %s to %s", win.Name, win.From.Format(time.RFC3339), win.To.Format(time.RFC3339))})
 	WriteJSON(w, http.StatusCreated, win)
 }
 
@@ -159,6 +162,7 @@ func (a *API) endMaintenance(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusInternalServerError, "could not end the maintenance window")
 	default:
 		a.Logger.Info("maintenance window ended", "id", id, "by", p.Name)
+		Record(r.Context(), a.Audit, a.Logger, audit.Entry{At: time.Now(), Principal: p.Name, Action: "maintenance.end", Object: fmt.Sprintf("maintenance/%d", id)})
 		WriteJSON(w, http.StatusOK, map[string]any{"id": id, "status": "ended"})
 	}
 }

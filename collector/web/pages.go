@@ -193,6 +193,11 @@ func (u *UI) incidentAction(w http.ResponseWriter, r *http.Request) {
 		u.errorPage(w, r, http.StatusInternalServerError, "Could not change the incident.")
 		return
 	}
+	detail := text
+	if action == "assign" {
+		detail = strings.TrimSpace(r.PostFormValue("assignee"))
+	}
+	u.audit(r, p.Name, "incident."+action, "incident/"+strconv.FormatInt(inc.ID, 10), detail)
 	http.Redirect(w, r, "/ui/incidents/"+strconv.FormatInt(inc.ID, 10)+"?done="+action, http.StatusSeeOther)
 }
 
@@ -299,6 +304,7 @@ func (u *UI) createMaintenance(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u.opts.Logger.Info("maintenance window created", "id", win.ID, "name", win.Name, "by", p.Name)
+	u.audit(r, p.Name, "maintenance.create", "maintenance/"+strconv.FormatInt(win.ID, 10), win.Name)
 	http.Redirect(w, r, "/ui/maintenance", http.StatusSeeOther)
 }
 
@@ -319,6 +325,7 @@ func (u *UI) endMaintenance(w http.ResponseWriter, r *http.Request) {
 		u.errorPage(w, r, http.StatusInternalServerError, "Could not end the maintenance window.")
 	default:
 		u.opts.Logger.Info("maintenance window ended", "id", id, "by", p.Name)
+		u.audit(r, p.Name, "maintenance.end", "maintenance/"+strconv.FormatInt(id, 10), "")
 		http.Redirect(w, r, "/ui/maintenance", http.StatusSeeOther)
 	}
 }

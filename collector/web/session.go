@@ -132,10 +132,12 @@ func (u *UI) login(w http.ResponseWriter, r *http.Request) {
 	p, ok := u.opts.Auth.Lookup(strings.TrimSpace(r.PostFormValue("token")))
 	if !ok || p.Role == config.RoleAgent {
 		u.opts.Logger.Warn("web login refused", "remote_addr", r.RemoteAddr)
+		u.audit(r, r.RemoteAddr, "web.login_refused", "session", "")
 		u.loginPage(w, r, http.StatusUnauthorized, "That token is not known, or may only push data.")
 		return
 	}
 	u.opts.Logger.Info("web login", "token", p.Name, "role", p.Role, "remote_addr", r.RemoteAddr)
+	u.audit(r, p.Name, "web.login", "session", r.RemoteAddr)
 	u.newSession(w, r, p.Name)
 	http.Redirect(w, r, safeNext(r.PostFormValue("next")), http.StatusSeeOther)
 }

@@ -23,6 +23,7 @@ import (
 
 	"github.com/ninesmon/nines/alerting"
 	"github.com/ninesmon/nines/collector/api"
+	"github.com/ninesmon/nines/collector/audit"
 	"github.com/ninesmon/nines/collector/auth"
 	"github.com/ninesmon/nines/collector/config"
 	"github.com/ninesmon/nines/collector/report"
@@ -61,6 +62,7 @@ type Options struct {
 	Incidents   alerting.Store
 	Actions     api.Actions
 	Maintenance api.Maintenance
+	Audit       audit.Log
 	Data        Data
 	// SessionKey signs session cookies (32 random bytes, kept across
 	// restarts).
@@ -120,6 +122,10 @@ func New(opts Options) (*UI, error) {
 }
 
 func (u *UI) now() time.Time { return u.opts.Now() }
+
+func (u *UI) audit(r *http.Request, principal, action, object, detail string) {
+	api.Record(r.Context(), u.opts.Audit, u.opts.Logger, audit.Entry{At: u.now(), Principal: principal, Action: action, Object: object, Detail: detail})
+}
 
 // Register mounts the UI on mux.
 func (u *UI) Register(mux *http.ServeMux) {

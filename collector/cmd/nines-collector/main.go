@@ -141,9 +141,11 @@ Flags:
 				next, err := load()
 				if err != nil {
 					c.ReloadFailed(err)
+					c.Audit("signal", "config.reload_failed", err.Error())
 					continue
 				}
 				c.Reload(next)
+				c.Audit("signal", "config.reload", "SIGHUP")
 			}
 		}
 	}()

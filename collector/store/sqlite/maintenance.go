@@ -7,9 +7,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/ninesmon/nines/alerting"
+	"github.com/ninesmon/nines/collector/audit"
 	"github.com/ninesmon/nines/collector/state"
 )
 
@@ -239,4 +241,42 @@ func (s *Store) Told(ctx context.Context, incidentID int64) ([]string, error) {
 		out = append(out, r)
 	}
 	return out, rows.Err()
+}
+
+// Record implements audit.Log.
+func (s *Store) Record(ctx context.Context, e audit.Entry) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO audit_log (at_ms, principal, action, object, detail) VALUES (?, ?, ?, ?, ?)`,
+		e.At.UnixMilli(), e.Principal, e.Action, e.Object, e.Detail)
+	return err
+}
+
+// Entries implements audit.Log: newest first.
+func (s *Store) Entries(ctx context.Context, f audit.Filter) ([]audit.Entry, error) {
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 1000
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT at_ms, principal, action, object, detail FROM audit_log
+		WHERE at_ms >= ? AND (? = '' OR principal = ?) AND action LIKE ? ESCAPE '\' ORDER BY id DESC LIMIT ?`,
+		f.Since.UnixMilli(), f.Principal, f.Principal, likePrefix(f.Action), limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []audit.Entry
+	for rows.Next() {
+		var e audit.Entry
+		var at int64
+		if err := rows.Scan(&at, &e.Principal, &e.Action, &e.Object, &e.Detail); err != nil {
+			return nil, err
+		}
+		e.At = time.UnixMilli(at).UTC()
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+func likePrefix(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return r.Replace(s) + "%"
 }

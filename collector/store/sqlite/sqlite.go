@@ -189,6 +189,15 @@ var migrations = []string{
 		PRIMARY KEY (incident_id, receiver)
 	);`,
 	`ALTER TABLE incidents ADD COLUMN assigned_to TEXT NOT NULL DEFAULT '';`,
+	`CREATE TABLE audit_log (
+		id INTEGER PRIMARY KEY AUTOINCREMENT,
+		at_ms INTEGER NOT NULL,
+		principal TEXT NOT NULL,
+		action TEXT NOT NULL,
+		object TEXT NOT NULL,
+		detail TEXT NOT NULL
+	);
+	CREATE INDEX audit_log_at ON audit_log(at_ms);`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {
