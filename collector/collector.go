@@ -29,6 +29,7 @@ import (
 	"github.com/ninesmon/nines/alerting/notify/alertmanager"
 	"github.com/ninesmon/nines/alerting/notify/pagerduty"
 	"github.com/ninesmon/nines/alerting/notify/redmine"
+	"github.com/ninesmon/nines/alerting/notify/servicenow"
 	"github.com/ninesmon/nines/alerting/notify/webhook"
 	"github.com/ninesmon/nines/collector/api"
 	"github.com/ninesmon/nines/collector/audit"
@@ -140,6 +141,11 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, reload fu
 				BearerToken: am.BearerToken.Reveal(), Timeout: am.Timeout.D(), ExternalURL: am.ExternalURL}
 		case r.PagerDuty != nil:
 			notifiers[r.Name] = &pagerduty.Notifier{URL: r.PagerDuty.URL, RoutingKey: r.PagerDuty.RoutingKey.Reveal(), Timeout: r.PagerDuty.Timeout.D()}
+		case r.ServiceNow != nil:
+			sn := r.ServiceNow
+			notifiers[r.Name] = &servicenow.Notifier{URL: strings.TrimRight(sn.URL, "/"), User: sn.User, Password: sn.Password.Reveal(),
+				AssignmentGroup: sn.AssignmentGroup, CloseCode: sn.CloseCode, Timeout: sn.Timeout.D(),
+				OnTicket: func(ctx context.Context, id int64, t servicenow.Ticket) { linkTicket(ctx, st, r.Name, id, t.ID, t.URL, logger) }}
 		case r.Redmine != nil:
 			rn := redmineNotifier(st, r.Name, r.Redmine, logger)
 			notifiers[r.Name] = rn
@@ -639,10 +645,15 @@ func redmineNotifier(st *sqlite.Store, name string, rm *config.Redmine, logger *
 		FingerprintField: rm.FingerprintField, Priorities: prios, ResolvedStatus: rm.ResolvedStatus,
 		ClosedStatus: rm.ClosedStatus, ReopenedStatus: rm.ReopenedStatus, Timeout: rm.Timeout.D(),
 		OnTicket: func(ctx context.Context, incidentID int64, t redmine.Ticket) {
-			if err := st.LinkTicket(ctx, incidentID, sqlite.Ticket{Receiver: name, ID: t.ID, URL: t.URL}); err != nil {
-				logger.Error("link ticket", "incident_id", incidentID, "receiver", name, "err", err)
-			}
+			linkTicket(ctx, st, name, incidentID, t.ID, t.URL, logger)
 		}}
+}
+
+// linkTicket records the ticket a receiver raised for an incident.
+func linkTicket(ctx context.Context, st *sqlite.Store, receiver string, incidentID int64, id, url string, logger *slog.Logger) {
+	if err := st.LinkTicket(ctx, incidentID, sqlite.Ticket{Receiver: receiver, ID: id, URL: url}); err != nil {
+		logger.Error("link ticket", "incident_id", incidentID, "receiver", receiver, "err", err)
+	}
 }
 
 func routes(cfg *config.Config) []alerting.Route {

@@ -334,6 +334,22 @@ type Receiver struct {
 	Alertmanager *Alertmanager `yaml:"alertmanager"`
 	PagerDuty    *PagerDuty    `yaml:"pagerduty"`
 	Redmine      *Redmine      `yaml:"redmine"`
+	ServiceNow   *ServiceNow   `yaml:"servicenow"`
+}
+
+// ServiceNow raises each incident as one ServiceNow incident (Table API),
+// found again by correlation_id so that it is never created twice.
+type ServiceNow struct {
+	// URL is the instance, https://<name>.service-now.com.
+	URL          string          `yaml:"url"`
+	User         string          `yaml:"user"`
+	Password     yamlconf.Secret `yaml:"password"`
+	PasswordFile string          `yaml:"password_file"`
+	// AssignmentGroup of new incidents (sys_id or name); empty: none.
+	AssignmentGroup string `yaml:"assignment_group"`
+	// CloseCode given on resolution (default "Solved (Permanently)").
+	CloseCode string            `yaml:"close_code"`
+	Timeout   yamlconf.Duration `yaml:"timeout"`
 }
 
 // Redmine raises each incident as one Redmine issue (REST API), found
@@ -623,6 +639,9 @@ func (c *Config) Resolve(dir string) error {
 		if rm := r.Redmine; rm != nil {
 			secretFile(&rm.APIKey, &rm.APIKeyFile, "api_key", where)
 		}
+		if sn := r.ServiceNow; sn != nil {
+			secretFile(&sn.Password, &sn.PasswordFile, "password", where)
+		}
 	}
 	for i := range c.Devices {
 		d := &c.Devices[i]
@@ -807,13 +826,26 @@ func (c *Config) Validate(p *yamlconf.Problems) {
 		}
 		receiverNames[r.Name] = true
 		kinds := 0
-		for _, set := range []bool{r.Webhook != nil, r.Alertmanager != nil, r.PagerDuty != nil, r.Redmine != nil} {
+		for _, set := range []bool{r.Webhook != nil, r.Alertmanager != nil, r.PagerDuty != nil, r.Redmine != nil, r.ServiceNow != nil} {
 			if set {
 				kinds++
 			}
 		}
 		if kinds != 1 {
-			p.Addf(rp, "receiver %q: set exactly one of webhook, alertmanager, pagerduty and redmine", r.Name)
+			p.Addf(rp, "receiver %q: set exactly one of webhook, alertmanager, pagerduty, redmine and servicenow", r.Name)
+			continue
+		}
+		if sn := r.ServiceNow; sn != nil {
+			u, err := url.Parse(sn.URL)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				p.Addf(rp+".servicenow.url", "receiver %q: want an http:// or https:// URL", r.Name)
+			}
+			if sn.User == "" {
+				p.Addf(rp+".servicenow.user", "receiver %q: the user must be set", r.Name)
+			}
+			if (sn.Password == "") == (sn.PasswordFile == "") {
+				p.Addf(rp+".servicenow", "receiver %q: exactly one of password & password_file must be configured", r.Name)
+			}
 			continue
 		}
 		if rm := r.Redmine; rm != nil {

@@ -183,3 +183,16 @@ maintenance:
 		}
 	}
 }
+
+func TestServiceNowReceiverErrors(t *testing.T) {
+	_, err := Load("c.yml", []byte(`receivers:
+  - {name: sn, servicenow: {url: "ftp://x", password: p, password_file: f}}
+`))
+	for _, want := range []string{`receivers[0].servicenow.url: receiver "sn": want an http:// or https:// URL`,
+		`receivers[0].servicenow.user: receiver "sn": the user must be set`,
+		`receivers[0].servicenow: receiver "sn": exactly one of password & password_file must be configured`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q; got:\n%v", want, err)
+		}
+	}
+}

@@ -1,0 +1,163 @@
+// Package servicenow raises incidents in ServiceNow through the Table API
+// (table incident): one ServiceNow incident per Nines incident, found
+// again by its correlation_id before one is created, so a retry after a
+// crash never makes a second. Updates become work notes; resolving sets
+// state 6 (Resolved) with a close code and notes, closing state 7,
+// reopening state 2 (In Progress).
+package servicenow
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/ninesmon/nines/agent/failpoint"
+	"github.com/ninesmon/nines/alerting"
+	"github.com/ninesmon/nines/alerting/notify"
+)
+
+// Ticket is the ServiceNow incident an incident is linked to.
+type Ticket struct{ ID, URL string }
+
+// Notifier is one ServiceNow instance.
+type Notifier struct {
+	URL      string // https://<instance>.service-now.com
+	User     string
+	Password string
+	// AssignmentGroup, when set, is the sys_id or name given to new
+	// incidents.
+	AssignmentGroup string
+	CloseCode       string // default "Solved (Permanently)"
+	Timeout         time.Duration
+	Client          *http.Client
+	OnTicket        func(ctx context.Context, incidentID int64, t Ticket)
+}
+
+// Fingerprint is the correlation_id of an incident.
+func Fingerprint(incidentID int64) string { return fmt.Sprintf("nines-incident-%d", incidentID) }
+
+// impactUrgency is the ServiceNow impact and urgency (1 high ... 3 low)
+// giving each priority through ServiceNow's default priority lookup.
+var impactUrgency = map[alerting.Priority][2]string{
+	alerting.P1: {"1", "1"}, alerting.P2: {"1", "2"}, alerting.P3: {"2", "2"}, alerting.P4: {"2", "3"},
+}
+
+func (n *Notifier) do(ctx context.Context, method, path string, body any) ([]byte, bool, error) {
+	var b []byte
+	if body != nil {
+		var err error
+		if b, err = json.Marshal(body); err != nil {
+			return nil, false, err
+		}
+	}
+	auth := base64.StdEncoding.EncodeToString([]byte(n.User + ":" + n.Password))
+	return notify.Do(ctx, n.Client, method, n.URL+path, "servicenow", b,
+		map[string]string{"Authorization": "Basic " + auth, "Accept": "application/json"}, n.Timeout)
+}
+
+type record struct {
+	SysID  string `json:"sys_id"`
+	Number string `json:"number"`
+	State  string `json:"state"`
+}
+
+// Notify implements alerting.Notifier.
+func (n *Notifier) Notify(ctx context.Context, note alerting.Notification, inc *alerting.Incident) (bool, error) {
+	fp := Fingerprint(inc.ID)
+	q := url.Values{"sysparm_query": {"correlation_id=" + fp}, "sysparm_limit": {"1"}, "sysparm_fields": {"sys_id,number,state"}}
+	body, retry, err := n.do(ctx, http.MethodGet, "/api/now/table/incident?"+q.Encode(), nil)
+	if err != nil {
+		return retry, err
+	}
+	var found struct {
+		Result []record `json:"result"`
+	}
+	if err := json.Unmarshal(body, &found); err != nil {
+		return true, fmt.Errorf("servicenow lookup: %w", err)
+	}
+	var rec record
+	if len(found.Result) > 0 {
+		rec = found.Result[0]
+	} else {
+		iu := impactUrgency[inc.Priority]
+		if iu[0] == "" {
+			iu = [2]string{"2", "2"}
+		}
+		fields := map[string]string{
+			"short_description":   truncate(fmt.Sprintf("[%s] %s", inc.Priority, inc.Title), 160),
+			"description":         description(inc),
+			"impact":              iu[0],
+			"urgency":             iu[1],
+			"correlation_id":      fp,
+			"correlation_display": "Nines",
+		}
+		if n.AssignmentGroup != "" {
+			fields["assignment_group"] = n.AssignmentGroup
+		}
+		failpoint.Hit("servicenow.before_create")
+		body, retry, err := n.do(ctx, http.MethodPost, "/api/now/table/incident", fields)
+		if err != nil {
+			return retry, err
+		}
+		var created struct {
+			Result record `json:"result"`
+		}
+		if err := json.Unmarshal(body, &created); err != nil || created.Result.SysID == "" {
+			return true, fmt.Errorf("servicenow create: unexpected answer %.200s", body)
+		}
+		rec = created.Result
+	}
+	if n.OnTicket != nil {
+		n.OnTicket(ctx, inc.ID, Ticket{ID: rec.Number, URL: n.URL + "/nav_to.do?uri=incident.do?sys_id=" + rec.SysID})
+	}
+	if note.Action == "opened" {
+		return false, nil
+	}
+	text := "Incident " + note.Action
+	if note.Text != "" {
+		text += ": " + note.Text
+	}
+	update := map[string]string{"work_notes": fmt.Sprintf("%s\n(Nines notification %d)", text, note.ID)}
+	switch note.Action {
+	case "resolved":
+		update["state"], update["close_code"], update["close_notes"] = "6", orDefault(n.CloseCode, "Solved (Permanently)"), "Resolved in Nines: "+text
+	case "closed":
+		update["state"] = "7"
+	case "reopened":
+		update["state"] = "2"
+	case "severity":
+		iu := impactUrgency[inc.Priority]
+		update["impact"], update["urgency"] = iu[0], iu[1]
+	}
+	_, retry, err = n.do(ctx, http.MethodPatch, "/api/now/table/incident/"+rec.SysID, update)
+	return retry, err
+}
+
+func orDefault(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+func description(inc *alerting.Incident) string {
+	var b strings.Builder
+	if inc.Description != "" {
+		b.WriteString(inc.Description + "\n\n")
+	}
+	fmt.Fprintf(&b, "Priority: %s\nSeverity: %s\nTarget: %s\nService: %s\nRule: %s / %s\nOpened: %s\n",
+		inc.Priority, inc.Severity, inc.Target, inc.Service, inc.Group, inc.Rule, inc.OpenedAt.UTC().Format(time.RFC3339))
+	return b.String()
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
