@@ -145,7 +145,9 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, reload fu
 			sn := r.ServiceNow
 			notifiers[r.Name] = &servicenow.Notifier{URL: strings.TrimRight(sn.URL, "/"), User: sn.User, Password: sn.Password.Reveal(),
 				AssignmentGroup: sn.AssignmentGroup, CloseCode: sn.CloseCode, Timeout: sn.Timeout.D(),
-				OnTicket: func(ctx context.Context, id int64, t servicenow.Ticket) { linkTicket(ctx, st, r.Name, id, t.ID, t.URL, logger) }}
+				OnTicket: func(ctx context.Context, id int64, t servicenow.Ticket) {
+					linkTicket(ctx, st, r.Name, id, t.ID, t.URL, logger)
+				}}
 		case r.Redmine != nil:
 			rn := redmineNotifier(st, r.Name, r.Redmine, logger)
 			notifiers[r.Name] = rn
