@@ -27,6 +27,7 @@ import (
 	"github.com/ninesmon/nines/agent/wire"
 	"github.com/ninesmon/nines/alerting"
 	"github.com/ninesmon/nines/alerting/notify/alertmanager"
+	"github.com/ninesmon/nines/alerting/notify/jira"
 	"github.com/ninesmon/nines/alerting/notify/pagerduty"
 	"github.com/ninesmon/nines/alerting/notify/redmine"
 	"github.com/ninesmon/nines/alerting/notify/servicenow"
@@ -146,6 +147,18 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, reload fu
 			notifiers[r.Name] = &servicenow.Notifier{URL: strings.TrimRight(sn.URL, "/"), User: sn.User, Password: sn.Password.Reveal(),
 				AssignmentGroup: sn.AssignmentGroup, CloseCode: sn.CloseCode, Timeout: sn.Timeout.D(),
 				OnTicket: func(ctx context.Context, id int64, t servicenow.Ticket) {
+					linkTicket(ctx, st, r.Name, id, t.ID, t.URL, logger)
+				}}
+		case r.Jira != nil:
+			j := r.Jira
+			prios := map[alerting.Priority]string{}
+			for p, v := range j.Priorities {
+				prios[alerting.Priority(p)] = v
+			}
+			notifiers[r.Name] = &jira.Notifier{URL: strings.TrimRight(j.URL, "/"), User: j.User, Token: j.Token.Reveal(), Project: j.Project,
+				IssueType: j.IssueType, Priorities: prios, ResolvedStatus: j.ResolvedStatus, ClosedStatus: j.ClosedStatus,
+				ReopenedStatus: j.ReopenedStatus, Timeout: j.Timeout.D(),
+				OnTicket: func(ctx context.Context, id int64, t jira.Ticket) {
 					linkTicket(ctx, st, r.Name, id, t.ID, t.URL, logger)
 				}}
 		case r.Redmine != nil:

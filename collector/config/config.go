@@ -335,6 +335,30 @@ type Receiver struct {
 	PagerDuty    *PagerDuty    `yaml:"pagerduty"`
 	Redmine      *Redmine      `yaml:"redmine"`
 	ServiceNow   *ServiceNow   `yaml:"servicenow"`
+	Jira         *Jira         `yaml:"jira"`
+}
+
+// Jira raises each incident as one Jira issue (REST API v2), labelled with
+// its fingerprint and found again by JQL so that it is never created
+// twice.
+type Jira struct {
+	URL string `yaml:"url"`
+	// User with the token: basic auth (Jira Cloud: e-mail and API token);
+	// no user: the token is a bearer personal access token (Data Center).
+	User      string          `yaml:"user"`
+	Token     yamlconf.Secret `yaml:"token"`
+	TokenFile string          `yaml:"token_file"`
+	Project   string          `yaml:"project"`    // key
+	IssueType string          `yaml:"issue_type"` // default Task
+	// Priorities maps P1-P4 to Jira priority names (default Highest,
+	// High, Medium, Low).
+	Priorities map[string]string `yaml:"priorities"`
+	// Statuses the resolved, closed and reopened transitions lead to
+	// (default Done, Done, To Do).
+	ResolvedStatus string            `yaml:"resolved_status"`
+	ClosedStatus   string            `yaml:"closed_status"`
+	ReopenedStatus string            `yaml:"reopened_status"`
+	Timeout        yamlconf.Duration `yaml:"timeout"`
 }
 
 // ServiceNow raises each incident as one ServiceNow incident (Table API),
@@ -543,6 +567,8 @@ type Rules struct {
 
 var labelNameRE = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
 
+var jiraKeyRE = regexp.MustCompile(`^[A-Z][A-Z0-9_]+$`)
+
 // Default returns the configuration used for keys the file leaves out.
 func Default() *Config {
 	return &Config{
@@ -641,6 +667,9 @@ func (c *Config) Resolve(dir string) error {
 		}
 		if sn := r.ServiceNow; sn != nil {
 			secretFile(&sn.Password, &sn.PasswordFile, "password", where)
+		}
+		if j := r.Jira; j != nil {
+			secretFile(&j.Token, &j.TokenFile, "token", where)
 		}
 	}
 	for i := range c.Devices {
@@ -826,13 +855,29 @@ func (c *Config) Validate(p *yamlconf.Problems) {
 		}
 		receiverNames[r.Name] = true
 		kinds := 0
-		for _, set := range []bool{r.Webhook != nil, r.Alertmanager != nil, r.PagerDuty != nil, r.Redmine != nil, r.ServiceNow != nil} {
+		for _, set := range []bool{r.Webhook != nil, r.Alertmanager != nil, r.PagerDuty != nil, r.Redmine != nil, r.ServiceNow != nil, r.Jira != nil} {
 			if set {
 				kinds++
 			}
 		}
 		if kinds != 1 {
-			p.Addf(rp, "receiver %q: set exactly one of webhook, alertmanager, pagerduty, redmine and servicenow", r.Name)
+			p.Addf(rp, "receiver %q: set exactly one of webhook, alertmanager, pagerduty, redmine, servicenow and jira", r.Name)
+			continue
+		}
+		if j := r.Jira; j != nil {
+			u, err := url.Parse(j.URL)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				p.Addf(rp+".jira.url", "receiver %q: want an http:// or https:// URL", r.Name)
+			}
+			if (j.Token == "") == (j.TokenFile == "") {
+				p.Addf(rp+".jira", "receiver %q: exactly one of token & token_file must be configured", r.Name)
+			}
+			if !jiraKeyRE.MatchString(j.Project) {
+				p.Addf(rp+".jira.project", "receiver %q: want a project key such as OPS, got %q", r.Name, j.Project)
+			}
+			if j.Priorities == nil {
+				j.Priorities = map[string]string{"P1": "Highest", "P2": "High", "P3": "Medium", "P4": "Low"}
+			}
 			continue
 		}
 		if sn := r.ServiceNow; sn != nil {

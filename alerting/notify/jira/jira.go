@@ -1,0 +1,218 @@
+// Package jira raises incidents as Jira issues through the REST API v2:
+// one issue per incident, labelled with the incident's fingerprint and
+// found again by a JQL search on that label before one is created, so a
+// retry after a crash never makes a second. Updates become comments
+// (tagged with the notification id and not added twice); resolving,
+// closing and reopening apply the first transition whose target status
+// has the configured name.
+package jira
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/ninesmon/nines/agent/failpoint"
+	"github.com/ninesmon/nines/alerting"
+	"github.com/ninesmon/nines/alerting/notify"
+)
+
+// Ticket is the Jira issue an incident is linked to.
+type Ticket struct{ ID, URL string }
+
+// Notifier is one Jira project.
+type Notifier struct {
+	URL string // base URL
+	// User and Token: basic auth (Jira Cloud: e-mail and API token);
+	// Token alone: a bearer personal access token (Data Center).
+	User, Token string
+	Project     string // key, e.g. OPS
+	IssueType   string // default Task
+	// Priorities map P1-P4 to Jira priority names; unmapped ones keep
+	// the project's default.
+	Priorities map[alerting.Priority]string
+	// Statuses the transitions of resolved, closed and reopened
+	// incidents lead to (default Done, Done, To Do).
+	ResolvedStatus, ClosedStatus, ReopenedStatus string
+	Timeout                                      time.Duration
+	Client                                       *http.Client
+	OnTicket                                     func(ctx context.Context, incidentID int64, t Ticket)
+}
+
+// Fingerprint is the label that identifies an incident's issue.
+func Fingerprint(incidentID int64) string { return fmt.Sprintf("nines-incident-%d", incidentID) }
+
+func (n *Notifier) do(ctx context.Context, method, path string, body any) ([]byte, bool, error) {
+	var b []byte
+	if body != nil {
+		var err error
+		if b, err = json.Marshal(body); err != nil {
+			return nil, false, err
+		}
+	}
+	auth := "Bearer " + n.Token
+	if n.User != "" {
+		auth = "Basic " + base64.StdEncoding.EncodeToString([]byte(n.User+":"+n.Token))
+	}
+	return notify.Do(ctx, n.Client, method, n.URL+path, "jira", b, map[string]string{"Authorization": auth, "Accept": "application/json"}, n.Timeout)
+}
+
+// Notify implements alerting.Notifier.
+func (n *Notifier) Notify(ctx context.Context, note alerting.Notification, inc *alerting.Incident) (bool, error) {
+	fp := Fingerprint(inc.ID)
+	jql := fmt.Sprintf(`project = "%s" AND labels = "%s"`, n.Project, fp)
+	body, retry, err := n.do(ctx, http.MethodGet, "/rest/api/2/search?"+url.Values{"jql": {jql}, "maxResults": {"1"}, "fields": {"status"}}.Encode(), nil)
+	if err != nil {
+		return retry, err
+	}
+	var found struct {
+		Issues []struct {
+			Key string `json:"key"`
+		} `json:"issues"`
+	}
+	if err := json.Unmarshal(body, &found); err != nil {
+		return true, fmt.Errorf("jira search: %w", err)
+	}
+	var key string
+	if len(found.Issues) > 0 {
+		key = found.Issues[0].Key
+	} else {
+		fields := map[string]any{
+			"project":     map[string]string{"key": n.Project},
+			"summary":     truncate(fmt.Sprintf("[%s] %s", inc.Priority, inc.Title), 250),
+			"description": description(inc),
+			"issuetype":   map[string]string{"name": orDefault(n.IssueType, "Task")},
+			"labels":      []string{fp, "nines"},
+		}
+		if p := n.Priorities[inc.Priority]; p != "" {
+			fields["priority"] = map[string]string{"name": p}
+		}
+		failpoint.Hit("jira.before_create")
+		body, retry, err := n.do(ctx, http.MethodPost, "/rest/api/2/issue", map[string]any{"fields": fields})
+		if err != nil {
+			return retry, err
+		}
+		var created struct {
+			Key string `json:"key"`
+		}
+		if err := json.Unmarshal(body, &created); err != nil || created.Key == "" {
+			return true, fmt.Errorf("jira create: unexpected answer %.200s", body)
+		}
+		key = created.Key
+	}
+	if n.OnTicket != nil {
+		n.OnTicket(ctx, inc.ID, Ticket{ID: key, URL: n.URL + "/browse/" + key})
+	}
+	if note.Action == "opened" {
+		return false, nil
+	}
+	if retry, err := n.comment(ctx, key, note); err != nil {
+		return retry, err
+	}
+	status := map[string]string{"resolved": orDefault(n.ResolvedStatus, "Done"), "closed": orDefault(n.ClosedStatus, "Done"),
+		"reopened": orDefault(n.ReopenedStatus, "To Do")}[note.Action]
+	if status == "" {
+		return false, nil
+	}
+	return n.transition(ctx, key, status)
+}
+
+// comment adds the update once: a redelivery finds its marker.
+func (n *Notifier) comment(ctx context.Context, key string, note alerting.Notification) (bool, error) {
+	marker := fmt.Sprintf("(Nines notification %d)", note.ID)
+	body, retry, err := n.do(ctx, http.MethodGet, "/rest/api/2/issue/"+key+"/comment", nil)
+	if err != nil {
+		return retry, err
+	}
+	var res struct {
+		Comments []struct {
+			Body string `json:"body"`
+		} `json:"comments"`
+	}
+	if err := json.Unmarshal(body, &res); err != nil {
+		return true, fmt.Errorf("jira comments of %s: %w", key, err)
+	}
+	for _, c := range res.Comments {
+		if strings.Contains(c.Body, marker) {
+			return false, nil
+		}
+	}
+	text := "Incident " + note.Action
+	if note.Text != "" {
+		text += ": " + note.Text
+	}
+	_, retry, err = n.do(ctx, http.MethodPost, "/rest/api/2/issue/"+key+"/comment", map[string]string{"body": text + "\n\n" + marker})
+	return retry, err
+}
+
+// transition moves the issue to status, unless it is there already.
+func (n *Notifier) transition(ctx context.Context, key, status string) (bool, error) {
+	body, retry, err := n.do(ctx, http.MethodGet, "/rest/api/2/issue/"+key+"?fields=status", nil)
+	if err != nil {
+		return retry, err
+	}
+	var issue struct {
+		Fields struct {
+			Status struct {
+				Name string `json:"name"`
+			} `json:"status"`
+		} `json:"fields"`
+	}
+	if err := json.Unmarshal(body, &issue); err != nil {
+		return true, fmt.Errorf("jira issue %s: %w", key, err)
+	}
+	if strings.EqualFold(issue.Fields.Status.Name, status) {
+		return false, nil
+	}
+	body, retry, err = n.do(ctx, http.MethodGet, "/rest/api/2/issue/"+key+"/transitions", nil)
+	if err != nil {
+		return retry, err
+	}
+	var ts struct {
+		Transitions []struct {
+			ID string `json:"id"`
+			To struct {
+				Name string `json:"name"`
+			} `json:"to"`
+		} `json:"transitions"`
+	}
+	if err := json.Unmarshal(body, &ts); err != nil {
+		return true, fmt.Errorf("jira transitions of %s: %w", key, err)
+	}
+	for _, tr := range ts.Transitions {
+		if strings.EqualFold(tr.To.Name, status) {
+			_, retry, err := n.do(ctx, http.MethodPost, "/rest/api/2/issue/"+key+"/transitions", map[string]any{"transition": map[string]string{"id": tr.ID}})
+			return retry, err
+		}
+	}
+	return false, fmt.Errorf("jira issue %s (%s): no transition to %q", key, issue.Fields.Status.Name, status)
+}
+
+func orDefault(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+func description(inc *alerting.Incident) string {
+	var b strings.Builder
+	if inc.Description != "" {
+		b.WriteString(inc.Description + "\n\n")
+	}
+	fmt.Fprintf(&b, "* Priority: %s\n* Severity: %s\n* Target: %s\n* Service: %s\n* Rule: %s / %s\n* Opened: %s\n",
+		inc.Priority, inc.Severity, inc.Target, inc.Service, inc.Group, inc.Rule, inc.OpenedAt.UTC().Format(time.RFC3339))
+	return b.String()
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
