@@ -27,6 +27,7 @@ import (
 	"github.com/ninesmon/nines/agent/wire"
 	"github.com/ninesmon/nines/alerting"
 	"github.com/ninesmon/nines/alerting/notify/alertmanager"
+	"github.com/ninesmon/nines/alerting/notify/email"
 	"github.com/ninesmon/nines/alerting/notify/jira"
 	"github.com/ninesmon/nines/alerting/notify/pagerduty"
 	"github.com/ninesmon/nines/alerting/notify/redmine"
@@ -149,6 +150,10 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, reload fu
 				OnTicket: func(ctx context.Context, id int64, t servicenow.Ticket) {
 					linkTicket(ctx, st, r.Name, id, t.ID, t.URL, logger)
 				}}
+		case r.Email != nil:
+			e := r.Email
+			notifiers[r.Name] = &email.Notifier{Address: e.SMTP, From: e.From, To: e.To, Username: e.Username,
+				Password: e.Password.Reveal(), TLS: e.TLS, Link: e.Link, Timeout: e.Timeout.D()}
 		case r.Jira != nil:
 			j := r.Jira
 			prios := map[alerting.Priority]string{}

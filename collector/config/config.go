@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"net/mail"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -336,6 +337,24 @@ type Receiver struct {
 	Redmine      *Redmine      `yaml:"redmine"`
 	ServiceNow   *ServiceNow   `yaml:"servicenow"`
 	Jira         *Jira         `yaml:"jira"`
+	Email        *Email        `yaml:"email"`
+}
+
+// Email sends notifications over SMTP.
+type Email struct {
+	// SMTP is the relay, host:port.
+	SMTP         string          `yaml:"smtp"`
+	From         string          `yaml:"from"`
+	To           []string        `yaml:"to"`
+	Username     string          `yaml:"username"`
+	Password     yamlconf.Secret `yaml:"password"`
+	PasswordFile string          `yaml:"password_file"`
+	// TLS: starttls (default: when offered, required with a password),
+	// tls (implicit, port 465) or none.
+	TLS string `yaml:"tls"`
+	// Link is the web UI's base URL, for a link to the incident.
+	Link    string            `yaml:"link"`
+	Timeout yamlconf.Duration `yaml:"timeout"`
 }
 
 // Jira raises each incident as one Jira issue (REST API v2), labelled with
@@ -671,6 +690,9 @@ func (c *Config) Resolve(dir string) error {
 		if j := r.Jira; j != nil {
 			secretFile(&j.Token, &j.TokenFile, "token", where)
 		}
+		if e := r.Email; e != nil && e.PasswordFile != "" {
+			secretFile(&e.Password, &e.PasswordFile, "password", where)
+		}
 	}
 	for i := range c.Devices {
 		d := &c.Devices[i]
@@ -855,13 +877,38 @@ func (c *Config) Validate(p *yamlconf.Problems) {
 		}
 		receiverNames[r.Name] = true
 		kinds := 0
-		for _, set := range []bool{r.Webhook != nil, r.Alertmanager != nil, r.PagerDuty != nil, r.Redmine != nil, r.ServiceNow != nil, r.Jira != nil} {
+		for _, set := range []bool{r.Webhook != nil, r.Alertmanager != nil, r.PagerDuty != nil, r.Redmine != nil, r.ServiceNow != nil, r.Jira != nil, r.Email != nil} {
 			if set {
 				kinds++
 			}
 		}
 		if kinds != 1 {
-			p.Addf(rp, "receiver %q: set exactly one of webhook, alertmanager, pagerduty, redmine, servicenow and jira", r.Name)
+			p.Addf(rp, "receiver %q: set exactly one of webhook, alertmanager, pagerduty, redmine, servicenow, jira and email", r.Name)
+			continue
+		}
+		if e := r.Email; e != nil {
+			if _, _, err := net.SplitHostPort(e.SMTP); err != nil {
+				p.Addf(rp+".email.smtp", "receiver %q: want host:port, got %q", r.Name, e.SMTP)
+			}
+			if _, err := mail.ParseAddress(e.From); err != nil {
+				p.Addf(rp+".email.from", "receiver %q: %v", r.Name, err)
+			}
+			if len(e.To) == 0 {
+				p.Addf(rp+".email.to", "receiver %q: at least one recipient", r.Name)
+			}
+			for j, to := range e.To {
+				if _, err := mail.ParseAddress(to); err != nil {
+					p.Addf(fmt.Sprintf("%s.email.to[%d]", rp, j), "receiver %q: %v", r.Name, err)
+				}
+			}
+			if e.Password != "" && e.PasswordFile != "" {
+				p.Addf(rp+".email", "receiver %q: set password or password_file, not both", r.Name)
+			}
+			switch e.TLS {
+			case "", "starttls", "tls", "none":
+			default:
+				p.Addf(rp+".email.tls", "receiver %q: want starttls, tls or none, got %q", r.Name, e.TLS)
+			}
 			continue
 		}
 		if j := r.Jira; j != nil {
