@@ -438,11 +438,12 @@ func TestRoutes(t *testing.T) {
 	}
 	m.Alerts(ctx, t0.Add(2*time.Minute), "g", alert("P3", "mail")) // back to P3
 	m.Alerts(ctx, t0.Add(3*time.Minute), "g", nil)                 // resolved
-	due, _ := store.DueNotifications(ctx, t0.Add(time.Hour), 100)
+	list, _ := store.Incidents(ctx, alerting.Filter{})
+	ds, _ := store.Deliveries(ctx, list[0].ID)
 	var resolvedTo []string
-	for _, n := range due {
-		if n.Action == "resolved" {
-			resolvedTo = append(resolvedTo, n.Receiver)
+	for _, d := range ds {
+		if d.Action == "resolved" {
+			resolvedTo = append(resolvedTo, d.Receiver)
 		}
 	}
 	slices.Sort(resolvedTo)

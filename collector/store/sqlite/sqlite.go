@@ -198,6 +198,7 @@ var migrations = []string{
 		detail TEXT NOT NULL
 	);
 	CREATE INDEX audit_log_at ON audit_log(at_ms);`,
+	`CREATE INDEX outbox_order ON outbox(incident_id, receiver, id);`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {
@@ -712,8 +713,14 @@ func (s *Store) LoadAlerts(ctx context.Context) ([]rules.SavedAlert, error) {
 
 // DueNotifications implements alerting.Store.
 func (s *Store) DueNotifications(ctx context.Context, now time.Time, limit int) ([]alerting.Notification, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, incident_id, receiver, action, text, at_ms, attempts FROM outbox
-		WHERE delivered_ms IS NULL AND failed = 0 AND next_ms <= ? ORDER BY id LIMIT ?`, now.UnixMilli(), limit)
+	// In order per incident and receiver: a notification waits while an
+	// earlier one to the same receiver is still pending (a resolve never
+	// overtakes the open it resolves).
+	rows, err := s.db.QueryContext(ctx, `SELECT id, incident_id, receiver, action, text, at_ms, attempts FROM outbox o
+		WHERE delivered_ms IS NULL AND failed = 0 AND next_ms <= ?
+		AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.incident_id = o.incident_id AND e.receiver = o.receiver
+			AND e.id < o.id AND e.delivered_ms IS NULL AND e.failed = 0)
+		ORDER BY id LIMIT ?`, now.UnixMilli(), limit)
 	if err != nil {
 		return nil, err
 	}
