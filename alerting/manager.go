@@ -47,6 +47,9 @@ type Manager struct {
 	receivers []string
 	// routes pick receivers per incident; none: all receivers.
 	routes []Route
+	// reminded is when each incident was last repeated to a receiver
+	// ("<id>/<receiver>").
+	reminded map[string]time.Time
 	// attached are child problems folded into a parent's incident: dedup
 	// key -> the parent incident's id.
 	attached map[string]attachment
@@ -128,7 +131,8 @@ var _ rules.Sink = (*Manager)(nil)
 // NewManager loads the active incidents from the store.
 func NewManager(ctx context.Context, store Store, logger *slog.Logger) (*Manager, error) {
 	m := &Manager{store: store, logger: logger, metrics: newMetrics(), policy: DefaultPolicy(),
-		active: map[string]*Incident{}, flagged: map[string]bool{}, flaps: map[string]*flapHistory{}, attached: map[string]attachment{}}
+		active: map[string]*Incident{}, flagged: map[string]bool{}, flaps: map[string]*flapHistory{}, attached: map[string]attachment{},
+		reminded: map[string]time.Time{}}
 	list, err := store.Incidents(ctx, Filter{Status: []Status{StatusOpen, StatusAcknowledged}})
 	if err != nil {
 		return nil, fmt.Errorf("load active incidents: %w", err)

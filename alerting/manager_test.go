@@ -451,3 +451,68 @@ func TestRoutes(t *testing.T) {
 		t.Errorf("resolution told %v, want desk and pager (the pager heard of it at P1)", resolvedTo)
 	}
 }
+
+// TestReminders: a route's repeat interval reminds its receiver of an open,
+// unacknowledged incident, and stops once it is acknowledged; a manager
+// started again picks the schedule up from the timeline.
+func TestReminders(t *testing.T) {
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "n.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	routes := []alerting.Route{{Receiver: "pager", Priorities: []alerting.Priority{alerting.P1}, Repeat: 10 * time.Minute}, {Receiver: "desk"}}
+	newManager := func() *alerting.Manager {
+		m, err := alerting.NewManager(ctx, store, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.SetPolicy(alerting.DefaultPolicy())
+		m.SetRoutes(routes)
+		return m
+	}
+	m := newManager()
+	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	m.Alerts(ctx, t0, "g", []rules.Alert{{Group: "g", Rule: "R", State: rules.StateFiring, FiredAt: t0, Labels: labels.FromStrings("alertname", "R", "priority", "P1")}})
+	reminders := func() int {
+		list, _ := store.Incidents(ctx, alerting.Filter{})
+		evs, _ := store.Events(ctx, list[0].ID)
+		n := 0
+		for _, e := range evs {
+			if e.Action == "reminder" {
+				n++
+			}
+		}
+		return n
+	}
+	for s := 0; s <= 25*60; s += 30 {
+		m.CheckTimers(ctx, t0.Add(time.Duration(s)*time.Second))
+	}
+	if n := reminders(); n != 2 {
+		t.Errorf("reminders after 25 min: %d, want 2 (at 10 and 20 min)", n)
+	}
+	m = newManager() // a restart: the next is due at 30 min, not at once
+	m.CheckTimers(ctx, t0.Add(26*time.Minute))
+	if n := reminders(); n != 2 {
+		t.Errorf("reminders right after a restart: %d, want still 2", n)
+	}
+	m.CheckTimers(ctx, t0.Add(30*time.Minute))
+	if n := reminders(); n != 3 {
+		t.Errorf("reminders at 30 min: %d, want 3", n)
+	}
+	list, _ := store.Incidents(ctx, alerting.Filter{})
+	if err := m.Acknowledge(ctx, list[0].ID, "alice", "", t0.Add(31*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	m.CheckTimers(ctx, t0.Add(45*time.Minute))
+	if n := reminders(); n != 3 {
+		t.Errorf("reminders after the acknowledgement: %d, want 3", n)
+	}
+	ds, _ := store.Deliveries(ctx, list[0].ID)
+	for _, d := range ds {
+		if d.Action == "reminder" && d.Receiver != "pager" {
+			t.Errorf("a reminder went to %s", d.Receiver)
+		}
+	}
+}

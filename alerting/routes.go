@@ -2,7 +2,10 @@ package alerting
 
 import (
 	"context"
+	"fmt"
 	"slices"
+	"strings"
+	"time"
 )
 
 // Route sends incidents that match to a receiver: every Match label equal
@@ -12,6 +15,9 @@ type Route struct {
 	Receiver   string
 	Match      map[string]string
 	Priorities []Priority
+	// Repeat, when set, reminds the receiver of an incident still open
+	// and unacknowledged every Repeat.
+	Repeat time.Duration
 }
 
 func (r Route) matches(inc *Incident) bool {
@@ -74,4 +80,61 @@ func (m *Manager) notifyFor(ctx context.Context, inc *Incident) []string {
 		}
 	}
 	return out
+}
+
+// remind sends the reminders that are due: an open, unacknowledged
+// incident is repeated to each route's receiver every Repeat, counted from
+// its opening or its last reminder to that receiver (read back from the
+// timeline after a restart). The caller holds m.mu.
+func (m *Manager) remind(ctx context.Context, now time.Time) {
+	if len(m.reminded) > 0 {
+		live := map[string]bool{}
+		for _, inc := range m.active {
+			for _, r := range m.routes {
+				live[fmt.Sprintf("%d/%s", inc.ID, r.Receiver)] = true
+			}
+		}
+		for k := range m.reminded {
+			if !live[k] {
+				delete(m.reminded, k)
+			}
+		}
+	}
+	for _, inc := range m.active {
+		if inc.Status != StatusOpen {
+			continue
+		}
+		for _, r := range m.routes {
+			if r.Repeat <= 0 || !r.matches(inc) {
+				continue
+			}
+			key := fmt.Sprintf("%d/%s", inc.ID, r.Receiver)
+			last, ok := m.reminded[key]
+			if !ok {
+				last = inc.OpenedAt
+				evs, err := m.store.Events(ctx, inc.ID)
+				if err != nil {
+					m.logger.Error("read the timeline for reminders", "incident_id", inc.ID, "err", err)
+					continue
+				}
+				for _, e := range evs {
+					if (e.Action == "reminder" && strings.HasPrefix(e.Text, "to "+r.Receiver+":")) || e.Action == "reopened" {
+						if e.At.After(last) {
+							last = e.At
+						}
+					}
+				}
+				m.reminded[key] = last
+			}
+			if now.Sub(last) < r.Repeat {
+				continue
+			}
+			m.reminded[key] = now
+			ev := Event{IncidentID: inc.ID, At: now, Actor: Automatic, Action: "reminder",
+				Text: fmt.Sprintf("to %s: still open and unacknowledged after %s", r.Receiver, now.Sub(inc.OpenedAt).Round(time.Second)), Notify: []string{r.Receiver}}
+			if err := m.store.AddEvent(ctx, ev); err != nil {
+				m.logger.Error("record reminder", "incident_id", inc.ID, "receiver", r.Receiver, "err", err)
+			}
+		}
+	}
 }

@@ -56,6 +56,7 @@ func (m *Manager) SetPolicy(p Policy) {
 func (m *Manager) CheckTimers(ctx context.Context, now time.Time) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.remind(ctx, now)
 	for _, inc := range m.active {
 		tg, ok := m.policy.Targets[inc.Priority]
 		if !ok {

@@ -679,7 +679,7 @@ func linkTicket(ctx context.Context, st *sqlite.Store, receiver string, incident
 func routes(cfg *config.Config) []alerting.Route {
 	out := make([]alerting.Route, 0, len(cfg.Routes))
 	for _, r := range cfg.Routes {
-		rt := alerting.Route{Receiver: r.Receiver, Match: r.Match}
+		rt := alerting.Route{Receiver: r.Receiver, Match: r.Match, Repeat: r.RepeatInterval.D()}
 		for _, p := range r.Priorities {
 			rt.Priorities = append(rt.Priorities, alerting.Priority(p))
 		}

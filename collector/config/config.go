@@ -326,6 +326,9 @@ type Route struct {
 	Match map[string]string `yaml:"match"`
 	// Priorities the route takes (P1-P4); empty: all.
 	Priorities []string `yaml:"priorities"`
+	// RepeatInterval reminds the receiver of an incident still open and
+	// unacknowledged this often (default: never).
+	RepeatInterval yamlconf.Duration `yaml:"repeat_interval"`
 }
 
 // Receiver is one notification destination.
