@@ -50,6 +50,9 @@ type Manager struct {
 	// reminded is when each incident was last repeated to a receiver
 	// ("<id>/<receiver>").
 	reminded map[string]time.Time
+	// cleared marks incidents of resolve: manual rules whose alert
+	// cleared, waiting for an operator's resolution (by dedup key).
+	cleared map[string]bool
 	// attached are child problems folded into a parent's incident: dedup
 	// key -> the parent incident's id.
 	attached map[string]attachment
@@ -60,6 +63,14 @@ type attachment struct {
 	group  string
 	label  string // rule and target, for the timeline
 }
+
+// ResolveLabel set to ResolveManual on a rule makes its incidents resolve
+// pending confirmation: when the alert clears, the incident stays open
+// (a "cleared" event) until an operator resolves it.
+const (
+	ResolveLabel  = "resolve"
+	ResolveManual = "manual"
+)
 
 // AttachWindow: a child that goes down within this time of its parent's
 // incident opening is taken as caused by it.
@@ -132,7 +143,7 @@ var _ rules.Sink = (*Manager)(nil)
 func NewManager(ctx context.Context, store Store, logger *slog.Logger) (*Manager, error) {
 	m := &Manager{store: store, logger: logger, metrics: newMetrics(), policy: DefaultPolicy(),
 		active: map[string]*Incident{}, flagged: map[string]bool{}, flaps: map[string]*flapHistory{}, attached: map[string]attachment{},
-		reminded: map[string]time.Time{}}
+		reminded: map[string]time.Time{}, cleared: map[string]bool{}}
 	list, err := store.Incidents(ctx, Filter{Status: []Status{StatusOpen, StatusAcknowledged}})
 	if err != nil {
 		return nil, fmt.Errorf("load active incidents: %w", err)
@@ -183,6 +194,11 @@ func (m *Manager) Alerts(ctx context.Context, now time.Time, group string, alert
 			continue
 		}
 		if inc := m.active[key]; inc != nil {
+			if m.cleared[key] { // pending confirmation, and back
+				delete(m.cleared, key)
+				_ = m.store.AddEvent(ctx, Event{IncidentID: inc.ID, At: now, Actor: Automatic, Action: "fired_again",
+					Text: "the alert fired again before the resolution was confirmed", Notify: m.notifyFor(ctx, inc)})
+			}
 			m.updateSeverity(ctx, inc, lm)
 			continue
 		}
@@ -238,6 +254,16 @@ func (m *Manager) Alerts(ctx context.Context, now time.Time, group string, alert
 		}
 		if h := m.flaps[key]; h != nil && h.flapping {
 			continue // flapping: one incident, no open/close storm, until it settles
+		}
+		if inc.Labels[ResolveLabel] == ResolveManual {
+			// Resolve pending confirmation: the incident stays until an
+			// operator resolves it.
+			if !m.cleared[key] {
+				m.cleared[key] = true
+				_ = m.store.AddEvent(ctx, Event{IncidentID: inc.ID, At: now, Actor: Automatic, Action: "cleared",
+					Text: "the alert cleared; resolve to confirm (resolve: manual)", Notify: m.notifyFor(ctx, inc)})
+			}
+			continue
 		}
 		ev := Event{At: now, Actor: Automatic, Action: "resolved", Text: "the alert cleared", Notify: m.notifyFor(ctx, inc)}
 		if err := m.store.Transition(ctx, inc.ID, []Status{StatusOpen, StatusAcknowledged}, StatusResolved, ev); err != nil && !errors.Is(err, ErrConflict) {
@@ -424,6 +450,7 @@ func (m *Manager) act(ctx context.Context, id int64, from []Status, to Status, e
 		m.active[inc.DedupKey] = inc
 	} else {
 		delete(m.active, inc.DedupKey)
+		delete(m.cleared, inc.DedupKey)
 	}
 	switch to {
 	case StatusAcknowledged:

@@ -516,3 +516,41 @@ func TestReminders(t *testing.T) {
 		}
 	}
 }
+
+// TestResolvePendingConfirmation: a rule labelled resolve: manual keeps
+// its incident when the alert clears, until an operator resolves it.
+func TestResolvePendingConfirmation(t *testing.T) {
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "n.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	m, _ := alerting.NewManager(ctx, store, slog.New(slog.DiscardHandler))
+	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	firing := []rules.Alert{{Group: "g", Rule: "BackupFailed", State: rules.StateFiring, FiredAt: t0,
+		Labels: labels.FromStrings("alertname", "BackupFailed", "resolve", "manual")}}
+	m.Alerts(ctx, t0, "g", firing)
+	m.Alerts(ctx, t0.Add(time.Minute), "g", nil)
+	m.Alerts(ctx, t0.Add(2*time.Minute), "g", nil) // still cleared: one event only
+	m.Alerts(ctx, t0.Add(3*time.Minute), "g", firing)
+	m.Alerts(ctx, t0.Add(4*time.Minute), "g", nil)
+	list, _ := store.Incidents(ctx, alerting.Filter{})
+	if len(list) != 1 || list[0].Status != alerting.StatusOpen {
+		t.Fatalf("incidents %+v, want one, still open", list)
+	}
+	evs, _ := store.Events(ctx, list[0].ID)
+	var actions []string
+	for _, e := range evs {
+		actions = append(actions, e.Action)
+	}
+	if got := strings.Join(actions, ","); got != "opened,cleared,fired_again,cleared" {
+		t.Errorf("timeline %s", got)
+	}
+	if err := m.Resolve(ctx, list[0].ID, "alice", "backup re-run fine", t0.Add(5*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.OpenByPriority()[list[0].Priority]; got != 0 {
+		t.Errorf("still active after the operator resolved it: %d", got)
+	}
+}
