@@ -78,13 +78,14 @@ func (m *Manager) CheckTimers(ctx context.Context, now time.Time) {
 	}
 }
 
-// flag records a timer event once per incident and kind.
+// flag records a timer event once per incident and kind, and tells the
+// incident's receivers (the escalation: also while acknowledged).
 func (m *Manager) flag(ctx context.Context, inc *Incident, kind, text string, now time.Time) {
 	key := fmt.Sprintf("%d/%s", inc.ID, kind)
 	if m.flagged[key] {
 		return
 	}
-	if err := m.store.AddEvent(ctx, Event{IncidentID: inc.ID, At: now, Actor: Automatic, Action: "target_" + kind, Text: text}); err != nil {
+	if err := m.store.AddEvent(ctx, Event{IncidentID: inc.ID, At: now, Actor: Automatic, Action: "target_" + kind, Text: text, Notify: m.notifyFor(ctx, inc)}); err != nil {
 		m.logger.Error("record timer event", "incident_id", inc.ID, "err", err)
 		return
 	}
