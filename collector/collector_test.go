@@ -338,6 +338,9 @@ services:
 	if v, ok := got2["nines_service_state,service=erp,state=up"]; !ok || v != 1 {
 		t.Errorf("erp state up: %v %v", v, ok)
 	}
+	if vec, err := c.rules.Query(ctx, `nines_sla_burn_rate{service="erp",window="1h"} > 600`, now); err != nil || len(vec) != 1 {
+		t.Errorf("burn rate in the rule window: %v, %v", vec, err)
+	}
 	vec, err := c.rules.Query(ctx, `slo:sli_error:ratio_rate1h{sloth_service="office-lan",sloth_slo="availability"}`, now)
 	if err != nil || len(vec) != 1 || !near(vec[0].F, 10.0/60) {
 		t.Errorf("Sloth series: got %v, %v", vec, err)

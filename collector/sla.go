@@ -122,6 +122,18 @@ func (s *slaComputer) compute(ctx context.Context, now time.Time) error {
 		put("slo:objective:ratio", f.Objective)
 		put("slo:error_budget:ratio", allowed)
 		put("slo:period_error_budget_remaining:ratio", 1-f.Windows[30*24*time.Hour].ErrorRatio()/allowed)
+		// Nines's own series too, so availability rules can alert on them
+		// (a fast burn over 1h and 6h, a budget nearly spent).
+		for _, w := range BurnWindows {
+			_ = s.c.samples.Append(labels.FromStrings("__name__", "nines_sla_burn_rate", "service", sv.Name, "window", rules.WindowLabel(w)),
+				ts, f.Windows[w].ErrorRatio()/allowed)
+		}
+		for _, w := range SLAWindows {
+			_ = s.c.samples.Append(labels.FromStrings("__name__", "nines_sla_availability_ratio", "service", sv.Name, "window", rules.WindowLabel(w)),
+				ts, f.Windows[w].Availability())
+			_ = s.c.samples.Append(labels.FromStrings("__name__", "nines_sla_error_budget_remaining_ratio", "service", sv.Name, "window", rules.WindowLabel(w)),
+				ts, 1-f.Windows[w].ErrorRatio()/allowed)
+		}
 	}
 	s.mu.Lock()
 	s.last = out
