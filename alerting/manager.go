@@ -53,6 +53,8 @@ type Manager struct {
 	// cleared marks incidents of resolve: manual rules whose alert
 	// cleared, waiting for an operator's resolution (by dedup key).
 	cleared map[string]bool
+	// schedules are the calendars rules and routes name.
+	schedules map[string]Schedule
 	// attached are child problems folded into a parent's incident: dedup
 	// key -> the parent incident's id.
 	attached map[string]attachment
@@ -197,13 +199,16 @@ func (m *Manager) Alerts(ctx context.Context, now time.Time, group string, alert
 			if m.cleared[key] { // pending confirmation, and back
 				delete(m.cleared, key)
 				_ = m.store.AddEvent(ctx, Event{IncidentID: inc.ID, At: now, Actor: Automatic, Action: "fired_again",
-					Text: "the alert fired again before the resolution was confirmed", Notify: m.notifyFor(ctx, inc)})
+					Text: "the alert fired again before the resolution was confirmed", Notify: m.notifyFor(ctx, inc, now)})
 			}
 			m.updateSeverity(ctx, inc, lm)
 			continue
 		}
 		if _, ok := m.attached[key]; ok {
 			continue
+		}
+		if m.outsideSchedule(lm, now) {
+			continue // the rule's calendar says not now; it opens when it is
 		}
 		target := firstOf(lm, "target", "host", "instance", "device")
 		opened := a.FiredAt
@@ -235,7 +240,7 @@ func (m *Manager) Alerts(ctx context.Context, now time.Time, group string, alert
 			Value:       a.Value,
 			OpenedAt:    a.FiredAt,
 		}
-		inc.Notify = m.notifyFor(ctx, inc)
+		inc.Notify = m.notifyFor(ctx, inc, now)
 		if inc.OpenedAt.IsZero() {
 			inc.OpenedAt = now
 		}
@@ -261,11 +266,11 @@ func (m *Manager) Alerts(ctx context.Context, now time.Time, group string, alert
 			if !m.cleared[key] {
 				m.cleared[key] = true
 				_ = m.store.AddEvent(ctx, Event{IncidentID: inc.ID, At: now, Actor: Automatic, Action: "cleared",
-					Text: "the alert cleared; resolve to confirm (resolve: manual)", Notify: m.notifyFor(ctx, inc)})
+					Text: "the alert cleared; resolve to confirm (resolve: manual)", Notify: m.notifyFor(ctx, inc, now)})
 			}
 			continue
 		}
-		ev := Event{At: now, Actor: Automatic, Action: "resolved", Text: "the alert cleared", Notify: m.notifyFor(ctx, inc)}
+		ev := Event{At: now, Actor: Automatic, Action: "resolved", Text: "the alert cleared", Notify: m.notifyFor(ctx, inc, now)}
 		if err := m.store.Transition(ctx, inc.ID, []Status{StatusOpen, StatusAcknowledged}, StatusResolved, ev); err != nil && !errors.Is(err, ErrConflict) {
 			m.logger.Error("resolve incident", "incident_id", inc.ID, "err", err)
 			continue
@@ -359,7 +364,7 @@ func (m *Manager) reopen(ctx context.Context, key string, now time.Time) bool {
 		}
 		return false
 	}
-	ev := Event{At: now, Actor: Automatic, Action: "reopened", Text: "the alert fired again", Notify: m.notifyFor(ctx, prev)}
+	ev := Event{At: now, Actor: Automatic, Action: "reopened", Text: "the alert fired again", Notify: m.notifyFor(ctx, prev, now)}
 	if err := m.store.Transition(ctx, prev.ID, []Status{StatusResolved, StatusClosed}, StatusOpen, ev); err != nil {
 		m.logger.Error("reopen incident", "incident_id", prev.ID, "err", err)
 		return false
@@ -402,7 +407,7 @@ func (m *Manager) Comment(ctx context.Context, id int64, actor, text string, now
 		return err
 	}
 	m.mu.Lock()
-	receivers := m.notifyFor(ctx, inc)
+	receivers := m.notifyFor(ctx, inc, now)
 	m.mu.Unlock()
 	return m.store.AddEvent(ctx, Event{IncidentID: id, At: now, Actor: actor, Action: "commented", Text: text, Notify: receivers})
 }
@@ -418,7 +423,7 @@ func (m *Manager) Assign(ctx context.Context, id int64, actor, assignee string, 
 	if err != nil {
 		return err
 	}
-	if err := m.store.Assign(ctx, id, assignee, Event{At: now, Actor: actor, Action: "assigned", Text: "to " + assignee, Notify: m.notifyFor(ctx, inc)}); err != nil {
+	if err := m.store.Assign(ctx, id, assignee, Event{At: now, Actor: actor, Action: "assigned", Text: "to " + assignee, Notify: m.notifyFor(ctx, inc, now)}); err != nil {
 		return err
 	}
 	for _, inc := range m.active {
@@ -438,7 +443,7 @@ func (m *Manager) act(ctx context.Context, id int64, from []Status, to Status, e
 	if err != nil {
 		return err
 	}
-	ev.Notify = m.notifyFor(ctx, before)
+	ev.Notify = m.notifyFor(ctx, before, ev.At)
 	if err := m.store.Transition(ctx, id, from, to, ev); err != nil {
 		return err
 	}
@@ -476,7 +481,7 @@ func (m *Manager) updateSeverity(ctx context.Context, inc *Incident, lm map[stri
 	changed := *inc
 	changed.Severity, changed.Priority = sev, prio
 	_ = m.store.AddEvent(ctx, Event{IncidentID: inc.ID, At: time.Now(), Actor: Automatic, Action: "severity",
-		Text: fmt.Sprintf("%s/%s -> %s/%s", inc.Severity, inc.Priority, sev, prio), Notify: m.notifyFor(ctx, &changed)})
+		Text: fmt.Sprintf("%s/%s -> %s/%s", inc.Severity, inc.Priority, sev, prio), Notify: m.notifyFor(ctx, &changed, time.Now())})
 	m.logger.Info("incident severity changed", "incident_id", inc.ID, "from", inc.Severity, "to", sev, "priority", prio)
 	inc.Severity, inc.Priority = sev, prio
 }

@@ -554,3 +554,49 @@ func TestResolvePendingConfirmation(t *testing.T) {
 		t.Errorf("still active after the operator resolved it: %d", got)
 	}
 }
+
+// hours is a schedule of whole UTC hours [from, to).
+type hours struct{ from, to int }
+
+func (h hours) Contains(t time.Time) bool { return t.UTC().Hour() >= h.from && t.UTC().Hour() < h.to }
+
+// TestSchedules: a rule's schedule label holds its incident until the
+// calendar allows it; a route's schedule picks its receiver only inside.
+func TestSchedules(t *testing.T) {
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "n.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	m, _ := alerting.NewManager(ctx, store, slog.New(slog.DiscardHandler))
+	office := hours{8, 18}
+	m.SetSchedules(map[string]alerting.Schedule{"office": office})
+	m.SetRoutes([]alerting.Route{{Receiver: "desk", Schedule: office}, {Receiver: "on-call", Schedule: hours{0, 8}}})
+	night := time.Date(2026, 11, 2, 3, 0, 0, 0, time.UTC)
+	printer := []rules.Alert{{Group: "g", Rule: "PrinterOut", State: rules.StateFiring, FiredAt: night,
+		Labels: labels.FromStrings("alertname", "PrinterOut", "schedule", "office")}}
+	server := []rules.Alert{{Group: "s", Rule: "ServerDown", State: rules.StateFiring, FiredAt: night, Labels: labels.FromStrings("alertname", "ServerDown")}}
+	m.Alerts(ctx, night, "g", printer)
+	m.Alerts(ctx, night, "s", server)
+	list, _ := store.Incidents(ctx, alerting.Filter{})
+	if len(list) != 1 || list[0].Rule != "ServerDown" {
+		t.Fatalf("at 03:00: %+v; want only the server's incident", list)
+	}
+	if told, _ := store.Told(ctx, list[0].ID); strings.Join(told, ",") != "on-call" {
+		t.Errorf("at night the server incident went to %v, want on-call", told)
+	}
+	morning := time.Date(2026, 11, 2, 8, 30, 0, 0, time.UTC)
+	m.Alerts(ctx, morning, "g", printer)
+	list, _ = store.Incidents(ctx, alerting.Filter{})
+	if len(list) != 2 {
+		t.Fatalf("at 08:30: %d incidents, want the printer's too", len(list))
+	}
+	for _, inc := range list {
+		if inc.Rule == "PrinterOut" {
+			if told, _ := store.Told(ctx, inc.ID); strings.Join(told, ",") != "desk" {
+				t.Errorf("the printer incident went to %v, want desk", told)
+			}
+		}
+	}
+}

@@ -18,6 +18,21 @@ type Route struct {
 	// Repeat, when set, reminds the receiver of an incident still open
 	// and unacknowledged every Repeat.
 	Repeat time.Duration
+	// Schedule, when set, limits the route to the times it contains
+	// (business hours to the service desk, the rest to on-call).
+	Schedule Schedule
+}
+
+// Schedule is a calendar: whether a time is inside it.
+type Schedule interface {
+	Contains(t time.Time) bool
+}
+
+func (r Route) matchesAt(inc *Incident, at time.Time) bool {
+	if r.Schedule != nil && !r.Schedule.Contains(at) {
+		return false
+	}
+	return r.matches(inc)
 }
 
 func (r Route) matches(inc *Incident) bool {
@@ -53,17 +68,17 @@ func (m *Manager) SetRoutes(routes []Route) {
 	m.mu.Unlock()
 }
 
-// notifyFor names the receivers told of a change to inc: those its routes
-// pick now, and every receiver told of it before (a receiver that heard
+// notifyFor names the receivers told of a change to inc at a time: those
+// its routes pick then, and every receiver told of it before (a receiver that heard
 // of an incident hears of its end, whatever changed in between). The
 // caller holds m.mu.
-func (m *Manager) notifyFor(ctx context.Context, inc *Incident) []string {
+func (m *Manager) notifyFor(ctx context.Context, inc *Incident, at time.Time) []string {
 	var out []string
 	if len(m.routes) == 0 {
 		out = slices.Clone(m.receivers)
 	} else {
 		for _, r := range m.routes {
-			if r.matches(inc) && !slices.Contains(out, r.Receiver) {
+			if r.matchesAt(inc, at) && !slices.Contains(out, r.Receiver) {
 				out = append(out, r.Receiver)
 			}
 		}
@@ -105,7 +120,7 @@ func (m *Manager) remind(ctx context.Context, now time.Time) {
 			continue
 		}
 		for _, r := range m.routes {
-			if r.Repeat <= 0 || !r.matches(inc) {
+			if r.Repeat <= 0 || !r.matchesAt(inc, now) {
 				continue
 			}
 			key := fmt.Sprintf("%d/%s", inc.ID, r.Receiver)
@@ -137,4 +152,27 @@ func (m *Manager) remind(ctx context.Context, now time.Time) {
 			}
 		}
 	}
+}
+
+// ScheduleLabel on a rule names a calendar: its alerts open incidents
+// only inside it (a desktop rule that matters in business hours only).
+// An incident already open is not affected.
+const ScheduleLabel = "schedule"
+
+// SetSchedules names the calendars rules and routes can use.
+func (m *Manager) SetSchedules(s map[string]Schedule) {
+	m.mu.Lock()
+	m.schedules = s
+	m.mu.Unlock()
+}
+
+// outsideSchedule reports whether an alert's rule has a schedule that
+// does not contain at. The caller holds m.mu.
+func (m *Manager) outsideSchedule(lm map[string]string, at time.Time) bool {
+	name := lm[ScheduleLabel]
+	if name == "" {
+		return false
+	}
+	sch := m.schedules[name]
+	return sch != nil && !sch.Contains(at)
 }

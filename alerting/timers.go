@@ -85,7 +85,7 @@ func (m *Manager) flag(ctx context.Context, inc *Incident, kind, text string, no
 	if m.flagged[key] {
 		return
 	}
-	if err := m.store.AddEvent(ctx, Event{IncidentID: inc.ID, At: now, Actor: Automatic, Action: "target_" + kind, Text: text, Notify: m.notifyFor(ctx, inc)}); err != nil {
+	if err := m.store.AddEvent(ctx, Event{IncidentID: inc.ID, At: now, Actor: Automatic, Action: "target_" + kind, Text: text, Notify: m.notifyFor(ctx, inc, now)}); err != nil {
 		m.logger.Error("record timer event", "incident_id", inc.ID, "err", err)
 		return
 	}

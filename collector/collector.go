@@ -178,6 +178,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, reload fu
 		names = append(names, r.Name)
 	}
 	c.incidents.SetReceivers(names)
+	c.incidents.SetSchedules(schedules(cfg))
 	c.incidents.SetRoutes(routes(cfg))
 	c.dispatcher = alerting.NewDispatcher(st, notifiers, logger.With("component", "notify"), c.registry)
 	c.rules = rules.NewManager(rules.Options{
@@ -394,6 +395,7 @@ func (c *Collector) Reload(cfg *config.Config) {
 	c.poller.Update(snmpDevices(cfg))
 	c.incidents.SetPolicy(IncidentPolicy(cfg))
 	c.incidents.SetDependencies(cfg.Dependencies)
+	c.incidents.SetSchedules(schedules(cfg))
 	c.incidents.SetRoutes(routes(cfg))
 	c.reloadOK.Set(1)
 	c.reloadTime.Set(float64(time.Now().Unix()))
@@ -680,6 +682,9 @@ func routes(cfg *config.Config) []alerting.Route {
 	out := make([]alerting.Route, 0, len(cfg.Routes))
 	for _, r := range cfg.Routes {
 		rt := alerting.Route{Receiver: r.Receiver, Match: r.Match, Repeat: r.RepeatInterval.D()}
+		if r.Schedule != "" {
+			rt.Schedule = cfg.Calendar(r.Schedule)
+		}
 		for _, p := range r.Priorities {
 			rt.Priorities = append(rt.Priorities, alerting.Priority(p))
 		}
@@ -692,4 +697,13 @@ func routes(cfg *config.Config) []alerting.Route {
 // signal) in the audit log.
 func (c *Collector) Audit(principal, action, detail string) {
 	api.Record(context.Background(), c.store, c.logger, audit.Entry{At: time.Now(), Principal: principal, Action: action, Object: "config", Detail: detail})
+}
+
+// schedules are the configured calendars, for rules and routes.
+func schedules(cfg *config.Config) map[string]alerting.Schedule {
+	out := map[string]alerting.Schedule{}
+	for _, c := range cfg.Calendars {
+		out[c.Name] = cfg.Calendar(c.Name)
+	}
+	return out
 }

@@ -329,6 +329,8 @@ type Route struct {
 	// RepeatInterval reminds the receiver of an incident still open and
 	// unacknowledged this often (default: never).
 	RepeatInterval yamlconf.Duration `yaml:"repeat_interval"`
+	// Schedule limits the route to a calendar's hours.
+	Schedule string `yaml:"schedule"`
 }
 
 // Receiver is one notification destination.
@@ -746,6 +748,13 @@ func (c *Config) Resolve(dir string) error {
 				errs = append(errs, fmt.Errorf("%s: slo %q: service %q is not in the collector's services", f, slo.Name, slo.Service))
 			}
 		}
+		for _, g := range rf.Groups {
+			for _, r := range g.Rules {
+				if name := r.Labels["schedule"]; r.Alert != "" && name != "" && c.Calendar(name) == nil {
+					errs = append(errs, fmt.Errorf("%s: group %q, rule %q: label schedule: %q is not in the collector's calendars", f, g.Name, r.Alert, name))
+				}
+			}
+		}
 		c.RuleFiles = append(c.RuleFiles, rf)
 	}
 	return errors.Join(errs...)
@@ -1005,6 +1014,9 @@ func (c *Config) Validate(p *yamlconf.Problems) {
 		rp := fmt.Sprintf("routes[%d]", i)
 		if !receiverNames[rt.Receiver] {
 			p.Addf(rp+".receiver", "unknown receiver %q", rt.Receiver)
+		}
+		if rt.Schedule != "" && c.Calendar(rt.Schedule) == nil {
+			p.Addf(rp+".schedule", "unknown calendar %q", rt.Schedule)
 		}
 		for j, pr := range rt.Priorities {
 			if !slices.Contains([]string{"P1", "P2", "P3", "P4"}, pr) {

@@ -196,3 +196,21 @@ func TestServiceNowReceiverErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestScheduleReferences(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "r.yml"), []byte("groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: up == 0\n        labels: {schedule: nights}\n"), 0o600)
+	os.WriteFile(filepath.Join(dir, "c.yml"), []byte(`rules: {files: [r.yml]}
+receivers:
+  - {name: desk, webhook: {url: "http://127.0.0.1:1/", secret: s}}
+routes:
+  - {receiver: desk, schedule: weekends}
+`), 0o600)
+	if _, err := LoadFile(filepath.Join(dir, "c.yml")); err == nil || !strings.Contains(err.Error(), `routes[0].schedule: unknown calendar "weekends"`) {
+		t.Errorf("unknown route calendar: %v", err)
+	}
+	os.WriteFile(filepath.Join(dir, "c.yml"), []byte("rules: {files: [r.yml]}\n"), 0o600)
+	if _, err := LoadFile(filepath.Join(dir, "c.yml")); err == nil || !strings.Contains(err.Error(), `rule "A": label schedule: "nights" is not in the collector's calendars`) {
+		t.Errorf("unknown rule calendar: %v", err)
+	}
+}
