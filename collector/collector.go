@@ -573,7 +573,8 @@ func (c *Collector) housekeeping(ctx context.Context) {
 	const pruneEvery = time.Minute
 	const closeEvery = 30 * time.Second
 	const maintEvery = 10 * time.Minute
-	var lastAlive, lastPrune, lastSLO, lastClose, lastMaint time.Time
+	const reportEvery = 15 * time.Minute
+	var lastAlive, lastPrune, lastSLO, lastClose, lastMaint, lastReport time.Time
 	for {
 		cfg := c.config()
 		now := time.Now()
@@ -588,6 +589,12 @@ func (c *Collector) housekeeping(ctx context.Context) {
 			lastAlive = now
 		}
 		c.incidents.CheckTimers(ctx, now)
+		if now.Sub(lastReport) >= reportEvery {
+			if err := c.monthlyReports(ctx, now); err != nil && ctx.Err() == nil {
+				c.logger.Error("monthly reports", "err", err)
+			}
+			lastReport = now
+		}
 		if now.Sub(lastMaint) >= maintEvery {
 			// Recurring windows roll forward; service windows follow
 			// their targets.

@@ -36,9 +36,11 @@ type Config struct {
 	Inventory    Inventory      `yaml:"inventory"`
 	Checks       []probe.Config `yaml:"checks"`
 	Services     []Service      `yaml:"services"`
-	// Calendars are schedules services (and later rules and routes)
-	// share: business hours in a time zone.
-	Calendars   []Calendar    `yaml:"calendars"`
+	// Calendars are schedules services, maintenance windows, rules and
+	// routes share: business hours in a time zone.
+	Calendars []Calendar `yaml:"calendars"`
+	// Reports are the service level reports made by themselves.
+	Reports     Reports       `yaml:"reports"`
 	Devices     []Device      `yaml:"devices"`
 	Maintenance []Maintenance `yaml:"maintenance"`
 	Incidents   Incidents     `yaml:"incidents"`
@@ -208,6 +210,21 @@ type Service struct {
 	// NoData is what time without data counts as: exclude (default: not
 	// eligible, reported), down or up.
 	NoData string `yaml:"no_data"`
+}
+
+// Reports configures scheduled reports.
+type Reports struct {
+	Monthly *MonthlyReports `yaml:"monthly"`
+}
+
+// MonthlyReports: once a month is over, its service level report for the
+// whole catalogue is written to Directory (sla-YYYY-MM.<format>) and,
+// when Email names an email receiver, mailed (the HTML attached).
+type MonthlyReports struct {
+	Directory string   `yaml:"directory"`
+	Formats   []string `yaml:"formats"`   // default [html, csv]
+	TimeZone  string   `yaml:"time_zone"` // of the month; default UTC
+	Email     string   `yaml:"email"`
 }
 
 // Calendar is a schedule: working hours by weekday in a time zone.
@@ -657,6 +674,9 @@ func (c *Config) Resolve(dir string) error {
 	var errs []error
 	c.Storage.Path = abs(c.Storage.Path)
 	c.Web.TLSCertFile, c.Web.TLSKeyFile = abs(c.Web.TLSCertFile), abs(c.Web.TLSKeyFile)
+	if mr := c.Reports.Monthly; mr != nil {
+		mr.Directory = abs(mr.Directory)
+	}
 	for i := range c.Checks {
 		c.Checks[i].HTTP.CAFile = abs(c.Checks[i].HTTP.CAFile)
 	}
@@ -1008,6 +1028,33 @@ func (c *Config) Validate(p *yamlconf.Problems) {
 		}
 		if (r.Webhook.Secret == "") == (r.Webhook.SecretFile == "") {
 			p.Addf(rp+".webhook", "receiver %q: exactly one of secret & secret_file must be configured", r.Name)
+		}
+	}
+	if mr := c.Reports.Monthly; mr != nil {
+		if mr.Directory == "" {
+			p.Addf("reports.monthly.directory", "must be set")
+		}
+		if len(mr.Formats) == 0 {
+			mr.Formats = []string{"html", "csv"}
+		}
+		for j, f := range mr.Formats {
+			if f != "html" && f != "csv" && f != "json" {
+				p.Addf(fmt.Sprintf("reports.monthly.formats[%d]", j), "want html, csv or json, got %q", f)
+			}
+		}
+		if mr.TimeZone != "" {
+			if _, err := time.LoadLocation(mr.TimeZone); err != nil {
+				p.Addf("reports.monthly.time_zone", "unknown time zone %q", mr.TimeZone)
+			}
+		}
+		if mr.Email != "" {
+			found := false
+			for _, r := range c.Receivers {
+				found = found || (r.Name == mr.Email && r.Email != nil)
+			}
+			if !found {
+				p.Addf("reports.monthly.email", "%q is not an email receiver", mr.Email)
+			}
 		}
 	}
 	for i, rt := range c.Routes {

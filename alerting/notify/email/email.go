@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"mime"
@@ -107,6 +108,35 @@ func (n *Notifier) Message(note alerting.Notification, inc *alerting.Incident, n
 // Notify implements alerting.Notifier. Network and 4xx SMTP errors can be
 // retried; 5xx answers (a refused recipient) cannot.
 func (n *Notifier) Notify(ctx context.Context, note alerting.Notification, inc *alerting.Incident) (bool, error) {
+	return n.send(ctx, n.Message(note, inc, time.Now()))
+}
+
+// SendReport mails a report: a text part and the report attached.
+func (n *Notifier) SendReport(ctx context.Context, subject, text string, attachment []byte, filename, contentType string) error {
+	var b bytes.Buffer
+	boundary := fmt.Sprintf("nines-%d", time.Now().UnixNano())
+	hdr := func(k, v string) { fmt.Fprintf(&b, "%s: %s\r\n", k, v) }
+	hdr("From", n.From)
+	hdr("To", strings.Join(n.To, ", "))
+	hdr("Subject", mime.QEncoding.Encode("utf-8", subject))
+	hdr("Date", time.Now().Format(time.RFC1123Z))
+	hdr("Auto-Submitted", "auto-generated")
+	hdr("MIME-Version", "1.0")
+	hdr("Content-Type", `multipart/mixed; boundary="`+boundary+`"`)
+	fmt.Fprintf(&b, "\r\n--%s\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n%s\r\n", boundary, strings.ReplaceAll(text, "\n", "\r\n"))
+	fmt.Fprintf(&b, "--%s\r\nContent-Type: %s\r\nContent-Disposition: attachment; filename=%q\r\nContent-Transfer-Encoding: base64\r\n\r\n", boundary, contentType, filename)
+	enc := base64.StdEncoding.EncodeToString(attachment)
+	for len(enc) > 76 {
+		b.WriteString(enc[:76] + "\r\n")
+		enc = enc[76:]
+	}
+	b.WriteString(enc + "\r\n--" + boundary + "--\r\n")
+	_, err := n.send(ctx, b.Bytes())
+	return err
+}
+
+// send delivers one message.
+func (n *Notifier) send(ctx context.Context, msg []byte) (bool, error) {
 	timeout := n.Timeout
 	if timeout <= 0 {
 		timeout = 30 * time.Second
@@ -166,7 +196,7 @@ func (n *Notifier) Notify(ctx context.Context, note alerting.Notification, inc *
 	if err != nil {
 		return retryable(err), fmt.Errorf("smtp DATA: %w", err)
 	}
-	if _, err := w.Write(n.Message(note, inc, time.Now())); err != nil {
+	if _, err := w.Write(msg); err != nil {
 		return true, fmt.Errorf("smtp DATA: %w", err)
 	}
 	if err := w.Close(); err != nil {

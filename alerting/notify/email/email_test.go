@@ -3,7 +3,10 @@ package email
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"io"
+	"mime"
+	"mime/multipart"
 	"net"
 	"net/mail"
 	"os"
@@ -130,5 +133,46 @@ func TestAgainstAiosmtpd(t *testing.T) {
 	dead := &Notifier{Address: "127.0.0.1:1", From: "a@b", To: []string{"c@d"}, Timeout: 2 * time.Second}
 	if retry, err := dead.Notify(ctx, alerting.Notification{ID: 1, Action: "opened"}, inc); err == nil || !retry {
 		t.Errorf("no server: retry %v err %v", retry, err)
+	}
+}
+
+func TestSendReport(t *testing.T) {
+	addr, maildir := startSMTP(t)
+	n := &Notifier{Address: addr, From: "nines@example.org", To: []string{"sla@example.org"}, Timeout: 10 * time.Second}
+	html := []byte("<html><body>" + strings.Repeat("report ", 50) + "</body></html>")
+	if err := n.SendReport(context.Background(), "Nines service level report 2026-10", "2 met, 1 breached", html, "sla-2026-10.html", "text/html; charset=utf-8"); err != nil {
+		t.Fatal(err)
+	}
+	var msgs []*mail.Message
+	for deadline := time.Now().Add(5 * time.Second); len(msgs) == 0 && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+		msgs = messages(t, maildir)
+	}
+	if len(msgs) != 1 {
+		t.Fatalf("%d messages", len(msgs))
+	}
+	m := msgs[0]
+	_, params, err := mime.ParseMediaType(m.Header.Get("Content-Type"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mr := multipart.NewReader(m.Body, params["boundary"])
+	var parts []string
+	for {
+		p, err := mr.NextPart()
+		if err != nil {
+			break
+		}
+		body, _ := io.ReadAll(p)
+		if p.FileName() == "sla-2026-10.html" {
+			dec, err := base64.StdEncoding.DecodeString(strings.ReplaceAll(string(body), "\r\n", ""))
+			if err != nil || !bytes.Equal(dec, html) {
+				t.Errorf("attachment does not decode to the report: %v", err)
+			}
+		}
+		parts = append(parts, p.Header.Get("Content-Type"))
+	}
+	if len(parts) != 2 || !strings.HasPrefix(parts[0], "text/plain") || !strings.HasPrefix(parts[1], "text/html") {
+		t.Errorf("parts %v", parts)
 	}
 }
