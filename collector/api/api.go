@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -121,14 +122,9 @@ func (a *API) listIncidents(w http.ResponseWriter, r *http.Request) {
 		}
 		f.Priority = append(f.Priority, p)
 	}
-	f.Limit = 500
-	if s := q.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > 10000 {
-			WriteError(w, http.StatusBadRequest, "limit: want a number from 1 to 10000")
-			return
-		}
-		f.Limit = n
+	var ok bool
+	if f.Limit, ok = limit(w, q, 500); !ok {
+		return
 	}
 	list, err := a.Incidents.Incidents(r.Context(), f)
 	if err != nil {
@@ -265,13 +261,9 @@ func (a *API) listAudit(w http.ResponseWriter, r *http.Request) {
 		}
 		f.Since = t
 	}
-	if s := q.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > 10000 {
-			WriteError(w, http.StatusBadRequest, "limit: want a number from 1 to 10000")
-			return
-		}
-		f.Limit = n
+	var ok bool
+	if f.Limit, ok = limit(w, q, 500); !ok {
+		return
 	}
 	list, err := a.Audit.Entries(r.Context(), f)
 	if err != nil {
@@ -386,6 +378,21 @@ func (a *API) prometheusSD(w http.ResponseWriter, _ *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(out)
+}
+
+// limit reads ?limit= (1 to 10000, default def); on a bad value it has
+// answered 400 and returns false.
+func limit(w http.ResponseWriter, q url.Values, def int) (int, bool) {
+	s := q.Get("limit")
+	if s == "" {
+		return def, true
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > 10000 {
+		WriteError(w, http.StatusBadRequest, "limit: want a number from 1 to 10000")
+		return 0, false
+	}
+	return n, true
 }
 
 // splitList accepts both ?a=x&a=y and ?a=x,y.

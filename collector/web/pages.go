@@ -203,30 +203,27 @@ func (u *UI) incidentAction(w http.ResponseWriter, r *http.Request) {
 
 func (u *UI) target(w http.ResponseWriter, r *http.Request) {
 	v, err := u.opts.Data.Target(r.Context(), r.PathValue("name"), u.now())
-	if err != nil {
-		u.opts.Logger.Error("target page", "target", r.PathValue("name"), "err", err)
-		u.errorPage(w, r, http.StatusInternalServerError, "Could not read the target.")
-		return
-	}
-	if v == nil {
-		u.errorPage(w, r, http.StatusNotFound, "No target is called "+strconv.Quote(r.PathValue("name"))+".")
-		return
-	}
-	u.render(w, r, http.StatusOK, "target", v)
+	viewPage(u, w, r, "target", v, err)
 }
 
 func (u *UI) service(w http.ResponseWriter, r *http.Request) {
 	v, err := u.opts.Data.Service(r.Context(), r.PathValue("name"), u.now())
-	if err != nil {
-		u.opts.Logger.Error("service page", "service", r.PathValue("name"), "err", err)
-		u.errorPage(w, r, http.StatusInternalServerError, "Could not read the service.")
-		return
+	viewPage(u, w, r, "service", v, err)
+}
+
+// viewPage renders a target's or a service's page: 404 for an unknown
+// name, 500 when it could not be read.
+func viewPage[V any](u *UI, w http.ResponseWriter, r *http.Request, kind string, v *V, err error) {
+	name := r.PathValue("name")
+	switch {
+	case err != nil:
+		u.opts.Logger.Error(kind+" page", kind, name, "err", err)
+		u.errorPage(w, r, http.StatusInternalServerError, "Could not read the "+kind+".")
+	case v == nil:
+		u.errorPage(w, r, http.StatusNotFound, "No "+kind+" is called "+strconv.Quote(name)+".")
+	default:
+		u.render(w, r, http.StatusOK, kind, v)
 	}
-	if v == nil {
-		u.errorPage(w, r, http.StatusNotFound, "No service is called "+strconv.Quote(r.PathValue("name"))+".")
-		return
-	}
-	u.render(w, r, http.StatusOK, "service", v)
 }
 
 func (u *UI) maintenance(w http.ResponseWriter, r *http.Request) {

@@ -8,6 +8,7 @@
 package jira
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -45,7 +46,7 @@ type Notifier struct {
 }
 
 // Fingerprint is the label that identifies an incident's issue.
-func Fingerprint(incidentID int64) string { return fmt.Sprintf("nines-incident-%d", incidentID) }
+func Fingerprint(incidentID int64) string { return notify.Fingerprint(incidentID) }
 
 func (n *Notifier) do(ctx context.Context, method, path string, body any) ([]byte, bool, error) {
 	var b []byte
@@ -84,9 +85,9 @@ func (n *Notifier) Notify(ctx context.Context, note alerting.Notification, inc *
 	} else {
 		fields := map[string]any{
 			"project":     map[string]string{"key": n.Project},
-			"summary":     truncate(fmt.Sprintf("[%s] %s", inc.Priority, inc.Title), 250),
-			"description": description(inc),
-			"issuetype":   map[string]string{"name": orDefault(n.IssueType, "Task")},
+			"summary":     notify.Subject(inc, 250),
+			"description": notify.Description(inc, "* "),
+			"issuetype":   map[string]string{"name": cmp.Or(n.IssueType, "Task")},
 			"labels":      []string{fp, "nines"},
 		}
 		if p := n.Priorities[inc.Priority]; p != "" {
@@ -114,8 +115,8 @@ func (n *Notifier) Notify(ctx context.Context, note alerting.Notification, inc *
 	if retry, err := n.comment(ctx, key, note); err != nil {
 		return retry, err
 	}
-	status := map[string]string{"resolved": orDefault(n.ResolvedStatus, "Done"), "closed": orDefault(n.ClosedStatus, "Done"),
-		"reopened": orDefault(n.ReopenedStatus, "To Do")}[note.Action]
+	status := map[string]string{"resolved": cmp.Or(n.ResolvedStatus, "Done"), "closed": cmp.Or(n.ClosedStatus, "Done"),
+		"reopened": cmp.Or(n.ReopenedStatus, "To Do")}[note.Action]
 	if status == "" {
 		return false, nil
 	}
@@ -124,7 +125,7 @@ func (n *Notifier) Notify(ctx context.Context, note alerting.Notification, inc *
 
 // comment adds the update once: a redelivery finds its marker.
 func (n *Notifier) comment(ctx context.Context, key string, note alerting.Notification) (bool, error) {
-	marker := fmt.Sprintf("(Nines notification %d)", note.ID)
+	text, marker := notify.UpdateText(note)
 	body, retry, err := n.do(ctx, http.MethodGet, "/rest/api/2/issue/"+key+"/comment", nil)
 	if err != nil {
 		return retry, err
@@ -142,11 +143,7 @@ func (n *Notifier) comment(ctx context.Context, key string, note alerting.Notifi
 			return false, nil
 		}
 	}
-	text := "Incident " + note.Action
-	if note.Text != "" {
-		text += ": " + note.Text
-	}
-	_, retry, err = n.do(ctx, http.MethodPost, "/rest/api/2/issue/"+key+"/comment", map[string]string{"body": text + "\n\n" + marker})
+	_, retry, err = n.do(ctx, http.MethodPost, "/rest/api/2/issue/"+key+"/comment", map[string]string{"body": text})
 	return retry, err
 }
 
@@ -191,28 +188,4 @@ func (n *Notifier) transition(ctx context.Context, key, status string) (bool, er
 		}
 	}
 	return false, fmt.Errorf("jira issue %s (%s): no transition to %q", key, issue.Fields.Status.Name, status)
-}
-
-func orDefault(v, def string) string {
-	if v == "" {
-		return def
-	}
-	return v
-}
-
-func description(inc *alerting.Incident) string {
-	var b strings.Builder
-	if inc.Description != "" {
-		b.WriteString(inc.Description + "\n\n")
-	}
-	fmt.Fprintf(&b, "* Priority: %s\n* Severity: %s\n* Target: %s\n* Service: %s\n* Rule: %s / %s\n* Opened: %s\n",
-		inc.Priority, inc.Severity, inc.Target, inc.Service, inc.Group, inc.Rule, inc.OpenedAt.UTC().Format(time.RFC3339))
-	return b.String()
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n]
 }

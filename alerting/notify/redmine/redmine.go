@@ -193,8 +193,8 @@ func (n *Notifier) Notify(ctx context.Context, note alerting.Notification, inc *
 func (n *Notifier) create(ctx context.Context, inc *alerting.Incident, fp string) (*issue, bool, error) {
 	fields := map[string]any{
 		"project_id":    n.Project,
-		"subject":       truncate(fmt.Sprintf("[%s] %s", inc.Priority, inc.Title), 255),
-		"description":   description(inc),
+		"subject":       notify.Subject(inc, 255),
+		"description":   notify.Description(inc, "* "),
 		"custom_fields": []map[string]any{{"id": n.fieldID, "value": fp}},
 	}
 	if id, ok := n.names["priority"][strings.ToLower(n.Priorities[inc.Priority])]; ok {
@@ -214,7 +214,7 @@ func (n *Notifier) create(ctx context.Context, inc *alerting.Incident, fp string
 }
 
 func (n *Notifier) update(ctx context.Context, id int, note alerting.Notification, inc *alerting.Incident) (bool, error) {
-	marker := fmt.Sprintf("(Nines notification %d)", note.ID)
+	text, marker := notify.UpdateText(note)
 	body, retry, err := n.do(ctx, http.MethodGet, fmt.Sprintf("/issues/%d.json?include=journals", id), nil)
 	if err != nil {
 		return retry, err
@@ -230,11 +230,7 @@ func (n *Notifier) update(ctx context.Context, id int, note alerting.Notificatio
 			return false, nil // delivered before a crash: not twice
 		}
 	}
-	text := "Incident " + note.Action
-	if note.Text != "" {
-		text += ": " + note.Text
-	}
-	fields := map[string]any{"notes": text + "\n\n" + marker}
+	fields := map[string]any{"notes": text}
 	alreadyClosed := n.closed[res.Issue.Status.ID]
 	switch note.Action {
 	case "resolved":
@@ -254,21 +250,6 @@ func (n *Notifier) update(ctx context.Context, id int, note alerting.Notificatio
 	}
 	_, retry, err = n.do(ctx, http.MethodPut, fmt.Sprintf("/issues/%d.json", id), map[string]any{"issue": fields})
 	return retry, err
-}
-
-func description(inc *alerting.Incident) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s\n\n", inc.Description)
-	fmt.Fprintf(&b, "* Priority: %s\n* Severity: %s\n* Target: %s\n* Service: %s\n* Rule: %s / %s\n* Opened: %s\n",
-		inc.Priority, inc.Severity, inc.Target, inc.Service, inc.Group, inc.Rule, inc.OpenedAt.UTC().Format(time.RFC3339))
-	return b.String()
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n]
 }
 
 // IssueState is what Nines follows of a linked issue.

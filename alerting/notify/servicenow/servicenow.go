@@ -7,13 +7,13 @@
 package servicenow
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/ninesmon/nines/agent/failpoint"
@@ -39,7 +39,7 @@ type Notifier struct {
 }
 
 // Fingerprint is the correlation_id of an incident.
-func Fingerprint(incidentID int64) string { return fmt.Sprintf("nines-incident-%d", incidentID) }
+func Fingerprint(incidentID int64) string { return notify.Fingerprint(incidentID) }
 
 // impactUrgency is the ServiceNow impact and urgency (1 high ... 3 low)
 // giving each priority through ServiceNow's default priority lookup.
@@ -89,8 +89,8 @@ func (n *Notifier) Notify(ctx context.Context, note alerting.Notification, inc *
 			iu = [2]string{"2", "2"}
 		}
 		fields := map[string]string{
-			"short_description":   truncate(fmt.Sprintf("[%s] %s", inc.Priority, inc.Title), 160),
-			"description":         description(inc),
+			"short_description":   notify.Subject(inc, 160),
+			"description":         notify.Description(inc, ""),
 			"impact":              iu[0],
 			"urgency":             iu[1],
 			"correlation_id":      fp,
@@ -118,14 +118,11 @@ func (n *Notifier) Notify(ctx context.Context, note alerting.Notification, inc *
 	if note.Action == "opened" {
 		return false, nil
 	}
-	text := "Incident " + note.Action
-	if note.Text != "" {
-		text += ": " + note.Text
-	}
-	update := map[string]string{"work_notes": fmt.Sprintf("%s\n(Nines notification %d)", text, note.ID)}
+	text, _ := notify.UpdateText(note)
+	update := map[string]string{"work_notes": text}
 	switch note.Action {
 	case "resolved":
-		update["state"], update["close_code"], update["close_notes"] = "6", orDefault(n.CloseCode, "Solved (Permanently)"), "Resolved in Nines: "+text
+		update["state"], update["close_code"], update["close_notes"] = "6", cmp.Or(n.CloseCode, "Solved (Permanently)"), "Resolved in Nines: "+text
 	case "closed":
 		update["state"] = "7"
 	case "reopened":
@@ -136,28 +133,4 @@ func (n *Notifier) Notify(ctx context.Context, note alerting.Notification, inc *
 	}
 	_, retry, err = n.do(ctx, http.MethodPatch, "/api/now/table/incident/"+rec.SysID, update)
 	return retry, err
-}
-
-func orDefault(v, def string) string {
-	if v == "" {
-		return def
-	}
-	return v
-}
-
-func description(inc *alerting.Incident) string {
-	var b strings.Builder
-	if inc.Description != "" {
-		b.WriteString(inc.Description + "\n\n")
-	}
-	fmt.Fprintf(&b, "Priority: %s\nSeverity: %s\nTarget: %s\nService: %s\nRule: %s / %s\nOpened: %s\n",
-		inc.Priority, inc.Severity, inc.Target, inc.Service, inc.Group, inc.Rule, inc.OpenedAt.UTC().Format(time.RFC3339))
-	return b.String()
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n]
 }
