@@ -136,7 +136,12 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, reload fu
 	for _, r := range cfg.Receivers {
 		switch {
 		case r.Webhook != nil:
-			notifiers[r.Name] = &webhook.Notifier{URL: r.Webhook.URL, Secret: []byte(r.Webhook.Secret.Reveal()), Timeout: r.Webhook.Timeout.D()}
+			wh := &webhook.Notifier{URL: r.Webhook.URL, Secret: []byte(r.Webhook.Secret.Reveal()), Timeout: r.Webhook.Timeout.D(),
+				ContentType: r.Webhook.ContentType}
+			if r.Webhook.Template != "" {
+				wh.Template, _ = webhook.ParseTemplate(r.Name, r.Webhook.Template) // validated with the config
+			}
+			notifiers[r.Name] = wh
 		case r.Alertmanager != nil:
 			am := r.Alertmanager
 			notifiers[r.Name] = &alertmanager.Notifier{URL: strings.TrimRight(am.URL, "/"), Mode: alertmanager.Mode(am.Mode),

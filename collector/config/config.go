@@ -22,6 +22,7 @@ import (
 
 	"github.com/ninesmon/nines/agent/probe"
 	"github.com/ninesmon/nines/agent/yamlconf"
+	"github.com/ninesmon/nines/alerting/notify/webhook"
 	"github.com/ninesmon/nines/collector/calendar"
 	"github.com/ninesmon/nines/rules"
 )
@@ -474,6 +475,11 @@ type Webhook struct {
 	Secret     yamlconf.Secret   `yaml:"secret"`
 	SecretFile string            `yaml:"secret_file"`
 	Timeout    yamlconf.Duration `yaml:"timeout"`
+	// Template, when set, is a Go text/template that makes the body from
+	// the payload ({{.Event.Action}}, {{.Incident.Title}}, {{json ...}}),
+	// sent as ContentType (default application/json).
+	Template    string `yaml:"template"`
+	ContentType string `yaml:"content_type"`
 }
 
 // Incidents sets the response and resolution targets per priority.
@@ -1025,6 +1031,11 @@ func (c *Config) Validate(p *yamlconf.Problems) {
 		u, err := url.Parse(r.Webhook.URL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			p.Addf(rp+".webhook.url", "receiver %q: want an http:// or https:// URL", r.Name)
+		}
+		if r.Webhook.Template != "" {
+			if _, err := webhook.ParseTemplate(r.Name, r.Webhook.Template); err != nil {
+				p.Addf(rp+".webhook.template", "receiver %q: %v", r.Name, err)
+			}
 		}
 		if (r.Webhook.Secret == "") == (r.Webhook.SecretFile == "") {
 			p.Addf(rp+".webhook", "receiver %q: exactly one of secret & secret_file must be configured", r.Name)

@@ -214,3 +214,12 @@ routes:
 		t.Errorf("unknown rule calendar: %v", err)
 	}
 }
+
+func TestWebhookTemplateError(t *testing.T) {
+	_, err := Load("c.yml", []byte(`receivers:
+  - {name: chat, webhook: {url: "http://127.0.0.1:1/", secret: s, template: "{{.Event.Action"}}
+`))
+	if err == nil || !strings.Contains(err.Error(), `receivers[0].webhook.template: receiver "chat":`) {
+		t.Errorf("bad template: %v", err)
+	}
+}

@@ -7,9 +7,15 @@
 // secret), Idempotency-Key (stable per notification, so a redelivery after
 // a crash can be recognised). 2xx is success; 429 and 5xx are retried;
 // other 4xx are not.
+//
+// With a Template the body is the template's output instead of the JSON
+// payload (for a chat system or a ticket gateway that wants its own
+// shape); it is executed with the Payload, and json (a JSON string) is
+// available to quote values. The signature then covers that body.
 package webhook
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -18,6 +24,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"text/template"
 	"time"
 
 	"github.com/ninesmon/nines/alerting"
@@ -47,6 +54,20 @@ type Notifier struct {
 	Secret  []byte
 	Client  *http.Client
 	Timeout time.Duration
+	// Template, when set, makes the body (see the package comment), and
+	// ContentType is its type (default application/json).
+	Template    *template.Template
+	ContentType string
+}
+
+// ParseTemplate parses a body template (with the json function).
+func ParseTemplate(name, text string) (*template.Template, error) {
+	return template.New(name).Option("missingkey=error").Funcs(template.FuncMap{
+		"json": func(v any) (string, error) {
+			b, err := json.Marshal(v)
+			return string(b), err
+		},
+	}).Parse(text)
 }
 
 var _ alerting.Notifier = (*Notifier)(nil)
@@ -62,14 +83,26 @@ func Sign(secret []byte, ts string, body []byte) string {
 
 // Notify implements alerting.Notifier.
 func (n *Notifier) Notify(ctx context.Context, note alerting.Notification, inc *alerting.Incident) (bool, error) {
-	body, err := json.Marshal(Payload{Version: Version, Event: Event{Action: note.Action, Text: note.Text, At: note.At}, Incident: inc})
-	if err != nil {
+	p := Payload{Version: Version, Event: Event{Action: note.Action, Text: note.Text, At: note.At}, Incident: inc}
+	var body []byte
+	var err error
+	if n.Template != nil {
+		var b bytes.Buffer
+		if err := n.Template.Execute(&b, p); err != nil {
+			return false, fmt.Errorf("webhook template: %w", err)
+		}
+		body = b.Bytes()
+	} else if body, err = json.Marshal(p); err != nil {
 		return false, err
 	}
 	ts := strconv.FormatInt(time.Now().Unix(), 10)
-	return notify.Post(ctx, n.Client, n.URL, "webhook", body, map[string]string{
+	headers := map[string]string{
 		"X-Nines-Timestamp": ts,
 		"X-Nines-Signature": Sign(n.Secret, ts, body),
 		"Idempotency-Key":   fmt.Sprintf("nines-notification-%d", note.ID),
-	}, n.Timeout)
+	}
+	if n.ContentType != "" {
+		headers["Content-Type"] = n.ContentType
+	}
+	return notify.Post(ctx, n.Client, n.URL, "webhook", body, headers, n.Timeout)
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -123,5 +124,40 @@ func TestNoRetryOn4xx(t *testing.T) {
 	n.URL = srv2.URL
 	if retry, err := n.Notify(context.Background(), alerting.Notification{ID: 2}, &alerting.Incident{ID: 1}); err == nil || !retry {
 		t.Errorf("429: got retry %v, err %v; want a retry", retry, err)
+	}
+}
+
+// TestTemplatedBody: a template makes the body (here a chat message), the
+// signature covers it, and a template error is permanent.
+func TestTemplatedBody(t *testing.T) {
+	var got []byte
+	var sig, ctype string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, _ = io.ReadAll(r.Body)
+		sig, ctype = r.Header.Get("X-Nines-Signature"), r.Header.Get("Content-Type")
+	}))
+	defer srv.Close()
+	tmpl, err := webhook.ParseTemplate("chat", `{"text": {{json (printf "[%s] %s: %s" .Incident.Priority .Event.Action .Incident.Title)}}}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := &webhook.Notifier{URL: srv.URL, Secret: []byte("k"), Template: tmpl}
+	inc := &alerting.Incident{ID: 1, Priority: alerting.P1, Title: `Core "switch" down`}
+	if _, err := n.Notify(context.Background(), alerting.Notification{ID: 3, Action: "opened", At: time.Now()}, inc); err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != `{"text": "[P1] opened: Core \"switch\" down"}` || ctype != "application/json" {
+		t.Errorf("body %s, type %s", got, ctype)
+	}
+	if !strings.HasPrefix(sig, "sha256=") {
+		t.Errorf("signature %q", sig)
+	}
+	bad, _ := webhook.ParseTemplate("bad", `{{.Incident.Nope}}`)
+	n.Template = bad
+	if retry, err := n.Notify(context.Background(), alerting.Notification{ID: 4, Action: "opened"}, inc); err == nil || retry {
+		t.Errorf("template error: retry %v err %v", retry, err)
+	}
+	if _, err := webhook.ParseTemplate("broken", `{{`); err == nil {
+		t.Error("a broken template parsed")
 	}
 }
