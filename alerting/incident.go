@@ -100,6 +100,35 @@ type Notification struct {
 	Attempts   int
 }
 
+// Delivery is one queued notification of an incident and how it went.
+type Delivery struct {
+	Receiver  string     `json:"receiver"`
+	Action    string     `json:"action"`
+	At        time.Time  `json:"at"`
+	Attempts  int        `json:"attempts"`
+	Delivered *time.Time `json:"delivered_at,omitempty"`
+	Failed    bool       `json:"failed"`
+	LastError string     `json:"last_error,omitempty"`
+}
+
+// Status is delivered, failed (given up) or pending.
+func (d Delivery) Status() string {
+	switch {
+	case d.Delivered != nil:
+		return "delivered"
+	case d.Failed:
+		return "failed"
+	}
+	return "pending"
+}
+
+// Ticket is the ticket a receiver raised for an incident.
+type Ticket struct {
+	Receiver string `json:"receiver"`
+	ID       string `json:"id"`
+	URL      string `json:"url"`
+}
+
 // Automatic is the actor of changes Nines makes itself.
 const Automatic = "nines"
 

@@ -436,7 +436,7 @@ func (c *Collector) Handler() http.Handler {
 	mux.Handle("POST "+wire.PushPath, c.auth.Require(config.RoleAgent, in.Push()))
 	mux.Handle("POST /write", ingest.V1Credentials(c.auth.Require(config.RoleAgent, in.WriteV1())))
 	mux.Handle("POST /api/v2/write", c.auth.Require(config.RoleAgent, in.WriteV2()))
-	(&api.API{Incidents: c.store, Actions: c.incidents, Targets: c.tracker, Alerts: c.rules, Maintenance: maintenanceBook{c}, Audit: c.store, Auth: c.auth, Logger: c.logger}).Register(mux)
+	(&api.API{Incidents: c.store, Actions: c.incidents, Targets: c.tracker, Alerts: c.rules, Maintenance: maintenanceBook{c}, Audit: c.store, Notifications: c.store, Auth: c.auth, Logger: c.logger}).Register(mux)
 
 	metrics := promhttp.HandlerFor(c.registry, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(c.logger.Handler(), slog.LevelError)})
 	if cfg.Web.MetricsPublic {
@@ -685,7 +685,7 @@ func redmineNotifier(st *sqlite.Store, name string, rm *config.Redmine, logger *
 
 // linkTicket records the ticket a receiver raised for an incident.
 func linkTicket(ctx context.Context, st *sqlite.Store, receiver string, incidentID int64, id, url string, logger *slog.Logger) {
-	if err := st.LinkTicket(ctx, incidentID, sqlite.Ticket{Receiver: receiver, ID: id, URL: url}); err != nil {
+	if err := st.LinkTicket(ctx, incidentID, alerting.Ticket{Receiver: receiver, ID: id, URL: url}); err != nil {
 		logger.Error("link ticket", "incident_id", incidentID, "receiver", receiver, "err", err)
 	}
 }

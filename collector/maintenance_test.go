@@ -249,3 +249,38 @@ auth:
 		t.Errorf("bad since: %d", code)
 	}
 }
+
+// TestNotificationsAPI: an incident's notifications and their delivery
+// state are readable, failures included.
+func TestNotificationsAPI(t *testing.T) {
+	c, base := startCollector(t, `rules: {files: [r.yml]}
+auth:
+  tokens:
+    - {name: noc, role: viewer, token_file: view.token}
+receivers:
+  - {name: hook, webhook: {url: "http://127.0.0.1:1/", secret: s, timeout: 1s}}
+`, map[string]string{"view.token": "view",
+		"r.yml": "groups:\n  - name: g\n    interval: 100ms\n    rules:\n      - alert: A\n        expr: vector(1)\n"})
+	ctx := context.Background()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		list, _ := c.store.Incidents(ctx, alerting.Filter{})
+		if len(list) == 1 {
+			if ds, _ := c.store.Deliveries(ctx, list[0].ID); len(ds) == 1 && ds[0].LastError != "" {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no failed delivery attempt")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	code, body := send(t, "GET", base+"/api/v1/incidents/1/notifications", "view", "")
+	if code != 200 || !strings.Contains(body, `"receiver":"hook","action":"opened"`) || !strings.Contains(body, `"status":"pending"`) ||
+		!strings.Contains(body, `"last_error":"POST webhook`) || !strings.Contains(body, `"tickets":[]`) {
+		t.Errorf("notifications: %d %s", code, body)
+	}
+	if code, _ := send(t, "GET", base+"/api/v1/incidents/9/notifications", "view", ""); code != http.StatusNotFound {
+		t.Errorf("unknown incident: %d", code)
+	}
+}

@@ -8,9 +8,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ninesmon/nines/alerting"
 	"github.com/ninesmon/nines/collector/api"
 	"github.com/ninesmon/nines/collector/report"
-	"github.com/ninesmon/nines/collector/web"
 )
 
 // serveReport is GET /api/v1/reports/sla?month=YYYY-MM&tz=&service=&format=
@@ -68,27 +68,11 @@ func (b boardData) Report(ctx context.Context, req report.Request, now time.Time
 }
 
 // Deliveries implements web.Data.
-func (b boardData) Deliveries(ctx context.Context, incidentID int64) ([]web.Delivery, error) {
-	ds, err := b.c.store.Deliveries(ctx, incidentID)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]web.Delivery, 0, len(ds))
-	for _, d := range ds {
-		out = append(out, web.Delivery{Receiver: d.Receiver, Action: d.Action, Status: d.Status(), LastError: d.LastError, At: d.At, Attempts: d.Attempts})
-	}
-	return out, nil
+func (b boardData) Deliveries(ctx context.Context, incidentID int64) ([]alerting.Delivery, error) {
+	return b.c.store.Deliveries(ctx, incidentID)
 }
 
 // Tickets implements web.Data.
-func (b boardData) Tickets(ctx context.Context, incidentID int64) ([]web.Ticket, error) {
-	ts, err := b.c.store.Tickets(ctx, incidentID)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]web.Ticket, 0, len(ts))
-	for _, t := range ts {
-		out = append(out, web.Ticket{Receiver: t.Receiver, ID: t.ID, URL: t.URL})
-	}
-	return out, nil
+func (b boardData) Tickets(ctx context.Context, incidentID int64) ([]alerting.Ticket, error) {
+	return b.c.store.Tickets(ctx, incidentID)
 }

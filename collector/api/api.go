@@ -53,16 +53,24 @@ type Maintenance interface {
 	End(ctx context.Context, id int64, by string, now time.Time) error
 }
 
+// Notifications tell what receivers were told of an incident and the
+// tickets they raised.
+type Notifications interface {
+	Deliveries(ctx context.Context, incidentID int64) ([]alerting.Delivery, error)
+	Tickets(ctx context.Context, incidentID int64) ([]alerting.Ticket, error)
+}
+
 // API serves /api/v1.
 type API struct {
-	Incidents   alerting.Store
-	Actions     Actions
-	Targets     Targets
-	Alerts      Alerts
-	Maintenance Maintenance
-	Audit       audit.Log
-	Auth        *auth.Authenticator
-	Logger      *slog.Logger
+	Incidents     alerting.Store
+	Actions       Actions
+	Targets       Targets
+	Alerts        Alerts
+	Maintenance   Maintenance
+	Audit         audit.Log
+	Notifications Notifications
+	Auth          *auth.Authenticator
+	Logger        *slog.Logger
 }
 
 // Register adds the API routes to mux.
@@ -70,6 +78,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("GET /api/v1/incidents", a.Auth.Require(config.RoleViewer, http.HandlerFunc(a.listIncidents)))
 	mux.Handle("GET /api/v1/incidents/{id}", a.Auth.Require(config.RoleViewer, http.HandlerFunc(a.getIncident)))
 	mux.Handle("GET /api/v1/incidents/{id}/timeline", a.Auth.Require(config.RoleViewer, http.HandlerFunc(a.timeline)))
+	mux.Handle("GET /api/v1/incidents/{id}/notifications", a.Auth.Require(config.RoleViewer, http.HandlerFunc(a.notifications)))
 	mux.Handle("POST /api/v1/incidents/{id}/{action}", a.Auth.Require(config.RoleOperator, http.HandlerFunc(a.incidentAction)))
 	mux.Handle("GET /api/v1/targets", a.Auth.Require(config.RoleViewer, http.HandlerFunc(a.listTargets)))
 	mux.Handle("GET /api/v1/alerts", a.Auth.Require(config.RoleViewer, http.HandlerFunc(a.listAlerts)))
@@ -176,6 +185,46 @@ func (a *API) timeline(w http.ResponseWriter, r *http.Request) {
 		evs = []alerting.Event{}
 	}
 	WriteJSON(w, http.StatusOK, evs)
+}
+
+// notifications serves GET /api/v1/incidents/{id}/notifications: every
+// notification with its delivery state (failures stay visible) and the
+// tickets raised.
+func (a *API) notifications(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		WriteError(w, http.StatusBadRequest, "incident id must be a number")
+		return
+	}
+	if _, err := a.Incidents.Incident(r.Context(), id); errors.Is(err, alerting.ErrNotFound) {
+		WriteError(w, http.StatusNotFound, fmt.Sprintf("incident %d not found", id))
+		return
+	}
+	ds, err := a.Notifications.Deliveries(r.Context(), id)
+	if err != nil {
+		a.Logger.Error("incident notifications", "incident_id", id, "err", err)
+		WriteError(w, http.StatusInternalServerError, "could not read the notifications")
+		return
+	}
+	ts, err := a.Notifications.Tickets(r.Context(), id)
+	if err != nil {
+		a.Logger.Error("incident tickets", "incident_id", id, "err", err)
+		WriteError(w, http.StatusInternalServerError, "could not read the tickets")
+		return
+	}
+	type delivery struct {
+		alerting.Delivery
+		Status string `json:"status"`
+	}
+	out := struct {
+		Notifications []delivery        `json:"notifications"`
+		Tickets       []alerting.Ticket `json:"tickets"`
+	}{Notifications: []delivery{}, Tickets: []alerting.Ticket{}}
+	for _, d := range ds {
+		out.Notifications = append(out.Notifications, delivery{d, d.Status()})
+	}
+	out.Tickets = append(out.Tickets, ts...)
+	WriteJSON(w, http.StatusOK, out)
 }
 
 // incidentAction serves POST /api/v1/incidents/{id}/{acknowledge,

@@ -42,18 +42,8 @@ type Data interface {
 	Report(ctx context.Context, req report.Request, now time.Time) (*report.Report, error)
 	// Deliveries lists what the receivers were told of an incident, and
 	// Tickets the tickets they raised for it.
-	Deliveries(ctx context.Context, incidentID int64) ([]Delivery, error)
-	Tickets(ctx context.Context, incidentID int64) ([]Ticket, error)
-}
-
-// Ticket is a ticket a receiver raised for an incident.
-type Ticket struct{ Receiver, ID, URL string }
-
-// Delivery is one notification of an incident to a receiver.
-type Delivery struct {
-	Receiver, Action, Status, LastError string
-	At                                  time.Time
-	Attempts                            int
+	Deliveries(ctx context.Context, incidentID int64) ([]alerting.Delivery, error)
+	Tickets(ctx context.Context, incidentID int64) ([]alerting.Ticket, error)
 }
 
 // Options configure the UI.

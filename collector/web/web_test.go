@@ -74,12 +74,12 @@ func (f *fakeData) Report(_ context.Context, req report.Request, _ time.Time) (*
 	return &report.Report{From: from, To: to, Services: []report.Service{{Name: "ERP", Objective: 0.999, Known: true, Ratio: 0.99, Outages: []report.Outage{}}}}, nil
 }
 
-func (f *fakeData) Deliveries(_ context.Context, id int64) ([]web.Delivery, error) {
-	return []web.Delivery{{Receiver: "servicedesk", Action: "opened", Status: "failed", LastError: "HTTP 500", Attempts: 5}}, nil
+func (f *fakeData) Deliveries(_ context.Context, id int64) ([]alerting.Delivery, error) {
+	return []alerting.Delivery{{Receiver: "servicedesk", Action: "opened", Failed: true, LastError: "HTTP 500", Attempts: 5}}, nil
 }
 
-func (f *fakeData) Tickets(context.Context, int64) ([]web.Ticket, error) {
-	return []web.Ticket{{Receiver: "servicedesk", ID: "#12", URL: "https://redmine.example/issues/12"}}, nil
+func (f *fakeData) Tickets(context.Context, int64) ([]alerting.Ticket, error) {
+	return []alerting.Ticket{{Receiver: "servicedesk", ID: "#12", URL: "https://redmine.example/issues/12"}}, nil
 }
 
 // recordingActions notes who did what.

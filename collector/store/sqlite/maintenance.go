@@ -107,39 +107,17 @@ func (s *Store) Secret(ctx context.Context, name string, n int) ([]byte, error) 
 	return v, nil
 }
 
-// Delivery is one queued notification of an incident and how it went.
-type Delivery struct {
-	Receiver  string
-	Action    string
-	At        time.Time
-	Attempts  int
-	Delivered *time.Time
-	Failed    bool
-	LastError string
-}
-
-// Status is delivered, failed (given up) or pending.
-func (d Delivery) Status() string {
-	switch {
-	case d.Delivered != nil:
-		return "delivered"
-	case d.Failed:
-		return "failed"
-	}
-	return "pending"
-}
-
 // Deliveries lists an incident's notifications, oldest first.
-func (s *Store) Deliveries(ctx context.Context, incidentID int64) ([]Delivery, error) {
+func (s *Store) Deliveries(ctx context.Context, incidentID int64) ([]alerting.Delivery, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT receiver, action, at_ms, attempts, delivered_ms, failed, last_error FROM outbox
 		WHERE incident_id = ? ORDER BY id`, incidentID)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []Delivery
+	var out []alerting.Delivery
 	for rows.Next() {
-		var d Delivery
+		var d alerting.Delivery
 		var at int64
 		var delivered sql.NullInt64
 		if err := rows.Scan(&d.Receiver, &d.Action, &at, &d.Attempts, &delivered, &d.Failed, &d.LastError); err != nil {
@@ -155,29 +133,24 @@ func (s *Store) Deliveries(ctx context.Context, incidentID int64) ([]Delivery, e
 	return out, rows.Err()
 }
 
-// Ticket is the ticket a receiver raised for an incident.
-type Ticket struct {
-	Receiver, ID, URL string
-}
-
 // LinkTicket records (or updates) the ticket a receiver raised for an
 // incident.
-func (s *Store) LinkTicket(ctx context.Context, incidentID int64, t Ticket) error {
+func (s *Store) LinkTicket(ctx context.Context, incidentID int64, t alerting.Ticket) error {
 	_, err := s.db.ExecContext(ctx, `INSERT INTO incident_tickets (incident_id, receiver, ticket, url) VALUES (?, ?, ?, ?)
 		ON CONFLICT(incident_id, receiver) DO UPDATE SET ticket = excluded.ticket, url = excluded.url`, incidentID, t.Receiver, t.ID, t.URL)
 	return err
 }
 
 // Tickets lists an incident's tickets by receiver.
-func (s *Store) Tickets(ctx context.Context, incidentID int64) ([]Ticket, error) {
+func (s *Store) Tickets(ctx context.Context, incidentID int64) ([]alerting.Ticket, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT receiver, ticket, url FROM incident_tickets WHERE incident_id = ? ORDER BY receiver`, incidentID)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []Ticket
+	var out []alerting.Ticket
 	for rows.Next() {
-		var t Ticket
+		var t alerting.Ticket
 		if err := rows.Scan(&t.Receiver, &t.ID, &t.URL); err != nil {
 			return nil, err
 		}
