@@ -339,29 +339,55 @@ func IncidentPolicy(cfg *config.Config) alerting.Policy {
 	return p
 }
 
-// maintenance lays out the configured windows: one-off ones as they are,
-// recurring ones as their occurrences from a day before now to a week
-// after (refreshed as time goes), services as their targets.
+// maintenance lays out the configured windows (see layout).
 func maintenance(cfg *config.Config, now time.Time, targets []state.Target) []state.Window {
 	out := make([]state.Window, 0, len(cfg.Maintenance))
 	for i := range cfg.Maintenance {
 		m := &cfg.Maintenance[i]
-		names := slices.Clone(m.Targets)
-		for _, sv := range m.Services {
-			seen := map[string]bool{}
-			names = append(names, (&timelines{cfg: cfg, targets: targets}).targetsOf(sv, seen)...)
-		}
-		w := state.Window{Name: m.Name, Targets: names, Selector: m.Selector, Source: "config"}
+		w := state.Window{Name: m.Name, Targets: m.Targets, Selector: m.Selector, Services: m.Services, Schedule: m.Schedule, Source: "config"}
 		if m.Schedule == "" {
 			w.From, w.To = m.Times()
-			out = append(out, w)
-			continue
 		}
-		for _, sp := range cfg.Calendar(m.Schedule).Spans(now.Add(-24*time.Hour), now.Add(8*24*time.Hour)) {
-			occ := w
-			occ.From, occ.To = sp.From, sp.To
-			out = append(out, occ)
+		out = append(out, layout(cfg, w, now, targets)...)
+	}
+	return out
+}
+
+// layout turns a window as asked for into what the tracker applies: its
+// services' targets added to Targets, and a recurring window (Schedule)
+// as its occurrences from a day before now to a week after, within its
+// From and To when set (refreshed as time goes).
+func layout(cfg *config.Config, w state.Window, now time.Time, targets []state.Target) []state.Window {
+	if len(w.Services) > 0 {
+		names := slices.Clone(w.Targets)
+		seen := map[string]bool{}
+		for _, sv := range w.Services {
+			names = append(names, (&timelines{cfg: cfg, targets: targets}).targetsOf(sv, seen)...)
 		}
+		w.Targets = names
+	}
+	if w.Schedule == "" {
+		return []state.Window{w}
+	}
+	cal := cfg.Calendar(w.Schedule)
+	if cal == nil {
+		return nil // its calendar was removed from the configuration
+	}
+	from, to := now.Add(-24*time.Hour), now.Add(8*24*time.Hour)
+	if !w.From.IsZero() && w.From.After(from) {
+		from = w.From
+	}
+	if !w.To.IsZero() && w.To.Before(to) {
+		to = w.To
+	}
+	var out []state.Window
+	if !to.After(from) {
+		return nil
+	}
+	for _, sp := range cal.Spans(from, to) {
+		occ := w
+		occ.From, occ.To = sp.From, sp.To
+		out = append(out, occ)
 	}
 	return out
 }

@@ -31,11 +31,25 @@ func (m maintenanceBook) Windows(ctx context.Context, since time.Time) ([]state.
 	if err != nil {
 		return nil, err
 	}
-	return append(out, stored...), nil
+	cfg, now, targets := m.c.config(), time.Now(), m.c.tracker.Snapshot()
+	for _, w := range stored {
+		out = append(out, layout(cfg, w, now, targets)...)
+	}
+	return out, nil
 }
 
-// Create implements api.Maintenance.
+// Create implements api.Maintenance: the services and calendar it names
+// must exist.
 func (m maintenanceBook) Create(ctx context.Context, w *state.Window) error {
+	cfg := m.c.config()
+	for _, sv := range w.Services {
+		if cfg.Service(sv) == nil {
+			return fmt.Errorf("%w: services: unknown service %q", api.ErrMaintenanceInvalid, sv)
+		}
+	}
+	if w.Schedule != "" && cfg.Calendar(w.Schedule) == nil {
+		return fmt.Errorf("%w: schedule: unknown calendar %q", api.ErrMaintenanceInvalid, w.Schedule)
+	}
 	if err := m.c.store.AddMaintenance(ctx, w); err != nil {
 		return err
 	}

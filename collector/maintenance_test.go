@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -105,7 +106,7 @@ maintenance:
 	}
 	for body, want := range map[string]string{
 		`{"targets":["web1"],"duration":"1h"}`:                                                        "name: required",
-		`{"name":"x","duration":"1h"}`:                                                                "targets or selector",
+		`{"name":"x","duration":"1h"}`:                                                                "targets, selector or services",
 		`{"name":"x","targets":["web1"]}`:                                                             "end or duration: required",
 		`{"name":"x","targets":["web1"],"duration":"-1h"}`:                                            "end: must be after start",
 		`{"name":"x","targets":["web1"],"end":"tomorrow"}`:                                            "end: want an RFC 3339 time",
@@ -160,7 +161,10 @@ maintenance:
 // targets, through the services it needs.
 func TestRecurringAndServiceWindows(t *testing.T) {
 	now := time.Now().UTC()
-	c, _ := startCollector(t, fmt.Sprintf(`availability: {check_interval: 50ms}
+	c, base := startCollector(t, fmt.Sprintf(`availability: {check_interval: 50ms}
+auth:
+  tokens:
+    - {name: alice, role: operator, token_file: op.token}
 calendars:
   - {name: always, hours: {mon-sun: ["00:00-24:00"]}}
   - {name: never-today, hours: {%s: ["00:00-00:01"]}}
@@ -171,7 +175,7 @@ maintenance:
   - {name: weekly patching, targets: [web1], schedule: always}
   - {name: not now, targets: [web2], schedule: never-today}
   - {name: erp upgrade, services: [erp], start: %q, end: %q}
-`, strings.ToLower(now.Add(72 * time.Hour).Weekday().String()[:3]), now.Add(-time.Hour).Format(time.RFC3339), now.Add(time.Hour).Format(time.RFC3339)), nil)
+`, strings.ToLower(now.Add(72 * time.Hour).Weekday().String()[:3]), now.Add(-time.Hour).Format(time.RFC3339), now.Add(time.Hour).Format(time.RFC3339)), map[string]string{"op.token": "op"})
 	ctx := context.Background()
 	for _, h := range []string{"web1", "web2", "app1", "db1"} {
 		if err := c.tracker.Observe(ctx, state.Observation{Name: h, Interval: time.Hour}, now); err != nil {
@@ -195,6 +199,31 @@ maintenance:
 	}
 	if len(weekly) != 1 || weekly[0].From.After(now) || weekly[0].To.Before(now.Add(7*24*time.Hour)) {
 		t.Errorf("recurring window laid out as %+v; want one from before now to a week ahead", weekly)
+	}
+
+	// Through the API: a recurring window by service, and refusals.
+	for body, want := range map[string]string{
+		`{"name":"x","services":["nope"],"duration":"1h"}`:                  "services: unknown service",
+		`{"name":"x","targets":["web2"],"schedule":"nope","duration":"1h"}`: "schedule: unknown calendar",
+		`{"name":"x","targets":["web2"],"duration":"2000h"}`:                "at most",
+	} {
+		if code, got := send(t, "POST", base+"/api/v1/maintenance", "op", body); code != http.StatusBadRequest || !strings.Contains(got, want) {
+			t.Errorf("POST %s: %d %s; want 400 naming %q", body, code, got, want)
+		}
+	}
+	code, got := send(t, "POST", base+"/api/v1/maintenance", "op", `{"name":"nightly","services":["database"],"schedule":"always","duration":"2000h"}`)
+	if code != http.StatusCreated || !strings.Contains(got, `"schedule":"always"`) {
+		t.Fatalf("recurring window by service: %d %s", code, got)
+	}
+	ws, _ = maintenanceBook{c}.Windows(ctx, now)
+	found := false
+	for _, w := range ws {
+		if w.Name == "nightly" && slices.Contains(w.Targets, "db1") && w.Active(time.Now()) {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("the API's recurring window by service is not laid out over db1 now: %+v", ws)
 	}
 }
 

@@ -14,13 +14,18 @@ import (
 	"github.com/ninesmon/nines/collector/state"
 )
 
-// MaxMaintenance bounds a window created through the API.
-const MaxMaintenance = 31 * 24 * time.Hour
+// MaxMaintenance bounds a window created through the API, and
+// MaxRecurring the span of a recurring one.
+const (
+	MaxMaintenance = 31 * 24 * time.Hour
+	MaxRecurring   = 366 * 24 * time.Hour
+)
 
 // Errors a Maintenance implementation returns for the API to map.
 var (
 	ErrMaintenanceNotFound = errors.New("maintenance window not found")
 	ErrMaintenanceFixed    = errors.New("maintenance window cannot be ended")
+	ErrMaintenanceInvalid  = errors.New("maintenance window refused")
 )
 
 // MaintenanceRequest is the body of POST /api/v1/maintenance.
@@ -28,6 +33,11 @@ type MaintenanceRequest struct {
 	Name     string            `json:"name"`
 	Targets  []string          `json:"targets"`
 	Selector map[string]string `json:"selector"`
+	// Services stand for all their targets.
+	Services []string `json:"services"`
+	// Schedule (a calendar) makes the window recurring between Start and
+	// End: in force whenever the calendar is.
+	Schedule string `json:"schedule"`
 	// Start is RFC 3339; empty means now.
 	Start string `json:"start"`
 	// End is RFC 3339, or Duration a Go duration ("2h30m") from Start.
@@ -38,7 +48,8 @@ type MaintenanceRequest struct {
 // Window validates the request into a window created by actor at now; the
 // error names the field.
 func (m MaintenanceRequest) Window(actor string, now time.Time) (state.Window, error) {
-	w := state.Window{Name: strings.TrimSpace(m.Name), Targets: m.Targets, Selector: m.Selector, CreatedBy: actor, CreatedAt: now, From: now}
+	w := state.Window{Name: strings.TrimSpace(m.Name), Targets: m.Targets, Selector: m.Selector, Services: m.Services, Schedule: m.Schedule,
+		CreatedBy: actor, CreatedAt: now, From: now}
 	if w.Name == "" {
 		return w, errors.New("name: required")
 	}
@@ -47,8 +58,8 @@ func (m MaintenanceRequest) Window(actor string, now time.Time) (state.Window, e
 			return w, fmt.Errorf("targets[%d]: empty target name", i)
 		}
 	}
-	if len(w.Targets) == 0 && len(w.Selector) == 0 {
-		return w, errors.New("targets or selector: name at least one target or label")
+	if len(w.Targets) == 0 && len(w.Selector) == 0 && len(w.Services) == 0 {
+		return w, errors.New("targets, selector or services: name at least one target, label or service")
 	}
 	if m.Start != "" {
 		t, err := time.Parse(time.RFC3339, m.Start)
@@ -81,7 +92,10 @@ func (m MaintenanceRequest) Window(actor string, now time.Time) (state.Window, e
 	if !w.To.After(now) {
 		return w, errors.New("end: the window would be over already")
 	}
-	if w.To.Sub(w.From) > MaxMaintenance {
+	switch span := w.To.Sub(w.From); {
+	case w.Schedule != "" && span > MaxRecurring:
+		return w, fmt.Errorf("end: a recurring window may last at most %s", MaxRecurring)
+	case w.Schedule == "" && span > MaxMaintenance:
 		return w, fmt.Errorf("end: a window may last at most %s", MaxMaintenance)
 	}
 	return w, nil
@@ -133,7 +147,10 @@ func (a *API) createMaintenance(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	if err := a.Maintenance.Create(r.Context(), &win); err != nil {
+	if err := a.Maintenance.Create(r.Context(), &win); errors.Is(err, ErrMaintenanceInvalid) {
+		WriteError(w, http.StatusBadRequest, err.Error())
+		return
+	} else if err != nil {
 		a.Logger.Error("create maintenance window", "err", err)
 		WriteError(w, http.StatusInternalServerError, "could not store the maintenance window")
 		return

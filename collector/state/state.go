@@ -119,8 +119,13 @@ type Window struct {
 	Name     string            `json:"name"`
 	Targets  []string          `json:"targets,omitempty"`
 	Selector map[string]string `json:"selector,omitempty"`
-	From     time.Time         `json:"start"`
-	To       time.Time         `json:"end"`
+	// Services and Schedule are how the window was asked for: its
+	// services' targets are in Targets, and a recurring window (on a
+	// calendar) is laid out as its occurrences between From and To.
+	Services []string  `json:"services,omitempty"`
+	Schedule string    `json:"schedule,omitempty"`
+	From     time.Time `json:"start"`
+	To       time.Time `json:"end"`
 	// Source is "config" or "api".
 	Source    string    `json:"source"`
 	CreatedBy string    `json:"created_by,omitempty"`

@@ -257,11 +257,18 @@ func (u *UI) maintenancePage(w http.ResponseWriter, r *http.Request, code int, p
 	u.render(w, r, code, "maintenance", map[string]any{
 		"Windows": rows, "Problem": problem, "Form": form,
 		"FormTargets": strings.Join(form.Targets, ", "), "FormSelector": selectorString(form.Selector),
+		"FormServices": strings.Join(form.Services, ", "),
 	})
 }
 
 func (u *UI) createMaintenance(w http.ResponseWriter, r *http.Request) {
-	form := api.MaintenanceRequest{Name: r.PostFormValue("name"), Duration: strings.TrimSpace(r.PostFormValue("duration"))}
+	form := api.MaintenanceRequest{Name: r.PostFormValue("name"), Duration: strings.TrimSpace(r.PostFormValue("duration")),
+		Schedule: strings.TrimSpace(r.PostFormValue("schedule"))}
+	for _, sv := range strings.Split(r.PostFormValue("services"), ",") {
+		if sv = strings.TrimSpace(sv); sv != "" {
+			form.Services = append(form.Services, sv)
+		}
+	}
 	if s := strings.TrimSpace(r.PostFormValue("start")); s != "" {
 		t, err := time.ParseInLocation("2006-01-02T15:04", s, time.Local)
 		if err != nil {
@@ -295,7 +302,10 @@ func (u *UI) createMaintenance(w http.ResponseWriter, r *http.Request) {
 		u.maintenancePage(w, r, http.StatusBadRequest, err.Error(), form)
 		return
 	}
-	if err := u.opts.Maintenance.Create(r.Context(), &win); err != nil {
+	if err := u.opts.Maintenance.Create(r.Context(), &win); errors.Is(err, api.ErrMaintenanceInvalid) {
+		u.maintenancePage(w, r, http.StatusBadRequest, err.Error(), form)
+		return
+	} else if err != nil {
 		u.opts.Logger.Error("create maintenance window", "err", err)
 		u.errorPage(w, r, http.StatusInternalServerError, "Could not store the maintenance window.")
 		return

@@ -25,8 +25,10 @@ var ErrMaintenanceOver = errors.New("maintenance window is already over")
 func (s *Store) AddMaintenance(ctx context.Context, w *state.Window) error {
 	targets, _ := json.Marshal(w.Targets)
 	selector, _ := json.Marshal(w.Selector)
-	res, err := s.db.ExecContext(ctx, `INSERT INTO maintenance_windows (name, targets, selector, from_ms, to_ms, created_by, created_at_ms)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`, w.Name, string(targets), string(selector), w.From.UnixMilli(), w.To.UnixMilli(), w.CreatedBy, w.CreatedAt.UnixMilli())
+	services, _ := json.Marshal(w.Services)
+	res, err := s.db.ExecContext(ctx, `INSERT INTO maintenance_windows (name, targets, selector, from_ms, to_ms, created_by, created_at_ms, services, schedule)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, w.Name, string(targets), string(selector), w.From.UnixMilli(), w.To.UnixMilli(), w.CreatedBy, w.CreatedAt.UnixMilli(),
+		string(services), w.Schedule)
 	if err != nil {
 		return err
 	}
@@ -58,7 +60,7 @@ func (s *Store) EndMaintenance(ctx context.Context, id int64, by string, now tim
 // MaintenanceWindows returns the API-created windows that end after
 // since, oldest start first.
 func (s *Store) MaintenanceWindows(ctx context.Context, since time.Time) ([]state.Window, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, name, targets, selector, from_ms, to_ms, created_by, created_at_ms, ended_by
+	rows, err := s.db.QueryContext(ctx, `SELECT id, name, targets, selector, from_ms, to_ms, created_by, created_at_ms, ended_by, services, schedule
 		FROM maintenance_windows WHERE to_ms > ? ORDER BY from_ms, id`, since.UnixMilli())
 	if err != nil {
 		return nil, err
@@ -67,10 +69,13 @@ func (s *Store) MaintenanceWindows(ctx context.Context, since time.Time) ([]stat
 	var out []state.Window
 	for rows.Next() {
 		var w state.Window
-		var targets, selector string
+		var targets, selector, services string
 		var from, to, created int64
-		if err := rows.Scan(&w.ID, &w.Name, &targets, &selector, &from, &to, &w.CreatedBy, &created, &w.EndedBy); err != nil {
+		if err := rows.Scan(&w.ID, &w.Name, &targets, &selector, &from, &to, &w.CreatedBy, &created, &w.EndedBy, &services, &w.Schedule); err != nil {
 			return nil, err
+		}
+		if err := json.Unmarshal([]byte(services), &w.Services); err != nil {
+			return nil, fmt.Errorf("maintenance window %d: services: %w", w.ID, err)
 		}
 		if err := json.Unmarshal([]byte(targets), &w.Targets); err != nil {
 			return nil, fmt.Errorf("maintenance window %d: targets: %w", w.ID, err)

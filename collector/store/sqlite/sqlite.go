@@ -199,6 +199,8 @@ var migrations = []string{
 	);
 	CREATE INDEX audit_log_at ON audit_log(at_ms);`,
 	`CREATE INDEX outbox_order ON outbox(incident_id, receiver, id);`,
+	`ALTER TABLE maintenance_windows ADD COLUMN services TEXT NOT NULL DEFAULT '[]';
+	ALTER TABLE maintenance_windows ADD COLUMN schedule TEXT NOT NULL DEFAULT '';`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {
