@@ -129,6 +129,24 @@ type Ticket struct {
 	URL      string `json:"url"`
 }
 
+// TicketState is what Nines follows of a ticket in a two-way ticketing
+// system.
+type TicketState struct {
+	Status   string
+	Closed   bool // resolved, closed, done, cancelled...
+	Assignee string
+	// InProgress: someone took it (an assignee, or an in-progress status).
+	InProgress bool
+}
+
+// TwoWay is a ticketing receiver whose tickets Nines reads back: closed
+// there resolves the incident, taken in progress acknowledges it; and,
+// reconciling, a ticket left open for an ended incident is resolved.
+type TwoWay interface {
+	State(ctx context.Context, ticket string) (TicketState, error)
+	Resolve(ctx context.Context, ticket, note string) error
+}
+
 // Automatic is the actor of changes Nines makes itself.
 const Automatic = "nines"
 

@@ -25,6 +25,7 @@ import (
 
 	"github.com/ninesmon/nines/agent/buildinfo"
 	"github.com/ninesmon/nines/agent/wire"
+	"github.com/ninesmon/nines/agent/yamlconf"
 	"github.com/ninesmon/nines/alerting"
 	"github.com/ninesmon/nines/alerting/notify/alertmanager"
 	"github.com/ninesmon/nines/alerting/notify/email"
@@ -150,11 +151,13 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, reload fu
 			notifiers[r.Name] = &pagerduty.Notifier{URL: r.PagerDuty.URL, RoutingKey: r.PagerDuty.RoutingKey.Reveal(), Timeout: r.PagerDuty.Timeout.D()}
 		case r.ServiceNow != nil:
 			sn := r.ServiceNow
-			notifiers[r.Name] = &servicenow.Notifier{URL: strings.TrimRight(sn.URL, "/"), User: sn.User, Password: sn.Password.Reveal(),
+			sno := &servicenow.Notifier{URL: strings.TrimRight(sn.URL, "/"), User: sn.User, Password: sn.Password.Reveal(),
 				AssignmentGroup: sn.AssignmentGroup, CloseCode: sn.CloseCode, Timeout: sn.Timeout.D(),
 				OnTicket: func(ctx context.Context, id int64, t servicenow.Ticket) {
 					linkTicket(ctx, st, r.Name, id, t.ID, t.URL, logger)
 				}}
+			notifiers[r.Name] = sno
+			c.addTicketSync(r.Name, sno, sn.SyncInterval, st, logger)
 		case r.Email != nil:
 			e := r.Email
 			notifiers[r.Name] = &email.Notifier{Address: e.SMTP, From: e.From, To: e.To, Username: e.Username,
@@ -165,20 +168,18 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, reload fu
 			for p, v := range j.Priorities {
 				prios[alerting.Priority(p)] = v
 			}
-			notifiers[r.Name] = &jira.Notifier{URL: strings.TrimRight(j.URL, "/"), User: j.User, Token: j.Token.Reveal(), Project: j.Project,
+			jn := &jira.Notifier{URL: strings.TrimRight(j.URL, "/"), User: j.User, Token: j.Token.Reveal(), Project: j.Project,
 				IssueType: j.IssueType, Priorities: prios, ResolvedStatus: j.ResolvedStatus, ClosedStatus: j.ClosedStatus,
 				ReopenedStatus: j.ReopenedStatus, Timeout: j.Timeout.D(),
 				OnTicket: func(ctx context.Context, id int64, t jira.Ticket) {
 					linkTicket(ctx, st, r.Name, id, t.ID, t.URL, logger)
 				}}
+			notifiers[r.Name] = jn
+			c.addTicketSync(r.Name, jn, j.SyncInterval, st, logger)
 		case r.Redmine != nil:
 			rn := redmineNotifier(st, r.Name, r.Redmine, logger)
 			notifiers[r.Name] = rn
-			if si := r.Redmine.SyncInterval; si != nil && si.D() > 0 {
-				d := si.D()
-				c.ticketSyncs = append(c.ticketSyncs, &ticketSync{receiver: r.Name, every: d, redmine: rn, store: st,
-					logger: logger.With("component", "ticket-sync")})
-			}
+			c.addTicketSync(r.Name, rn, r.Redmine.SyncInterval, st, logger)
 		}
 		names = append(names, r.Name)
 	}
@@ -744,4 +745,14 @@ func schedules(cfg *config.Config) map[string]alerting.Schedule {
 		out[c.Name] = cfg.Calendar(c.Name)
 	}
 	return out
+}
+
+// addTicketSync follows a two-way receiver's tickets every interval (none
+// when it is zero).
+func (c *Collector) addTicketSync(receiver string, system alerting.TwoWay, every *yamlconf.Duration, st *sqlite.Store, logger *slog.Logger) {
+	if every == nil || every.D() <= 0 {
+		return
+	}
+	c.ticketSyncs = append(c.ticketSyncs, &ticketSync{receiver: receiver, every: every.D(), system: system, store: st,
+		logger: logger.With("component", "ticket-sync")})
 }

@@ -155,14 +155,14 @@ receivers:
 	rm.setStatus(issueOf("a"), "In Progress")
 	eventuallyTrue(t, "incident a acknowledged from Redmine", func() (bool, string) {
 		inc := incident("a")
-		return inc.Status == alerting.StatusAcknowledged && inc.AcknowledgedBy == "redmine:servicedesk", string(inc.Status) + " by " + inc.AcknowledgedBy
+		return inc.Status == alerting.StatusAcknowledged && inc.AcknowledgedBy == "ticket:servicedesk", string(inc.Status) + " by " + inc.AcknowledgedBy
 	})
 	// Closed in Redmine: resolved in Nines.
 	rm.setStatus(issueOf("a"), "Closed")
 	eventuallyTrue(t, "incident a resolved from Redmine", func() (bool, string) {
 		evs, _ := c.store.Events(ctx, byHost["a"].ID)
 		for _, e := range evs {
-			if e.Action == "resolved" && e.Actor == "redmine:servicedesk" {
+			if e.Action == "resolved" && e.Actor == "ticket:servicedesk" {
 				return true, ""
 			}
 		}

@@ -8,11 +8,11 @@ import (
 	"time"
 
 	"github.com/ninesmon/nines/alerting"
-	"github.com/ninesmon/nines/alerting/notify/redmine"
 	"github.com/ninesmon/nines/collector/store/sqlite"
 )
 
-// ticketSync follows the tickets a ticketing receiver raised, two ways:
+// ticketSync follows the tickets a two-way ticketing receiver (Redmine,
+// Jira, ServiceNow) raised:
 // a ticket closed there resolves its incident, one assigned or in
 // progress acknowledges it; and, as a reconciler, a ticket still open for
 // an incident Nines resolved is resolved. An incident whose notifications
@@ -21,7 +21,7 @@ import (
 type ticketSync struct {
 	receiver string
 	every    time.Duration
-	redmine  *redmine.Notifier
+	system   alerting.TwoWay
 	store    *sqlite.Store
 	actions  interface {
 		Acknowledge(ctx context.Context, id int64, actor, text string, now time.Time) error
@@ -52,13 +52,13 @@ func (s *ticketSync) once(ctx context.Context, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	actor := "redmine:" + s.receiver
+	actor := "ticket:" + s.receiver
 	var errs []error
 	for _, l := range links {
 		if n, err := s.store.Pending(ctx, l.IncidentID, s.receiver); err != nil || n > 0 {
 			continue
 		}
-		st, err := s.redmine.State(ctx, l.Ticket)
+		st, err := s.system.State(ctx, l.Ticket)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("incident %d, issue %s: %w", l.IncidentID, l.Ticket, err))
 			continue
@@ -66,15 +66,15 @@ func (s *ticketSync) once(ctx context.Context, now time.Time) error {
 		active := l.Status == alerting.StatusOpen || l.Status == alerting.StatusAcknowledged
 		switch {
 		case active && st.Closed:
-			err = s.actions.Resolve(ctx, l.IncidentID, actor, fmt.Sprintf("issue %s set to %s in Redmine", l.Ticket, st.Status), now)
+			err = s.actions.Resolve(ctx, l.IncidentID, actor, fmt.Sprintf("ticket %s set to %s", l.Ticket, st.Status), now)
 		case l.Status == alerting.StatusOpen && st.InProgress:
 			why := "in progress"
 			if st.Assignee != "" {
 				why = "assigned to " + st.Assignee
 			}
-			err = s.actions.Acknowledge(ctx, l.IncidentID, actor, fmt.Sprintf("issue %s %s in Redmine", l.Ticket, why), now)
+			err = s.actions.Acknowledge(ctx, l.IncidentID, actor, fmt.Sprintf("ticket %s %s", l.Ticket, why), now)
 		case !active && !st.Closed:
-			err = s.redmine.Resolve(ctx, l.Ticket, fmt.Sprintf("Incident %d is %s in Nines; resolving the issue it left open.", l.IncidentID, l.Status))
+			err = s.system.Resolve(ctx, l.Ticket, fmt.Sprintf("Incident %d is %s in Nines; resolving the issue it left open.", l.IncidentID, l.Status))
 			if err == nil {
 				s.logger.Info("reconciled an open ticket of an ended incident", "incident_id", l.IncidentID, "ticket", l.Ticket)
 			}

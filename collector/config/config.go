@@ -401,6 +401,9 @@ type Jira struct {
 	ClosedStatus   string            `yaml:"closed_status"`
 	ReopenedStatus string            `yaml:"reopened_status"`
 	Timeout        yamlconf.Duration `yaml:"timeout"`
+	// SyncInterval reads linked issues back, as for Redmine (default 1m;
+	// 0s: off).
+	SyncInterval *yamlconf.Duration `yaml:"sync_interval"`
 }
 
 // ServiceNow raises each incident as one ServiceNow incident (Table API),
@@ -416,6 +419,9 @@ type ServiceNow struct {
 	// CloseCode given on resolution (default "Solved (Permanently)").
 	CloseCode string            `yaml:"close_code"`
 	Timeout   yamlconf.Duration `yaml:"timeout"`
+	// SyncInterval reads linked incidents back, as for Redmine (default
+	// 1m; 0s: off).
+	SyncInterval *yamlconf.Duration `yaml:"sync_interval"`
 }
 
 // Redmine raises each incident as one Redmine issue (REST API), found
@@ -963,6 +969,7 @@ func (c *Config) Validate(p *yamlconf.Problems) {
 			if j.Priorities == nil {
 				j.Priorities = map[string]string{"P1": "Highest", "P2": "High", "P3": "Medium", "P4": "Low"}
 			}
+			j.SyncInterval = defaultSync(j.SyncInterval)
 			continue
 		}
 		if sn := r.ServiceNow; sn != nil {
@@ -976,6 +983,7 @@ func (c *Config) Validate(p *yamlconf.Problems) {
 			if (sn.Password == "") == (sn.PasswordFile == "") {
 				p.Addf(rp+".servicenow", "receiver %q: exactly one of password & password_file must be configured", r.Name)
 			}
+			sn.SyncInterval = defaultSync(sn.SyncInterval)
 			continue
 		}
 		if rm := r.Redmine; rm != nil {
@@ -1003,10 +1011,7 @@ func (c *Config) Validate(p *yamlconf.Problems) {
 			rm.ResolvedStatus = cmp.Or(rm.ResolvedStatus, "Resolved")
 			rm.ClosedStatus = cmp.Or(rm.ClosedStatus, "Closed")
 			rm.ReopenedStatus = cmp.Or(rm.ReopenedStatus, "New")
-			if rm.SyncInterval == nil {
-				d := yamlconf.Duration(time.Minute)
-				rm.SyncInterval = &d
-			}
+			rm.SyncInterval = defaultSync(rm.SyncInterval)
 			continue
 		}
 		if pd := r.PagerDuty; pd != nil {
@@ -1367,3 +1372,12 @@ func (c *Config) validateDevices(p *yamlconf.Problems) {
 // ObjectiveRatio is the objective as a ratio (99.9 -> 0.999), rounded so
 // that no binary-float residue shows in reports.
 func (s *Service) ObjectiveRatio() float64 { return math.Round(s.Objective*1e4) / 1e6 }
+
+// defaultSync is a two-way receiver's sync interval: 1m when not set.
+func defaultSync(d *yamlconf.Duration) *yamlconf.Duration {
+	if d == nil {
+		v := yamlconf.Duration(time.Minute)
+		return &v
+	}
+	return d
+}

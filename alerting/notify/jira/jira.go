@@ -189,3 +189,46 @@ func (n *Notifier) transition(ctx context.Context, key, status string) (bool, er
 	}
 	return false, fmt.Errorf("jira issue %s (%s): no transition to %q", key, issue.Fields.Status.Name, status)
 }
+
+var _ alerting.TwoWay = (*Notifier)(nil)
+
+// State implements alerting.TwoWay: the issue's status category says
+// whether it is done or in progress.
+func (n *Notifier) State(ctx context.Context, ticket string) (alerting.TicketState, error) {
+	body, _, err := n.do(ctx, http.MethodGet, "/rest/api/2/issue/"+url.PathEscape(ticket)+"?fields=status,assignee", nil)
+	if err != nil {
+		return alerting.TicketState{}, err
+	}
+	var issue struct {
+		Fields struct {
+			Status struct {
+				Name           string `json:"name"`
+				StatusCategory struct {
+					Key string `json:"key"` // new, indeterminate, done
+				} `json:"statusCategory"`
+			} `json:"status"`
+			Assignee *struct {
+				DisplayName string `json:"displayName"`
+			} `json:"assignee"`
+		} `json:"fields"`
+	}
+	if err := json.Unmarshal(body, &issue); err != nil {
+		return alerting.TicketState{}, fmt.Errorf("jira issue %s: %w", ticket, err)
+	}
+	st := alerting.TicketState{Status: issue.Fields.Status.Name, Closed: issue.Fields.Status.StatusCategory.Key == "done"}
+	if a := issue.Fields.Assignee; a != nil {
+		st.Assignee = a.DisplayName
+	}
+	st.InProgress = st.Assignee != "" || issue.Fields.Status.StatusCategory.Key == "indeterminate"
+	return st, nil
+}
+
+// Resolve implements alerting.TwoWay: a comment, then the transition to
+// the resolved status.
+func (n *Notifier) Resolve(ctx context.Context, ticket, note string) error {
+	if _, _, err := n.do(ctx, http.MethodPost, "/rest/api/2/issue/"+url.PathEscape(ticket)+"/comment", map[string]string{"body": note}); err != nil {
+		return err
+	}
+	_, err := n.transition(ctx, ticket, cmp.Or(n.ResolvedStatus, "Done"))
+	return err
+}

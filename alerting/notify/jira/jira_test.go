@@ -28,6 +28,7 @@ type fakeJira struct {
 type fakeIssue struct {
 	fields   map[string]any
 	status   string
+	assignee string
 	comments []string
 }
 
@@ -119,7 +120,12 @@ func (f *fakeJira) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		http.Error(w, `{"errorMessages":["transition not valid"]}`, http.StatusBadRequest)
 	case r.Method == "GET":
-		json.NewEncoder(w).Encode(map[string]any{"key": key, "fields": map[string]any{"status": map[string]string{"name": issue.status}}})
+		cat := map[string]string{"To Do": "new", "In Progress": "indeterminate", "Done": "done"}[issue.status]
+		fields := map[string]any{"status": map[string]any{"name": issue.status, "statusCategory": map[string]string{"key": cat}}}
+		if issue.assignee != "" {
+			fields["assignee"] = map[string]string{"displayName": issue.assignee}
+		}
+		json.NewEncoder(w).Encode(map[string]any{"key": key, "fields": fields})
 	default:
 		f.t.Errorf("unexpected %s %s", r.Method, r.URL)
 		http.Error(w, "", http.StatusBadRequest)
@@ -171,5 +177,34 @@ func TestJira(t *testing.T) {
 	n.ResolvedStatus = "Won't Do"
 	if _, err := send(6, "resolved"); err == nil || !strings.Contains(err.Error(), `no transition to "Won't Do"`) {
 		t.Errorf("missing transition: %v", err)
+	}
+}
+
+// TestJiraTwoWay: the issue's state is read back, and Resolve closes it.
+func TestJiraTwoWay(t *testing.T) {
+	fake := &fakeJira{t: t, issues: map[string]*fakeIssue{}}
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	n := &Notifier{URL: srv.URL, User: "bot@example.com", Token: "api-token", Project: "OPS"}
+	ctx := context.Background()
+	if _, err := n.Notify(ctx, alerting.Notification{ID: 1, Action: "opened"}, &alerting.Incident{ID: 9, Title: "x", Priority: alerting.P3}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := n.State(ctx, "OPS-1")
+	if err != nil || st.Closed || st.InProgress || st.Status != "To Do" {
+		t.Fatalf("new issue: %+v %v", st, err)
+	}
+	fake.issues["OPS-1"].assignee = "Bob"
+	if st, _ := n.State(ctx, "OPS-1"); !st.InProgress || st.Assignee != "Bob" {
+		t.Errorf("assigned: %+v", st)
+	}
+	if err := n.Resolve(ctx, "OPS-1", "incident over"); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := n.State(ctx, "OPS-1"); !st.Closed || st.Status != "Done" {
+		t.Errorf("after Resolve: %+v", st)
+	}
+	if _, err := n.State(ctx, "OPS-99"); err == nil {
+		t.Error("unknown issue: no error")
 	}
 }

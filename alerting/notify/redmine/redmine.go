@@ -252,16 +252,6 @@ func (n *Notifier) update(ctx context.Context, id int, note alerting.Notificatio
 	return retry, err
 }
 
-// IssueState is what Nines follows of a linked issue.
-type IssueState struct {
-	Status   string
-	Closed   bool // a closed status (Resolved, Closed, Rejected ...)
-	Assignee string
-	// InProgress is true when the issue has an assignee or is in one of
-	// the acknowledging statuses.
-	InProgress bool
-}
-
 // AcknowledgingStatuses are the statuses that acknowledge an incident
 // (besides an assignee).
 var AcknowledgingStatuses = []string{"in progress", "feedback"}
@@ -274,26 +264,28 @@ func issueID(ticket string) (int, error) {
 	return id, nil
 }
 
-// State reads a linked issue's state (for the two-way sync).
-func (n *Notifier) State(ctx context.Context, ticket string) (IssueState, error) {
+var _ alerting.TwoWay = (*Notifier)(nil)
+
+// State implements alerting.TwoWay.
+func (n *Notifier) State(ctx context.Context, ticket string) (alerting.TicketState, error) {
 	if _, err := n.lookups(ctx); err != nil {
-		return IssueState{}, err
+		return alerting.TicketState{}, err
 	}
 	id, err := issueID(ticket)
 	if err != nil {
-		return IssueState{}, err
+		return alerting.TicketState{}, err
 	}
 	body, _, err := n.do(ctx, http.MethodGet, fmt.Sprintf("/issues/%d.json", id), nil)
 	if err != nil {
-		return IssueState{}, err
+		return alerting.TicketState{}, err
 	}
 	var res struct {
 		Issue issue `json:"issue"`
 	}
 	if err := json.Unmarshal(body, &res); err != nil {
-		return IssueState{}, fmt.Errorf("redmine issue %d: %w", id, err)
+		return alerting.TicketState{}, fmt.Errorf("redmine issue %d: %w", id, err)
 	}
-	st := IssueState{Status: res.Issue.Status.Name, Closed: n.closed[res.Issue.Status.ID]}
+	st := alerting.TicketState{Status: res.Issue.Status.Name, Closed: n.closed[res.Issue.Status.ID]}
 	if res.Issue.AssignedTo != nil {
 		st.Assignee = res.Issue.AssignedTo.Name
 	}

@@ -134,3 +134,59 @@ func (n *Notifier) Notify(ctx context.Context, note alerting.Notification, inc *
 	_, retry, err = n.do(ctx, http.MethodPatch, "/api/now/table/incident/"+rec.SysID, update)
 	return retry, err
 }
+
+var _ alerting.TwoWay = (*Notifier)(nil)
+
+// byNumber finds an incident by its number (the ticket id Nines keeps).
+func (n *Notifier) byNumber(ctx context.Context, number string) (map[string]any, error) {
+	q := url.Values{"sysparm_query": {"number=" + number}, "sysparm_limit": {"1"}, "sysparm_fields": {"sys_id,number,state,assigned_to"},
+		"sysparm_display_value": {"all"}}
+	body, _, err := n.do(ctx, http.MethodGet, "/api/now/table/incident?"+q.Encode(), nil)
+	if err != nil {
+		return nil, err
+	}
+	var res struct {
+		Result []map[string]any `json:"result"`
+	}
+	if err := json.Unmarshal(body, &res); err != nil {
+		return nil, fmt.Errorf("servicenow incident %s: %w", number, err)
+	}
+	if len(res.Result) == 0 {
+		return nil, fmt.Errorf("servicenow has no incident %s", number)
+	}
+	return res.Result[0], nil
+}
+
+// field reads a sysparm_display_value=all field: {"value", "display_value"}.
+func field(rec map[string]any, name string) (value, display string) {
+	f, _ := rec[name].(map[string]any)
+	value, _ = f["value"].(string)
+	display, _ = f["display_value"].(string)
+	return value, display
+}
+
+// State implements alerting.TwoWay: states 6 (Resolved), 7 (Closed) and 8
+// (Canceled) are closed; 2 (In Progress) or an assignee is taken.
+func (n *Notifier) State(ctx context.Context, ticket string) (alerting.TicketState, error) {
+	rec, err := n.byNumber(ctx, ticket)
+	if err != nil {
+		return alerting.TicketState{}, err
+	}
+	state, stateName := field(rec, "state")
+	_, assignee := field(rec, "assigned_to")
+	st := alerting.TicketState{Status: cmp.Or(stateName, state), Closed: state == "6" || state == "7" || state == "8", Assignee: assignee}
+	st.InProgress = assignee != "" || state == "2"
+	return st, nil
+}
+
+// Resolve implements alerting.TwoWay.
+func (n *Notifier) Resolve(ctx context.Context, ticket, note string) error {
+	rec, err := n.byNumber(ctx, ticket)
+	if err != nil {
+		return err
+	}
+	sysID, _ := field(rec, "sys_id")
+	_, _, err = n.do(ctx, http.MethodPatch, "/api/now/table/incident/"+sysID, map[string]string{
+		"state": "6", "close_code": cmp.Or(n.CloseCode, "Solved (Permanently)"), "close_notes": note, "work_notes": note})
+	return err
+}

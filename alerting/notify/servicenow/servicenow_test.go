@@ -39,6 +39,23 @@ func (f *fakeServiceNow) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.t.Errorf("%s %s: Accept %q", r.Method, r.URL, r.Header.Get("Accept"))
 	}
 	switch {
+	case r.Method == http.MethodGet && r.URL.Path == "/api/now/table/incident" && strings.HasPrefix(r.URL.Query().Get("sysparm_query"), "number="):
+		number := strings.TrimPrefix(r.URL.Query().Get("sysparm_query"), "number=")
+		if r.URL.Query().Get("sysparm_display_value") != "all" {
+			f.t.Errorf("lookup by number without display values: %s", r.URL.RawQuery)
+		}
+		res := []map[string]any{}
+		for id, rec := range f.records {
+			if rec["number"] == number {
+				names := map[string]string{"1": "New", "2": "In Progress", "6": "Resolved", "7": "Closed"}
+				res = append(res, map[string]any{
+					"sys_id":      map[string]string{"value": id, "display_value": id},
+					"state":       map[string]string{"value": rec["state"], "display_value": names[rec["state"]]},
+					"assigned_to": map[string]string{"value": rec["assigned_to"], "display_value": rec["assigned_to"]},
+				})
+			}
+		}
+		json.NewEncoder(w).Encode(map[string]any{"result": res})
 	case r.Method == http.MethodGet && r.URL.Path == "/api/now/table/incident":
 		q := r.URL.Query()
 		fp, ok := strings.CutPrefix(q.Get("sysparm_query"), "correlation_id=")
@@ -152,5 +169,35 @@ func TestServiceNow(t *testing.T) {
 	bad := &Notifier{URL: srv.URL, User: "nines", Password: "wrong"}
 	if retry, err := bad.Notify(ctx, alerting.Notification{ID: 1, Action: "opened"}, inc); err == nil || retry || !strings.Contains(err.Error(), "401") {
 		t.Errorf("wrong password: retry %v err %v", retry, err)
+	}
+}
+
+// TestServiceNowTwoWay: the incident's state is read back by number, and
+// Resolve resolves it with a close code.
+func TestServiceNowTwoWay(t *testing.T) {
+	fake := &fakeServiceNow{t: t, records: map[string]map[string]string{}}
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	n := &Notifier{URL: srv.URL, User: "nines", Password: "secret"}
+	ctx := context.Background()
+	if _, err := n.Notify(ctx, alerting.Notification{ID: 1, Action: "opened"}, &alerting.Incident{ID: 5, Title: "x", Priority: alerting.P2}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := n.State(ctx, "INC0000001")
+	if err != nil || st.Closed || st.InProgress || st.Status != "New" {
+		t.Fatalf("new: %+v %v", st, err)
+	}
+	fake.records["sys1"]["assigned_to"] = "Beth Anglin"
+	if st, _ := n.State(ctx, "INC0000001"); !st.InProgress || st.Assignee != "Beth Anglin" {
+		t.Errorf("assigned: %+v", st)
+	}
+	if err := n.Resolve(ctx, "INC0000001", "incident over in Nines"); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := n.State(ctx, "INC0000001"); !st.Closed || st.Status != "Resolved" {
+		t.Errorf("after Resolve: %+v", st)
+	}
+	if _, err := n.State(ctx, "INC9999999"); err == nil {
+		t.Error("unknown incident: no error")
 	}
 }
