@@ -55,6 +55,9 @@ type Manager struct {
 	cleared map[string]bool
 	// schedules are the calendars rules and routes name.
 	schedules map[string]Schedule
+	// inMaintenance names the maintenance window covering a target (with
+	// an alert's labels), or ""; nil: none.
+	inMaintenance func(target string, labels map[string]string, at time.Time) string
 	// attached are child problems folded into a parent's incident: dedup
 	// key -> the parent incident's id.
 	attached map[string]attachment
@@ -82,6 +85,14 @@ const AttachWindow = 5 * time.Minute
 func (m *Manager) SetReceivers(names []string) {
 	m.mu.Lock()
 	m.receivers = append([]string(nil), names...)
+	m.mu.Unlock()
+}
+
+// SetMaintenance sets how to tell whether a target is in a maintenance
+// window (its alerts then open no incident).
+func (m *Manager) SetMaintenance(in func(target string, labels map[string]string, at time.Time) string) {
+	m.mu.Lock()
+	m.inMaintenance = in
 	m.mu.Unlock()
 }
 
@@ -211,6 +222,15 @@ func (m *Manager) Alerts(ctx context.Context, now time.Time, group string, alert
 			continue // the rule's calendar says not now; it opens when it is
 		}
 		target := firstOf(lm, "target", "host", "instance", "device")
+		if m.inMaintenance != nil {
+			if w := m.inMaintenance(target, lm, now); w != "" {
+				// Planned work: no incident; the alert itself stays
+				// visible (GET /api/v1/alerts) and is counted.
+				m.metrics.suppressed.WithLabelValues("maintenance").Inc()
+				m.logger.Debug("alert in a maintenance window: no incident", "rule", a.Rule, "target", target, "window", w)
+				continue
+			}
+		}
 		opened := a.FiredAt
 		if opened.IsZero() {
 			opened = now

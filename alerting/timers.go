@@ -19,6 +19,7 @@ const (
 type metrics struct {
 	toAck, toResolve *prometheus.HistogramVec
 	breaches         *prometheus.CounterVec
+	suppressed       *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -33,12 +34,15 @@ func newMetrics() *metrics {
 		breaches: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "nines_incident_target_breaches_total", Help: "Response and resolution targets breached (kind respond or resolve) and nearly breached (kind near_respond, near_resolve), by priority.",
 		}, []string{"kind", "priority"}),
+		suppressed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "nines_alerts_suppressed_total", Help: "Firing alerts that opened no incident, by reason (maintenance).",
+		}, []string{"reason"}),
 	}
 }
 
 // Register adds the incident metrics to reg.
 func (m *Manager) Register(reg prometheus.Registerer) {
-	reg.MustRegister(m.metrics.toAck, m.metrics.toResolve, m.metrics.breaches)
+	reg.MustRegister(m.metrics.toAck, m.metrics.toResolve, m.metrics.breaches, m.metrics.suppressed)
 }
 
 // SetPolicy replaces the priority policy (after a reload).

@@ -132,6 +132,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, reload fu
 	}
 	c.incidents.SetPolicy(IncidentPolicy(cfg))
 	c.incidents.SetDependencies(cfg.Dependencies)
+	c.incidents.SetMaintenance(c.tracker.InMaintenance)
 	notifiers := map[string]alerting.Notifier{}
 	var names []string
 	for _, r := range cfg.Receivers {

@@ -313,3 +313,51 @@ receivers:
 		t.Errorf("unknown incident: %d", code)
 	}
 }
+
+// TestNoIncidentInMaintenance: an alert about a target in a maintenance
+// window (by name or by label) opens no incident and is counted; another
+// target's does.
+func TestNoIncidentInMaintenance(t *testing.T) {
+	now := time.Now().UTC()
+	c, _ := startCollector(t, fmt.Sprintf(`rules: {files: [r.yml]}
+maintenance:
+  - {name: patching, targets: [web1], start: %q, end: %q}
+  - {name: site move, selector: {site: branch}, start: %q, end: %q}
+`, now.Add(-time.Hour).Format(time.RFC3339), now.Add(time.Hour).Format(time.RFC3339),
+		now.Add(-time.Hour).Format(time.RFC3339), now.Add(time.Hour).Format(time.RFC3339)), map[string]string{
+		"r.yml": `groups:
+  - name: g
+    interval: 100ms
+    rules:
+      - {alert: DiskFull, expr: 'label_replace(vector(1), "host", "web1", "", "")'}
+      - {alert: DiskFull2, expr: 'label_replace(label_replace(vector(1), "host", "pc7", "", ""), "site", "branch", "", "")'}
+      - {alert: DiskFull3, expr: 'label_replace(vector(1), "host", "db1", "", "")'}
+`})
+	ctx := context.Background()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		list, _ := c.store.Incidents(ctx, alerting.Filter{})
+		if len(list) >= 1 {
+			time.Sleep(500 * time.Millisecond) // a few more evaluations
+			list, _ = c.store.Incidents(ctx, alerting.Filter{})
+			if len(list) != 1 || list[0].Target != "db1" {
+				t.Fatalf("incidents %+v; want only db1's", list)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no incident for db1")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	fams, _ := c.registry.Gather()
+	for _, mf := range fams {
+		if mf.GetName() == "nines_alerts_suppressed_total" {
+			if v := mf.GetMetric()[0].GetCounter().GetValue(); v < 2 {
+				t.Errorf("suppressed %v, want at least 2", v)
+			}
+			return
+		}
+	}
+	t.Error("no nines_alerts_suppressed_total")
+}

@@ -165,6 +165,23 @@ func (t *Tracker) SetMaintenance(windows []Window) {
 	t.mu.Unlock()
 }
 
+// InMaintenance names the maintenance window that covers the named
+// target (with its tracked labels, or these when it is not tracked) at
+// now, or "". Rules' alerts about it open no incident.
+func (t *Tracker) InMaintenance(name string, labels map[string]string, now time.Time) string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if tg := t.targets[name]; tg != nil {
+		labels = tg.Labels
+	}
+	for i := range t.windows {
+		if t.windows[i].Active(now) && t.windows[i].Covers(name, labels) {
+			return t.windows[i].Name
+		}
+	}
+	return ""
+}
+
 // maintenance names the window covering tg at now, or "".
 func (t *Tracker) maintenance(tg *Target, now time.Time) string {
 	if w := t.window(tg, now); w != nil {
