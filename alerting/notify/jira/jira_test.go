@@ -174,6 +174,10 @@ func TestJira(t *testing.T) {
 	if len(is.comments) != 4 {
 		t.Errorf("comments %d, want 4 (redeliveries not repeated): %q", len(is.comments), is.comments)
 	}
+	bad := &Notifier{URL: srv.URL, User: "bot@example.com", Token: "wrong", Project: "OPS"}
+	if retry, err := bad.Notify(ctx, alerting.Notification{ID: 1, Action: "opened"}, inc); err == nil || retry || !strings.Contains(err.Error(), "401") {
+		t.Errorf("wrong token: retry %v err %v; want a permanent 401", retry, err)
+	}
 	n.ResolvedStatus = "Won't Do"
 	if _, err := send(6, "resolved"); err == nil || !strings.Contains(err.Error(), `no transition to "Won't Do"`) {
 		t.Errorf("missing transition: %v", err)
