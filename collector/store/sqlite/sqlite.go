@@ -16,7 +16,9 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -34,6 +36,9 @@ type Store struct {
 	// (WAL readers do not block the writer or each other), so timelines
 	// of many targets are read in parallel.
 	reads *sql.DB
+
+	histMu sync.Mutex
+	hist   map[string]*targetHistory
 }
 
 var (
@@ -59,7 +64,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	// One connection: SQLite serialises writers anyway, and this avoids
 	// SQLITE_BUSY between our own goroutines.
 	db.SetMaxOpenConns(1)
-	s := &Store{db: db}
+	s := &Store{db: db, hist: map[string]*targetHistory{}}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("migrate %s: %w", path, err)
@@ -320,33 +325,99 @@ func scanChanges(rows *sql.Rows) ([]state.Change, error) {
 // it, or Unknown when there is none) and its changes in [from, to], oldest
 // first, with only Target, To and At set.
 func (s *Store) HistorySince(ctx context.Context, target string, from, to time.Time) (initial state.State, changes []state.Change, err error) {
-	initial = state.Unknown
-	var st string
-	err = s.reads.QueryRowContext(ctx, `SELECT to_state FROM state_changes WHERE target = ? AND at_ms < ? ORDER BY at_ms DESC, id DESC LIMIT 1`,
-		target, from.UnixMilli()).Scan(&st)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-	case err != nil:
-		return initial, nil, err
-	default:
-		initial = state.State(st)
-	}
-	// Only what a timeline needs: the new state and when.
-	rows, err := s.reads.QueryContext(ctx, `SELECT to_state, at_ms FROM state_changes
-		WHERE target = ? AND at_ms >= ? AND at_ms <= ? ORDER BY at_ms, id`, target, from.UnixMilli(), to.UnixMilli())
+	h, err := s.history(ctx, target)
 	if err != nil {
-		return initial, nil, err
+		return state.Unknown, nil, err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	f, t := from.UnixMilli(), to.UnixMilli()
+	i := sort.Search(len(h.at), func(k int) bool { return h.at[k] >= f })
+	initial = state.Unknown
+	if i > 0 {
+		initial = h.to[i-1]
+	}
+	for ; i < len(h.at) && h.at[i] <= t; i++ {
+		changes = append(changes, state.Change{Target: target, To: h.to[i], At: time.UnixMilli(h.at[i]).UTC()})
+	}
+	return initial, changes, nil
+}
+
+// targetHistory is one target's state history in memory, in time order:
+// timelines read it far more often than it changes (every SLA
+// computation reads a month, reports a year), so the store keeps it and
+// reads only the rows added since.
+type targetHistory struct {
+	mu    sync.Mutex
+	maxID int64
+	id    []int64
+	at    []int64
+	to    []state.State
+}
+
+// history returns the target's history, brought up to date with the rows
+// written since it was last read.
+func (s *Store) history(ctx context.Context, target string) (*targetHistory, error) {
+	s.histMu.Lock()
+	h := s.hist[target]
+	if h == nil {
+		h = &targetHistory{}
+		s.hist[target] = h
+	}
+	s.histMu.Unlock()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	rows, err := s.reads.QueryContext(ctx, `SELECT id, to_state, at_ms FROM state_changes WHERE target = ? AND id > ? ORDER BY at_ms, id`, target, h.maxID)
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
+	sorted := true
 	for rows.Next() {
+		var id, at int64
 		var to string
-		var at int64
-		if err := rows.Scan(&to, &at); err != nil {
-			return initial, nil, err
+		if err := rows.Scan(&id, &to, &at); err != nil {
+			return nil, err
 		}
-		changes = append(changes, state.Change{Target: target, To: state.State(to), At: time.UnixMilli(at).UTC()})
+		if n := len(h.at); n > 0 && (at < h.at[n-1]) {
+			sorted = false // an older change written late (an import)
+		}
+		h.id, h.at, h.to = append(h.id, id), append(h.at, at), append(h.to, internState(to))
+		h.maxID = max(h.maxID, id)
 	}
-	return initial, changes, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if !sorted {
+		sort.Sort(byTime{h})
+	}
+	return h, nil
+}
+
+// internState shares the strings of the known states.
+func internState(s string) state.State {
+	for _, known := range state.AllStates {
+		if string(known) == s {
+			return known
+		}
+	}
+	return state.State(s)
+}
+
+type byTime struct{ h *targetHistory }
+
+func (b byTime) Len() int { return len(b.h.at) }
+func (b byTime) Less(i, j int) bool {
+	if b.h.at[i] != b.h.at[j] {
+		return b.h.at[i] < b.h.at[j]
+	}
+	return b.h.id[i] < b.h.id[j]
+}
+func (b byTime) Swap(i, j int) {
+	h := b.h
+	h.id[i], h.id[j] = h.id[j], h.id[i]
+	h.at[i], h.at[j] = h.at[j], h.at[i]
+	h.to[i], h.to[j] = h.to[j], h.to[i]
 }
 
 // Gaps returns the spans between from and to when no collector run was
