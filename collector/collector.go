@@ -474,6 +474,8 @@ func (c *Collector) Handler() http.Handler {
 	}
 	c.ui.Register(mux)
 	mux.Handle("GET /api/v1/reports/sla", c.auth.Require(config.RoleViewer, http.HandlerFunc(c.serveReport)))
+	mux.Handle("GET /api/v1/services", c.auth.Require(config.RoleViewer, http.HandlerFunc(c.serveServices)))
+	mux.Handle("GET /api/v1/services/{name}", c.auth.Require(config.RoleViewer, http.HandlerFunc(c.serveServices)))
 	mux.Handle("POST /-/reload", c.auth.Require(config.RoleAdmin, http.HandlerFunc(c.serveReload)))
 	mux.HandleFunc("GET /-/healthy", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "OK") })
 	mux.HandleFunc("GET /-/ready", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "Ready") })

@@ -84,6 +84,7 @@ func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- snmpAuthFailDesc
 	ch <- slaAvailabilityDesc
 	ch <- slaBurnDesc
+	ch <- slaAllowedDesc
 	ch <- complianceDesc
 	ch <- slaObjectiveDesc
 	ch <- slaBudgetDesc

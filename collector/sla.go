@@ -205,6 +205,8 @@ var (
 		"A service's availability objective as a ratio.", []string{"service"}, nil)
 	slaBudgetDesc = prometheus.NewDesc("nines_sla_error_budget_remaining_ratio",
 		"Share of the error budget left over a rolling window (negative when overspent).", []string{"service", "window"}, nil)
+	slaAllowedDesc = prometheus.NewDesc("nines_sla_allowed_downtime_seconds",
+		"The downtime a service's objective allows over a rolling window (eligible time x (1 - objective)).", []string{"service", "window"}, nil)
 	slaDowntimeDesc = prometheus.NewDesc("nines_sla_downtime_seconds",
 		"A service's downtime over a rolling window.", []string{"service", "window"}, nil)
 	serviceStateDesc = prometheus.NewDesc("nines_service_state",
@@ -219,6 +221,7 @@ func (s *slaComputer) collect(ch chan<- prometheus.Metric) {
 			wl := rules.WindowLabel(w)
 			ch <- prometheus.MustNewConstMetric(slaAvailabilityDesc, prometheus.GaugeValue, res.Availability(), f.Service, wl)
 			ch <- prometheus.MustNewConstMetric(slaDowntimeDesc, prometheus.GaugeValue, res.Down.Seconds(), f.Service, wl)
+			ch <- prometheus.MustNewConstMetric(slaAllowedDesc, prometheus.GaugeValue, res.Eligible().Seconds()*(1-f.Objective), f.Service, wl)
 			ch <- prometheus.MustNewConstMetric(slaBudgetDesc, prometheus.GaugeValue, 1-res.ErrorRatio()/(1-f.Objective), f.Service, wl)
 		}
 		for _, period := range calendar.Periods {

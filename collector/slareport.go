@@ -137,7 +137,7 @@ func serviceReport(ctx context.Context, tl *timelines, sv *config.Service, in Re
 	if cal != nil {
 		loc, schedule = cal.Location, sv.Schedule
 	}
-	r := report.Service{Name: sv.Name, Description: sv.Description, Owner: sv.Owner, Schedule: schedule, TimeZone: loc.String(),
+	r := report.Service{Name: sv.Name, Description: sv.Description, Owner: sv.Owner, Criticality: sv.Criticality, Schedule: schedule, TimeZone: loc.String(),
 		NoData: sv.NoData, Objective: sv.ObjectiveRatio(), Outages: []report.Outage{}, Days: []report.Day{}, Components: []report.Component{}}
 	segs, err := tl.service(ctx, sv.Name)
 	if err != nil {

@@ -287,6 +287,17 @@ services:
 	if code, _ := send(t, "GET", base+"/api/v1/reports/sla?month=2026-10", "agent", ""); code != http.StatusForbidden {
 		t.Errorf("agent token: %d, want 403", code)
 	}
+	code, body = send(t, "GET", base+"/api/v1/services", "view", "")
+	if code != 200 || !strings.Contains(body, `"name":"erp","criticality":"medium","schedule":"24x7","combine":"all","objective":0.999`) ||
+		!strings.Contains(body, `"name":"desk","criticality":"medium","schedule":"office"`) || !strings.Contains(body, `"components":[{"name":"app1"`) {
+		t.Errorf("services: %d %s", code, body)
+	}
+	if code, body := send(t, "GET", base+"/api/v1/services/desk", "view", ""); code != 200 || !strings.HasPrefix(body, `{"data":{"name":"desk"`) {
+		t.Errorf("one service: %d %s", code, body)
+	}
+	if code, _ := send(t, "GET", base+"/api/v1/services/nope", "view", ""); code != http.StatusNotFound {
+		t.Errorf("unknown service: %d", code)
+	}
 }
 
 // TestMonthlyReports: once November is over (in Berlin), its report is

@@ -195,6 +195,9 @@ type Service struct {
 	Name        string `yaml:"name"`
 	Description string `yaml:"description"`
 	Owner       string `yaml:"owner"`
+	// Criticality is the business's view of the service: critical, high,
+	// medium or low (default medium); shown in the API and reports.
+	Criticality string `yaml:"criticality"`
 	// Group sorts the service onto wall pages ("network", "office"):
 	// the wall's ?groups= kiosk option shows only the named groups.
 	Group string `yaml:"group"`
@@ -1192,6 +1195,13 @@ func (c *Config) validateServices(p *yamlconf.Problems) {
 		}
 		if sv.Objective == 0 {
 			sv.Objective = 99.9
+		}
+		switch sv.Criticality {
+		case "":
+			sv.Criticality = "medium"
+		case "critical", "high", "medium", "low":
+		default:
+			p.Addf(sp+".criticality", "service %q: want critical, high, medium or low, got %q", sv.Name, sv.Criticality)
 		}
 		if sv.Objective <= 0 || sv.Objective >= 100 {
 			p.Addf(sp+".objective", "service %q: objective must be a percentage between 0 and 100", sv.Name)

@@ -29,6 +29,7 @@ type Service struct {
 	Name        string  `json:"name"`
 	Description string  `json:"description,omitempty"`
 	Owner       string  `json:"owner,omitempty"`
+	Criticality string  `json:"criticality"`
 	Schedule    string  `json:"schedule"`  // calendar name, or 24x7
 	TimeZone    string  `json:"time_zone"` // the days of the strip
 	NoData      string  `json:"no_data_policy"`
