@@ -51,6 +51,19 @@ func startCollector(t *testing.T, cfgYAML string, files map[string]string) (*Col
 			t.Errorf("Run: %v", err)
 		}
 	})
+	// Run listens in the background: wait until it answers.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addr + "/-/ready")
+		if err == nil {
+			resp.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the collector did not listen on %s: %v", addr, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	return c, "http://" + addr
 }
 
