@@ -225,6 +225,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, reload fu
 	c.checks = check.NewRunner(checkSpecs(cfg), logger.With("component", "check"))
 	c.AddSource(SourceFunc(func(ctx context.Context, w Writer) error { return c.checks.Run(ctx, w) }))
 	c.poller = snmp.NewPoller(snmpDevices(cfg), cfg.SNMP.MaxConcurrentPolls, logger.With("component", "snmp"))
+	c.poller.SetModules(snmpModules(cfg))
 	c.AddSource(SourceFunc(func(ctx context.Context, w Writer) error { return c.poller.Run(ctx, w) }))
 	if tr := cfg.SNMP.Traps; tr != nil {
 		c.traps = snmp.NewTrapReceiver(trapOptions(cfg, logger.With("component", "traps")))
@@ -425,6 +426,7 @@ func (c *Collector) Reload(cfg *config.Config) {
 	}
 	c.rules.Update(cfg.RuleFiles)
 	c.checks.Update(checkSpecs(cfg))
+	c.poller.SetModules(snmpModules(cfg))
 	c.poller.Update(snmpDevices(cfg))
 	c.incidents.SetPolicy(IncidentPolicy(cfg))
 	c.incidents.SetDependencies(cfg.Dependencies)
@@ -758,4 +760,27 @@ func (c *Collector) addTicketSync(receiver string, system alerting.TwoWay, every
 	}
 	c.ticketSyncs = append(c.ticketSyncs, &ticketSync{receiver: receiver, every: every.D(), system: system, store: st,
 		logger: logger.With("component", "ticket-sync")})
+}
+
+// snmpModules are the configuration's custom SNMP modules.
+func snmpModules(cfg *config.Config) map[string]snmp.Module {
+	out := map[string]snmp.Module{}
+	for _, m := range cfg.SNMP.Modules {
+		d := snmp.Definition{Name: m.Name}
+		for _, o := range m.Scalars {
+			d.Scalars = append(d.Scalars, snmp.Object{OID: o.OID, Name: o.Metric})
+		}
+		for _, t := range m.Tables {
+			tb := snmp.Table{Entry: t.Entry, Indexes: t.Indexes}
+			for _, o := range t.Columns {
+				tb.Columns = append(tb.Columns, snmp.Object{OID: o.OID, Name: o.Metric})
+			}
+			for _, l := range t.Labels {
+				tb.Labels = append(tb.Labels, snmp.Object{OID: l.OID, Name: l.Label})
+			}
+			d.Tables = append(d.Tables, tb)
+		}
+		out[m.Name] = d.Module()
+	}
+	return out
 }

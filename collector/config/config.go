@@ -541,7 +541,56 @@ type SNMP struct {
 	MaxConcurrentPolls int `yaml:"max_concurrent_polls"`
 	// Traps, when set, receives traps and informs.
 	Traps *Traps `yaml:"traps"`
+	// Credentials are named profiles devices share (credentials: name).
+	Credentials []SNMPCredentials `yaml:"credentials"`
+	// Modules are custom modules: scalars and tables by OID.
+	Modules []SNMPModule `yaml:"modules"`
 }
+
+// SNMPCredentials is a named set of SNMP credentials.
+type SNMPCredentials struct {
+	Name          string          `yaml:"name"`
+	Version       string          `yaml:"version"`
+	Community     yamlconf.Secret `yaml:"community"`
+	CommunityFile string          `yaml:"community_file"`
+	V3            DeviceV3        `yaml:"v3"`
+}
+
+// SNMPModule is a custom module: objects by OID, named as the MIB does.
+type SNMPModule struct {
+	Name    string       `yaml:"name"`
+	Scalars []SNMPObject `yaml:"scalars"`
+	Tables  []SNMPTable  `yaml:"tables"`
+}
+
+// SNMPObject is a scalar (its instance OID, ending in .0) or a table
+// column (its number under the table's entry).
+type SNMPObject struct {
+	OID    string `yaml:"oid"`
+	Metric string `yaml:"metric"`
+	// Type is gauge (default) or counter (rules take rate() of it; a
+	// wrap or a device reboot reads as a reset).
+	Type string `yaml:"type"`
+}
+
+// SNMPTable is a table read by walking its entry.
+type SNMPTable struct {
+	Entry string `yaml:"entry"`
+	// Indexes name the parts of the row index; one name takes it whole.
+	Indexes []string     `yaml:"indexes"`
+	Columns []SNMPObject `yaml:"columns"`
+	// Labels are text columns that label the row's samples.
+	Labels []SNMPLabel `yaml:"labels"`
+}
+
+// SNMPLabel is a text column that becomes a label.
+type SNMPLabel struct {
+	OID   string `yaml:"oid"`
+	Label string `yaml:"label"`
+}
+
+// BuiltinSNMPModules are the modules Nines has by itself.
+var BuiltinSNMPModules = []string{"system", "if_mib", "host_resources", "ups", "printer"}
 
 // Traps configures the trap receiver.
 type Traps struct {
@@ -574,8 +623,12 @@ type Device struct {
 	MaxRepetitions uint32            `yaml:"max_repetitions"`
 	Interval       yamlconf.Duration `yaml:"interval"`
 	Labels         map[string]string `yaml:"labels"`
-	// Modules to read: system (always), if_mib, host_resources.
+	// Modules to read: system (always), if_mib, host_resources, ups,
+	// printer, or a custom module's name.
 	Modules []string `yaml:"modules"`
+	// Credentials names a profile in snmp.credentials: its version,
+	// community and v3 settings apply where the device sets none.
+	Credentials string `yaml:"credentials"`
 }
 
 // DeviceV3 holds SNMPv3 user-based security.
@@ -1288,9 +1341,26 @@ func (c *Config) validateDevices(p *yamlconf.Problems) {
 	if c.SNMP.MaxConcurrentPolls < 1 {
 		p.Addf("snmp.max_concurrent_polls", "must be at least 1")
 	}
+	profiles, custom := c.validateSNMPShared(p)
 	for i := range c.Devices {
 		d := &c.Devices[i]
 		dp := fmt.Sprintf("devices[%d]", i)
+		if d.Credentials != "" {
+			cr, ok := profiles[d.Credentials]
+			if !ok {
+				p.Addf(dp+".credentials", "device %q: unknown credentials %q", d.Name, d.Credentials)
+			} else {
+				if d.Version == "" {
+					d.Version = cr.Version
+				}
+				if d.Community == "" && d.CommunityFile == "" {
+					d.Community, d.CommunityFile = cr.Community, cr.CommunityFile
+				}
+				if d.V3 == (DeviceV3{}) {
+					d.V3 = cr.V3
+				}
+			}
+		}
 		if d.Name == "" {
 			p.Addf(dp, "name must be set")
 		} else if names[d.Name] {
@@ -1319,8 +1389,8 @@ func (c *Config) validateDevices(p *yamlconf.Problems) {
 			d.Modules = append([]string{"system"}, d.Modules...)
 		}
 		for j, m := range d.Modules {
-			if m != "system" && m != "if_mib" && m != "host_resources" {
-				p.Addf(fmt.Sprintf("%s.modules[%d]", dp, j), "device %q: unknown module %q (want system, if_mib or host_resources)", d.Name, m)
+			if !slices.Contains(BuiltinSNMPModules, m) && !custom[m] {
+				p.Addf(fmt.Sprintf("%s.modules[%d]", dp, j), "device %q: unknown module %q (want %s, or one of snmp.modules)", d.Name, m, strings.Join(BuiltinSNMPModules, ", "))
 			}
 		}
 		if d.Interval.D() < time.Second {
@@ -1390,4 +1460,80 @@ func defaultSync(d *yamlconf.Duration) *yamlconf.Duration {
 		return &v
 	}
 	return d
+}
+
+var (
+	oidRE        = regexp.MustCompile(`^\.?[0-9]+(\.[0-9]+)*$`)
+	metricNameRE = regexp.MustCompile(`^[a-zA-Z_:][a-zA-Z0-9_:]*$`)
+)
+
+// validateSNMPShared checks the credential profiles and custom modules
+// and returns them by name.
+func (c *Config) validateSNMPShared(p *yamlconf.Problems) (map[string]*SNMPCredentials, map[string]bool) {
+	profiles := map[string]*SNMPCredentials{}
+	for i := range c.SNMP.Credentials {
+		cr := &c.SNMP.Credentials[i]
+		cp := fmt.Sprintf("snmp.credentials[%d]", i)
+		if cr.Name == "" || profiles[cr.Name] != nil {
+			p.Addf(cp+".name", "want a unique name, got %q", cr.Name)
+		}
+		profiles[cr.Name] = cr
+	}
+	custom := map[string]bool{}
+	for i := range c.SNMP.Modules {
+		m := &c.SNMP.Modules[i]
+		mp := fmt.Sprintf("snmp.modules[%d]", i)
+		if m.Name == "" || custom[m.Name] || slices.Contains(BuiltinSNMPModules, m.Name) {
+			p.Addf(mp+".name", "want a unique name that is not a built-in module, got %q", m.Name)
+		}
+		custom[m.Name] = true
+		if len(m.Scalars) == 0 && len(m.Tables) == 0 {
+			p.Addf(mp, "module %q: no scalars and no tables", m.Name)
+		}
+		object := func(path string, o *SNMPObject) {
+			if !oidRE.MatchString(o.OID) {
+				p.Addf(path+".oid", "module %q: want a numeric OID such as 1.3.6.1.2.1.1.3.0, got %q", m.Name, o.OID)
+			}
+			if !metricNameRE.MatchString(o.Metric) {
+				p.Addf(path+".metric", "module %q: want a metric name, got %q", m.Name, o.Metric)
+			}
+			switch o.Type {
+			case "":
+				o.Type = "gauge"
+			case "gauge", "counter":
+			default:
+				p.Addf(path+".type", "module %q: want gauge or counter, got %q", m.Name, o.Type)
+			}
+		}
+		for j := range m.Scalars {
+			object(fmt.Sprintf("%s.scalars[%d]", mp, j), &m.Scalars[j])
+		}
+		for j := range m.Tables {
+			t := &m.Tables[j]
+			tp := fmt.Sprintf("%s.tables[%d]", mp, j)
+			if !oidRE.MatchString(t.Entry) {
+				p.Addf(tp+".entry", "module %q: want the table entry's numeric OID, got %q", m.Name, t.Entry)
+			}
+			if len(t.Indexes) == 0 {
+				t.Indexes = []string{"index"}
+			}
+			for k, ix := range t.Indexes {
+				if !labelNameRE.MatchString(ix) {
+					p.Addf(fmt.Sprintf("%s.indexes[%d]", tp, k), "module %q: want a label name, got %q", m.Name, ix)
+				}
+			}
+			if len(t.Columns) == 0 {
+				p.Addf(tp+".columns", "module %q: a table needs at least one numeric column", m.Name)
+			}
+			for k := range t.Columns {
+				object(fmt.Sprintf("%s.columns[%d]", tp, k), &t.Columns[k])
+			}
+			for k, l := range t.Labels {
+				if !oidRE.MatchString(l.OID) || !labelNameRE.MatchString(l.Label) {
+					p.Addf(fmt.Sprintf("%s.labels[%d]", tp, k), "module %q: want a column number and a label name, got %q and %q", m.Name, l.OID, l.Label)
+				}
+			}
+		}
+	}
+	return profiles, custom
 }

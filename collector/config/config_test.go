@@ -223,3 +223,46 @@ func TestWebhookTemplateError(t *testing.T) {
 		t.Errorf("bad template: %v", err)
 	}
 }
+
+func TestSNMPProfilesAndCustomModules(t *testing.T) {
+	cfg, err := Load("c.yml", []byte(`snmp:
+  credentials:
+    - {name: core, version: "3", v3: {username: nines, security_level: authPriv, auth_protocol: SHA, auth_passphrase: a-pass-phrase, priv_protocol: AES, priv_passphrase: p-pass-phrase}}
+  modules:
+    - name: apc
+      scalars: [{oid: 1.3.6.1.4.1.318.1.1.1.2.2.1.0, metric: upsAdvBatteryCapacity}]
+      tables:
+        - entry: 1.3.6.1.4.1.318.1.1.1.12.3.2.1
+          indexes: [outletIndex]
+          columns: [{oid: "3", metric: outletState}]
+          labels: [{oid: "2", label: outletName}]
+devices:
+  - {name: sw1, address: 10.0.0.2, credentials: core, modules: [if_mib, apc, ups]}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := cfg.Devices[0]
+	if d.Version != "3" || d.V3.Username != "nines" || d.Modules[0] != "system" || cfg.SNMP.Modules[0].Scalars[0].Type != "gauge" {
+		t.Errorf("device %+v, module %+v", d, cfg.SNMP.Modules[0])
+	}
+	_, err = Load("c.yml", []byte(`snmp:
+  modules:
+    - name: if_mib
+      scalars: [{oid: "1.3.x", metric: "bad name", type: rate}]
+    - name: empty
+devices:
+  - {name: sw1, address: 10.0.0.2, community: public, credentials: nope, modules: [custom]}
+`))
+	for _, want := range []string{
+		`snmp.modules[0].name: want a unique name that is not a built-in module, got "if_mib"`,
+		`snmp.modules[0].scalars[0].oid`, `snmp.modules[0].scalars[0].metric`, `snmp.modules[0].scalars[0].type: module "if_mib": want gauge or counter`,
+		`snmp.modules[1]: module "empty": no scalars and no tables`,
+		`devices[0].credentials: device "sw1": unknown credentials "nope"`,
+		`devices[0].modules[1]: device "sw1": unknown module "custom"`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q; got:\n%v", want, err)
+		}
+	}
+}

@@ -25,6 +25,8 @@ var Modules = map[string]Module{
 	"system":         system,
 	"if_mib":         ifMIB,
 	"host_resources": hostResources,
+	"ups":            ups.Module(),
+	"printer":        printer.Module(),
 }
 
 const (

@@ -42,6 +42,7 @@ type Poller struct {
 
 	mu      sync.Mutex
 	devices []Device
+	custom  map[string]Module
 	changed chan struct{}
 
 	Polls, Failures, Skipped, Panics atomic.Int64
@@ -53,6 +54,14 @@ func NewPoller(devices []Device, workers int, logger *slog.Logger) *Poller {
 		workers = 64
 	}
 	return &Poller{logger: logger, workers: make(chan struct{}, workers), dial: Dial, devices: devices, changed: make(chan struct{}, 1)}
+}
+
+// SetModules replaces the custom modules (by name; they may not shadow a
+// built-in one).
+func (p *Poller) SetModules(m map[string]Module) {
+	p.mu.Lock()
+	p.custom = m
+	p.mu.Unlock()
 }
 
 // Update replaces the devices (after a reload).
@@ -145,8 +154,14 @@ func (p *Poller) read(ctx context.Context, d *Device) (out []Sample, err error) 
 		return nil, err
 	}
 	defer c.Close()
+	p.mu.Lock()
+	custom := p.custom
+	p.mu.Unlock()
 	for _, name := range d.Modules {
 		m := Modules[name]
+		if m == nil {
+			m = custom[name]
+		}
 		if m == nil {
 			return out, fmt.Errorf("unknown module %q", name)
 		}

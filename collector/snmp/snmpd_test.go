@@ -44,6 +44,19 @@ createUser privuser SHA "authpass-1234" AES "privpass-1234"
 rouser privuser priv
 createUser authuser SHA256 "authpass-1234"
 rouser authuser auth
+# A UPS and a printer: net-snmp serves neither MIB, so their objects are
+# set by override, as a UPS or printer agent would answer.
+override 1.3.6.1.2.1.33.1.2.1.0 integer 2
+override 1.3.6.1.2.1.33.1.2.4.0 integer 87
+override 1.3.6.1.2.1.33.1.4.1.0 integer 5
+override 1.3.6.1.2.1.33.1.3.3.1.3.1 integer 229
+override 1.3.6.1.2.1.33.1.4.4.1.5.1 integer 41
+override 1.3.6.1.2.1.43.11.1.1.6.1.1 octet_str "Black Toner"
+override 1.3.6.1.2.1.43.11.1.1.6.1.2 octet_str "Cyan Toner"
+override 1.3.6.1.2.1.43.11.1.1.8.1.1 integer 100
+override 1.3.6.1.2.1.43.11.1.1.8.1.2 integer 100
+override 1.3.6.1.2.1.43.11.1.1.9.1.1 integer 40
+override 1.3.6.1.2.1.43.11.1.1.9.1.2 integer 5
 `), 0o600)
 	s := &snmpd{addr: addr, bin: bin, dir: dir,
 		args: []string{"-f", "-C", "-c", conf, "-Lf", filepath.Join(dir, "snmpd.log"), "-p", filepath.Join(dir, "snmpd.pid"), "udp:" + addr},
@@ -269,5 +282,70 @@ func TestPollerFollowsSnmpd(t *testing.T) {
 	wait("polls succeed again", true)
 	if p.Polls.Load() < 3 || w.samples == 0 {
 		t.Errorf("polls %d, samples %d", p.Polls.Load(), w.samples)
+	}
+}
+
+// TestUPSPrinterAndCustomModules reads the ups and printer modules and a
+// custom module (a scalar and a table with a label column) from the real
+// snmpd, and compares with snmpget.
+func TestUPSPrinterAndCustomModules(t *testing.T) {
+	s := startSnmpd(t)
+	c, err := Dial(s.target("2c"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	got := map[string]float64{}
+	record := func(samples []Sample) {
+		for _, x := range samples {
+			key := x.Name
+			for i := 0; i+1 < len(x.Labels); i += 2 {
+				key += "," + x.Labels[i] + "=" + x.Labels[i+1]
+			}
+			got[key] = x.Value
+		}
+	}
+	for _, m := range []string{"ups", "printer"} {
+		samples, err := Modules[m](ctx, c)
+		if err != nil {
+			t.Fatalf("%s: %v", m, err)
+		}
+		record(samples)
+	}
+	custom := Definition{Name: "custom",
+		Scalars: []Object{{"1.3.6.1.2.1.25.2.2.0", "hrMemorySize"}, {"1.3.6.1.4.1.99999.1.0", "absent"}},
+		Tables: []Table{{Entry: "1.3.6.1.2.1.25.2.3.1", Indexes: []string{"hrStorageIndex"},
+			Labels: []Object{{"3", "hrStorageDescr"}}, Columns: []Object{{"5", "hrStorageSize"}}}}}
+	samples, err := custom.Module()(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	record(samples)
+	for key, want := range map[string]float64{
+		"upsBatteryStatus": 2, "upsEstimatedChargeRemaining": 87, "upsOutputSource": 5,
+		"upsInputVoltage,upsInputLineIndex=1": 229, "upsOutputPercentLoad,upsOutputLineIndex=1": 41,
+		"prtMarkerSuppliesLevel,hrDeviceIndex=1,prtMarkerSuppliesIndex=2,prtMarkerSuppliesDescription=Cyan Toner":        5,
+		"prtMarkerSuppliesMaxCapacity,hrDeviceIndex=1,prtMarkerSuppliesIndex=1,prtMarkerSuppliesDescription=Black Toner": 100,
+	} {
+		if v, ok := got[key]; !ok || v != want {
+			t.Errorf("%s = %v (present %v), want %v", key, v, ok, want)
+		}
+	}
+	services, _ := s.get(t, "1.3.6.1.2.1.25.2.2.0")
+	if v := got["hrMemorySize"]; strconv.FormatFloat(v, 'f', -1, 64) != strings.Fields(services + " ")[0] {
+		t.Errorf("custom scalar hrMemorySize = %v, snmpget says %s", v, services)
+	}
+	if _, ok := got["absent"]; ok {
+		t.Error("an object the device lacks produced a sample")
+	}
+	rows := 0
+	for key := range got {
+		if strings.HasPrefix(key, "hrStorageSize,hrStorageIndex=") && strings.Contains(key, ",hrStorageDescr=") {
+			rows++
+		}
+	}
+	if want := s.walkCount(t, "1.3.6.1.2.1.25.2.3.1.5"); rows != want {
+		t.Errorf("custom table rows %d, snmpbulkwalk says %d", rows, want)
 	}
 }
