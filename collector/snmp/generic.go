@@ -145,9 +145,9 @@ var ups = Definition{Name: "ups",
 		{"1.3.6.1.2.1.33.1.2.2.0", "upsSecondsOnBattery"},
 		{"1.3.6.1.2.1.33.1.2.3.0", "upsEstimatedMinutesRemaining"},
 		{"1.3.6.1.2.1.33.1.2.4.0", "upsEstimatedChargeRemaining"}, // percent
-		{"1.3.6.1.2.1.33.1.2.5.0", "upsBatteryVoltage"},            // 0.1 V
-		{"1.3.6.1.2.1.33.1.2.7.0", "upsBatteryTemperature"},        // degrees Celsius
-		{"1.3.6.1.2.1.33.1.4.1.0", "upsOutputSource"},              // 3 normal, 4 bypass, 5 battery ...
+		{"1.3.6.1.2.1.33.1.2.5.0", "upsBatteryVoltage"},           // 0.1 V
+		{"1.3.6.1.2.1.33.1.2.7.0", "upsBatteryTemperature"},       // degrees Celsius
+		{"1.3.6.1.2.1.33.1.4.1.0", "upsOutputSource"},             // 3 normal, 4 bypass, 5 battery ...
 		{"1.3.6.1.2.1.33.1.6.1.0", "upsAlarmsPresent"},
 	},
 	Tables: []Table{
