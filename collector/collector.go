@@ -283,8 +283,13 @@ func sameForward(a, b config.Forward) bool {
 func snmpDevices(cfg *config.Config) []snmp.Device {
 	out := make([]snmp.Device, 0, len(cfg.Devices))
 	for _, d := range cfg.Devices {
+		ifs := snmp.Interfaces{Include: config.Regexps(d.Interfaces.Include), Exclude: config.Regexps(d.Interfaces.Exclude),
+			Monitor: config.Regexps(d.Interfaces.Monitor)}
+		for _, t := range d.Interfaces.Types {
+			ifs.Types = append(ifs.Types, float64(t))
+		}
 		out = append(out, snmp.Device{
-			Name: d.Name, Interval: d.Interval.D(), Labels: d.Labels, Modules: d.Modules,
+			Name: d.Name, Interval: d.Interval.D(), Labels: d.Labels, Modules: d.Modules, Interfaces: ifs,
 			Target: snmp.Target{
 				Address: d.Address, Version: d.Version, Community: d.Community.Reveal(),
 				Timeout: d.Timeout.D(), Retries: d.Retries, MaxRepetitions: d.MaxRepetitions,

@@ -629,6 +629,34 @@ type Device struct {
 	// Credentials names a profile in snmp.credentials: its version,
 	// community and v3 settings apply where the device sets none.
 	Credentials string `yaml:"credentials"`
+	// Interfaces selects and monitors interfaces (if_mib).
+	Interfaces DeviceInterfaces `yaml:"interfaces"`
+}
+
+// DeviceInterfaces selects a device's interfaces. Patterns are regular
+// expressions (anchored) matched against ifName, ifDescr and ifAlias.
+type DeviceInterfaces struct {
+	// Include keeps only matching interfaces (empty: all); Exclude drops
+	// matching ones; Types keeps only these ifType numbers (6
+	// ethernetCsmacd, 117 gigabitEthernet, 24 softwareLoopback...).
+	Include []string `yaml:"include"`
+	Exclude []string `yaml:"exclude"`
+	Types   []int    `yaml:"types"`
+	// Monitor makes matching interfaces targets of their own
+	// ("<device>/<ifName>"): UP or DOWN from ifOperStatus, SHUTDOWN while
+	// administratively down (not an outage).
+	Monitor []string `yaml:"monitor"`
+}
+
+// Regexps compiles patterns anchored (validated).
+func Regexps(patterns []string) []*regexp.Regexp {
+	out := make([]*regexp.Regexp, 0, len(patterns))
+	for _, p := range patterns {
+		if re, err := regexp.Compile("^(?:" + p + ")$"); err == nil {
+			out = append(out, re)
+		}
+	}
+	return out
 }
 
 // DeviceV3 holds SNMPv3 user-based security.
@@ -1387,6 +1415,13 @@ func (c *Config) validateDevices(p *yamlconf.Problems) {
 		}
 		if !slices.Contains(d.Modules, "system") {
 			d.Modules = append([]string{"system"}, d.Modules...)
+		}
+		for field, pats := range map[string][]string{"include": d.Interfaces.Include, "exclude": d.Interfaces.Exclude, "monitor": d.Interfaces.Monitor} {
+			for j, pat := range pats {
+				if _, err := regexp.Compile("^(?:" + pat + ")$"); err != nil {
+					p.Addf(fmt.Sprintf("%s.interfaces.%s[%d]", dp, field, j), "device %q: %v", d.Name, err)
+				}
+			}
 		}
 		for j, m := range d.Modules {
 			if !slices.Contains(BuiltinSNMPModules, m) && !custom[m] {

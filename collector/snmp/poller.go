@@ -23,6 +23,8 @@ type Device struct {
 	Interval time.Duration
 	Labels   map[string]string
 	Modules  []string
+	// Interfaces selects and monitors interfaces (if_mib).
+	Interfaces Interfaces
 }
 
 // Writer receives samples and poll outcomes (collector.Writer satisfies it).
@@ -117,7 +119,14 @@ func (p *Poller) poll(ctx context.Context, d *Device, w Writer) {
 		p.logger.Info("poll failed", "device", d.Name, "err", err)
 	}
 	ts := start.UnixMilli()
+	rows := interfaceRows(samples)
 	for _, s := range samples {
+		if r := rowOf(rows, s); r != nil {
+			ifType, known := r.values["ifType"]
+			if !d.Interfaces.selected(r.labels, ifType, known) {
+				continue
+			}
+		}
 		m := make(map[string]string, len(d.Labels)+len(s.Labels)/2+2)
 		for k, v := range d.Labels {
 			m[k] = v
@@ -136,6 +145,49 @@ func (p *Poller) poll(ctx context.Context, d *Device, w Writer) {
 	_ = w.Append(labels.FromStrings(model.MetricNameLabel, "nines_snmp_poll_duration_seconds", "device", d.Name), ts, time.Since(start).Seconds())
 	if perr := w.ProbeResult(context.WithoutCancel(ctx), outcome, start); perr != nil {
 		p.logger.Error("record poll outcome", "device", d.Name, "err", perr)
+	}
+	if err == nil && len(d.Interfaces.Monitor) > 0 {
+		p.interfaceStates(context.WithoutCancel(ctx), d, rows, w, start)
+	}
+}
+
+// rowOf is the interface a sample belongs to, or nil.
+func rowOf(rows map[string]*ifRow, s Sample) *ifRow {
+	for i := 0; i+1 < len(s.Labels); i += 2 {
+		if s.Labels[i] == "ifIndex" {
+			return rows[s.Labels[i+1]]
+		}
+	}
+	return nil
+}
+
+// interfaceStates records the state of each monitored interface: up
+// (ifOperStatus 1), down, or shut down by an administrator (ifAdminStatus
+// 2: not an outage).
+func (p *Poller) interfaceStates(ctx context.Context, d *Device, rows map[string]*ifRow, w Writer, at time.Time) {
+	for _, r := range rows {
+		if !d.Interfaces.monitored(r.labels) {
+			continue
+		}
+		oper, ok := r.values["ifOperStatus"]
+		if !ok {
+			continue
+		}
+		l := make(map[string]string, len(d.Labels)+2)
+		for k, v := range d.Labels {
+			l[k] = v
+		}
+		l["device"], l["ifName"] = d.Name, r.labels["ifName"]
+		pr := state.Probe{Name: r.name(d.Name), Kind: state.KindInterface, Labels: l, Interval: d.Interval, OK: oper == 1}
+		switch {
+		case r.values["ifAdminStatus"] == 2:
+			pr.AdminDown, pr.Cause = true, "administratively down"
+		case oper != 1:
+			pr.Cause = fmt.Sprintf("ifOperStatus %v (not up)", oper)
+		}
+		if err := w.ProbeResult(ctx, pr, at); err != nil {
+			p.logger.Error("record interface state", "interface", pr.Name, "err", err)
+		}
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -347,5 +348,65 @@ func TestUPSPrinterAndCustomModules(t *testing.T) {
 	}
 	if want := s.walkCount(t, "1.3.6.1.2.1.25.2.3.1.5"); rows != want {
 		t.Errorf("custom table rows %d, snmpbulkwalk says %d", rows, want)
+	}
+}
+
+// seriesWriter keeps every sample's labels and every outcome.
+type seriesWriter struct {
+	mu       sync.Mutex
+	series   []labels.Labels
+	outcomes []state.Probe
+}
+
+func (w *seriesWriter) Append(l labels.Labels, _ int64, _ float64) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.series = append(w.series, l)
+	return nil
+}
+
+func (w *seriesWriter) ProbeResult(_ context.Context, p state.Probe, _ time.Time) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.outcomes = append(w.outcomes, p)
+	return nil
+}
+
+// TestInterfaceSelectionAndStates: if_mib keeps only the selected
+// interfaces, and a monitored one becomes a target of its own.
+func TestInterfaceSelectionAndStates(t *testing.T) {
+	s := startSnmpd(t)
+	p := NewPoller(nil, 1, slog.New(slog.DiscardHandler))
+	lo := regexp.MustCompile(`^(?:lo)$`)
+	poll := func(ifs Interfaces) *seriesWriter {
+		w := &seriesWriter{}
+		d := Device{Name: "sw1", Target: s.target("2c"), Interval: 10 * time.Second, Modules: []string{"system", "if_mib"}, Interfaces: ifs}
+		p.poll(context.Background(), &d, w)
+		return w
+	}
+	w := poll(Interfaces{Include: []*regexp.Regexp{lo}, Monitor: []*regexp.Regexp{lo}})
+	names := map[string]bool{}
+	for _, l := range w.series {
+		if l.Has("ifIndex") {
+			names[l.Get("ifName")] = true
+		}
+	}
+	if len(names) != 1 || !names["lo"] {
+		t.Errorf("interfaces kept: %v, want only lo", names)
+	}
+	var iface *state.Probe
+	for i, o := range w.outcomes {
+		if o.Kind == state.KindInterface {
+			iface = &w.outcomes[i]
+		}
+	}
+	if iface == nil || iface.Name != "sw1/lo" || !iface.OK || iface.AdminDown || iface.Labels["device"] != "sw1" {
+		t.Errorf("interface target: %+v", iface)
+	}
+	w = poll(Interfaces{Types: []float64{6}, Exclude: []*regexp.Regexp{lo}}) // ethernet only: not lo
+	for _, l := range w.series {
+		if l.Has("ifIndex") && l.Get("ifName") == "lo" {
+			t.Fatalf("lo kept although only ethernet was asked for: %s", l)
+		}
 	}
 }

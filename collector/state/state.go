@@ -5,6 +5,7 @@
 package state
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -37,9 +38,10 @@ type Kind string
 
 // Target kinds.
 const (
-	KindHost   Kind = "host"
-	KindDevice Kind = "device"
-	KindCheck  Kind = "check"
+	KindHost      Kind = "host"
+	KindDevice    Kind = "device"
+	KindCheck     Kind = "check"
+	KindInterface Kind = "interface" // a monitored interface of a device: "<device>/<ifName>"
 )
 
 // Change is one entry of the durable state history.
@@ -373,11 +375,29 @@ type Probe struct {
 	Interval time.Duration
 	OK       bool
 	Cause    string // why it failed
+	// AdminDown: switched off on purpose (an interface set
+	// administratively down): SHUTDOWN, not an outage.
+	AdminDown bool
 }
 
 // ProbeResult records a probe's outcome at now. The target goes DOWN after
 // Options.CheckFailures consecutive failures and UP on the first success.
 func (t *Tracker) ProbeResult(ctx context.Context, p Probe, now time.Time) error {
+	if p.AdminDown {
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		tg := t.targets[p.Name]
+		if tg == nil {
+			tg = &Target{Name: p.Name, Kind: p.Kind, State: Unknown, Since: now, Interval: p.Interval, agentLabels: p.Labels}
+			t.targets[p.Name] = tg
+			t.applyLabels(tg)
+		}
+		tg.LastSeen, tg.Failures = now, 0
+		if tg.State == Shutdown {
+			return nil
+		}
+		return t.change(ctx, tg, Shutdown, now, cmp.Or(p.Cause, "administratively down"))
+	}
 	if p.OK {
 		return t.Observe(ctx, Observation{Name: p.Name, Kind: p.Kind, Labels: p.Labels, Interval: p.Interval}, now)
 	}

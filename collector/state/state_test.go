@@ -235,3 +235,22 @@ func TestMaintenanceWindow(t *testing.T) {
 		t.Errorf("erp-web probed after the window: got %s", g.State)
 	}
 }
+
+// TestInterfaceAdminDown: an interface set administratively down is
+// SHUTDOWN (not an outage); up again on its next good poll.
+func TestInterfaceAdminDown(t *testing.T) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+	tr, _ := New(ctx, &memStore{}, opts, t0, slog.New(slog.DiscardHandler))
+	tr.SetInventory(Inventory{AutoRegister: true}, t0)
+	name := "sw1/Gi0/1"
+	_ = tr.ProbeResult(ctx, Probe{Name: name, Kind: KindInterface, Interval: time.Minute, OK: true}, t0)
+	_ = tr.ProbeResult(ctx, Probe{Name: name, Kind: KindInterface, Interval: time.Minute, AdminDown: true, Cause: "administratively down"}, t0.Add(time.Minute))
+	if got := tr.Snapshot()[0]; got.State != Shutdown || got.Cause != "administratively down" || got.Kind != KindInterface {
+		t.Fatalf("admin down: %+v, want SHUTDOWN", got)
+	}
+	_ = tr.ProbeResult(ctx, Probe{Name: name, Kind: KindInterface, Interval: time.Minute, OK: true}, t0.Add(2*time.Minute))
+	if got := tr.Snapshot()[0]; got.State != Up {
+		t.Fatalf("back up: %+v", got)
+	}
+}
