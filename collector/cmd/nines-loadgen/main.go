@@ -4,6 +4,7 @@
 //	nines-loadgen payload -lines 1000000 -o payload.lp
 //	nines-loadgen ingest -url http://127.0.0.1:9990/write -token T -file payload.lp -batch 5000
 //	nines-loadgen fleet -url http://127.0.0.1:9990 -token T -agents 10000 -series 60 -interval 15s -duration 1m
+//	nines-loadgen snmpsim -devices 1000 -interfaces 48 -port 20000
 package main
 
 import (
@@ -26,13 +27,14 @@ import (
 
 	"github.com/ninesmon/nines/agent/wire"
 	"github.com/ninesmon/nines/collector/internal/loadgen"
+	"github.com/ninesmon/nines/collector/internal/snmpsim"
 )
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: nines-loadgen payload|ingest|fleet|scrape [flags] (see -h of each)")
+		fmt.Fprintln(stderr, "usage: nines-loadgen payload|ingest|fleet|scrape|snmpsim [flags] (see -h of each)")
 		return 2
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -47,8 +49,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = fleetCmd(ctx, args[1:], stdout)
 	case "scrape":
 		err = scrapeCmd(ctx, args[1:], stdout)
+	case "snmpsim":
+		err = snmpsimCmd(ctx, args[1:], stdout)
 	default:
-		err = fmt.Errorf("unknown command %q (want payload, ingest, fleet or scrape)", args[0])
+		err = fmt.Errorf("unknown command %q (want payload, ingest, fleet, scrape or snmpsim)", args[0])
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "nines-loadgen:", err)
@@ -319,4 +323,33 @@ func scrapeCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	q := func(p float64) float64 { return lat[int(p*float64(len(lat)-1))].Seconds() * 1000 }
 	fmt.Fprintf(stdout, "scrapes=%d p50_ms=%.3f p99_ms=%.3f max_ms=%.3f avg_bytes=%d\n", len(lat), q(0.5), q(0.99), q(1), bytesTotal/int64(len(lat)))
 	return nil
+}
+
+// snmpsimCmd serves simulated SNMP v2c devices (community public) on
+// consecutive loopback ports until interrupted, printing the requests
+// answered every minute.
+func snmpsimCmd(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("snmpsim", flag.ContinueOnError)
+	devices := fs.Int("devices", 1000, "devices to simulate")
+	interfaces := fs.Int("interfaces", 48, "interfaces per device")
+	port := fs.Int("port", 20000, "first UDP port on 127.0.0.1 (device i listens on port+i)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	sim, err := snmpsim.Start(*devices, *interfaces, *port)
+	if err != nil {
+		return err
+	}
+	defer sim.Close()
+	fmt.Fprintf(stdout, "simulating %d devices x %d interfaces on 127.0.0.1:%d-%d\n", *devices, *interfaces, *port, *port+*devices-1)
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			fmt.Fprintf(stdout, "requests answered: %d\n", sim.Requests.Load())
+		}
+	}
 }
