@@ -33,3 +33,34 @@ awk -v c0="$cpu0" -v c1="$cpu1" -v t0="$t0" -v t1="$t1" -v rss="$(rss_mb "$COLLE
   printf "collector RSS: %s MB now, %s MB peak; series in the window: %s\n", rss, peak, s
   printf "devices UP: %d of %d\n", up, n
 }'
+
+# Side by side: snmp_exporter (Debian's prometheus-snmp-exporter) scraped
+# as Prometheus would, one scrape per device every INTERVAL, reading the
+# same objects (bench/snmp/snmp_exporter.yml).
+kill "$COLLECTOR_PID" 2>/dev/null; wait "$COLLECTOR_PID" 2>/dev/null || true
+nines_cores=$(awk -v c0="$cpu0" -v c1="$cpu1" -v t0="$t0" -v t1="$t1" 'BEGIN {printf "%.3f", (c1-c0)/(t1-t0)}')
+EXPORTER=$(command -v prometheus-snmp-exporter || true)
+if [ -z "$EXPORTER" ]; then
+  ./scripts/test-deps.sh prometheus-snmp-exporter
+  EXPORTER=$(command -v prometheus-snmp-exporter)
+fi
+SEPORT=$(free_port)
+"$EXPORTER" --config.file="$(dirname "$0")/snmp/snmp_exporter.yml" --web.listen-address="127.0.0.1:$SEPORT" --log.level=warn > "$WORK/snmp_exporter.log" 2>&1 &
+SE_PID=$!
+PIDS+=("$SE_PID")
+wait_http "http://127.0.0.1:$SEPORT/metrics"
+scrapes_log="$WORK/exporter-scrapes.log"
+"$WORK/nines-loadgen" exporter -url "http://127.0.0.1:$SEPORT/snmp?module=nines_if_mib&target=127.0.0.1:%d" \
+  -devices "$DEVICES" -port "$SIMPORT" -interval "$INTERVAL" -duration "$((DURATION + 5))s" > "$scrapes_log" 2>&1 &
+DRIVER=$!
+sleep 5
+ecpu0=$(cpu_seconds "$SE_PID"); et0=$(date +%s.%N)
+sleep "$DURATION"
+ecpu1=$(cpu_seconds "$SE_PID"); et1=$(date +%s.%N)
+wait "$DRIVER" || true
+cat "$scrapes_log"
+awk -v c0="$ecpu0" -v c1="$ecpu1" -v t0="$et0" -v t1="$et1" -v n="$nines_cores" -v rss="$(peak_rss_mb "$SE_PID")" 'BEGIN {
+  e = (c1-c0)/(t1-t0)
+  printf "snmp_exporter CPU: %.3f cores, peak RSS %s MB (without the Prometheus that would store its output)\n", e, rss
+  if (e > 0) printf "ratio nines/snmp_exporter CPU: %.2f\n", n/e
+}'

@@ -5,6 +5,7 @@
 //	nines-loadgen ingest -url http://127.0.0.1:9990/write -token T -file payload.lp -batch 5000
 //	nines-loadgen fleet -url http://127.0.0.1:9990 -token T -agents 10000 -series 60 -interval 15s -duration 1m
 //	nines-loadgen snmpsim -devices 1000 -interfaces 48 -port 20000
+//	nines-loadgen exporter -url 'http://127.0.0.1:9116/snmp?module=m&target=127.0.0.1:%d' -devices 1000 -port 20000 -interval 60s -duration 3m
 package main
 
 import (
@@ -51,6 +52,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = scrapeCmd(ctx, args[1:], stdout)
 	case "snmpsim":
 		err = snmpsimCmd(ctx, args[1:], stdout)
+	case "exporter":
+		err = exporterCmd(ctx, args[1:], stdout)
 	default:
 		err = fmt.Errorf("unknown command %q (want payload, ingest, fleet, scrape or snmpsim)", args[0])
 	}
@@ -352,4 +355,55 @@ func snmpsimCmd(ctx context.Context, args []string, stdout io.Writer) error {
 			fmt.Fprintf(stdout, "requests answered: %d\n", sim.Requests.Load())
 		}
 	}
+}
+
+// exporterCmd drives an exporter the way Prometheus would: every interval,
+// one scrape per device (the URL has a %d for the device's port), at most
+// -concurrency at once; it prints the scrapes that failed or overran.
+func exporterCmd(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("exporter", flag.ContinueOnError)
+	url := fs.String("url", "", "scrape URL with %d for the device's port")
+	devices := fs.Int("devices", 1000, "devices")
+	port := fs.Int("port", 20000, "first device port")
+	interval := fs.Duration("interval", time.Minute, "scrape interval")
+	duration := fs.Duration("duration", 3*time.Minute, "how long")
+	concurrency := fs.Int("concurrency", 64, "scrapes at once")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	client := &http.Client{Timeout: *interval}
+	var ok, failed atomic.Int64
+	sem := make(chan struct{}, *concurrency)
+	end := time.Now().Add(*duration)
+	var wg sync.WaitGroup
+	for round := time.Now(); round.Before(end) && ctx.Err() == nil; round = round.Add(*interval) {
+		time.Sleep(time.Until(round))
+		for d := 0; d < *devices; d++ {
+			// Spread the round's scrapes over the interval, as Prometheus
+			// spreads targets.
+			at := round.Add(time.Duration(d) * *interval / time.Duration(*devices))
+			wg.Add(1)
+			go func(d int, at time.Time) {
+				defer wg.Done()
+				time.Sleep(time.Until(at))
+				sem <- struct{}{}
+				defer func() { <-sem }()
+				resp, err := client.Get(fmt.Sprintf(*url, *port+d))
+				if err != nil {
+					failed.Add(1)
+					return
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					failed.Add(1)
+					return
+				}
+				ok.Add(1)
+			}(d, at)
+		}
+	}
+	wg.Wait()
+	fmt.Fprintf(stdout, "scrapes: %d ok, %d failed\n", ok.Load(), failed.Load())
+	return nil
 }
