@@ -51,6 +51,8 @@ bench: ## Go benchmarks, then the side-by-side peer benchmarks in bench/ (result
 	bash bench/fleet.sh
 	@echo ">> rule evaluation, side by side with Prometheus"
 	bash bench/rules.sh
+	@echo ">> SNMP, 1,000 simulated devices, side by side with snmp_exporter"
+	bash bench/snmp.sh
 	@echo ">> agent, side by side with node_exporter"
 	./scripts/test-deps.sh prometheus-node-exporter
 	bash bench/agent.sh
