@@ -228,7 +228,9 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, reload fu
 	c.poller.SetModules(snmpModules(cfg))
 	c.AddSource(SourceFunc(func(ctx context.Context, w Writer) error { return c.poller.Run(ctx, w) }))
 	if tr := cfg.SNMP.Traps; tr != nil {
-		c.traps = snmp.NewTrapReceiver(trapOptions(cfg, logger.With("component", "traps")))
+		to := trapOptions(cfg, logger.With("component", "traps"))
+		to.Interface = c.poller.MonitoredInterface
+		c.traps = snmp.NewTrapReceiver(to)
 		c.AddSource(SourceFunc(func(ctx context.Context, w Writer) error { return c.traps.Run(ctx, w) }))
 	}
 

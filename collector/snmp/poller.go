@@ -45,6 +45,9 @@ type Poller struct {
 	mu      sync.Mutex
 	devices []Device
 	custom  map[string]Module
+	// monitored maps "<device>\x00<ifIndex>" to a monitored interface's
+	// target, as the last poll saw it (for linkDown/linkUp traps).
+	monitored map[string]string
 	changed chan struct{}
 
 	Polls, Failures, Skipped, Panics atomic.Int64
@@ -161,6 +164,15 @@ func rowOf(rows map[string]*ifRow, s Sample) *ifRow {
 	return nil
 }
 
+// MonitoredInterface names the target of a device's monitored interface
+// by ifIndex, as the last poll saw it.
+func (p *Poller) MonitoredInterface(device, ifIndex string) (string, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	name, ok := p.monitored[device+"\x00"+ifIndex]
+	return name, ok
+}
+
 // interfaceStates records the state of each monitored interface: up
 // (ifOperStatus 1), down, or shut down by an administrator (ifAdminStatus
 // 2: not an outage).
@@ -169,6 +181,12 @@ func (p *Poller) interfaceStates(ctx context.Context, d *Device, rows map[string
 		if !d.Interfaces.monitored(r.labels) {
 			continue
 		}
+		p.mu.Lock()
+		if p.monitored == nil {
+			p.monitored = map[string]string{}
+		}
+		p.monitored[d.Name+"\x00"+r.labels["ifIndex"]] = r.name(d.Name)
+		p.mu.Unlock()
 		oper, ok := r.values["ifOperStatus"]
 		if !ok {
 			continue

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/gosnmp/gosnmp"
+
+	"github.com/ninesmon/nines/collector/state"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 )
@@ -42,6 +44,10 @@ type TrapOptions struct {
 	// is then named by its address).
 	AllowUnknown bool
 	Logger       *slog.Logger
+	// Interface names a monitored interface's target by device and
+	// ifIndex (the poller's MonitoredInterface), so linkDown and linkUp
+	// change its state at once.
+	Interface func(device, ifIndex string) (string, bool)
 }
 
 // TrapReceiver listens for v1, v2c and v3 traps and informs. linkDown and
@@ -169,6 +175,15 @@ func (r *TrapReceiver) handle(ctx context.Context, pkt *gosnmp.SnmpPacket, addr 
 		for _, v := range vars {
 			if idx, ok := strings.CutPrefix(v.OID, oidIfIndexTable); ok {
 				_ = w.Append(labels.FromStrings(model.MetricNameLabel, "ifOperStatus", "device", device, "ifIndex", idx), now, status)
+				if r.opts.Interface == nil {
+					continue
+				}
+				if target, ok := r.opts.Interface(device, idx); ok {
+					pr := state.Probe{Name: target, Kind: state.KindInterface, OK: status == 1, Immediate: true, Cause: name + " trap"}
+					if err := w.ProbeResult(context.Background(), pr, time.UnixMilli(now)); err != nil {
+						r.opts.Logger.Error("record interface state from a trap", "interface", target, "err", err)
+					}
+				}
 			}
 		}
 	case oidColdStart, oidWarmStart:

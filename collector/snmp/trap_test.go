@@ -20,6 +20,7 @@ import (
 type sampleWriter struct {
 	mu      sync.Mutex
 	samples []string
+	probes  []state.Probe
 }
 
 func (s *sampleWriter) Append(l labels.Labels, _ int64, v float64) error {
@@ -29,7 +30,12 @@ func (s *sampleWriter) Append(l labels.Labels, _ int64, v float64) error {
 	return nil
 }
 
-func (s *sampleWriter) ProbeResult(context.Context, state.Probe, time.Time) error { return nil }
+func (s *sampleWriter) ProbeResult(_ context.Context, p state.Probe, _ time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.probes = append(s.probes, p)
+	return nil
+}
 
 func (s *sampleWriter) find(sub string) bool {
 	s.mu.Lock()
@@ -60,6 +66,9 @@ func TestTraps(t *testing.T) {
 		Address: addr, Communities: []string{"traps"},
 		V3:      &V3{Username: "trapuser", SecurityLevel: "authPriv", AuthProtocol: "SHA", AuthPassphrase: "authpass-1234", PrivProtocol: "AES", PrivPassphrase: "privpass-1234"},
 		Devices: map[string]string{"127.0.0.1": "sw1"}, Logger: slog.New(slog.DiscardHandler),
+		Interface: func(device, ifIndex string) (string, bool) {
+			return device + "/Gi0/" + ifIndex, device == "sw1" && ifIndex == "3" // a monitored interface
+		},
 	})
 	w := &sampleWriter{}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -89,6 +98,12 @@ func TestTraps(t *testing.T) {
 		if !w.find(want) {
 			t.Errorf("no sample with %s; got %v", want, w.samples)
 		}
+	}
+	w.mu.Lock()
+	probes := w.probes
+	w.mu.Unlock()
+	if len(probes) != 1 || probes[0].Name != "sw1/Gi0/3" || probes[0].OK || !probes[0].Immediate || probes[0].Kind != state.KindInterface {
+		t.Errorf("linkDown on a monitored interface: probes %+v; want sw1/Gi0/3 down at once", probes)
 	}
 	if r.Accepted.Load() != 2 || r.BadCommunity.Load() != 1 {
 		t.Errorf("accepted %d, bad community %d; want 2, 1", r.Accepted.Load(), r.BadCommunity.Load())

@@ -378,6 +378,9 @@ type Probe struct {
 	// AdminDown: switched off on purpose (an interface set
 	// administratively down): SHUTDOWN, not an outage.
 	AdminDown bool
+	// Immediate: a failure the device itself reported (a linkDown trap):
+	// DOWN at once, without waiting for CheckFailures.
+	Immediate bool
 }
 
 // ProbeResult records a probe's outcome at now. The target goes DOWN after
@@ -413,7 +416,10 @@ func (t *Tracker) ProbeResult(ctx context.Context, p Probe, now time.Time) error
 	if tg.State == Maintenance || t.maintenance(tg, now) != "" {
 		return nil // failures during planned work are expected
 	}
-	if tg.Failures >= max(t.opts.CheckFailures, 1) {
+	if tg.Failures >= max(t.opts.CheckFailures, 1) || p.Immediate {
+		if tg.State == Down {
+			return nil
+		}
 		return t.change(ctx, tg, Down, now, p.Cause)
 	}
 	return nil

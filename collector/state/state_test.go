@@ -254,3 +254,19 @@ func TestInterfaceAdminDown(t *testing.T) {
 		t.Fatalf("back up: %+v", got)
 	}
 }
+
+// TestImmediateFailure: a failure the device reported itself (a linkDown
+// trap) is DOWN at once, whatever CheckFailures says.
+func TestImmediateFailure(t *testing.T) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+	o := opts
+	o.CheckFailures = 3
+	tr, _ := New(ctx, &memStore{}, o, t0, slog.New(slog.DiscardHandler))
+	tr.SetInventory(Inventory{AutoRegister: true}, t0)
+	_ = tr.ProbeResult(ctx, Probe{Name: "sw1/Gi0/3", Kind: KindInterface, Interval: time.Minute, OK: true}, t0)
+	_ = tr.ProbeResult(ctx, Probe{Name: "sw1/Gi0/3", Kind: KindInterface, OK: false, Immediate: true, Cause: "linkDown trap"}, t0.Add(time.Second))
+	if got := tr.Snapshot()[0]; got.State != Down || got.Cause != "linkDown trap" {
+		t.Fatalf("after linkDown: %+v", got)
+	}
+}
