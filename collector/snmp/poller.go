@@ -48,7 +48,7 @@ type Poller struct {
 	// monitored maps "<device>\x00<ifIndex>" to a monitored interface's
 	// target, as the last poll saw it (for linkDown/linkUp traps).
 	monitored map[string]string
-	changed chan struct{}
+	changed   chan struct{}
 
 	Polls, Failures, Skipped, Panics atomic.Int64
 }
