@@ -50,8 +50,12 @@ func (d Definition) Module() Module {
 				return nil, err
 			}
 			for _, v := range vars {
+				name, asked := names[strings.TrimPrefix(v.OID, ".")]
+				if !asked {
+					continue // an answer for an OID we did not ask for
+				}
 				if f, ok := Number(v); ok {
-					out = append(out, Sample{Name: names[strings.TrimPrefix(v.OID, ".")], Value: f})
+					out = append(out, Sample{Name: name, Value: f})
 				}
 			}
 		}
@@ -94,6 +98,7 @@ func (t Table) read(ctx context.Context, c Conn) ([]Sample, error) {
 		if !ok {
 			continue
 		}
+		index = strings.ToValidUTF8(index, "\uFFFD") // it becomes a label value
 		metric, isCol := columns[col]
 		label, isLabel := labels[col]
 		if !isCol && !isLabel {
