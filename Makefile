@@ -53,6 +53,8 @@ bench: ## Go benchmarks, then the side-by-side peer benchmarks in bench/ (result
 	bash bench/rules.sh
 	@echo ">> SNMP, 1,000 simulated devices, side by side with snmp_exporter"
 	bash bench/snmp.sh
+	@echo ">> SNMP, one device with 120 interfaces, side by side with snmpbulkwalk and snmp_exporter (root)"
+	bash bench/snmp-poll.sh
 	@echo ">> agent, side by side with node_exporter"
 	./scripts/test-deps.sh prometheus-node-exporter
 	bash bench/agent.sh

@@ -242,7 +242,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, reload fu
 	c.registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		c.reloadOK, c.reloadTime,
+		c.reloadOK, c.reloadTime, c.poller.Durations,
 		&stateCollector{tracker: c.tracker, incidents: c.incidents, checks: c.checks, slos: c.slos, sla: c.sla, poller: c.poller, traps: c.traps},
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "nines_samples_series", Help: "Series held in the in-memory recent window."},
 			func() float64 { return float64(c.samples.NumSeries()) }),

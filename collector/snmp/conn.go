@@ -24,7 +24,9 @@ type Var struct {
 // Conn is the narrow seam over gosnmp: what the modules need.
 type Conn interface {
 	Get(ctx context.Context, oids []string) ([]Var, error)
-	BulkWalk(ctx context.Context, root string) ([]Var, error)
+	// Walk reads every object under the given subtrees (usually the
+	// columns of one table), side by side.
+	Walk(ctx context.Context, roots ...string) ([]Var, error)
 	Close() error
 }
 
@@ -146,19 +148,62 @@ func (c *conn) Get(ctx context.Context, oids []string) ([]Var, error) {
 	return convert(pkt.Variables), nil
 }
 
-func (c *conn) BulkWalk(ctx context.Context, root string) ([]Var, error) {
+// Walk reads the subtrees side by side with GETBULK (GETNEXT in v1), as
+// many objects per request as the device's max-repetitions allows. An
+// agent answering tooBig is asked for fewer repetitions, then fewer
+// subtrees at once; one answering nothing, for fewer subtrees at once.
+func (c *conn) Walk(ctx context.Context, roots ...string) ([]Var, error) {
 	c.g.Context = ctx
-	var pdus []gosnmp.SnmpPDU
-	var err error
-	if c.g.Version == gosnmp.Version1 {
-		pdus, err = c.g.WalkAll(root)
-	} else {
-		pdus, err = c.g.BulkWalkAll(root)
+	w := newWalk(roots)
+	reps, maxOids := c.g.MaxRepetitions, gosnmp.MaxOids
+	if reps == 0 {
+		reps = 25
 	}
-	if err != nil {
-		return nil, explain(err)
+	for !w.finished() {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		asked, oids := w.next(maxOids)
+		var pkt *gosnmp.SnmpPacket
+		var err error
+		if c.g.Version == gosnmp.Version1 {
+			pkt, err = c.g.GetNext(oids)
+		} else {
+			pkt, err = c.g.GetBulk(oids, 0, reps)
+		}
+		if err != nil {
+			return nil, explain(err)
+		}
+		switch {
+		case pkt.Error == gosnmp.TooBig && reps > 1 && c.g.Version != gosnmp.Version1:
+			reps /= 2
+			continue
+		case pkt.Error == gosnmp.TooBig && len(oids) > 1:
+			maxOids = len(oids) / 2
+			continue
+		case pkt.Error == gosnmp.NoSuchName && c.g.Version == gosnmp.Version1:
+			// SNMPv1 says "past the end of the MIB" this way, naming the
+			// variable.
+			k := int(pkt.ErrorIndex) - 1
+			if k < 0 || k >= len(asked) {
+				return nil, fmt.Errorf("agent answered noSuchName for variable %d of %d", pkt.ErrorIndex, len(asked))
+			}
+			w.done[asked[k]] = true
+			continue
+		case pkt.Error != gosnmp.NoError:
+			return nil, explain(fmt.Errorf("agent answered %s", pkt.Error))
+		case len(pkt.Variables) == 0 && len(oids) > 1:
+			// An agent that answers at most m objects and fewer than the
+			// subtrees asked answers none (net-snmp's
+			// maxGetbulkResponses): ask fewer at once.
+			maxOids = len(oids) / 2
+			continue
+		}
+		if err := w.take(asked, pkt.Variables); err != nil {
+			return nil, err
+		}
 	}
-	return convert(pdus), nil
+	return w.out, nil
 }
 
 func (c *conn) Close() error { return c.g.Conn.Close() }

@@ -33,9 +33,9 @@ func FuzzValues(f *testing.F) {
 // walkConn answers every walk with the same variables.
 type walkConn struct{ vars []Var }
 
-func (w walkConn) Get(context.Context, []string) ([]Var, error)    { return w.vars, nil }
-func (w walkConn) BulkWalk(context.Context, string) ([]Var, error) { return w.vars, nil }
-func (w walkConn) Close() error                                    { return nil }
+func (w walkConn) Get(context.Context, []string) ([]Var, error)   { return w.vars, nil }
+func (w walkConn) Walk(context.Context, ...string) ([]Var, error) { return w.vars, nil }
+func (w walkConn) Close() error                                   { return nil }
 
 // FuzzTables: table rows built from whatever OIDs and values a device
 // returns never panic, and every sample has a name and paired labels.

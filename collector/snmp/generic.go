@@ -72,7 +72,11 @@ func (d Definition) Module() Module {
 
 func (t Table) read(ctx context.Context, c Conn) ([]Sample, error) {
 	entry := strings.TrimPrefix(t.Entry, ".")
-	vars, err := c.BulkWalk(ctx, entry)
+	var roots []string
+	for _, o := range append(append([]Object(nil), t.Columns...), t.Labels...) {
+		roots = append(roots, entry+"."+strings.Trim(o.OID, "."))
+	}
+	vars, err := c.Walk(ctx, roots...)
 	if err != nil {
 		return nil, fmt.Errorf("walk %s: %w", entry, err)
 	}

@@ -55,22 +55,32 @@ type ifRow struct {
 func interfaceRows(samples []Sample) map[string]*ifRow {
 	rows := map[string]*ifRow{}
 	for _, s := range samples {
-		l := map[string]string{}
-		for i := 0; i+1 < len(s.Labels); i += 2 {
-			l[s.Labels[i]] = s.Labels[i+1]
-		}
-		index, ok := l["ifIndex"]
+		index, ok := labelValue(s.Labels, "ifIndex")
 		if !ok {
 			continue
 		}
 		r := rows[index]
 		if r == nil {
-			r = &ifRow{labels: l, values: map[string]float64{}}
+			l := make(map[string]string, len(s.Labels)/2)
+			for i := 0; i+1 < len(s.Labels); i += 2 {
+				l[s.Labels[i]] = s.Labels[i+1]
+			}
+			r = &ifRow{labels: l, values: make(map[string]float64, len(ifValueColumns))}
 			rows[index] = r
 		}
 		r.values[s.Name] = s.Value
 	}
 	return rows
+}
+
+// labelValue finds a label in name, value pairs.
+func labelValue(pairs []string, name string) (string, bool) {
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if pairs[i] == name {
+			return pairs[i+1], true
+		}
+	}
+	return "", false
 }
 
 // name of an interface's target.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/big"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -70,66 +71,95 @@ func system(ctx context.Context, c Conn) ([]Sample, error) {
 	return out, nil
 }
 
-// Interface columns read by if_mib, by table.
-var (
+// Interface columns read by if_mib: the three text columns become labels,
+// the others samples.
+const (
 	ifTableRoot  = "1.3.6.1.2.1.2.2.1"
 	ifXTableRoot = "1.3.6.1.2.1.31.1.1.1"
-	ifColumns    = map[string]string{
-		ifTableRoot + ".2": "ifDescr", ifTableRoot + ".3": "ifType", ifTableRoot + ".4": "ifMtu", ifTableRoot + ".5": "ifSpeed",
-		ifTableRoot + ".7": "ifAdminStatus", ifTableRoot + ".8": "ifOperStatus",
-		ifTableRoot + ".13": "ifInDiscards", ifTableRoot + ".14": "ifInErrors", ifTableRoot + ".19": "ifOutDiscards", ifTableRoot + ".20": "ifOutErrors",
-		ifXTableRoot + ".1": "ifName", ifXTableRoot + ".6": "ifHCInOctets", ifXTableRoot + ".7": "ifHCInUcastPkts",
-		ifXTableRoot + ".8": "ifHCInMulticastPkts", ifXTableRoot + ".10": "ifHCOutOctets", ifXTableRoot + ".11": "ifHCOutUcastPkts",
-		ifXTableRoot + ".12": "ifHCOutMulticastPkts", ifXTableRoot + ".15": "ifHighSpeed", ifXTableRoot + ".18": "ifAlias",
-	}
-	ifLabels = map[string]bool{"ifDescr": true, "ifName": true, "ifAlias": true}
 )
 
-// ifMIB walks ifTable and ifXTable and reports every numeric column per
-// interface, labelled ifIndex, ifName, ifDescr and ifAlias. Counters are
-// reported as read: rate() turns them into per-second figures, and reads
-// a wrap or a reboot as a reset, never as a spike.
+var (
+	ifLabelColumns = []Object{{ifTableRoot + ".2", "ifDescr"}, {ifXTableRoot + ".1", "ifName"}, {ifXTableRoot + ".18", "ifAlias"}}
+	ifValueColumns = [...]Object{
+		{ifTableRoot + ".3", "ifType"}, {ifTableRoot + ".4", "ifMtu"}, {ifTableRoot + ".5", "ifSpeed"},
+		{ifTableRoot + ".7", "ifAdminStatus"}, {ifTableRoot + ".8", "ifOperStatus"},
+		{ifTableRoot + ".13", "ifInDiscards"}, {ifTableRoot + ".14", "ifInErrors"}, {ifTableRoot + ".19", "ifOutDiscards"}, {ifTableRoot + ".20", "ifOutErrors"},
+		{ifXTableRoot + ".6", "ifHCInOctets"}, {ifXTableRoot + ".7", "ifHCInUcastPkts"}, {ifXTableRoot + ".8", "ifHCInMulticastPkts"},
+		{ifXTableRoot + ".10", "ifHCOutOctets"}, {ifXTableRoot + ".11", "ifHCOutUcastPkts"}, {ifXTableRoot + ".12", "ifHCOutMulticastPkts"},
+		{ifXTableRoot + ".15", "ifHighSpeed"},
+	}
+	// ifColumn finds a column by OID: label columns are -1-i, value
+	// columns i.
+	ifColumn = func() map[string]int {
+		m := map[string]int{}
+		for i, o := range ifLabelColumns {
+			m[o.OID] = -1 - i
+		}
+		for i, o := range ifValueColumns {
+			m[o.OID] = i
+		}
+		return m
+	}()
+	// ifColumnOIDs are the columns walked: only these, not the whole
+	// tables.
+	ifColumnOIDs = func() []string {
+		var out []string
+		for _, o := range append(append([]Object(nil), ifLabelColumns...), ifValueColumns[:]...) {
+			out = append(out, o.OID)
+		}
+		sort.Slice(out, func(i, j int) bool { return compareOIDs(out[i], out[j]) < 0 })
+		return out
+	}()
+)
+
+// ifMIB reads the columns it needs of ifTable and ifXTable and reports
+// every numeric column per interface, labelled ifIndex, ifName, ifDescr
+// and ifAlias. Counters are reported as read: rate() turns them into
+// per-second figures, and reads a wrap or a reboot as a reset, never as a
+// spike.
 func ifMIB(ctx context.Context, c Conn) ([]Sample, error) {
 	type iface struct {
-		labels map[string]string
-		values map[string]float64
+		index  string
+		labels [3]string
+		values [len(ifValueColumns)]float64
+		have   [len(ifValueColumns)]bool
 	}
-	ifaces := map[string]*iface{}
-	var order []string
-	for _, root := range []string{ifTableRoot, ifXTableRoot} {
-		vars, err := c.BulkWalk(ctx, root)
-		if err != nil {
-			return nil, fmt.Errorf("walk %s: %w", root, err)
+	vars, err := c.Walk(ctx, ifColumnOIDs...)
+	if err != nil {
+		return nil, fmt.Errorf("walk ifTable and ifXTable: %w", err)
+	}
+	byIndex := map[string]*iface{}
+	var order []*iface
+	for _, v := range vars {
+		i := strings.LastIndexByte(v.OID, '.')
+		if i < 0 {
+			continue
 		}
-		for _, v := range vars {
-			i := strings.LastIndexByte(v.OID, '.')
-			if i < 0 {
-				continue
-			}
-			col, index := v.OID[:i], v.OID[i+1:]
-			name, ok := ifColumns[col]
-			if !ok {
-				continue
-			}
-			f := ifaces[index]
-			if f == nil {
-				f = &iface{labels: map[string]string{}, values: map[string]float64{}}
-				ifaces[index] = f
-				order = append(order, index)
-			}
-			if ifLabels[name] {
-				f.labels[name] = Text(v)
-			} else if n, ok := Number(v); ok {
-				f.values[name] = n
-			}
+		col, ok := ifColumn[v.OID[:i]]
+		if !ok {
+			continue
+		}
+		index := v.OID[i+1:]
+		f := byIndex[index]
+		if f == nil {
+			f = &iface{index: index}
+			byIndex[index] = f
+			order = append(order, f)
+		}
+		if col < 0 {
+			f.labels[-1-col] = Text(v)
+		} else if n, ok := Number(v); ok {
+			f.values[col], f.have[col] = n, true
 		}
 	}
-	var out []Sample
-	for _, index := range order {
-		f := ifaces[index]
-		l := []string{"ifIndex", index, "ifName", f.labels["ifName"], "ifDescr", f.labels["ifDescr"], "ifAlias", f.labels["ifAlias"]}
-		for name, v := range f.values {
-			out = append(out, Sample{Name: name, Labels: l, Value: v})
+	out := make([]Sample, 0, len(order)*len(ifValueColumns))
+	for _, f := range order {
+		// One label slice per interface, shared by its samples.
+		l := []string{"ifIndex", f.index, "ifName", f.labels[1], "ifDescr", f.labels[0], "ifAlias", f.labels[2]}
+		for i, o := range ifValueColumns {
+			if f.have[i] {
+				out = append(out, Sample{Name: o.Name, Labels: l, Value: f.values[i]})
+			}
 		}
 	}
 	return out, nil
@@ -186,7 +216,7 @@ const (
 // units, as the MIB has them) labelled hrStorageIndex and hrStorageDescr.
 func hostResources(ctx context.Context, c Conn) ([]Sample, error) {
 	var out []Sample
-	loads, err := c.BulkWalk(ctx, hrProcessorLoad)
+	loads, err := c.Walk(ctx, hrProcessorLoad)
 	if err != nil {
 		return nil, fmt.Errorf("walk hrProcessorLoad: %w", err)
 	}
@@ -195,7 +225,7 @@ func hostResources(ctx context.Context, c Conn) ([]Sample, error) {
 			out = append(out, Sample{Name: "hrProcessorLoad", Value: n, Labels: []string{"hrDeviceIndex", lastArc(v.OID)}})
 		}
 	}
-	vars, err := c.BulkWalk(ctx, hrStorageTable)
+	vars, err := c.Walk(ctx, hrStorageTable+".3", hrStorageTable+".4", hrStorageTable+".5", hrStorageTable+".6")
 	if err != nil {
 		return nil, fmt.Errorf("walk hrStorageTable: %w", err)
 	}

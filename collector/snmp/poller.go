@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 
@@ -51,6 +52,8 @@ type Poller struct {
 	changed   chan struct{}
 
 	Polls, Failures, Skipped, Panics atomic.Int64
+	// Durations is how long polls took, answered or not (for /metrics).
+	Durations prometheus.Histogram
 }
 
 // NewPoller returns a poller running at most workers polls at once.
@@ -58,7 +61,12 @@ func NewPoller(devices []Device, workers int, logger *slog.Logger) *Poller {
 	if workers <= 0 {
 		workers = 64
 	}
-	return &Poller{logger: logger, workers: make(chan struct{}, workers), dial: Dial, devices: devices, changed: make(chan struct{}, 1)}
+	return &Poller{logger: logger, workers: make(chan struct{}, workers), dial: Dial, devices: devices, changed: make(chan struct{}, 1),
+		Durations: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "nines_snmp_poll_duration_seconds",
+			Help:    "How long SNMP polls took (every module of one device), answered or not.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		})}
 }
 
 // SetModules replaces the custom modules (by name; they may not shadow a
@@ -114,7 +122,9 @@ func (p *Poller) poll(ctx context.Context, d *Device, w Writer) {
 	if ctx.Err() != nil && err == nil {
 		err = ctx.Err()
 	}
+	took := time.Since(start)
 	p.Polls.Add(1)
+	p.Durations.Observe(took.Seconds())
 	outcome := state.Probe{Name: d.Name, Kind: state.KindDevice, Labels: d.Labels, Interval: d.Interval, OK: err == nil}
 	if err != nil {
 		p.Failures.Add(1)
@@ -123,6 +133,11 @@ func (p *Poller) poll(ctx context.Context, d *Device, w Writer) {
 	}
 	ts := start.UnixMilli()
 	rows := interfaceRows(samples)
+	var (
+		b       labels.ScratchBuilder
+		base    map[string]string // the device's and the sample's labels
+		baseFor *string           // which sample labels base was made for
+	)
 	for _, s := range samples {
 		if r := rowOf(rows, s); r != nil {
 			ifType, known := r.values["ifType"]
@@ -130,22 +145,38 @@ func (p *Poller) poll(ctx context.Context, d *Device, w Writer) {
 				continue
 			}
 		}
-		m := make(map[string]string, len(d.Labels)+len(s.Labels)/2+2)
-		for k, v := range d.Labels {
-			m[k] = v
+		// Samples of one row share their label slice: the labels are
+		// merged once per row, not once per sample.
+		var key *string
+		if len(s.Labels) > 0 {
+			key = &s.Labels[0]
 		}
-		for i := 0; i+1 < len(s.Labels); i += 2 {
-			m[s.Labels[i]] = s.Labels[i+1]
+		if base == nil || key == nil || key != baseFor {
+			base = make(map[string]string, len(d.Labels)+len(s.Labels)/2+1)
+			for k, v := range d.Labels {
+				base[k] = v
+			}
+			for i := 0; i+1 < len(s.Labels); i += 2 {
+				base[s.Labels[i]] = s.Labels[i+1]
+			}
+			base["device"] = d.Name
+			delete(base, model.MetricNameLabel)
+			baseFor = key
 		}
-		m[model.MetricNameLabel], m["device"] = s.Name, d.Name
-		_ = w.Append(labels.FromMap(m), ts, s.Value)
+		b.Reset()
+		for k, v := range base {
+			b.Add(k, v)
+		}
+		b.Add(model.MetricNameLabel, s.Name)
+		b.Sort()
+		_ = w.Append(b.Labels(), ts, s.Value)
 	}
 	up := 0.0
 	if err == nil {
 		up = 1
 	}
 	_ = w.Append(labels.FromStrings(model.MetricNameLabel, "nines_snmp_poll_success", "device", d.Name), ts, up)
-	_ = w.Append(labels.FromStrings(model.MetricNameLabel, "nines_snmp_poll_duration_seconds", "device", d.Name), ts, time.Since(start).Seconds())
+	_ = w.Append(labels.FromStrings(model.MetricNameLabel, "nines_snmp_poll_duration_seconds", "device", d.Name), ts, took.Seconds())
 	if perr := w.ProbeResult(context.WithoutCancel(ctx), outcome, start); perr != nil {
 		p.logger.Error("record poll outcome", "device", d.Name, "err", perr)
 	}
@@ -156,10 +187,8 @@ func (p *Poller) poll(ctx context.Context, d *Device, w Writer) {
 
 // rowOf is the interface a sample belongs to, or nil.
 func rowOf(rows map[string]*ifRow, s Sample) *ifRow {
-	for i := 0; i+1 < len(s.Labels); i += 2 {
-		if s.Labels[i] == "ifIndex" {
-			return rows[s.Labels[i+1]]
-		}
+	if index, ok := labelValue(s.Labels, "ifIndex"); ok {
+		return rows[index]
 	}
 	return nil
 }

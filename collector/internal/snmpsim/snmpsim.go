@@ -167,6 +167,10 @@ func (s *Sim) answer(dev int, req *gosnmp.SnmpPacket) *gosnmp.SnmpPacket {
 	up := uint32(time.Since(s.start) / (10 * time.Millisecond))
 	resp := &gosnmp.SnmpPacket{Version: req.Version, Community: req.Community, PDUType: gosnmp.GetResponse, RequestID: req.RequestID}
 	endOfView := func(name string) gosnmp.SnmpPDU { return gosnmp.SnmpPDU{Name: name, Type: gosnmp.EndOfMibView} }
+	nonRepeaters := 0
+	if req.PDUType == gosnmp.GetBulkRequest {
+		nonRepeaters = min(int(req.NonRepeaters), len(req.Variables))
+	}
 	for k, v := range req.Variables {
 		a := arcs(strings.TrimPrefix(v.Name, "."))
 		switch {
@@ -177,20 +181,30 @@ func (s *Sim) answer(dev int, req *gosnmp.SnmpPacket) *gosnmp.SnmpPacket {
 			} else {
 				resp.Variables = append(resp.Variables, gosnmp.SnmpPDU{Name: v.Name, Type: gosnmp.NoSuchObject})
 			}
-		case req.PDUType == gosnmp.GetNextRequest || (req.PDUType == gosnmp.GetBulkRequest && k < int(req.NonRepeaters)):
+		case req.PDUType == gosnmp.GetNextRequest || k < nonRepeaters:
 			if i := s.find(a, true); i < len(s.mib) {
 				resp.Variables = append(resp.Variables, s.pdu(dev, i, up))
 			} else {
 				resp.Variables = append(resp.Variables, endOfView(v.Name))
 			}
-		case req.PDUType == gosnmp.GetBulkRequest:
-			i := s.find(a, true)
-			for r := 0; r < int(req.MaxRepetitions); r++ {
-				if i+r >= len(s.mib) {
+		}
+	}
+	if req.PDUType == gosnmp.GetBulkRequest {
+		// Repeaters, repetition by repetition (RFC 3416 4.2.3): each
+		// repetition has the next object after every repeater's previous.
+		repeaters := req.Variables[nonRepeaters:]
+		at := make([]int, len(repeaters))
+		for j, v := range repeaters {
+			at[j] = s.find(arcs(strings.TrimPrefix(v.Name, ".")), true)
+		}
+		for r := 0; r < int(req.MaxRepetitions) && len(repeaters) > 0; r++ {
+			for j, v := range repeaters {
+				if at[j] >= len(s.mib) {
 					resp.Variables = append(resp.Variables, endOfView(v.Name))
-					break
+					continue
 				}
-				resp.Variables = append(resp.Variables, s.pdu(dev, i+r, up))
+				resp.Variables = append(resp.Variables, s.pdu(dev, at[j], up))
+				at[j]++
 			}
 		}
 	}
