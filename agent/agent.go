@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
@@ -23,6 +24,7 @@ import (
 	"github.com/ninesmon/nines/agent/config"
 	"github.com/ninesmon/nines/agent/expose"
 	"github.com/ninesmon/nines/agent/host"
+	"github.com/ninesmon/nines/agent/power"
 	"github.com/ninesmon/nines/agent/push"
 )
 
@@ -49,6 +51,15 @@ type Agent struct {
 	reloadOK      *metrics.Gauge
 	reloadSuccess float64
 	cycles        *metrics.Counter
+
+	// Sleep and wake (see power): while asleep nothing is collected or
+	// sent; cycleMu is held by a collection in progress.
+	asleep      atomic.Bool
+	cycleMu     sync.Mutex
+	woke        chan struct{}
+	sendMu      sync.Mutex
+	stopSending func()
+	sleeps      *metrics.Counter
 }
 
 // New builds an agent from a validated configuration. ps is the host seam;
@@ -57,7 +68,7 @@ func New(cfg *config.Config, logger *slog.Logger, ps host.PS) (*Agent, error) {
 	if ps == nil {
 		ps = host.SystemPS{}
 	}
-	a := &Agent{logger: logger, ps: ps, self: metrics.NewSet(), reloaded: make(chan struct{}, 1), reloadSuccess: 1}
+	a := &Agent{logger: logger, ps: ps, self: metrics.NewSet(), reloaded: make(chan struct{}, 1), woke: make(chan struct{}, 1), reloadSuccess: 1}
 	a.handler = expose.NewHandler(a.self)
 	a.hostname = cfg.Hostname
 	if a.hostname == "" {
@@ -90,6 +101,7 @@ func New(cfg *config.Config, logger *slog.Logger, ps host.PS) (*Agent, error) {
 		return nil, err
 	}
 	a.cycles = a.self.NewCounter("nines_agent_collections_total")
+	a.sleeps = a.self.NewCounter("nines_agent_sleeps_total")
 	a.self.NewGauge(`nines_agent_build_info{version="`+buildinfo.Version+`"}`, func() float64 { return 1 })
 	a.reloadOK = a.self.NewGauge("nines_agent_config_last_reload_successful", func() float64 {
 		a.mu.Lock()
@@ -186,18 +198,27 @@ func (a *Agent) Run(ctx context.Context) error {
 			serveErr <- err
 		}
 	}()
-	sendCtx, stopSend := context.WithCancel(context.Background())
-	wg.Add(1)
+	a.startSending()
+	powerCtx, stopPower := context.WithCancel(ctx)
+	powerDone := make(chan struct{})
 	go func() {
-		defer wg.Done()
-		_ = a.sender.Run(sendCtx)
+		defer close(powerDone)
+		err := power.Watch(powerCtx, a, power.Options{})
+		switch {
+		case errors.Is(err, power.ErrUnsupported):
+			a.logger.Info("no notice before the machine sleeps; goodbye only on stop and shutdown", "reason", err)
+		case err != nil:
+			a.logger.Warn("sleep notices stopped", "err", err)
+		}
 	}()
 
 	runErr := a.loop(ctx, serveErr)
 	a.checks.wait()
 
 	// Ordered stop.
-	stopSend()
+	stopPower()
+	<-powerDone
+	a.pauseSending()
 	deadline, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
 	defer cancel()
 	if cfg, _ := a.current(); len(cfg.Push.URLs) > 0 {
@@ -220,22 +241,8 @@ func (a *Agent) loop(ctx context.Context, serveErr <-chan error) error {
 	var enc push.Encoder
 	var buf []byte
 	for {
-		cfg, reg := a.current()
-		now := time.Now()
-		a.checks.start(ctx, now)
-		batch := reg.Collect(ctx, now)
-		a.checks.add(batch)
-		a.cycles.Inc()
-		a.handler.Set(batch)
-		if len(cfg.Push.URLs) > 0 {
-			var err error
-			buf, err = enc.Append(buf[:0], batch, nil) // identity and labels travel in headers
-			if err != nil {
-				a.logger.Error("encode batch", "err", err)
-			} else if err := a.sender.Enqueue(buf); err != nil {
-				a.logger.Error("queue batch", "err", err)
-			}
-		}
+		cfg, _ := a.current()
+		buf = a.cycle(ctx, &enc, buf)
 		t := time.NewTimer(cfg.Interval.D())
 		select {
 		case <-ctx.Done():
@@ -246,8 +253,97 @@ func (a *Agent) loop(ctx context.Context, serveErr <-chan error) error {
 			return fmt.Errorf("serve: %w", err)
 		case <-a.reloaded:
 			t.Stop()
+		case <-a.woke:
+			t.Stop()
 		case <-t.C:
 		}
+	}
+}
+
+// cycle collects once, unless the machine is going to sleep, and queues
+// the batch for the collector.
+func (a *Agent) cycle(ctx context.Context, enc *push.Encoder, buf []byte) []byte {
+	a.cycleMu.Lock()
+	defer a.cycleMu.Unlock()
+	if a.asleep.Load() {
+		return buf
+	}
+	cfg, reg := a.current()
+	now := time.Now()
+	a.checks.start(ctx, now)
+	batch := reg.Collect(ctx, now)
+	a.checks.add(batch)
+	a.cycles.Inc()
+	a.handler.Set(batch)
+	if len(cfg.Push.URLs) > 0 {
+		var err error
+		buf, err = enc.Append(buf[:0], batch, nil) // identity and labels travel in headers
+		if err != nil {
+			a.logger.Error("encode batch", "err", err)
+		} else if err := a.sender.Enqueue(buf); err != nil {
+			a.logger.Error("queue batch", "err", err)
+		}
+	}
+	return buf
+}
+
+// startSending runs the sender until pauseSending (once at a time).
+func (a *Agent) startSending() {
+	a.sendMu.Lock()
+	defer a.sendMu.Unlock()
+	if a.stopSending != nil {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = a.sender.Run(ctx)
+	}()
+	a.stopSending = func() { cancel(); <-done }
+}
+
+// pauseSending stops the sender and waits until it has.
+func (a *Agent) pauseSending() {
+	a.sendMu.Lock()
+	stop := a.stopSending
+	a.stopSending = nil
+	a.sendMu.Unlock()
+	if stop != nil {
+		stop()
+	}
+}
+
+// Sleep runs before the machine sleeps: collection stops, what is queued
+// is sent, and the collector is told goodbye, so the time asleep is not
+// an outage. What cannot be sent stays spooled for after the wake.
+func (a *Agent) Sleep(ctx context.Context) {
+	a.cycleMu.Lock() // a collection in progress has queued its batch
+	a.asleep.Store(true)
+	a.cycleMu.Unlock()
+	a.pauseSending()
+	a.sleeps.Inc()
+	if cfg, _ := a.current(); len(cfg.Push.URLs) == 0 {
+		a.logger.Info("machine going to sleep")
+		return
+	}
+	left := a.sender.Flush(ctx)
+	if err := a.sender.Goodbye(ctx); err != nil {
+		a.logger.Warn("machine going to sleep; goodbye not delivered", "err", err, "batches_spooled", left)
+		return
+	}
+	a.logger.Info("machine going to sleep; said goodbye to the collector", "batches_spooled", left)
+}
+
+// Wake runs once the machine is back: sending resumes and a collection
+// runs at once.
+func (a *Agent) Wake() {
+	a.asleep.Store(false)
+	a.startSending()
+	a.logger.Info("machine woke up")
+	select {
+	case a.woke <- struct{}{}:
+	default:
 	}
 }
 

@@ -1,9 +1,15 @@
-//go:build !linux
+//go:build windows || darwin
 
 package host
 
-import "context"
+import (
+	"context"
 
-// readBatteries is only implemented on Linux so far; elsewhere no battery
-// is reported (see the README).
-func readBatteries(context.Context) ([]Battery, error) { return nil, nil }
+	"github.com/distatus/battery"
+)
+
+// readBatteries reads the batteries with distatus/battery (the Windows
+// battery class driver; macOS's AppleSmartBattery through ioreg).
+func readBatteries(context.Context) ([]Battery, error) {
+	return fromDistatus(battery.GetAll())
+}

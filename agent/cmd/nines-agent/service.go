@@ -89,21 +89,3 @@ func serviceCmd(args []string, configFile string, stdout, stderr io.Writer) int 
 		return 2
 	}
 }
-
-// runManaged runs the agent under the service manager when it started
-// us (Windows services must answer its handshake); it reports false when
-// the agent runs interactively (a terminal, or systemd's simple service).
-func runManaged(run func(ctx context.Context) int, configFile string) (int, bool) {
-	if service.Interactive() {
-		return 0, false
-	}
-	p := &program{run: run}
-	s, err := service.New(p, serviceConfig(configFile))
-	if err != nil {
-		return 0, false
-	}
-	if err := s.Run(); err != nil {
-		return 1, true
-	}
-	return 0, true
-}

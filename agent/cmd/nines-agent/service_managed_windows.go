@@ -1,0 +1,60 @@
+package main
+
+import (
+	"context"
+
+	"golang.org/x/sys/windows/svc"
+
+	"github.com/ninesmon/nines/agent/power"
+)
+
+// runManaged runs the agent as a Windows service when the service manager
+// started it. It answers the manager itself (with x/sys/windows/svc, which
+// kardianos/service also uses) rather than through kardianos/service,
+// because it accepts power events: a suspend makes the agent say goodbye
+// before the machine sleeps. It reports false when the agent runs from a
+// console.
+func runManaged(run func(ctx context.Context) int, _ string) (int, bool) {
+	if isService, err := svc.IsWindowsService(); err != nil || !isService {
+		return 0, false
+	}
+	h := &serviceHandler{run: run}
+	if err := svc.Run(serviceConfig("").Name, h); err != nil {
+		return 1, true
+	}
+	return h.code, true
+}
+
+type serviceHandler struct {
+	run  func(ctx context.Context) int
+	code int
+}
+
+func (h *serviceHandler) Execute(_ []string, requests <-chan svc.ChangeRequest, status chan<- svc.Status) (bool, uint32) {
+	const accepts = svc.AcceptStop | svc.AcceptShutdown | svc.AcceptPowerEvent
+	status <- svc.Status{State: svc.StartPending}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan int, 1)
+	go func() { done <- h.run(ctx) }()
+	status <- svc.Status{State: svc.Running, Accepts: accepts}
+	for {
+		select {
+		case h.code = <-done:
+			status <- svc.Status{State: svc.StopPending}
+			return false, uint32(h.code)
+		case r := <-requests:
+			switch r.Cmd {
+			case svc.Interrogate:
+				status <- r.CurrentStatus
+			case svc.Stop, svc.Shutdown:
+				status <- svc.Status{State: svc.StopPending}
+				cancel()
+				h.code = <-done
+				return false, uint32(h.code)
+			case svc.PowerEvent:
+				power.ServiceEvent(r.EventType)
+			}
+		}
+	}
+}
