@@ -199,3 +199,13 @@ func TestOptions(t *testing.T) {
 		}
 	}
 }
+
+// TestNoLoginRecords: a system without a utmp file (a container) has
+// nobody logged in; that is not a collector failure.
+func TestNoLoginRecords(t *testing.T) {
+	ctx := context.WithValue(context.Background(), common.EnvKey, common.EnvMap{common.HostVarEnvKey: t.TempDir()})
+	users, err := SystemPS{}.Users(ctx)
+	if err != nil || len(users) != 0 {
+		t.Fatalf("no utmp: users %v, err %v", users, err)
+	}
+}

@@ -2,6 +2,8 @@ package host
 
 import (
 	"context"
+	"errors"
+	"io/fs"
 
 	"github.com/shirou/gopsutil/v3/cpu"
 	"github.com/shirou/gopsutil/v3/disk"
@@ -70,8 +72,14 @@ func (SystemPS) NetIO(ctx context.Context) ([]net.IOCountersStat, error) {
 
 func (SystemPS) BootTime(ctx context.Context) (uint64, error) { return gohost.BootTimeWithContext(ctx) }
 
+// Users lists the login sessions. A system without a login record file
+// (containers, minimal images: no /var/run/utmp) has nobody logged in.
 func (SystemPS) Users(ctx context.Context) ([]gohost.UserStat, error) {
-	return gohost.UsersWithContext(ctx)
+	users, err := gohost.UsersWithContext(ctx)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	return users, err
 }
 
 func (SystemPS) Temperatures(ctx context.Context) ([]gohost.TemperatureStat, error) {
