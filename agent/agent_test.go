@@ -17,6 +17,40 @@ import (
 	"github.com/ninesmon/nines/agent/config"
 )
 
+// startAgent runs an agent in-process with the configuration (web
+// listen address added) until the test ends, and returns its address.
+func startAgent(t *testing.T, yml string) string {
+	t.Helper()
+	web, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	webAddr := web.Addr().String()
+	web.Close()
+	path := filepath.Join(t.TempDir(), "agent.yml")
+	if err := os.WriteFile(path, []byte(yml+fmt.Sprintf("\nweb: {listen_address: %q}\n", webAddr)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.LoadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(cfg, slog.New(slog.DiscardHandler), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	})
+	return webAddr
+}
+
 // TestServiceAndProcessChecks runs an agent in-process with a TCP check of
 // a local listener, a check of a closed port, and a process check that
 // matches this test binary, and reads the results from /metrics.
@@ -35,39 +69,16 @@ func TestServiceAndProcessChecks(t *testing.T) {
 			c.Close()
 		}
 	}()
-	web, _ := net.Listen("tcp", "127.0.0.1:0")
-	webAddr := web.Addr().String()
-	web.Close()
 	self := filepath.Base(os.Args[0])
-	dir := t.TempDir()
-	path := filepath.Join(dir, "agent.yml")
-	os.WriteFile(path, []byte(fmt.Sprintf(`
+	webAddr := startAgent(t, fmt.Sprintf(`
 interval: 100ms
-web: {listen_address: %q}
 processes:
   - {name: self, comm: %q, min: 1}
   - {name: missing, comm: "no-such-program-here"}
 checks:
   - {name: db-port, type: tcp, target: %q, interval: 100ms, timeout: 50ms, labels: {service: erp}}
   - {name: closed-port, type: tcp, target: "127.0.0.1:1", interval: 100ms, timeout: 50ms}
-`, webAddr, self, ln.Addr().String())), 0o600)
-	cfg, err := config.LoadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := New(cfg, slog.New(slog.DiscardHandler), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	}()
+`, self, ln.Addr().String()))
 	want := []string{
 		`nines_check_success{check="db-port",service="erp",type="tcp"} 1`,
 		`nines_check_success{check="closed-port",type="tcp"} 0`,

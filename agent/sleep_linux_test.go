@@ -1,19 +1,13 @@
 package agent
 
 import (
-	"context"
 	"fmt"
-	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/ninesmon/nines/agent/config"
 	"github.com/ninesmon/nines/agent/power/logindtest"
 	"github.com/ninesmon/nines/agent/wire"
 )
@@ -39,34 +33,12 @@ func TestGoodbyeBeforeSleep(t *testing.T) {
 		arrived <- kind
 		w.WriteHeader(http.StatusNoContent)
 	}))
-	defer srv.Close()
-	web, _ := net.Listen("tcp", "127.0.0.1:0")
-	webAddr := web.Addr().String()
-	web.Close()
-	path := filepath.Join(t.TempDir(), "agent.yml")
-	os.WriteFile(path, []byte(fmt.Sprintf(`
+	t.Cleanup(srv.Close) // after the agent stops
+	startAgent(t, fmt.Sprintf(`
 interval: 100ms
-web: {listen_address: %q}
 collectors: {disable: [diskstats, filesystem, hwmon, netdev, processes]}
 push: {urls: [%q], token: test-token, spool_dir: ""}
-`, webAddr, srv.URL+"/api/v1/push")), 0o600)
-	cfg, err := config.LoadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := New(cfg, slog.New(slog.DiscardHandler), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	}()
+`, srv.URL+"/api/v1/push"))
 	waitFor := func(kind string) {
 		t.Helper()
 		timeout := time.After(10 * time.Second)
