@@ -299,12 +299,7 @@ func (c *Config) Validate(p *yamlconf.Problems) {
 	seen := map[string]bool{}
 	for i, pr := range c.Processes {
 		pp := fmt.Sprintf("processes[%d]", i)
-		if pr.Name == "" {
-			p.Addf(pp, "name must be set")
-		} else if seen[pr.Name] {
-			p.Addf(pp+".name", "process check %q defined twice", pr.Name)
-		}
-		seen[pr.Name] = true
+		p.Name(seen, pp, "process check", pr.Name)
 		if pr.Comm == "" && pr.Cmdline == "" && pr.User == "" {
 			p.Addf(pp, "process check %q: set at least one of comm, cmdline and user", pr.Name)
 		}

@@ -43,6 +43,19 @@ func (p *Problems) Addf(path, format string, args ...any) {
 	p.list = append(p.list, problem{path: path, msg: fmt.Sprintf(format, args...)})
 }
 
+// Name checks the name of list entry path (a calendar, a receiver...):
+// it must be set and not taken by an earlier entry in seen, which it is
+// added to. kind names the entry in the message.
+func (p *Problems) Name(seen map[string]bool, path, kind, name string) {
+	switch {
+	case name == "":
+		p.Addf(path+".name", "must be set")
+	case seen[name]:
+		p.Addf(path+".name", "%s %q defined twice", kind, name)
+	}
+	seen[name] = true
+}
+
 // Len is the number of problems recorded.
 func (p *Problems) Len() int { return len(p.list) }
 

@@ -265,12 +265,7 @@ func (c *Config) validateCalendars(p *yamlconf.Problems) {
 	for i := range c.Calendars {
 		cal := &c.Calendars[i]
 		cp := fmt.Sprintf("calendars[%d]", i)
-		if cal.Name == "" {
-			p.Addf(cp+".name", "must be set")
-		} else if seen[cal.Name] {
-			p.Addf(cp+".name", "calendar %q defined twice", cal.Name)
-		}
-		seen[cal.Name] = true
+		p.Name(seen, cp, "calendar", cal.Name)
 		b := &calendar.Calendar{Name: cal.Name, Location: time.UTC, Holidays: map[string]bool{}, Extra: map[string]bool{}}
 		if cal.TimeZone != "" {
 			loc, err := time.LoadLocation(cal.TimeZone)
@@ -902,12 +897,7 @@ func (c *Config) Validate(p *yamlconf.Problems) {
 	names := map[string]bool{}
 	for i, t := range c.Auth.Tokens {
 		tp := fmt.Sprintf("auth.tokens[%d]", i)
-		if t.Name == "" {
-			p.Addf(tp, "name must be set")
-		} else if names[t.Name] {
-			p.Addf(tp+".name", "duplicate token name %q", t.Name)
-		}
-		names[t.Name] = true
+		p.Name(names, tp, "token", t.Name)
 		switch t.Role {
 		case RoleAgent, RoleViewer, RoleOperator, RoleAdmin:
 		default:
@@ -955,12 +945,7 @@ func (c *Config) Validate(p *yamlconf.Problems) {
 	seenHosts := map[string]bool{}
 	for i, h := range c.Inventory.Hosts {
 		hp := fmt.Sprintf("inventory.hosts[%d]", i)
-		if h.Name == "" {
-			p.Addf(hp, "name must be set")
-		} else if seenHosts[h.Name] {
-			p.Addf(hp+".name", "host %q declared twice", h.Name)
-		}
-		seenHosts[h.Name] = true
+		p.Name(seenHosts, hp, "host", h.Name)
 		for k := range h.Labels {
 			if !labelNameRE.MatchString(k) || k == "host" || k == "target" || k == "kind" {
 				p.Addf(hp+".labels."+k, "invalid or reserved label name %q", k)
@@ -998,12 +983,7 @@ func (c *Config) Validate(p *yamlconf.Problems) {
 	receiverNames := map[string]bool{}
 	for i, r := range c.Receivers {
 		rp := fmt.Sprintf("receivers[%d]", i)
-		if r.Name == "" {
-			p.Addf(rp, "name must be set")
-		} else if receiverNames[r.Name] {
-			p.Addf(rp+".name", "receiver %q defined twice", r.Name)
-		}
-		receiverNames[r.Name] = true
+		p.Name(receiverNames, rp, "receiver", r.Name)
 		kinds := 0
 		for _, set := range []bool{r.Webhook != nil, r.Alertmanager != nil, r.PagerDuty != nil, r.Redmine != nil, r.ServiceNow != nil, r.Jira != nil, r.Email != nil} {
 			if set {
@@ -1262,14 +1242,11 @@ func (c *Config) validateChecks(p *yamlconf.Problems) {
 
 func (c *Config) validateServices(p *yamlconf.Problems) {
 	byName := map[string]*Service{}
+	serviceNames := map[string]bool{}
 	for i := range c.Services {
 		sv := &c.Services[i]
 		sp := fmt.Sprintf("services[%d]", i)
-		if sv.Name == "" {
-			p.Addf(sp, "name must be set")
-		} else if byName[sv.Name] != nil {
-			p.Addf(sp+".name", "service %q defined twice", sv.Name)
-		}
+		p.Name(serviceNames, sp, "service", sv.Name)
 		byName[sv.Name] = sv
 		if sv.Combine == "" {
 			sv.Combine = "all"

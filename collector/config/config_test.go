@@ -17,7 +17,7 @@ func TestLoadErrors(t *testing.T) {
 		{"bad role and hash together", "auth:\n  tokens:\n    - name: a\n      role: root\n      token_sha256: abc\n", []string{
 			"c.yml:4:7: auth.tokens[0].role: unknown role \"root\"", "c.yml:5:7: auth.tokens[0].token_sha256: must be 64 hex digits"}},
 		{"no secret", "auth:\n  tokens:\n    - {name: a, role: agent}\n", []string{"auth.tokens[0]: one of token_sha256 or token_file must be set"}},
-		{"duplicate token name", "auth:\n  tokens:\n    - {name: a, role: agent, token_file: x}\n    - {name: a, role: admin, token_file: y}\n", []string{"auth.tokens[1].name: duplicate token name \"a\""}},
+		{"duplicate token name", "auth:\n  tokens:\n    - {name: a, role: agent, token_file: x}\n    - {name: a, role: admin, token_file: y}\n", []string{"auth.tokens[1].name: token \"a\" defined twice"}},
 		{"bad listen address", "web: {listen_address: nope}\n", []string{"web.listen_address: address nope: missing port"}},
 		{"down after zero", "availability: {down_after_intervals: 0}\n", []string{"availability.down_after_intervals: must be at least 1"}},
 		{"check errors together", "checks:\n  - {name: a, type: ftp, target: x}\n  - {name: a, type: tcp, target: nohost}\n  - {name: c, type: http, target: 'https://x', interval: 1s, timeout: 2s}\n", []string{
