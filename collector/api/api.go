@@ -148,33 +148,38 @@ func (a *API) listIncidents(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) getIncident(w http.ResponseWriter, r *http.Request) {
+	if inc, ok := a.incident(w, r); ok {
+		WriteJSON(w, http.StatusOK, inc)
+	}
+}
+
+// incident reads the incident the path's {id} names, or answers 400
+// (not a number), 404 (no such incident) or 500.
+func (a *API) incident(w http.ResponseWriter, r *http.Request) (*alerting.Incident, bool) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil {
 		WriteError(w, http.StatusBadRequest, "incident id must be a number")
-		return
+		return nil, false
 	}
 	inc, err := a.Incidents.Incident(r.Context(), id)
 	switch {
 	case errors.Is(err, alerting.ErrNotFound):
 		WriteError(w, http.StatusNotFound, fmt.Sprintf("incident %d not found", id))
+		return inc, false
 	case err != nil:
 		a.Logger.Error("get incident", "incident_id", id, "err", err)
 		WriteError(w, http.StatusInternalServerError, "could not read incident")
-	default:
-		WriteJSON(w, http.StatusOK, inc)
+		return inc, false
 	}
+	return inc, true
 }
 
 func (a *API) timeline(w http.ResponseWriter, r *http.Request) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil {
-		WriteError(w, http.StatusBadRequest, "incident id must be a number")
+	inc, ok := a.incident(w, r)
+	if !ok {
 		return
 	}
-	if _, err := a.Incidents.Incident(r.Context(), id); errors.Is(err, alerting.ErrNotFound) {
-		WriteError(w, http.StatusNotFound, fmt.Sprintf("incident %d not found", id))
-		return
-	}
+	id := inc.ID
 	evs, err := a.Incidents.Events(r.Context(), id)
 	if err != nil {
 		a.Logger.Error("incident timeline", "incident_id", id, "err", err)
@@ -191,15 +196,11 @@ func (a *API) timeline(w http.ResponseWriter, r *http.Request) {
 // notification with its delivery state (failures stay visible) and the
 // tickets raised.
 func (a *API) notifications(w http.ResponseWriter, r *http.Request) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil {
-		WriteError(w, http.StatusBadRequest, "incident id must be a number")
+	inc, ok := a.incident(w, r)
+	if !ok {
 		return
 	}
-	if _, err := a.Incidents.Incident(r.Context(), id); errors.Is(err, alerting.ErrNotFound) {
-		WriteError(w, http.StatusNotFound, fmt.Sprintf("incident %d not found", id))
-		return
-	}
+	id := inc.ID
 	ds, err := a.Notifications.Deliveries(r.Context(), id)
 	if err != nil {
 		a.Logger.Error("incident notifications", "incident_id", id, "err", err)

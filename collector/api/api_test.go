@@ -153,6 +153,9 @@ func TestAPI(t *testing.T) {
 		{"one incident", "/api/v1/incidents/1", "view", 200, []string{`"DiskFull"`}, nil},
 		{"missing incident", "/api/v1/incidents/99", "view", 404, []string{"incident 99 not found"}, nil},
 		{"bad id", "/api/v1/incidents/x", "view", 400, []string{"must be a number"}, nil},
+		{"timeline", "/api/v1/incidents/1/timeline", "view", 200, []string{"["}, nil},
+		{"timeline of a missing incident", "/api/v1/incidents/99/timeline", "view", 404, []string{"incident 99 not found"}, nil},
+		{"timeline, bad id", "/api/v1/incidents/x/timeline", "view", 400, []string{"must be a number"}, nil},
 		{"alerts", "/api/v1/alerts", "view", 200, []string{`"name":"HostDown"`, `"state":"firing"`, `"host":"db1"`}, nil},
 	}
 	for _, tc := range tests {
