@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/godbus/dbus/v5"
 )
@@ -23,9 +24,9 @@ func Watch(ctx context.Context, h Handler, o Options) error {
 	var conn *dbus.Conn
 	var err error
 	if o.BusAddress != "" {
-		conn, err = dbus.Connect(o.BusAddress, dbus.WithContext(ctx))
+		conn, err = dbus.Connect(o.BusAddress)
 	} else {
-		conn, err = dbus.ConnectSystemBus(dbus.WithContext(ctx))
+		conn, err = dbus.ConnectSystemBus()
 	}
 	if err != nil {
 		return fmt.Errorf("%w: system bus: %v", ErrUnsupported, err)
@@ -37,7 +38,7 @@ func Watch(ctx context.Context, h Handler, o Options) error {
 	signals := make(chan *dbus.Signal, 8)
 	conn.Signal(signals)
 	manager := conn.Object(logindName, logindPath)
-	lock, err := inhibit(ctx, manager)
+	lock, err := inhibit(manager)
 	if err != nil {
 		return fmt.Errorf("%w: logind: %v", ErrUnsupported, err)
 	}
@@ -70,10 +71,7 @@ func Watch(ctx context.Context, h Handler, o Options) error {
 			}
 			h.Wake()
 			if lock == nil {
-				if lock, err = inhibit(ctx, manager); err != nil {
-					if ctx.Err() != nil {
-						return nil
-					}
+				if lock, err = inhibit(manager); err != nil {
 					return fmt.Errorf("logind: take the sleep lock again: %w", err)
 				}
 			}
@@ -82,8 +80,12 @@ func Watch(ctx context.Context, h Handler, o Options) error {
 }
 
 // inhibit takes a delay lock on sleep: logind holds a suspend until the
-// file it returns is closed (or InhibitDelayMaxSec passes).
-func inhibit(ctx context.Context, manager dbus.BusObject) (*os.File, error) {
+// file it returns is closed (or InhibitDelayMaxSec passes). The call is
+// not cut short by the agent stopping: the answer carries a descriptor,
+// which would leak if the answer were left unread.
+func inhibit(manager dbus.BusObject) (*os.File, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
 	var fd dbus.UnixFD
 	err := manager.CallWithContext(ctx, logindIface+".Inhibit", 0,
 		"sleep", "nines-agent", "Tell the Nines collector this machine is going to sleep", "delay").Store(&fd)

@@ -61,6 +61,9 @@ func TestSleepNoticeFromLogind(t *testing.T) {
 	if got := l.WaitInhibit(t); got != "sleep nines-agent delay" {
 		t.Fatalf("after wake: Inhibit(%s)", got)
 	}
+	if !l.Held(true, 5*time.Second) {
+		t.Fatal("no lock held after wake")
+	}
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)

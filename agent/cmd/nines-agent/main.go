@@ -20,11 +20,15 @@ import (
 	"github.com/ninesmon/nines/agent/cli"
 	"github.com/ninesmon/nines/agent/config"
 	"github.com/ninesmon/nines/agent/logging"
+	"github.com/ninesmon/nines/agent/power"
 )
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
 func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == power.HelperCommand {
+		return power.Helper() // the agent's own sleep-notice helper (macOS)
+	}
 	fs := flag.NewFlagSet("nines-agent", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	configFile := fs.String("config", "", "configuration file (YAML); without it the defaults apply")
