@@ -3,7 +3,8 @@
 // laptop whose lid was closed is not an outage. On Linux the notice comes
 // from systemd-logind over D-Bus (a delay inhibitor lock holds the sleep
 // until the goodbye is sent); on Windows from the service manager's power
-// events. Elsewhere there is no notice and Watch says so.
+// events; on macOS from IOKit, through a helper process (see Helper).
+// Elsewhere there is no notice and Watch says so.
 package power
 
 import (
