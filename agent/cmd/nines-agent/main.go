@@ -58,7 +58,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, buildinfo.String("nines-agent"))
 		return 0
 	}
-	logger, err := logging.New(stderr, *logLevel, *logFormat)
+	logger, err := logging.New(logOutput(stderr), *logLevel, *logFormat)
 	if err != nil {
 		fmt.Fprintln(stderr, "nines-agent:", err)
 		return 2

@@ -29,6 +29,7 @@ func serviceConfig(configFile string) *service.Config {
 			"OnFailure":        "restart",
 			"KeepAlive":        true, // launchd
 			"RunAtLoad":        true,
+			"LogOutput":        true, // launchd: stdout and stderr to /var/log/nines-agent.{out,err}.log
 			"DelayedAutoStart": true, // Windows
 		},
 	}

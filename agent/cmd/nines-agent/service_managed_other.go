@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"io"
 
 	"github.com/kardianos/service"
 )
@@ -25,3 +26,7 @@ func runManaged(run func(ctx context.Context) int, configFile string) (int, bool
 	}
 	return 0, true
 }
+
+// logOutput is where logs go: stderr (the journal under systemd, the log
+// files launchd is told of).
+func logOutput(stderr io.Writer) io.Writer { return stderr }

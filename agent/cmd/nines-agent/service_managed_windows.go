@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"io"
+	"strings"
 
 	"golang.org/x/sys/windows/svc"
+	"golang.org/x/sys/windows/svc/eventlog"
 
 	"github.com/ninesmon/nines/agent/power"
 )
@@ -57,4 +60,36 @@ func (h *serviceHandler) Execute(_ []string, requests <-chan svc.ChangeRequest, 
 			}
 		}
 	}
+}
+
+// logOutput is where logs go: the Windows Event Log (Application, source
+// nines-agent, registered by "service install") when the service manager
+// runs the agent, since a service's stderr goes nowhere; stderr otherwise.
+func logOutput(stderr io.Writer) io.Writer {
+	if isService, err := svc.IsWindowsService(); err != nil || !isService {
+		return stderr
+	}
+	el, err := eventlog.Open(serviceConfig("").Name)
+	if err != nil {
+		return stderr
+	}
+	return eventLogWriter{el}
+}
+
+// eventLogWriter writes each log record (slog writes one per call) as an
+// event, of the type its level says.
+type eventLogWriter struct{ log *eventlog.Log }
+
+func (w eventLogWriter) Write(p []byte) (int, error) {
+	msg := strings.TrimRight(string(p), "\n")
+	var err error
+	switch {
+	case strings.Contains(msg, "level=ERROR"), strings.Contains(msg, `"level":"ERROR"`):
+		err = w.log.Error(1, msg)
+	case strings.Contains(msg, "level=WARN"), strings.Contains(msg, `"level":"WARN"`):
+		err = w.log.Warning(1, msg)
+	default:
+		err = w.log.Info(1, msg)
+	}
+	return len(p), err
 }
