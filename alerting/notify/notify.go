@@ -6,6 +6,7 @@ package notify
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -23,6 +24,18 @@ func Post(ctx context.Context, client *http.Client, url, what string, body []byt
 
 // MaxAnswer bounds how much of an answer Do reads.
 const MaxAnswer = 4 << 20
+
+// DoJSON is Do with body encoded as JSON (nil: no body), as the ticketing
+// systems' REST APIs take it.
+func DoJSON(ctx context.Context, client *http.Client, method, url, what string, body any, headers map[string]string, timeout time.Duration) (answer []byte, retry bool, err error) {
+	var b []byte
+	if body != nil {
+		if b, err = json.Marshal(body); err != nil {
+			return nil, false, err
+		}
+	}
+	return Do(ctx, client, method, url, what, b, headers, timeout)
+}
 
 // Do is Post for any method, returning the answer's body (at most
 // MaxAnswer bytes) on success. A nil body sends none.

@@ -49,18 +49,11 @@ type Notifier struct {
 func Fingerprint(incidentID int64) string { return notify.Fingerprint(incidentID) }
 
 func (n *Notifier) do(ctx context.Context, method, path string, body any) ([]byte, bool, error) {
-	var b []byte
-	if body != nil {
-		var err error
-		if b, err = json.Marshal(body); err != nil {
-			return nil, false, err
-		}
-	}
 	auth := "Bearer " + n.Token
 	if n.User != "" {
 		auth = "Basic " + base64.StdEncoding.EncodeToString([]byte(n.User+":"+n.Token))
 	}
-	return notify.Do(ctx, n.Client, method, n.URL+path, "jira", b, map[string]string{"Authorization": auth, "Accept": "application/json"}, n.Timeout)
+	return notify.DoJSON(ctx, n.Client, method, n.URL+path, "jira", body, map[string]string{"Authorization": auth, "Accept": "application/json"}, n.Timeout)
 }
 
 // Notify implements alerting.Notifier.

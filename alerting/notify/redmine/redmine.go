@@ -60,14 +60,7 @@ func Fingerprint(incidentID int64) string {
 }
 
 func (n *Notifier) do(ctx context.Context, method, path string, body any) ([]byte, bool, error) {
-	var b []byte
-	if body != nil {
-		var err error
-		if b, err = json.Marshal(body); err != nil {
-			return nil, false, err
-		}
-	}
-	return notify.Do(ctx, n.Client, method, n.URL+path, "redmine", b, map[string]string{"X-Redmine-API-Key": n.APIKey}, n.Timeout)
+	return notify.DoJSON(ctx, n.Client, method, n.URL+path, "redmine", body, map[string]string{"X-Redmine-API-Key": n.APIKey}, n.Timeout)
 }
 
 // lookups resolves the custom field, priority and status names once.

@@ -48,15 +48,8 @@ var impactUrgency = map[alerting.Priority][2]string{
 }
 
 func (n *Notifier) do(ctx context.Context, method, path string, body any) ([]byte, bool, error) {
-	var b []byte
-	if body != nil {
-		var err error
-		if b, err = json.Marshal(body); err != nil {
-			return nil, false, err
-		}
-	}
 	auth := base64.StdEncoding.EncodeToString([]byte(n.User + ":" + n.Password))
-	return notify.Do(ctx, n.Client, method, n.URL+path, "servicenow", b,
+	return notify.DoJSON(ctx, n.Client, method, n.URL+path, "servicenow", body,
 		map[string]string{"Authorization": "Basic " + auth, "Accept": "application/json"}, n.Timeout)
 }
 
