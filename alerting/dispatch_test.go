@@ -4,14 +4,12 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/ninesmon/nines/alerting"
-	"github.com/ninesmon/nines/collector/store/sqlite"
 	"github.com/ninesmon/nines/rules"
 )
 
@@ -40,11 +38,7 @@ func (f *flakyTicketing) Notify(_ context.Context, n alerting.Notification, inc 
 // ticket, and the resolution arrived after the opening.
 func TestTicketingDownTenMinutes(t *testing.T) {
 	ctx := context.Background()
-	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "n.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := openStore(t)
 	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	now := t0
 	desk := &flakyTicketing{downUntil: t0.Add(10 * time.Minute), now: &now, tickets: map[int64]int{}}

@@ -98,11 +98,7 @@ func TestDedupKeyStable(t *testing.T) {
 // turns critical updates its incident instead of opening another.
 func TestSeverityChangeKeepsOneIncident(t *testing.T) {
 	ctx := context.Background()
-	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "n.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := openStore(t)
 	m, _ := alerting.NewManager(ctx, store, slog.New(slog.DiscardHandler))
 	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	alert := func(sev, prio string) []rules.Alert {
@@ -132,11 +128,7 @@ func TestSeverityChangeKeepsOneIncident(t *testing.T) {
 // opening another.
 func TestActionsAndReopen(t *testing.T) {
 	ctx := context.Background()
-	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "n.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := openStore(t)
 	m, _ := alerting.NewManager(ctx, store, slog.New(slog.DiscardHandler))
 	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	firing := []rules.Alert{{Group: "g", Rule: "HostDown", State: rules.StateFiring, FiredAt: t0,
@@ -215,11 +207,7 @@ func TestPolicyPriority(t *testing.T) {
 // response target.
 func TestTimers(t *testing.T) {
 	ctx := context.Background()
-	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "n.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := openStore(t)
 	m, _ := alerting.NewManager(ctx, store, slog.New(slog.DiscardHandler))
 	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	m.Alerts(ctx, t0, "g", []rules.Alert{{Group: "g", Rule: "ERPDown", State: rules.StateFiring, FiredAt: t0,
@@ -260,11 +248,7 @@ func TestTimers(t *testing.T) {
 // until the problem settles.
 func TestFlapping(t *testing.T) {
 	ctx := context.Background()
-	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "n.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := openStore(t)
 	m, _ := alerting.NewManager(ctx, store, slog.New(slog.DiscardHandler))
 	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	lbl := labels.FromStrings("alertname", "LinkFlap", "device", "sw1")
@@ -318,11 +302,7 @@ func TestFlapping(t *testing.T) {
 // the switch's incident resolves, a server still down gets its own.
 func TestDependencies(t *testing.T) {
 	ctx := context.Background()
-	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "n.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := openStore(t)
 	m, _ := alerting.NewManager(ctx, store, slog.New(slog.DiscardHandler))
 	m.SetDependencies(map[string][]string{"web1": {"sw1"}, "web2": {"sw1"}, "sw1": {"router"}})
 	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
@@ -363,11 +343,7 @@ func TestDependencies(t *testing.T) {
 // stayed resolved for the policy's delay, not before; 0 turns it off.
 func TestCloseAfterDelay(t *testing.T) {
 	ctx := context.Background()
-	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "n.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := openStore(t)
 	m, _ := alerting.NewManager(ctx, store, slog.New(slog.DiscardHandler))
 	m.SetPolicy(alerting.DefaultPolicy())
 	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
@@ -405,11 +381,7 @@ func TestCloseAfterDelay(t *testing.T) {
 // told of an incident hears of its end even when it no longer matches.
 func TestRoutes(t *testing.T) {
 	ctx := context.Background()
-	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "n.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := openStore(t)
 	m, _ := alerting.NewManager(ctx, store, slog.New(slog.DiscardHandler))
 	m.SetPolicy(alerting.DefaultPolicy())
 	m.SetReceivers([]string{"desk", "pager", "erp-team"})
@@ -457,11 +429,7 @@ func TestRoutes(t *testing.T) {
 // started again picks the schedule up from the timeline.
 func TestReminders(t *testing.T) {
 	ctx := context.Background()
-	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "n.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := openStore(t)
 	routes := []alerting.Route{{Receiver: "pager", Priorities: []alerting.Priority{alerting.P1}, Repeat: 10 * time.Minute}, {Receiver: "desk"}}
 	newManager := func() *alerting.Manager {
 		m, err := alerting.NewManager(ctx, store, slog.New(slog.DiscardHandler))
@@ -521,11 +489,7 @@ func TestReminders(t *testing.T) {
 // its incident when the alert clears, until an operator resolves it.
 func TestResolvePendingConfirmation(t *testing.T) {
 	ctx := context.Background()
-	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "n.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := openStore(t)
 	m, _ := alerting.NewManager(ctx, store, slog.New(slog.DiscardHandler))
 	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	firing := []rules.Alert{{Group: "g", Rule: "BackupFailed", State: rules.StateFiring, FiredAt: t0,
@@ -564,11 +528,7 @@ func (h hours) Contains(t time.Time) bool { return t.UTC().Hour() >= h.from && t
 // calendar allows it; a route's schedule picks its receiver only inside.
 func TestSchedules(t *testing.T) {
 	ctx := context.Background()
-	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "n.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := openStore(t)
 	m, _ := alerting.NewManager(ctx, store, slog.New(slog.DiscardHandler))
 	office := hours{8, 18}
 	m.SetSchedules(map[string]alerting.Schedule{"office": office})
@@ -599,4 +559,15 @@ func TestSchedules(t *testing.T) {
 			}
 		}
 	}
+}
+
+// openStore is a fresh SQLite store, closed when the test ends.
+func openStore(t *testing.T) *sqlite.Store {
+	t.Helper()
+	store, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "n.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	return store
 }
