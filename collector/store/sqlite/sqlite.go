@@ -528,20 +528,6 @@ func addEvent(ctx context.Context, e execer, ev alerting.Event) error {
 
 // Transition implements alerting.Store.
 func (s *Store) Transition(ctx context.Context, id int64, from []alerting.Status, to alerting.Status, ev alerting.Event) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
-	var cur string
-	if err := tx.QueryRowContext(ctx, `SELECT status FROM incidents WHERE id = ?`, id).Scan(&cur); errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("incident %d: %w", id, alerting.ErrNotFound)
-	} else if err != nil {
-		return err
-	}
-	if !slices.Contains(from, alerting.Status(cur)) {
-		return fmt.Errorf("incident %d is %s: %w", id, cur, alerting.ErrConflict)
-	}
 	at := ev.At.UnixMilli()
 	var q string
 	var args []any
@@ -557,19 +543,19 @@ func (s *Store) Transition(ctx context.Context, id int64, from []alerting.Status
 	default:
 		return fmt.Errorf("unknown status %q", to)
 	}
-	if _, err := tx.ExecContext(ctx, q, args...); err != nil {
-		return err
-	}
-	ev.IncidentID = id
-	if err := addEvent(ctx, tx, ev); err != nil {
-		return err
-	}
-	return tx.Commit()
+	return s.changeIncident(ctx, id, func(cur alerting.Status) bool { return slices.Contains(from, cur) }, ev, q, args...)
 }
 
 // Assign implements alerting.Store: the assignee and the event in one
 // transaction, for an open or acknowledged incident.
 func (s *Store) Assign(ctx context.Context, id int64, assignee string, ev alerting.Event) error {
+	return s.changeIncident(ctx, id, alerting.Status.Active, ev, `UPDATE incidents SET assigned_to = ? WHERE id = ?`, assignee, id)
+}
+
+// changeIncident runs query on incident id and records ev, in one
+// transaction, if allowed accepts the incident's current status
+// (alerting.ErrNotFound and alerting.ErrConflict otherwise).
+func (s *Store) changeIncident(ctx context.Context, id int64, allowed func(alerting.Status) bool, ev alerting.Event, query string, args ...any) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -581,10 +567,10 @@ func (s *Store) Assign(ctx context.Context, id int64, assignee string, ev alerti
 	} else if err != nil {
 		return err
 	}
-	if !alerting.Status(cur).Active() {
+	if !allowed(alerting.Status(cur)) {
 		return fmt.Errorf("incident %d is %s: %w", id, cur, alerting.ErrConflict)
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE incidents SET assigned_to = ? WHERE id = ?`, assignee, id); err != nil {
+	if _, err := tx.ExecContext(ctx, query, args...); err != nil {
 		return err
 	}
 	ev.IncidentID = id
