@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -43,5 +45,24 @@ func TestCLI(t *testing.T) {
 	run([]string{"--check-config", "--config", bad}, &out, &errb)
 	if n := strings.Count(errb.String(), "bad.yml:"); n != 3 {
 		t.Errorf("errors reported: got %d, want all 3:\n%s", n, errb.String())
+	}
+}
+
+// TestRecordLevel: the level of a record, as the text and JSON handlers
+// write it, decides its Windows event type; a message that mentions a
+// level does not.
+func TestRecordLevel(t *testing.T) {
+	var text, js strings.Builder
+	for _, l := range []slog.Level{slog.LevelError, slog.LevelWarn, slog.LevelInfo} {
+		text.Reset()
+		js.Reset()
+		slog.New(slog.NewTextHandler(&text, nil)).Log(context.Background(), l, "said level=ERROR once", "k", `"level":"ERROR"`)
+		slog.New(slog.NewJSONHandler(&js, nil)).Log(context.Background(), l, "said level=ERROR once")
+		if got := recordLevel(text.String()); got != l {
+			t.Errorf("text record %q: %v, want %v", text.String(), got, l)
+		}
+		if got := recordLevel(js.String()); got != l {
+			t.Errorf("JSON record %q: %v, want %v", js.String(), got, l)
+		}
 	}
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"path/filepath"
+	"strings"
 
 	"github.com/kardianos/service"
 )
@@ -89,4 +91,24 @@ func serviceCmd(args []string, configFile string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "nines-agent: unknown service action %q (want install, uninstall, start, stop or status)\n", args[0])
 		return 2
 	}
+}
+
+// recordLevel reads the level of one log record as slog's text or JSON
+// handler wrote it (for the Windows Event Log's event types): the first
+// level field, which both handlers write right after the time, so a
+// message mentioning a level does not count.
+func recordLevel(record string) slog.Level {
+	var value string
+	if strings.HasPrefix(record, "{") {
+		if _, rest, ok := strings.Cut(record, `"level":"`); ok {
+			value, _, _ = strings.Cut(rest, `"`)
+		}
+	} else if _, rest, ok := strings.Cut(record, "level="); ok {
+		value, _, _ = strings.Cut(rest, " ")
+	}
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(value)); err != nil {
+		return slog.LevelInfo
+	}
+	return l
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"io"
+	"log/slog"
 	"strings"
 
 	"golang.org/x/sys/windows/svc"
@@ -83,10 +84,10 @@ type eventLogWriter struct{ log *eventlog.Log }
 func (w eventLogWriter) Write(p []byte) (int, error) {
 	msg := strings.TrimRight(string(p), "\n")
 	var err error
-	switch {
-	case strings.Contains(msg, "level=ERROR"), strings.Contains(msg, `"level":"ERROR"`):
+	switch recordLevel(msg) {
+	case slog.LevelError:
 		err = w.log.Error(1, msg)
-	case strings.Contains(msg, "level=WARN"), strings.Contains(msg, `"level":"WARN"`):
+	case slog.LevelWarn:
 		err = w.log.Warning(1, msg)
 	default:
 		err = w.log.Info(1, msg)
