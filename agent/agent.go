@@ -37,7 +37,7 @@ type Agent struct {
 	ps       host.PS
 	self     *metrics.Set
 	handler  *expose.Handler
-	sender   *push.Sender
+	sender   push.Pusher
 	hostname string
 	hostID   string
 
@@ -90,7 +90,11 @@ func New(cfg *config.Config, logger *slog.Logger, ps host.PS) (*Agent, error) {
 	a.cfg, a.registry = cfg, reg
 	a.checks = newServiceChecks()
 	a.checks.set(specs(cfg.Checks))
-	a.sender, err = push.NewSender(push.Options{
+	newPusher := func(o push.Options) (push.Pusher, error) { return push.NewSender(o) }
+	if cfg.Push.Mode == "all" && len(cfg.Push.URLs) > 0 {
+		newPusher = func(o push.Options) (push.Pusher, error) { return push.NewGroup(o) }
+	}
+	a.sender, err = newPusher(push.Options{
 		URLs: cfg.Push.URLs, Token: cfg.Push.Token, HostID: a.hostID, Hostname: a.hostname,
 		Labels: cfg.Labels, Interval: cfg.Interval.D(), Timeout: cfg.Push.Timeout.D(),
 		QueueSize: cfg.Push.QueueSize, Logger: logger.With("component", "push"), Metrics: a.self,
@@ -130,6 +134,9 @@ func (a *Agent) Reload(cfg *config.Config) error {
 	a.mu.Lock()
 	if cfg.Web != a.cfg.Web {
 		a.logger.Warn("web settings change needs a restart; keeping the current listener")
+	}
+	if cfg.Push.Mode != a.cfg.Push.Mode {
+		a.logger.Warn("push.mode change needs a restart; keeping the current mode")
 	}
 	a.cfg, a.registry, a.reloadSuccess = cfg, reg, 1
 	a.mu.Unlock()

@@ -63,8 +63,13 @@ type BasicAuth struct {
 
 // Push is delivery to the collector.
 type Push struct {
-	// URLs of collectors, tried in order. Empty: push is off (scrape only).
+	// URLs of collectors. Empty: push is off (scrape only).
 	URLs []string `yaml:"urls"`
+	// Mode is "failover" (default: the URLs are tried in order and each
+	// batch goes to the first that accepts it) or "all" (every batch goes
+	// to every URL, for a collector HA pair; each collector has its own
+	// queue and spool, so one that is down delays only its own copy).
+	Mode string `yaml:"mode"`
 	// Token is the bearer token; or read it from TokenFile.
 	Token     yamlconf.Secret   `yaml:"token"`
 	TokenFile string            `yaml:"token_file"`
@@ -172,6 +177,7 @@ func Default() *Config {
 		Interval: yamlconf.Duration(15 * time.Second),
 		Web:      Web{ListenAddress: "127.0.0.1:9991"},
 		Push: Push{
+			Mode:          "failover",
 			Timeout:       yamlconf.Duration(10 * time.Second),
 			QueueSize:     1024,
 			SpoolMaxBytes: 64 << 20,
@@ -272,6 +278,9 @@ func (c *Config) Validate(p *yamlconf.Problems) {
 		if err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
 			p.Addf(fmt.Sprintf("push.urls[%d]", i), "want an http:// or https:// URL, got %q", u)
 		}
+	}
+	if c.Push.Mode != "failover" && c.Push.Mode != "all" {
+		p.Addf("push.mode", "unknown mode %q (want failover or all)", c.Push.Mode)
 	}
 	if c.Push.Token != "" && c.Push.TokenFile != "" {
 		p.Addf("push.token", "at most one of token & token_file must be configured")

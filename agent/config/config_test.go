@@ -44,6 +44,7 @@ func TestLoadErrors(t *testing.T) {
 		{"reserved label", "labels:\n  host: x\n", []string{"labels.host: label \"host\" is set by the agent itself"}},
 		{"unknown collector", "collectors:\n  enable: [gpu]\n", []string{"a.yml:2:12: collectors.enable[0]: unknown collector \"gpu\""}},
 		{"token twice", "push:\n  urls: [http://c]\n  token: a\n  token_file: b\n", []string{"at most one of token & token_file"}},
+		{"unknown push mode", "push:\n  mode: both\n", []string{"a.yml:2:3: push.mode: unknown mode \"both\" (want failover or all)"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -43,6 +44,9 @@ type Options struct {
 	Client        *http.Client // nil: a client with Timeout
 	Logger        *slog.Logger
 	Metrics       *metrics.Set // where self metrics are registered; nil: a private set
+	// MetricLabel, when set, is added to every self metric's labels
+	// (`collector="..."`: one Sender per collector in a Group).
+	MetricLabel string
 }
 
 // Sender delivers batches oldest first. Enqueue, Update and Pending may be
@@ -154,6 +158,9 @@ func NewSender(opts Options) (*Sender, error) {
 		if n := sp.Len(); n > 0 {
 			opts.Logger.Info("spooled batches from an earlier run will be sent first", "batches", n)
 		}
+		if opts.MetricLabel == "" { // not one of a Group's
+			warnGroupSpools(opts)
+		}
 		seq = max(seq, sp.LastSeq())
 		q = sp
 	}
@@ -164,17 +171,33 @@ func NewSender(opts Options) (*Sender, error) {
 		labels:   EncodeLabels(opts.Labels),
 		seq:      seq,
 		wake:     make(chan struct{}, 1),
-		sent:     opts.Metrics.NewCounter(`nines_agent_push_batches_total{result="sent"}`),
-		failed:   opts.Metrics.NewCounter(`nines_agent_push_attempts_failed_total`),
-		dropped:  opts.Metrics.NewCounter(`nines_agent_push_batches_total{result="dropped_queue_full"}`),
-		rejected: opts.Metrics.NewCounter(`nines_agent_push_batches_total{result="rejected"}`),
+		sent:     opts.Metrics.NewCounter(metricName(`nines_agent_push_batches_total`, `result="sent"`, opts.MetricLabel)),
+		failed:   opts.Metrics.NewCounter(metricName(`nines_agent_push_attempts_failed_total`, "", opts.MetricLabel)),
+		dropped:  opts.Metrics.NewCounter(metricName(`nines_agent_push_batches_total`, `result="dropped_queue_full"`, opts.MetricLabel)),
+		rejected: opts.Metrics.NewCounter(metricName(`nines_agent_push_batches_total`, `result="rejected"`, opts.MetricLabel)),
 	}
-	opts.Metrics.NewGauge(`nines_agent_push_queue_batches`, func() float64 { return float64(s.q.Len()) })
+	opts.Metrics.NewGauge(metricName(`nines_agent_push_queue_batches`, "", opts.MetricLabel), func() float64 { return float64(s.q.Len()) })
 	if sp != nil {
-		opts.Metrics.NewGauge(`nines_agent_spool_bytes`, func() float64 { return float64(sp.Bytes()) })
-		opts.Metrics.NewGauge(`nines_agent_spool_corrupt_batches`, func() float64 { return float64(sp.Corrupt()) })
+		opts.Metrics.NewGauge(metricName(`nines_agent_spool_bytes`, "", opts.MetricLabel), func() float64 { return float64(sp.Bytes()) })
+		opts.Metrics.NewGauge(metricName(`nines_agent_spool_corrupt_batches`, "", opts.MetricLabel), func() float64 { return float64(sp.Corrupt()) })
 	}
 	return s, nil
+}
+
+// warnGroupSpools reports batches a Group (push.mode all) left in its
+// per-collector spools: each holds a copy of the same batches, so they
+// are not sent again by one Sender (that would duplicate them); switching
+// back to push.mode all sends them.
+func warnGroupSpools(opts Options) {
+	dirs, _ := filepath.Glob(filepath.Join(opts.SpoolDir, "collector-*"))
+	for _, d := range dirs {
+		sp, err := spool.Open(d, opts.SpoolMaxBytes)
+		if err != nil || sp.Len() == 0 {
+			continue
+		}
+		opts.Logger.Warn("batches spooled under push.mode all are not sent in fail-over mode; set push.mode: all to send them, or remove the directory",
+			"dir", d, "batches", sp.Len())
+	}
 }
 
 // Update changes where and how batches are sent (after a reload); queued
@@ -187,6 +210,20 @@ func (s *Sender) Update(urls []string, token yamlconf.Secret, labels map[string]
 	s.opts.Labels = labels
 	s.opts.Interval = interval
 	s.labels = EncodeLabels(labels)
+}
+
+// metricName joins a metric name and its labels (either may be empty).
+func metricName(name string, labels ...string) string {
+	var set []string
+	for _, l := range labels {
+		if l != "" {
+			set = append(set, l)
+		}
+	}
+	if len(set) == 0 {
+		return name
+	}
+	return name + "{" + strings.Join(set, ",") + "}"
 }
 
 func (s *Sender) snapshot() (Options, string) {
@@ -210,6 +247,15 @@ func EncodeLabels(m map[string]string) string {
 // Enqueue compresses a line-protocol payload and queues it. When the queue
 // is full the oldest batch is dropped and counted.
 func (s *Sender) Enqueue(lp []byte) error {
+	body, err := compress(lp)
+	if err != nil {
+		return err
+	}
+	return s.enqueueCompressed(body)
+}
+
+// compress gzips a line-protocol payload.
+func compress(lp []byte) ([]byte, error) {
 	var buf bytes.Buffer
 	buf.Grow(len(lp)/4 + 64)
 	zw := gzpool.Get(&buf)
@@ -218,12 +264,15 @@ func (s *Sender) Enqueue(lp []byte) error {
 		err = cerr
 	}
 	gzpool.Put(zw)
-	if err != nil {
-		return err
-	}
+	return buf.Bytes(), err
+}
+
+// enqueueCompressed queues a gzipped payload under the next sequence
+// number.
+func (s *Sender) enqueueCompressed(body []byte) error {
 	s.mu.Lock()
 	s.seq++
-	b := batch{Seq: s.seq, Body: buf.Bytes()}
+	b := batch{Seq: s.seq, Body: body}
 	s.mu.Unlock()
 	dropped, err := s.q.Push(b)
 	if err != nil {
