@@ -62,6 +62,9 @@ func (f fixturePS) DiskIO(ctx context.Context) (map[string]disk.IOCountersStat, 
 func (f fixturePS) NetIO(ctx context.Context) ([]net.IOCountersStat, error) {
 	return SystemPS{}.NetIO(f.ctx(ctx))
 }
+func (f fixturePS) Threads(ctx context.Context) (uint64, error) {
+	return SystemPS{}.Threads(f.ctx(ctx))
+}
 func (f fixturePS) BootTime(ctx context.Context) (uint64, error) {
 	return SystemPS{}.BootTime(f.ctx(ctx))
 }

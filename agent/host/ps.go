@@ -29,6 +29,8 @@ type PS interface {
 	BootTime(ctx context.Context) (uint64, error)
 	Users(ctx context.Context) ([]gohost.UserStat, error)
 	Temperatures(ctx context.Context) ([]gohost.TemperatureStat, error)
+	// Threads is the number of threads of every process (Linux).
+	Threads(ctx context.Context) (uint64, error)
 }
 
 // SystemPS is the PS of the live operating system.

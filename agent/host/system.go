@@ -16,8 +16,9 @@ type systemCollector struct{ ps PS }
 
 // Collect reports boot time, processes, context switches and logged-in
 // users: node_boot_time_seconds, node_procs_running, node_procs_blocked,
-// node_forks_total, node_context_switches_total (node_exporter's names),
-// nines_processes and nines_users_logged_in.
+// node_forks_total, node_context_switches_total, node_processes_threads
+// (Linux) (node_exporter's names), nines_processes and
+// nines_users_logged_in.
 func (c *systemCollector) Collect(ctx context.Context, b *Batch) error {
 	var errs []error
 	if bt, err := c.ps.BootTime(ctx); err == nil {
@@ -35,6 +36,9 @@ func (c *systemCollector) Collect(ctx context.Context, b *Batch) error {
 	} else {
 		errs = append(errs, err)
 	}
+	if n, err := c.ps.Threads(ctx); err == nil {
+		b.Add("node_processes", "threads", float64(n))
+	} // not on every OS: not an error
 	if users, err := c.ps.Users(ctx); err == nil {
 		b.Add("nines_users", "logged_in", float64(len(users)))
 	} else {
