@@ -17,6 +17,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -1537,13 +1538,28 @@ func (c *Config) validateSNMPShared(p *yamlconf.Problems) (map[string]*SNMPCrede
 			if len(t.Columns) == 0 {
 				p.Addf(tp+".columns", "module %q: a table needs at least one numeric column", m.Name)
 			}
-			for k := range t.Columns {
-				object(fmt.Sprintf("%s.columns[%d]", tp, k), &t.Columns[k])
-			}
-			for k, l := range t.Labels {
-				if !oidRE.MatchString(l.OID) || !labelNameRE.MatchString(l.Label) {
-					p.Addf(fmt.Sprintf("%s.labels[%d]", tp, k), "module %q: want a column number and a label name, got %q and %q", m.Name, l.OID, l.Label)
+			// A column is its number under the entry; its full OID
+			// (entry.number) is taken too.
+			column := func(path, oid string) string {
+				n := strings.TrimPrefix(strings.TrimPrefix(oid, "."), strings.TrimPrefix(t.Entry, ".")+".")
+				if _, err := strconv.ParseUint(n, 10, 32); err != nil {
+					p.Addf(path+".oid", "module %q: want the column's number under the entry %s (such as 2), got %q", m.Name, t.Entry, oid)
+					return oid
 				}
+				return n
+			}
+			for k := range t.Columns {
+				path := fmt.Sprintf("%s.columns[%d]", tp, k)
+				object(path, &t.Columns[k])
+				t.Columns[k].OID = column(path, t.Columns[k].OID)
+			}
+			for k := range t.Labels {
+				l := &t.Labels[k]
+				path := fmt.Sprintf("%s.labels[%d]", tp, k)
+				if !labelNameRE.MatchString(l.Label) {
+					p.Addf(path+".label", "module %q: want a label name, got %q", m.Name, l.Label)
+				}
+				l.OID = column(path, l.OID)
 			}
 		}
 	}

@@ -234,7 +234,7 @@ func TestSNMPProfilesAndCustomModules(t *testing.T) {
       tables:
         - entry: 1.3.6.1.4.1.318.1.1.1.12.3.2.1
           indexes: [outletIndex]
-          columns: [{oid: "3", metric: outletState}]
+          columns: [{oid: "3", metric: outletState}, {oid: 1.3.6.1.4.1.318.1.1.1.12.3.2.1.4, metric: outletLoad}]
           labels: [{oid: "2", label: outletName}]
 devices:
   - {name: sw1, address: 10.0.0.2, credentials: core, modules: [if_mib, apc, ups]}
@@ -246,11 +246,19 @@ devices:
 	if d.Version != "3" || d.V3.Username != "nines" || d.Modules[0] != "system" || cfg.SNMP.Modules[0].Scalars[0].Type != "gauge" {
 		t.Errorf("device %+v, module %+v", d, cfg.SNMP.Modules[0])
 	}
+	if cols := cfg.SNMP.Modules[0].Tables[0].Columns; cols[0].OID != "3" || cols[1].OID != "4" {
+		t.Errorf("columns %+v: want numbers under the entry (a full column OID shortened)", cols)
+	}
 	_, err = Load("c.yml", []byte(`snmp:
   modules:
     - name: if_mib
       scalars: [{oid: "1.3.x", metric: "bad name", type: rate}]
     - name: empty
+    - name: wrong-columns
+      tables:
+        - entry: 1.3.6.1.2.1.33.1.3.3.1
+          columns: [{oid: 1.3.6.1.4.1.9.9.1, metric: elsewhere}]
+          labels: [{oid: "x", label: name}]
 devices:
   - {name: sw1, address: 10.0.0.2, community: public, credentials: nope, modules: [custom]}
 `))
@@ -258,6 +266,8 @@ devices:
 		`snmp.modules[0].name: want a unique name that is not a built-in module, got "if_mib"`,
 		`snmp.modules[0].scalars[0].oid`, `snmp.modules[0].scalars[0].metric`, `snmp.modules[0].scalars[0].type: module "if_mib": want gauge or counter`,
 		`snmp.modules[1]: module "empty": no scalars and no tables`,
+		`snmp.modules[2].tables[0].columns[0].oid: module "wrong-columns": want the column's number under the entry 1.3.6.1.2.1.33.1.3.3.1 (such as 2), got "1.3.6.1.4.1.9.9.1"`,
+		`snmp.modules[2].tables[0].labels[0].oid: module "wrong-columns": want the column's number`,
 		`devices[0].credentials: device "sw1": unknown credentials "nope"`,
 		`devices[0].modules[1]: device "sw1": unknown module "custom"`,
 	} {
