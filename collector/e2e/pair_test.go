@@ -1,0 +1,121 @@
+package e2e
+
+import (
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestCollectorPair: an agent with push.mode all reports to both
+// collectors of an HA pair. While one is stopped the other keeps the host
+// UP and the agent spools the stopped one's copy; restarted, it gets the
+// spooled batches and the host is UP there too; the agent's goodbye
+// reaches both.
+func TestCollectorPair(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs both binaries")
+	}
+	if runtime.GOOS != "linux" {
+		t.Skip("process signals as on Linux")
+	}
+	collectorBin := binary(t, "collector/cmd/nines-collector")
+	agentBin := binary(t, "agent/cmd/nines-agent")
+	type member struct {
+		dir, addr string
+		api       client
+		proc      *proc
+	}
+	pair := []*member{{dir: t.TempDir(), addr: freeAddr(t)}, {dir: t.TempDir(), addr: freeAddr(t)}}
+	startMember := func(m *member, name string) {
+		m.proc = start(t, name, collectorBin, "--config", filepath.Join(m.dir, "collector.yml"))
+		eventually(t, 30*time.Second, name+" ready", func() (bool, string) {
+			return m.api.get(t, "/-/ready", nil) == http.StatusOK, "not ready"
+		})
+	}
+	for i, m := range pair {
+		write(t, filepath.Join(m.dir, "agent.token"), "agent-secret-token\n")
+		write(t, filepath.Join(m.dir, "admin.token"), "admin-secret-token\n")
+		write(t, filepath.Join(m.dir, "collector.yml"), fmt.Sprintf(`
+web: {listen_address: %q}
+storage: {path: nines.db}
+auth:
+  tokens:
+    - {name: agents, role: agent, token_file: agent.token}
+    - {name: admin, role: admin, token_file: admin.token}
+availability: {default_push_interval: 1s, startup_grace: 1s, check_interval: 100ms}
+`, m.addr))
+		m.api = client{base: "http://" + m.addr, token: "admin-secret-token"}
+		startMember(m, fmt.Sprintf("collector-%d", i))
+	}
+	agentDir, agentAddr := t.TempDir(), freeAddr(t)
+	write(t, filepath.Join(agentDir, "agent.token"), "agent-secret-token\n")
+	write(t, filepath.Join(agentDir, "agent.yml"), fmt.Sprintf(`
+interval: 200ms
+hostname: pair-host
+web: {listen_address: %q}
+push:
+  urls: ["http://%s", "http://%s"]
+  mode: all
+  token_file: agent.token
+  spool_dir: spool
+`, agentAddr, pair[0].addr, pair[1].addr))
+	agent := start(t, "agent", agentBin, "--config", filepath.Join(agentDir, "agent.yml"))
+
+	hostState := func(m *member, want string) func() (bool, string) {
+		return func() (bool, string) {
+			var resp struct{ Data []target }
+			m.api.get(t, "/api/v1/targets", &resp)
+			for _, tg := range resp.Data {
+				if tg.Name == "pair-host" {
+					return tg.State == want, "state " + tg.State
+				}
+			}
+			return false, fmt.Sprintf("targets %+v", resp.Data)
+		}
+	}
+	for _, m := range pair {
+		eventually(t, 15*time.Second, "host UP at "+m.addr, hostState(m, "up"))
+	}
+	// The agent's own account of one collector's queue.
+	agentMetric := func(name, collector string) float64 {
+		var body string
+		(client{base: "http://" + agentAddr}).get(t, "/metrics", &body)
+		re := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + `\{[^}]*collector="http://` + regexp.QuoteMeta(collector) + `"[^}]*\} (\S+)$`)
+		m := re.FindStringSubmatch(body)
+		if m == nil {
+			return -1
+		}
+		v, _ := strconv.ParseFloat(m[1], 64)
+		return v
+	}
+
+	pair[1].proc.stop(t, syscall.SIGTERM)
+	eventually(t, 10*time.Second, "batches spooled for the stopped collector", func() (bool, string) {
+		n := agentMetric("nines_agent_push_queue_batches", pair[1].addr)
+		return n >= 5, fmt.Sprintf("queue %v", n)
+	})
+	if ok, state := hostState(pair[0], "up")(); !ok {
+		t.Fatalf("the running collector lost the host: %s", state)
+	}
+	if n := agentMetric("nines_agent_push_queue_batches", pair[0].addr); n > 2 {
+		t.Errorf("the running collector's queue grew to %v while the other was stopped", n)
+	}
+
+	startMember(pair[1], "collector-1-restarted")
+	eventually(t, 15*time.Second, "spooled batches delivered to the restarted collector", func() (bool, string) {
+		n := agentMetric("nines_agent_push_queue_batches", pair[1].addr)
+		return n == 0, fmt.Sprintf("queue %v", n)
+	})
+	eventually(t, 15*time.Second, "host UP at the restarted collector", hostState(pair[1], "up"))
+
+	agent.stop(t, syscall.SIGTERM)
+	for _, m := range pair {
+		eventually(t, 5*time.Second, "goodbye at "+m.addr, hostState(m, "shutdown"))
+	}
+}
