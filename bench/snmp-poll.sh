@@ -46,9 +46,9 @@ start_collector "$PORT" "devices:
   - {name: bench-switch, address: \"$DEV\", community: public, interval: 1s, timeout: 500ms, modules: [system, if_mib]}"
 sleep 3
 metric() { curl -fsS -H "Authorization: Bearer bench-token" "http://127.0.0.1:$PORT/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
-p0=$(metric 'nines_snmp_polls_total{result="ok"}'); s0=$(metric nines_snmp_poll_duration_seconds_sum); c0=$(cpu_seconds "$COLLECTOR_PID")
+p0=$(metric 'nines_snmp_polls_total{result="ok"}'); s0=$(metric nines_snmp_poll_latency_seconds_sum); c0=$(cpu_seconds "$COLLECTOR_PID")
 sleep "$SECONDS_RUN"
-p1=$(metric 'nines_snmp_polls_total{result="ok"}'); s1=$(metric nines_snmp_poll_duration_seconds_sum); c1=$(cpu_seconds "$COLLECTOR_PID")
+p1=$(metric 'nines_snmp_polls_total{result="ok"}'); s1=$(metric nines_snmp_poll_latency_seconds_sum); c1=$(cpu_seconds "$COLLECTOR_PID")
 echo "Nines: $((${p1%.*} - ${p0%.*})) polls in ${SECONDS_RUN} s, $(metric 'nines_snmp_polls_total{result="failed"}') failed"
 poll_ms=$(awk -v s0="$s0" -v s1="$s1" -v p0="$p0" -v p1="$p1" 'BEGIN {printf "%.2f", (s1-s0)/(p1-p0)*1000}')
 kill "$COLLECTOR_PID"; wait "$COLLECTOR_PID" 2>/dev/null || true

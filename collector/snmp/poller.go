@@ -63,7 +63,7 @@ func NewPoller(devices []Device, workers int, logger *slog.Logger) *Poller {
 	}
 	return &Poller{logger: logger, workers: make(chan struct{}, workers), dial: Dial, devices: devices, changed: make(chan struct{}, 1),
 		Durations: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name:    "nines_snmp_poll_duration_seconds",
+			Name:    "nines_snmp_poll_latency_seconds",
 			Help:    "How long SNMP polls took (every module of one device), answered or not.",
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 		})}

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/ninesmon/nines/collector/internal/peer"
@@ -301,6 +302,14 @@ func TestPollerFollowsSnmpd(t *testing.T) {
 	wait("polls succeed again", true)
 	if p.Polls.Load() < 3 || w.samples == 0 {
 		t.Errorf("polls %d, samples %d", p.Polls.Load(), w.samples)
+	}
+	// Every poll, answered or not, is in the latency histogram.
+	var m dto.Metric
+	if err := p.Durations.Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	if got, polls := m.GetHistogram().GetSampleCount(), uint64(p.Polls.Load()); got < polls-1 || got > polls {
+		t.Errorf("latency histogram counted %d polls, the poller %d", got, polls)
 	}
 }
 
