@@ -39,22 +39,12 @@ func TestCollectorPair(t *testing.T) {
 		})
 	}
 	for i, m := range pair {
-		write(t, filepath.Join(m.dir, "agent.token"), "agent-secret-token\n")
-		write(t, filepath.Join(m.dir, "admin.token"), "admin-secret-token\n")
-		write(t, filepath.Join(m.dir, "collector.yml"), fmt.Sprintf(`
-web: {listen_address: %q}
-storage: {path: nines.db}
-auth:
-  tokens:
-    - {name: agents, role: agent, token_file: agent.token}
-    - {name: admin, role: admin, token_file: admin.token}
-availability: {default_push_interval: 1s, startup_grace: 1s, check_interval: 100ms}
-`, m.addr))
-		m.api = client{base: "http://" + m.addr, token: "admin-secret-token"}
+		writeCollector(t, m.dir, m.addr, "availability: {default_push_interval: 1s, startup_grace: 1s, check_interval: 100ms}\n")
+		m.api = client{base: "http://" + m.addr, token: e2eAdminToken}
 		startMember(m, fmt.Sprintf("collector-%d", i))
 	}
 	agentDir, agentAddr := t.TempDir(), freeAddr(t)
-	write(t, filepath.Join(agentDir, "agent.token"), "agent-secret-token\n")
+	write(t, filepath.Join(agentDir, "agent.token"), e2eAgentToken+"\n")
 	write(t, filepath.Join(agentDir, "agent.yml"), fmt.Sprintf(`
 interval: 200ms
 hostname: pair-host

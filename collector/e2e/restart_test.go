@@ -26,8 +26,6 @@ func TestRestartKeepsAlerts(t *testing.T) {
 	agentBin := binary(t, "agent/cmd/nines-agent")
 	dir := t.TempDir()
 	collectorAddr, agentAddr := freeAddr(t), freeAddr(t)
-	write(t, filepath.Join(dir, "agent.token"), "agent-token")
-	write(t, filepath.Join(dir, "admin.token"), "admin-token")
 	write(t, filepath.Join(dir, "rules.yml"), `
 groups:
   - name: availability
@@ -38,16 +36,10 @@ groups:
         for: 2s
         labels: {priority: P3}
 `)
-	write(t, filepath.Join(dir, "collector.yml"), fmt.Sprintf(`
-web: {listen_address: %q}
-storage: {path: nines.db}
-auth:
-  tokens:
-    - {name: agents, role: agent, token_file: agent.token}
-    - {name: admin, role: admin, token_file: admin.token}
+	writeCollector(t, dir, collectorAddr, `
 availability: {down_after_intervals: 3, default_push_interval: 1s, startup_grace: 1s, check_interval: 100ms}
 rules: {files: [rules.yml], outage_tolerance: 1h}
-`, collectorAddr))
+`)
 	write(t, filepath.Join(dir, "agent.yml"), fmt.Sprintf(`
 interval: 1s
 hostname: restart-host
@@ -55,7 +47,7 @@ web: {listen_address: %q}
 push: {urls: ["http://%s"], token_file: agent.token, spool_dir: spool}
 `, agentAddr, collectorAddr))
 
-	api := client{base: "http://" + collectorAddr, token: "admin-token"}
+	api := client{base: "http://" + collectorAddr, token: e2eAdminToken}
 	startCollector := func() *proc {
 		p := start(t, "collector", collectorBin, "--config", filepath.Join(dir, "collector.yml"), "--log.level", "debug")
 		eventually(t, 30*time.Second, "collector ready", func() (bool, string) {

@@ -221,6 +221,29 @@ func write(t *testing.T, path, content string) {
 // turns UP; killing the agent opens a host-down incident within 3 push
 // intervals + 2 s; restarting it resolves the incident; a clean stop is
 // SHUTDOWN, not an outage.
+// The tokens writeCollector gives a collector (and agents need).
+const (
+	e2eAgentToken = "agent-secret-token"
+	e2eAdminToken = "admin-secret-token"
+)
+
+// writeCollector writes dir/collector.yml: the listen address, a store in
+// dir, an agent and an admin token (e2eAgentToken, e2eAdminToken, in
+// files beside it), then extra YAML.
+func writeCollector(t *testing.T, dir, addr, extra string) {
+	t.Helper()
+	write(t, filepath.Join(dir, "agent.token"), e2eAgentToken+"\n")
+	write(t, filepath.Join(dir, "admin.token"), e2eAdminToken+"\n")
+	write(t, filepath.Join(dir, "collector.yml"), fmt.Sprintf(`
+web: {listen_address: %q}
+storage: {path: nines.db}
+auth:
+  tokens:
+    - {name: agents, role: agent, token_file: agent.token}
+    - {name: admin, role: admin, token_file: admin.token}
+`, addr)+extra)
+}
+
 func TestThinPath(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs both binaries")
@@ -233,8 +256,6 @@ func TestThinPath(t *testing.T) {
 	agentBin := binary(t, "agent/cmd/nines-agent")
 
 	collectorAddr, agentAddr := freeAddr(t), freeAddr(t)
-	write(t, filepath.Join(dir, "agent.token"), "agent-secret-token\n")
-	write(t, filepath.Join(dir, "admin.token"), "admin-secret-token\n")
 	write(t, filepath.Join(dir, "rules.yml"), `
 groups:
   - name: availability
@@ -246,13 +267,7 @@ groups:
         annotations:
           summary: "Host {{ $labels.target }} is down"
 `)
-	write(t, filepath.Join(dir, "collector.yml"), fmt.Sprintf(`
-web: {listen_address: %q}
-storage: {path: nines.db}
-auth:
-  tokens:
-    - {name: agents, role: agent, token_file: agent.token}
-    - {name: admin, role: admin, token_file: admin.token}
+	writeCollector(t, dir, collectorAddr, `
 availability:
   down_after_intervals: 3
   default_push_interval: 1s
@@ -260,7 +275,7 @@ availability:
   check_interval: 100ms
 rules:
   files: [rules.yml]
-`, collectorAddr))
+`)
 	write(t, filepath.Join(dir, "agent.yml"), fmt.Sprintf(`
 interval: 1s
 hostname: e2e-host
@@ -273,7 +288,7 @@ push:
 `, agentAddr, collectorAddr))
 
 	collector := start(t, "collector", collectorBin, "--config", filepath.Join(dir, "collector.yml"), "--log.level", "debug")
-	api := client{base: "http://" + collectorAddr, token: "admin-secret-token"}
+	api := client{base: "http://" + collectorAddr, token: e2eAdminToken}
 	eventually(t, 30*time.Second, "collector ready", func() (bool, string) {
 		return api.get(t, "/-/ready", nil) == http.StatusOK, "not ready"
 	})
