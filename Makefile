@@ -8,7 +8,7 @@ PKG        := github.com/ninesmon/nines
 VERSION    ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 REVISION   ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 BUILD_DATE ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
-LDFLAGS    := -s -w -X $(PKG)/agent/buildinfo.Version=$(VERSION) -X $(PKG)/agent/buildinfo.Revision=$(REVISION) -X $(PKG)/agent/buildinfo.BuildDate=$(BUILD_DATE)
+LDFLAGS    := -s -w -X $(PKG)/internal/buildinfo.Version=$(VERSION) -X $(PKG)/internal/buildinfo.Revision=$(REVISION) -X $(PKG)/internal/buildinfo.BuildDate=$(BUILD_DATE)
 STATICCHECK_VERSION ?= v0.8.2
 # Debian packages of the real peers the tests start (installed when missing).
 TEST_PACKAGES ?= dbus-daemon dnsmasq-base prometheus prometheus-alertmanager snmpd snmp chromium fonts-dejavu-core python3-aiosmtpd

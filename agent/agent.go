@@ -20,12 +20,12 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 	gohost "github.com/shirou/gopsutil/v3/host"
 
-	"github.com/ninesmon/nines/agent/buildinfo"
 	"github.com/ninesmon/nines/agent/config"
 	"github.com/ninesmon/nines/agent/expose"
 	"github.com/ninesmon/nines/agent/host"
 	"github.com/ninesmon/nines/agent/power"
 	"github.com/ninesmon/nines/agent/push"
+	"github.com/ninesmon/nines/internal/buildinfo"
 )
 
 // ShutdownTimeout bounds the stop sequence: flush, goodbye, close.

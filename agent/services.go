@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/ninesmon/nines/agent/host"
-	"github.com/ninesmon/nines/agent/probe"
+	"github.com/ninesmon/nines/internal/probe"
 )
 
 // serviceChecks runs the checks of the services on this host, each on its

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/ninesmon/nines/agent/power/logindtest"
-	"github.com/ninesmon/nines/agent/wire"
+	"github.com/ninesmon/nines/internal/wire"
 )
 
 // TestGoodbyeBeforeSleep: when logind announces a sleep, the agent sends

@@ -8,7 +8,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/ninesmon/nines/agent/failpoint"
+	"github.com/ninesmon/nines/internal/failpoint"
 )
 
 // Dispatcher delivers queued notifications (the outbox) to their

@@ -23,9 +23,6 @@ import (
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 
-	"github.com/ninesmon/nines/agent/buildinfo"
-	"github.com/ninesmon/nines/agent/wire"
-	"github.com/ninesmon/nines/agent/yamlconf"
 	"github.com/ninesmon/nines/alerting"
 	"github.com/ninesmon/nines/alerting/notify/alertmanager"
 	"github.com/ninesmon/nines/alerting/notify/email"
@@ -45,6 +42,9 @@ import (
 	"github.com/ninesmon/nines/collector/state"
 	"github.com/ninesmon/nines/collector/store/sqlite"
 	"github.com/ninesmon/nines/collector/web"
+	"github.com/ninesmon/nines/internal/buildinfo"
+	"github.com/ninesmon/nines/internal/wire"
+	"github.com/ninesmon/nines/internal/yamlconf"
 	"github.com/ninesmon/nines/rules"
 	"github.com/ninesmon/nines/rules/samples"
 )

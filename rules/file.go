@@ -18,7 +18,7 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 	"go.yaml.in/yaml/v3"
 
-	"github.com/ninesmon/nines/agent/yamlconf"
+	"github.com/ninesmon/nines/internal/yamlconf"
 )
 
 // File is one rule file.

@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/ninesmon/nines/agent/yamlconf"
+	"github.com/ninesmon/nines/internal/yamlconf"
 )
 
 // SLOSpec is an availability objective, written under "slos:" in a rule

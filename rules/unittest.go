@@ -17,7 +17,7 @@ import (
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 
-	"github.com/ninesmon/nines/agent/yamlconf"
+	"github.com/ninesmon/nines/internal/yamlconf"
 	"github.com/ninesmon/nines/rules/samples"
 )
 

@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/ninesmon/nines/agent/host"
-	"github.com/ninesmon/nines/agent/probe"
-	"github.com/ninesmon/nines/agent/yamlconf"
+	"github.com/ninesmon/nines/internal/probe"
+	"github.com/ninesmon/nines/internal/yamlconf"
 )
 
 // Config is the whole agent configuration. The zero value is not valid:

@@ -13,8 +13,8 @@ import (
 
 	"github.com/VictoriaMetrics/metrics"
 
-	"github.com/ninesmon/nines/agent/gzpool"
 	"github.com/ninesmon/nines/agent/host"
+	"github.com/ninesmon/nines/internal/gzpool"
 )
 
 var bufPool = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 32<<10) }}

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/ninesmon/nines/agent/spool"
-	"github.com/ninesmon/nines/agent/yamlconf"
+	"github.com/ninesmon/nines/internal/yamlconf"
 )
 
 // Pusher is what the agent pushes through: a Sender (the collectors tried

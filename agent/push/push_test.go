@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/ninesmon/nines/agent/host"
-	"github.com/ninesmon/nines/agent/wire"
+	"github.com/ninesmon/nines/internal/wire"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")

@@ -18,10 +18,10 @@ import (
 
 	"github.com/VictoriaMetrics/metrics"
 
-	"github.com/ninesmon/nines/agent/gzpool"
 	"github.com/ninesmon/nines/agent/spool"
-	"github.com/ninesmon/nines/agent/wire"
-	"github.com/ninesmon/nines/agent/yamlconf"
+	"github.com/ninesmon/nines/internal/gzpool"
+	"github.com/ninesmon/nines/internal/wire"
+	"github.com/ninesmon/nines/internal/yamlconf"
 )
 
 // Options configure a Sender.

@@ -5,7 +5,7 @@
 // is due is skipped and counted, never stacked.
 package check
 
-import "github.com/ninesmon/nines/agent/probe"
+import "github.com/ninesmon/nines/internal/probe"
 
 // Spec, Result and Run are the probe package's: one check, run once.
 type (

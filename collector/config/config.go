@@ -21,10 +21,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ninesmon/nines/agent/probe"
-	"github.com/ninesmon/nines/agent/yamlconf"
 	"github.com/ninesmon/nines/alerting/notify/webhook"
 	"github.com/ninesmon/nines/collector/calendar"
+	"github.com/ninesmon/nines/internal/probe"
+	"github.com/ninesmon/nines/internal/yamlconf"
 	"github.com/ninesmon/nines/rules"
 )
 

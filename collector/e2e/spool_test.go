@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ninesmon/nines/agent/wire"
+	"github.com/ninesmon/nines/internal/wire"
 )
 
 // pushRecorder stands in for the collector: it refuses pushes while down

@@ -20,8 +20,8 @@ import (
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 
-	"github.com/ninesmon/nines/agent/wire"
 	"github.com/ninesmon/nines/collector/state"
+	"github.com/ninesmon/nines/internal/wire"
 )
 
 // Observer is told which host reported (the availability tracker).

@@ -15,8 +15,8 @@ import (
 
 	"github.com/prometheus/prometheus/model/labels"
 
-	"github.com/ninesmon/nines/agent/wire"
 	"github.com/ninesmon/nines/collector/state"
+	"github.com/ninesmon/nines/internal/wire"
 )
 
 type sample struct {

@@ -16,11 +16,11 @@ import (
 	"syscall"
 
 	"github.com/ninesmon/nines/agent"
-	"github.com/ninesmon/nines/agent/buildinfo"
-	"github.com/ninesmon/nines/agent/cli"
 	"github.com/ninesmon/nines/agent/config"
-	"github.com/ninesmon/nines/agent/logging"
 	"github.com/ninesmon/nines/agent/power"
+	"github.com/ninesmon/nines/internal/buildinfo"
+	"github.com/ninesmon/nines/internal/cli"
+	"github.com/ninesmon/nines/internal/logging"
 )
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }

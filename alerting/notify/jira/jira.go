@@ -18,9 +18,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ninesmon/nines/agent/failpoint"
 	"github.com/ninesmon/nines/alerting"
 	"github.com/ninesmon/nines/alerting/notify"
+	"github.com/ninesmon/nines/internal/failpoint"
 )
 
 // Ticket is the Jira issue an incident is linked to.

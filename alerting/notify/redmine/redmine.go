@@ -19,9 +19,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ninesmon/nines/agent/failpoint"
 	"github.com/ninesmon/nines/alerting"
 	"github.com/ninesmon/nines/alerting/notify"
+	"github.com/ninesmon/nines/internal/failpoint"
 )
 
 // Ticket is the issue an incident is linked to.

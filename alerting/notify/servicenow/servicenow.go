@@ -16,9 +16,9 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/ninesmon/nines/agent/failpoint"
 	"github.com/ninesmon/nines/alerting"
 	"github.com/ninesmon/nines/alerting/notify"
+	"github.com/ninesmon/nines/internal/failpoint"
 )
 
 // Ticket is the ServiceNow incident an incident is linked to.

@@ -14,8 +14,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/ninesmon/nines/agent/cli"
 	"github.com/ninesmon/nines/alerting"
+	"github.com/ninesmon/nines/internal/cli"
 )
 
 const incidentsUsage = `Usage:

@@ -21,11 +21,11 @@ import (
 	"syscall"
 	_ "time/tzdata" // calendars name IANA time zones; Windows has no zoneinfo
 
-	"github.com/ninesmon/nines/agent/buildinfo"
-	"github.com/ninesmon/nines/agent/cli"
-	"github.com/ninesmon/nines/agent/logging"
 	"github.com/ninesmon/nines/collector"
 	"github.com/ninesmon/nines/collector/config"
+	"github.com/ninesmon/nines/internal/buildinfo"
+	"github.com/ninesmon/nines/internal/cli"
+	"github.com/ninesmon/nines/internal/logging"
 	"github.com/ninesmon/nines/rules"
 )
 

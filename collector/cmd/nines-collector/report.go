@@ -10,12 +10,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ninesmon/nines/agent/cli"
 	"github.com/ninesmon/nines/collector"
 	"github.com/ninesmon/nines/collector/config"
 	"github.com/ninesmon/nines/collector/report"
 	"github.com/ninesmon/nines/collector/state"
 	"github.com/ninesmon/nines/collector/store/sqlite"
+	"github.com/ninesmon/nines/internal/cli"
 )
 
 // reportCmd writes a service level report from the store the

@@ -26,9 +26,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/ninesmon/nines/agent/wire"
 	"github.com/ninesmon/nines/collector/internal/loadgen"
 	"github.com/ninesmon/nines/collector/internal/snmpsim"
+	"github.com/ninesmon/nines/internal/wire"
 )
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }

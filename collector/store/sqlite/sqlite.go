@@ -23,9 +23,9 @@ import (
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
-	"github.com/ninesmon/nines/agent/failpoint"
 	"github.com/ninesmon/nines/alerting"
 	"github.com/ninesmon/nines/collector/state"
+	"github.com/ninesmon/nines/internal/failpoint"
 	"github.com/ninesmon/nines/rules"
 )
 

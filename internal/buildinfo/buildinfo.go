@@ -1,5 +1,5 @@
 // Package buildinfo holds the version stamped into both binaries at link
-// time by the Makefile (-X github.com/ninesmon/nines/agent/buildinfo.Version=...).
+// time by the Makefile (-X github.com/ninesmon/nines/internal/buildinfo.Version=...).
 package buildinfo
 
 import (

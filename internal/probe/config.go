@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ninesmon/nines/agent/yamlconf"
+	"github.com/ninesmon/nines/internal/yamlconf"
 )
 
 // Config is a check as written in a configuration file (the collector's
