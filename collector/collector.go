@@ -46,7 +46,7 @@ import (
 	"github.com/ninesmon/nines/internal/wire"
 	"github.com/ninesmon/nines/internal/yamlconf"
 	"github.com/ninesmon/nines/rules"
-	"github.com/ninesmon/nines/rules/samples"
+	"github.com/ninesmon/nines/collector/samples"
 )
 
 // ShutdownTimeout bounds the stop sequence.

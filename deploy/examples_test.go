@@ -9,6 +9,7 @@ import (
 
 	agentconfig "github.com/ninesmon/nines/agent/config"
 	collectorconfig "github.com/ninesmon/nines/collector/config"
+	"github.com/ninesmon/nines/collector/samples"
 	"github.com/ninesmon/nines/rules"
 )
 
@@ -58,7 +59,7 @@ func TestExamples(t *testing.T) {
 				}
 			case strings.Contains(base, ".test."):
 				var out strings.Builder
-				if !rules.RunTestFile(f, &out) {
+				if !rules.RunTestFile(f, &out, func() rules.TestStorage { return samples.ForRuleTests() }) {
 					t.Fatalf("rule tests failed:\n%s", out.String())
 				}
 			case strings.Contains(base, "rules"):

@@ -10,7 +10,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/ninesmon/nines/rules"
-	"github.com/ninesmon/nines/rules/samples"
+	"github.com/ninesmon/nines/collector/samples"
 )
 
 // benchRules makes n alerting rules, rule i over bench_metric_i, each

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ninesmon/nines/collector/samples"
 )
 
 func TestParseFileGood(t *testing.T) {
@@ -71,7 +73,7 @@ func TestRuleUnitTests(t *testing.T) {
 	}
 	for _, f := range files {
 		var out strings.Builder
-		if !RunTestFile(f, &out) {
+		if !RunTestFile(f, &out, func() TestStorage { return samples.ForRuleTests() }) {
 			t.Errorf("%s:\n%s", f, out.String())
 		}
 	}

@@ -9,7 +9,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/ninesmon/nines/rules"
-	"github.com/ninesmon/nines/rules/samples"
+	"github.com/ninesmon/nines/collector/samples"
 )
 
 type memStateStore struct {

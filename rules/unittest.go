@@ -16,9 +16,9 @@ import (
 
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/storage"
 
 	"github.com/ninesmon/nines/internal/yamlconf"
-	"github.com/ninesmon/nines/rules/samples"
 )
 
 // TestFile is a rule unit-test file in promtool's format, so tests written
@@ -103,9 +103,17 @@ func (f *TestFile) Validate(p *yamlconf.Problems) {
 	}
 }
 
-// RunTestFile runs a rule unit-test file, writing failures to w. It
-// returns false when any test failed or the file could not be run.
-func RunTestFile(path string, w io.Writer) bool {
+// TestStorage holds a unit test's input series: what the rules query and
+// where recording rules write. The collector's recent window is one.
+type TestStorage interface {
+	storage.Queryable
+	Appender
+}
+
+// RunTestFile runs a rule unit-test file, writing failures to w; each test
+// gets a fresh storage from newStorage. It returns false when any test
+// failed or the file could not be run.
+func RunTestFile(path string, w io.Writer, newStorage func() TestStorage) bool {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		fmt.Fprintf(w, "%s: %v\n", path, err)
@@ -142,7 +150,7 @@ func RunTestFile(path string, w io.Writer) bool {
 		if name == "" {
 			name = "#" + strconv.Itoa(i+1)
 		}
-		if errs := runTest(t, files, tf.EvaluationInterval.D()); len(errs) > 0 {
+		if errs := runTest(t, files, tf.EvaluationInterval.D(), newStorage()); len(errs) > 0 {
 			ok = false
 			fmt.Fprintf(w, "%s: test %s FAILED:\n", path, name)
 			for _, e := range errs {
@@ -155,7 +163,7 @@ func RunTestFile(path string, w io.Writer) bool {
 
 // runTest loads the input series, evaluates the rules from time 0 at the
 // evaluation interval up to the last eval_time, and compares.
-func runTest(t *Test, files []*File, evalInterval time.Duration) []string {
+func runTest(t *Test, files []*File, evalInterval time.Duration, store TestStorage) []string {
 	if evalInterval <= 0 {
 		evalInterval = time.Minute
 	}
@@ -163,7 +171,7 @@ func runTest(t *Test, files []*File, evalInterval time.Duration) []string {
 	if interval <= 0 {
 		interval = evalInterval
 	}
-	store := samples.New(100*365*24*time.Hour, 0, 0)
+
 	for _, s := range t.InputSeries {
 		lset, vals, err := PromQL.ParseSeriesDesc(s.Series + " " + s.Values)
 		if err != nil {

@@ -19,7 +19,7 @@ import (
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 
-	"github.com/ninesmon/nines/rules/samples"
+	"github.com/ninesmon/nines/collector/samples"
 )
 
 // Appender stores samples. lset is only valid during the call (the

@@ -11,7 +11,7 @@ import (
 
 	"github.com/prometheus/prometheus/model/labels"
 
-	"github.com/ninesmon/nines/rules/samples"
+	"github.com/ninesmon/nines/collector/samples"
 )
 
 func TestTimestampPrecision(t *testing.T) {

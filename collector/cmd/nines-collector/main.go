@@ -23,6 +23,7 @@ import (
 
 	"github.com/ninesmon/nines/collector"
 	"github.com/ninesmon/nines/collector/config"
+	"github.com/ninesmon/nines/collector/samples"
 	"github.com/ninesmon/nines/internal/buildinfo"
 	"github.com/ninesmon/nines/internal/cli"
 	"github.com/ninesmon/nines/internal/logging"
@@ -167,7 +168,7 @@ func rulesCmd(args []string, stdout, stderr io.Writer) int {
 	if args[0] == "test" {
 		failed := false
 		for _, f := range files {
-			if rules.RunTestFile(f, stderr) {
+			if rules.RunTestFile(f, stderr, func() rules.TestStorage { return samples.ForRuleTests() }) {
 				fmt.Fprintf(stdout, "%s: SUCCESS\n", f)
 			} else {
 				fmt.Fprintf(stdout, "%s: FAILED\n", f)

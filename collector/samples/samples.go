@@ -315,3 +315,7 @@ func (s *seriesSet) Next() bool                        { s.i++; return s.i < len
 func (s *seriesSet) At() storage.Series                { return s.list[s.i] }
 func (s *seriesSet) Err() error                        { return nil }
 func (s *seriesSet) Warnings() annotations.Annotations { return nil }
+
+// ForRuleTests is a window without limits or pruning, for rule unit tests
+// (`nines-collector rules test`), whose series start at time 0.
+func ForRuleTests() *Store { return New(100*365*24*time.Hour, 0, 0) }
