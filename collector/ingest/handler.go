@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/model"
@@ -200,6 +202,13 @@ func (h *Handler) push(_ http.ResponseWriter, r *http.Request) (int, string) {
 	if hostname == "" {
 		return http.StatusBadRequest, "missing " + wire.HeaderHostname + " header"
 	}
+	if err := printable(hostname, maxHostnameBytes); err != nil {
+		return http.StatusBadRequest, fmt.Sprintf("bad %s header: %v", wire.HeaderHostname, err)
+	}
+	agentID := r.Header.Get(wire.HeaderHostID)
+	if err := printable(agentID, maxHostIDBytes); err != nil {
+		return http.StatusBadRequest, fmt.Sprintf("bad %s header: %v", wire.HeaderHostID, err)
+	}
 	if !h.opts.Observer.Admit(hostname) {
 		h.notAdmitted.Inc()
 		return http.StatusForbidden, fmt.Sprintf("host %q is not in the inventory and may not register itself", hostname)
@@ -207,7 +216,7 @@ func (h *Handler) push(_ http.ResponseWriter, r *http.Request) (int, string) {
 	// Duplicates are told apart per host ID and name: cloned machines
 	// (and several agents on one test machine) share a machine ID, and
 	// one's sequence numbers must not hide the other's pushes.
-	hostID := r.Header.Get(wire.HeaderHostID) + "\x00" + hostname
+	hostID := agentID + "\x00" + hostname
 	var interval time.Duration
 	if s := r.Header.Get(wire.HeaderInterval); s != "" {
 		d, err := time.ParseDuration(s)
@@ -251,7 +260,7 @@ func (h *Handler) push(_ http.ResponseWriter, r *http.Request) (int, string) {
 	h.opts.Logger.Debug("push received", "host", hostname, "remote_addr", r.RemoteAddr, "sequence", seq, "bytes", len(body))
 	res := h.decode(EndpointPush, body, DecodeOptions{Precision: time.Millisecond, Now: now, Extra: extra, MaxLineBytes: h.opts.MaxLineBytes})
 	h.record(hostID, seq) // only now: a batch that failed to arrive may be retried
-	obs := state.Observation{Name: hostname, ID: hostID, Labels: hostLabels, Interval: interval,
+	obs := state.Observation{Name: hostname, ID: agentID, Labels: hostLabels, Interval: interval,
 		MetricsAddress: metricsAddress(r.Header.Get(wire.HeaderMetricsAddress), r.RemoteAddr)}
 	if err := h.opts.Observer.Observe(ctx, obs, now); err != nil {
 		h.opts.Logger.Error("record host state", "host", hostname, "err", err)
@@ -440,4 +449,28 @@ func parseLabels(s string) (map[string]string, error) {
 		out[k] = vals[len(vals)-1]
 	}
 	return out, nil
+}
+
+// Bounds of the identity headers of a push.
+const (
+	maxHostnameBytes = 253 // a DNS name's limit
+	maxHostIDBytes   = 128 // machine IDs are 32 to 36 characters
+)
+
+// printable checks that a header value that becomes a name or an id is
+// at most max bytes of printable UTF-8 (no control characters), so it is
+// safe in JSON, logs, labels and the web UI.
+func printable(s string, max int) error {
+	if len(s) > max {
+		return fmt.Errorf("%d bytes, at most %d allowed", len(s), max)
+	}
+	if !utf8.ValidString(s) {
+		return errors.New("not valid UTF-8")
+	}
+	for i, r := range s {
+		if !unicode.IsPrint(r) {
+			return fmt.Errorf("unprintable character %U at byte %d", r, i)
+		}
+	}
+	return nil
 }

@@ -44,6 +44,7 @@ type fakeObserver struct {
 	interval time.Duration
 	labels   map[string]string
 	address  string
+	id       string
 	deny     string
 }
 
@@ -52,7 +53,7 @@ func (f *fakeObserver) Admit(name string) bool { return name != f.deny }
 func (f *fakeObserver) Observe(_ context.Context, o state.Observation, _ time.Time) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.observed, f.interval, f.labels, f.address = append(f.observed, o.Name), o.Interval, o.Labels, o.MetricsAddress
+	f.observed, f.interval, f.labels, f.address, f.id = append(f.observed, o.Name), o.Interval, o.Labels, o.MetricsAddress, o.ID
 	return nil
 }
 
@@ -61,6 +62,36 @@ func (f *fakeObserver) Goodbye(_ context.Context, name string, _ time.Time) erro
 	defer f.mu.Unlock()
 	f.goodbyes = append(f.goodbyes, name)
 	return nil
+}
+
+// TestPushHeadersPrintable: a hostname or host ID with control characters
+// (or one too long) is refused with 400 naming the header; nothing of the
+// push is recorded.
+func TestPushHeadersPrintable(t *testing.T) {
+	long := strings.Repeat("a", 300)
+	for _, tc := range []struct{ name, header, value string }{
+		{"NUL in host ID", wire.HeaderHostID, "machine\x001"},
+		{"newline in host ID", wire.HeaderHostID, "machine\n1"},
+		{"long host ID", wire.HeaderHostID, long},
+		{"escape in hostname", wire.HeaderHostname, "web\x1b[2J"},
+		{"long hostname", wire.HeaderHostname, long},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			app, obs := &fakeAppender{}, &fakeObserver{}
+			h := newHandler(app, obs)
+			req := httptest.NewRequest(http.MethodPost, wire.PushPath, strings.NewReader("m v=1 1000\n"))
+			req.Header.Set(wire.HeaderHostname, "web1")
+			req.Header[http.CanonicalHeaderKey(tc.header)] = []string{tc.value}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), tc.header) {
+				t.Errorf("got %d %q, want 400 naming %s", rec.Code, rec.Body, tc.header)
+			}
+			if len(app.got) != 0 || len(obs.observed) != 0 {
+				t.Errorf("recorded %d samples and %d observations, want none", len(app.got), len(obs.observed))
+			}
+		})
+	}
 }
 
 func TestDecode(t *testing.T) {
@@ -143,6 +174,10 @@ func TestHandler(t *testing.T) {
 	}
 	if obs.interval != 5*time.Second || obs.labels["site"] != "hq" || len(obs.observed) != 1 {
 		t.Errorf("observer: got %+v", obs)
+	}
+	// The target's id is the agent's host ID as sent: opaque and printable.
+	if obs.id != "machine-1" {
+		t.Errorf("target id: got %q, want machine-1", obs.id)
 	}
 	// A wildcard listen address is completed with the sender's address.
 	if obs.address != "192.0.2.1:9991" {
