@@ -36,9 +36,42 @@ type Notifier struct {
 	Timeout     time.Duration
 	// ExternalURL links back to Nines (generatorURL, externalURL).
 	ExternalURL string
+	// ResendEvery is how often, in API mode, firing incidents are sent
+	// again (default DefaultResendEvery); each firing alert carries an
+	// endsAt four intervals ahead, as Prometheus sends them, so the
+	// Alertmanager keeps it firing while Nines does, and resolves it by
+	// itself a few minutes after Nines stops telling it.
+	ResendEvery time.Duration
+	// Now is the clock (nil: time.Now).
+	Now func() time.Time
 }
 
-var _ alerting.Notifier = (*Notifier)(nil)
+// DefaultResendEvery is Prometheus's --rules.alert.resend-delay.
+const DefaultResendEvery = time.Minute
+
+var (
+	_ alerting.Notifier  = (*Notifier)(nil)
+	_ alerting.Refresher = (*Notifier)(nil)
+)
+
+// RefreshEvery implements alerting.Refresher: the resend interval in API
+// mode; 0 in webhook mode, where nothing expires.
+func (n *Notifier) RefreshEvery() time.Duration {
+	if n.Mode != API {
+		return 0
+	}
+	if n.ResendEvery > 0 {
+		return n.ResendEvery
+	}
+	return DefaultResendEvery
+}
+
+func (n *Notifier) now() time.Time {
+	if n.Now != nil {
+		return n.Now()
+	}
+	return time.Now()
+}
 
 // Alert is one alert in Alertmanager's shape.
 type Alert struct {
@@ -90,6 +123,35 @@ func (n *Notifier) alertOf(inc *alerting.Incident, at time.Time) Alert {
 	return a
 }
 
+// apiAlert is an alert as the v2 API takes it: startsAt and endsAt, no
+// status; a firing one ends four resend intervals from now unless sent
+// again.
+func (n *Notifier) apiAlert(inc *alerting.Incident, at, now time.Time) Alert {
+	a := n.alertOf(inc, at)
+	if a.Status == "firing" {
+		a.EndsAt = now.Add(4 * n.RefreshEvery())
+	}
+	a.Status = ""
+	return a
+}
+
+// Refresh implements alerting.Refresher: in API mode, one post with
+// every incident as it is now.
+func (n *Notifier) Refresh(ctx context.Context, _ string, incidents []alerting.Incident, now time.Time) (bool, error) {
+	if n.Mode != API || len(incidents) == 0 {
+		return false, nil
+	}
+	alerts := make([]Alert, 0, len(incidents))
+	for i := range incidents {
+		alerts = append(alerts, n.apiAlert(&incidents[i], now, n.now()))
+	}
+	body, err := json.Marshal(alerts)
+	if err != nil {
+		return false, err
+	}
+	return n.post(ctx, n.URL+"/api/v2/alerts", body)
+}
+
 // Notify implements alerting.Notifier.
 func (n *Notifier) Notify(ctx context.Context, note alerting.Notification, inc *alerting.Incident) (bool, error) {
 	a := n.alertOf(inc, note.At)
@@ -98,8 +160,7 @@ func (n *Notifier) Notify(ctx context.Context, note alerting.Notification, inc *
 	target := n.URL
 	switch n.Mode {
 	case API:
-		a.Status = "" // the v2 API takes startsAt/endsAt, not a status
-		body, err = json.Marshal([]Alert{a})
+		body, err = json.Marshal([]Alert{n.apiAlert(inc, note.At, n.now())})
 		target = n.URL + "/api/v2/alerts"
 	default:
 		body, err = json.Marshal(WebhookMessage{
@@ -111,6 +172,10 @@ func (n *Notifier) Notify(ctx context.Context, note alerting.Notification, inc *
 	if err != nil {
 		return false, err
 	}
+	return n.post(ctx, target, body)
+}
+
+func (n *Notifier) post(ctx context.Context, target string, body []byte) (bool, error) {
 	var headers map[string]string
 	if n.BearerToken != "" {
 		headers = map[string]string{"Authorization": "Bearer " + n.BearerToken}
