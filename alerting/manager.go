@@ -61,6 +61,10 @@ type Manager struct {
 	// attached are child problems folded into a parent's incident: dedup
 	// key -> the parent incident's id.
 	attached map[string]attachment
+	// held are alerts whose incident was resolved by hand (in Nines or
+	// by closing its ticket) while they fired: dedup key -> the alert's
+	// FiredAt. The hand resolution wins until the alert clears.
+	held map[string]time.Time
 }
 
 type attachment struct {
@@ -156,7 +160,7 @@ var _ rules.Sink = (*Manager)(nil)
 func NewManager(ctx context.Context, store Store, logger *slog.Logger) (*Manager, error) {
 	m := &Manager{store: store, logger: logger, metrics: newMetrics(), policy: DefaultPolicy(),
 		active: map[string]*Incident{}, flagged: map[string]bool{}, flaps: map[string]*flapHistory{}, attached: map[string]attachment{},
-		reminded: map[string]time.Time{}, cleared: map[string]bool{}}
+		reminded: map[string]time.Time{}, cleared: map[string]bool{}, held: map[string]time.Time{}}
 	list, err := store.Incidents(ctx, Filter{Status: []Status{StatusOpen, StatusAcknowledged}})
 	if err != nil {
 		return nil, fmt.Errorf("load active incidents: %w", err)
@@ -218,6 +222,13 @@ func (m *Manager) Alerts(ctx context.Context, now time.Time, group string, alert
 		if _, ok := m.attached[key]; ok {
 			continue
 		}
+		firedAt := a.FiredAt
+		if firedAt.IsZero() {
+			firedAt = now
+		}
+		if at, ok := m.held[key]; ok && at.Equal(firedAt) {
+			continue // resolved by hand while firing: not until it clears
+		}
 		if m.outsideSchedule(lm, now) {
 			continue // the rule's calendar says not now; it opens when it is
 		}
@@ -242,7 +253,7 @@ func (m *Manager) Alerts(ctx context.Context, now time.Time, group string, alert
 			m.logger.Info("problem attached to its parent's incident", "rule", a.Rule, "target", target, "incident_id", parent.ID)
 			continue
 		}
-		if m.reopen(ctx, key, now) {
+		if m.reopen(ctx, key, firedAt, now) {
 			continue
 		}
 		inc := &Incident{
@@ -273,6 +284,11 @@ func (m *Manager) Alerts(ctx context.Context, now time.Time, group string, alert
 		m.logger.Info("incident opened", "incident_id", inc.ID, "rule", a.Rule, "priority", inc.Priority, "target", inc.Target)
 	}
 	m.trackFlapping(ctx, now, group, alerts)
+	for key := range m.held {
+		if !stillActive[key] {
+			delete(m.held, key) // cleared: the next firing is a new fault
+		}
+	}
 	for key, inc := range m.active {
 		if inc.Group != group || stillActive[key] {
 			continue
@@ -375,14 +391,27 @@ func (m *Manager) Flapping(key string) bool {
 }
 
 // reopen reopens the incident of key resolved within ReopenWindow, if
-// any, and reports whether it did.
-func (m *Manager) reopen(ctx context.Context, key string, now time.Time) bool {
+// any, and reports whether it did, or holds the alert: when the alert
+// has fired since before that resolution (firedAt not after it), the
+// incident was resolved by hand (in Nines, or its ticket closed) while
+// the fault went on, and the operator's word stands until the alert
+// clears; it then reports true too, so no other incident opens. This
+// survives restarts: rule state, FiredAt included, is restored.
+func (m *Manager) reopen(ctx context.Context, key string, firedAt, now time.Time) bool {
 	prev, err := m.store.LastResolved(ctx, key, now.Add(-ReopenWindow))
 	if err != nil {
 		if !errors.Is(err, ErrNotFound) {
 			m.logger.Error("look up a recent incident to reopen", "err", err)
 		}
 		return false
+	}
+	if prev.ResolvedAt != nil && !firedAt.After(*prev.ResolvedAt) {
+		if _, ok := m.held[key]; !ok {
+			m.logger.Info("incident resolved by hand while its alert fires: not reopened until the alert clears",
+				"incident_id", prev.ID, "rule", prev.Rule, "target", prev.Target)
+		}
+		m.held[key] = firedAt
+		return true
 	}
 	ev := Event{At: now, Actor: Automatic, Action: "reopened", Text: "the alert fired again", Notify: m.notifyFor(ctx, prev, now)}
 	if err := m.store.Transition(ctx, prev.ID, []Status{StatusResolved, StatusClosed}, StatusOpen, ev); err != nil {
@@ -400,8 +429,10 @@ func (m *Manager) Acknowledge(ctx context.Context, id int64, actor, text string,
 	return m.act(ctx, id, []Status{StatusOpen}, StatusAcknowledged, Event{At: now, Actor: actor, Action: "acknowledged", Text: text})
 }
 
-// Resolve marks an open or acknowledged incident resolved by hand. If its
-// alert still fires, the next evaluation reopens it.
+// Resolve marks an open or acknowledged incident resolved by hand. The
+// hand resolution wins while its alert goes on firing (no reopening, no
+// new incident); once the alert clears, a new firing reopens it (within
+// ReopenWindow) or opens a new one.
 func (m *Manager) Resolve(ctx context.Context, id int64, actor, text string, now time.Time) error {
 	return m.act(ctx, id, []Status{StatusOpen, StatusAcknowledged}, StatusResolved, Event{At: now, Actor: actor, Action: "resolved", Text: text})
 }

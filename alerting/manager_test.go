@@ -157,6 +157,7 @@ func TestActionsAndReopen(t *testing.T) {
 	m.Alerts(ctx, t0.Add(10*time.Minute), "g", nil)
 	// It fires again 20 minutes later: the same incident, reopened and
 	// unacknowledged.
+	firing[0].FiredAt = t0.Add(30 * time.Minute)
 	m.Alerts(ctx, t0.Add(30*time.Minute), "g", firing)
 	list, _ = store.Incidents(ctx, alerting.Filter{})
 	if len(list) != 1 || list[0].Status != alerting.StatusOpen || list[0].AcknowledgedAt != nil {
@@ -178,6 +179,8 @@ func TestActionsAndReopen(t *testing.T) {
 		t.Errorf("timeline:\ngot  %s\nwant %s", strings.Join(got, " "), want)
 	}
 	// Much later the same problem is a new incident.
+	m.Alerts(ctx, t0.Add(4*time.Hour), "g", nil)
+	firing[0].FiredAt = t0.Add(5 * time.Hour)
 	m.Alerts(ctx, t0.Add(5*time.Hour), "g", firing)
 	if list, _ := store.Incidents(ctx, alerting.Filter{}); len(list) != 2 {
 		t.Errorf("incidents after the reopen window: got %d, want 2", len(list))
@@ -256,7 +259,7 @@ func TestFlapping(t *testing.T) {
 	eval := func(i int, firing bool) {
 		var alerts []rules.Alert
 		if firing {
-			alerts = []rules.Alert{{Group: "g", Rule: "LinkFlap", State: rules.StateFiring, FiredAt: t0, Labels: lbl}}
+			alerts = []rules.Alert{{Group: "g", Rule: "LinkFlap", State: rules.StateFiring, FiredAt: t0.Add(time.Duration(i) * time.Minute), Labels: lbl}}
 		}
 		m.Alerts(ctx, t0.Add(time.Duration(i)*time.Minute), "g", alerts)
 	}
@@ -570,4 +573,53 @@ func openStore(t *testing.T) *sqlite.Store {
 	}
 	t.Cleanup(func() { store.Close() })
 	return store
+}
+
+// TestHandResolutionWinsWhileFiring: an incident resolved by hand (in
+// Nines, or by closing its ticket) while its alert still fires stays
+// resolved: no reopening, no second incident, nothing sent, also after a
+// restart, until the alert clears; a new firing then reopens it.
+func TestHandResolutionWinsWhileFiring(t *testing.T) {
+	ctx := context.Background()
+	store := openStore(t)
+	m, _ := alerting.NewManager(ctx, store, slog.New(slog.DiscardHandler))
+	m.SetReceivers([]string{"redmine"})
+	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	firing := []rules.Alert{{Group: "g", Rule: "HostDown", State: rules.StateFiring, FiredAt: t0,
+		Labels: labels.FromStrings("alertname", "HostDown", "host", "db1")}}
+	m.Alerts(ctx, t0, "g", firing)
+	list, _ := store.Incidents(ctx, alerting.Filter{})
+	id := list[0].ID
+	if err := m.Resolve(ctx, id, "ticket:redmine", "ticket #7 set to Closed", t0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	check := func(when string, wantStatus alerting.Status, wantEvents string) {
+		t.Helper()
+		list, _ := store.Incidents(ctx, alerting.Filter{})
+		if len(list) != 1 || list[0].Status != wantStatus {
+			t.Fatalf("%s: incidents %+v, want one, %s", when, list, wantStatus)
+		}
+		evs, _ := store.Events(ctx, id)
+		var got []string
+		for _, e := range evs {
+			got = append(got, e.Action)
+		}
+		if strings.Join(got, " ") != wantEvents {
+			t.Errorf("%s: timeline %q, want %q", when, strings.Join(got, " "), wantEvents)
+		}
+	}
+	for i := 2; i < 10; i++ {
+		m.Alerts(ctx, t0.Add(time.Duration(i)*time.Minute), "g", firing)
+	}
+	check("still firing", alerting.StatusResolved, "opened resolved")
+	// A restarted manager (rule state, FiredAt included, is restored).
+	m, _ = alerting.NewManager(ctx, store, slog.New(slog.DiscardHandler))
+	m.SetReceivers([]string{"redmine"})
+	m.Alerts(ctx, t0.Add(11*time.Minute), "g", firing)
+	check("after a restart", alerting.StatusResolved, "opened resolved")
+	// The alert clears, then fires again: a new fault, the incident reopens.
+	m.Alerts(ctx, t0.Add(12*time.Minute), "g", nil)
+	firing[0].FiredAt = t0.Add(13 * time.Minute)
+	m.Alerts(ctx, t0.Add(13*time.Minute), "g", firing)
+	check("fired again", alerting.StatusOpen, "opened resolved reopened")
 }

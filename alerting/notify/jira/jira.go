@@ -119,6 +119,11 @@ func (n *Notifier) Notify(ctx context.Context, note alerting.Notification, inc *
 // comment adds the update once: a redelivery finds its marker.
 func (n *Notifier) comment(ctx context.Context, key string, note alerting.Notification) (bool, error) {
 	text, marker := notify.UpdateText(note)
+	return n.commentOnce(ctx, key, text, func(body string) bool { return strings.Contains(body, marker) })
+}
+
+// commentOnce adds text unless a comment already matches seen.
+func (n *Notifier) commentOnce(ctx context.Context, key, text string, seen func(body string) bool) (bool, error) {
 	body, retry, err := n.do(ctx, http.MethodGet, "/rest/api/2/issue/"+key+"/comment", nil)
 	if err != nil {
 		return retry, err
@@ -132,7 +137,7 @@ func (n *Notifier) comment(ctx context.Context, key string, note alerting.Notifi
 		return true, fmt.Errorf("jira comments of %s: %w", key, err)
 	}
 	for _, c := range res.Comments {
-		if strings.Contains(c.Body, marker) {
+		if seen(c.Body) {
 			return false, nil
 		}
 	}
@@ -208,7 +213,13 @@ func (n *Notifier) State(ctx context.Context, ticket string) (alerting.TicketSta
 	if err := json.Unmarshal(body, &issue); err != nil {
 		return alerting.TicketState{}, fmt.Errorf("jira issue %s: %w", ticket, err)
 	}
-	st := alerting.TicketState{Status: issue.Fields.Status.Name, Closed: issue.Fields.Status.StatusCategory.Key == "done"}
+	name := issue.Fields.Status.Name
+	// The configured resolved and closed statuses count as done even in a
+	// workflow that files them elsewhere: otherwise the reconciler would
+	// resolve the issue again at every sync.
+	done := issue.Fields.Status.StatusCategory.Key == "done" ||
+		strings.EqualFold(name, cmp.Or(n.ResolvedStatus, "Done")) || (n.ClosedStatus != "" && strings.EqualFold(name, n.ClosedStatus))
+	st := alerting.TicketState{Status: name, Closed: done}
 	if a := issue.Fields.Assignee; a != nil {
 		st.Assignee = a.DisplayName
 	}
@@ -216,10 +227,10 @@ func (n *Notifier) State(ctx context.Context, ticket string) (alerting.TicketSta
 	return st, nil
 }
 
-// Resolve implements alerting.TwoWay: a comment, then the transition to
-// the resolved status.
+// Resolve implements alerting.TwoWay: a comment (never twice), then the
+// transition to the resolved status.
 func (n *Notifier) Resolve(ctx context.Context, ticket, note string) error {
-	if _, _, err := n.do(ctx, http.MethodPost, "/rest/api/2/issue/"+url.PathEscape(ticket)+"/comment", map[string]string{"body": note}); err != nil {
+	if _, err := n.commentOnce(ctx, url.PathEscape(ticket), note, func(body string) bool { return body == note }); err != nil {
 		return err
 	}
 	_, err := n.transition(ctx, ticket, cmp.Or(n.ResolvedStatus, "Done"))

@@ -202,13 +202,26 @@ func TestJiraTwoWay(t *testing.T) {
 	if st, _ := n.State(ctx, "OPS-1"); !st.InProgress || st.Assignee != "Bob" {
 		t.Errorf("assigned: %+v", st)
 	}
-	if err := n.Resolve(ctx, "OPS-1", "incident over"); err != nil {
-		t.Fatal(err)
+	for range 3 { // the reconciler at three syncs: one comment
+		if err := n.Resolve(ctx, "OPS-1", "incident over"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := len(fake.issues["OPS-1"].comments); got != 1 {
+		t.Errorf("comments after resolving three times: %d, want 1", got)
 	}
 	if st, _ := n.State(ctx, "OPS-1"); !st.Closed || st.Status != "Done" {
 		t.Errorf("after Resolve: %+v", st)
 	}
 	if _, err := n.State(ctx, "OPS-99"); err == nil {
 		t.Error("unknown issue: no error")
+	}
+	// A workflow whose configured resolved status is not in the done
+	// category: it still counts as done (else the reconciler resolves the
+	// issue again at every sync).
+	fake.issues["OPS-1"].status = "Resolved"
+	n.ResolvedStatus = "Resolved"
+	if st, _ := n.State(ctx, "OPS-1"); !st.Closed {
+		t.Errorf("in the configured resolved status: %+v, want done", st)
 	}
 }

@@ -133,9 +133,11 @@ type issue struct {
 	AssignedTo *struct {
 		Name string `json:"name"`
 	} `json:"assigned_to"`
-	Journals []struct {
-		Notes string `json:"notes"`
-	} `json:"journals"`
+	Journals []journal `json:"journals"`
+}
+
+type journal struct {
+	Notes string `json:"notes"`
 }
 
 // find returns the incident's issue, or nil.
@@ -278,7 +280,7 @@ func (n *Notifier) State(ctx context.Context, ticket string) (alerting.TicketSta
 	if err := json.Unmarshal(body, &res); err != nil {
 		return alerting.TicketState{}, fmt.Errorf("redmine issue %d: %w", id, err)
 	}
-	st := alerting.TicketState{Status: res.Issue.Status.Name, Closed: n.closed[res.Issue.Status.ID]}
+	st := alerting.TicketState{Status: res.Issue.Status.Name, Closed: n.done(res.Issue.Status.ID)}
 	if res.Issue.AssignedTo != nil {
 		st.Assignee = res.Issue.AssignedTo.Name
 	}
@@ -286,8 +288,21 @@ func (n *Notifier) State(ctx context.Context, ticket string) (alerting.TicketSta
 	return st, nil
 }
 
+// done tells whether an issue status means the incident is over: one
+// Redmine counts as closed, or the configured resolved or closed status
+// (Redmine's default "Resolved" is not a closed status, yet setting it is
+// how Nines resolves an issue).
+func (n *Notifier) done(statusID int) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	st := n.names["status"]
+	return n.closed[statusID] || statusID == st[strings.ToLower(n.ResolvedStatus)] || statusID == st[strings.ToLower(n.ClosedStatus)]
+}
+
 // Resolve sets a linked issue to the resolved status with a note (the
-// reconciler: no ticket left open by Nines).
+// reconciler: no ticket left open by Nines). It is idempotent: an issue
+// already resolved or closed is left alone, and a note already on the
+// issue is never added again.
 func (n *Notifier) Resolve(ctx context.Context, ticket, note string) error {
 	if _, err := n.lookups(ctx); err != nil {
 		return err
@@ -296,7 +311,23 @@ func (n *Notifier) Resolve(ctx context.Context, ticket, note string) error {
 	if err != nil {
 		return err
 	}
-	_, _, err = n.do(ctx, http.MethodPut, fmt.Sprintf("/issues/%d.json", id), map[string]any{"issue": map[string]any{
-		"notes": note, "status_id": n.names["status"][strings.ToLower(n.ResolvedStatus)]}})
+	body, _, err := n.do(ctx, http.MethodGet, fmt.Sprintf("/issues/%d.json?include=journals", id), nil)
+	if err != nil {
+		return err
+	}
+	var res struct {
+		Issue issue `json:"issue"`
+	}
+	if err := json.Unmarshal(body, &res); err != nil {
+		return fmt.Errorf("redmine issue %d: %w", id, err)
+	}
+	if n.done(res.Issue.Status.ID) {
+		return nil
+	}
+	fields := map[string]any{"status_id": n.names["status"][strings.ToLower(n.ResolvedStatus)]}
+	if !slices.ContainsFunc(res.Issue.Journals, func(j journal) bool { return j.Notes == note }) {
+		fields["notes"] = note
+	}
+	_, _, err = n.do(ctx, http.MethodPut, fmt.Sprintf("/issues/%d.json", id), map[string]any{"issue": fields})
 	return err
 }

@@ -105,6 +105,35 @@ func TestAgainstRedmine(t *testing.T) {
 		t.Errorf("issues: %d, want 2", len(issues()))
 	}
 
+	// The reconciler (an incident ended in Nines, its issue still open)
+	// resolves the issue once: the configured resolved status counts as
+	// done although Redmine does not count "Resolved" as closed, and the
+	// note is never repeated (it was added at every sync: ~1,440 a day).
+	otherTicket := linked[other.ID].ID
+	if st, err := n.State(ctx, otherTicket); err != nil || st.Closed {
+		t.Fatalf("state of the new issue: %+v, %v; want open", st, err)
+	}
+	const note = "Incident 42 is resolved in Nines; resolving the issue it left open."
+	for range 3 {
+		if err := n.Resolve(ctx, otherTicket, note); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, err := n.State(ctx, otherTicket)
+	if err != nil || !st.Closed || st.Status != "Resolved" {
+		t.Errorf("state after the reconciler: %+v, %v; want Resolved, counted as done", st, err)
+	}
+	get(t, fmt.Sprintf("%s/issues/%s.json?include=journals", base, strings.TrimPrefix(otherTicket, "#")), apiKey, &one)
+	notes = 0
+	for _, j := range one.Issue.Journals {
+		if j.Notes == note {
+			notes++
+		}
+	}
+	if notes != 1 {
+		t.Errorf("reconciler note on the issue %d times, want once", notes)
+	}
+
 	// Misconfiguration is a clear, permanent error.
 	bad := &Notifier{URL: base, APIKey: apiKey, Project: project, FingerprintField: "No such field",
 		ResolvedStatus: "Resolved", ClosedStatus: "Closed", ReopenedStatus: "New"}
