@@ -60,6 +60,39 @@ type Store interface {
 	RecordChange(ctx context.Context, c Change) error
 	// LatestChanges returns the newest change of every target.
 	LatestChanges(ctx context.Context) ([]Change, error)
+	// SaveTarget records what is known of a target besides its state,
+	// replacing what was saved under its name; durable when it returns.
+	SaveTarget(ctx context.Context, info Info) error
+	// Targets returns every saved target's Info.
+	Targets(ctx context.Context) ([]Info, error)
+}
+
+// Info is what the collector knows of a target besides its state: the
+// sender's labels, its push interval, its metrics address and agent ID.
+// It is kept in the store and restored at start, so a restart changes
+// nothing a decision depends on (an alert's labels and so its identity, a
+// service's label-selected components, service discovery).
+type Info struct {
+	Name           string            `json:"name"`
+	Kind           Kind              `json:"kind"`
+	ID             string            `json:"id,omitempty"`
+	Labels         map[string]string `json:"labels,omitempty"` // the sender's own, before declared labels
+	Interval       time.Duration     `json:"interval_ns"`
+	MetricsAddress string            `json:"metrics_address,omitempty"`
+	// Goodbye: the host's last word was a goodbye (a planned stop), so
+	// it is SHUTDOWN, not DOWN, when a maintenance window ends.
+	Goodbye bool `json:"goodbye,omitempty"`
+}
+
+func (tg *Target) info() Info {
+	return Info{Name: tg.Name, Kind: tg.Kind, ID: tg.ID, Labels: tg.agentLabels, Interval: tg.Interval, MetricsAddress: tg.MetricsAddress,
+		Goodbye: tg.saidGoodbye}
+}
+
+// sameInfo reports whether two Infos hold the same facts.
+func sameInfo(a, b Info) bool {
+	return a.Name == b.Name && a.Kind == b.Kind && a.ID == b.ID && maps.Equal(a.Labels, b.Labels) &&
+		a.Interval == b.Interval && a.MetricsAddress == b.MetricsAddress && a.Goodbye == b.Goodbye
 }
 
 // Target is a tracked target's current view.
@@ -81,8 +114,13 @@ type Target struct {
 	// Failures counts consecutive failed checks (checks only).
 	Failures int `json:"failures,omitempty"`
 
-	agentLabels      map[string]string
-	maintenanceUntil time.Time // end of the window the target is in
+	agentLabels map[string]string
+	saved       Info // what the store holds of it
+	// waitingSince is when the maintenance window a silent host was in
+	// ended (zero otherwise): its deadline runs from then.
+	waitingSince time.Time
+	// saidGoodbye: its last word was a goodbye (not a push).
+	saidGoodbye bool
 }
 
 // Observation is a sign of life from a target.
@@ -245,9 +283,47 @@ func New(ctx context.Context, store Store, opts Options, startedAt time.Time, lo
 		return nil, fmt.Errorf("load target states: %w", err)
 	}
 	for _, c := range changes {
-		t.targets[c.Target] = &Target{Name: c.Target, Kind: c.Kind, State: c.To, Since: c.At, Cause: c.Cause, LastSeen: startedAt, Interval: opts.DefaultInterval}
+		tg := &Target{Name: c.Target, Kind: c.Kind, State: c.To, Since: c.At, Cause: c.Cause, LastSeen: startedAt, Interval: opts.DefaultInterval}
+		if tg.Kind == KindHost && tg.State == Unknown {
+			// A host is UNKNOWN only when a maintenance window ended
+			// while it was silent: it is still waiting for its deadline.
+			tg.waitingSince = tg.Since
+		}
+		t.targets[c.Target] = tg
+	}
+	infos, err := store.Targets(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load targets: %w", err)
+	}
+	for _, in := range infos {
+		tg := t.targets[in.Name]
+		if tg == nil {
+			continue // never changed state: nothing to restore it to
+		}
+		tg.ID, tg.agentLabels, tg.MetricsAddress, tg.saidGoodbye, tg.saved = in.ID, in.Labels, in.MetricsAddress, in.Goodbye, in
+		if in.Interval > 0 {
+			tg.Interval = in.Interval
+		}
+		if in.Kind != "" {
+			tg.Kind = in.Kind
+		}
+		t.applyLabels(tg)
 	}
 	return t, nil
+}
+
+// save records tg's Info when it differs from what was saved last. A
+// failure is returned, and the next sign of life tries again.
+func (t *Tracker) save(ctx context.Context, tg *Target) error {
+	in := tg.info()
+	if sameInfo(in, tg.saved) {
+		return nil
+	}
+	if err := t.store.SaveTarget(ctx, in); err != nil {
+		return fmt.Errorf("record target %s: %w", tg.Name, err)
+	}
+	tg.saved = in
+	return nil
 }
 
 // SetOptions applies new thresholds after a reload.
@@ -359,11 +435,12 @@ func (t *Tracker) Observe(ctx context.Context, o Observation, now time.Time) err
 	if now.After(tg.LastSeen) {
 		tg.LastSeen = now
 	}
-	tg.Failures = 0
+	tg.Failures, tg.saidGoodbye = 0, false
 	if tg.State == Maintenance || t.maintenance(tg, now) != "" {
-		return nil // signs of life during planned work change nothing
+		return t.save(ctx, tg) // signs of life during planned work change nothing else
 	}
-	return t.change(ctx, tg, Up, now, "data received")
+	tg.waitingSince = time.Time{}
+	return errors.Join(t.change(ctx, tg, Up, now, "data received"), t.save(ctx, tg))
 }
 
 // Probe is the outcome of one active probe of a target: a check run by
@@ -386,43 +463,44 @@ type Probe struct {
 // ProbeResult records a probe's outcome at now. The target goes DOWN after
 // Options.CheckFailures consecutive failures and UP on the first success.
 func (t *Tracker) ProbeResult(ctx context.Context, p Probe, now time.Time) error {
-	if p.AdminDown {
-		t.mu.Lock()
-		defer t.mu.Unlock()
-		tg := t.targets[p.Name]
-		if tg == nil {
-			tg = &Target{Name: p.Name, Kind: p.Kind, State: Unknown, Since: now, Interval: p.Interval, agentLabels: p.Labels}
-			t.targets[p.Name] = tg
-			t.applyLabels(tg)
-		}
-		tg.LastSeen, tg.Failures = now, 0
-		if tg.State == Shutdown {
-			return nil
-		}
-		return t.change(ctx, tg, Shutdown, now, cmp.Or(p.Cause, "administratively down"))
-	}
-	if p.OK {
+	if p.OK && !p.AdminDown {
 		return t.Observe(ctx, Observation{Name: p.Name, Kind: p.Kind, Labels: p.Labels, Interval: p.Interval}, now)
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	tg := t.targets[p.Name]
-	if tg == nil {
-		tg = &Target{Name: p.Name, Kind: p.Kind, State: Unknown, Since: now, Interval: p.Interval, agentLabels: p.Labels}
-		t.targets[p.Name] = tg
-		t.applyLabels(tg)
+	tg := t.probed(p, now)
+	if p.AdminDown {
+		tg.LastSeen, tg.Failures = now, 0
+		return errors.Join(t.change(ctx, tg, Shutdown, now, cmp.Or(p.Cause, "administratively down")), t.save(ctx, tg))
 	}
 	tg.Failures++
 	if tg.State == Maintenance || t.maintenance(tg, now) != "" {
-		return nil // failures during planned work are expected
+		return t.save(ctx, tg) // failures during planned work are expected
 	}
+	var err error
 	if tg.Failures >= max(t.opts.CheckFailures, 1) || p.Immediate {
-		if tg.State == Down {
-			return nil
-		}
-		return t.change(ctx, tg, Down, now, p.Cause)
+		err = t.change(ctx, tg, Down, now, p.Cause)
 	}
-	return nil
+	return errors.Join(err, t.save(ctx, tg))
+}
+
+// probed returns the probed target, created at its first probe, with the
+// probe's (configured) labels: a target restored after a restart or
+// reconfigured gets them even while it fails.
+func (t *Tracker) probed(p Probe, now time.Time) *Target {
+	tg := t.targets[p.Name]
+	if tg == nil {
+		tg = &Target{Name: p.Name, Kind: p.Kind, State: Unknown, Since: now}
+		t.targets[p.Name] = tg
+	}
+	if p.Interval > 0 {
+		tg.Interval = p.Interval
+	}
+	if p.Labels != nil && !maps.Equal(tg.agentLabels, p.Labels) {
+		tg.agentLabels = p.Labels
+		t.applyLabels(tg)
+	}
+	return tg
 }
 
 // Goodbye records a clean stop announced by the host.
@@ -433,7 +511,8 @@ func (t *Tracker) Goodbye(ctx context.Context, name string, now time.Time) error
 	if tg == nil {
 		return nil
 	}
-	return t.change(ctx, tg, Shutdown, now, "agent said goodbye")
+	tg.saidGoodbye, tg.waitingSince = true, time.Time{}
+	return errors.Join(t.change(ctx, tg, Shutdown, now, "agent said goodbye"), t.save(ctx, tg))
 }
 
 // Check marks DOWN every UP host that has sent nothing for DownAfter of
@@ -458,39 +537,64 @@ func (t *Tracker) Check(ctx context.Context, now time.Time) error {
 			if tg.Since.After(at) {
 				at = tg.Since
 			}
-			tg.maintenanceUntil = w.To
 			keep(t.change(ctx, tg, Maintenance, at, "maintenance window "+w.Name))
 		case w == nil && tg.State == Maintenance:
-			at := now
-			if !tg.maintenanceUntil.IsZero() && tg.maintenanceUntil.Before(now) && !tg.maintenanceUntil.Before(tg.Since) {
-				at = tg.maintenanceUntil
-			}
-			// Back from planned work: UP if it reported recently, otherwise
-			// UNKNOWN until it reports (hosts) or is probed (devices, checks).
+			at := t.endedWindow(tg, now)
+			// Back from planned work: UP if it reported recently; SHUTDOWN
+			// if its last word was a goodbye; otherwise UNKNOWN until it
+			// reports (hosts: DOWN from the window's end once its deadline
+			// passes, below) or is probed (devices, checks).
 			next, cause := Unknown, "maintenance ended; waiting for data"
-			if tg.Kind == KindHost && now.Sub(tg.LastSeen) <= time.Duration(t.opts.DownAfter)*tg.Interval {
+			switch {
+			case tg.Kind == KindHost && tg.saidGoodbye:
+				next, cause = Shutdown, "maintenance ended; the agent had said goodbye"
+			case tg.Kind == KindHost && now.Sub(tg.LastSeen) <= time.Duration(t.opts.DownAfter)*tg.Interval:
 				next, cause = Up, "maintenance ended; reporting"
 			}
 			tg.Failures = 0
-			keep(t.change(ctx, tg, next, at, cause))
+			if err := t.change(ctx, tg, next, at, cause); err != nil {
+				keep(err)
+			} else if next == Unknown && tg.Kind == KindHost {
+				tg.waitingSince = at
+			}
 		}
 	}
 	if now.Before(t.startedAt.Add(t.opts.Grace)) {
 		return firstErr
 	}
 	for _, tg := range t.targets {
-		if tg.Kind != KindHost || tg.State != Up {
+		if tg.Kind != KindHost {
 			continue
 		}
-		deadline := tg.LastSeen.Add(time.Duration(t.opts.DownAfter) * tg.Interval)
-		if tg.LastSeen.Equal(t.startedAt) {
-			deadline = deadline.Add(t.opts.Grace)
-		}
-		if now.After(deadline) {
-			// The outage began when the first expected push did not arrive;
-			// it is detected DownAfter intervals later.
-			cause := fmt.Sprintf("no data for %d intervals of %s", t.opts.DownAfter, tg.Interval)
-			keep(t.change(ctx, tg, Down, tg.LastSeen.Add(tg.Interval), cause))
+		switch {
+		case tg.State == Up:
+			deadline := tg.LastSeen.Add(time.Duration(t.opts.DownAfter) * tg.Interval)
+			if tg.LastSeen.Equal(t.startedAt) {
+				deadline = deadline.Add(t.opts.Grace)
+			}
+			if now.After(deadline) {
+				// The outage began when the first expected push did not
+				// arrive; it is detected DownAfter intervals later.
+				cause := fmt.Sprintf("no data for %d intervals of %s", t.opts.DownAfter, tg.Interval)
+				keep(t.change(ctx, tg, Down, tg.LastSeen.Add(tg.Interval), cause))
+			}
+		case tg.State == Unknown && !tg.waitingSince.IsZero():
+			// Silent since a maintenance window ended: its deadline
+			// counts from the window's end (or a later sign of life), and
+			// the outage from the window's end.
+			base := maxTime(tg.LastSeen, tg.waitingSince)
+			deadline := base.Add(time.Duration(t.opts.DownAfter) * tg.Interval)
+			if base.Equal(t.startedAt) {
+				deadline = deadline.Add(t.opts.Grace)
+			}
+			if now.After(deadline) {
+				cause := fmt.Sprintf("no data for %d intervals of %s after the maintenance window ended", t.opts.DownAfter, tg.Interval)
+				if err := t.change(ctx, tg, Down, maxTime(tg.waitingSince, tg.LastSeen.Add(tg.Interval)), cause); err != nil {
+					keep(err)
+				} else {
+					tg.waitingSince = time.Time{}
+				}
+			}
 		}
 	}
 	return firstErr
@@ -502,6 +606,11 @@ func (t *Tracker) Check(ctx context.Context, now time.Time) error {
 func (t *Tracker) change(ctx context.Context, tg *Target, to State, at time.Time, cause string) error {
 	if tg.State == to {
 		return nil
+	}
+	if at.Before(tg.Since) {
+		// A change dated back (DOWN from the first missed push) never
+		// reaches before the state it ends began: history only goes on.
+		at = tg.Since
 	}
 	c := Change{Target: tg.Name, Kind: tg.Kind, From: tg.State, To: to, At: at, Cause: cause}
 	if err := t.store.RecordChange(ctx, c); err != nil {
@@ -533,4 +642,29 @@ func (t *Tracker) Snapshot() []Target {
 		return 0
 	})
 	return out
+}
+
+// endedWindow is when the maintenance window tg is leaving ended: the
+// latest end, by now and not before tg entered it, of the windows that
+// cover it; now when none does (a window removed from the configuration).
+func (t *Tracker) endedWindow(tg *Target, now time.Time) time.Time {
+	var at time.Time
+	for i := range t.windows {
+		w := &t.windows[i]
+		if w.To.After(now) || w.To.Before(tg.Since) || !w.Covers(tg.Name, tg.Labels) {
+			continue
+		}
+		at = maxTime(at, w.To)
+	}
+	if at.IsZero() {
+		return now
+	}
+	return at
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }

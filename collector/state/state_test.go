@@ -14,7 +14,31 @@ import (
 type memStore struct {
 	mu      sync.Mutex
 	changes []Change
+	infos   map[string]Info
 	fail    bool
+}
+
+func (m *memStore) SaveTarget(_ context.Context, in Info) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.fail {
+		return errors.New("disk full")
+	}
+	if m.infos == nil {
+		m.infos = map[string]Info{}
+	}
+	m.infos[in.Name] = in
+	return nil
+}
+
+func (m *memStore) Targets(context.Context) ([]Info, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []Info
+	for _, in := range m.infos {
+		out = append(out, in)
+	}
+	return out, nil
 }
 
 func (m *memStore) RecordChange(_ context.Context, c Change) error {
@@ -268,5 +292,40 @@ func TestImmediateFailure(t *testing.T) {
 	_ = tr.ProbeResult(ctx, Probe{Name: "sw1/Gi0/3", Kind: KindInterface, OK: false, Immediate: true, Cause: "linkDown trap"}, t0.Add(time.Second))
 	if got := tr.Snapshot()[0]; got.State != Down || got.Cause != "linkDown trap" {
 		t.Fatalf("after linkDown: %+v", got)
+	}
+}
+
+// TestRestartKeepsWhatIsKnown: a collector restart keeps every target's
+// labels, interval, metrics address and agent ID, for a host that is
+// silent after the restart and a failing check alike (the labels decide
+// alert identities and label-selected service components).
+func TestRestartKeepsWhatIsKnown(t *testing.T) {
+	ctx := context.Background()
+	st := &memStore{}
+	t0 := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+	tr, _ := New(ctx, st, opts, t0, slog.New(slog.DiscardHandler))
+	web := Observation{Name: "web1", ID: "machine-1", Labels: map[string]string{"site": "lab"}, Interval: 5 * time.Second, MetricsAddress: "192.0.2.1:9991"}
+	if err := tr.Observe(ctx, web, t0); err != nil {
+		t.Fatal(err)
+	}
+	chk := Probe{Name: "erp-web", Kind: KindCheck, Labels: map[string]string{"service": "erp"}, Interval: time.Minute, OK: false, Cause: "HTTP 503"}
+	for i := range 2 {
+		if err := tr.ProbeResult(ctx, chk, t0.Add(time.Duration(i)*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tr2, err := New(ctx, st, opts, t0.Add(time.Hour), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]Target{}
+	for _, tg := range tr2.Snapshot() {
+		got[tg.Name] = tg
+	}
+	if w := got["web1"]; w.Labels["site"] != "lab" || w.ID != "machine-1" || w.Interval != 5*time.Second || w.MetricsAddress != "192.0.2.1:9991" || w.State != Up {
+		t.Errorf("web1 after a restart: %+v", w)
+	}
+	if c := got["erp-web"]; c.Labels["service"] != "erp" || c.Kind != KindCheck || c.State != Down {
+		t.Errorf("erp-web after a restart: %+v", c)
 	}
 }

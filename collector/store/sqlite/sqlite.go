@@ -206,6 +206,16 @@ var migrations = []string{
 	`CREATE INDEX outbox_order ON outbox(incident_id, receiver, id);`,
 	`ALTER TABLE maintenance_windows ADD COLUMN services TEXT NOT NULL DEFAULT '[]';
 	ALTER TABLE maintenance_windows ADD COLUMN schedule TEXT NOT NULL DEFAULT '';`,
+	// What is known of each target besides its state (state.Info).
+	`CREATE TABLE targets (
+		name TEXT PRIMARY KEY,
+		kind TEXT NOT NULL,
+		agent_id TEXT NOT NULL,
+		labels TEXT NOT NULL,
+		interval_ms INTEGER NOT NULL,
+		metrics_address TEXT NOT NULL,
+		goodbye INTEGER NOT NULL
+	);`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {
@@ -242,6 +252,43 @@ func (s *Store) migrate(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// SaveTarget implements state.Store.
+func (s *Store) SaveTarget(ctx context.Context, in state.Info) error {
+	lbls, err := json.Marshal(in.Labels)
+	if err != nil {
+		return err
+	}
+	_, err = s.db.ExecContext(ctx, `INSERT INTO targets (name, kind, agent_id, labels, interval_ms, metrics_address, goodbye) VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (name) DO UPDATE SET kind = excluded.kind, agent_id = excluded.agent_id, labels = excluded.labels,
+		interval_ms = excluded.interval_ms, metrics_address = excluded.metrics_address, goodbye = excluded.goodbye`,
+		in.Name, string(in.Kind), in.ID, string(lbls), in.Interval.Milliseconds(), in.MetricsAddress, in.Goodbye)
+	return err
+}
+
+// Targets implements state.Store.
+func (s *Store) Targets(ctx context.Context) ([]state.Info, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT name, kind, agent_id, labels, interval_ms, metrics_address, goodbye FROM targets ORDER BY name`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []state.Info
+	for rows.Next() {
+		var in state.Info
+		var kind, lbls string
+		var ms int64
+		if err := rows.Scan(&in.Name, &kind, &in.ID, &lbls, &ms, &in.MetricsAddress, &in.Goodbye); err != nil {
+			return nil, err
+		}
+		in.Kind, in.Interval = state.Kind(kind), time.Duration(ms)*time.Millisecond
+		if err := json.Unmarshal([]byte(lbls), &in.Labels); err != nil {
+			return nil, fmt.Errorf("labels of target %s: %w", in.Name, err)
+		}
+		out = append(out, in)
+	}
+	return out, rows.Err()
 }
 
 // RecordChange implements state.Store.
@@ -421,7 +468,9 @@ func (b byTime) Swap(i, j int) {
 }
 
 // Gaps returns the spans between from and to when no collector run was
-// observing: from one run's last sign of life to the next run's start.
+// observing: from one run's last sign of life to the next run's start,
+// and from the newest run's last sign of life to `to` when that is more
+// than StaleAfter ago (the collector is stopped, or crashed).
 func (s *Store) Gaps(ctx context.Context, from, to time.Time) ([][2]time.Time, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT started_at_ms, last_alive_at_ms FROM collector_runs ORDER BY started_at_ms`)
 	if err != nil {
@@ -443,8 +492,25 @@ func (s *Store) Gaps(ctx context.Context, from, to time.Time) ([][2]time.Time, e
 		}
 		prevAlive = max(prevAlive, alive)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	// The newest run's heartbeat is older than a running collector's
+	// would be: it stopped or crashed, and nothing since was observed.
+	if last := time.UnixMilli(prevAlive).UTC(); prevAlive >= 0 && to.Sub(last) > StaleAfter && last.Before(to) {
+		out = append(out, [2]time.Time{last, to})
+	}
+	return out, nil
 }
+
+// HeartbeatEvery is how often a running collector records that it is
+// alive (Alive), and StaleAfter how old its newest heartbeat may be
+// before the time since counts as not observed (a crashed collector
+// leaves its run without an end).
+const (
+	HeartbeatEvery = 10 * time.Second
+	StaleAfter     = 3 * HeartbeatEvery
+)
 
 // StartRun records that the collector started at now and returns when the
 // previous run was last known alive (zero if none): the span between is

@@ -62,9 +62,18 @@ func TestStateHistoryAndRuns(t *testing.T) {
 	if err != nil || !prev.Equal(t0.Add(90*time.Second)) {
 		t.Errorf("second run: prev %v, err %v; want %v", prev, err, t0.Add(90*time.Second))
 	}
-	gaps, err := s.Gaps(ctx, t0, t0.Add(2*time.Hour))
+	// The second run's newest heartbeat is its start: read within
+	// StaleAfter of it, only the hour the collector was away is a gap.
+	gaps, err := s.Gaps(ctx, t0, t0.Add(time.Hour+20*time.Second))
 	if err != nil || len(gaps) != 1 || !gaps[0][0].Equal(t0.Add(90*time.Second)) || !gaps[0][1].Equal(t0.Add(time.Hour)) {
 		t.Errorf("gaps: got %v, %v; want the hour the collector was away", gaps, err)
+	}
+	// Read an hour later with no heartbeat since (the collector crashed,
+	// or is stopped while a report is made): that hour is not observed
+	// either.
+	gaps, err = s.Gaps(ctx, t0, t0.Add(2*time.Hour))
+	if err != nil || len(gaps) != 2 || !gaps[1][0].Equal(t0.Add(time.Hour)) || !gaps[1][1].Equal(t0.Add(2*time.Hour)) {
+		t.Errorf("gaps after the last heartbeat: got %v, %v; want the away hour and the hour since the last heartbeat", gaps, err)
 	}
 	initial, changes, err := s.HistorySince(ctx, "a", t0.Add(30*time.Second), t0.Add(time.Hour))
 	if err != nil || initial != state.Up || len(changes) != 1 || changes[0].To != state.Down {
