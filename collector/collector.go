@@ -38,6 +38,7 @@ import (
 	"github.com/ninesmon/nines/collector/config"
 	"github.com/ninesmon/nines/collector/forward"
 	"github.com/ninesmon/nines/collector/ingest"
+	"github.com/ninesmon/nines/collector/samples"
 	"github.com/ninesmon/nines/collector/snmp"
 	"github.com/ninesmon/nines/collector/state"
 	"github.com/ninesmon/nines/collector/store/sqlite"
@@ -46,7 +47,6 @@ import (
 	"github.com/ninesmon/nines/internal/wire"
 	"github.com/ninesmon/nines/internal/yamlconf"
 	"github.com/ninesmon/nines/rules"
-	"github.com/ninesmon/nines/collector/samples"
 )
 
 // ShutdownTimeout bounds the stop sequence.
