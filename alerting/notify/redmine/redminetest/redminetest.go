@@ -34,6 +34,7 @@ func Start(t testing.TB) (url, apiKey, project string) {
 		t.Fatal("the Redmine tests run Redmine as www-data: they need root")
 	}
 	script := findScript(t)
+	lockRedmine(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -78,4 +79,20 @@ func findScript(t testing.TB) string {
 		}
 		dir = parent
 	}
+}
+
+// lockRedmine lets one test at a time, across the test binaries go test
+// runs in parallel, use Redmine: every instance writes the same SQLite
+// database, and two at once answer "database is locked" (500). The lock
+// is released when the test ends.
+func lockRedmine(t testing.TB) {
+	f, err := os.OpenFile(filepath.Join(os.TempDir(), "nines-redmine.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		t.Fatalf("lock redmine: %v", err)
+	}
+	t.Cleanup(func() { f.Close() }) // closing releases the lock
 }
