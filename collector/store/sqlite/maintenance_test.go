@@ -11,6 +11,7 @@ import (
 
 	"github.com/ninesmon/nines/alerting"
 	"github.com/ninesmon/nines/collector/state"
+	"github.com/ninesmon/nines/collector/store"
 )
 
 func TestMaintenanceWindowsLifecycle(t *testing.T) {
@@ -36,11 +37,11 @@ func TestMaintenanceWindowsLifecycle(t *testing.T) {
 	if err := s.EndMaintenance(ctx, w.ID, "carol", mid); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.EndMaintenance(ctx, w.ID, "carol", mid.Add(time.Minute)); !errors.Is(err, ErrMaintenanceOver) {
-		t.Fatalf("ending twice: err %v, want ErrMaintenanceOver", err)
+	if err := s.EndMaintenance(ctx, w.ID, "carol", mid.Add(time.Minute)); !errors.Is(err, store.ErrMaintenanceOver) {
+		t.Fatalf("ending twice: err %v, want store.ErrMaintenanceOver", err)
 	}
-	if err := s.EndMaintenance(ctx, 999, "carol", mid); !errors.Is(err, ErrMaintenanceNotFound) {
-		t.Fatalf("unknown id: err %v, want ErrMaintenanceNotFound", err)
+	if err := s.EndMaintenance(ctx, 999, "carol", mid); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("unknown id: err %v, want store.ErrNotFound", err)
 	}
 	// Ending one that has not started cancels it: it ends at its start.
 	if err := s.EndMaintenance(ctx, later.ID, "carol", mid); err != nil {
