@@ -91,9 +91,9 @@ type targetHistory struct {
 	// floor: every change numbered at or below it is in changes, and
 	// reads fetch only those above it.
 	floor int64
-	// above holds the numbers in changes above floor, to merge a tail
-	// read again.
-	above  map[int64]struct{}
+	// above holds the numbers in changes above floor, sorted, to merge
+	// a tail read again.
+	above  []int64
 	maxSeq int64
 	// lastStart is when the previous read started (zero before the
 	// first); marks are the highest number seen at the end of recent
@@ -119,7 +119,7 @@ func (c *HistoryCache) HistorySince(ctx context.Context, target string, from, to
 	c.mu.Lock()
 	h := c.targets[target]
 	if h == nil {
-		h = &targetHistory{above: map[int64]struct{}{}}
+		h = &targetHistory{}
 		c.targets[target] = h
 	}
 	c.mu.Unlock()
@@ -158,15 +158,18 @@ func (c *HistoryCache) refresh(ctx context.Context, target string, h *targetHist
 	if err != nil {
 		return err
 	}
-	n := len(h.changes)
+	n, prevMax := len(h.changes), h.maxSeq
+	var fresh []int64
 	for _, r := range rows {
 		if r.Seq <= floor {
 			continue
 		}
-		if _, ok := h.above[r.Seq]; ok {
-			continue
+		if r.Seq <= prevMax {
+			if _, dup := slices.BinarySearch(h.above, r.Seq); dup {
+				continue
+			}
 		}
-		h.above[r.Seq] = struct{}{}
+		fresh = append(fresh, r.Seq)
 		h.changes = append(h.changes, cached{seq: r.Seq, at: r.At.UnixMilli(), to: internState(r.To)})
 		h.maxSeq = max(h.maxSeq, r.Seq)
 	}
@@ -178,14 +181,10 @@ func (c *HistoryCache) refresh(ctx context.Context, target string, h *targetHist
 			slices.SortStableFunc(h.changes, byTime)
 		}
 	}
-	if floor > h.floor {
-		h.floor = floor
-		for s := range h.above {
-			if s <= floor {
-				delete(h.above, s)
-			}
-		}
-	}
+	h.floor = floor
+	i, _ := slices.BinarySearch(h.above, floor+1)
+	h.above = append(h.above[i:], fresh...)
+	slices.Sort(h.above)
 	h.marks = append(h.marks[keep:], mark{end: c.now(), maxSeq: h.maxSeq})
 	h.lastStart = start
 	return nil

@@ -1,6 +1,7 @@
-// Package sqlite is the embedded default store: target state history,
-// incidents and the collector's own run history in one SQLite file (WAL
-// mode, synchronous=FULL so a committed change survives power loss).
+// Package sqlite is the embedded default store.Store: target state
+// history, incidents and the collector's own run history in one SQLite
+// file (WAL mode, synchronous=FULL so a committed change survives power
+// loss). collector/store/storetest pins down its behaviour.
 // It uses modernc.org/sqlite, a pure-Go driver, so binaries build with
 // CGO_ENABLED=0 for every platform.
 package sqlite
