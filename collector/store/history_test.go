@@ -208,3 +208,54 @@ func TestHistorySinceWindow(t *testing.T) {
 		t.Errorf("unknown target: got %s, %+v; want unknown and no changes", initial, changes)
 	}
 }
+
+// TestHistoryCacheConcurrent reads while writers number and commit out of
+// order on real goroutines (run with -race): once they are done, a read
+// has every change.
+func TestHistoryCacheConcurrent(t *testing.T) {
+	log := newFakeLog()
+	c := NewHistoryCache(log, CacheOptions{})
+	const writers, each = 4, 50
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var held []Sequenced // numbered, committed a few later
+			for i := range each {
+				held = append(held, Sequenced{Seq: log.number(), At: t0.Add(time.Duration(w*each+i) * time.Second), To: state.Up})
+				if len(held) == 3 || i == each-1 {
+					for j := len(held) - 1; j >= 0; j-- {
+						log.commit("web1", held[j])
+					}
+					held = held[:0]
+				}
+			}
+		}()
+	}
+	done := make(chan struct{})
+	var readers sync.WaitGroup
+	for _, target := range []string{"web1", "web1", "web2"} {
+		readers.Add(1)
+		go func() {
+			defer readers.Done()
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				if _, _, err := c.HistorySince(context.Background(), target, t0, t0.Add(time.Hour)); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(done)
+	readers.Wait()
+	if got := all(t, c, "web1"); len(got) != writers*each {
+		t.Fatalf("after the writers: got %d changes, want %d", len(got), writers*each)
+	}
+}
