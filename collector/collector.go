@@ -41,6 +41,7 @@ import (
 	"github.com/ninesmon/nines/collector/samples"
 	"github.com/ninesmon/nines/collector/snmp"
 	"github.com/ninesmon/nines/collector/state"
+	"github.com/ninesmon/nines/collector/store"
 	"github.com/ninesmon/nines/collector/store/sqlite"
 	"github.com/ninesmon/nines/collector/web"
 	"github.com/ninesmon/nines/internal/buildinfo"
@@ -56,7 +57,7 @@ const ShutdownTimeout = 5 * time.Second
 // Run; Reload may be called while it runs.
 type Collector struct {
 	logger     *slog.Logger
-	store      *sqlite.Store
+	store      store.Store
 	samples    *samples.Store
 	tracker    *state.Tracker
 	incidents  *alerting.Manager
@@ -90,10 +91,11 @@ type Collector struct {
 // nil, is how POST /-/reload gets a fresh configuration.
 func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, reload func() (*config.Config, error)) (*Collector, error) {
 	now := time.Now()
-	st, err := sqlite.Open(ctx, cfg.Storage.Path)
+	sq, err := sqlite.Open(ctx, cfg.Storage.Path)
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
+	var st store.Store = sq
 	c := &Collector{logger: logger, store: st, cfg: cfg, reloadFn: reload, registry: prometheus.NewRegistry()}
 	fail := func(err error) (*Collector, error) {
 		st.Close()
@@ -709,7 +711,7 @@ func (c *Collector) publishStates(now time.Time) {
 
 // redmineNotifier raises incidents in Redmine and links each incident to
 // its issue.
-func redmineNotifier(st *sqlite.Store, name string, rm *config.Redmine, logger *slog.Logger) *redmine.Notifier {
+func redmineNotifier(st store.Tickets, name string, rm *config.Redmine, logger *slog.Logger) *redmine.Notifier {
 	prios := map[alerting.Priority]string{}
 	for p, v := range rm.Priorities {
 		prios[alerting.Priority(p)] = v
@@ -723,7 +725,7 @@ func redmineNotifier(st *sqlite.Store, name string, rm *config.Redmine, logger *
 }
 
 // linkTicket records the ticket a receiver raised for an incident.
-func linkTicket(ctx context.Context, st *sqlite.Store, receiver string, incidentID int64, id, url string, logger *slog.Logger) {
+func linkTicket(ctx context.Context, st store.Tickets, receiver string, incidentID int64, id, url string, logger *slog.Logger) {
 	if err := st.LinkTicket(ctx, incidentID, alerting.Ticket{Receiver: receiver, ID: id, URL: url}); err != nil {
 		logger.Error("link ticket", "incident_id", incidentID, "receiver", receiver, "err", err)
 	}
@@ -761,7 +763,7 @@ func schedules(cfg *config.Config) map[string]alerting.Schedule {
 
 // addTicketSync follows a two-way receiver's tickets every interval (none
 // when it is zero).
-func (c *Collector) addTicketSync(receiver string, system alerting.TwoWay, every *yamlconf.Duration, st *sqlite.Store, logger *slog.Logger) {
+func (c *Collector) addTicketSync(receiver string, system alerting.TwoWay, every *yamlconf.Duration, st store.Tickets, logger *slog.Logger) {
 	if every == nil || every.D() <= 0 {
 		return
 	}

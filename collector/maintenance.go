@@ -9,7 +9,7 @@ import (
 
 	"github.com/ninesmon/nines/collector/api"
 	"github.com/ninesmon/nines/collector/state"
-	"github.com/ninesmon/nines/collector/store/sqlite"
+	"github.com/ninesmon/nines/collector/store"
 )
 
 // maintenanceBook joins the configured maintenance windows with those
@@ -60,9 +60,9 @@ func (m maintenanceBook) Create(ctx context.Context, w *state.Window) error {
 func (m maintenanceBook) End(ctx context.Context, id int64, by string, now time.Time) error {
 	err := m.c.store.EndMaintenance(ctx, id, by, now)
 	switch {
-	case errors.Is(err, sqlite.ErrMaintenanceNotFound):
+	case errors.Is(err, store.ErrNotFound):
 		return fmt.Errorf("%w: %d (windows from the configuration file end by editing it)", api.ErrMaintenanceNotFound, id)
-	case errors.Is(err, sqlite.ErrMaintenanceOver):
+	case errors.Is(err, store.ErrMaintenanceOver):
 		return fmt.Errorf("%w: %v", api.ErrMaintenanceFixed, err)
 	case err != nil:
 		return err

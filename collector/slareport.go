@@ -13,7 +13,6 @@ import (
 	"github.com/ninesmon/nines/collector/config"
 	"github.com/ninesmon/nines/collector/report"
 	"github.com/ninesmon/nines/collector/state"
-	"github.com/ninesmon/nines/collector/store/sqlite"
 )
 
 // reportStore is what the service level report reads.
@@ -21,6 +20,8 @@ type reportStore interface {
 	history
 	Gaps(ctx context.Context, from, to time.Time) ([][2]time.Time, error)
 	Incidents(ctx context.Context, f alerting.Filter) ([]alerting.Incident, error)
+	// ReadParallelism sizes the timeline prefetch (store.Store).
+	ReadParallelism() int
 }
 
 // ReportInput is what BuildReport needs besides the store.
@@ -68,7 +69,7 @@ func BuildReport(ctx context.Context, st reportStore, in ReportInput) (*report.R
 			names = append(names, tl.targetsOf(sv.Name, seen)...)
 		}
 	}
-	if err := tl.prefetch(ctx, names, sqlite.ReadConns); err != nil {
+	if err := tl.prefetch(ctx, names, st.ReadParallelism()); err != nil {
 		return nil, err
 	}
 	incidents, err := st.Incidents(ctx, alerting.Filter{})

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/ninesmon/nines/alerting"
-	"github.com/ninesmon/nines/collector/store/sqlite"
+	"github.com/ninesmon/nines/collector/store"
 )
 
 // ticketSync follows the tickets a two-way ticketing receiver (Redmine,
@@ -22,7 +22,7 @@ type ticketSync struct {
 	receiver string
 	every    time.Duration
 	system   alerting.TwoWay
-	store    *sqlite.Store
+	store    store.Tickets
 	actions  interface {
 		Acknowledge(ctx context.Context, id int64, actor, text string, now time.Time) error
 		Resolve(ctx context.Context, id int64, actor, text string, now time.Time) error

@@ -14,6 +14,7 @@ import (
 	"github.com/ninesmon/nines/collector/config"
 	"github.com/ninesmon/nines/collector/report"
 	"github.com/ninesmon/nines/collector/state"
+	"github.com/ninesmon/nines/collector/store"
 	"github.com/ninesmon/nines/collector/store/sqlite"
 	"github.com/ninesmon/nines/internal/cli"
 )
@@ -69,10 +70,11 @@ func reportCmd(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, cfg.Storage.Path)
+	sq, err := sqlite.Open(ctx, cfg.Storage.Path)
 	if err != nil {
 		return fail(1, fmt.Errorf("open store: %w", err))
 	}
+	var st store.Store = sq
 	defer st.Close()
 	rep, err := collector.BuildReport(ctx, st, collector.ReportInput{Config: cfg, Policy: collector.IncidentPolicy(cfg), Targets: inventoryTargets(cfg),
 		From: start, To: end, Now: time.Now(), Services: req.Services})

@@ -13,13 +13,8 @@ import (
 	"github.com/ninesmon/nines/alerting"
 	"github.com/ninesmon/nines/collector/audit"
 	"github.com/ninesmon/nines/collector/state"
+	"github.com/ninesmon/nines/collector/store"
 )
-
-// ErrMaintenanceNotFound is returned for an unknown window id.
-var ErrMaintenanceNotFound = errors.New("maintenance window not found")
-
-// ErrMaintenanceOver is returned when ending a window that is over.
-var ErrMaintenanceOver = errors.New("maintenance window is already over")
 
 // AddMaintenance stores a window created through the API and sets its ID.
 func (s *Store) AddMaintenance(ctx context.Context, w *state.Window) error {
@@ -43,14 +38,14 @@ func (s *Store) EndMaintenance(ctx context.Context, id int64, by string, now tim
 	var from, to int64
 	err := s.db.QueryRowContext(ctx, `SELECT from_ms, to_ms FROM maintenance_windows WHERE id = ?`, id).Scan(&from, &to)
 	if errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("%w: %d", ErrMaintenanceNotFound, id)
+		return fmt.Errorf("maintenance window %d: %w", id, store.ErrNotFound)
 	}
 	if err != nil {
 		return err
 	}
 	at := now.UnixMilli()
 	if to <= at {
-		return fmt.Errorf("%w: %d ended at %s", ErrMaintenanceOver, id, time.UnixMilli(to).UTC().Format(time.RFC3339))
+		return fmt.Errorf("%w: %d ended at %s", store.ErrMaintenanceOver, id, time.UnixMilli(to).UTC().Format(time.RFC3339))
 	}
 	at = max(at, from)
 	_, err = s.db.ExecContext(ctx, `UPDATE maintenance_windows SET to_ms = ?, ended_by = ? WHERE id = ?`, at, by, id)
@@ -164,16 +159,9 @@ func (s *Store) Tickets(ctx context.Context, incidentID int64) ([]alerting.Ticke
 	return out, rows.Err()
 }
 
-// LinkedTicket is a receiver's ticket with its incident's status.
-type LinkedTicket struct {
-	IncidentID int64
-	Ticket     string
-	Status     alerting.Status
-}
-
 // LinkedTickets lists a receiver's tickets whose incidents are active, or
 // ended within the last since (for the reconciler), newest first.
-func (s *Store) LinkedTickets(ctx context.Context, receiver string, since time.Time) ([]LinkedTicket, error) {
+func (s *Store) LinkedTickets(ctx context.Context, receiver string, since time.Time) ([]store.LinkedTicket, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT t.incident_id, t.ticket, i.status FROM incident_tickets t JOIN incidents i ON i.id = t.incident_id
 		WHERE t.receiver = ? AND (i.status IN ('open', 'acknowledged') OR COALESCE(i.resolved_at_ms, i.closed_at_ms, 0) >= ?)
 		ORDER BY t.incident_id DESC`, receiver, since.UnixMilli())
@@ -181,9 +169,9 @@ func (s *Store) LinkedTickets(ctx context.Context, receiver string, since time.T
 		return nil, err
 	}
 	defer rows.Close()
-	var out []LinkedTicket
+	var out []store.LinkedTicket
 	for rows.Next() {
-		var l LinkedTicket
+		var l store.LinkedTicket
 		var st string
 		if err := rows.Scan(&l.IncidentID, &l.Ticket, &st); err != nil {
 			return nil, err

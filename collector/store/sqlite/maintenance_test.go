@@ -4,13 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/ninesmon/nines/alerting"
 	"github.com/ninesmon/nines/collector/state"
+	"github.com/ninesmon/nines/collector/store"
 )
 
 func TestMaintenanceWindowsLifecycle(t *testing.T) {
@@ -36,11 +36,11 @@ func TestMaintenanceWindowsLifecycle(t *testing.T) {
 	if err := s.EndMaintenance(ctx, w.ID, "carol", mid); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.EndMaintenance(ctx, w.ID, "carol", mid.Add(time.Minute)); !errors.Is(err, ErrMaintenanceOver) {
-		t.Fatalf("ending twice: err %v, want ErrMaintenanceOver", err)
+	if err := s.EndMaintenance(ctx, w.ID, "carol", mid.Add(time.Minute)); !errors.Is(err, store.ErrMaintenanceOver) {
+		t.Fatalf("ending twice: err %v, want store.ErrMaintenanceOver", err)
 	}
-	if err := s.EndMaintenance(ctx, 999, "carol", mid); !errors.Is(err, ErrMaintenanceNotFound) {
-		t.Fatalf("unknown id: err %v, want ErrMaintenanceNotFound", err)
+	if err := s.EndMaintenance(ctx, 999, "carol", mid); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("unknown id: err %v, want store.ErrNotFound", err)
 	}
 	// Ending one that has not started cancels it: it ends at its start.
 	if err := s.EndMaintenance(ctx, later.ID, "carol", mid); err != nil {
@@ -106,47 +106,5 @@ func TestDeliveries(t *testing.T) {
 	ds, err := s.Deliveries(ctx, inc.ID)
 	if err != nil || len(ds) != 2 || ds[0].Status() != "delivered" || ds[1].Status() != "failed" || ds[1].LastError != "HTTP 400" || ds[0].Receiver != "desk" {
 		t.Errorf("deliveries %+v, %v", ds, err)
-	}
-}
-
-// TestHistoryCache: the in-memory history follows writes made after it
-// was first read, late (older) writes included.
-func TestHistoryCache(t *testing.T) {
-	ctx := context.Background()
-	s := open(t, filepath.Join(t.TempDir(), "n.db"))
-	defer s.Close()
-	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-	rec := func(at time.Duration, to state.State) {
-		t.Helper()
-		if err := s.RecordChange(ctx, state.Change{Target: "a", Kind: state.KindHost, To: to, At: t0.Add(at)}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	get := func(from, to time.Duration) string {
-		t.Helper()
-		initial, changes, err := s.HistorySince(ctx, "a", t0.Add(from), t0.Add(to))
-		if err != nil {
-			t.Fatal(err)
-		}
-		out := string(initial)
-		for _, c := range changes {
-			out += fmt.Sprintf(" %s@%s", c.To, c.At.Sub(t0))
-		}
-		return out
-	}
-	rec(time.Hour, state.Up)
-	if got := get(0, 10*time.Hour); got != "unknown up@1h0m0s" {
-		t.Errorf("first read: %q", got)
-	}
-	rec(3*time.Hour, state.Down)
-	if got := get(2*time.Hour, 10*time.Hour); got != "up down@3h0m0s" {
-		t.Errorf("after a new change: %q", got)
-	}
-	rec(2*time.Hour, state.Maintenance) // written late, older
-	if got := get(0, 10*time.Hour); got != "unknown up@1h0m0s maintenance@2h0m0s down@3h0m0s" {
-		t.Errorf("after a late change: %q", got)
-	}
-	if got := get(150*time.Minute, 170*time.Minute); got != "maintenance" {
-		t.Errorf("inside: %q", got)
 	}
 }

@@ -1,6 +1,7 @@
-// Package sqlite is the embedded default store: target state history,
-// incidents and the collector's own run history in one SQLite file (WAL
-// mode, synchronous=FULL so a committed change survives power loss).
+// Package sqlite is the embedded default store.Store: target state
+// history, incidents and the collector's own run history in one SQLite
+// file (WAL mode, synchronous=FULL so a committed change survives power
+// loss). collector/store/storetest pins down its behaviour.
 // It uses modernc.org/sqlite, a pure-Go driver, so binaries build with
 // CGO_ENABLED=0 for every platform.
 package sqlite
@@ -16,15 +17,14 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
 	"github.com/ninesmon/nines/alerting"
 	"github.com/ninesmon/nines/collector/state"
+	"github.com/ninesmon/nines/collector/store"
 	"github.com/ninesmon/nines/internal/failpoint"
 	"github.com/ninesmon/nines/rules"
 )
@@ -37,15 +37,10 @@ type Store struct {
 	// of many targets are read in parallel.
 	reads *sql.DB
 
-	histMu sync.Mutex
-	hist   map[string]*targetHistory
+	hist *store.HistoryCache
 }
 
-var (
-	_ state.Store      = (*Store)(nil)
-	_ alerting.Store   = (*Store)(nil)
-	_ rules.StateStore = (*Store)(nil)
-)
+var _ store.Store = (*Store)(nil)
 
 // Open opens (creating if needed) the database at path and brings its
 // schema up to date.
@@ -64,7 +59,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	// One connection: SQLite serialises writers anyway, and this avoids
 	// SQLITE_BUSY between our own goroutines.
 	db.SetMaxOpenConns(1)
-	s := &Store{db: db, hist: map[string]*targetHistory{}}
+	s := &Store{db: db}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("migrate %s: %w", path, err)
@@ -79,13 +74,21 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
-	reads.SetMaxOpenConns(ReadConns)
+	reads.SetMaxOpenConns(readConns)
 	s.reads = reads
+	// SQLite has one write lock for the whole file, held from the INSERT
+	// that assigns a row's id until COMMIT, whichever process writes: ids
+	// become visible in order, so the cache needs no margin for writers
+	// that commit out of order (a PostgreSQL backend does).
+	s.hist = store.NewHistoryCache(changeLog{reads}, store.CacheOptions{Margin: -1})
 	return s, nil
 }
 
-// ReadConns is the size of the read-only pool (HistorySince).
-var ReadConns = max(2, runtime.NumCPU())
+// readConns is the size of the read-only pool (HistorySince).
+var readConns = max(2, runtime.NumCPU())
+
+// ReadParallelism implements store.Store: the read-only pool's size.
+func (s *Store) ReadParallelism() int { return readConns }
 
 // Close closes the database.
 func (s *Store) Close() error {
@@ -368,103 +371,34 @@ func scanChanges(rows *sql.Rows) ([]state.Change, error) {
 	return out, rows.Err()
 }
 
-// HistorySince returns the target's state at from (its last change before
-// it, or Unknown when there is none) and its changes in [from, to], oldest
-// first, with only Target, To and At set.
+// HistorySince implements store.History from the in-memory history
+// (store.HistoryCache): timelines read it far more often than it changes.
 func (s *Store) HistorySince(ctx context.Context, target string, from, to time.Time) (initial state.State, changes []state.Change, err error) {
-	h, err := s.history(ctx, target)
-	if err != nil {
-		return state.Unknown, nil, err
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	f, t := from.UnixMilli(), to.UnixMilli()
-	i := sort.Search(len(h.at), func(k int) bool { return h.at[k] >= f })
-	initial = state.Unknown
-	if i > 0 {
-		initial = h.to[i-1]
-	}
-	for ; i < len(h.at) && h.at[i] <= t; i++ {
-		changes = append(changes, state.Change{Target: target, To: h.to[i], At: time.UnixMilli(h.at[i]).UTC()})
-	}
-	return initial, changes, nil
+	return s.hist.HistorySince(ctx, target, from, to)
 }
 
-// targetHistory is one target's state history in memory, in time order:
-// timelines read it far more often than it changes (every SLA
-// computation reads a month, reports a year), so the store keeps it and
-// reads only the rows added since.
-type targetHistory struct {
-	mu    sync.Mutex
-	maxID int64
-	id    []int64
-	at    []int64
-	to    []state.State
-}
+// changeLog is what the history cache reads: a target's rows by id.
+type changeLog struct{ reads *sql.DB }
 
-// history returns the target's history, brought up to date with the rows
-// written since it was last read.
-func (s *Store) history(ctx context.Context, target string) (*targetHistory, error) {
-	s.histMu.Lock()
-	h := s.hist[target]
-	if h == nil {
-		h = &targetHistory{}
-		s.hist[target] = h
-	}
-	s.histMu.Unlock()
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	rows, err := s.reads.QueryContext(ctx, `SELECT id, to_state, at_ms FROM state_changes WHERE target = ? AND id > ? ORDER BY at_ms, id`, target, h.maxID)
+// ChangesAfter implements store.ChangeLog.
+func (l changeLog) ChangesAfter(ctx context.Context, target string, seq int64) ([]store.Sequenced, error) {
+	rows, err := l.reads.QueryContext(ctx, `SELECT id, to_state, at_ms FROM state_changes WHERE target = ? AND id > ? ORDER BY at_ms, id`, target, seq)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	sorted := true
+	var out []store.Sequenced
 	for rows.Next() {
-		var id, at int64
+		var c store.Sequenced
+		var at int64
 		var to string
-		if err := rows.Scan(&id, &to, &at); err != nil {
+		if err := rows.Scan(&c.Seq, &to, &at); err != nil {
 			return nil, err
 		}
-		if n := len(h.at); n > 0 && (at < h.at[n-1]) {
-			sorted = false // an older change written late (an import)
-		}
-		h.id, h.at, h.to = append(h.id, id), append(h.at, at), append(h.to, internState(to))
-		h.maxID = max(h.maxID, id)
+		c.At, c.To = time.UnixMilli(at), state.State(to)
+		out = append(out, c)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	if !sorted {
-		sort.Sort(byTime{h})
-	}
-	return h, nil
-}
-
-// internState shares the strings of the known states.
-func internState(s string) state.State {
-	for _, known := range state.AllStates {
-		if string(known) == s {
-			return known
-		}
-	}
-	return state.State(s)
-}
-
-type byTime struct{ h *targetHistory }
-
-func (b byTime) Len() int { return len(b.h.at) }
-func (b byTime) Less(i, j int) bool {
-	if b.h.at[i] != b.h.at[j] {
-		return b.h.at[i] < b.h.at[j]
-	}
-	return b.h.id[i] < b.h.id[j]
-}
-func (b byTime) Swap(i, j int) {
-	h := b.h
-	h.id[i], h.id[j] = h.id[j], h.id[i]
-	h.at[i], h.at[j] = h.at[j], h.at[i]
-	h.to[i], h.to[j] = h.to[j], h.to[i]
+	return out, rows.Err()
 }
 
 // Gaps returns the spans between from and to when no collector run was
@@ -620,7 +554,7 @@ func (s *Store) Assign(ctx context.Context, id int64, assignee string, ev alerti
 
 // changeIncident runs query on incident id and records ev, in one
 // transaction, if allowed accepts the incident's current status
-// (alerting.ErrNotFound and alerting.ErrConflict otherwise).
+// (store.ErrNotFound and store.ErrConflict otherwise).
 func (s *Store) changeIncident(ctx context.Context, id int64, allowed func(alerting.Status) bool, ev alerting.Event, query string, args ...any) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -629,12 +563,12 @@ func (s *Store) changeIncident(ctx context.Context, id int64, allowed func(alert
 	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
 	var cur string
 	if err := tx.QueryRowContext(ctx, `SELECT status FROM incidents WHERE id = ?`, id).Scan(&cur); errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("incident %d: %w", id, alerting.ErrNotFound)
+		return fmt.Errorf("incident %d: %w", id, store.ErrNotFound)
 	} else if err != nil {
 		return err
 	}
 	if !allowed(alerting.Status(cur)) {
-		return fmt.Errorf("incident %d is %s: %w", id, cur, alerting.ErrConflict)
+		return fmt.Errorf("incident %d is %s: %w", id, cur, store.ErrConflict)
 	}
 	if _, err := tx.ExecContext(ctx, query, args...); err != nil {
 		return err
@@ -681,7 +615,7 @@ func (s *Store) LastResolved(ctx context.Context, key string, since time.Time) (
 		key, since.UnixMilli())
 	inc, err := scanIncident(row)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, alerting.ErrNotFound
+		return nil, fmt.Errorf("resolved incident with key %s: %w", key, store.ErrNotFound)
 	}
 	return inc, err
 }
@@ -739,7 +673,7 @@ func (s *Store) Incident(ctx context.Context, id int64) (*alerting.Incident, err
 	row := s.db.QueryRowContext(ctx, `SELECT `+incidentColumns+` FROM incidents WHERE id = ?`, id)
 	inc, err := scanIncident(row)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, alerting.ErrNotFound
+		return nil, fmt.Errorf("incident %d: %w", id, store.ErrNotFound)
 	}
 	return inc, err
 }

@@ -1,0 +1,756 @@
+// Package storetest is the conformance suite every store.Store backend
+// passes: each backend's test calls Run with a function that opens an
+// empty store. It asserts behaviour through the interface only (what a
+// read returns after which writes, which errors match which values),
+// never how a backend lays out its data.
+package storetest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ninesmon/nines/alerting"
+	"github.com/ninesmon/nines/collector/audit"
+	"github.com/ninesmon/nines/collector/state"
+	"github.com/ninesmon/nines/collector/store"
+	"github.com/ninesmon/nines/rules"
+)
+
+// Run runs the suite. open returns a new, empty store for one subtest
+// and arranges, with t.Cleanup, for it to be closed (and its data
+// removed) when that subtest ends.
+func Run(t *testing.T, open func(t *testing.T) store.Store) {
+	for _, tc := range []struct {
+		name string
+		f    func(t *testing.T, s store.Store)
+	}{
+		{"StateChanges", testStateChanges},
+		{"HistorySince", testHistorySince},
+		{"ConcurrentWriters", testConcurrentWriters},
+		{"RunsAndGaps", testRunsAndGaps},
+		{"IncidentLifecycle", testIncidentLifecycle},
+		{"IncidentErrors", testIncidentErrors},
+		{"IncidentFilters", testIncidentFilters},
+		{"Outbox", testOutbox},
+		{"AlertState", testAlertState},
+		{"Maintenance", testMaintenance},
+		{"Tickets", testTickets},
+		{"Audit", testAudit},
+		{"Secrets", testSecrets},
+		{"ReadParallelism", testReadParallelism},
+	} {
+		t.Run(tc.name, func(t *testing.T) { tc.f(t, open(t)) })
+	}
+}
+
+var t0 = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+
+func at(d time.Duration) time.Time { return t0.Add(d) }
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func testStateChanges(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	changes := []state.Change{
+		{Target: "web1", Kind: state.KindHost, From: state.Unknown, To: state.Up, At: at(0), Cause: "data"},
+		{Target: "db1", Kind: state.KindHost, From: state.Unknown, To: state.Up, At: at(time.Second), Cause: "data"},
+		{Target: "web1", Kind: state.KindHost, From: state.Up, To: state.Down, At: at(time.Minute), Cause: "silent for 3 intervals"},
+		{Target: "https", Kind: state.KindCheck, From: state.Unknown, To: state.Down, At: at(time.Minute), Cause: "HTTP 503"},
+	}
+	for _, c := range changes[:2] {
+		must(t, s.RecordChange(ctx, c))
+	}
+	must(t, s.RecordChanges(ctx, changes[2:]))
+
+	latest, err := s.LatestChanges(ctx)
+	must(t, err)
+	want := []state.Change{changes[1], changes[3], changes[2]} // by target
+	if !equalChanges(latest, want) {
+		t.Errorf("LatestChanges:\ngot  %+v\nwant %+v", latest, want)
+	}
+	hist, err := s.History(ctx, "web1", at(0), at(time.Minute))
+	must(t, err)
+	if want := []state.Change{changes[0], changes[2]}; !equalChanges(hist, want) {
+		t.Errorf("History of web1 over [0, 1m] (both bounds in):\ngot  %+v\nwant %+v", hist, want)
+	}
+	hist, err = s.History(ctx, "web1", at(time.Second), at(time.Hour))
+	must(t, err)
+	if want := []state.Change{changes[2]}; !equalChanges(hist, want) {
+		t.Errorf("History of web1 from 1s:\ngot  %+v\nwant %+v", hist, want)
+	}
+	hist, err = s.History(ctx, "", at(0), at(time.Hour))
+	must(t, err)
+	if !equalChanges(hist, changes) {
+		t.Errorf("History of all targets, oldest first:\ngot  %+v\nwant %+v", hist, changes)
+	}
+	// A batch is all or none: a cancelled context writes nothing.
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := s.RecordChanges(cancelled, []state.Change{{Target: "web1", Kind: state.KindHost, From: state.Down, To: state.Up, At: at(time.Hour)}}); err == nil {
+		t.Error("RecordChanges with a cancelled context: got no error")
+	}
+	hist, err = s.History(ctx, "web1", at(0), at(2*time.Hour))
+	must(t, err)
+	if len(hist) != 2 {
+		t.Errorf("History of web1 after a cancelled batch: got %d changes, want 2", len(hist))
+	}
+}
+
+// equalChanges compares changes by instant, not by time.Location.
+func equalChanges(a, b []state.Change) bool {
+	return slices.EqualFunc(a, b, func(x, y state.Change) bool {
+		return x.Target == y.Target && x.Kind == y.Kind && x.From == y.From && x.To == y.To && x.At.Equal(y.At) && x.Cause == y.Cause
+	})
+}
+
+// timeline renders HistorySince as "initial to@offset ...".
+func timeline(t *testing.T, s store.Store, target string, from, to time.Duration) string {
+	t.Helper()
+	initial, changes, err := s.HistorySince(context.Background(), target, at(from), at(to))
+	must(t, err)
+	out := string(initial)
+	for _, c := range changes {
+		if c.Target != target {
+			t.Errorf("HistorySince(%s) returned a change of %s", target, c.Target)
+		}
+		out += fmt.Sprintf(" %s@%s", c.To, c.At.Sub(t0))
+	}
+	return out
+}
+
+func testHistorySince(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	rec := func(target string, d time.Duration, to state.State) {
+		t.Helper()
+		must(t, s.RecordChange(ctx, state.Change{Target: target, Kind: state.KindHost, From: state.Unknown, To: to, At: at(d), Cause: "test"}))
+	}
+	if got := timeline(t, s, "a", 0, time.Hour); got != "unknown" {
+		t.Errorf("no history: got %q, want unknown", got)
+	}
+	rec("a", time.Hour, state.Up)
+	rec("b", 90*time.Minute, state.Down)
+	if got := timeline(t, s, "a", 0, 10*time.Hour); got != "unknown up@1h0m0s" {
+		t.Errorf("first read: got %q", got)
+	}
+	// Reads see what was recorded after an earlier read.
+	rec("a", 3*time.Hour, state.Down)
+	if got := timeline(t, s, "a", 2*time.Hour, 10*time.Hour); got != "up down@3h0m0s" {
+		t.Errorf("after a new change: got %q", got)
+	}
+	// An older change recorded late (an import) takes its place in time.
+	rec("a", 2*time.Hour, state.Maintenance)
+	if got := timeline(t, s, "a", 0, 10*time.Hour); got != "unknown up@1h0m0s maintenance@2h0m0s down@3h0m0s" {
+		t.Errorf("after a late change: got %q", got)
+	}
+	// Bounds: a change at from is in the window, not the initial state;
+	// one at to is in; a window between changes has none.
+	if got := timeline(t, s, "a", time.Hour, 2*time.Hour); got != "unknown up@1h0m0s maintenance@2h0m0s" {
+		t.Errorf("[1h, 2h]: got %q", got)
+	}
+	if got := timeline(t, s, "a", 150*time.Minute, 170*time.Minute); got != "maintenance" {
+		t.Errorf("inside [2h30m, 2h50m]: got %q", got)
+	}
+	if got := timeline(t, s, "b", 0, 10*time.Hour); got != "unknown down@1h30m0s" {
+		t.Errorf("b: got %q", got)
+	}
+}
+
+// testConcurrentWriters: changes recorded by concurrent writers while
+// timelines are read are all seen once the writers are done; none is
+// lost by a read that raced them (see store.HistoryCache).
+func testConcurrentWriters(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	const writers, each = 4, 25
+	var wg sync.WaitGroup
+	errs := make(chan error, writers+2)
+	stop := make(chan struct{})
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				c := state.Change{Target: "shared", Kind: state.KindHost, From: state.Up, To: state.Down,
+					At: at(time.Duration(i*writers+w) * time.Second), Cause: fmt.Sprintf("writer %d", w)}
+				if err := s.RecordChange(ctx, c); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	var readers sync.WaitGroup
+	for range 2 {
+		readers.Add(1)
+		go func() {
+			defer readers.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if _, _, err := s.HistorySince(ctx, "shared", at(0), at(time.Hour)); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(stop)
+	readers.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	_, changes, err := s.HistorySince(ctx, "shared", at(0), at(time.Hour))
+	must(t, err)
+	if len(changes) != writers*each {
+		t.Fatalf("after concurrent writers: got %d changes, want %d", len(changes), writers*each)
+	}
+	for i, c := range changes {
+		if !c.At.Equal(at(time.Duration(i) * time.Second)) {
+			t.Fatalf("change %d at %s, want %s (oldest first, none missing)", i, c.At, at(time.Duration(i)*time.Second))
+		}
+	}
+}
+
+func testRunsAndGaps(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	id1, prev, err := s.StartRun(ctx, at(0))
+	must(t, err)
+	if !prev.IsZero() {
+		t.Errorf("first run: previous alive %v, want zero", prev)
+	}
+	must(t, s.Alive(ctx, id1, at(90*time.Second)))
+	id2, prev, err := s.StartRun(ctx, at(time.Hour))
+	must(t, err)
+	if id2 == id1 {
+		t.Errorf("second run has the first run's id %d", id1)
+	}
+	if !prev.Equal(at(90 * time.Second)) {
+		t.Errorf("second run: previous alive %v, want %v", prev, at(90*time.Second))
+	}
+	must(t, s.Alive(ctx, id2, at(2*time.Hour)))
+	_, prev, err = s.StartRun(ctx, at(3*time.Hour))
+	must(t, err)
+	if !prev.Equal(at(2 * time.Hour)) {
+		t.Errorf("third run: previous alive %v, want %v", prev, at(2*time.Hour))
+	}
+	gaps, err := s.Gaps(ctx, at(0), at(4*time.Hour))
+	must(t, err)
+	want := [][2]time.Time{{at(90 * time.Second), at(time.Hour)}, {at(2 * time.Hour), at(3 * time.Hour)}}
+	if !equalSpans(gaps, want) {
+		t.Errorf("gaps: got %v, want %v", gaps, want)
+	}
+	// Only gaps that overlap the period.
+	gaps, err = s.Gaps(ctx, at(90*time.Minute), at(4*time.Hour))
+	must(t, err)
+	if !equalSpans(gaps, want[1:]) {
+		t.Errorf("gaps after 1h30m: got %v, want %v", gaps, want[1:])
+	}
+	gaps, err = s.Gaps(ctx, at(time.Hour), at(2*time.Hour))
+	must(t, err)
+	if len(gaps) != 0 {
+		t.Errorf("gaps in [1h, 2h], while the second run observed: got %v, want none", gaps)
+	}
+}
+
+func equalSpans(a, b [][2]time.Time) bool {
+	return slices.EqualFunc(a, b, func(x, y [2]time.Time) bool { return x[0].Equal(y[0]) && x[1].Equal(y[1]) })
+}
+
+func newIncident(key string, prio alerting.Priority, opened time.Time, notify ...string) *alerting.Incident {
+	return &alerting.Incident{DedupKey: key, Group: "hosts", Rule: "HostDown", Title: key + " down", Description: "no data",
+		Target: key, Service: "shop", Severity: "critical", Priority: prio, Status: alerting.StatusOpen,
+		Labels: map[string]string{"host": key, "site": "hq"}, Value: 1.5, OpenedAt: opened, Notify: notify}
+}
+
+func getIncident(t *testing.T, s store.Store, id int64) *alerting.Incident {
+	t.Helper()
+	inc, err := s.Incident(context.Background(), id)
+	must(t, err)
+	return inc
+}
+
+func actions(evs []alerting.Event) []string {
+	var out []string
+	for _, e := range evs {
+		out = append(out, e.Action)
+	}
+	return out
+}
+
+func testIncidentLifecycle(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	inc := newIncident("web1", alerting.P2, at(0))
+	must(t, s.InsertIncident(ctx, inc))
+	if inc.ID == 0 {
+		t.Fatal("InsertIncident set no ID")
+	}
+	got := getIncident(t, s, inc.ID)
+	if got.DedupKey != "web1" || got.Group != "hosts" || got.Rule != "HostDown" || got.Title != "web1 down" || got.Description != "no data" ||
+		got.Target != "web1" || got.Service != "shop" || got.Severity != "critical" || got.Priority != alerting.P2 ||
+		got.Status != alerting.StatusOpen || got.Labels["host"] != "web1" || got.Labels["site"] != "hq" || got.Value != 1.5 ||
+		!got.OpenedAt.Equal(at(0)) || got.AcknowledgedAt != nil || got.ResolvedAt != nil || got.ClosedAt != nil || got.Assignee != "" {
+		t.Errorf("stored incident: got %+v", got)
+	}
+	// One active incident per dedup key.
+	if err := s.InsertIncident(ctx, newIncident("web1", alerting.P2, at(time.Second))); err == nil {
+		t.Error("a second active incident with the same dedup key: got no error")
+	}
+
+	live := []alerting.Status{alerting.StatusOpen, alerting.StatusAcknowledged}
+	must(t, s.Transition(ctx, inc.ID, []alerting.Status{alerting.StatusOpen}, alerting.StatusAcknowledged,
+		alerting.Event{At: at(time.Minute), Actor: "alice", Action: "acknowledged", Text: "on it"}))
+	got = getIncident(t, s, inc.ID)
+	if got.Status != alerting.StatusAcknowledged || got.AcknowledgedAt == nil || !got.AcknowledgedAt.Equal(at(time.Minute)) || got.AcknowledgedBy != "alice" {
+		t.Errorf("acknowledged: got %+v", got)
+	}
+	must(t, s.Assign(ctx, inc.ID, "network team", alerting.Event{At: at(2 * time.Minute), Actor: "alice", Action: "assigned", Text: "network team"}))
+	must(t, s.AddEvent(ctx, alerting.Event{IncidentID: inc.ID, At: at(3 * time.Minute), Actor: "bob", Action: "commented", Text: "switch rebooted"}))
+	must(t, s.SetSeverity(ctx, inc.ID, "warning", alerting.P3))
+	must(t, s.Transition(ctx, inc.ID, live, alerting.StatusResolved, alerting.Event{At: at(10 * time.Minute), Actor: alerting.Automatic, Action: "resolved"}))
+	got = getIncident(t, s, inc.ID)
+	if got.Status != alerting.StatusResolved || got.ResolvedAt == nil || !got.ResolvedAt.Equal(at(10*time.Minute)) ||
+		got.Assignee != "network team" || got.Severity != "warning" || got.Priority != alerting.P3 {
+		t.Errorf("resolved: got %+v", got)
+	}
+	last, err := s.LastResolved(ctx, "web1", at(10*time.Minute))
+	must(t, err)
+	if last.ID != inc.ID {
+		t.Errorf("LastResolved: got incident %d, want %d", last.ID, inc.ID)
+	}
+	if _, err := s.LastResolved(ctx, "web1", at(11*time.Minute)); !errors.Is(err, store.ErrNotFound) || !errors.Is(err, alerting.ErrNotFound) {
+		t.Errorf("LastResolved since after it resolved: got %v, want ErrNotFound", err)
+	}
+	if _, err := s.LastResolved(ctx, "db1", at(0)); !errors.Is(err, alerting.ErrNotFound) {
+		t.Errorf("LastResolved of another key: got %v, want ErrNotFound", err)
+	}
+
+	// Reopened: a new round, unacknowledged and unresolved.
+	must(t, s.Transition(ctx, inc.ID, []alerting.Status{alerting.StatusResolved}, alerting.StatusOpen,
+		alerting.Event{At: at(20 * time.Minute), Actor: alerting.Automatic, Action: "reopened"}))
+	got = getIncident(t, s, inc.ID)
+	if got.Status != alerting.StatusOpen || got.ResolvedAt != nil || got.AcknowledgedAt != nil || got.AcknowledgedBy != "" || got.ClosedAt != nil {
+		t.Errorf("reopened: got %+v", got)
+	}
+	must(t, s.Transition(ctx, inc.ID, live, alerting.StatusResolved, alerting.Event{At: at(30 * time.Minute), Actor: alerting.Automatic, Action: "resolved"}))
+	must(t, s.Transition(ctx, inc.ID, []alerting.Status{alerting.StatusResolved}, alerting.StatusClosed,
+		alerting.Event{At: at(time.Hour), Actor: alerting.Automatic, Action: "closed"}))
+	got = getIncident(t, s, inc.ID)
+	if got.Status != alerting.StatusClosed || got.ClosedAt == nil || !got.ClosedAt.Equal(at(time.Hour)) || got.ResolvedAt == nil {
+		t.Errorf("closed: got %+v", got)
+	}
+	// A closed incident still counts as resolved for LastResolved.
+	if last, err := s.LastResolved(ctx, "web1", at(30*time.Minute)); err != nil || last.ID != inc.ID {
+		t.Errorf("LastResolved of a closed incident: got %v, %v; want incident %d", last, err, inc.ID)
+	}
+
+	evs, err := s.Events(ctx, inc.ID)
+	must(t, err)
+	want := []string{"opened", "acknowledged", "assigned", "commented", "resolved", "reopened", "resolved", "closed"}
+	if got := actions(evs); !slices.Equal(got, want) {
+		t.Errorf("timeline: got %v, want %v", got, want)
+	}
+	if e := evs[0]; e.IncidentID != inc.ID || !e.At.Equal(at(0)) || e.Actor != alerting.Automatic || e.Text != "web1 down" {
+		t.Errorf("opened event: got %+v", e)
+	}
+	if e := evs[3]; e.IncidentID != inc.ID || !e.At.Equal(at(3*time.Minute)) || e.Actor != "bob" || e.Text != "switch rebooted" {
+		t.Errorf("comment: got %+v", e)
+	}
+	// Once the first is over, the key may open again.
+	again := newIncident("web1", alerting.P2, at(2*time.Hour))
+	must(t, s.InsertIncident(ctx, again))
+	if again.ID == inc.ID {
+		t.Error("the new incident has the old one's id")
+	}
+}
+
+func testIncidentErrors(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	inc := newIncident("web1", alerting.P2, at(0))
+	must(t, s.InsertIncident(ctx, inc))
+	live := []alerting.Status{alerting.StatusOpen, alerting.StatusAcknowledged}
+	must(t, s.Transition(ctx, inc.ID, live, alerting.StatusResolved, alerting.Event{At: at(time.Minute), Actor: alerting.Automatic, Action: "resolved"}))
+	missing := inc.ID + 1000
+	isBoth := func(err, neutral, alertingErr error) bool {
+		return errors.Is(err, neutral) && errors.Is(err, alertingErr)
+	}
+	for _, tc := range []struct {
+		name string
+		err  error
+		want error // store's; alerting's equivalent must match too
+	}{
+		{"resolve twice", s.Transition(ctx, inc.ID, live, alerting.StatusResolved, alerting.Event{At: at(2 * time.Minute), Action: "resolved"}), store.ErrConflict},
+		{"assign a resolved incident", s.Assign(ctx, inc.ID, "bob", alerting.Event{At: at(2 * time.Minute), Action: "assigned"}), store.ErrConflict},
+		{"transition a missing incident", s.Transition(ctx, missing, live, alerting.StatusResolved, alerting.Event{At: at(0)}), store.ErrNotFound},
+		{"assign a missing incident", s.Assign(ctx, missing, "bob", alerting.Event{At: at(0)}), store.ErrNotFound},
+		{"comment on a missing incident", s.AddEvent(ctx, alerting.Event{IncidentID: missing, At: at(0), Action: "commented"}), store.ErrNotFound},
+		{"read a missing incident", func() error { _, err := s.Incident(ctx, missing); return err }(), store.ErrNotFound},
+	} {
+		alertingErr := alerting.ErrNotFound
+		if tc.want == store.ErrConflict {
+			alertingErr = alerting.ErrConflict
+		}
+		if !isBoth(tc.err, tc.want, alertingErr) {
+			t.Errorf("%s: got %v, want %v (matching %v too)", tc.name, tc.err, tc.want, alertingErr)
+		}
+	}
+	// A refused change records no event.
+	evs, err := s.Events(ctx, inc.ID)
+	must(t, err)
+	if got := actions(evs); !slices.Equal(got, []string{"opened", "resolved"}) {
+		t.Errorf("timeline after refused changes: got %v", got)
+	}
+	if evs, err := s.Events(ctx, missing); err != nil || len(evs) != 0 {
+		t.Errorf("events of a missing incident: got %v, %v; want none", evs, err)
+	}
+}
+
+func testIncidentFilters(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	a := newIncident("a", alerting.P1, at(0))
+	b := newIncident("b", alerting.P3, at(time.Minute))
+	c := newIncident("c", alerting.P3, at(2*time.Minute))
+	for _, inc := range []*alerting.Incident{a, b, c} {
+		must(t, s.InsertIncident(ctx, inc))
+	}
+	must(t, s.Transition(ctx, b.ID, []alerting.Status{alerting.StatusOpen}, alerting.StatusResolved, alerting.Event{At: at(time.Hour), Action: "resolved"}))
+	ids := func(f alerting.Filter) []int64 {
+		t.Helper()
+		incs, err := s.Incidents(ctx, f)
+		must(t, err)
+		var out []int64
+		for _, inc := range incs {
+			out = append(out, inc.ID)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name string
+		f    alerting.Filter
+		want []int64
+	}{
+		{"all, newest first", alerting.Filter{}, []int64{c.ID, b.ID, a.ID}},
+		{"open", alerting.Filter{Status: []alerting.Status{alerting.StatusOpen}}, []int64{c.ID, a.ID}},
+		{"open or resolved", alerting.Filter{Status: []alerting.Status{alerting.StatusOpen, alerting.StatusResolved}}, []int64{c.ID, b.ID, a.ID}},
+		{"P3", alerting.Filter{Priority: []alerting.Priority{alerting.P3}}, []int64{c.ID, b.ID}},
+		{"open P3", alerting.Filter{Status: []alerting.Status{alerting.StatusOpen}, Priority: []alerting.Priority{alerting.P3}}, []int64{c.ID}},
+		{"closed", alerting.Filter{Status: []alerting.Status{alerting.StatusClosed}}, nil},
+		{"limit", alerting.Filter{Limit: 2}, []int64{c.ID, b.ID}},
+	} {
+		if got := ids(tc.f); !slices.Equal(got, tc.want) {
+			t.Errorf("%s: got %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	incs, err := s.Incidents(ctx, alerting.Filter{Priority: []alerting.Priority{alerting.P1}})
+	must(t, err)
+	if len(incs) != 1 || incs[0].Labels["host"] != "a" || !incs[0].OpenedAt.Equal(at(0)) || incs[0].Title != "a down" {
+		t.Errorf("P1 incidents: got %+v", incs)
+	}
+}
+
+func testOutbox(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	inc := newIncident("web1", alerting.P1, at(0), "desk", "pager")
+	must(t, s.InsertIncident(ctx, inc))
+	other := newIncident("db1", alerting.P2, at(time.Second), "desk")
+	must(t, s.InsertIncident(ctx, other))
+	live := []alerting.Status{alerting.StatusOpen, alerting.StatusAcknowledged}
+	must(t, s.Transition(ctx, inc.ID, live, alerting.StatusResolved,
+		alerting.Event{At: at(time.Minute), Actor: alerting.Automatic, Action: "resolved", Text: "back", Notify: []string{"desk"}}))
+	// Not yet due before the event.
+	if due, err := s.DueNotifications(ctx, at(-time.Second), 10); err != nil || len(due) != 0 {
+		t.Errorf("due before the events: got %+v, %v; want none", due, err)
+	}
+	due, err := s.DueNotifications(ctx, at(time.Hour), 10)
+	must(t, err)
+	// The resolve to desk waits behind the open to desk; the others are
+	// due, oldest first.
+	type key struct {
+		incident         int64
+		receiver, action string
+	}
+	var got []key
+	for _, n := range due {
+		got = append(got, key{n.IncidentID, n.Receiver, n.Action})
+	}
+	want := []key{{inc.ID, "desk", "opened"}, {inc.ID, "pager", "opened"}, {other.ID, "desk", "opened"}}
+	if !slices.Equal(got, want) {
+		t.Fatalf("due: got %v, want %v", got, want)
+	}
+	if n := due[0]; n.ID == 0 || n.Text != "web1 down" || !n.At.Equal(at(0)) || n.Attempts != 0 {
+		t.Errorf("first notification: got %+v", n)
+	}
+	if first, err := s.DueNotifications(ctx, at(time.Hour), 1); err != nil || len(first) != 1 || first[0].ID != due[0].ID {
+		t.Errorf("limit 1: got %+v, %v; want the oldest only", first, err)
+	}
+	told, err := s.Told(ctx, inc.ID)
+	must(t, err)
+	if !slices.Equal(told, []string{"desk", "pager"}) {
+		t.Errorf("told: got %v, want [desk pager]", told)
+	}
+	if n, err := s.Pending(ctx, inc.ID, "desk"); err != nil || n != 2 {
+		t.Errorf("pending to desk: got %d, %v; want 2", n, err)
+	}
+
+	// A retry later: not due until then, and the resolve still waits.
+	must(t, s.MarkNotification(ctx, due[0].ID, alerting.Outcome{At: at(time.Hour), Next: at(2 * time.Hour), Error: "HTTP 503"}))
+	must(t, s.MarkNotification(ctx, due[1].ID, alerting.Outcome{At: at(time.Hour), Delivered: true}))
+	must(t, s.MarkNotification(ctx, due[2].ID, alerting.Outcome{At: at(time.Hour), Failed: true, Error: "HTTP 400"}))
+	if again, err := s.DueNotifications(ctx, at(time.Hour), 10); err != nil || len(again) != 0 {
+		t.Errorf("due before the retry time: got %+v, %v; want none", again, err)
+	}
+	again, err := s.DueNotifications(ctx, at(2*time.Hour), 10)
+	must(t, err)
+	if len(again) != 1 || again[0].ID != due[0].ID || again[0].Attempts != 1 {
+		t.Fatalf("due at the retry time: got %+v, want the open to desk after 1 attempt", again)
+	}
+	must(t, s.MarkNotification(ctx, again[0].ID, alerting.Outcome{At: at(2 * time.Hour), Delivered: true}))
+	// Now the resolve follows.
+	again, err = s.DueNotifications(ctx, at(2*time.Hour), 10)
+	must(t, err)
+	if len(again) != 1 || again[0].IncidentID != inc.ID || again[0].Action != "resolved" || again[0].Text != "back" || !again[0].At.Equal(at(time.Minute)) {
+		t.Fatalf("after the open was delivered: got %+v, want the resolve to desk", again)
+	}
+	if n, err := s.Pending(ctx, inc.ID, "desk"); err != nil || n != 1 {
+		t.Errorf("pending to desk: got %d, %v; want 1", n, err)
+	}
+
+	ds, err := s.Deliveries(ctx, inc.ID)
+	must(t, err)
+	if len(ds) != 3 {
+		t.Fatalf("deliveries of web1: got %+v, want 3", ds)
+	}
+	if d := ds[0]; d.Receiver != "desk" || d.Action != "opened" || d.Status() != "delivered" || d.Attempts != 2 ||
+		d.Delivered == nil || !d.Delivered.Equal(at(2*time.Hour)) || d.LastError != "" || !d.At.Equal(at(0)) {
+		t.Errorf("open to desk: got %+v", d)
+	}
+	if d := ds[1]; d.Receiver != "pager" || d.Status() != "delivered" || d.Attempts != 1 {
+		t.Errorf("open to pager: got %+v", d)
+	}
+	if d := ds[2]; d.Receiver != "desk" || d.Action != "resolved" || d.Status() != "pending" || d.Attempts != 0 {
+		t.Errorf("resolve to desk: got %+v", d)
+	}
+	ds, err = s.Deliveries(ctx, other.ID)
+	must(t, err)
+	if len(ds) != 1 || ds[0].Status() != "failed" || ds[0].LastError != "HTTP 400" || ds[0].Attempts != 1 {
+		t.Errorf("deliveries of db1: got %+v", ds)
+	}
+	if n, err := s.Pending(ctx, other.ID, "desk"); err != nil || n != 0 {
+		t.Errorf("pending of a failed notification: got %d, %v; want 0", n, err)
+	}
+}
+
+func testAlertState(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	firing := rules.SavedAlert{Group: "hosts", Rule: "HostDown", RuleHash: "h1", Labels: map[string]string{"host": "web1"},
+		State: rules.StateFiring, ActiveAt: at(0), FiredAt: at(time.Minute), Value: 1}
+	pending := rules.SavedAlert{Group: "hosts", Rule: "HostDown", RuleHash: "h1", Labels: map[string]string{"host": "db1"},
+		State: rules.StatePending, ActiveAt: at(2 * time.Minute), Value: 0.5}
+	disk := rules.SavedAlert{Group: "disks", Rule: "DiskFull", RuleHash: "h2", Labels: map[string]string{"host": "web1", "mount": "/"},
+		State: rules.StateFiring, ActiveAt: at(0), FiredAt: at(0), Value: 97}
+	must(t, s.SaveAlerts(ctx, "hosts", []rules.SavedAlert{firing, pending}))
+	must(t, s.SaveAlerts(ctx, "disks", []rules.SavedAlert{disk}))
+	load := func() []rules.SavedAlert {
+		t.Helper()
+		got, err := s.LoadAlerts(ctx)
+		must(t, err)
+		slices.SortFunc(got, func(a, b rules.SavedAlert) int {
+			return strings.Compare(a.Group+a.Labels["host"], b.Group+b.Labels["host"])
+		})
+		return got
+	}
+	got := load()
+	want := []rules.SavedAlert{disk, pending, firing}
+	if !equalAlerts(got, want) {
+		t.Errorf("loaded:\ngot  %+v\nwant %+v", got, want)
+	}
+	// Saving a group replaces what it held, and only that group.
+	must(t, s.SaveAlerts(ctx, "hosts", []rules.SavedAlert{pending}))
+	if got := load(); !equalAlerts(got, []rules.SavedAlert{disk, pending}) {
+		t.Errorf("after saving hosts again:\ngot  %+v", got)
+	}
+	must(t, s.SaveAlerts(ctx, "hosts", nil))
+	if got := load(); !equalAlerts(got, []rules.SavedAlert{disk}) {
+		t.Errorf("after saving hosts empty:\ngot  %+v", got)
+	}
+}
+
+func equalAlerts(a, b []rules.SavedAlert) bool {
+	return slices.EqualFunc(a, b, func(x, y rules.SavedAlert) bool {
+		return x.Group == y.Group && x.Rule == y.Rule && x.RuleHash == y.RuleHash && fmt.Sprint(x.Labels) == fmt.Sprint(y.Labels) &&
+			x.State == y.State && x.ActiveAt.Equal(y.ActiveAt) && x.FiredAt.Equal(y.FiredAt) && x.FiredAt.IsZero() == y.FiredAt.IsZero() && x.Value == y.Value
+	})
+}
+
+func testMaintenance(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	start := at(22 * time.Hour)
+	now := start.Add(-time.Hour)
+	w := state.Window{Name: "core switch firmware", Targets: []string{"sw1", "sw2"}, Selector: map[string]string{"site": "hq"},
+		Services: []string{"shop"}, Schedule: "weekends", From: start, To: start.Add(2 * time.Hour), CreatedBy: "alice", CreatedAt: now}
+	must(t, s.AddMaintenance(ctx, &w))
+	later := state.Window{Name: "later", From: start.Add(24 * time.Hour), To: start.Add(25 * time.Hour), CreatedBy: "bob", CreatedAt: now}
+	must(t, s.AddMaintenance(ctx, &later))
+	if w.ID == 0 || later.ID == w.ID || w.Source != "api" {
+		t.Fatalf("added windows: ids %d, %d, source %q; want distinct non-zero ids, source api", w.ID, later.ID, w.Source)
+	}
+	// Ending during the window cuts it at now.
+	mid := start.Add(30 * time.Minute)
+	must(t, s.EndMaintenance(ctx, w.ID, "carol", mid))
+	err := s.EndMaintenance(ctx, w.ID, "carol", mid.Add(time.Minute))
+	if !errors.Is(err, store.ErrMaintenanceOver) || !errors.Is(err, store.ErrConflict) {
+		t.Errorf("ending twice: got %v, want ErrMaintenanceOver (an ErrConflict)", err)
+	}
+	if err := s.EndMaintenance(ctx, w.ID+later.ID+1000, "carol", mid); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("ending an unknown window: got %v, want ErrNotFound", err)
+	}
+	// Ending one that has not started cancels it: it ends at its start.
+	must(t, s.EndMaintenance(ctx, later.ID, "dave", mid))
+
+	got, err := s.MaintenanceWindows(ctx, now)
+	must(t, err)
+	if len(got) != 2 {
+		t.Fatalf("windows ending after %v: got %d, want 2", now, len(got))
+	}
+	g := got[0]
+	if g.ID != w.ID || g.Name != w.Name || !slices.Equal(g.Targets, w.Targets) || g.Selector["site"] != "hq" ||
+		!slices.Equal(g.Services, w.Services) || g.Schedule != "weekends" || !g.From.Equal(start) || !g.To.Equal(mid) ||
+		g.CreatedBy != "alice" || !g.CreatedAt.Equal(now) || g.EndedBy != "carol" || g.Source != "api" {
+		t.Errorf("first window: got %+v", g)
+	}
+	if g := got[1]; g.ID != later.ID || !g.To.Equal(later.From) || g.EndedBy != "dave" {
+		t.Errorf("cancelled window: got %+v, want it to end at its start %v", g, later.From)
+	}
+	// Windows that are over are left out.
+	if got, err := s.MaintenanceWindows(ctx, mid); err != nil || len(got) != 1 || got[0].ID != later.ID {
+		t.Errorf("windows ending after %v: got %+v, %v; want only the cancelled one", mid, got, err)
+	}
+	if got, err := s.MaintenanceWindows(ctx, later.From); err != nil || len(got) != 0 {
+		t.Errorf("windows ending after %v: got %+v, %v; want none", later.From, got, err)
+	}
+}
+
+func testTickets(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	a := newIncident("a", alerting.P2, at(0))
+	b := newIncident("b", alerting.P2, at(time.Minute))
+	c := newIncident("c", alerting.P2, at(2*time.Minute))
+	for _, inc := range []*alerting.Incident{a, b, c} {
+		must(t, s.InsertIncident(ctx, inc))
+	}
+	must(t, s.LinkTicket(ctx, a.ID, alerting.Ticket{Receiver: "redmine", ID: "1", URL: "https://rm/issues/1"}))
+	must(t, s.LinkTicket(ctx, a.ID, alerting.Ticket{Receiver: "jira", ID: "OPS-1", URL: "https://jira/OPS-1"}))
+	// Linking again replaces the receiver's ticket.
+	must(t, s.LinkTicket(ctx, a.ID, alerting.Ticket{Receiver: "redmine", ID: "2", URL: "https://rm/issues/2"}))
+	must(t, s.LinkTicket(ctx, b.ID, alerting.Ticket{Receiver: "redmine", ID: "3"}))
+	must(t, s.LinkTicket(ctx, c.ID, alerting.Ticket{Receiver: "redmine", ID: "4"}))
+	got, err := s.Tickets(ctx, a.ID)
+	must(t, err)
+	want := []alerting.Ticket{{Receiver: "jira", ID: "OPS-1", URL: "https://jira/OPS-1"}, {Receiver: "redmine", ID: "2", URL: "https://rm/issues/2"}}
+	if !slices.Equal(got, want) {
+		t.Errorf("tickets of a: got %+v, want %+v", got, want)
+	}
+	if got, err := s.Tickets(ctx, a.ID+1000); err != nil || len(got) != 0 {
+		t.Errorf("tickets of a missing incident: got %+v, %v; want none", got, err)
+	}
+	// b resolved long ago, c recently: the reconciler follows active
+	// incidents and those ended since.
+	must(t, s.Transition(ctx, b.ID, []alerting.Status{alerting.StatusOpen}, alerting.StatusResolved, alerting.Event{At: at(time.Hour), Action: "resolved"}))
+	must(t, s.Transition(ctx, c.ID, []alerting.Status{alerting.StatusOpen}, alerting.StatusResolved, alerting.Event{At: at(3 * time.Hour), Action: "resolved"}))
+	links, err := s.LinkedTickets(ctx, "redmine", at(2*time.Hour))
+	must(t, err)
+	wantLinks := []store.LinkedTicket{{IncidentID: c.ID, Ticket: "4", Status: alerting.StatusResolved}, {IncidentID: a.ID, Ticket: "2", Status: alerting.StatusOpen}}
+	if !slices.Equal(links, wantLinks) {
+		t.Errorf("linked redmine tickets since 2h: got %+v, want %+v", links, wantLinks)
+	}
+	links, err = s.LinkedTickets(ctx, "jira", at(0))
+	must(t, err)
+	if want := []store.LinkedTicket{{IncidentID: a.ID, Ticket: "OPS-1", Status: alerting.StatusOpen}}; !slices.Equal(links, want) {
+		t.Errorf("linked jira tickets: got %+v, want %+v", links, want)
+	}
+}
+
+func testAudit(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	entries := []audit.Entry{
+		{At: at(0), Principal: "alice", Action: "incident.acknowledge", Object: "incident/1", Detail: "on it"},
+		{At: at(time.Minute), Principal: "bob", Action: "maintenance.create", Object: "maintenance/3"},
+		{At: at(2 * time.Minute), Principal: "alice", Action: "incident.resolve", Object: "incident/1"},
+		{At: at(3 * time.Minute), Principal: "signal", Action: "config.reload", Object: "config"},
+		{At: at(4 * time.Minute), Principal: "alice", Action: "incident_x.odd", Object: "incident/2"},
+	}
+	for _, e := range entries {
+		must(t, s.Record(ctx, e))
+	}
+	for _, tc := range []struct {
+		name string
+		f    audit.Filter
+		want []int // indexes into entries, newest first
+	}{
+		{"all, newest first", audit.Filter{}, []int{4, 3, 2, 1, 0}},
+		{"since", audit.Filter{Since: at(2 * time.Minute)}, []int{4, 3, 2}},
+		{"principal", audit.Filter{Principal: "alice"}, []int{4, 2, 0}},
+		{"action prefix", audit.Filter{Action: "incident."}, []int{2, 0}},
+		{"action prefix is literal, not a pattern", audit.Filter{Action: "incident_"}, []int{4}},
+		{"principal and action", audit.Filter{Principal: "alice", Action: "incident.res"}, []int{2}},
+		{"limit", audit.Filter{Limit: 2}, []int{4, 3}},
+		{"nothing", audit.Filter{Principal: "mallory"}, nil},
+	} {
+		got, err := s.Entries(ctx, tc.f)
+		must(t, err)
+		var want []audit.Entry
+		for _, i := range tc.want {
+			want = append(want, entries[i])
+		}
+		if !slices.EqualFunc(got, want, func(a, b audit.Entry) bool {
+			return a.At.Equal(b.At) && a.Principal == b.Principal && a.Action == b.Action && a.Object == b.Object && a.Detail == b.Detail
+		}) {
+			t.Errorf("%s: got %+v, want %+v", tc.name, got, want)
+		}
+	}
+}
+
+func testSecrets(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	a, err := s.Secret(ctx, "session", 32)
+	must(t, err)
+	if len(a) != 32 || bytes.Equal(a, make([]byte, 32)) {
+		t.Fatalf("secret: got %x, want 32 random bytes", a)
+	}
+	b, err := s.Secret(ctx, "session", 32)
+	must(t, err)
+	if !bytes.Equal(a, b) {
+		t.Errorf("the same secret again: got %x, want %x", b, a)
+	}
+	c, err := s.Secret(ctx, "other", 32)
+	must(t, err)
+	if bytes.Equal(a, c) {
+		t.Error("another secret has the same bytes")
+	}
+	d, err := s.Secret(ctx, "session", 16)
+	must(t, err)
+	if len(d) != 16 {
+		t.Errorf("asked for 16 bytes: got %d", len(d))
+	}
+}
+
+func testReadParallelism(t *testing.T, s store.Store) {
+	if n := s.ReadParallelism(); n < 1 {
+		t.Errorf("ReadParallelism: got %d, want at least 1", n)
+	}
+}
