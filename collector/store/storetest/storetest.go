@@ -35,6 +35,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"HistorySince", testHistorySince},
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"RunsAndGaps", testRunsAndGaps},
+		{"Targets", testTargets},
 		{"IncidentLifecycle", testIncidentLifecycle},
 		{"IncidentErrors", testIncidentErrors},
 		{"IncidentFilters", testIncidentFilters},
@@ -227,6 +228,39 @@ func testConcurrentWriters(t *testing.T, s store.Store) {
 	}
 }
 
+// testTargets: what is known of targets besides their state is kept,
+// replaced by name, and read back whole.
+func testTargets(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	if got, err := s.Targets(ctx); err != nil || len(got) != 0 {
+		t.Fatalf("targets of an empty store: %v, %v", got, err)
+	}
+	web := state.Info{Name: "web1", Kind: state.KindHost, ID: "machine-1", Labels: map[string]string{"site": "lab", "role": "web"},
+		Interval: 15 * time.Second, MetricsAddress: "192.0.2.1:9991"}
+	chk := state.Info{Name: "erp-web", Kind: state.KindCheck, Labels: map[string]string{"service": "erp"}, Interval: time.Minute}
+	must(t, s.SaveTarget(ctx, web))
+	must(t, s.SaveTarget(ctx, chk))
+	web.Labels = map[string]string{"site": "lab2"}
+	web.Goodbye = true
+	must(t, s.SaveTarget(ctx, web)) // replaces
+	got, err := s.Targets(ctx)
+	must(t, err)
+	byName := map[string]state.Info{}
+	for _, in := range got {
+		byName[in.Name] = in
+	}
+	if len(got) != 2 {
+		t.Fatalf("targets: got %d, want 2: %+v", len(got), got)
+	}
+	if g := byName["web1"]; g.ID != "machine-1" || g.Kind != state.KindHost || len(g.Labels) != 1 || g.Labels["site"] != "lab2" ||
+		g.Interval != 15*time.Second || g.MetricsAddress != "192.0.2.1:9991" || !g.Goodbye {
+		t.Errorf("web1: got %+v, want the second save", g)
+	}
+	if g := byName["erp-web"]; g.Kind != state.KindCheck || g.Labels["service"] != "erp" || g.Interval != time.Minute || g.Goodbye {
+		t.Errorf("erp-web: got %+v", g)
+	}
+}
+
 func testRunsAndGaps(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	id1, prev, err := s.StartRun(ctx, at(0))
@@ -249,11 +283,22 @@ func testRunsAndGaps(t *testing.T, s store.Store) {
 	if !prev.Equal(at(2 * time.Hour)) {
 		t.Errorf("third run: previous alive %v, want %v", prev, at(2*time.Hour))
 	}
-	gaps, err := s.Gaps(ctx, at(0), at(4*time.Hour))
+	// Read within StaleAfter of the newest heartbeat (the third run's
+	// start): the collector is running, only the time between runs is a
+	// gap.
+	gaps, err := s.Gaps(ctx, at(0), at(3*time.Hour+20*time.Second))
 	must(t, err)
 	want := [][2]time.Time{{at(90 * time.Second), at(time.Hour)}, {at(2 * time.Hour), at(3 * time.Hour)}}
 	if !equalSpans(gaps, want) {
 		t.Errorf("gaps: got %v, want %v", gaps, want)
+	}
+	// Read an hour after the newest heartbeat: the collector stopped or
+	// crashed, and the time since is not observed either.
+	gaps, err = s.Gaps(ctx, at(0), at(4*time.Hour))
+	must(t, err)
+	want = append(want, [2]time.Time{at(3 * time.Hour), at(4 * time.Hour)})
+	if !equalSpans(gaps, want) {
+		t.Errorf("gaps read an hour after the last heartbeat: got %v, want %v", gaps, want)
 	}
 	// Only gaps that overlap the period.
 	gaps, err = s.Gaps(ctx, at(90*time.Minute), at(4*time.Hour))
