@@ -1,0 +1,221 @@
+package e2e
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ninesmon/nines/alerting/notify/redmine/redminetest"
+)
+
+// issueView is a Redmine issue with its notes.
+type issueView struct {
+	ID       int
+	Subject  string
+	Status   struct{ Name string }
+	Journals []struct {
+		Notes string `json:"notes"`
+	} `json:"journals"`
+}
+
+// TestOutageAcrossRestarts runs the collector with the shipped rules
+// (deploy/examples/rules.yml), an agent with labels as the example agent
+// configuration has them, and a real Redmine: the agent is killed, the
+// collector is restarted during the outage (SIGTERM, then kill -9), the
+// issue is closed by hand while the host is still down, the host comes
+// back, dies again and comes back again. Throughout: one incident, one
+// Redmine issue, the target's labels kept, the hand close respected while
+// the alert fires, and no note ever repeated.
+func TestOutageAcrossRestarts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs Redmine, the collector and the agent")
+	}
+	base, key, project := redminetest.Start(t)
+	dir := t.TempDir()
+	collectorBin := binary(t, "collector/cmd/nines-collector")
+	agentBin := binary(t, "agent/cmd/nines-agent")
+	shipped, err := os.ReadFile(filepath.Join("..", "..", "deploy", "examples", "rules.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(dir, "rules.yml"), string(shipped))
+	write(t, filepath.Join(dir, "redmine.key"), key)
+	collectorAddr, agentAddr := freeAddr(t), freeAddr(t)
+	writeCollector(t, dir, collectorAddr, fmt.Sprintf(`
+availability:
+  down_after_intervals: 3
+  default_push_interval: 1s
+  startup_grace: 2s
+  check_interval: 100ms
+rules:
+  files: [rules.yml]
+receivers:
+  - name: servicedesk
+    redmine: {url: %q, api_key_file: redmine.key, project: %q, sync_interval: 500ms}
+`, base, project))
+	write(t, filepath.Join(dir, "agent.yml"), fmt.Sprintf(`
+interval: 1s
+hostname: db1
+labels: {site: lab, role: db}
+web: {listen_address: %q}
+push:
+  urls: ["http://%s"]
+  token_file: agent.token
+  spool_dir: spool
+`, agentAddr, collectorAddr))
+	collectorArgs := []string{"--config", filepath.Join(dir, "collector.yml")}
+	agentArgs := []string{"--config", filepath.Join(dir, "agent.yml")}
+	api := client{base: "http://" + collectorAddr, token: e2eAdminToken}
+	startCollector := func(name string) *proc {
+		p := start(t, name, collectorBin, collectorArgs...)
+		eventually(t, 30*time.Second, name+" ready", func() (bool, string) {
+			return api.get(t, "/-/ready", nil) == http.StatusOK, "not ready"
+		})
+		return p
+	}
+	type fullTarget struct {
+		Name   string            `json:"name"`
+		State  string            `json:"state"`
+		ID     string            `json:"id"`
+		Labels map[string]string `json:"labels"`
+	}
+	host := func() fullTarget {
+		var resp struct{ Data []fullTarget }
+		api.get(t, "/api/v1/targets", &resp)
+		for _, tg := range resp.Data {
+			if tg.Name == "db1" {
+				return tg
+			}
+		}
+		return fullTarget{}
+	}
+	incidents := func() []incident {
+		var resp struct{ Data []incident }
+		api.get(t, "/api/v1/incidents", &resp)
+		var out []incident
+		for _, inc := range resp.Data {
+			if inc.Rule == "HostDown" {
+				out = append(out, inc)
+			}
+		}
+		return out
+	}
+	issues := func() []issueView {
+		var res struct{ Issues []issueView }
+		redmineCall(t, base, key, "GET", "/issues.json?status_id=*&project_id="+project, nil, &res)
+		for i := range res.Issues {
+			var one struct{ Issue issueView }
+			redmineCall(t, base, key, "GET", fmt.Sprintf("/issues/%d.json?include=journals", res.Issues[i].ID), nil, &one)
+			res.Issues[i] = one.Issue
+		}
+		return res.Issues
+	}
+	// oneOutage checks there is one HostDown incident with status and one
+	// Redmine issue with issueStatus, no note on it twice.
+	oneOutage := func(status, issueStatus string) func() (bool, string) {
+		return func() (bool, string) {
+			incs, iss := incidents(), issues()
+			if len(incs) != 1 || incs[0].Status != status {
+				return false, fmt.Sprintf("incidents %+v, want one %s", incs, status)
+			}
+			if len(iss) != 1 || (issueStatus != "" && iss[0].Status.Name != issueStatus) {
+				return false, fmt.Sprintf("%d issues %+v, want one %s", len(iss), iss, issueStatus)
+			}
+			seen := map[string]bool{}
+			for _, j := range iss[0].Journals {
+				if j.Notes != "" && seen[j.Notes] {
+					t.Fatalf("note repeated on issue #%d: %q", iss[0].ID, j.Notes)
+				}
+				seen[j.Notes] = true
+			}
+			return true, ""
+		}
+	}
+	// holds checks cond for a while (it must stay true, not become so).
+	holds := func(what string, d time.Duration, cond func() (bool, string)) {
+		t.Helper()
+		for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(250 * time.Millisecond) {
+			if ok, detail := cond(); !ok {
+				t.Fatalf("%s: %s", what, detail)
+			}
+		}
+	}
+
+	collector := startCollector("collector")
+	agent := start(t, "agent", agentBin, agentArgs...)
+	eventually(t, 15*time.Second, "db1 UP with its labels", func() (bool, string) {
+		h := host()
+		return h.State == "up" && h.Labels["site"] == "lab" && h.Labels["role"] == "db", fmt.Sprintf("%+v", h)
+	})
+	if id := host().ID; id == "" || strings.ContainsFunc(id, func(r rune) bool { return r < 0x20 }) {
+		t.Errorf("target id %q: want the agent's host ID, printable", id)
+	}
+
+	// The host dies: one incident, one issue.
+	agent.stop(t, syscall.SIGKILL)
+	eventually(t, 30*time.Second, "incident and issue opened", oneOutage("open", "New"))
+
+	// The collector restarts during the outage, cleanly and then killed:
+	// the labels are kept and the outage stays one incident, one issue.
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGKILL} {
+		collector.stop(t, sig)
+		collector = startCollector(fmt.Sprintf("collector after %s", sig))
+		if h := host(); h.Labels["site"] != "lab" || h.Labels["role"] != "db" {
+			t.Errorf("after %s: db1's labels %v, want the agent's site=lab role=db", sig, h.Labels)
+		}
+		// Past the startup grace and several evaluations of the rules.
+		holds(fmt.Sprintf("after %s, one outage", sig), 8*time.Second, oneOutage("open", "New"))
+		if h := host(); h.State != "down" {
+			t.Errorf("after %s: db1 %s, want down", sig, h.State)
+		}
+	}
+
+	// An operator closes the issue while the host is still down: the
+	// incident resolves and stays resolved; the issue stays closed.
+	iss := issues()
+	closed := issueStatusID(t, base, key, "Closed")
+	redmineCall(t, base, key, "PUT", fmt.Sprintf("/issues/%d.json", iss[0].ID), map[string]any{"issue": map[string]any{"status_id": closed}}, nil)
+	eventually(t, 15*time.Second, "incident resolved by the closed issue", oneOutage("resolved", "Closed"))
+	holds("closed by hand while the host is down", 8*time.Second, oneOutage("resolved", "Closed"))
+
+	// The host comes back, then dies again: a new fault within the hour
+	// reopens the incident and its issue; back again, both resolve.
+	agent = start(t, "agent again", agentBin, agentArgs...)
+	eventually(t, 15*time.Second, "db1 UP", func() (bool, string) { return host().State == "up", host().State })
+	holds("host back after a hand close", 6*time.Second, oneOutage("resolved", "Closed"))
+	agent.stop(t, syscall.SIGKILL)
+	eventually(t, 30*time.Second, "incident and issue reopened", oneOutage("open", "New"))
+	agent = start(t, "agent once more", agentBin, agentArgs...)
+	eventually(t, 30*time.Second, "incident and issue resolved", oneOutage("resolved", "Resolved"))
+	// The reconciler and the sync go on: nothing is added to the issue.
+	notes := len(issues()[0].Journals)
+	holds("resolved, synced", 5*time.Second, oneOutage("resolved", "Resolved"))
+	if got := len(issues()[0].Journals); got != notes {
+		t.Errorf("the issue got %d more notes while nothing happened", got-notes)
+	}
+	agent.stop(t, syscall.SIGTERM)
+	collector.stop(t, syscall.SIGTERM)
+}
+
+func issueStatusID(t *testing.T, base, key, name string) int {
+	t.Helper()
+	var st struct {
+		IssueStatuses []struct {
+			ID   int
+			Name string
+		} `json:"issue_statuses"`
+	}
+	redmineCall(t, base, key, "GET", "/issue_statuses.json", nil, &st)
+	for _, s := range st.IssueStatuses {
+		if s.Name == name {
+			return s.ID
+		}
+	}
+	t.Fatalf("redmine has no status %q", name)
+	return 0
+}
