@@ -219,3 +219,87 @@ func issueStatusID(t *testing.T, base, key, name string) int {
 	t.Fatalf("redmine has no status %q", name)
 	return 0
 }
+
+// TestHostDiesInMaintenance: a host that dies during its maintenance
+// window and never comes back is DOWN from the window's end once its
+// deadline passes, and opens its incident (it was UNKNOWN forever).
+func TestHostDiesInMaintenance(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the collector and the agent")
+	}
+	dir := t.TempDir()
+	collectorBin := binary(t, "collector/cmd/nines-collector")
+	agentBin := binary(t, "agent/cmd/nines-agent")
+	shipped, err := os.ReadFile(filepath.Join("..", "..", "deploy", "examples", "rules.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(dir, "rules.yml"), string(shipped))
+	collectorAddr, agentAddr := freeAddr(t), freeAddr(t)
+	from := time.Now().Add(3 * time.Second).Truncate(time.Second)
+	to := from.Add(6 * time.Second)
+	writeCollector(t, dir, collectorAddr, fmt.Sprintf(`
+availability:
+  down_after_intervals: 3
+  default_push_interval: 1s
+  startup_grace: 1s
+  check_interval: 100ms
+rules:
+  files: [rules.yml]
+maintenance:
+  - name: db1 patching
+    targets: [db1]
+    start: %q
+    end: %q
+`, from.Format(time.RFC3339), to.Format(time.RFC3339)))
+	write(t, filepath.Join(dir, "agent.yml"), fmt.Sprintf(`
+interval: 1s
+hostname: db1
+labels: {site: lab}
+web: {listen_address: %q}
+push:
+  urls: ["http://%s"]
+  token_file: agent.token
+  spool_dir: ""
+`, agentAddr, collectorAddr))
+	collector := start(t, "collector", collectorBin, "--config", filepath.Join(dir, "collector.yml"))
+	api := client{base: "http://" + collectorAddr, token: e2eAdminToken}
+	eventually(t, 30*time.Second, "collector ready", func() (bool, string) {
+		return api.get(t, "/-/ready", nil) == http.StatusOK, "not ready"
+	})
+	type fullTarget struct {
+		Name, State, Cause string
+		Since              time.Time
+	}
+	host := func() fullTarget {
+		var resp struct{ Data []fullTarget }
+		api.get(t, "/api/v1/targets", &resp)
+		for _, tg := range resp.Data {
+			if tg.Name == "db1" {
+				return tg
+			}
+		}
+		return fullTarget{}
+	}
+	agent := start(t, "agent", agentBin, "--config", filepath.Join(dir, "agent.yml"))
+	eventually(t, 15*time.Second, "db1 in maintenance", func() (bool, string) { h := host(); return h.State == "maintenance", h.State })
+	agent.stop(t, syscall.SIGKILL) // dies during the planned work
+	eventually(t, 30*time.Second, "db1 DOWN after the window", func() (bool, string) {
+		h := host()
+		return h.State == "down", fmt.Sprintf("%+v", h)
+	})
+	if h := host(); !h.Since.Equal(to) || !strings.Contains(h.Cause, "maintenance window ended") {
+		t.Errorf("db1: down since %s (%s), want since the window's end %s", h.Since, h.Cause, to)
+	}
+	eventually(t, 15*time.Second, "host-down incident", func() (bool, string) {
+		var resp struct{ Data []incident }
+		api.get(t, "/api/v1/incidents", &resp)
+		for _, inc := range resp.Data {
+			if inc.Rule == "HostDown" && inc.Target == "db1" && inc.Status == "open" {
+				return true, ""
+			}
+		}
+		return false, fmt.Sprintf("%+v", resp.Data)
+	})
+	collector.stop(t, syscall.SIGTERM)
+}
