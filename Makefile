@@ -37,9 +37,11 @@ test-deps: ## install the Debian packages of the real peers the tests start, whe
 	@./scripts/test-deps.sh $(TEST_PACKAGES)
 	@if [ "$$(id -u)" -eq 0 ]; then ./scripts/redmine.sh install; else sudo ./scripts/redmine.sh install; fi
 
-test: test-deps ## unit, integration and real-peer tests, with -race
+test: test-deps ## unit, integration and real-peer tests, with -race; then the model-based engine test at full speed
 	@echo ">> running all tests with -race"
 	$(GO) test -race -count=1 -timeout 20m $(GOTESTFLAGS) ./...
+	@echo ">> model-based engine test, without -race, for NINES_MODEL_BUDGET (default 60s)"
+	$(GO) test -count=1 -run '^TestModel$$' -v $(GOTESTFLAGS) ./collector/model
 
 bench: ## Go benchmarks, then the side-by-side peer benchmarks in bench/ (results: bench/RESULTS.md)
 	@echo ">> Go benchmarks"

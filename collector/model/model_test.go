@@ -6,9 +6,11 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,7 +21,8 @@ import (
 	"github.com/ninesmon/nines/rules"
 )
 
-// TestModel plays random scripts for NINES_MODEL_BUDGET (default 30s)
+// TestModel plays random scripts for NINES_MODEL_BUDGET (default 60s, 5s
+// under the race detector)
 // and checks each against the oracle; NINES_SEED=<n> replays one script.
 func TestModel(t *testing.T) {
 	ruleFiles := exampleRules(t)
@@ -34,7 +37,7 @@ func TestModel(t *testing.T) {
 		}
 		return
 	}
-	budget := 30 * time.Second
+	budget := defaultBudget
 	if s := os.Getenv("NINES_MODEL_BUDGET"); s != "" {
 		d, err := time.ParseDuration(s)
 		if err != nil {
@@ -44,19 +47,50 @@ func TestModel(t *testing.T) {
 	}
 	base := uint64(time.Now().UnixNano())
 	deadline := time.Now().Add(budget)
-	n := 0
-	for ; n == 0 || time.Now().Before(deadline); n++ {
-		seed := base + uint64(n)
-		sc := generate(rand.New(rand.NewPCG(seed, 0)))
-		problems := check(t, sc, ruleFiles)
-		if len(problems) == 0 {
-			continue
-		}
-		small, smallProblems := shrink(t, sc, ruleFiles, problems)
+	// Scripts run side by side, one per core; the first failure stops the
+	// others and is shrunk.
+	var (
+		mu     sync.Mutex
+		n      int
+		failed *failure
+	)
+	var wg sync.WaitGroup
+	for w := range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := uint64(w); ; i += uint64(runtime.GOMAXPROCS(0)) {
+				mu.Lock()
+				stop := failed != nil || (n > 0 && time.Now().After(deadline))
+				mu.Unlock()
+				if stop {
+					return
+				}
+				seed := base + i
+				sc := generate(rand.New(rand.NewPCG(seed, 0)))
+				problems := check(t, sc, ruleFiles)
+				mu.Lock()
+				n++
+				if len(problems) > 0 && failed == nil {
+					failed = &failure{seed, sc, problems}
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if failed != nil {
+		small, smallProblems := shrink(t, failed.script, ruleFiles, failed.problems)
 		t.Fatalf("seed %d (replay: NINES_SEED=%d go test ./collector/model -run TestModel) fails; shortest failing script:\n%s\nproblems:\n  %s",
-			seed, seed, small, strings.Join(smallProblems, "\n  "))
+			failed.seed, failed.seed, small, strings.Join(smallProblems, "\n  "))
 	}
 	t.Logf("%d scripts passed in %s", n, budget)
+}
+
+type failure struct {
+	seed     uint64
+	script   script
+	problems []string
 }
 
 // exampleRules are the availability rules of deploy/examples/rules.yml,
