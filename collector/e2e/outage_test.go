@@ -23,6 +23,29 @@ type issueView struct {
 	} `json:"journals"`
 }
 
+// fullTarget is a target as /api/v1/targets lists it.
+type fullTarget struct {
+	Name   string            `json:"name"`
+	State  string            `json:"state"`
+	Cause  string            `json:"cause"`
+	Since  time.Time         `json:"since"`
+	ID     string            `json:"id"`
+	Labels map[string]string `json:"labels"`
+}
+
+// targetNamed reads one target from the API (zero when absent).
+func targetNamed(t *testing.T, api client, name string) fullTarget {
+	t.Helper()
+	var resp struct{ Data []fullTarget }
+	api.get(t, "/api/v1/targets", &resp)
+	for _, tg := range resp.Data {
+		if tg.Name == name {
+			return tg
+		}
+	}
+	return fullTarget{}
+}
+
 // TestOutageAcrossRestarts runs the collector with the shipped rules
 // (deploy/examples/rules.yml), an agent with labels as the example agent
 // configuration has them, and a real Redmine: the agent is killed, the
@@ -78,22 +101,7 @@ push:
 		})
 		return p
 	}
-	type fullTarget struct {
-		Name   string            `json:"name"`
-		State  string            `json:"state"`
-		ID     string            `json:"id"`
-		Labels map[string]string `json:"labels"`
-	}
-	host := func() fullTarget {
-		var resp struct{ Data []fullTarget }
-		api.get(t, "/api/v1/targets", &resp)
-		for _, tg := range resp.Data {
-			if tg.Name == "db1" {
-				return tg
-			}
-		}
-		return fullTarget{}
-	}
+	host := func() fullTarget { return targetNamed(t, api, "db1") }
 	incidents := func() []incident {
 		var resp struct{ Data []incident }
 		api.get(t, "/api/v1/incidents", &resp)
@@ -267,20 +275,7 @@ push:
 	eventually(t, 30*time.Second, "collector ready", func() (bool, string) {
 		return api.get(t, "/-/ready", nil) == http.StatusOK, "not ready"
 	})
-	type fullTarget struct {
-		Name, State, Cause string
-		Since              time.Time
-	}
-	host := func() fullTarget {
-		var resp struct{ Data []fullTarget }
-		api.get(t, "/api/v1/targets", &resp)
-		for _, tg := range resp.Data {
-			if tg.Name == "db1" {
-				return tg
-			}
-		}
-		return fullTarget{}
-	}
+	host := func() fullTarget { return targetNamed(t, api, "db1") }
 	agent := start(t, "agent", agentBin, "--config", filepath.Join(dir, "agent.yml"))
 	eventually(t, 15*time.Second, "db1 in maintenance", func() (bool, string) { h := host(); return h.State == "maintenance", h.State })
 	agent.stop(t, syscall.SIGKILL) // dies during the planned work
