@@ -9,8 +9,8 @@ import (
 
 	"github.com/prometheus/prometheus/model/labels"
 
-	"github.com/ninesmon/nines/rules"
 	"github.com/ninesmon/nines/collector/samples"
+	"github.com/ninesmon/nines/rules"
 )
 
 // benchRules makes n alerting rules, rule i over bench_metric_i, each

@@ -7,8 +7,8 @@ import (
 
 	"github.com/prometheus/prometheus/model/labels"
 
-	"github.com/ninesmon/nines/rules"
 	"github.com/ninesmon/nines/collector/samples"
+	"github.com/ninesmon/nines/rules"
 )
 
 type recordingSink struct {

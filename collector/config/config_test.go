@@ -6,6 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/ninesmon/nines/rules"
 )
 
 func TestLoadErrors(t *testing.T) {
@@ -274,5 +277,33 @@ devices:
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q; got:\n%v", want, err)
 		}
+	}
+}
+
+// TestDurationsAsInRuleFiles: collector.yml takes the Prometheus duration
+// syntax rule files take (30d was refused before), and a bad duration
+// reads as it does in a rule file.
+func TestDurationsAsInRuleFiles(t *testing.T) {
+	c, err := Load("c.yml", []byte("storage: {samples_retention: 30d}\nweb: {wall: {session_ttl: 1h30m}}\nincidents:\n  targets:\n    P1: {respond: 15m, resolve: 1w}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := c.Storage.SamplesRetention.D(), 30*24*time.Hour; got != want {
+		t.Errorf("samples_retention: got %s, want %s", got, want)
+	}
+	if got, want := c.Web.Wall.SessionTTL.D(), 90*time.Minute; got != want {
+		t.Errorf("session_ttl: got %s, want %s", got, want)
+	}
+	if got, want := c.Incidents.Targets["P1"].Resolve.D(), 7*24*time.Hour; got != want {
+		t.Errorf("resolve: got %s, want %s", got, want)
+	}
+	_, err = Load("c.yml", []byte("storage:\n  samples_retention: 30 days\n"))
+	want := `c.yml:2: invalid duration "30 days": want a value such as "30s", "5m", "1h30m" or "30d"`
+	if err == nil || err.Error() != want {
+		t.Errorf("got %v, want %q", err, want)
+	}
+	_, err = rules.Parse("r.yml", []byte("groups:\n  - name: g\n    interval: 30 days\n    rules: []\n"))
+	if err == nil || !strings.Contains(err.Error(), `r.yml:3: invalid duration "30 days": want a value such as "30s", "5m", "1h30m" or "30d"`) {
+		t.Errorf("rule file: got %v, want the same message", err)
 	}
 }

@@ -4,8 +4,9 @@
 // It is the one place where both binaries turn bytes into configuration:
 // unknown keys are errors, type errors keep their line numbers, and semantic
 // problems found by a Validate method are placed on the line of the key they
-// name. It lives under agent/ because the agent is the dependency-free base
-// that the collector builds on; it imports nothing but the YAML package.
+// name. Durations are written alike in every file (see Duration). Both
+// binaries share it, and it imports nothing but the YAML package, so the
+// agent stays small.
 package yamlconf
 
 import (
