@@ -235,6 +235,14 @@ func LoadFile(path string) (*Config, error) {
 
 var labelNameRE = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
 
+// ApplyDefaults fills the checks' defaults (interval, timeout); see
+// yamlconf.Defaulter.
+func (c *Config) ApplyDefaults() {
+	for i := range c.Checks {
+		c.Checks[i].ApplyDefaults()
+	}
+}
+
 // Validate checks the decoded configuration and fills profile defaults.
 func (c *Config) Validate(p *yamlconf.Problems) {
 	switch c.Profile {

@@ -2,13 +2,17 @@ package config
 
 import (
 	"crypto/sha256"
+	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/ninesmon/nines/internal/yamlconf"
 	"github.com/ninesmon/nines/rules"
+	"go.yaml.in/yaml/v3"
 )
 
 func TestLoadErrors(t *testing.T) {
@@ -305,5 +309,88 @@ func TestDurationsAsInRuleFiles(t *testing.T) {
 	_, err = rules.Parse("r.yml", []byte("groups:\n  - name: g\n    interval: 30 days\n    rules: []\n"))
 	if err == nil || !strings.Contains(err.Error(), `r.yml:3: invalid duration "30 days": want a value such as "30s", "5m", "1h30m" or "30d"`) {
 		t.Errorf("rule file: got %v, want the same message", err)
+	}
+}
+
+// TestValidateChangesNothing: Validate only reads. Calling it twice, or on
+// an invalid configuration, leaves the configuration as decoded: defaults
+// are ApplyDefaults' job and calendars are built by Load once validation
+// has passed.
+func TestValidateChangesNothing(t *testing.T) {
+	files := []string{"../../deploy/examples/collector.yml", "testdata/sections.good.yml"}
+	invalid := "calendars:\n  - {name: office, time_zone: Mars/Olympus, hours: {mon-fry: ['08:00-18:00']}}\n" +
+		"services:\n  - {name: erp, combine: most, components: {targets: [a]}, schedule: office}\n" +
+		"devices:\n  - {name: sw, address: x, credentials: nope, interfaces: {include: ['[']}}\n" +
+		"snmp:\n  modules:\n    - name: m\n      tables: [{entry: 1.3.6.1.2.1.2.2.1, columns: [{oid: 1.3.6.1.2.1.2.2.1.10, metric: m}]}]\n" +
+		"receivers:\n  - {name: r, redmine: {url: x}}\n"
+	inputs := map[string][]byte{"invalid": []byte(invalid)}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inputs[f] = data
+	}
+	for name, data := range inputs {
+		for _, defaults := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s defaults=%t", filepath.Base(name), defaults), func(t *testing.T) {
+				decode := func() *Config {
+					c := Default()
+					if err := yaml.Unmarshal(data, c); err != nil {
+						t.Fatal(err)
+					}
+					if defaults {
+						c.ApplyDefaults()
+					}
+					return c
+				}
+				got, want := decode(), decode()
+				var p yamlconf.Problems
+				got.Validate(&p)
+				n := p.Len()
+				got.Validate(&p)
+				if !reflect.DeepEqual(got, want) {
+					t.Errorf("Validate changed the configuration")
+				}
+				if p.Len() != 2*n {
+					t.Errorf("second Validate found %d problems, the first %d", p.Len()-n, n)
+				}
+				for _, cal := range got.Calendars {
+					if got.Calendar(cal.Name) != nil {
+						t.Errorf("Validate built calendar %q", cal.Name)
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestLoadBuildsAfterValidation: what Validate no longer makes, Load does,
+// and only for a valid configuration.
+func TestLoadBuildsAfterValidation(t *testing.T) {
+	c, err := LoadFile("testdata/sections.good.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cal := c.Calendar("office"); cal == nil || cal.Location.String() != "Europe/Berlin" {
+		t.Errorf("calendar office: got %+v, want it built in Europe/Berlin", cal)
+	}
+	tb := c.SNMP.Modules[0].Tables[0]
+	if tb.Columns[0].OID != "10" || tb.Columns[1].OID != "16" || tb.Labels[0].OID != "2" {
+		t.Errorf("columns %+v, labels %+v: want numbers under the entry", tb.Columns, tb.Labels)
+	}
+	if d := c.Devices[0]; d.Version != "3" || d.V3.Username != "u" || d.Timeout.D() != 5*time.Second {
+		t.Errorf("device sw1: got version %q, v3 user %q, timeout %s; want the profile's and the defaults", d.Version, d.V3.Username, d.Timeout)
+	}
+	if c.Checks[0].Timeout.D() != 5*time.Second {
+		t.Errorf("check timeout: got %s, want half the interval", c.Checks[0].Timeout)
+	}
+	// Validating the loaded configuration again finds nothing and changes
+	// nothing (a reload may validate twice).
+	before, _ := LoadFile("testdata/sections.good.yml")
+	var p yamlconf.Problems
+	c.Validate(&p)
+	if p.Len() != 0 || !reflect.DeepEqual(c, before) {
+		t.Errorf("Validate on a loaded configuration: %d problems, changed: %t", p.Len(), !reflect.DeepEqual(c, before))
 	}
 }
