@@ -32,6 +32,8 @@ func TestLoadErrors(t *testing.T) {
 		{"maintenance window errors", "maintenance:\n  - {name: upgrade, targets: [db1], start: 'tomorrow', end: '2026-11-28T22:00:00Z'}\n  - {name: backwards, selector: {group: erp}, start: '2026-11-29T02:00:00Z', end: '2026-11-28T22:00:00Z'}\n  - {name: nothing, start: '2026-11-28T22:00:00Z', end: '2026-11-29T22:00:00Z'}\n", []string{
 			`maintenance[0].start: window "upgrade": want an RFC 3339 time`, `maintenance[1].end: window "backwards": end must be after start`, `maintenance[2]: window "nothing": set targets, a selector or services`}},
 		{"bad allow regexp", "inventory: {allow: ['web[']}\n", []string{"inventory.allow[0]: invalid regular expression"}},
+		{"objective not a number", "services:\n  - {name: a, objective: .nan, components: {targets: [x]}}\n", []string{`services[0].objective: service "a": objective must be a percentage between 0 and 100`}},
+		{"near breach not a number", "incidents: {near_breach: .nan}\n", []string{"incidents.near_breach: must be between 0 and 1"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -34,7 +34,7 @@ func (in *Incidents) validate(p *yamlconf.Problems) {
 			p.Addf(ip, "want 0 < respond <= resolve")
 		}
 	}
-	if n := in.NearBreach; n < 0 || n >= 1 {
+	if n := in.NearBreach; !(n >= 0 && n < 1) { // NaN too
 		p.Addf("incidents.near_breach", "must be between 0 and 1 (0.8 is 80 %%)")
 	}
 }

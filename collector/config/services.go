@@ -78,7 +78,7 @@ func (sv *Service) validate(p *yamlconf.Problems, sp string, n names) {
 	default:
 		p.Addf(sp+".criticality", "service %q: want critical, high, medium or low, got %q", sv.Name, sv.Criticality)
 	}
-	if sv.Objective <= 0 || sv.Objective >= 100 {
+	if !(sv.Objective > 0 && sv.Objective < 100) { // NaN too
 		p.Addf(sp+".objective", "service %q: objective must be a percentage between 0 and 100", sv.Name)
 	}
 	if sv.Schedule != "" && !n.calendars[sv.Schedule] {
