@@ -2,7 +2,7 @@
 // defaults, validation and loading (including the rule files it names).
 //
 // Each section of the file has its own source file (web.go for web and
-// auth, storage.go, ingest.go, inventory.go with the checks, snmp.go and
+// auth, storage.go, ingest.go, inventory.go, checks.go, snmp.go and
 // devices.go, services.go, calendars.go, receivers.go with the routes,
 // incidents.go, maintenance.go, reports.go, forward.go, rulefiles.go)
 // holding its keys, their defaults and a validate method that reports

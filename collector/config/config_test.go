@@ -2,10 +2,13 @@ package config
 
 import (
 	"crypto/sha256"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -394,5 +397,48 @@ func TestLoadBuildsAfterValidation(t *testing.T) {
 	c.Validate(&p)
 	if p.Len() != 0 || !reflect.DeepEqual(c, before) {
 		t.Errorf("Validate on a loaded configuration: %d problems, changed: %t", p.Len(), !reflect.DeepEqual(c, before))
+	}
+}
+
+var update = flag.Bool("update", false, "rewrite testdata/*.errors from the code")
+
+// TestSectionsBadGolden pins every validation message, with its position:
+// testdata/sections.bad.yml breaks each section's rules and
+// sections.bad.errors is what Load reports (sorted, since map keys come
+// in any order). It was made by the loader before the split into
+// sections, so the split changed no message.
+func TestSectionsBadGolden(t *testing.T) {
+	data, err := os.ReadFile("testdata/sections.bad.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		_, err = Load("sections.bad.yml", data)
+		if err == nil {
+			t.Fatal("got no error")
+		}
+		got := strings.Split(err.Error(), "\n")
+		sort.Strings(got)
+		if *update {
+			if err := os.WriteFile("testdata/sections.bad.errors", []byte(strings.Join(got, "\n")+"\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			return
+		}
+		b, err := os.ReadFile("testdata/sections.bad.errors")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+		for _, l := range want {
+			if !slices.Contains(got, l) {
+				t.Errorf("missing: %s", l)
+			}
+		}
+		for _, l := range got {
+			if !slices.Contains(want, l) {
+				t.Errorf("unexpected: %s", l)
+			}
+		}
 	}
 }
