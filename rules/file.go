@@ -12,11 +12,9 @@ import (
 	"fmt"
 	"os"
 	"regexp"
-	"time"
 
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/promql/parser"
-	"go.yaml.in/yaml/v3"
 
 	"github.com/ninesmon/nines/internal/yamlconf"
 )
@@ -80,25 +78,10 @@ func (r *RuleSpec) Name() string {
 // Labels is a label map; key order does not matter.
 type Labels map[string]string
 
-// Duration is a Prometheus duration ("30s", "5m", "1h", "1d", "1w").
-type Duration time.Duration
-
-// UnmarshalYAML parses a Prometheus duration string.
-func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
-	var s string
-	if err := n.Decode(&s); err != nil {
-		return yamlconf.TypeError(n, "duration must be a string such as \"5m\"")
-	}
-	v, err := model.ParseDuration(s)
-	if err != nil {
-		return yamlconf.TypeError(n, fmt.Sprintf("invalid duration %q: %v", s, err))
-	}
-	*d = Duration(v)
-	return nil
-}
-
-// D returns the value as a time.Duration.
-func (d Duration) D() time.Duration { return time.Duration(d) }
+// Duration is a Prometheus duration ("30s", "5m", "1h30m", "1d", "1w"):
+// the one duration type of every Nines configuration file, so a rule file
+// and collector.yml read durations alike.
+type Duration = yamlconf.Duration
 
 var (
 	metricNameRE = regexp.MustCompile(`^[a-zA-Z_:][a-zA-Z0-9_:]*$`)

@@ -235,18 +235,29 @@ func LoadFile(path string) (*Config, error) {
 
 var labelNameRE = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
 
-// Validate checks the decoded configuration and fills profile defaults.
-func (c *Config) Validate(p *yamlconf.Problems) {
-	switch c.Profile {
-	case "server", "desktop":
-	default:
-		p.Addf("profile", "unknown profile %q (want server or desktop)", c.Profile)
-	}
+// ApplyDefaults fills the defaults that depend on other keys: the
+// interval from the profile (15s, 60s for desktop) and the checks'
+// intervals and timeouts; see yamlconf.Defaulter. Load calls it before
+// Validate.
+func (c *Config) ApplyDefaults() {
 	if c.Interval == 0 {
 		c.Interval = yamlconf.Duration(15 * time.Second)
 		if c.Profile == "desktop" {
 			c.Interval = yamlconf.Duration(60 * time.Second)
 		}
+	}
+	for i := range c.Checks {
+		c.Checks[i].ApplyDefaults()
+	}
+}
+
+// Validate checks the decoded configuration and changes nothing; see
+// yamlconf.Validator.
+func (c *Config) Validate(p *yamlconf.Problems) {
+	switch c.Profile {
+	case "server", "desktop":
+	default:
+		p.Addf("profile", "unknown profile %q (want server or desktop)", c.Profile)
 	}
 	if c.Interval.D() < 100*time.Millisecond {
 		p.Addf("interval", "must be at least 100ms, got %s", c.Interval)

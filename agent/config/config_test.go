@@ -3,9 +3,13 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ninesmon/nines/internal/yamlconf"
+	"go.yaml.in/yaml/v3"
 )
 
 func TestLoadDefaults(t *testing.T) {
@@ -76,5 +80,39 @@ func TestLoadFileResolvesTokenFile(t *testing.T) {
 	}
 	if got := c.Push.Token.Reveal(); got != "s3cret" {
 		t.Errorf("token: got %q, want s3cret", got)
+	}
+}
+
+// TestValidateChangesNothing: defaults are ApplyDefaults' job; Validate,
+// called twice or on an invalid configuration, only reads.
+func TestValidateChangesNothing(t *testing.T) {
+	example, err := os.ReadFile("../../deploy/examples/agent.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range map[string][]byte{
+		"example": example,
+		"invalid": []byte("profile: desktop\ninterval: 0s\nchecks:\n  - {name: a, type: tcp, target: nohost}\n"),
+	} {
+		for _, defaults := range []bool{false, true} {
+			decode := func() *Config {
+				c := Default()
+				c.Interval = 0
+				if err := yaml.Unmarshal(data, c); err != nil {
+					t.Fatal(err)
+				}
+				if defaults {
+					c.ApplyDefaults()
+				}
+				return c
+			}
+			got, want := decode(), decode()
+			var p yamlconf.Problems
+			got.Validate(&p)
+			got.Validate(&p)
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("%s (defaults %t): Validate changed the configuration", name, defaults)
+			}
+		}
 	}
 }

@@ -2,10 +2,20 @@ package config
 
 import (
 	"crypto/sha256"
+	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
+	"sort"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/ninesmon/nines/internal/yamlconf"
+	"github.com/ninesmon/nines/rules"
+	"go.yaml.in/yaml/v3"
 )
 
 func TestLoadErrors(t *testing.T) {
@@ -25,6 +35,8 @@ func TestLoadErrors(t *testing.T) {
 		{"maintenance window errors", "maintenance:\n  - {name: upgrade, targets: [db1], start: 'tomorrow', end: '2026-11-28T22:00:00Z'}\n  - {name: backwards, selector: {group: erp}, start: '2026-11-29T02:00:00Z', end: '2026-11-28T22:00:00Z'}\n  - {name: nothing, start: '2026-11-28T22:00:00Z', end: '2026-11-29T22:00:00Z'}\n", []string{
 			`maintenance[0].start: window "upgrade": want an RFC 3339 time`, `maintenance[1].end: window "backwards": end must be after start`, `maintenance[2]: window "nothing": set targets, a selector or services`}},
 		{"bad allow regexp", "inventory: {allow: ['web[']}\n", []string{"inventory.allow[0]: invalid regular expression"}},
+		{"objective not a number", "services:\n  - {name: a, objective: .nan, components: {targets: [x]}}\n", []string{`services[0].objective: service "a": objective must be a percentage between 0 and 100`}},
+		{"near breach not a number", "incidents: {near_breach: .nan}\n", []string{"incidents.near_breach: must be between 0 and 1"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -273,6 +285,160 @@ devices:
 	} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q; got:\n%v", want, err)
+		}
+	}
+}
+
+// TestDurationsAsInRuleFiles: collector.yml takes the Prometheus duration
+// syntax rule files take (30d was refused before), and a bad duration
+// reads as it does in a rule file.
+func TestDurationsAsInRuleFiles(t *testing.T) {
+	c, err := Load("c.yml", []byte("storage: {samples_retention: 30d}\nweb: {wall: {session_ttl: 1h30m}}\nincidents:\n  targets:\n    P1: {respond: 15m, resolve: 1w}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := c.Storage.SamplesRetention.D(), 30*24*time.Hour; got != want {
+		t.Errorf("samples_retention: got %s, want %s", got, want)
+	}
+	if got, want := c.Web.Wall.SessionTTL.D(), 90*time.Minute; got != want {
+		t.Errorf("session_ttl: got %s, want %s", got, want)
+	}
+	if got, want := c.Incidents.Targets["P1"].Resolve.D(), 7*24*time.Hour; got != want {
+		t.Errorf("resolve: got %s, want %s", got, want)
+	}
+	_, err = Load("c.yml", []byte("storage:\n  samples_retention: 30 days\n"))
+	want := `c.yml:2: invalid duration "30 days": want a value such as "30s", "5m", "1h30m" or "30d"`
+	if err == nil || err.Error() != want {
+		t.Errorf("got %v, want %q", err, want)
+	}
+	_, err = rules.Parse("r.yml", []byte("groups:\n  - name: g\n    interval: 30 days\n    rules: []\n"))
+	if err == nil || !strings.Contains(err.Error(), `r.yml:3: invalid duration "30 days": want a value such as "30s", "5m", "1h30m" or "30d"`) {
+		t.Errorf("rule file: got %v, want the same message", err)
+	}
+}
+
+// TestValidateChangesNothing: Validate only reads. Calling it twice, or on
+// an invalid configuration, leaves the configuration as decoded: defaults
+// are ApplyDefaults' job and calendars are built by Load once validation
+// has passed.
+func TestValidateChangesNothing(t *testing.T) {
+	files := []string{"../../deploy/examples/collector.yml", "testdata/sections.good.yml"}
+	invalid := "calendars:\n  - {name: office, time_zone: Mars/Olympus, hours: {mon-fry: ['08:00-18:00']}}\n" +
+		"services:\n  - {name: erp, combine: most, components: {targets: [a]}, schedule: office}\n" +
+		"devices:\n  - {name: sw, address: x, credentials: nope, interfaces: {include: ['[']}}\n" +
+		"snmp:\n  modules:\n    - name: m\n      tables: [{entry: 1.3.6.1.2.1.2.2.1, columns: [{oid: 1.3.6.1.2.1.2.2.1.10, metric: m}]}]\n" +
+		"receivers:\n  - {name: r, redmine: {url: x}}\n"
+	inputs := map[string][]byte{"invalid": []byte(invalid)}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inputs[f] = data
+	}
+	for name, data := range inputs {
+		for _, defaults := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s defaults=%t", filepath.Base(name), defaults), func(t *testing.T) {
+				decode := func() *Config {
+					c := Default()
+					if err := yaml.Unmarshal(data, c); err != nil {
+						t.Fatal(err)
+					}
+					if defaults {
+						c.ApplyDefaults()
+					}
+					return c
+				}
+				got, want := decode(), decode()
+				var p yamlconf.Problems
+				got.Validate(&p)
+				n := p.Len()
+				got.Validate(&p)
+				if !reflect.DeepEqual(got, want) {
+					t.Errorf("Validate changed the configuration")
+				}
+				if p.Len() != 2*n {
+					t.Errorf("second Validate found %d problems, the first %d", p.Len()-n, n)
+				}
+				for _, cal := range got.Calendars {
+					if got.Calendar(cal.Name) != nil {
+						t.Errorf("Validate built calendar %q", cal.Name)
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestLoadBuildsAfterValidation: what Validate no longer makes, Load does,
+// and only for a valid configuration.
+func TestLoadBuildsAfterValidation(t *testing.T) {
+	c, err := LoadFile("testdata/sections.good.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cal := c.Calendar("office"); cal == nil || cal.Location.String() != "Europe/Berlin" {
+		t.Errorf("calendar office: got %+v, want it built in Europe/Berlin", cal)
+	}
+	tb := c.SNMP.Modules[0].Tables[0]
+	if tb.Columns[0].OID != "10" || tb.Columns[1].OID != "16" || tb.Labels[0].OID != "2" {
+		t.Errorf("columns %+v, labels %+v: want numbers under the entry", tb.Columns, tb.Labels)
+	}
+	if d := c.Devices[0]; d.Version != "3" || d.V3.Username != "u" || d.Timeout.D() != 5*time.Second {
+		t.Errorf("device sw1: got version %q, v3 user %q, timeout %s; want the profile's and the defaults", d.Version, d.V3.Username, d.Timeout)
+	}
+	if c.Checks[0].Timeout.D() != 5*time.Second {
+		t.Errorf("check timeout: got %s, want half the interval", c.Checks[0].Timeout)
+	}
+	// Validating the loaded configuration again finds nothing and changes
+	// nothing (a reload may validate twice).
+	before, _ := LoadFile("testdata/sections.good.yml")
+	var p yamlconf.Problems
+	c.Validate(&p)
+	if p.Len() != 0 || !reflect.DeepEqual(c, before) {
+		t.Errorf("Validate on a loaded configuration: %d problems, changed: %t", p.Len(), !reflect.DeepEqual(c, before))
+	}
+}
+
+var update = flag.Bool("update", false, "rewrite testdata/*.errors from the code")
+
+// TestSectionsBadGolden pins every validation message, with its position:
+// testdata/sections.bad.yml breaks each section's rules and
+// sections.bad.errors is what Load reports (sorted, since map keys come
+// in any order). It was made by the loader before the split into
+// sections, so the split changed no message.
+func TestSectionsBadGolden(t *testing.T) {
+	data, err := os.ReadFile("testdata/sections.bad.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		_, err = Load("sections.bad.yml", data)
+		if err == nil {
+			t.Fatal("got no error")
+		}
+		got := strings.Split(err.Error(), "\n")
+		sort.Strings(got)
+		if *update {
+			if err := os.WriteFile("testdata/sections.bad.errors", []byte(strings.Join(got, "\n")+"\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			return
+		}
+		b, err := os.ReadFile("testdata/sections.bad.errors")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+		for _, l := range want {
+			if !slices.Contains(got, l) {
+				t.Errorf("missing: %s", l)
+			}
+		}
+		for _, l := range got {
+			if !slices.Contains(want, l) {
+				t.Errorf("unexpected: %s", l)
+			}
 		}
 	}
 }

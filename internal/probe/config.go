@@ -49,20 +49,28 @@ type DNSConfig struct {
 	Expect []string `yaml:"expect"`
 }
 
-// Validate checks the configuration and fills defaults (interval 30s,
-// timeout half of it up to 10s). path is its key path for messages.
-func (c *Config) Validate(p *yamlconf.Problems, path string) {
-	if c.Name == "" {
-		p.Addf(path, "name must be set")
-	}
+// ApplyDefaults fills what the file left out: interval 30s, timeout half
+// of the interval up to 10s.
+func (c *Config) ApplyDefaults() {
 	if c.Interval == 0 {
 		c.Interval = yamlconf.Duration(30 * time.Second)
 	}
-	if c.Interval.D() < 100*time.Millisecond {
-		p.Addf(path+".interval", "must be at least 100ms")
-	}
 	if c.Timeout == 0 {
 		c.Timeout = yamlconf.Duration(min(c.Interval.D()/2, 10*time.Second))
+	}
+}
+
+// Validate checks the configuration as ApplyDefaults would complete it,
+// without changing it. path is its key path for messages.
+func (c *Config) Validate(p *yamlconf.Problems, path string) {
+	d := *c
+	d.ApplyDefaults()
+	c = &d
+	if c.Name == "" {
+		p.Addf(path, "name must be set")
+	}
+	if c.Interval.D() < 100*time.Millisecond {
+		p.Addf(path+".interval", "must be at least 100ms")
 	}
 	if c.Timeout <= 0 || c.Timeout >= c.Interval {
 		p.Addf(path+".timeout", "must be positive and shorter than the interval (%s)", c.Interval)
@@ -106,8 +114,12 @@ func (c *Config) Validate(p *yamlconf.Problems, path string) {
 	}
 }
 
-// Spec turns a validated configuration into a runnable check.
+// Spec turns a validated configuration into a runnable check, with the
+// defaults ApplyDefaults fills.
 func (c *Config) Spec() Spec {
+	d := *c
+	d.ApplyDefaults()
+	c = &d
 	s := Spec{
 		Name: c.Name, Type: c.Type, Target: c.Target, Interval: c.Interval.D(), Timeout: c.Timeout.D(), Labels: c.Labels,
 		HTTP: HTTPSpec{Method: c.HTTP.Method, ExpectedStatus: c.HTTP.ExpectedStatus, Headers: c.HTTP.Headers,

@@ -4,8 +4,9 @@
 // It is the one place where both binaries turn bytes into configuration:
 // unknown keys are errors, type errors keep their line numbers, and semantic
 // problems found by a Validate method are placed on the line of the key they
-// name. It lives under agent/ because the agent is the dependency-free base
-// that the collector builds on; it imports nothing but the YAML package.
+// name. Durations are written alike in every file (see Duration). Both
+// binaries share it, and it imports nothing but the YAML package, so the
+// agent stays small.
 package yamlconf
 
 import (
@@ -25,6 +26,14 @@ import (
 // the first one.
 type Validator interface {
 	Validate(p *Problems)
+}
+
+// Defaulter is implemented by configuration types whose defaults depend on
+// what the file says (a timeout derived from the interval, a profile's
+// settings where an entry sets none). Decode calls ApplyDefaults after
+// decoding and before Validate, so that Validate only reads.
+type Defaulter interface {
+	ApplyDefaults()
 }
 
 // Problems collects semantic errors, each tied to a key path such as
@@ -91,7 +100,8 @@ var lineRE = regexp.MustCompile(`^line (\d+): (.*)$`)
 // Decode decodes data into v strictly: unknown keys, type errors and, when v
 // implements Validator, semantic problems are all returned together as one
 // error joining *Error values. file names the source in messages. An empty
-// document leaves v as it was (its defaults).
+// document leaves v as it was (its defaults). When v implements Defaulter,
+// its ApplyDefaults runs between decoding and validation.
 func Decode(file string, data []byte, v any) error {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
@@ -113,6 +123,9 @@ func Decode(file string, data []byte, v any) error {
 			}
 			errs = append(errs, e)
 		}
+	}
+	if d, ok := v.(Defaulter); ok {
+		d.ApplyDefaults()
 	}
 	// Validate even after type errors: fields that failed keep their
 	// (valid) defaults, and the user gets every problem in one pass.

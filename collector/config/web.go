@@ -1,0 +1,100 @@
+package config
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/ninesmon/nines/internal/yamlconf"
+)
+
+// Web is the HTTP listener (API, ingest, /metrics).
+type Web struct {
+	ListenAddress string `yaml:"listen_address"`
+	TLSCertFile   string `yaml:"tls_cert_file"`
+	TLSKeyFile    string `yaml:"tls_key_file"`
+	// MetricsPublic serves /metrics without a token. Default false: the
+	// SLA and state figures are data and need a viewer token.
+	MetricsPublic bool `yaml:"metrics_public"`
+	// Wall configures the NOC wall view and operator web UI (/ui/).
+	Wall Wall `yaml:"wall"`
+}
+
+// Wall configures the NOC wall view.
+type Wall struct {
+	// GroupBy is the target label whose values become one tile each
+	// (hosts and devices per site, say). Default "site"; targets without
+	// it are grouped as "other".
+	GroupBy string `yaml:"group_by"`
+	// SessionTTL is how long a web login lasts (default 12h).
+	SessionTTL yamlconf.Duration `yaml:"session_ttl"`
+}
+
+// Auth lists the API tokens.
+type Auth struct {
+	Tokens []Token `yaml:"tokens"`
+}
+
+// Role is what a token may do.
+type Role string
+
+// The roles: agent may only push; viewer reads; operator reads and works
+// incidents; admin does everything.
+const (
+	RoleAgent    Role = "agent"
+	RoleViewer   Role = "viewer"
+	RoleOperator Role = "operator"
+	RoleAdmin    Role = "admin"
+)
+
+// Token is one credential. The secret is never in the file in clear:
+// give its SHA-256 (token_sha256) or a file holding it (token_file).
+type Token struct {
+	Name        string `yaml:"name"`
+	Role        Role   `yaml:"role"`
+	TokenSHA256 string `yaml:"token_sha256"`
+	TokenFile   string `yaml:"token_file"`
+
+	// Hash is the SHA-256 of the token, filled by LoadFile.
+	Hash [32]byte `yaml:"-"`
+}
+
+func (w *Web) validate(p *yamlconf.Problems) {
+	if _, _, err := net.SplitHostPort(w.ListenAddress); err != nil {
+		p.Addf("web.listen_address", "%v", err)
+	}
+	if (w.TLSCertFile == "") != (w.TLSKeyFile == "") {
+		p.Addf("web", "tls_cert_file and tls_key_file must be set together")
+	}
+	if w.Wall.GroupBy == "" || !labelNameRE.MatchString(w.Wall.GroupBy) {
+		p.Addf("web.wall.group_by", "want a label name, got %q", w.Wall.GroupBy)
+	}
+	if w.Wall.SessionTTL.D() < time.Minute {
+		p.Addf("web.wall.session_ttl", "want at least 1m, got %s", w.Wall.SessionTTL.D())
+	}
+}
+
+func (a *Auth) validate(p *yamlconf.Problems) {
+	names := map[string]bool{}
+	for i, t := range a.Tokens {
+		tp := fmt.Sprintf("auth.tokens[%d]", i)
+		p.Name(names, tp, "token", t.Name)
+		switch t.Role {
+		case RoleAgent, RoleViewer, RoleOperator, RoleAdmin:
+		default:
+			p.Addf(tp+".role", "unknown role %q (want agent, viewer, operator or admin)", t.Role)
+		}
+		switch {
+		case t.TokenSHA256 != "" && t.TokenFile != "":
+			p.Addf(tp, "at most one of token_sha256 & token_file must be configured")
+		case t.TokenSHA256 == "" && t.TokenFile == "":
+			p.Addf(tp, "one of token_sha256 or token_file must be set")
+		case t.TokenSHA256 != "":
+			if b, err := hex.DecodeString(t.TokenSHA256); err != nil || len(b) != sha256.Size {
+				p.Addf(tp+".token_sha256", "must be 64 hex digits (sha256sum of the token)")
+			}
+		}
+	}
+}
