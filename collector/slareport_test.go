@@ -314,43 +314,46 @@ reports:
 `, filepath.Join(dir, "reports")), nil)
 	ctx := context.Background()
 	for _, ch := range []state.Change{
-		{Target: "app1", Kind: state.KindHost, From: state.Unknown, To: state.Up, At: utc("2026-10-01T00:00:00Z")},
-		{Target: "app1", Kind: state.KindHost, From: state.Up, To: state.Down, At: utc("2026-11-10T10:00:00Z")},
-		{Target: "app1", Kind: state.KindHost, From: state.Down, To: state.Up, At: utc("2026-11-10T10:30:00Z")},
+		{Target: "app1", Kind: state.KindHost, From: state.Unknown, To: state.Up, At: utc("2025-10-01T00:00:00Z")},
+		{Target: "app1", Kind: state.KindHost, From: state.Up, To: state.Down, At: utc("2025-11-10T10:00:00Z")},
+		{Target: "app1", Kind: state.KindHost, From: state.Down, To: state.Up, At: utc("2025-11-10T10:30:00Z")},
 	} {
 		if err := c.store.RecordChange(ctx, ch); err != nil {
 			t.Fatal(err)
 		}
 	}
-	// 30 November 23:30 UTC is already December in Berlin, but only just.
-	if err := c.monthlyReports(ctx, utc("2026-11-30T23:02:00Z")); err != nil {
+	// A past year: the running collector's own schedule writes last
+	// month's report by the real clock, which must not be the month this
+	// test reads. 30 November 23:30 UTC is already December in Berlin, but
+	// only just.
+	if err := c.monthlyReports(ctx, utc("2025-11-30T23:02:00Z")); err != nil {
 		t.Fatal(err)
 	}
 	// (The running collector's own housekeeping may write October's
 	// meanwhile: only November's files matter here.)
-	if files, _ := filepath.Glob(filepath.Join(dir, "reports", "sla-2026-11.*")); len(files) != 0 {
+	if files, _ := filepath.Glob(filepath.Join(dir, "reports", "sla-2025-11.*")); len(files) != 0 {
 		t.Errorf("files written in the month's first minutes: %v", files)
 	}
-	now := utc("2026-12-01T06:00:00Z")
+	now := utc("2025-12-01T06:00:00Z")
 	err := c.monthlyReports(ctx, now)
 	if err == nil || !strings.Contains(err.Error(), "mail the monthly report") {
 		t.Errorf("unreachable SMTP: %v", err)
 	}
-	csv, err := os.ReadFile(filepath.Join(dir, "reports", "sla-2026-11.csv"))
-	if err != nil || !strings.Contains(string(csv), "erp,2026-10-31T23:00:00Z,2026-11-30T23:00:00Z,0.999000,") || !strings.Contains(string(csv), ",1800,") {
+	csv, err := os.ReadFile(filepath.Join(dir, "reports", "sla-2025-11.csv"))
+	if err != nil || !strings.Contains(string(csv), "erp,2025-10-31T23:00:00Z,2025-11-30T23:00:00Z,0.999000,") || !strings.Contains(string(csv), ",1800,") {
 		t.Errorf("csv: %v\n%s", err, csv)
 	}
-	for _, f := range []string{"sla-2026-11.html", "sla-2026-11.json"} {
+	for _, f := range []string{"sla-2025-11.html", "sla-2025-11.json"} {
 		if _, err := os.Stat(filepath.Join(dir, "reports", f)); err != nil {
 			t.Errorf("%s: %v", f, err)
 		}
 	}
-	if _, err := os.Stat(filepath.Join(dir, "reports", "sla-2026-11.sent")); err == nil {
+	if _, err := os.Stat(filepath.Join(dir, "reports", "sla-2025-11.sent")); err == nil {
 		t.Error("a .sent marker although the mail failed")
 	}
-	st, _ := os.Stat(filepath.Join(dir, "reports", "sla-2026-11.csv"))
+	st, _ := os.Stat(filepath.Join(dir, "reports", "sla-2025-11.csv"))
 	_ = c.monthlyReports(ctx, now.Add(time.Hour))
-	if st2, _ := os.Stat(filepath.Join(dir, "reports", "sla-2026-11.csv")); !st2.ModTime().Equal(st.ModTime()) {
+	if st2, _ := os.Stat(filepath.Join(dir, "reports", "sla-2025-11.csv")); !st2.ModTime().Equal(st.ModTime()) {
 		t.Error("the report was written again")
 	}
 }
