@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -95,5 +96,63 @@ func TestRuleTestsAgreeWithPromtool(t *testing.T) {
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Errorf("promtool test rules %s: %v\n%s", f, err, out)
 		}
+	}
+}
+
+// TestExampleFilesAreRead loads the example collector configuration as
+// an operator installs it: every file it names under /etc/nines exists,
+// and each secret given by *_file reaches the configuration (the trap
+// receiver's v3 passphrase files were never read). Without those files,
+// loading fails naming the key and the file.
+func TestExampleFilesAreRead(t *testing.T) {
+	data, err := os.ReadFile("examples/collector.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	etc := filepath.Join(dir, "etc")
+	if err := os.Mkdir(etc, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	re := regexp.MustCompile(`/etc/nines/[A-Za-z0-9._-]+`)
+	for _, p := range re.FindAllString(string(data), -1) {
+		if err := os.WriteFile(filepath.Join(etc, filepath.Base(p)), []byte("value of "+filepath.Base(p)+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	installed := filepath.Join(dir, "collector.yml")
+	if err := os.WriteFile(installed, []byte(strings.ReplaceAll(string(data), "/etc/nines/", etc+"/")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rulesFiles, _ := filepath.Glob("examples/*rules.yml")
+	for _, rf := range rulesFiles {
+		b, err := os.ReadFile(rf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, filepath.Base(rf)), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg, err := collectorconfig.LoadFile(installed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := cfg.SNMP.Traps
+	if tr == nil || tr.V3 == nil || tr.V3.AuthPassphrase.Reveal() != "value of traps-auth" || tr.V3.PrivPassphrase.Reveal() != "value of traps-priv" {
+		t.Errorf("trap receiver v3 passphrases not read from their files: %+v", tr)
+	}
+	for _, d := range cfg.Devices {
+		if d.Version != "3" && d.Community.Reveal() == "" {
+			t.Errorf("device %s: no community", d.Name)
+		}
+	}
+	// As shipped, on a host without those files: a clear error.
+	if err := os.Remove(filepath.Join(etc, "traps-auth")); err != nil {
+		t.Fatal(err)
+	}
+	_, err = collectorconfig.LoadFile(installed)
+	if err == nil || !strings.Contains(err.Error(), "snmp.traps.v3.auth_passphrase_file") || !strings.Contains(err.Error(), "traps-auth") {
+		t.Errorf("a missing passphrase file: got %v, want an error naming snmp.traps.v3.auth_passphrase_file and the file", err)
 	}
 }

@@ -196,7 +196,8 @@ func Load(file string, data []byte) (*Config, error) {
 }
 
 // LoadFile reads and parses a configuration file, resolves relative paths
-// against its directory and reads token_file.
+// against its directory, reads every *_file secret and checks every other
+// *_file (yamlconf.ResolveFiles).
 func LoadFile(path string) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -206,31 +207,19 @@ func LoadFile(path string) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir := filepath.Dir(path)
-	for _, p := range []*string{&c.Push.TokenFile, &c.Web.TLSCertFile, &c.Web.TLSKeyFile, c.Push.SpoolDir} {
-		if p == nil {
-			continue
-		}
-		if *p != "" && !filepath.IsAbs(*p) {
-			*p = filepath.Join(dir, *p)
-		}
+	if err := c.Resolve(filepath.Dir(path)); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if ba := c.Web.BasicAuth; ba != nil {
-		if ba.PasswordFile != "" && !filepath.IsAbs(ba.PasswordFile) {
-			ba.PasswordFile = filepath.Join(dir, ba.PasswordFile)
-		}
-		pw, err := yamlconf.ResolveSecret(ba.Password, ba.PasswordFile, "web.basic_auth.password")
-		if err != nil {
-			return nil, fmt.Errorf("%s: web.basic_auth: %w", path, err)
-		}
-		ba.Password, ba.PasswordFile = pw, ""
-	}
-	tok, err := yamlconf.ResolveSecret(c.Push.Token, c.Push.TokenFile, "push.token")
-	if err != nil {
-		return nil, fmt.Errorf("%s: push: %w", path, err)
-	}
-	c.Push.Token = tok
 	return c, nil
+}
+
+// Resolve makes paths absolute against dir, reads every *_file secret
+// and checks every other *_file (yamlconf.ResolveFiles).
+func (c *Config) Resolve(dir string) error {
+	if p := c.Push.SpoolDir; p != nil && *p != "" && !filepath.IsAbs(*p) {
+		*p = filepath.Join(dir, *p)
+	}
+	return yamlconf.ResolveFiles(c, dir)
 }
 
 var labelNameRE = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)

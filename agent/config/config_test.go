@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ninesmon/nines/internal/yamlconf"
+	"github.com/ninesmon/nines/internal/yamlconf/yamlconftest"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -115,4 +116,13 @@ func TestValidateChangesNothing(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestEveryFileKeyResolved: every *_file key anywhere in the agent's
+// configuration is resolved at load (a check's ca_file was left relative).
+func TestEveryFileKeyResolved(t *testing.T) {
+	var c Config
+	yamlconftest.EveryFileKeyResolved(t, &c, func(dir string) error {
+		return c.Resolve(dir)
+	})
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ninesmon/nines/internal/yamlconf"
+	"github.com/ninesmon/nines/internal/yamlconf/yamlconftest"
 	"github.com/ninesmon/nines/rules"
 	"go.yaml.in/yaml/v3"
 )
@@ -441,4 +442,15 @@ func TestSectionsBadGolden(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestEveryFileKeyResolved: every *_file key anywhere in the collector's
+// configuration is resolved at load, its secret read (the trap receiver's
+// v3 passphrase files were never read, and every trap was dropped).
+func TestEveryFileKeyResolved(t *testing.T) {
+	var c Config
+	yamlconftest.EveryFileKeyResolved(t, &c, func(dir string) error {
+		c.Rules.Files = nil
+		return c.Resolve(dir)
+	})
 }

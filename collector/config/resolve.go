@@ -10,8 +10,9 @@ import (
 	"github.com/ninesmon/nines/internal/yamlconf"
 )
 
-// Resolve makes paths absolute against dir, hashes token files and loads
-// rule files.
+// Resolve makes paths absolute against dir, reads every *_file secret
+// and checks every other *_file (yamlconf.ResolveFiles), hashes token
+// files and loads rule files.
 func (c *Config) Resolve(dir string) error {
 	abs := func(p string) string {
 		if p == "" || filepath.IsAbs(p) {
@@ -21,66 +22,16 @@ func (c *Config) Resolve(dir string) error {
 	}
 	var errs []error
 	c.Storage.Path = abs(c.Storage.Path)
-	c.Web.TLSCertFile, c.Web.TLSKeyFile = abs(c.Web.TLSCertFile), abs(c.Web.TLSKeyFile)
 	if mr := c.Reports.Monthly; mr != nil {
 		mr.Directory = abs(mr.Directory)
 	}
-	for i := range c.Checks {
-		c.Checks[i].HTTP.CAFile = abs(c.Checks[i].HTTP.CAFile)
-	}
-	// secretFile reads a *_file secret into its value, naming where it
-	// belongs in the error.
-	secretFile := func(val *yamlconf.Secret, file *string, key, where string) {
-		if *file == "" {
-			return
-		}
-		*file = abs(*file)
-		v, err := yamlconf.ResolveSecret("", *file, key)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", where, err))
-			return
-		}
-		*val = v
-	}
-	for i := range c.Receivers {
-		r := &c.Receivers[i]
-		where := fmt.Sprintf("receivers[%d] (%s)", i, r.Name)
-		if pd := r.PagerDuty; pd != nil {
-			secretFile(&pd.RoutingKey, &pd.RoutingKeyFile, "routing_key", where)
-		}
-		if am := r.Alertmanager; am != nil {
-			secretFile(&am.BearerToken, &am.BearerTokenFile, "bearer_token", where)
-		}
-		if w := r.Webhook; w != nil {
-			secretFile(&w.Secret, &w.SecretFile, "secret", where)
-		}
-		if rm := r.Redmine; rm != nil {
-			secretFile(&rm.APIKey, &rm.APIKeyFile, "api_key", where)
-		}
-		if sn := r.ServiceNow; sn != nil {
-			secretFile(&sn.Password, &sn.PasswordFile, "password", where)
-		}
-		if j := r.Jira; j != nil {
-			secretFile(&j.Token, &j.TokenFile, "token", where)
-		}
-		if e := r.Email; e != nil && e.PasswordFile != "" {
-			secretFile(&e.Password, &e.PasswordFile, "password", where)
-		}
-	}
-	for i := range c.Devices {
-		d := &c.Devices[i]
-		where := fmt.Sprintf("devices[%d] (%s)", i, d.Name)
-		secretFile(&d.Community, &d.CommunityFile, "community", where)
-		secretFile(&d.V3.AuthPassphrase, &d.V3.AuthPassphraseFile, "auth_passphrase", where)
-		secretFile(&d.V3.PrivPassphrase, &d.V3.PrivPassphraseFile, "priv_passphrase", where)
-	}
-	if rw := c.Forward.RemoteWrite; rw != nil {
-		secretFile(&rw.BearerToken, &rw.BearerTokenFile, "bearer_token", "forward.remote_write")
+	// Every *_file key, wherever it is: secrets read, other files checked.
+	if err := yamlconf.ResolveFiles(c, dir); err != nil {
+		errs = append(errs, err)
 	}
 	for i := range c.Auth.Tokens {
 		t := &c.Auth.Tokens[i]
 		if t.TokenFile != "" {
-			t.TokenFile = abs(t.TokenFile)
 			sec, err := yamlconf.ResolveSecret("", t.TokenFile, "token")
 			if err != nil {
 				errs = append(errs, fmt.Errorf("auth.tokens[%d] (%s): %w", i, t.Name, err))

@@ -1,0 +1,160 @@
+package yamlconf
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+)
+
+var secretType = reflect.TypeFor[Secret]()
+
+// ResolveFiles resolves every `*_file` key anywhere in the configuration
+// v points to, by one rule, so that no key can be forgotten:
+//   - its path is made absolute against dir;
+//   - where the same struct has a Secret under the key without `_file`
+//     (password and password_file), the file is read into it
+//     (ResolveSecret: not both, not empty, the trailing newline dropped);
+//   - any other `*_file` (a certificate, a CA bundle, a token file read
+//     later) must name a readable file.
+//
+// Every problem is reported, each naming the key's path and the file.
+func ResolveFiles(v any, dir string) error {
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Pointer || rv.IsNil() {
+		return errors.New("yamlconf.ResolveFiles: want a non-nil pointer")
+	}
+	var errs []error
+	resolveFiles(rv.Elem(), "", dir, &errs)
+	return errors.Join(errs...)
+}
+
+// FileKeys lists the paths of every `*_file` key v's type can hold, with
+// [] for list elements, for tests that check nothing escapes
+// ResolveFiles.
+func FileKeys(v any) []string {
+	var out []string
+	fileKeys(reflect.TypeOf(v), "", &out, map[reflect.Type]bool{})
+	return out
+}
+
+// yamlKey is a struct field's YAML key ("" for fields YAML skips).
+func yamlKey(f reflect.StructField) (key string, inline bool) {
+	if !f.IsExported() {
+		return "", false
+	}
+	tag := f.Tag.Get("yaml")
+	if tag == "-" {
+		return "", false
+	}
+	name, opts, _ := strings.Cut(tag, ",")
+	if strings.Contains(opts, "inline") {
+		return "", true
+	}
+	if name == "" {
+		name = strings.ToLower(f.Name)
+	}
+	return name, false
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+func resolveFiles(v reflect.Value, path, dir string, errs *[]error) {
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if !v.IsNil() {
+			resolveFiles(v.Elem(), path, dir, errs)
+		}
+	case reflect.Slice, reflect.Array:
+		for i := range v.Len() {
+			resolveFiles(v.Index(i), path+"["+strconv.Itoa(i)+"]", dir, errs)
+		}
+	case reflect.Struct:
+		t := v.Type()
+		secrets := map[string]reflect.Value{}
+		for i := range t.NumField() {
+			if key, _ := yamlKey(t.Field(i)); key != "" && t.Field(i).Type == secretType {
+				secrets[key] = v.Field(i)
+			}
+		}
+		for i := range t.NumField() {
+			f := t.Field(i)
+			key, inline := yamlKey(f)
+			fv := v.Field(i)
+			switch {
+			case inline:
+				resolveFiles(fv, path, dir, errs)
+			case key == "":
+			case strings.HasSuffix(key, "_file") && f.Type.Kind() == reflect.String:
+				resolveFile(fv, secrets[strings.TrimSuffix(key, "_file")], join(path, key), dir, errs)
+			default:
+				resolveFiles(fv, join(path, key), dir, errs)
+			}
+		}
+	}
+}
+
+func resolveFile(file, secret reflect.Value, path, dir string, errs *[]error) {
+	name := file.String()
+	if name == "" || !file.CanSet() {
+		return
+	}
+	if !filepath.IsAbs(name) {
+		name = filepath.Join(dir, name)
+		file.SetString(name)
+	}
+	if secret.IsValid() && secret.CanSet() {
+		inlineKey := strings.TrimSuffix(path, "_file")
+		val, err := ResolveSecret(Secret(secret.String()), name, inlineKey)
+		if err != nil {
+			*errs = append(*errs, fmt.Errorf("%s: %w", path, err))
+			return
+		}
+		secret.SetString(string(val))
+		return
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		*errs = append(*errs, fmt.Errorf("%s: %w", path, err))
+		return
+	}
+	f.Close()
+}
+
+func fileKeys(t reflect.Type, path string, out *[]string, seen map[reflect.Type]bool) {
+	switch t.Kind() {
+	case reflect.Pointer, reflect.Slice, reflect.Array:
+		p := path
+		if t.Kind() != reflect.Pointer {
+			p += "[]"
+		}
+		fileKeys(t.Elem(), p, out, seen)
+	case reflect.Struct:
+		if seen[t] {
+			return
+		}
+		seen[t] = true
+		defer delete(seen, t)
+		for i := range t.NumField() {
+			f := t.Field(i)
+			key, inline := yamlKey(f)
+			switch {
+			case inline:
+				fileKeys(f.Type, path, out, seen)
+			case key == "":
+			case strings.HasSuffix(key, "_file") && f.Type.Kind() == reflect.String:
+				*out = append(*out, join(path, key))
+			default:
+				fileKeys(f.Type, join(path, key), out, seen)
+			}
+		}
+	}
+}
