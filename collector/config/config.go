@@ -158,6 +158,7 @@ func (c *Config) Validate(p *yamlconf.Problems) {
 	validateServices(p, c.Services, n)
 	c.SNMP.validate(p)
 	validateDevices(p, c.Devices, &c.SNMP, n)
+	c.validateTrapSources(p)
 	c.Incidents.validate(p)
 	validateReceivers(p, c.Receivers)
 	c.Reports.validate(p, n)

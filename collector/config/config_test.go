@@ -38,6 +38,13 @@ func TestLoadErrors(t *testing.T) {
 		{"bad allow regexp", "inventory: {allow: ['web[']}\n", []string{"inventory.allow[0]: invalid regular expression"}},
 		{"objective not a number", "services:\n  - {name: a, objective: .nan, components: {targets: [x]}}\n", []string{`services[0].objective: service "a": objective must be a percentage between 0 and 100`}},
 		{"near breach not a number", "incidents: {near_breach: .nan}\n", []string{"incidents.near_breach: must be between 0 and 1"}},
+		{"insecure trap user", "snmp:\n  traps:\n    listen_address: '127.0.0.1:1162'\n    v3: {username: u, security_level: authPriv, auth_protocol: MD5, auth_passphrase: aaaaaaaa, priv_protocol: DES, priv_passphrase: bbbbbbbb}\n", []string{
+			"snmp.traps.v3.auth_protocol: trap receiver: MD5 is broken; set allow_insecure: true to use it anyway",
+			"snmp.traps.v3.priv_protocol: trap receiver: DES is broken; set allow_insecure: true to use it anyway"}},
+		{"incomplete trap user", "snmp:\n  traps:\n    listen_address: '127.0.0.1:1162'\n    v3: {security_level: authPriv, auth_protocol: SHA, priv_protocol: AES}\n", []string{
+			"snmp.traps.v3.username: trap receiver: must be set", "snmp.traps.v3: trap receiver: exactly one of auth_passphrase & auth_passphrase_file must be configured"}},
+		{"devices sharing an address with traps", "snmp:\n  traps: {listen_address: '127.0.0.1:1162', communities: [c]}\ndevices:\n  - {name: a, address: '10.0.0.1', community: c}\n  - {name: b, address: '10.0.0.1:1161', community: c}\n", []string{
+			`devices[1].address: device "b": 10.0.0.1 is also device "a"'s address; traps come from an address`}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

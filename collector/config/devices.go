@@ -161,34 +161,36 @@ func (d *Device) validate(p *yamlconf.Problems, dp string, custom map[string]boo
 			p.Addf(dp, "device %q: exactly one of community & community_file must be configured", d.Name)
 		}
 	case "3":
-		d.V3.validate(p, dp, d.Name)
+		d.V3.validate(p, dp, fmt.Sprintf("device %q", d.Name))
 	default:
 		p.Addf(dp+".version", "device %q: unknown SNMP version %q (want 1, 2c or 3)", d.Name, d.Version)
 	}
 }
 
-func (v3 *DeviceV3) validate(p *yamlconf.Problems, dp, name string) {
+// validate checks v3 settings at dp; who names their owner in messages
+// (`device "x"`, `trap receiver`).
+func (v3 *DeviceV3) validate(p *yamlconf.Problems, dp, who string) {
 	if v3.Username == "" {
-		p.Addf(dp+".v3.username", "device %q: must be set", name)
+		p.Addf(dp+".v3.username", "%s: must be set", who)
 	}
 	level := v3.SecurityLevel
 	switch level {
 	case "noAuthNoPriv", "authNoPriv", "authPriv":
 	default:
-		p.Addf(dp+".v3.security_level", "device %q: want noAuthNoPriv, authNoPriv or authPriv, got %q", name, level)
+		p.Addf(dp+".v3.security_level", "%s: want noAuthNoPriv, authNoPriv or authPriv, got %q", who, level)
 	}
 	if level == "authNoPriv" || level == "authPriv" {
 		switch strings.ToUpper(v3.AuthProtocol) {
 		case "SHA", "SHA224", "SHA256", "SHA384", "SHA512":
 		case "MD5":
 			if !v3.AllowInsecure {
-				p.Addf(dp+".v3.auth_protocol", "device %q: MD5 is broken; set allow_insecure: true to use it anyway", name)
+				p.Addf(dp+".v3.auth_protocol", "%s: MD5 is broken; set allow_insecure: true to use it anyway", who)
 			}
 		default:
-			p.Addf(dp+".v3.auth_protocol", "device %q: unknown auth protocol %q", name, v3.AuthProtocol)
+			p.Addf(dp+".v3.auth_protocol", "%s: unknown auth protocol %q", who, v3.AuthProtocol)
 		}
 		if (v3.AuthPassphrase == "") == (v3.AuthPassphraseFile == "") {
-			p.Addf(dp+".v3", "device %q: exactly one of auth_passphrase & auth_passphrase_file must be configured", name)
+			p.Addf(dp+".v3", "%s: exactly one of auth_passphrase & auth_passphrase_file must be configured", who)
 		}
 	}
 	if level == "authPriv" {
@@ -196,13 +198,13 @@ func (v3 *DeviceV3) validate(p *yamlconf.Problems, dp, name string) {
 		case "AES", "AES192", "AES256", "AES192C", "AES256C":
 		case "DES":
 			if !v3.AllowInsecure {
-				p.Addf(dp+".v3.priv_protocol", "device %q: DES is broken; set allow_insecure: true to use it anyway", name)
+				p.Addf(dp+".v3.priv_protocol", "%s: DES is broken; set allow_insecure: true to use it anyway", who)
 			}
 		default:
-			p.Addf(dp+".v3.priv_protocol", "device %q: unknown privacy protocol %q", name, v3.PrivProtocol)
+			p.Addf(dp+".v3.priv_protocol", "%s: unknown privacy protocol %q", who, v3.PrivProtocol)
 		}
 		if (v3.PrivPassphrase == "") == (v3.PrivPassphraseFile == "") {
-			p.Addf(dp+".v3", "device %q: exactly one of priv_passphrase & priv_passphrase_file must be configured", name)
+			p.Addf(dp+".v3", "%s: exactly one of priv_passphrase & priv_passphrase_file must be configured", who)
 		}
 	}
 }

@@ -169,6 +169,30 @@ func (s *SNMP) validate(p *yamlconf.Problems) {
 		if len(tr.Communities) == 0 && tr.V3 == nil {
 			p.Addf("snmp.traps", "accept some traps: set communities, v3 or both")
 		}
+		if tr.V3 != nil {
+			tr.V3.validate(p, "snmp.traps", "trap receiver")
+		}
+	}
+}
+
+// validateTrapSources refuses devices that share a host while traps are
+// received: a trap names no device, only its source address, so it could
+// not be told which device it is from (it went to the last configured).
+func (c *Config) validateTrapSources(p *yamlconf.Problems) {
+	if c.SNMP.Traps == nil {
+		return
+	}
+	byHost := map[string]string{}
+	for i, d := range c.Devices {
+		host := d.Address
+		if h, _, err := net.SplitHostPort(d.Address); err == nil {
+			host = h
+		}
+		if other, ok := byHost[host]; ok {
+			p.Addf(fmt.Sprintf("devices[%d].address", i), "device %q: %s is also device %q's address; traps come from an address, so with snmp.traps set each device needs one of its own", d.Name, host, other)
+			continue
+		}
+		byHost[host] = d.Name
 	}
 }
 
