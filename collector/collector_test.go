@@ -19,6 +19,7 @@ import (
 	"github.com/ninesmon/nines/alerting"
 	"github.com/ninesmon/nines/collector/config"
 	"github.com/ninesmon/nines/collector/state"
+	"github.com/ninesmon/nines/internal/peertest"
 )
 
 func freeAddr(t *testing.T) string {
@@ -357,13 +358,7 @@ services:
 // TestTrapOpensIncident: a trap sent with Debian's snmptrap reaches the
 // rules and opens an incident.
 func TestTrapOpensIncident(t *testing.T) {
-	snmptrap, err := exec.LookPath("snmptrap")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("snmptrap not found: install Debian package snmp")
-		}
-		t.Skip("snmptrap not found: install Debian package snmp")
-	}
+	snmptrap := peertest.Find(t, "snmptrap", "snmp", "NINES_SKIP_SNMP")
 	dir := t.TempDir()
 	trapAddr := freeAddr(t)
 	os.WriteFile(filepath.Join(dir, "traps.yml"), []byte(`groups:

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ninesmon/nines/alerting"
+	"github.com/ninesmon/nines/internal/peertest"
 )
 
 func incident(active bool) *alerting.Incident {
@@ -50,13 +51,7 @@ func TestWebhookV4(t *testing.T) {
 // prometheus-alertmanager) and reads it back through its v2 API, firing
 // and then resolved.
 func TestAlertmanagerAPI(t *testing.T) {
-	bin, err := exec.LookPath("prometheus-alertmanager")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("prometheus-alertmanager not found: install Debian package prometheus-alertmanager")
-		}
-		t.Skip("prometheus-alertmanager not found: install Debian package prometheus-alertmanager")
-	}
+	bin := peertest.Find(t, "prometheus-alertmanager", "prometheus-alertmanager", "NINES_SKIP_ALERTMANAGER")
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "am.yml"), []byte("route: {receiver: none}\nreceivers: [{name: none}]\n"), 0o600)
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
