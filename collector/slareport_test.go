@@ -253,7 +253,7 @@ services:
 		{Target: "app1", Kind: state.KindHost, From: state.Up, To: state.Down, At: utc("2026-10-05T10:00:00Z")},
 		{Target: "app1", Kind: state.KindHost, From: state.Down, To: state.Up, At: utc("2026-10-05T10:30:00Z")},
 	} {
-		if err := c.store.RecordChange(ctx, ch); err != nil {
+		if err := c.store.RecordChanges(ctx, []state.Change{ch}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -318,7 +318,7 @@ reports:
 		{Target: "app1", Kind: state.KindHost, From: state.Up, To: state.Down, At: utc("2025-11-10T10:00:00Z")},
 		{Target: "app1", Kind: state.KindHost, From: state.Down, To: state.Up, At: utc("2025-11-10T10:30:00Z")},
 	} {
-		if err := c.store.RecordChange(ctx, ch); err != nil {
+		if err := c.store.RecordChanges(ctx, []state.Change{ch}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	agentconfig "github.com/ninesmon/nines/agent/config"
 	collectorconfig "github.com/ninesmon/nines/collector/config"
 	"github.com/ninesmon/nines/collector/samples"
+	"github.com/ninesmon/nines/internal/peertest"
 	"github.com/ninesmon/nines/rules"
 )
 
@@ -79,13 +80,7 @@ func TestExamples(t *testing.T) {
 // nines-*.test.yml test rules with Nines's extensions, which promtool does
 // not read.
 func TestRuleTestsAgreeWithPromtool(t *testing.T) {
-	promtool, err := exec.LookPath("promtool")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("promtool not found: install Debian package prometheus")
-		}
-		t.Skip("promtool not found: install Debian package prometheus")
-	}
+	promtool := peertest.Find(t, "promtool", "prometheus", "NINES_SKIP_PROMETHEUS")
 	files, _ := filepath.Glob("examples/*.test.yml")
 	for _, f := range files {
 		if strings.HasPrefix(filepath.Base(f), "nines-") {

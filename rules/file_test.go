@@ -1,13 +1,13 @@
 package rules
 
 import (
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/ninesmon/nines/collector/samples"
+	"github.com/ninesmon/nines/internal/peertest"
 )
 
 func TestParseFileGood(t *testing.T) {
@@ -136,13 +136,7 @@ func TestSLOErrors(t *testing.T) {
 // TestMixinAgreesWithPromtool runs the Prometheus-format fixture's tests
 // with promtool as well.
 func TestMixinAgreesWithPromtool(t *testing.T) {
-	promtool, err := exec.LookPath("promtool")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("promtool not found: install Debian package prometheus")
-		}
-		t.Skip("promtool not found: install Debian package prometheus")
-	}
+	promtool := peertest.Find(t, "promtool", "prometheus", "NINES_SKIP_PROMETHEUS")
 	cmd := exec.Command(promtool, "test", "rules", "mixin.test.yml")
 	cmd.Dir = "testdata"
 	if out, err := cmd.CombinedOutput(); err != nil {

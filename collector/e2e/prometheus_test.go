@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ninesmon/nines/collector/internal/peer"
+	"github.com/ninesmon/nines/internal/peertest"
 )
 
 // TestPrometheus runs a real Prometheus (Debian's package) that scrapes
@@ -23,7 +23,7 @@ func TestPrometheus(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs Prometheus and both binaries")
 	}
-	promBin := peer.Find(t, "prometheus", "prometheus")
+	promBin := peertest.Find(t, "prometheus", "prometheus", "NINES_SKIP_PROMETHEUS")
 	collectorBin := binary(t, "collector/cmd/nines-collector")
 	agentBin := binary(t, "agent/cmd/nines-agent")
 	dir := t.TempDir()
@@ -67,17 +67,16 @@ scrape_configs:
         authorization: {type: Bearer, credentials_file: %s}
 `, filepath.Join(dir, "viewer.token"), collectorAddr, collectorAddr, filepath.Join(dir, "viewer.token")))
 
-	if promtool, err := exec.LookPath("promtool"); err == nil {
-		if out, err := exec.Command(promtool, "check", "config", filepath.Join(dir, "prometheus.yml")).CombinedOutput(); err != nil {
-			t.Fatalf("promtool check config: %v\n%s", err, out)
-		}
+	promtool := peertest.Find(t, "promtool", "prometheus", "NINES_SKIP_PROMETHEUS")
+	if out, err := exec.Command(promtool, "check", "config", filepath.Join(dir, "prometheus.yml")).CombinedOutput(); err != nil {
+		t.Fatalf("promtool check config: %v\n%s", err, out)
 	}
 	start(t, "collector", collectorBin, "--config", filepath.Join(dir, "collector.yml"))
 	start(t, "agent", agentBin, "--config", filepath.Join(dir, "agent.yml"))
-	prom := peer.Start(t, promBin, "--config.file="+filepath.Join(dir, "prometheus.yml"),
+	prom := peertest.Start(t, promBin, "--config.file="+filepath.Join(dir, "prometheus.yml"),
 		"--storage.tsdb.path="+filepath.Join(dir, "prom-data"), "--web.listen-address="+promAddr,
 		"--web.enable-remote-write-receiver")
-	peer.WaitTCP(t, prom, promAddr, 30*time.Second)
+	peertest.WaitTCP(t, prom, promAddr, 30*time.Second)
 
 	query := func(q string) ([]map[string]any, error) {
 		resp, err := http.Get("http://" + promAddr + "/api/v1/query?query=" + url.QueryEscape(q))

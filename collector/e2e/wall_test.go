@@ -7,7 +7,6 @@ import (
 	"image"
 	"image/png"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
+	"github.com/ninesmon/nines/internal/peertest"
 )
 
 // artifactsDir is where browser screenshots are kept after the run:
@@ -37,13 +37,7 @@ func artifactsDir(t *testing.T) string {
 // with the flags this closed network needs, one profile per test.
 func browser(t *testing.T) context.Context {
 	t.Helper()
-	path, err := exec.LookPath("chromium")
-	if err != nil {
-		if os.Getenv("NINES_SKIP_BROWSER") == "1" {
-			t.Skip("chromium not installed and NINES_SKIP_BROWSER=1")
-		}
-		t.Fatal("chromium not found: run make test-deps (or set NINES_SKIP_BROWSER=1 to skip browser tests)")
-	}
+	path := peertest.Find(t, "chromium", "chromium", "NINES_SKIP_BROWSER")
 	// Not t.TempDir: Chromium may still be writing its profile when the
 	// test's own clean-up runs.
 	profile, err := os.MkdirTemp("", "nines-chromium-")

@@ -16,8 +16,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/prometheus/model/labels"
 
-	"github.com/ninesmon/nines/collector/internal/peer"
 	"github.com/ninesmon/nines/collector/state"
+	"github.com/ninesmon/nines/internal/peertest"
 )
 
 // snmpd is a real net-snmp agent on a loopback UDP port with a v2c
@@ -28,14 +28,14 @@ type snmpd struct {
 	args []string
 	env  []string
 	dir  string
-	proc *peer.Process
+	proc *peertest.Process
 }
 
 func startSnmpd(t *testing.T, extraConf ...string) *snmpd {
 	t.Helper()
-	bin := peer.Find(t, "snmpd", "snmpd")
+	bin := peertest.Find(t, "snmpd", "snmpd", "NINES_SKIP_SNMP")
 	dir := t.TempDir()
-	port := peer.FreePort(t)
+	port := peertest.FreePort(t)
 	addr := "127.0.0.1:" + strconv.Itoa(port)
 	conf := filepath.Join(dir, "snmpd.conf")
 	os.WriteFile(conf, []byte(`# the listening address is given on the command line
@@ -69,7 +69,7 @@ override 1.3.6.1.2.1.43.11.1.1.9.1.2 integer 5
 
 func (s *snmpd) start(t *testing.T) {
 	t.Helper()
-	s.proc = peer.StartEnv(t, s.env, s.bin, s.args...)
+	s.proc = peertest.StartEnv(t, s.env, s.bin, s.args...)
 	// Wait until it answers.
 	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) {
@@ -83,10 +83,7 @@ func (s *snmpd) start(t *testing.T) {
 
 // get asks Debian's snmpget for one value, as the reference.
 func (s *snmpd) get(t *testing.T, oid string) (string, error) {
-	bin, err := exec.LookPath("snmpget")
-	if err != nil {
-		bin = peer.Find(t, "snmpget", "snmp")
-	}
+	bin := peertest.Find(t, "snmpget", "snmp", "NINES_SKIP_SNMP")
 	cmd := exec.Command(bin, "-v2c", "-c", "public", "-Oqv", "-t", "1", "-r", "0", s.addr, oid)
 	cmd.Env = append(os.Environ(), "MIBS=")
 	out, err := cmd.Output()
@@ -95,7 +92,7 @@ func (s *snmpd) get(t *testing.T, oid string) (string, error) {
 
 // walkCount counts what snmpbulkwalk returns under oid.
 func (s *snmpd) walkCount(t *testing.T, oid string) int {
-	bin := peer.Find(t, "snmpbulkwalk", "snmp")
+	bin := peertest.Find(t, "snmpbulkwalk", "snmp", "NINES_SKIP_SNMP")
 	cmd := exec.Command(bin, "-v2c", "-c", "public", "-On", s.addr, oid)
 	cmd.Env = append(os.Environ(), "MIBS=")
 	out, err := cmd.Output()
@@ -108,7 +105,7 @@ func (s *snmpd) walkCount(t *testing.T, oid string) int {
 // bulkwalk returns what snmpbulkwalk reads under oid: OID (without the
 // leading dot) to value as snmpbulkwalk prints it.
 func (s *snmpd) bulkwalk(t *testing.T, oid string) map[string]string {
-	bin := peer.Find(t, "snmpbulkwalk", "snmp")
+	bin := peertest.Find(t, "snmpbulkwalk", "snmp", "NINES_SKIP_SNMP")
 	cmd := exec.Command(bin, "-v2c", "-c", "public", "-On", "-Oq", s.addr, oid)
 	cmd.Env = append(os.Environ(), "MIBS=")
 	out, err := cmd.Output()

@@ -13,8 +13,8 @@ import (
 
 	"github.com/prometheus/prometheus/model/labels"
 
-	"github.com/ninesmon/nines/collector/internal/peer"
 	"github.com/ninesmon/nines/collector/state"
+	"github.com/ninesmon/nines/internal/peertest"
 )
 
 type sampleWriter struct {
@@ -50,7 +50,7 @@ func (s *sampleWriter) find(sub string) bool {
 
 func snmptrap(t *testing.T, args ...string) {
 	t.Helper()
-	bin := peer.Find(t, "snmptrap", "snmp")
+	bin := peertest.Find(t, "snmptrap", "snmp", "NINES_SKIP_SNMP")
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), "MIBS=")
 	if out, err := cmd.CombinedOutput(); err != nil {
@@ -61,7 +61,7 @@ func snmptrap(t *testing.T, args ...string) {
 // TestTraps sends traps with Debian's snmptrap, v2c and v3, and checks
 // what the receiver makes of them.
 func TestTraps(t *testing.T) {
-	addr := peer.FreeAddr(t)
+	addr := peertest.FreeAddr(t)
 	r := NewTrapReceiver(TrapOptions{
 		Address: addr, Communities: []string{"traps"},
 		V3:      &V3{Username: "trapuser", SecurityLevel: "authPriv", AuthProtocol: "SHA", AuthPassphrase: "authpass-1234", PrivProtocol: "AES", PrivPassphrase: "privpass-1234"},

@@ -55,9 +55,11 @@ type Change struct {
 }
 
 // Store keeps the state history. Implementations are safe for concurrent
-// use, and RecordChange is durable when it returns.
+// use.
 type Store interface {
-	RecordChange(ctx context.Context, c Change) error
+	// RecordChanges appends changes to the history in their order, all or
+	// none (one transaction), durably when it returns nil.
+	RecordChanges(ctx context.Context, changes []Change) error
 	// LatestChanges returns the newest change of every target.
 	LatestChanges(ctx context.Context) ([]Change, error)
 	// SaveTarget records what is known of a target besides its state,
@@ -115,7 +117,7 @@ type Target struct {
 	Failures int `json:"failures,omitempty"`
 
 	agentLabels map[string]string
-	saved       Info // what the store holds of it
+	saved       Info // what the store holds (or is about to) of it
 	// waitingSince is when the maintenance window a silent host was in
 	// ended (zero otherwise): its deadline runs from then.
 	waitingSince time.Time
@@ -259,10 +261,30 @@ type Options struct {
 
 // Tracker holds the current state of every target. Methods are safe for
 // concurrent use.
+//
+// Deciding and writing are apart: every method decides under mu (which
+// every ingest push needs) and applies its decisions to the in-memory
+// state at once, queueing the changes in decision order; the queue is
+// written after mu is released, in one batch, by whoever holds wmu. A
+// slow store therefore never holds up a push that changes nothing, and
+// the durable history keeps the order the decisions were made in.
+//
+// A method that decided or finds queued a change of its target returns
+// only once that change is durable, or with the write's error. A change
+// whose write fails stays queued, ahead of later ones, and is written by
+// the next flush (the next Check, within a second or so, or the next
+// call about that target); the in-memory state keeps the decision, since
+// it is what was observed. It is lost only if the collector stops before
+// the store recovers (or past maxUnwritten, logged): the state restored
+// at start is then the store's last.
 type Tracker struct {
 	store     Store
 	logger    *slog.Logger
 	startedAt time.Time
+
+	// wmu serialises flushes. Lock order: wmu, then mu; mu is never held
+	// across a store call.
+	wmu sync.Mutex
 
 	mu       sync.Mutex
 	opts     Options
@@ -270,14 +292,23 @@ type Tracker struct {
 	inv      Inventory
 	declared map[string]Declared
 	targets  map[string]*Target
+	// unwritten holds the decided changes not yet handed to the store,
+	// oldest first.
+	unwritten []Change
+	// unsaved holds target Infos not yet handed to the store, by name.
+	unsaved map[string]Info
 }
+
+// maxUnwritten bounds the changes kept while the store fails; past it
+// the oldest are dropped (and logged).
+const maxUnwritten = 100_000
 
 // New restores the last known states from the store. Targets that were UP
 // get a fresh deadline from startedAt plus the grace period: the time the
 // collector itself was away is not their downtime.
 func New(ctx context.Context, store Store, opts Options, startedAt time.Time, logger *slog.Logger) (*Tracker, error) {
 	t := &Tracker{store: store, logger: logger, startedAt: startedAt, opts: opts, targets: map[string]*Target{}, declared: map[string]Declared{},
-		inv: Inventory{AutoRegister: true}}
+		inv: Inventory{AutoRegister: true}, unsaved: map[string]Info{}}
 	changes, err := store.LatestChanges(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("load target states: %w", err)
@@ -312,18 +343,18 @@ func New(ctx context.Context, store Store, opts Options, startedAt time.Time, lo
 	return t, nil
 }
 
-// save records tg's Info when it differs from what was saved last. A
-// failure is returned, and the next sign of life tries again.
-func (t *Tracker) save(ctx context.Context, tg *Target) error {
+// noteInfo queues tg's Info for the store when it differs from what was
+// saved last. The caller holds mu.
+func (t *Tracker) noteInfo(tg *Target) {
 	in := tg.info()
 	if sameInfo(in, tg.saved) {
-		return nil
-	}
-	if err := t.store.SaveTarget(ctx, in); err != nil {
-		return fmt.Errorf("record target %s: %w", tg.Name, err)
+		return
 	}
 	tg.saved = in
-	return nil
+	if t.unsaved == nil {
+		t.unsaved = map[string]Info{}
+	}
+	t.unsaved[tg.Name] = in
 }
 
 // SetOptions applies new thresholds after a reload.
@@ -406,8 +437,10 @@ func (t *Tracker) applyLabels(tg *Target) {
 // Observe records a sign of life from a target at now: it is UP. An
 // undeclared target that may not register itself gets ErrNotAllowed.
 func (t *Tracker) Observe(ctx context.Context, o Observation, now time.Time) error {
-	t.mu.Lock()
-	defer t.mu.Unlock()
+	return t.apply(ctx, o.Name, func() error { return t.observe(o, now) })
+}
+
+func (t *Tracker) observe(o Observation, now time.Time) error {
 	if !t.admit(o.Name) {
 		return ErrNotAllowed
 	}
@@ -436,11 +469,13 @@ func (t *Tracker) Observe(ctx context.Context, o Observation, now time.Time) err
 		tg.LastSeen = now
 	}
 	tg.Failures, tg.saidGoodbye = 0, false
+	defer t.noteInfo(tg)
 	if tg.State == Maintenance || t.maintenance(tg, now) != "" {
-		return t.save(ctx, tg) // signs of life during planned work change nothing else
+		return nil // signs of life during planned work change nothing else
 	}
 	tg.waitingSince = time.Time{}
-	return errors.Join(t.change(ctx, tg, Up, now, "data received"), t.save(ctx, tg))
+	t.change(tg, Up, now, "data received")
+	return nil
 }
 
 // Probe is the outcome of one active probe of a target: a check run by
@@ -466,22 +501,23 @@ func (t *Tracker) ProbeResult(ctx context.Context, p Probe, now time.Time) error
 	if p.OK && !p.AdminDown {
 		return t.Observe(ctx, Observation{Name: p.Name, Kind: p.Kind, Labels: p.Labels, Interval: p.Interval}, now)
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	tg := t.probed(p, now)
-	if p.AdminDown {
-		tg.LastSeen, tg.Failures = now, 0
-		return errors.Join(t.change(ctx, tg, Shutdown, now, cmp.Or(p.Cause, "administratively down")), t.save(ctx, tg))
-	}
-	tg.Failures++
-	if tg.State == Maintenance || t.maintenance(tg, now) != "" {
-		return t.save(ctx, tg) // failures during planned work are expected
-	}
-	var err error
-	if tg.Failures >= max(t.opts.CheckFailures, 1) || p.Immediate {
-		err = t.change(ctx, tg, Down, now, p.Cause)
-	}
-	return errors.Join(err, t.save(ctx, tg))
+	return t.apply(ctx, p.Name, func() error {
+		tg := t.probed(p, now)
+		defer t.noteInfo(tg)
+		switch {
+		case p.AdminDown:
+			tg.LastSeen, tg.Failures = now, 0
+			t.change(tg, Shutdown, now, cmp.Or(p.Cause, "administratively down"))
+		case tg.State == Maintenance || t.maintenance(tg, now) != "":
+			tg.Failures++ // failures during planned work are expected
+		default:
+			tg.Failures++
+			if tg.Failures >= max(t.opts.CheckFailures, 1) || p.Immediate {
+				t.change(tg, Down, now, p.Cause)
+			}
+		}
+		return nil
+	})
 }
 
 // probed returns the probed target, created at its first probe, with the
@@ -505,27 +541,25 @@ func (t *Tracker) probed(p Probe, now time.Time) *Target {
 
 // Goodbye records a clean stop announced by the host.
 func (t *Tracker) Goodbye(ctx context.Context, name string, now time.Time) error {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	tg := t.targets[name]
-	if tg == nil {
+	return t.apply(ctx, name, func() error {
+		if tg := t.targets[name]; tg != nil {
+			tg.saidGoodbye, tg.waitingSince = true, time.Time{}
+			t.change(tg, Shutdown, now, "agent said goodbye")
+			t.noteInfo(tg)
+		}
 		return nil
-	}
-	tg.saidGoodbye, tg.waitingSince = true, time.Time{}
-	return errors.Join(t.change(ctx, tg, Shutdown, now, "agent said goodbye"), t.save(ctx, tg))
+	})
 }
 
 // Check marks DOWN every UP host that has sent nothing for DownAfter of
-// its intervals (and never before the grace period after start ends).
+// its intervals (and never before the grace period after start ends),
+// moves targets into and out of maintenance windows, and writes every
+// change still unwritten, in one batch.
 func (t *Tracker) Check(ctx context.Context, now time.Time) error {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	var firstErr error
-	keep := func(err error) {
-		if err != nil && firstErr == nil {
-			firstErr = err
-		}
-	}
+	return t.apply(ctx, "", func() error { t.check(now); return nil })
+}
+
+func (t *Tracker) check(now time.Time) {
 	// Maintenance windows: enter and leave.
 	for _, tg := range t.targets {
 		w := t.window(tg, now)
@@ -537,7 +571,7 @@ func (t *Tracker) Check(ctx context.Context, now time.Time) error {
 			if tg.Since.After(at) {
 				at = tg.Since
 			}
-			keep(t.change(ctx, tg, Maintenance, at, "maintenance window "+w.Name))
+			t.change(tg, Maintenance, at, "maintenance window "+w.Name)
 		case w == nil && tg.State == Maintenance:
 			at := t.endedWindow(tg, now)
 			// Back from planned work: UP if it reported recently; SHUTDOWN
@@ -552,15 +586,14 @@ func (t *Tracker) Check(ctx context.Context, now time.Time) error {
 				next, cause = Up, "maintenance ended; reporting"
 			}
 			tg.Failures = 0
-			if err := t.change(ctx, tg, next, at, cause); err != nil {
-				keep(err)
-			} else if next == Unknown && tg.Kind == KindHost {
-				tg.waitingSince = at
+			t.change(tg, next, at, cause)
+			if next == Unknown && tg.Kind == KindHost {
+				tg.waitingSince = tg.Since
 			}
 		}
 	}
 	if now.Before(t.startedAt.Add(t.opts.Grace)) {
-		return firstErr
+		return
 	}
 	for _, tg := range t.targets {
 		if tg.Kind != KindHost {
@@ -576,7 +609,7 @@ func (t *Tracker) Check(ctx context.Context, now time.Time) error {
 				// The outage began when the first expected push did not
 				// arrive; it is detected DownAfter intervals later.
 				cause := fmt.Sprintf("no data for %d intervals of %s", t.opts.DownAfter, tg.Interval)
-				keep(t.change(ctx, tg, Down, tg.LastSeen.Add(tg.Interval), cause))
+				t.change(tg, Down, tg.LastSeen.Add(tg.Interval), cause)
 			}
 		case tg.State == Unknown && !tg.waitingSince.IsZero():
 			// Silent since a maintenance window ended: its deadline
@@ -589,23 +622,18 @@ func (t *Tracker) Check(ctx context.Context, now time.Time) error {
 			}
 			if now.After(deadline) {
 				cause := fmt.Sprintf("no data for %d intervals of %s after the maintenance window ended", t.opts.DownAfter, tg.Interval)
-				if err := t.change(ctx, tg, Down, maxTime(tg.waitingSince, tg.LastSeen.Add(tg.Interval)), cause); err != nil {
-					keep(err)
-				} else {
-					tg.waitingSince = time.Time{}
-				}
+				t.change(tg, Down, maxTime(tg.waitingSince, tg.LastSeen.Add(tg.Interval)), cause)
+				tg.waitingSince = time.Time{}
 			}
 		}
 	}
-	return firstErr
 }
 
-// change moves tg to state to at `at`, durably. It is a no-op when the
-// state is unchanged. On a store error the in-memory state is left as it
-// was, so the next call retries.
-func (t *Tracker) change(ctx context.Context, tg *Target, to State, at time.Time, cause string) error {
+// change moves tg to state to at `at` and queues the change for the
+// store. It is a no-op when the state is unchanged. The caller holds mu.
+func (t *Tracker) change(tg *Target, to State, at time.Time, cause string) {
 	if tg.State == to {
-		return nil
+		return
 	}
 	if at.Before(tg.Since) {
 		// A change dated back (DOWN from the first missed push) never
@@ -613,12 +641,71 @@ func (t *Tracker) change(ctx context.Context, tg *Target, to State, at time.Time
 		at = tg.Since
 	}
 	c := Change{Target: tg.Name, Kind: tg.Kind, From: tg.State, To: to, At: at, Cause: cause}
-	if err := t.store.RecordChange(ctx, c); err != nil {
-		return fmt.Errorf("record state change of %s: %w", tg.Name, err)
-	}
 	tg.State, tg.Since, tg.Cause = to, at, cause
+	t.unwritten = append(t.unwritten, c)
+	t.bound()
 	t.logger.Info("target state changed", "target", tg.Name, "kind", tg.Kind, "from", c.From, "to", to, "cause", cause)
-	return nil
+}
+
+// bound drops the oldest unwritten changes past maxUnwritten. The caller
+// holds mu.
+func (t *Tracker) bound() {
+	if n := len(t.unwritten) - maxUnwritten; n > 0 {
+		t.logger.Error("state changes dropped unwritten: the store has been failing", "dropped", n, "oldest_at", t.unwritten[0].At)
+		t.unwritten = slices.Delete(t.unwritten, 0, n)
+	}
+}
+
+// apply runs decide under mu, then, with mu released, writes the queued
+// changes if any of them is about target (any target when target is "").
+// A push that changes nothing thus returns without waiting for a write in
+// flight.
+func (t *Tracker) apply(ctx context.Context, target string, decide func() error) error {
+	t.mu.Lock()
+	err := decide()
+	// Infos (labels, interval...) need not be durable before a push is
+	// answered: a Check writes them within a second or so, or the next
+	// state change's flush.
+	write := slices.ContainsFunc(t.unwritten, func(c Change) bool { return target == "" || c.Target == target }) ||
+		(target == "" && len(t.unsaved) > 0)
+	t.mu.Unlock()
+	if err != nil || !write {
+		return err
+	}
+	return t.flush(ctx)
+}
+
+// flush writes every queued change, oldest first, in one batch. On a
+// store error the batch goes back to the head of the queue, so the next
+// flush retries it before anything decided since.
+func (t *Tracker) flush(ctx context.Context) error {
+	t.wmu.Lock()
+	defer t.wmu.Unlock()
+	t.mu.Lock()
+	batch, infos := t.unwritten, t.unsaved
+	t.unwritten, t.unsaved = nil, map[string]Info{}
+	t.mu.Unlock()
+	var errs []error
+	if len(batch) > 0 {
+		if err := t.store.RecordChanges(ctx, batch); err != nil {
+			t.mu.Lock()
+			t.unwritten = append(batch, t.unwritten...)
+			t.bound()
+			t.mu.Unlock()
+			errs = append(errs, fmt.Errorf("record %d state changes (%s first, kept to retry): %w", len(batch), batch[0].Target, err))
+		}
+	}
+	for name, in := range infos {
+		if err := t.store.SaveTarget(ctx, in); err != nil {
+			t.mu.Lock()
+			if _, newer := t.unsaved[name]; !newer {
+				t.unsaved[name] = in // kept to retry, unless superseded
+			}
+			t.mu.Unlock()
+			errs = append(errs, fmt.Errorf("record target %s (kept to retry): %w", name, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Snapshot returns a copy of every target, sorted by name.

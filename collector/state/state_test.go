@@ -3,19 +3,28 @@ package state
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"regexp"
+	"runtime"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 )
 
-// memStore is a fake state.Store that can be told to fail.
+// memStore is a fake state.Store that can be told to fail or to block.
 type memStore struct {
 	mu      sync.Mutex
 	changes []Change
 	infos   map[string]Info
+	batches [][]Change // what each successful RecordChanges wrote
 	fail    bool
+	// block, when set, holds every RecordChanges until it is closed;
+	// entered receives one value per call that reached it.
+	block   chan struct{}
+	entered chan struct{}
 }
 
 func (m *memStore) SaveTarget(_ context.Context, in Info) error {
@@ -41,14 +50,40 @@ func (m *memStore) Targets(context.Context) ([]Info, error) {
 	return out, nil
 }
 
-func (m *memStore) RecordChange(_ context.Context, c Change) error {
+func (m *memStore) RecordChanges(ctx context.Context, cs []Change) error {
+	m.mu.Lock()
+	block, entered := m.block, m.entered
+	m.mu.Unlock()
+	if entered != nil {
+		entered <- struct{}{}
+	}
+	if block != nil {
+		select {
+		case <-block:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.fail {
 		return errors.New("disk full")
 	}
-	m.changes = append(m.changes, c)
+	m.changes = append(m.changes, cs...)
+	m.batches = append(m.batches, slices.Clone(cs))
 	return nil
+}
+
+func (m *memStore) setFail(fail bool) {
+	m.mu.Lock()
+	m.fail = fail
+	m.mu.Unlock()
+}
+
+func (m *memStore) history() []Change {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.changes)
 }
 
 func (m *memStore) LatestChanges(context.Context) ([]Change, error) {
@@ -146,23 +181,133 @@ func TestRestartGrace(t *testing.T) {
 	}
 }
 
+// TestStoreFailureRetries: a change whose write fails is reported, kept
+// in memory as decided, and written (with its own time) by the next flush;
+// nothing decided after it is written before it.
 func TestStoreFailureRetries(t *testing.T) {
 	ctx := context.Background()
 	st := &memStore{fail: true}
-	t0 := time.Now()
+	t0 := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
 	tr, _ := New(ctx, st, opts, t0, slog.New(slog.DiscardHandler))
 	if err := tr.Observe(ctx, Observation{Name: "h", Interval: time.Second}, t0); err == nil {
 		t.Fatal("got no error from a failing store")
 	}
-	if got := tr.Snapshot()[0].State; got != Unknown {
-		t.Errorf("state after failed write: got %s, want unknown (unchanged)", got)
+	if got := tr.Snapshot()[0].State; got != Up {
+		t.Errorf("state after failed write: got %s, want up (what was observed)", got)
 	}
-	st.fail = false
-	if err := tr.Observe(ctx, Observation{Name: "h", Interval: time.Second}, t0.Add(time.Second)); err != nil {
+	// Still failing: the next call about h retries and reports again.
+	if err := tr.Observe(ctx, Observation{Name: "h", Interval: time.Second}, t0.Add(time.Second)); err == nil {
+		t.Error("a retry against a failing store: got no error")
+	}
+	// h goes quiet and another host says goodbye while the store fails.
+	_ = tr.Observe(ctx, Observation{Name: "g", Interval: time.Second}, t0.Add(time.Second))
+	if err := tr.Check(ctx, t0.Add(time.Minute)); err == nil {
+		t.Error("check against a failing store: got no error")
+	}
+	st.setFail(false)
+	if err := tr.Check(ctx, t0.Add(time.Minute+time.Second)); err != nil {
 		t.Fatal(err)
 	}
-	if got := len(st.changes); got != 1 {
-		t.Errorf("changes recorded: got %d, want 1", got)
+	var got []string
+	for _, c := range st.history() {
+		got = append(got, fmt.Sprintf("%s %s>%s %s", c.Target, c.From, c.To, c.At.Sub(t0)))
+	}
+	want := []string{"h unknown>up 0s", "g unknown>up 1s", "g up>down 2s", "h up>down 2s"}
+	if len(got) != 4 || !slices.Equal(got[:2], want[:2]) || !slices.Contains(got[2:], want[2]) || !slices.Contains(got[2:], want[3]) {
+		t.Errorf("history: got %q, want %q (the last two in any order)", got, want)
+	}
+	if err := tr.Check(ctx, t0.Add(2*time.Minute)); err != nil || len(st.history()) != 4 {
+		t.Errorf("a flush with nothing queued: err %v, %d changes, want nil and 4", err, len(st.history()))
+	}
+}
+
+// TestSlowStoreDoesNotBlockPushes: while a change is being written, the
+// tracker's lock is free: pushes of targets whose state does not change,
+// snapshots and admissions return; a change decided meanwhile waits for
+// the write before it and is written after it.
+func TestSlowStoreDoesNotBlockPushes(t *testing.T) {
+	ctx := context.Background()
+	st := &memStore{}
+	t0 := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+	o := opts
+	o.CheckFailures = 3
+	tr, _ := New(ctx, st, o, t0, slog.New(slog.DiscardHandler))
+	if err := tr.Observe(ctx, Observation{Name: "b", Interval: time.Second}, t0); err != nil {
+		t.Fatal(err)
+	}
+	block, entered := make(chan struct{}), make(chan struct{}, 10)
+	st.mu.Lock()
+	st.block, st.entered = block, entered
+	st.mu.Unlock()
+
+	errs := make(chan error, 2)
+	go func() { errs <- tr.Observe(ctx, Observation{Name: "a", Interval: time.Second}, t0.Add(time.Second)) }()
+	<-entered // a's write is in the store, held
+
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 100 {
+			if err := tr.Observe(ctx, Observation{Name: "b", Interval: time.Second}, t0.Add(time.Duration(i)*time.Millisecond)); err != nil {
+				t.Errorf("push of b: %v", err)
+			}
+		}
+		// A first failure of a check changes no state.
+		_ = tr.ProbeResult(ctx, Probe{Name: "c", Kind: KindCheck, Interval: time.Minute, Cause: "timeout"}, t0)
+		_ = tr.Snapshot()
+		_ = tr.Admit("b")
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("pushes of an UP target wait for another target's write")
+	}
+	// A change of another target decided now queues behind a's write.
+	go func() { errs <- tr.Goodbye(ctx, "b", t0.Add(2*time.Second)) }()
+	for deadline := time.Now().Add(10 * time.Second); tr.Snapshot()[1].State != Shutdown; {
+		if time.Now().After(deadline) {
+			t.Fatal("goodbye of b not decided while a's write is held")
+		}
+		runtime.Gosched()
+	}
+	close(block)
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []string
+	for _, c := range st.history() {
+		got = append(got, c.Target+" "+string(c.To))
+	}
+	if want := []string{"b up", "a up", "b shutdown"}; !slices.Equal(got, want) {
+		t.Errorf("history: got %q, want %q", got, want)
+	}
+}
+
+// TestCheckWritesOneBatch: a check that changes many targets writes them
+// in one RecordChanges.
+func TestCheckWritesOneBatch(t *testing.T) {
+	ctx := context.Background()
+	st := &memStore{}
+	t0 := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+	tr, _ := New(ctx, st, opts, t0, slog.New(slog.DiscardHandler))
+	for i := range 20 {
+		if err := tr.Observe(ctx, Observation{Name: fmt.Sprintf("h%02d", i), Interval: time.Second}, t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writes := len(st.batches)
+	if err := tr.Check(ctx, t0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if got := st.batches[writes:]; len(got) != 1 || len(got[0]) != 20 {
+		t.Fatalf("check of 20 silent hosts: got %d writes (%v), want one of 20", len(got), got)
+	}
+	for _, c := range st.batches[writes] {
+		if c.To != Down {
+			t.Errorf("%s: got %s, want down", c.Target, c.To)
+		}
 	}
 }
 
@@ -327,5 +472,92 @@ func TestRestartKeepsWhatIsKnown(t *testing.T) {
 	}
 	if c := got["erp-web"]; c.Labels["service"] != "erp" || c.Kind != KindCheck || c.State != Down {
 		t.Errorf("erp-web after a restart: %+v", c)
+	}
+}
+
+// flakyStore fails a write now and then, as a full disk does.
+type flakyStore struct {
+	memStore
+	rnd *rand.Rand // guarded by memStore.mu
+}
+
+func (f *flakyStore) RecordChanges(ctx context.Context, cs []Change) error {
+	for range 10 {
+		runtime.Gosched() // as a write takes a while: let others decide meanwhile
+	}
+	f.mu.Lock()
+	fail := f.rnd.IntN(4) == 0
+	f.mu.Unlock()
+	if fail {
+		return errors.New("disk I/O error")
+	}
+	return f.memStore.RecordChanges(ctx, cs)
+}
+
+// TestRandomHistoryConsistent drives random pushes, probes, goodbyes and
+// checks from several goroutines against a store that fails a quarter of
+// its writes, then checks the durable history against the tracker: per
+// target each change starts where the one before ended, and after a last
+// flush the history ends in the state the tracker shows. Replay a failure
+// with its seed.
+func TestRandomHistoryConsistent(t *testing.T) {
+	for seed := range uint64(20) {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			ctx := context.Background()
+			st := &flakyStore{rnd: rand.New(rand.NewPCG(seed, 1))}
+			t0 := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+			o := opts
+			o.CheckFailures = 2
+			tr, _ := New(ctx, st, o, t0, slog.New(slog.DiscardHandler))
+			names := []string{"a", "b", "c", "d"}
+			var wg sync.WaitGroup
+			for g := range uint64(4) {
+				wg.Go(func() {
+					rnd := rand.New(rand.NewPCG(seed, g+2))
+					for i := range 200 {
+						now := t0.Add(time.Duration(i) * time.Second)
+						name := names[rnd.IntN(len(names))]
+						switch rnd.IntN(5) {
+						case 0:
+							_ = tr.Observe(ctx, Observation{Name: name, Interval: time.Second}, now)
+						case 1:
+							_ = tr.ProbeResult(ctx, Probe{Name: name + "-check", Kind: KindCheck, Interval: time.Second, OK: rnd.IntN(2) == 0, Cause: "x"}, now)
+						case 2:
+							_ = tr.Goodbye(ctx, name, now)
+						case 3:
+							_ = tr.Check(ctx, now)
+						case 4:
+							_ = tr.ProbeResult(ctx, Probe{Name: name + "/if", Kind: KindInterface, Interval: time.Second, AdminDown: rnd.IntN(3) == 0, OK: true}, now)
+						}
+					}
+				})
+			}
+			wg.Wait()
+			for tries := 0; ; tries++ {
+				err := tr.Check(ctx, t0)
+				if err == nil {
+					break
+				}
+				if tries > 100 {
+					t.Fatal(err)
+				}
+			}
+			last := map[string]State{}
+			for _, c := range st.history() {
+				from, seen := last[c.Target]
+				if !seen {
+					from = Unknown
+				}
+				if c.From != from {
+					t.Fatalf("%s: change %s>%s after %s", c.Target, c.From, c.To, from)
+				}
+				last[c.Target] = c.To
+			}
+			for _, tg := range tr.Snapshot() {
+				if got, ok := last[tg.Name]; ok && got != tg.State || !ok && tg.State != Unknown {
+					t.Errorf("%s: history ends in %q, tracker shows %s", tg.Name, got, tg.State)
+				}
+			}
+		})
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/godbus/dbus/v5"
+	"github.com/ninesmon/nines/internal/peertest"
 )
 
 // Logind is the running bus and stand-in.
@@ -36,17 +37,10 @@ type Logind struct {
 
 // Start runs dbus-daemon on a socket in a temporary directory and
 // registers the stand-in; both stop when the test ends. Without
-// dbus-daemon it skips the test, or fails it in CI (CI=true).
+// dbus-daemon it fails the test, unless NINES_SKIP_DBUS=1 (see peertest).
 func Start(t *testing.T) *Logind {
 	t.Helper()
-	bin, err := exec.LookPath("dbus-daemon")
-	if err != nil {
-		msg := "dbus-daemon not found: install Debian package dbus-daemon (scripts/test-deps.sh does)"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
+	bin := peertest.Find(t, "dbus-daemon", "dbus-daemon", "NINES_SKIP_DBUS")
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "bus.conf")
 	os.WriteFile(conf, []byte(`<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"

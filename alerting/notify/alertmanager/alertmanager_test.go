@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/ninesmon/nines/alerting"
+	"github.com/ninesmon/nines/internal/peertest"
 )
 
 func incident(active bool) *alerting.Incident {
@@ -54,13 +55,7 @@ func TestWebhookV4(t *testing.T) {
 // stopped when the test ends.
 func startAlertmanager(t *testing.T) string {
 	t.Helper()
-	bin, err := exec.LookPath("prometheus-alertmanager")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("prometheus-alertmanager not found: install Debian package prometheus-alertmanager")
-		}
-		t.Skip("prometheus-alertmanager not found: install Debian package prometheus-alertmanager")
-	}
+	bin := peertest.Find(t, "prometheus-alertmanager", "prometheus-alertmanager", "NINES_SKIP_ALERTMANAGER")
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "am.yml"), []byte("global: {resolve_timeout: 1s}\nroute: {receiver: none}\nreceivers: [{name: none}]\n"), 0o600)
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/ninesmon/nines/alerting"
+	"github.com/ninesmon/nines/internal/peertest"
 )
 
 // startSMTP runs Debian's aiosmtpd (python3-aiosmtpd, installed by make
@@ -25,10 +26,7 @@ func startSMTP(t *testing.T) (addr, maildir string) {
 	t.Helper()
 	py := "/usr/bin/python3"
 	if err := exec.Command(py, "-c", "import aiosmtpd").Run(); err != nil {
-		if os.Getenv("NINES_SKIP_SMTP") == "1" {
-			t.Skip("aiosmtpd not installed and NINES_SKIP_SMTP=1")
-		}
-		t.Fatal("python3-aiosmtpd is not installed: run make test-deps (or set NINES_SKIP_SMTP=1)")
+		peertest.Missing(t, "aiosmtpd is not installed", "install Debian package python3-aiosmtpd (make test-deps does)", "NINES_SKIP_SMTP")
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -2,29 +2,110 @@ package schedule
 
 import (
 	"context"
-	"sync/atomic"
+	"slices"
+	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
+// TestEverySkipsOverruns: on a fake clock, the first run comes within
+// the first half interval, later runs on the interval, and a run that
+// overruns three slots makes exactly those skipped, not stacked.
 func TestEverySkipsOverruns(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	var runs, skipped atomic.Int64
-	done := make(chan struct{})
-	go func() {
-		Every(ctx, 20*time.Millisecond, func(context.Context) {
-			if runs.Add(1) == 2 {
-				time.Sleep(70 * time.Millisecond) // covers about three slots
+	synctest.Test(t, func(t *testing.T) {
+		const interval = 20 * time.Millisecond
+		ctx, cancel := context.WithCancel(t.Context())
+		start := time.Now()
+		var runs []time.Duration
+		var skipped []int64
+		go Every(ctx, interval, func(context.Context) {
+			runs = append(runs, time.Since(start))
+			if len(runs) == 2 {
+				time.Sleep(70 * time.Millisecond) // to start+first+90ms: covers the slots at 40, 60 and 80
 			}
-		}, func(n int64) { skipped.Add(n) })
-		close(done)
-	}()
-	for runs.Load() < 4 {
-		time.Sleep(5 * time.Millisecond)
-	}
-	cancel()
-	<-done
-	if s := skipped.Load(); s < 2 || s > 4 {
-		t.Errorf("skipped %d runs after a 70 ms overrun of a 20 ms interval, want about 3", s)
-	}
+			if len(runs) == 4 {
+				cancel()
+			}
+		}, func(n int64) { skipped = append(skipped, n) })
+		<-ctx.Done()
+		synctest.Wait() // Every has returned
+		if len(runs) != 4 {
+			t.Fatalf("runs: got %v, want 4", runs)
+		}
+		first := runs[0]
+		if first < 0 || first > interval/2 {
+			t.Errorf("first run at %s, want within the first half interval", first)
+		}
+		want := []time.Duration{first, first + 20*time.Millisecond, first + 100*time.Millisecond, first + 120*time.Millisecond}
+		if !slices.Equal(runs, want) {
+			t.Errorf("runs at %v, want %v", runs, want)
+		}
+		if !slices.Equal(skipped, []int64{3}) {
+			t.Errorf("skipped: got %v, want [3]", skipped)
+		}
+	})
+}
+
+// TestEveryStopsWithContext: Every returns when ctx is done, also while
+// waiting for the first run.
+func TestEveryStopsWithContext(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan struct{})
+		go func() {
+			Every(ctx, time.Hour, func(context.Context) { t.Error("ran before its first slot") }, nil)
+			close(done)
+		}()
+		synctest.Wait()
+		cancel()
+		<-done
+	})
+}
+
+// TestGroupRestartsOnChange: each item's job runs until a change, then
+// every job is stopped (and waited for) before the current items start.
+func TestGroupRestartsOnChange(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(t.Context())
+		changed := make(chan struct{})
+		var mu sync.Mutex
+		items := []string{"a", "b"}
+		var started, stopped []string
+		done := make(chan struct{})
+		go func() {
+			Group(ctx, changed, func() []string {
+				mu.Lock()
+				defer mu.Unlock()
+				return slices.Clone(items)
+			}, func(ctx context.Context, it *string) {
+				mu.Lock()
+				started = append(started, *it)
+				mu.Unlock()
+				<-ctx.Done()
+				mu.Lock()
+				stopped = append(stopped, *it)
+				mu.Unlock()
+			})
+			close(done)
+		}()
+		synctest.Wait()
+		mu.Lock()
+		items = []string{"c"}
+		mu.Unlock()
+		changed <- struct{}{}
+		synctest.Wait()
+		mu.Lock()
+		slices.Sort(started[:2])
+		slices.Sort(stopped)
+		if !slices.Equal(started, []string{"a", "b", "c"}) || !slices.Equal(stopped, []string{"a", "b"}) {
+			t.Errorf("after a change: started %v, stopped %v; want a, b then c, and a, b stopped", started, stopped)
+		}
+		mu.Unlock()
+		cancel()
+		<-done
+		if !slices.Equal(stopped[2:], []string{"c"}) {
+			t.Errorf("after cancel: stopped %v, want c last", stopped)
+		}
+	})
 }

@@ -71,7 +71,7 @@ func testStateChanges(t *testing.T, s store.Store) {
 		{Target: "https", Kind: state.KindCheck, From: state.Unknown, To: state.Down, At: at(time.Minute), Cause: "HTTP 503"},
 	}
 	for _, c := range changes[:2] {
-		must(t, s.RecordChange(ctx, c))
+		must(t, s.RecordChanges(ctx, []state.Change{c}))
 	}
 	must(t, s.RecordChanges(ctx, changes[2:]))
 
@@ -135,7 +135,7 @@ func testHistorySince(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	rec := func(target string, d time.Duration, to state.State) {
 		t.Helper()
-		must(t, s.RecordChange(ctx, state.Change{Target: target, Kind: state.KindHost, From: state.Unknown, To: to, At: at(d), Cause: "test"}))
+		must(t, s.RecordChanges(ctx, []state.Change{{Target: target, Kind: state.KindHost, From: state.Unknown, To: to, At: at(d), Cause: "test"}}))
 	}
 	if got := timeline(t, s, "a", 0, time.Hour); got != "unknown" {
 		t.Errorf("no history: got %q, want unknown", got)
@@ -184,7 +184,7 @@ func testConcurrentWriters(t *testing.T, s store.Store) {
 			for i := range each {
 				c := state.Change{Target: "shared", Kind: state.KindHost, From: state.Up, To: state.Down,
 					At: at(time.Duration(i*writers+w) * time.Second), Cause: fmt.Sprintf("writer %d", w)}
-				if err := s.RecordChange(ctx, c); err != nil {
+				if err := s.RecordChanges(ctx, []state.Change{c}); err != nil {
 					errs <- err
 					return
 				}

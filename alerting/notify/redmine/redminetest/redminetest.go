@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ninesmon/nines/internal/peertest"
 )
 
 // APIKey is the admin's API key the tests' Redmine is given.
@@ -25,10 +27,7 @@ const APIKey = "0123456789abcdef0123456789abcdef01234567"
 func Start(t testing.TB) (url, apiKey, project string) {
 	t.Helper()
 	if _, err := os.Stat("/usr/share/redmine/config.ru"); err != nil {
-		if os.Getenv("NINES_SKIP_REDMINE") == "1" {
-			t.Skip("redmine not installed and NINES_SKIP_REDMINE=1")
-		}
-		t.Fatal("redmine is not installed: run make test-deps as root (or set NINES_SKIP_REDMINE=1)")
+		peertest.Missing(t, "redmine is not installed", "run make test-deps as root", "NINES_SKIP_REDMINE")
 	}
 	if runtime.GOOS != "linux" || os.Geteuid() != 0 {
 		t.Fatal("the Redmine tests run Redmine as www-data: they need root")

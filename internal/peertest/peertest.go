@@ -1,8 +1,23 @@
-// Package peer finds and starts the real programs tests run against
-// (dnsmasq, Prometheus, snmpd...) on loopback ports. Locally a missing
-// program skips the test with the package to install; under CI=true it
-// fails the test, since .ci/run installs every peer first.
-package peer
+// Package peertest finds and starts the real programs tests run against
+// (dnsmasq, Prometheus, Alertmanager, snmpd, dbus-daemon, Redmine,
+// Chromium...) on loopback ports.
+//
+// make test installs every peer first (make test-deps), so a missing peer
+// means that step went wrong: the test fails, everywhere, with what to
+// install and the variable that skips it instead. Setting that variable
+// to 1 skips the test with a message saying so; nothing skips silently.
+// The variables, one per peer:
+//
+//	NINES_SKIP_ALERTMANAGER  prometheus-alertmanager
+//	NINES_SKIP_BROWSER       chromium
+//	NINES_SKIP_DBUS          dbus-daemon (the logind stand-in)
+//	NINES_SKIP_DNSMASQ       dnsmasq-base
+//	NINES_SKIP_ICMP          unprivileged ICMP sockets (a sysctl)
+//	NINES_SKIP_PROMETHEUS    prometheus (prometheus, promtool)
+//	NINES_SKIP_REDMINE       redmine
+//	NINES_SKIP_SMTP          python3-aiosmtpd
+//	NINES_SKIP_SNMP          snmpd, snmp (snmpd, snmptrap, snmpget...)
+package peertest
 
 import (
 	"bytes"
@@ -16,28 +31,34 @@ import (
 	"time"
 )
 
-// Find returns the path of program, skipping or failing t when it is
-// missing. pkg names the Debian package that provides it.
-func Find(t testing.TB, program, pkg string) string {
+// Find returns the path of program (on PATH or in the sbin and bin
+// directories, which a non-root PATH may lack). When it is missing, it
+// calls Missing: pkg names the Debian package that provides it, optOut
+// the variable that skips the test.
+func Find(t testing.TB, program, pkg, optOut string) string {
 	t.Helper()
-	for _, dir := range []string{"", "/usr/sbin/", "/usr/bin/", "/usr/local/bin/"} {
-		p := dir + program
-		if dir == "" {
-			if lp, err := exec.LookPath(program); err == nil {
-				return lp
-			}
-			continue
-		}
-		if _, err := os.Stat(p); err == nil {
-			return p
+	if lp, err := exec.LookPath(program); err == nil {
+		return lp
+	}
+	for _, dir := range []string{"/usr/sbin/", "/usr/bin/", "/usr/local/bin/"} {
+		if _, err := os.Stat(dir + program); err == nil {
+			return dir + program
 		}
 	}
-	msg := program + " not found: install Debian package " + pkg + " (scripts/test-deps.sh does)"
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
+	Missing(t, program+" not found", "install Debian package "+pkg+" (make test-deps does)", optOut)
 	return ""
+}
+
+// Missing ends the test because a peer is unavailable (what), saying how
+// to get it (remedy): it skips when the variable optOut is 1, and fails
+// otherwise.
+func Missing(t testing.TB, what, remedy, optOut string) {
+	t.Helper()
+	if os.Getenv(optOut) == "1" {
+		t.Skipf("%s; skipped because %s=1", what, optOut)
+		return
+	}
+	t.Fatalf("%s: %s, or set %s=1 to skip this test", what, remedy, optOut)
 }
 
 // FreePort returns a free TCP port on 127.0.0.1 (also usable for UDP in
