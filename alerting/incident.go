@@ -173,7 +173,9 @@ type Store interface {
 	Assign(ctx context.Context, id int64, assignee string, ev Event) error
 	// Told lists the receivers an incident's notifications went to.
 	Told(ctx context.Context, incidentID int64) ([]string, error)
-	// AddEvent appends an event (a comment) to an incident's timeline.
+	// AddEvent appends an event (a comment) to an incident's timeline and
+	// queues its notifications (ev.Notify) in the same transaction
+	// (ErrNotFound when no incident has that id).
 	AddEvent(ctx context.Context, ev Event) error
 	// Events lists an incident's timeline, oldest first.
 	Events(ctx context.Context, id int64) ([]Event, error)
@@ -185,8 +187,10 @@ type Store interface {
 	// MarkNotification records a delivery attempt: delivered, to retry at
 	// next, or failed for good.
 	MarkNotification(ctx context.Context, id int64, outcome Outcome) error
-	// SetSeverity records a new severity and priority of an incident.
-	SetSeverity(ctx context.Context, id int64, severity string, priority Priority) error
+	// SetSeverity records a new severity and priority of an active
+	// incident, with ev and its notifications, in one transaction
+	// (ErrNotFound, or ErrConflict when it is not active).
+	SetSeverity(ctx context.Context, id int64, severity string, priority Priority, ev Event) error
 	// Incidents lists incidents, newest first.
 	Incidents(ctx context.Context, f Filter) ([]Incident, error)
 	// Incident returns one incident; ErrNotFound when there is none.
