@@ -8,12 +8,14 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/ninesmon/nines/internal/backoff"
 	"github.com/ninesmon/nines/internal/failpoint"
 )
 
 // Dispatcher delivers queued notifications (the outbox) to their
-// receivers: each until it succeeds, with exponential backoff (1 s
-// doubling to 5 min) on failures a retry can help, up to MaxAge; failures
+// receivers: each until it succeeds, with jittered exponential backoff
+// (1 s doubling to 5 min, see internal/backoff) on failures a retry can
+// help, up to MaxAge; failures
 // stay visible in the store and in metrics. Because the outbox is written
 // in the same transaction as the incident change, a crash between the two
 // loses nothing: the notification is still queued at the next start.
@@ -26,6 +28,10 @@ type Dispatcher struct {
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
 
+	// retry spaces the attempts of one notification; its attempt count is
+	// in the outbox, so only Delay is used.
+	retry *backoff.Backoff
+
 	sent, failed, retried *prometheus.CounterVec
 }
 
@@ -33,6 +39,7 @@ type Dispatcher struct {
 // (nil: none).
 func NewDispatcher(store Store, notifiers map[string]Notifier, logger *slog.Logger, reg prometheus.Registerer) *Dispatcher {
 	d := &Dispatcher{Store: store, Notifiers: notifiers, Logger: logger, MaxAge: 24 * time.Hour, Now: time.Now,
+		retry:   backoff.New(time.Second, 5*time.Minute),
 		sent:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: "nines_notifications_sent_total", Help: "Notifications delivered, by receiver."}, []string{"receiver"}),
 		failed:  prometheus.NewCounterVec(prometheus.CounterOpts{Name: "nines_notifications_failed_total", Help: "Notifications given up, by receiver."}, []string{"receiver"}),
 		retried: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "nines_notifications_retries_total", Help: "Notification attempts that failed and will be retried, by receiver."}, []string{"receiver"}),
@@ -103,8 +110,8 @@ func (d *Dispatcher) deliver(ctx context.Context, n Notification) {
 		mark(Outcome{Failed: true, Error: err.Error()})
 	default:
 		d.retried.WithLabelValues(n.Receiver).Inc()
-		backoff := min(time.Second<<min(n.Attempts, 9), 5*time.Minute)
-		d.Logger.Warn("notification failed; will retry", "receiver", n.Receiver, "incident_id", n.IncidentID, "retry_in", backoff, "err", err)
-		mark(Outcome{Next: now.Add(backoff), Error: err.Error()})
+		wait := d.retry.Delay(n.Attempts)
+		d.Logger.Warn("notification failed; will retry", "receiver", n.Receiver, "incident_id", n.IncidentID, "retry_in", wait, "err", err)
+		mark(Outcome{Next: now.Add(wait), Error: err.Error()})
 	}
 }
