@@ -182,7 +182,11 @@ type Store interface {
 	// LastResolved returns the newest incident with this dedup key that
 	// was resolved at or after since, or ErrNotFound.
 	LastResolved(ctx context.Context, key string, since time.Time) (*Incident, error)
-	// DueNotifications lists queued notifications due at now, oldest first.
+	// DueNotifications lists queued notifications due at now, oldest
+	// first, at most limit per receiver (so one receiver's backlog does
+	// not hide the others'). Of an incident's pending notifications to a
+	// receiver only the oldest is listed, and only once it is due: a
+	// later one waits while an earlier one is retried.
 	DueNotifications(ctx context.Context, now time.Time, limit int) ([]Notification, error)
 	// MarkNotification records a delivery attempt: delivered, to retry at
 	// next, or failed for good.

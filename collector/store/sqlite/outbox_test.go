@@ -137,3 +137,36 @@ func TestSetSeverityWithEvent(t *testing.T) {
 		t.Errorf("timeline after the refused change: %d events, want 3", len(evs))
 	}
 }
+
+// TestDueNotificationsLimitPerReceiver: the limit applies per receiver,
+// so a receiver with a backlog does not hide another's notifications;
+// and an incident's later notification waits behind its earlier one.
+func TestDueNotificationsLimitPerReceiver(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, filepath.Join(t.TempDir(), "n.db"))
+	defer s.Close()
+	for i := range 4 {
+		inc := &alerting.Incident{DedupKey: string(rune('a' + i)), Group: "g", Rule: "R", Priority: alerting.P3, Status: alerting.StatusOpen,
+			Labels: map[string]string{}, OpenedAt: crashT0, Notify: []string{"busy"}}
+		if i == 3 {
+			inc.Notify = []string{"quiet"}
+		}
+		if err := s.InsertIncident(ctx, inc); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.AddEvent(ctx, alerting.Event{IncidentID: inc.ID, At: crashT0, Actor: "alice", Action: "commented", Notify: inc.Notify}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	due, err := s.DueNotifications(ctx, crashT0, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, n := range due {
+		got = append(got, n.Receiver+"/"+n.Action)
+	}
+	if want := "busy/opened,busy/opened,quiet/opened"; strings.Join(got, ",") != want {
+		t.Errorf("due: got %v, want %s", got, want)
+	}
+}

@@ -772,12 +772,14 @@ func (s *Store) LoadAlerts(ctx context.Context) ([]rules.SavedAlert, error) {
 func (s *Store) DueNotifications(ctx context.Context, now time.Time, limit int) ([]alerting.Notification, error) {
 	// In order per incident and receiver: a notification waits while an
 	// earlier one to the same receiver is still pending (a resolve never
-	// overtakes the open it resolves).
-	rows, err := s.db.QueryContext(ctx, `SELECT id, incident_id, receiver, action, text, at_ms, attempts FROM outbox o
+	// overtakes the open it resolves). The limit is per receiver, so a
+	// receiver with a backlog does not crowd the others out.
+	rows, err := s.db.QueryContext(ctx, `SELECT id, incident_id, receiver, action, text, at_ms, attempts FROM (
+		SELECT o.*, ROW_NUMBER() OVER (PARTITION BY o.receiver ORDER BY o.id) AS rn FROM outbox o
 		WHERE delivered_ms IS NULL AND failed = 0 AND next_ms <= ?
 		AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.incident_id = o.incident_id AND e.receiver = o.receiver
-			AND e.id < o.id AND e.delivered_ms IS NULL AND e.failed = 0)
-		ORDER BY id LIMIT ?`, now.UnixMilli(), limit)
+			AND e.id < o.id AND e.delivered_ms IS NULL AND e.failed = 0))
+		WHERE rn <= ? ORDER BY id`, now.UnixMilli(), limit)
 	if err != nil {
 		return nil, err
 	}
