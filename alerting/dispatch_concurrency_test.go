@@ -53,7 +53,7 @@ func (f *fakeOutbox) DueNotifications(_ context.Context, now time.Time, limit in
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var out []alerting.Notification
-	head := map[string]bool{}  // incident/receiver with an earlier pending one
+	head := map[string]bool{} // incident/receiver with an earlier pending one
 	count := map[string]int{} // per receiver
 	for _, r := range f.rows {
 		if r.delivered || r.failed {
