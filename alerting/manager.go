@@ -269,11 +269,15 @@ func (m *Manager) Alerts(ctx context.Context, now time.Time, group string, alert
 			Value:       a.Value,
 			OpenedAt:    a.FiredAt,
 		}
-		inc.Notify, _ = m.notifyFor(ctx, inc, now) // a new incident: no store read, no error
 		if inc.OpenedAt.IsZero() {
 			inc.OpenedAt = now
 		}
-		if err := m.store.InsertIncident(ctx, inc); err != nil {
+		notify, err := m.notifyFor(ctx, inc, now)
+		if err == nil {
+			inc.Notify = notify
+			err = m.store.InsertIncident(ctx, inc)
+		}
+		if err != nil {
 			// Not recorded as active: the next evaluation tries again.
 			m.storeFailed("open", err, "rule", a.Rule, "target", inc.Target)
 			continue
