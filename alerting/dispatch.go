@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"runtime/debug"
 	"sync"
 	"time"
@@ -43,6 +44,9 @@ type Dispatcher struct {
 	// retry spaces the attempts of one notification; its attempt count is
 	// in the outbox, so only Delay is used.
 	retry *backoff.Backoff
+
+	// pass serialises passes over the outbox (Run's and DeliverDue's).
+	pass sync.Mutex
 
 	mu        sync.Mutex
 	notifiers map[string]Notifier
@@ -112,7 +116,16 @@ func (d *Dispatcher) DeliverDue(ctx context.Context) {
 // dispatch reads the due notifications and starts one goroutine per
 // receiver that has some and is not busy with an earlier pass (its
 // notifications are read again at the next pass), counted in wg.
+//
+// A receiver busy when the read starts is skipped even if it is done
+// by the time the goroutines start: what was read of it may predate its
+// last deliveries, and would send them again.
 func (d *Dispatcher) dispatch(ctx context.Context, wg *sync.WaitGroup) {
+	d.pass.Lock()
+	defer d.pass.Unlock()
+	d.mu.Lock()
+	wasBusy := maps.Clone(d.busy)
+	d.mu.Unlock()
 	due, err := d.Store.DueNotifications(ctx, d.Now(), perReceiver)
 	if err != nil {
 		d.Logger.Error("read the outbox", "err", err)
@@ -129,7 +142,7 @@ func (d *Dispatcher) dispatch(ctx context.Context, wg *sync.WaitGroup) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for _, name := range order {
-		if d.busy[name] {
+		if wasBusy[name] || d.busy[name] {
 			continue
 		}
 		d.busy[name] = true

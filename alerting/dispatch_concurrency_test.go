@@ -25,6 +25,9 @@ type fakeOutbox struct {
 
 	mu   sync.Mutex
 	rows []*outboxRow
+	// afterRead, when set, runs after DueNotifications has read its list
+	// and before it returns it.
+	afterRead func()
 }
 
 type outboxRow struct {
@@ -72,6 +75,11 @@ func (f *fakeOutbox) DueNotifications(_ context.Context, now time.Time, limit in
 		}
 		count[r.n.Receiver]++
 		out = append(out, r.n)
+	}
+	if hook := f.afterRead; hook != nil {
+		f.mu.Unlock()
+		hook()
+		f.mu.Lock()
 	}
 	return out, nil
 }
@@ -330,4 +338,38 @@ func TestDispatchRandomSequences(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestNoRedeliveryOfAStaleRead: a receiver's delivery that ends while the
+// next pass is reading the outbox does not make that pass deliver what
+// it read (already delivered meanwhile) a second time.
+func TestNoRedeliveryOfAStaleRead(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := &fakeOutbox{}
+		slow := &recorder{release: make(chan struct{})}
+		store.add(1, "slow", "opened", time.Now())
+		d := alerting.NewDispatcher(store, map[string]alerting.Notifier{"slow": slow}, slog.New(slog.DiscardHandler), nil)
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error)
+		go func() { done <- d.Run(ctx, time.Second) }()
+		synctest.Wait() // the first pass hangs in Notify
+		// The next pass reads "opened" as still due; the hung delivery
+		// then completes before the pass goes on.
+		var once sync.Once
+		store.mu.Lock()
+		store.afterRead = func() {
+			once.Do(func() {
+				close(slow.release)
+				synctest.Wait()
+			})
+		}
+		store.mu.Unlock()
+		time.Sleep(3 * time.Second)
+		synctest.Wait()
+		cancel()
+		<-done
+		if got := slow.actions(); !slices.Equal(got, []string{"1:opened"}) {
+			t.Errorf("delivered %v, want opened once", got)
+		}
+	})
 }
