@@ -173,20 +173,28 @@ type Store interface {
 	Assign(ctx context.Context, id int64, assignee string, ev Event) error
 	// Told lists the receivers an incident's notifications went to.
 	Told(ctx context.Context, incidentID int64) ([]string, error)
-	// AddEvent appends an event (a comment) to an incident's timeline.
+	// AddEvent appends an event (a comment) to an incident's timeline and
+	// queues its notifications (ev.Notify) in the same transaction
+	// (ErrNotFound when no incident has that id).
 	AddEvent(ctx context.Context, ev Event) error
 	// Events lists an incident's timeline, oldest first.
 	Events(ctx context.Context, id int64) ([]Event, error)
 	// LastResolved returns the newest incident with this dedup key that
 	// was resolved at or after since, or ErrNotFound.
 	LastResolved(ctx context.Context, key string, since time.Time) (*Incident, error)
-	// DueNotifications lists queued notifications due at now, oldest first.
+	// DueNotifications lists queued notifications due at now, oldest
+	// first, at most limit per receiver (so one receiver's backlog does
+	// not hide the others'). Of an incident's pending notifications to a
+	// receiver only the oldest is listed, and only once it is due: a
+	// later one waits while an earlier one is retried.
 	DueNotifications(ctx context.Context, now time.Time, limit int) ([]Notification, error)
 	// MarkNotification records a delivery attempt: delivered, to retry at
 	// next, or failed for good.
 	MarkNotification(ctx context.Context, id int64, outcome Outcome) error
-	// SetSeverity records a new severity and priority of an incident.
-	SetSeverity(ctx context.Context, id int64, severity string, priority Priority) error
+	// SetSeverity records a new severity and priority of an active
+	// incident, with ev and its notifications, in one transaction
+	// (ErrNotFound, or ErrConflict when it is not active).
+	SetSeverity(ctx context.Context, id int64, severity string, priority Priority, ev Event) error
 	// Incidents lists incidents, newest first.
 	Incidents(ctx context.Context, f Filter) ([]Incident, error)
 	// Incident returns one incident; ErrNotFound when there is none.

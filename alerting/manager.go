@@ -212,11 +212,16 @@ func (m *Manager) Alerts(ctx context.Context, now time.Time, group string, alert
 		}
 		if inc := m.active[key]; inc != nil {
 			if m.cleared[key] { // pending confirmation, and back
-				delete(m.cleared, key)
-				_ = m.store.AddEvent(ctx, Event{IncidentID: inc.ID, At: now, Actor: Automatic, Action: "fired_again",
-					Text: "the alert fired again before the resolution was confirmed", Notify: m.notifyFor(ctx, inc, now)})
+				err := m.addEvent(ctx, inc, Event{IncidentID: inc.ID, At: now, Actor: Automatic, Action: "fired_again",
+					Text: "the alert fired again before the resolution was confirmed"})
+				if err != nil {
+					// Still pending confirmation: the next evaluation tries again.
+					m.storeFailed("fired_again", err, "incident_id", inc.ID)
+				} else {
+					delete(m.cleared, key)
+				}
 			}
-			m.updateSeverity(ctx, inc, lm)
+			m.updateSeverity(ctx, inc, lm, now)
 			continue
 		}
 		if _, ok := m.attached[key]; ok {
@@ -247,9 +252,13 @@ func (m *Manager) Alerts(ctx context.Context, now time.Time, group string, alert
 			opened = now
 		}
 		if parent := m.parentIncident(target, opened); parent != nil {
+			if err := m.store.AddEvent(ctx, Event{IncidentID: parent.ID, At: now, Actor: Automatic, Action: "child_attached",
+				Text: fmt.Sprintf("%s on %s (depends on %s)", a.Rule, target, parent.Target)}); err != nil {
+				// Not attached: the next evaluation tries again.
+				m.storeFailed("child_attached", err, "incident_id", parent.ID, "rule", a.Rule, "target", target)
+				continue
+			}
 			m.attached[key] = attachment{parent: parent.ID, group: a.Group, label: a.Rule + " on " + target}
-			_ = m.store.AddEvent(ctx, Event{IncidentID: parent.ID, At: now, Actor: Automatic, Action: "child_attached",
-				Text: fmt.Sprintf("%s on %s (depends on %s)", a.Rule, target, parent.Target)})
 			m.logger.Info("problem attached to its parent's incident", "rule", a.Rule, "target", target, "incident_id", parent.ID)
 			continue
 		}
@@ -271,13 +280,17 @@ func (m *Manager) Alerts(ctx context.Context, now time.Time, group string, alert
 			Value:       a.Value,
 			OpenedAt:    a.FiredAt,
 		}
-		inc.Notify = m.notifyFor(ctx, inc, now)
 		if inc.OpenedAt.IsZero() {
 			inc.OpenedAt = now
 		}
-		if err := m.store.InsertIncident(ctx, inc); err != nil {
+		notify, err := m.notifyFor(ctx, inc, now)
+		if err == nil {
+			inc.Notify = notify
+			err = m.store.InsertIncident(ctx, inc)
+		}
+		if err != nil {
 			// Not recorded as active: the next evaluation tries again.
-			m.logger.Error("open incident", "rule", a.Rule, "err", err)
+			m.storeFailed("open", err, "rule", a.Rule, "target", inc.Target)
 			continue
 		}
 		m.active[key] = inc
@@ -300,15 +313,25 @@ func (m *Manager) Alerts(ctx context.Context, now time.Time, group string, alert
 			// Resolve pending confirmation: the incident stays until an
 			// operator resolves it.
 			if !m.cleared[key] {
+				err := m.addEvent(ctx, inc, Event{IncidentID: inc.ID, At: now, Actor: Automatic, Action: "cleared",
+					Text: "the alert cleared; resolve to confirm (resolve: manual)"})
+				if err != nil {
+					// Not marked cleared: the next evaluation tries again.
+					m.storeFailed("cleared", err, "incident_id", inc.ID)
+					continue
+				}
 				m.cleared[key] = true
-				_ = m.store.AddEvent(ctx, Event{IncidentID: inc.ID, At: now, Actor: Automatic, Action: "cleared",
-					Text: "the alert cleared; resolve to confirm (resolve: manual)", Notify: m.notifyFor(ctx, inc, now)})
 			}
 			continue
 		}
-		ev := Event{At: now, Actor: Automatic, Action: "resolved", Text: "the alert cleared", Notify: m.notifyFor(ctx, inc, now)}
-		if err := m.store.Transition(ctx, inc.ID, []Status{StatusOpen, StatusAcknowledged}, StatusResolved, ev); err != nil && !errors.Is(err, ErrConflict) {
-			m.logger.Error("resolve incident", "incident_id", inc.ID, "err", err)
+		notify, err := m.notifyFor(ctx, inc, now)
+		if err == nil {
+			ev := Event{At: now, Actor: Automatic, Action: "resolved", Text: "the alert cleared", Notify: notify}
+			err = m.store.Transition(ctx, inc.ID, []Status{StatusOpen, StatusAcknowledged}, StatusResolved, ev)
+		}
+		if err != nil && !errors.Is(err, ErrConflict) {
+			// Still active: the next evaluation tries again.
+			m.storeFailed("resolve", err, "incident_id", inc.ID)
 			continue
 		}
 		delete(m.active, key)
@@ -324,10 +347,14 @@ func (m *Manager) Alerts(ctx context.Context, now time.Time, group string, alert
 		}
 		cleared := at.group == group && !stillActive[key]
 		if cleared || !parentActive {
-			delete(m.attached, key)
 			if parentActive {
-				_ = m.store.AddEvent(ctx, Event{IncidentID: at.parent, At: now, Actor: Automatic, Action: "child_cleared", Text: at.label})
+				if err := m.store.AddEvent(ctx, Event{IncidentID: at.parent, At: now, Actor: Automatic, Action: "child_cleared", Text: at.label}); err != nil {
+					// Still attached: the next evaluation tries again.
+					m.storeFailed("child_cleared", err, "incident_id", at.parent)
+					continue
+				}
 			}
+			delete(m.attached, key)
 		}
 	}
 }
@@ -367,14 +394,20 @@ func (m *Manager) trackFlapping(ctx context.Context, now time.Time, group string
 		case !h.flapping && pct >= FlapHigh:
 			h.flapping = true
 			if inc != nil {
-				_ = m.store.AddEvent(ctx, Event{IncidentID: inc.ID, At: now, Actor: Automatic, Action: "flapping",
-					Text: fmt.Sprintf("state changed %.0f%% of the last %d evaluations", pct, flapWindow)})
+				// The timeline entry only: flapping holds the incident
+				// whether or not it could be recorded.
+				if err := m.store.AddEvent(ctx, Event{IncidentID: inc.ID, At: now, Actor: Automatic, Action: "flapping",
+					Text: fmt.Sprintf("state changed %.0f%% of the last %d evaluations", pct, flapWindow)}); err != nil {
+					m.storeFailed("flapping", err, "incident_id", inc.ID)
+				}
 			}
 		case h.flapping && pct < FlapLow:
 			h.flapping = false
 			if inc != nil {
-				_ = m.store.AddEvent(ctx, Event{IncidentID: inc.ID, At: now, Actor: Automatic, Action: "settled",
-					Text: fmt.Sprintf("state changed %.0f%% of the last %d evaluations", pct, flapWindow)})
+				if err := m.store.AddEvent(ctx, Event{IncidentID: inc.ID, At: now, Actor: Automatic, Action: "settled",
+					Text: fmt.Sprintf("state changed %.0f%% of the last %d evaluations", pct, flapWindow)}); err != nil {
+					m.storeFailed("settled", err, "incident_id", inc.ID)
+				}
 			}
 		case !h.flapping && len(h.states) == flapWindow && !firing[key] && inc == nil:
 			delete(m.flaps, key) // quiet and closed: forget it
@@ -401,7 +434,7 @@ func (m *Manager) reopen(ctx context.Context, key string, firedAt, now time.Time
 	prev, err := m.store.LastResolved(ctx, key, now.Add(-ReopenWindow))
 	if err != nil {
 		if !errors.Is(err, ErrNotFound) {
-			m.logger.Error("look up a recent incident to reopen", "err", err)
+			m.storeFailed("reopen", fmt.Errorf("look up a recent incident: %w", err))
 		}
 		return false
 	}
@@ -413,9 +446,13 @@ func (m *Manager) reopen(ctx context.Context, key string, firedAt, now time.Time
 		m.held[key] = firedAt
 		return true
 	}
-	ev := Event{At: now, Actor: Automatic, Action: "reopened", Text: "the alert fired again", Notify: m.notifyFor(ctx, prev, now)}
-	if err := m.store.Transition(ctx, prev.ID, []Status{StatusResolved, StatusClosed}, StatusOpen, ev); err != nil {
-		m.logger.Error("reopen incident", "incident_id", prev.ID, "err", err)
+	notify, err := m.notifyFor(ctx, prev, now)
+	if err == nil {
+		ev := Event{At: now, Actor: Automatic, Action: "reopened", Text: "the alert fired again", Notify: notify}
+		err = m.store.Transition(ctx, prev.ID, []Status{StatusResolved, StatusClosed}, StatusOpen, ev)
+	}
+	if err != nil {
+		m.storeFailed("reopen", err, "incident_id", prev.ID)
 		return false
 	}
 	prev.Status, prev.ResolvedAt, prev.ClosedAt, prev.AcknowledgedAt, prev.AcknowledgedBy = StatusOpen, nil, nil, nil, ""
@@ -458,9 +495,8 @@ func (m *Manager) Comment(ctx context.Context, id int64, actor, text string, now
 		return err
 	}
 	m.mu.Lock()
-	receivers := m.notifyFor(ctx, inc, now)
-	m.mu.Unlock()
-	return m.store.AddEvent(ctx, Event{IncidentID: id, At: now, Actor: actor, Action: "commented", Text: text, Notify: receivers})
+	defer m.mu.Unlock()
+	return m.addEvent(ctx, inc, Event{IncidentID: id, At: now, Actor: actor, Action: "commented", Text: text})
 }
 
 // Assign assigns an active incident to a person or team.
@@ -474,7 +510,11 @@ func (m *Manager) Assign(ctx context.Context, id int64, actor, assignee string, 
 	if err != nil {
 		return err
 	}
-	if err := m.store.Assign(ctx, id, assignee, Event{At: now, Actor: actor, Action: "assigned", Text: "to " + assignee, Notify: m.notifyFor(ctx, inc, now)}); err != nil {
+	notify, err := m.notifyFor(ctx, inc, now)
+	if err != nil {
+		return err
+	}
+	if err := m.store.Assign(ctx, id, assignee, Event{At: now, Actor: actor, Action: "assigned", Text: "to " + assignee, Notify: notify}); err != nil {
 		return err
 	}
 	for _, inc := range m.active {
@@ -494,7 +534,9 @@ func (m *Manager) act(ctx context.Context, id int64, from []Status, to Status, e
 	if err != nil {
 		return err
 	}
-	ev.Notify = m.notifyFor(ctx, before, ev.At)
+	if ev.Notify, err = m.notifyFor(ctx, before, ev.At); err != nil {
+		return err
+	}
 	if err := m.store.Transition(ctx, id, from, to, ev); err != nil {
 		return err
 	}
@@ -518,21 +560,37 @@ func (m *Manager) act(ctx context.Context, id int64, from []Status, to Status, e
 	return nil
 }
 
+// addEvent records ev on inc's timeline with the receivers notifyFor
+// names at ev.At, in one store transaction. The caller holds m.mu.
+func (m *Manager) addEvent(ctx context.Context, inc *Incident, ev Event) error {
+	notify, err := m.notifyFor(ctx, inc, ev.At)
+	if err != nil {
+		return err
+	}
+	ev.Notify = notify
+	return m.store.AddEvent(ctx, ev)
+}
+
 // updateSeverity follows a multi-severity rule: the incident's severity
-// and priority change with the alert's.
-func (m *Manager) updateSeverity(ctx context.Context, inc *Incident, lm map[string]string) {
+// and priority change with the alert's, as evaluated at now. The change,
+// its event and its notifications commit together; on error nothing
+// changed and the next evaluation tries again.
+func (m *Manager) updateSeverity(ctx context.Context, inc *Incident, lm map[string]string, now time.Time) {
 	sev, prio := lm["severity"], m.policy.Priority(lm)
 	if sev == inc.Severity && prio == inc.Priority {
 		return
 	}
-	if err := m.store.SetSeverity(ctx, inc.ID, sev, prio); err != nil {
-		m.logger.Error("update incident severity", "incident_id", inc.ID, "err", err)
-		return
-	}
 	changed := *inc
 	changed.Severity, changed.Priority = sev, prio
-	_ = m.store.AddEvent(ctx, Event{IncidentID: inc.ID, At: time.Now(), Actor: Automatic, Action: "severity",
-		Text: fmt.Sprintf("%s/%s -> %s/%s", inc.Severity, inc.Priority, sev, prio), Notify: m.notifyFor(ctx, &changed, time.Now())})
+	notify, err := m.notifyFor(ctx, &changed, now)
+	if err == nil {
+		err = m.store.SetSeverity(ctx, inc.ID, sev, prio, Event{At: now, Actor: Automatic, Action: "severity",
+			Text: fmt.Sprintf("%s/%s -> %s/%s", inc.Severity, inc.Priority, sev, prio), Notify: notify})
+	}
+	if err != nil {
+		m.storeFailed("severity", err, "incident_id", inc.ID)
+		return
+	}
 	m.logger.Info("incident severity changed", "incident_id", inc.ID, "from", inc.Severity, "to", sev, "priority", prio)
 	inc.Severity, inc.Priority = sev, prio
 }

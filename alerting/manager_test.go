@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/ninesmon/nines/alerting"
@@ -622,4 +623,167 @@ func TestHandResolutionWinsWhileFiring(t *testing.T) {
 	firing[0].FiredAt = t0.Add(13 * time.Minute)
 	m.Alerts(ctx, t0.Add(13*time.Minute), "g", firing)
 	check("fired again", alerting.StatusOpen, "opened resolved reopened")
+}
+
+// failingStore is a real store whose chosen writes fail while armed.
+type failingStore struct {
+	*sqlite.Store
+	failEvent    string // AddEvent of this action fails
+	failSeverity bool
+	failTold     bool
+}
+
+var errInjected = errors.New("injected store failure")
+
+func (f *failingStore) AddEvent(ctx context.Context, ev alerting.Event) error {
+	if ev.Action == f.failEvent {
+		return errInjected
+	}
+	return f.Store.AddEvent(ctx, ev)
+}
+
+func (f *failingStore) SetSeverity(ctx context.Context, id int64, sev string, prio alerting.Priority, ev alerting.Event) error {
+	if f.failSeverity {
+		return errInjected
+	}
+	return f.Store.SetSeverity(ctx, id, sev, prio, ev)
+}
+
+func (f *failingStore) Told(ctx context.Context, id int64) ([]string, error) {
+	if f.failTold {
+		return nil, errInjected
+	}
+	return f.Store.Told(ctx, id)
+}
+
+// storeErrors reads nines_incident_store_errors_total{op} from reg.
+func storeErrors(t *testing.T, reg *prometheus.Registry, op string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "nines_incident_store_errors_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "op" && l.GetValue() == op {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return 0
+}
+
+// TestSeverityChangeAtEvaluationTime: the severity event and its
+// notification carry the evaluation's time, not the wall clock's, and
+// commit with the change.
+func TestSeverityChangeAtEvaluationTime(t *testing.T) {
+	ctx := context.Background()
+	store := openStore(t)
+	m, _ := alerting.NewManager(ctx, store, slog.New(slog.DiscardHandler))
+	m.SetReceivers([]string{"desk"})
+	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	alert := func(sev string) []rules.Alert {
+		return []rules.Alert{{Group: "fs", Rule: "FilesystemFull", State: rules.StateFiring, FiredAt: t0,
+			Labels: labels.FromStrings("alertname", "FilesystemFull", "severity", sev)}}
+	}
+	m.Alerts(ctx, t0, "fs", alert("warning"))
+	at := t0.Add(time.Minute)
+	m.Alerts(ctx, at, "fs", alert("critical"))
+	list, _ := store.Incidents(ctx, alerting.Filter{})
+	evs, _ := store.Events(ctx, list[0].ID)
+	if len(evs) != 2 || evs[1].Action != "severity" || !evs[1].At.Equal(at) {
+		t.Fatalf("timeline %+v; want opened, then severity at %v", evs, at)
+	}
+	var sevAt []time.Time
+	dl, _ := store.Deliveries(ctx, list[0].ID)
+	for _, d := range dl {
+		if d.Action == "severity" {
+			sevAt = append(sevAt, d.At)
+		}
+	}
+	if len(sevAt) != 1 || !sevAt[0].Equal(at) {
+		t.Errorf("severity notifications at %v; want one at %v", sevAt, at)
+	}
+}
+
+// TestStoreErrorsRetried: an incident change the store refuses is logged,
+// counted, and tried again at the next evaluation, so it is recorded
+// exactly once with its notifications; nothing is half-done in between.
+func TestStoreErrorsRetried(t *testing.T) {
+	ctx := context.Background()
+	store := &failingStore{Store: openStore(t)}
+	m, _ := alerting.NewManager(ctx, store, slog.New(slog.DiscardHandler))
+	reg := prometheus.NewRegistry()
+	m.Register(reg)
+	m.SetReceivers([]string{"desk"})
+	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	firing := func(sev string) []rules.Alert {
+		return []rules.Alert{{Group: "g", Rule: "BackupFailed", State: rules.StateFiring, FiredAt: t0,
+			Labels: labels.FromStrings("alertname", "BackupFailed", "resolve", "manual", "severity", sev)}}
+	}
+	actions := func() string {
+		t.Helper()
+		list, _ := store.Incidents(ctx, alerting.Filter{})
+		if len(list) != 1 {
+			t.Fatalf("incidents %+v, want one", list)
+		}
+		evs, _ := store.Events(ctx, list[0].ID)
+		var out []string
+		for _, e := range evs {
+			out = append(out, e.Action)
+		}
+		return strings.Join(out, ",")
+	}
+	m.Alerts(ctx, t0, "g", firing("warning"))
+
+	store.failSeverity = true
+	m.Alerts(ctx, t0.Add(time.Minute), "g", firing("critical"))
+	if got := actions(); got != "opened" {
+		t.Errorf("after a refused severity change: %s", got)
+	}
+	store.failSeverity = false
+	m.Alerts(ctx, t0.Add(2*time.Minute), "g", firing("critical"))
+
+	store.failEvent = "cleared"
+	m.Alerts(ctx, t0.Add(3*time.Minute), "g", nil)
+	store.failEvent = ""
+	m.Alerts(ctx, t0.Add(4*time.Minute), "g", nil)
+
+	store.failEvent = "fired_again"
+	m.Alerts(ctx, t0.Add(5*time.Minute), "g", firing("critical"))
+	store.failEvent = ""
+	m.Alerts(ctx, t0.Add(6*time.Minute), "g", firing("critical"))
+	if got, want := actions(), "opened,severity,cleared,fired_again"; got != want {
+		t.Errorf("timeline %s, want %s", got, want)
+	}
+	for _, op := range []string{"severity", "cleared", "fired_again"} {
+		if got := storeErrors(t, reg, op); got != 1 {
+			t.Errorf("store errors of %s: got %v, want 1", op, got)
+		}
+	}
+
+	// Who was told cannot be read: the resolution waits rather than
+	// going to fewer receivers than heard of the opening.
+	list, _ := store.Incidents(ctx, alerting.Filter{})
+	store.failTold = true
+	if err := m.Resolve(ctx, list[0].ID, "alice", "fixed", t0.Add(7*time.Minute)); !errors.Is(err, errInjected) {
+		t.Errorf("resolve with an unreadable outbox: got %v, want the store's error", err)
+	}
+	store.failTold = false
+	if err := m.Resolve(ctx, list[0].ID, "alice", "fixed", t0.Add(8*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	dl, _ := store.Deliveries(ctx, list[0].ID)
+	var got []string
+	for _, d := range dl {
+		got = append(got, d.Action)
+	}
+	if want := "opened,severity,cleared,fired_again,resolved"; strings.Join(got, ",") != want {
+		t.Errorf("notifications %v, want %s", got, want)
+	}
 }

@@ -71,8 +71,9 @@ func (m *Manager) SetRoutes(routes []Route) {
 // notifyFor names the receivers told of a change to inc at a time: those
 // its routes pick then, and every receiver told of it before (a receiver that heard
 // of an incident hears of its end, whatever changed in between). The
-// caller holds m.mu.
-func (m *Manager) notifyFor(ctx context.Context, inc *Incident, at time.Time) []string {
+// caller holds m.mu. An error reading who was told fails the change: a
+// partial list would leave a receiver without the incident's end.
+func (m *Manager) notifyFor(ctx context.Context, inc *Incident, at time.Time) ([]string, error) {
 	var out []string
 	if len(m.routes) == 0 {
 		out = slices.Clone(m.receivers)
@@ -86,7 +87,7 @@ func (m *Manager) notifyFor(ctx context.Context, inc *Incident, at time.Time) []
 	if inc.ID != 0 {
 		told, err := m.store.Told(ctx, inc.ID)
 		if err != nil {
-			m.logger.Error("read the receivers told of an incident", "incident_id", inc.ID, "err", err)
+			return nil, fmt.Errorf("read the receivers told of incident %d: %w", inc.ID, err)
 		}
 		for _, r := range told {
 			if !slices.Contains(out, r) {
@@ -94,7 +95,7 @@ func (m *Manager) notifyFor(ctx context.Context, inc *Incident, at time.Time) []
 			}
 		}
 	}
-	return out
+	return out, nil
 }
 
 // remind sends the reminders that are due: an open, unacknowledged
@@ -148,7 +149,8 @@ func (m *Manager) remind(ctx context.Context, now time.Time) {
 			ev := Event{IncidentID: inc.ID, At: now, Actor: Automatic, Action: "reminder",
 				Text: fmt.Sprintf("to %s: still open and unacknowledged after %s", r.Receiver, now.Sub(inc.OpenedAt).Round(time.Second)), Notify: []string{r.Receiver}}
 			if err := m.store.AddEvent(ctx, ev); err != nil {
-				m.logger.Error("record reminder", "incident_id", inc.ID, "receiver", r.Receiver, "err", err)
+				m.storeFailed("reminder", err, "incident_id", inc.ID, "receiver", r.Receiver)
+				delete(m.reminded, key) // the next check tries again
 			}
 		}
 	}

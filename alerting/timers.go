@@ -20,6 +20,9 @@ type metrics struct {
 	toAck, toResolve *prometheus.HistogramVec
 	breaches         *prometheus.CounterVec
 	suppressed       *prometheus.CounterVec
+	// storeErrors counts incident changes the store refused, by
+	// operation: each was logged once and is retried where it can be.
+	storeErrors *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -37,12 +40,22 @@ func newMetrics() *metrics {
 		suppressed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "nines_alerts_suppressed_total", Help: "Firing alerts that opened no incident, by reason (maintenance).",
 		}, []string{"reason"}),
+		storeErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "nines_incident_store_errors_total", Help: "Incident changes (with their notifications) that could not be recorded, by operation.",
+		}, []string{"op"}),
 	}
+}
+
+// storeFailed logs an incident change that could not be recorded and
+// counts it. The caller holds m.mu or owns the change.
+func (m *Manager) storeFailed(op string, err error, attrs ...any) {
+	m.metrics.storeErrors.WithLabelValues(op).Inc()
+	m.logger.Error("record incident change", append([]any{"op", op, "err", err}, attrs...)...)
 }
 
 // Register adds the incident metrics to reg.
 func (m *Manager) Register(reg prometheus.Registerer) {
-	reg.MustRegister(m.metrics.toAck, m.metrics.toResolve, m.metrics.breaches, m.metrics.suppressed)
+	reg.MustRegister(m.metrics.toAck, m.metrics.toResolve, m.metrics.breaches, m.metrics.suppressed, m.metrics.storeErrors)
 }
 
 // SetPolicy replaces the priority policy (after a reload).
@@ -89,9 +102,13 @@ func (m *Manager) flag(ctx context.Context, inc *Incident, kind, text string, no
 	if m.flagged[key] {
 		return
 	}
-	if err := m.store.AddEvent(ctx, Event{IncidentID: inc.ID, At: now, Actor: Automatic, Action: "target_" + kind, Text: text, Notify: m.notifyFor(ctx, inc, now)}); err != nil {
-		m.logger.Error("record timer event", "incident_id", inc.ID, "err", err)
-		return
+	notify, err := m.notifyFor(ctx, inc, now)
+	if err == nil {
+		err = m.store.AddEvent(ctx, Event{IncidentID: inc.ID, At: now, Actor: Automatic, Action: "target_" + kind, Text: text, Notify: notify})
+	}
+	if err != nil {
+		m.storeFailed("timer", err, "incident_id", inc.ID, "kind", kind)
+		return // not flagged: the next check tries again
 	}
 	m.flagged[key] = true
 	m.metrics.breaches.WithLabelValues(kind, string(inc.Priority)).Inc()

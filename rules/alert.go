@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql"
 	"github.com/prometheus/prometheus/storage"
+	"github.com/prometheus/prometheus/template"
 )
 
 // AlertState is where an alert is in its lifecycle.
@@ -141,7 +142,9 @@ func (r *alertRule) eval(ctx context.Context, ng *promql.Engine, q storage.Query
 		a.Value = s.F
 		a.LastSeenAt = now
 		a.ClearSince = time.Time{}
-		a.Annotations = r.annotations(lset, s.F)
+		a.Annotations = r.annotations(ctx, lset, s.F, now, func(ctx context.Context, expr string, at time.Time) (promql.Vector, error) {
+			return query(ctx, ng, q, expr, at)
+		})
 	}
 	for h, a := range r.active {
 		if seen[h] {
@@ -223,14 +226,16 @@ func (r *alertRule) withSeverity(lset labels.Labels, h uint64, levels []map[uint
 	return lset
 }
 
-func (r *alertRule) annotations(lset labels.Labels, v float64) map[string]string {
+// annotations renders the rule's annotations for an alert at now; the
+// templates' query calls go through queryFn (nil: none available).
+func (r *alertRule) annotations(ctx context.Context, lset labels.Labels, v float64, now time.Time, queryFn template.QueryFunc) map[string]string {
 	if len(r.spec.Annotations) == 0 {
 		return nil
 	}
 	lm := lset.Map()
 	out := make(map[string]string, len(r.spec.Annotations))
 	for k, text := range r.spec.Annotations {
-		out[k] = expand(k, text, lm, v)
+		out[k] = expand(ctx, k, text, lm, v, now, queryFn)
 	}
 	return out
 }

@@ -173,7 +173,7 @@ func (f *File) Validate(p *yamlconf.Problems) {
 				if !labelNameRE.MatchString(k) {
 					p.Addf(rp+".annotations."+k, "%s: invalid annotation name %q", where, k)
 				}
-				if _, err := parseTemplate(k, v); err != nil {
+				if err := checkTemplate(k, v); err != nil {
 					p.Addf(rp+".annotations."+k, "%s: annotation %q: %v", where, k, err)
 				}
 			}

@@ -1,10 +1,16 @@
 package rules
 
 import (
+	"context"
+	"fmt"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/promql"
 
 	"github.com/ninesmon/nines/collector/samples"
 	"github.com/ninesmon/nines/internal/peertest"
@@ -58,10 +64,42 @@ func TestParseErrors(t *testing.T) {
 	f("bad template", "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: up\n        annotations: {summary: \"{{ .Foo \"}\n", `annotation "summary"`)
 }
 
+// TestExpandTemplate: annotations render through Prometheus's template
+// engine as they did with the former hand-written one (the expectations
+// are what it produced), plus query.
 func TestExpandTemplate(t *testing.T) {
-	got := expand("d", `{{ $labels.host }} at {{ $value | humanizePercentage }}, {{ humanize 1234567 }}`, map[string]string{"host": "db1"}, 0.9512)
-	if want := "db1 at 95.12%, 1.235M"; got != want {
-		t.Errorf("got %q, want %q", got, want)
+	lbls := map[string]string{"host": "db1", "mount": "/data"}
+	at := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	queryFn := func(_ context.Context, expr string, ts time.Time) (promql.Vector, error) {
+		if expr != "up" || !ts.Equal(at) {
+			return nil, fmt.Errorf("query %q at %v", expr, ts)
+		}
+		return promql.Vector{{Metric: labels.FromStrings("job", "node"), F: 1}}, nil
+	}
+	for _, tc := range []struct {
+		name, text, want string
+	}{
+		{"labels and humanize", `{{ $labels.host }} at {{ $value | humanizePercentage }}, {{ humanize 1234567 }}`, "db1 at 95.12%, 1.235M"},
+		{"small, zero, durations, timestamps", `{{ humanize 0.000123 }} {{ humanize 0 }} {{ humanizeDuration 3725 }} {{ humanizeTimestamp 1700000000 }}`,
+			"123u 0 1h 2m 5s 2023-11-14 22:13:20 +0000 UTC"},
+		{"missing keys are empty", `{{ $labels.missing }}|{{ .Labels.nope }}|{{ toUpper $labels.host }}{{ toLower "AB" }}`, "||DB1ab"},
+		{"value", `{{ $value }} {{ printf "%.1f" $value }}`, "0.9512 1.0"},
+		{"no external labels", `{{ $externalLabels.dc }}`, ""},
+		{"function error", `{{ humanize "x" }}`,
+			`<error expanding template: template: d:1:115: executing "d" at <humanize "x">: error calling humanize: strconv.ParseFloat: parsing "x": invalid syntax>`},
+		{"unknown function", `{{ nosuchfunc }}`, `<error expanding template: template: d:1: function "nosuchfunc" not defined>`},
+		{"query", `{{ with query "up" }}{{ . | first | label "job" }} {{ . | first | value }}{{ end }}`, "node 1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := expand(context.Background(), "d", tc.text, lbls, 0.9512, at, queryFn); got != tc.want {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+	// Restored alerts render before any evaluation: query says so.
+	got := expand(context.Background(), "d", `{{ query "up" }}`, lbls, 1, at, nil)
+	if !strings.Contains(got, errNoQuery.Error()) {
+		t.Errorf("query without an evaluation: got %q", got)
 	}
 }
 

@@ -112,7 +112,7 @@ func (m *Manager) Restore(ctx context.Context, away, tolerance time.Duration) (i
 				if a.State == StatePending {
 					a.ActiveAt = a.ActiveAt.Add(away)
 				}
-				a.Annotations = r.annotations(lset, s.Value)
+				a.Annotations = r.annotations(ctx, lset, s.Value, s.ActiveAt, nil)
 				r.active[r.identity(lset)] = a
 				n++
 			}

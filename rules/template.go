@@ -1,91 +1,61 @@
 package rules
 
 import (
-	"fmt"
-	"math"
+	"context"
+	"errors"
+	"net/url"
 	"strconv"
-	"strings"
-	"text/template"
+	"time"
 
-	"github.com/prometheus/common/helpers/templates"
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/promql"
+	"github.com/prometheus/prometheus/template"
 )
 
-// templateFuncs are the helpers annotation templates may use, named as in
-// Prometheus.
-var templateFuncs = template.FuncMap{
-	"humanize": func(v any) (string, error) {
-		f, err := templates.ConvertToFloat(v)
-		if err != nil {
-			return "", err
-		}
-		return humanize(f), nil
-	},
-	"humanizePercentage": func(v any) (string, error) {
-		f, err := templates.ConvertToFloat(v)
-		if err != nil {
-			return "", err
-		}
-		return fmt.Sprintf("%.4g%%", f*100), nil
-	},
-	"humanizeDuration":  templates.HumanizeDuration,
-	"humanizeTimestamp": templates.HumanizeTimestamp,
-	"toUpper":           strings.ToUpper,
-	"toLower":           strings.ToLower,
+// templateHeader defines $labels, $externalLabels, $externalURL and
+// $value as Prometheus's rules do, so annotations written for Prometheus
+// render the same here.
+const templateHeader = "{{$labels := .Labels}}{{$externalLabels := .ExternalLabels}}{{$externalURL := .ExternalURL}}{{$value := .Value}}"
+
+// errNoQuery is what the query function answers where no evaluation is
+// under way (alerts restored at start; their annotations are rendered
+// again at the next evaluation).
+var errNoQuery = errors.New("query is not available outside a rule evaluation")
+
+func noQuery(context.Context, string, time.Time) (promql.Vector, error) { return nil, errNoQuery }
+
+// expander is Prometheus's template expander (github.com/prometheus/
+// prometheus/template) for one annotation: its functions (humanize,
+// humanizePercentage, humanizeDuration, query, first, label, value,
+// toUpper, reReplaceAll ...) and its missingkey=zero. queryFn runs the
+// templates' query calls at now (nil: none available).
+func expander(ctx context.Context, name, text string, data any, now time.Time, queryFn template.QueryFunc) *template.Expander {
+	if queryFn == nil {
+		queryFn = noQuery
+	}
+	return template.NewTemplateExpander(ctx, templateHeader+text, name, data, model.TimeFromUnixNano(now.UnixNano()), queryFn, &url.URL{}, nil)
 }
 
-// humanize renders a number with an SI prefix, as Prometheus's humanize.
-func humanize(v float64) string {
-	if v == 0 || math.IsNaN(v) || math.IsInf(v, 0) {
-		return fmt.Sprintf("%.4g", v)
-	}
-	if math.Abs(v) >= 1 {
-		prefix := ""
-		for _, p := range []string{"k", "M", "G", "T", "P", "E", "Z", "Y"} {
-			if math.Abs(v) < 1000 {
-				break
-			}
-			prefix = p
-			v /= 1000
-		}
-		return fmt.Sprintf("%.4g%s", v, prefix)
-	}
-	prefix := ""
-	for _, p := range []string{"m", "u", "n", "p", "f", "a", "z", "y"} {
-		if math.Abs(v) >= 1 {
-			break
-		}
-		prefix = p
-		v *= 1000
-	}
-	return fmt.Sprintf("%.4g%s", v, prefix)
-}
-
-// templateHeader defines $labels and $value as Prometheus does, so
-// annotations written for Prometheus render the same here.
-const templateHeader = "{{$labels := .Labels}}{{$value := .Value}}{{$externalLabels := .ExternalLabels}}"
-
-type templateData struct {
-	Labels         map[string]string
-	Value          float64
-	ExternalLabels map[string]string
-}
-
-func parseTemplate(name, text string) (*template.Template, error) {
-	return template.New(name).Funcs(templateFuncs).Option("missingkey=zero").Parse(templateHeader + text)
+// checkTemplate parses an annotation as expand will, for validation.
+func checkTemplate(name, text string) error {
+	return expander(context.Background(), name, text, nil, time.Time{}, nil).ParseTest()
 }
 
 // expand renders an annotation; a template error becomes the annotation's
 // text so the operator sees what went wrong instead of an empty field.
-func expand(name, text string, lbls map[string]string, value float64) string {
-	t, err := parseTemplate(name, text)
+func expand(ctx context.Context, name, text string, lbls map[string]string, value float64, now time.Time, queryFn template.QueryFunc) string {
+	data := template.AlertTemplateData(lbls, nil, "", promql.Sample{F: value})
+	out, err := expander(ctx, name, text, data, now, queryFn).Expand()
 	if err != nil {
+		// Prometheus wraps text/template's error in "error parsing
+		// template <name>: "; the text/template error alone is what this
+		// field always showed.
+		if inner := errors.Unwrap(err); inner != nil {
+			err = inner
+		}
 		return "<error expanding template: " + err.Error() + ">"
 	}
-	var b strings.Builder
-	if err := t.Execute(&b, templateData{Labels: lbls, Value: value}); err != nil {
-		return "<error expanding template: " + err.Error() + ">"
-	}
-	return b.String()
+	return out
 }
 
 // FormatValue renders a sample value the way alert descriptions usually

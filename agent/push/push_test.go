@@ -228,17 +228,15 @@ func TestSenderTokenErrorsAreRetried(t *testing.T) {
 	}
 }
 
-func TestBackoffGrowsAndCaps(t *testing.T) {
-	d := time.Duration(0)
-	for range 20 {
-		next := nextBackoff(d, time.Second)
-		if next > 30*time.Second {
-			t.Fatalf("backoff %s over the 30s cap", next)
+func TestFirstBackoff(t *testing.T) {
+	for _, tc := range []struct{ interval, want time.Duration }{
+		{10 * time.Second, time.Second},
+		{time.Second, 500 * time.Millisecond},
+		{0, time.Second},
+	} {
+		if got := firstBackoff(tc.interval); got != tc.want {
+			t.Errorf("firstBackoff(%v): got %v, want %v", tc.interval, got, tc.want)
 		}
-		d = next
-	}
-	if d < 15*time.Second {
-		t.Errorf("after 20 failures backoff is %s, want near the cap", d)
 	}
 }
 

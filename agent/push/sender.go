@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -19,6 +18,7 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 
 	"github.com/ninesmon/nines/agent/spool"
+	"github.com/ninesmon/nines/internal/backoff"
 	"github.com/ninesmon/nines/internal/gzpool"
 	"github.com/ninesmon/nines/internal/wire"
 	"github.com/ninesmon/nines/internal/yamlconf"
@@ -305,17 +305,13 @@ func (s *Sender) Pending() int { return s.q.Len() }
 // exponentially (up to 30 s) with jitter; the batch stays at the head of
 // the queue so order is kept.
 func (s *Sender) Run(ctx context.Context) error {
-	backoff := time.Duration(0)
+	retry := backoff.New(time.Second, maxBackoff)
+	var wait time.Duration
 	for {
-		if backoff > 0 {
-			t := time.NewTimer(backoff)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return nil
-			case <-t.C:
-			}
+		if retry.Sleep(ctx, wait) != nil {
+			return nil
 		}
+		wait = 0
 		b, ok := s.head()
 		if !ok {
 			select {
@@ -330,19 +326,20 @@ func (s *Sender) Run(ctx context.Context) error {
 		case err == nil:
 			s.pop(b.Seq)
 			s.sent.Inc()
-			backoff = 0
+			retry.Reset()
 		case errors.Is(err, ErrRejected):
 			s.pop(b.Seq)
 			s.rejected.Inc()
 			s.opts.Logger.Error("collector rejected batch; dropped", "err", err)
-			backoff = 0
+			retry.Reset()
 		case ctx.Err() != nil:
 			return nil
 		default:
 			s.failed.Inc()
 			opts, _ := s.snapshot()
-			backoff = nextBackoff(backoff, opts.Interval)
-			s.opts.Logger.Warn("push failed; will retry", "err", err, "retry_in", backoff.Round(time.Millisecond))
+			retry.Min = firstBackoff(opts.Interval) // the interval may change on reload
+			wait = retry.Next()
+			s.opts.Logger.Warn("push failed; will retry", "err", err, "retry_in", wait.Round(time.Millisecond))
 		}
 	}
 }
@@ -382,18 +379,17 @@ func (s *Sender) head() (batch, bool) { return s.q.Head() }
 
 func (s *Sender) pop(seq uint64) { s.q.Pop(seq) }
 
-func nextBackoff(prev, interval time.Duration) time.Duration {
-	const maxBackoff = 30 * time.Second
-	next := prev * 2
-	if next == 0 {
-		next = min(interval/2, time.Second)
-		if next <= 0 {
-			next = time.Second
-		}
+// maxBackoff caps the delay between push retries.
+const maxBackoff = 30 * time.Second
+
+// firstBackoff is the delay after a first failure: half the push
+// interval, at most a second. Later ones double up to maxBackoff, with
+// equal jitter so a fleet does not retry in step.
+func firstBackoff(interval time.Duration) time.Duration {
+	if d := min(interval/2, time.Second); d > 0 {
+		return d
 	}
-	next = min(next, maxBackoff)
-	// Full jitter on the upper half keeps a fleet from retrying in step.
-	return next/2 + rand.N(next/2+1)
+	return time.Second
 }
 
 // deliver sends one batch to the first collector URL that accepts it.

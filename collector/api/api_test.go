@@ -50,7 +50,7 @@ func (f *fakeIncidents) Events(context.Context, int64) ([]alerting.Event, error)
 func (f *fakeIncidents) LastResolved(context.Context, string, time.Time) (*alerting.Incident, error) {
 	return nil, alerting.ErrNotFound
 }
-func (f *fakeIncidents) SetSeverity(context.Context, int64, string, alerting.Priority) error {
+func (f *fakeIncidents) SetSeverity(context.Context, int64, string, alerting.Priority, alerting.Event) error {
 	return nil
 }
 func (f *fakeIncidents) Incidents(_ context.Context, flt alerting.Filter) ([]alerting.Incident, error) {

@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"sync"
 	"time"
@@ -22,6 +21,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/prompb"
+
+	"github.com/ninesmon/nines/internal/backoff"
 )
 
 // Options configure a Forwarder.
@@ -165,7 +166,7 @@ func (f *Forwarder) sendWithRetry(ctx context.Context, batch []sample) bool {
 		f.dropped.Add(float64(len(batch)))
 		return true
 	}
-	backoff := 100 * time.Millisecond
+	retry := backoff.New(100*time.Millisecond, f.opts.MaxBackoff)
 	for {
 		err := f.send(ctx, body)
 		switch {
@@ -178,16 +179,12 @@ func (f *Forwarder) sendWithRetry(ctx context.Context, batch []sample) bool {
 			return true
 		}
 		f.failed.Inc()
-		f.opts.Logger.Warn("remote write failed; retrying", "err", err, "retry_in", backoff)
-		t := time.NewTimer(backoff/2 + rand.N(backoff/2+1))
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		wait := retry.Next()
+		f.opts.Logger.Warn("remote write failed; retrying", "err", err, "retry_in", wait)
+		if retry.Sleep(ctx, wait) != nil {
 			return false
-		case <-t.C:
 		}
 		f.retried.Inc()
-		backoff = min(backoff*2, f.opts.MaxBackoff)
 	}
 }
 

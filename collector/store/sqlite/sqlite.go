@@ -506,17 +506,14 @@ func (s *Store) InsertIncident(ctx context.Context, inc *alerting.Incident) erro
 	return nil
 }
 
-type execer interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-}
-
-// addEvent appends an event and queues its notifications, in the
-// caller's transaction when e is one.
-func addEvent(ctx context.Context, e execer, ev alerting.Event) error {
+// addEvent appends an event and queues its notifications in the caller's
+// transaction: both are one fact, committed together or not at all.
+func addEvent(ctx context.Context, e *sql.Tx, ev alerting.Event) error {
 	if _, err := e.ExecContext(ctx, `INSERT INTO incident_events (incident_id, at_ms, actor, action, text) VALUES (?, ?, ?, ?, ?)`,
 		ev.IncidentID, ev.At.UnixMilli(), ev.Actor, ev.Action, ev.Text); err != nil {
 		return err
 	}
+	failpoint.Hit("event.before_outbox") // the event written, its notifications not yet
 	for _, r := range ev.Notify {
 		if _, err := e.ExecContext(ctx, `INSERT INTO outbox (incident_id, receiver, action, text, at_ms, next_ms) VALUES (?, ?, ?, ?, ?, ?)`,
 			ev.IncidentID, r, ev.Action, ev.Text, ev.At.UnixMilli(), ev.At.UnixMilli()); err != nil {
@@ -552,9 +549,10 @@ func (s *Store) Assign(ctx context.Context, id int64, assignee string, ev alerti
 	return s.changeIncident(ctx, id, alerting.Status.Active, ev, `UPDATE incidents SET assigned_to = ? WHERE id = ?`, assignee, id)
 }
 
-// changeIncident runs query on incident id and records ev, in one
-// transaction, if allowed accepts the incident's current status
-// (store.ErrNotFound and store.ErrConflict otherwise).
+// changeIncident runs query (none when "") on incident id and records ev
+// with its notifications, in one transaction, if allowed accepts the
+// incident's current status (store.ErrNotFound and store.ErrConflict
+// otherwise).
 func (s *Store) changeIncident(ctx context.Context, id int64, allowed func(alerting.Status) bool, ev alerting.Event, query string, args ...any) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -570,8 +568,10 @@ func (s *Store) changeIncident(ctx context.Context, id int64, allowed func(alert
 	if !allowed(alerting.Status(cur)) {
 		return fmt.Errorf("incident %d is %s: %w", id, cur, store.ErrConflict)
 	}
-	if _, err := tx.ExecContext(ctx, query, args...); err != nil {
-		return err
+	if query != "" {
+		if _, err := tx.ExecContext(ctx, query, args...); err != nil {
+			return err
+		}
 	}
 	ev.IncidentID = id
 	if err := addEvent(ctx, tx, ev); err != nil {
@@ -580,12 +580,10 @@ func (s *Store) changeIncident(ctx context.Context, id int64, allowed func(alert
 	return tx.Commit()
 }
 
-// AddEvent implements alerting.Store.
+// AddEvent implements alerting.Store: the event and its notifications in
+// one transaction.
 func (s *Store) AddEvent(ctx context.Context, ev alerting.Event) error {
-	if _, err := s.Incident(ctx, ev.IncidentID); err != nil {
-		return err
-	}
-	return addEvent(ctx, s.db, ev)
+	return s.changeIncident(ctx, ev.IncidentID, func(alerting.Status) bool { return true }, ev, "")
 }
 
 // Events implements alerting.Store.
@@ -620,10 +618,10 @@ func (s *Store) LastResolved(ctx context.Context, key string, since time.Time) (
 	return inc, err
 }
 
-// SetSeverity implements alerting.Store.
-func (s *Store) SetSeverity(ctx context.Context, id int64, severity string, priority alerting.Priority) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE incidents SET severity = ?, priority = ? WHERE id = ?`, severity, string(priority), id)
-	return err
+// SetSeverity implements alerting.Store: the new severity and priority,
+// ev and its notifications in one transaction, for an active incident.
+func (s *Store) SetSeverity(ctx context.Context, id int64, severity string, priority alerting.Priority, ev alerting.Event) error {
+	return s.changeIncident(ctx, id, alerting.Status.Active, ev, `UPDATE incidents SET severity = ?, priority = ? WHERE id = ?`, severity, string(priority), id)
 }
 
 const incidentColumns = `id, dedup_key, grp, rule, title, description, target, service, severity, priority, status, labels, value, opened_at_ms, resolved_at_ms, acknowledged_at_ms, acknowledged_by, closed_at_ms, assigned_to`
@@ -774,12 +772,14 @@ func (s *Store) LoadAlerts(ctx context.Context) ([]rules.SavedAlert, error) {
 func (s *Store) DueNotifications(ctx context.Context, now time.Time, limit int) ([]alerting.Notification, error) {
 	// In order per incident and receiver: a notification waits while an
 	// earlier one to the same receiver is still pending (a resolve never
-	// overtakes the open it resolves).
-	rows, err := s.db.QueryContext(ctx, `SELECT id, incident_id, receiver, action, text, at_ms, attempts FROM outbox o
+	// overtakes the open it resolves). The limit is per receiver, so a
+	// receiver with a backlog does not crowd the others out.
+	rows, err := s.db.QueryContext(ctx, `SELECT id, incident_id, receiver, action, text, at_ms, attempts FROM (
+		SELECT o.*, ROW_NUMBER() OVER (PARTITION BY o.receiver ORDER BY o.id) AS rn FROM outbox o
 		WHERE delivered_ms IS NULL AND failed = 0 AND next_ms <= ?
 		AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.incident_id = o.incident_id AND e.receiver = o.receiver
-			AND e.id < o.id AND e.delivered_ms IS NULL AND e.failed = 0)
-		ORDER BY id LIMIT ?`, now.UnixMilli(), limit)
+			AND e.id < o.id AND e.delivered_ms IS NULL AND e.failed = 0))
+		WHERE rn <= ? ORDER BY id`, now.UnixMilli(), limit)
 	if err != nil {
 		return nil, err
 	}
