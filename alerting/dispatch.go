@@ -176,10 +176,15 @@ func (d *Dispatcher) deliver(ctx context.Context, notifier Notifier, n Notificat
 		mark(Outcome{Failed: true, Error: fmt.Sprintf("no receiver named %q", n.Receiver)})
 		return
 	}
-	inc, err := d.Store.Incident(ctx, n.IncidentID)
-	if err != nil {
-		d.Logger.Error("read an incident to notify", "incident_id", n.IncidentID, "err", err)
-		return
+	// Receivers are told of the event with the incident as the event left
+	// it (a resolution is never sent with a later reopening's status).
+	inc := n.Incident
+	if inc == nil {
+		var err error
+		if inc, err = d.Store.Incident(ctx, n.IncidentID); err != nil {
+			d.Logger.Error("read an incident to notify", "incident_id", n.IncidentID, "err", err)
+			return
+		}
 	}
 	retry, err := d.notify(ctx, notifier, n, inc)
 	if err == nil {

@@ -98,6 +98,10 @@ type Notification struct {
 	Text       string
 	At         time.Time // of the event
 	Attempts   int
+	// Incident is the incident as the event left it: what receivers are
+	// told, even if it changed again before the delivery. Nil for
+	// notifications queued before the store kept it: read at delivery.
+	Incident *Incident
 }
 
 // Delivery is one queued notification of an incident and how it went.

@@ -156,8 +156,9 @@ func generate(rng *rand.Rand) script {
 // tickets is the ticketing system: it keeps what it was told per
 // incident, and fails while down.
 type tickets struct {
-	down bool
-	log  map[int64][]string // actions delivered, in order
+	down  bool
+	log   map[int64][]string // actions delivered, in order
+	wrong []string           // deliveries whose incident contradicts the action
 }
 
 func (k *tickets) Notify(_ context.Context, n alerting.Notification, inc *alerting.Incident) (bool, error) {
@@ -165,6 +166,13 @@ func (k *tickets) Notify(_ context.Context, n alerting.Notification, inc *alerti
 		return true, errors.New("ticketing system unavailable")
 	}
 	k.log[inc.ID] = append(k.log[inc.ID], n.Action)
+	// The incident comes as the event left it: a resolution resolved, an
+	// opening or reopening active.
+	switch active := inc.Status.Active(); {
+	case (n.Action == "opened" || n.Action == "reopened") && !active,
+		n.Action == "resolved" && active:
+		k.wrong = append(k.wrong, fmt.Sprintf("incident %d: %q delivered with status %s", inc.ID, n.Action, inc.Status))
+	}
 	return false, nil
 }
 

@@ -134,7 +134,7 @@ func check(t *testing.T, s script, ruleFiles []*rules.File) []string {
 	if err != nil {
 		return []string{"run: " + err.Error()}
 	}
-	problems := slices.Clone(r.facts.violation)
+	problems := append(slices.Clone(r.facts.violation), r.recv.wrong...)
 	end := t0.Add(s.End)
 	incidents, err := hostIncidents(ctx, r.proc.store)
 	if err != nil {

@@ -219,6 +219,8 @@ var migrations = []string{
 		metrics_address TEXT NOT NULL,
 		goodbye INTEGER NOT NULL
 	);`,
+	// Each notification carries the incident as it was at its event.
+	`ALTER TABLE outbox ADD COLUMN incident TEXT NOT NULL DEFAULT '';`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {
@@ -514,9 +516,22 @@ func addEvent(ctx context.Context, e *sql.Tx, ev alerting.Event) error {
 		return err
 	}
 	failpoint.Hit("event.before_outbox") // the event written, its notifications not yet
+	if len(ev.Notify) == 0 {
+		return nil
+	}
+	// The incident as this event leaves it: receivers are told of the
+	// event with it, whatever happens to the incident before delivery.
+	inc, err := scanIncident(e.QueryRowContext(ctx, `SELECT `+incidentColumns+` FROM incidents WHERE id = ?`, ev.IncidentID))
+	if err != nil {
+		return fmt.Errorf("read incident %d for its notifications: %w", ev.IncidentID, err)
+	}
+	snapshot, err := json.Marshal(inc)
+	if err != nil {
+		return err
+	}
 	for _, r := range ev.Notify {
-		if _, err := e.ExecContext(ctx, `INSERT INTO outbox (incident_id, receiver, action, text, at_ms, next_ms) VALUES (?, ?, ?, ?, ?, ?)`,
-			ev.IncidentID, r, ev.Action, ev.Text, ev.At.UnixMilli(), ev.At.UnixMilli()); err != nil {
+		if _, err := e.ExecContext(ctx, `INSERT INTO outbox (incident_id, receiver, action, text, at_ms, next_ms, incident) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			ev.IncidentID, r, ev.Action, ev.Text, ev.At.UnixMilli(), ev.At.UnixMilli(), string(snapshot)); err != nil {
 			return err
 		}
 	}
@@ -774,7 +789,7 @@ func (s *Store) DueNotifications(ctx context.Context, now time.Time, limit int) 
 	// earlier one to the same receiver is still pending (a resolve never
 	// overtakes the open it resolves). The limit is per receiver, so a
 	// receiver with a backlog does not crowd the others out.
-	rows, err := s.db.QueryContext(ctx, `SELECT id, incident_id, receiver, action, text, at_ms, attempts FROM (
+	rows, err := s.db.QueryContext(ctx, `SELECT id, incident_id, receiver, action, text, at_ms, attempts, incident FROM (
 		SELECT o.*, ROW_NUMBER() OVER (PARTITION BY o.receiver ORDER BY o.id) AS rn FROM outbox o
 		WHERE delivered_ms IS NULL AND failed = 0 AND next_ms <= ?
 		AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.incident_id = o.incident_id AND e.receiver = o.receiver
@@ -788,10 +803,17 @@ func (s *Store) DueNotifications(ctx context.Context, now time.Time, limit int) 
 	for rows.Next() {
 		var n alerting.Notification
 		var at int64
-		if err := rows.Scan(&n.ID, &n.IncidentID, &n.Receiver, &n.Action, &n.Text, &at, &n.Attempts); err != nil {
+		var snapshot string
+		if err := rows.Scan(&n.ID, &n.IncidentID, &n.Receiver, &n.Action, &n.Text, &at, &n.Attempts, &snapshot); err != nil {
 			return nil, err
 		}
 		n.At = time.UnixMilli(at).UTC()
+		if snapshot != "" { // rows queued before snapshots: read at delivery
+			n.Incident = &alerting.Incident{}
+			if err := json.Unmarshal([]byte(snapshot), n.Incident); err != nil {
+				return nil, fmt.Errorf("notification %d: the incident it carries: %w", n.ID, err)
+			}
+		}
 		out = append(out, n)
 	}
 	return out, rows.Err()

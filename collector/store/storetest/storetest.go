@@ -40,6 +40,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"IncidentErrors", testIncidentErrors},
 		{"IncidentFilters", testIncidentFilters},
 		{"Outbox", testOutbox},
+		{"OutboxSnapshot", testOutboxSnapshot},
 		{"AlertState", testAlertState},
 		{"Maintenance", testMaintenance},
 		{"Tickets", testTickets},
@@ -505,6 +506,43 @@ func testIncidentFilters(t *testing.T, s store.Store) {
 	must(t, err)
 	if len(incs) != 1 || incs[0].Labels["host"] != "a" || !incs[0].OpenedAt.Equal(at(0)) || incs[0].Title != "a down" {
 		t.Errorf("P1 incidents: got %+v", incs)
+	}
+}
+
+// testOutboxSnapshot: each notification carries the incident as its
+// event left it, whatever happened to the incident before delivery (a
+// resolution was delivered with the status of a later reopening).
+func testOutboxSnapshot(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	inc := newIncident("web1", alerting.P2, at(0), "desk")
+	must(t, s.InsertIncident(ctx, inc))
+	live := []alerting.Status{alerting.StatusOpen, alerting.StatusAcknowledged}
+	must(t, s.Transition(ctx, inc.ID, live, alerting.StatusResolved,
+		alerting.Event{At: at(time.Minute), Actor: alerting.Automatic, Action: "resolved", Notify: []string{"desk"}}))
+	must(t, s.Transition(ctx, inc.ID, []alerting.Status{alerting.StatusResolved}, alerting.StatusOpen,
+		alerting.Event{At: at(2 * time.Minute), Actor: alerting.Automatic, Action: "reopened", Notify: []string{"desk"}}))
+	type seen struct {
+		action   string
+		status   alerting.Status
+		resolved bool
+	}
+	var got []seen
+	for range 3 {
+		due, err := s.DueNotifications(ctx, at(time.Hour), 10)
+		must(t, err)
+		if len(due) != 1 {
+			t.Fatalf("due: %+v, want one (in order)", due)
+		}
+		n := due[0]
+		if n.Incident == nil || n.Incident.ID != inc.ID || n.Incident.Title != "web1 down" || n.Incident.Labels["host"] != "web1" {
+			t.Fatalf("notification %q carries %+v, want the incident", n.Action, n.Incident)
+		}
+		got = append(got, seen{n.Action, n.Incident.Status, n.Incident.ResolvedAt != nil})
+		must(t, s.MarkNotification(ctx, n.ID, alerting.Outcome{At: at(time.Hour), Delivered: true}))
+	}
+	want := []seen{{"opened", alerting.StatusOpen, false}, {"resolved", alerting.StatusResolved, true}, {"reopened", alerting.StatusOpen, false}}
+	if !slices.Equal(got, want) {
+		t.Errorf("notifications carried %+v, want %+v", got, want)
 	}
 }
 
