@@ -495,3 +495,77 @@ func TestWalkMatchesSnmpbulkwalk(t *testing.T) {
 		})
 	}
 }
+
+// TestV1TrafficCounters: SNMPv1 cannot carry the 64-bit ifHC* counters,
+// so over v1 if_mib reports the 32-bit ifInOctets, ifOutOctets,
+// ifInUcastPkts and ifOutUcastPkts instead (as snmpwalk -v1 reads them),
+// and over v2c only the 64-bit ones.
+func TestV1TrafficCounters(t *testing.T) {
+	s := startSnmpd(t)
+	loIndex := ""
+	for k, v := range s.bulkwalk(t, ifTableRoot+".2") {
+		if v == "lo" {
+			loIndex = lastArc(k)
+		}
+	}
+	if loIndex == "" {
+		t.Fatal("snmpd reports no lo interface")
+	}
+	// What snmpwalk -v1 reads of lo's 32-bit counters (they grow: the
+	// polls themselves cross lo).
+	bin := peer.Find(t, "snmpget", "snmp")
+	cmd := exec.Command(bin, "-v1", "-c", "public", "-On", "-Oq", s.addr, ifTableRoot+".10."+loIndex, ifTableRoot+".16."+loIndex)
+	cmd.Env = append(os.Environ(), "MIBS=")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("snmpget -v1: %v", err)
+	}
+	var before []float64
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f, err := strconv.ParseFloat(strings.Fields(line)[1], 64)
+		if err != nil {
+			t.Fatalf("snmpget -v1 printed %q", line)
+		}
+		before = append(before, f)
+	}
+	read := func(version string) map[string]float64 {
+		samples, err := readAll(t, s.target(version), "if_mib")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]float64{}
+		for _, x := range samples {
+			if index, _ := labelValue(x.Labels, "ifIndex"); index == loIndex {
+				got[x.Name] = x.Value
+			}
+		}
+		return got
+	}
+	v1 := read("1")
+	for i, name := range []string{"ifInOctets", "ifOutOctets"} {
+		if v, ok := v1[name]; !ok || v < before[i] || v == 0 {
+			t.Errorf("v1 %s = %v (present %v); snmpget -v1 read %v before", name, v, ok, before[i])
+		}
+	}
+	for _, name := range []string{"ifInUcastPkts", "ifOutUcastPkts"} {
+		if _, ok := v1[name]; !ok {
+			t.Errorf("v1: no %s", name)
+		}
+	}
+	for _, name := range []string{"ifHCInOctets", "ifHCOutOctets"} {
+		if _, ok := v1[name]; ok {
+			t.Errorf("v1 reported %s, which SNMPv1 cannot carry", name)
+		}
+	}
+	v2 := read("2c")
+	for _, name := range []string{"ifHCInOctets", "ifHCOutOctets", "ifHCInUcastPkts", "ifHCOutUcastPkts"} {
+		if _, ok := v2[name]; !ok {
+			t.Errorf("v2c: no %s", name)
+		}
+	}
+	for name := range ifFallback {
+		if _, ok := v2[name]; ok {
+			t.Errorf("v2c reported the 32-bit %s beside its 64-bit counter", name)
+		}
+	}
+}
