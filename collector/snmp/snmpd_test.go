@@ -569,3 +569,72 @@ func TestV1TrafficCounters(t *testing.T) {
 		}
 	}
 }
+
+// memStore keeps the state history in memory.
+type memStore struct {
+	mu      sync.Mutex
+	changes []state.Change
+}
+
+func (m *memStore) RecordChange(_ context.Context, c state.Change) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.changes = append(m.changes, c)
+	return nil
+}
+
+func (m *memStore) LatestChanges(context.Context) ([]state.Change, error) { return nil, nil }
+
+// trackerWriter feeds poll outcomes to a real state tracker, as the
+// collector's Writer does.
+type trackerWriter struct{ t *state.Tracker }
+
+func (trackerWriter) Append(labels.Labels, int64, float64) error { return nil }
+func (w trackerWriter) ProbeResult(ctx context.Context, p state.Probe, now time.Time) error {
+	return w.t.ProbeResult(ctx, p, now)
+}
+
+// TestInterfacesUnknownWhileDeviceDown: while snmpd is stopped, the
+// device goes DOWN and its monitored interface, last seen UP, becomes
+// UNKNOWN (the device is not answering) after the same number of failed
+// polls, then UP again when snmpd is back.
+func TestInterfacesUnknownWhileDeviceDown(t *testing.T) {
+	s := startSnmpd(t)
+	ctx := context.Background()
+	tr, err := state.New(ctx, &memStore{}, state.Options{CheckFailures: 2, DownAfter: 3, DefaultInterval: time.Minute}, time.Now(), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := trackerWriter{tr}
+	tg := s.target("2c")
+	tg.Timeout = 200 * time.Millisecond
+	lo := regexp.MustCompile(`^lo$`)
+	d := Device{Name: "sw1", Target: tg, Interval: 10 * time.Second, Modules: []string{"system", "if_mib"}, Interfaces: Interfaces{Monitor: []*regexp.Regexp{lo}}}
+	p := NewPoller(nil, 1, slog.New(slog.DiscardHandler))
+	states := func() (device, iface state.Target) {
+		for _, x := range tr.Snapshot() {
+			switch x.Name {
+			case "sw1":
+				device = x
+			case "sw1/lo":
+				iface = x
+			}
+		}
+		return device, iface
+	}
+	step := func(what string, wantDevice, wantIface state.State, cause string) {
+		t.Helper()
+		p.poll(ctx, &d, w)
+		dev, iface := states()
+		if dev.State != wantDevice || iface.State != wantIface || !strings.Contains(iface.Cause, cause) {
+			t.Fatalf("%s: device %s, interface %s (%q); want %s, %s (%q)", what, dev.State, iface.State, iface.Cause, wantDevice, wantIface, cause)
+		}
+	}
+	step("answering", state.Up, state.Up, "")
+	s.proc.Stop()
+	step("first failed poll", state.Up, state.Up, "")
+	step("second failed poll", state.Down, state.Unknown, "device sw1 not answering")
+	step("still down", state.Down, state.Unknown, "device sw1 not answering")
+	s.start(t)
+	step("answering again", state.Up, state.Up, "")
+}

@@ -381,6 +381,11 @@ type Probe struct {
 	// Immediate: a failure the device itself reported (a linkDown trap):
 	// DOWN at once, without waiting for CheckFailures.
 	Immediate bool
+	// Unknown: the probe could not be made (the device holding a
+	// monitored interface does not answer): UNKNOWN, with Cause, after as
+	// many consecutive failures as DOWN would take, until a probe is made
+	// again.
+	Unknown bool
 }
 
 // ProbeResult records a probe's outcome at now. The target goes DOWN after
@@ -415,6 +420,12 @@ func (t *Tracker) ProbeResult(ctx context.Context, p Probe, now time.Time) error
 	tg.Failures++
 	if tg.State == Maintenance || t.maintenance(tg, now) != "" {
 		return nil // failures during planned work are expected
+	}
+	if p.Unknown {
+		if tg.Failures >= max(t.opts.CheckFailures, 1) && tg.State != Unknown {
+			return t.change(ctx, tg, Unknown, now, p.Cause)
+		}
+		return nil
 	}
 	if tg.Failures >= max(t.opts.CheckFailures, 1) || p.Immediate {
 		if tg.State == Down {
