@@ -214,7 +214,7 @@ func TestAgainstSnmpd(t *testing.T) {
 		tg   func() Target
 		want string
 	}{
-		{"wrong community", func() Target { tg := s.target("2c"); tg.Community = "nope"; return tg }, "no answer (wrong community or user"},
+		{"wrong community", func() Target { tg := s.target("2c"); tg.Community = "nope"; return tg }, "no answer (wrong community"},
 		{"wrong passphrase", func() Target {
 			tg := v3
 			tg.V3.AuthPassphrase = "wrong-pass-000"
