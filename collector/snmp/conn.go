@@ -224,4 +224,3 @@ func convert(pdus []gosnmp.SnmpPDU) []Var {
 	}
 	return out
 }
-
