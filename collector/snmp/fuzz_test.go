@@ -112,7 +112,7 @@ func fuzzReceiver() *TrapReceiver {
 // outcomes is how many datagrams r accepted, refused, or answered as
 // engine discovery.
 func outcomes(r *TrapReceiver) float64 {
-	n := float64(r.Accepted.Load()) + float64(r.discoID.Load())
+	n := float64(r.Accepted.Load()) + float64(r.discoveries.Load())
 	for _, reason := range RefusalReasons {
 		n += testutil.ToFloat64(r.Refused.WithLabelValues(reason))
 	}
@@ -151,8 +151,8 @@ func TestTrapSeedsReachEveryOutcome(t *testing.T) {
 	for _, s := range trapSeeds(t) {
 		r.datagram(context.Background(), s, &net.UDPAddr{IP: net.IPv4(192, 0, 2, 1), Port: 162}, &sampleWriter{})
 	}
-	if r.Accepted.Load() != 3 || r.discoID.Load() != 1 {
-		t.Errorf("accepted %d, discovery answered %d; want 3, 1", r.Accepted.Load(), r.discoID.Load())
+	if r.Accepted.Load() != 3 || r.discoveries.Load() != 1 {
+		t.Errorf("accepted %d, discovery answered %d; want 3, 1", r.Accepted.Load(), r.discoveries.Load())
 	}
 	for reason, want := range map[string]float64{ReasonMalformed: 5, ReasonBadCommunity: 1, ReasonSecurityLevel: 1} {
 		if got := testutil.ToFloat64(r.Refused.WithLabelValues(reason)); got != want {

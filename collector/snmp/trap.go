@@ -113,8 +113,10 @@ type TrapReceiver struct {
 	engineID string
 	started  time.Time
 
-	// Accepted to Malformed are also in Refused (kept for /metrics'
-	// nines_snmp_traps_total{result}).
+	// Accepted counts traps and informs taken; UnknownSource,
+	// BadCommunity and Malformed repeat those reasons of Refused (for
+	// nines_snmp_traps_total{result}); AuthFailures counts
+	// authenticationFailure traps.
 	Accepted, UnknownSource, BadCommunity, AuthFailures, Malformed atomic.Int64
 	// Refused counts refused datagrams by reason
 	// (nines_snmp_traps_refused_total{reason}).
@@ -126,12 +128,12 @@ type TrapReceiver struct {
 	ready     chan bool
 	readyOnce sync.Once
 
-	mu      sync.Mutex
-	conn    net.PacketConn
-	logged  map[string]time.Time // reason: when a refusal was last logged
-	quiet   map[string]int       // reason: refusals not logged since
-	series  map[string]map[string]time.Time
-	discoID atomic.Int64 // usmStatsUnknownEngineIDs, for discovery reports
+	mu          sync.Mutex
+	conn        net.PacketConn
+	logged      map[string]time.Time // reason: when a refusal was last logged
+	quiet       map[string]int       // reason: refusals not logged since
+	series      map[string]map[string]time.Time
+	discoveries atomic.Int64 // engine discovery requests answered (usmStatsUnknownEngineIDs)
 }
 
 // NewTrapReceiver returns a receiver; Run starts it.
@@ -356,7 +358,7 @@ func (r *TrapReceiver) discovery(msg []byte, src *net.UDPAddr) {
 		r.refuse(ReasonMalformed, src, "unauthenticated message that is not an engine discovery request")
 		return
 	}
-	n := r.discoID.Add(1)
+	n := r.discoveries.Add(1)
 	pkt.PDUType = gosnmp.Report
 	pkt.MsgFlags = gosnmp.NoAuthNoPriv
 	pkt.SecurityParameters = &gosnmp.UsmSecurityParameters{
