@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gosnmp/gosnmp"
+
 	"github.com/ninesmon/nines/collector/internal/peer"
 )
 
@@ -145,5 +147,40 @@ func TestUsmReport(t *testing.T) {
 		if got := usmReport(d); got != "" {
 			t.Errorf("%x: got %q, want none", d, got)
 		}
+	}
+}
+
+// TestExplainReports: each USM report names its cause, also those a
+// stock snmpd cannot be made to send on demand (usmStatsNotInTimeWindows
+// after resynchronising, usmStatsDecryptionErrors).
+func TestExplainReports(t *testing.T) {
+	report := func(n byte) []byte {
+		return append(append([]byte{0x30, 0x20, 0xa8, 0x10}, usmReportPrefix...), n, 0, 0x41, 0x01, 0x01)
+	}
+	v3 := V3{Username: "u", SecurityLevel: "authPriv", AuthProtocol: "SHA", PrivProtocol: "AES"}
+	for _, tc := range []struct {
+		name     string
+		datagram []byte
+		err      error
+		want     error
+	}{
+		{"unsupported level", report(1), errors.New("incoming packet is not authentic, discarding"), ErrSecurityLevel},
+		{"not in time window", report(2), errors.New("incoming packet is not authentic, discarding"), ErrNotInTimeWindow},
+		{"not in time window (gosnmp)", nil, gosnmp.ErrNotInTimeWindow, ErrNotInTimeWindow},
+		{"unknown user", report(3), errors.New("incoming packet is not authentic, discarding"), ErrUnknownUser},
+		{"wrong digest", report(5), errors.New("incoming packet is not authentic, discarding"), ErrWrongDigest},
+		{"decryption", report(6), errors.New("incoming packet is not authentic, discarding"), ErrDecryption},
+		{"decryption (gosnmp)", nil, gosnmp.ErrDecryption, ErrDecryption},
+		{"no discovery", nil, errors.New("request timeout (after 0 retries)"), ErrNoDiscovery},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &conn{g: &gosnmp.GoSNMP{Version: gosnmp.Version3, SecurityParameters: &gosnmp.UsmSecurityParameters{}}, t: Target{Version: "3", V3: v3}, rec: &recorder{}}
+			if tc.datagram != nil {
+				c.rec.last, c.rec.received = tc.datagram, 1
+			}
+			if got := c.explain(tc.err); !errors.Is(got, tc.want) {
+				t.Errorf("got %v, want %v", got, tc.want)
+			}
+		})
 	}
 }
