@@ -76,7 +76,9 @@ func keys[T any](m map[string]T) []string {
 }
 
 type conn struct {
-	g *gosnmp.GoSNMP
+	g   *gosnmp.GoSNMP
+	t   Target
+	rec *recorder // v3: what the device answered, to name a failure's cause
 }
 
 // Dial connects (SNMP is UDP: this only sets up the socket).
@@ -121,7 +123,12 @@ func Dial(t Target) (Conn, error) {
 	if err := g.Connect(); err != nil {
 		return nil, fmt.Errorf("connect to %s: %w", t.Address, err)
 	}
-	return &conn{g: g}, nil
+	c := &conn{g: g, t: t}
+	if g.Version == gosnmp.Version3 {
+		c.rec = &recorder{Conn: g.Conn}
+		g.Conn = c.rec
+	}
+	return c, nil
 }
 
 func splitHostPort(addr string) (string, uint16, error) {
@@ -138,12 +145,13 @@ func splitHostPort(addr string) (string, uint16, error) {
 
 func (c *conn) Get(ctx context.Context, oids []string) ([]Var, error) {
 	c.g.Context = ctx // gosnmp's legacy field, set per call (see the style guide)
+	c.rec.reset()
 	pkt, err := c.g.Get(oids)
 	if err != nil {
-		return nil, explain(err)
+		return nil, c.explain(err)
 	}
 	if pkt.Error != gosnmp.NoError {
-		return nil, explain(fmt.Errorf("agent answered %s", pkt.Error))
+		return nil, c.explain(fmt.Errorf("agent answered %s", pkt.Error))
 	}
 	return convert(pkt.Variables), nil
 }
@@ -164,6 +172,7 @@ func (c *conn) Walk(ctx context.Context, roots ...string) ([]Var, error) {
 			return nil, err
 		}
 		asked, oids := w.next(maxOids)
+		c.rec.reset()
 		var pkt *gosnmp.SnmpPacket
 		var err error
 		if c.g.Version == gosnmp.Version1 {
@@ -172,7 +181,7 @@ func (c *conn) Walk(ctx context.Context, roots ...string) ([]Var, error) {
 			pkt, err = c.g.GetBulk(oids, 0, reps)
 		}
 		if err != nil {
-			return nil, explain(err)
+			return nil, c.explain(err)
 		}
 		switch {
 		case pkt.Error == gosnmp.TooBig && reps > 1 && c.g.Version != gosnmp.Version1:
@@ -191,7 +200,7 @@ func (c *conn) Walk(ctx context.Context, roots ...string) ([]Var, error) {
 			w.done[asked[k]] = true
 			continue
 		case pkt.Error != gosnmp.NoError:
-			return nil, explain(fmt.Errorf("agent answered %s", pkt.Error))
+			return nil, c.explain(fmt.Errorf("agent answered %s", pkt.Error))
 		case len(pkt.Variables) == 0 && len(oids) > 1:
 			// An agent that answers at most m objects and fewer than the
 			// subtrees asked answers none (net-snmp's
@@ -214,20 +223,4 @@ func convert(pdus []gosnmp.SnmpPDU) []Var {
 		out = append(out, Var{OID: strings.TrimPrefix(p.Name, "."), Type: p.Type, Value: p.Value})
 	}
 	return out
-}
-
-// explain adds the likely cause to gosnmp's terse errors.
-func explain(err error) error {
-	msg := err.Error()
-	switch {
-	case strings.Contains(msg, "timeout"):
-		return fmt.Errorf("no answer (wrong community or user, or device unreachable): %w", err)
-	case strings.Contains(msg, "not authentic"):
-		return fmt.Errorf("authentication failed (wrong auth passphrase or protocol): %w", err)
-	case strings.Contains(msg, "AuthorizationError"), strings.Contains(msg, "unsupportedSecLevel"):
-		return fmt.Errorf("not authorized (the user's security level or view does not allow this): %w", err)
-	case strings.Contains(msg, "decrypt"):
-		return fmt.Errorf("decryption failed (wrong privacy passphrase or protocol): %w", err)
-	}
-	return err
 }

@@ -83,11 +83,31 @@ var (
 	ifValueColumns = [...]Object{
 		{ifTableRoot + ".3", "ifType"}, {ifTableRoot + ".4", "ifMtu"}, {ifTableRoot + ".5", "ifSpeed"},
 		{ifTableRoot + ".7", "ifAdminStatus"}, {ifTableRoot + ".8", "ifOperStatus"},
+		{ifTableRoot + ".10", "ifInOctets"}, {ifTableRoot + ".11", "ifInUcastPkts"}, {ifTableRoot + ".16", "ifOutOctets"}, {ifTableRoot + ".17", "ifOutUcastPkts"},
 		{ifTableRoot + ".13", "ifInDiscards"}, {ifTableRoot + ".14", "ifInErrors"}, {ifTableRoot + ".19", "ifOutDiscards"}, {ifTableRoot + ".20", "ifOutErrors"},
 		{ifXTableRoot + ".6", "ifHCInOctets"}, {ifXTableRoot + ".7", "ifHCInUcastPkts"}, {ifXTableRoot + ".8", "ifHCInMulticastPkts"},
 		{ifXTableRoot + ".10", "ifHCOutOctets"}, {ifXTableRoot + ".11", "ifHCOutUcastPkts"}, {ifXTableRoot + ".12", "ifHCOutMulticastPkts"},
 		{ifXTableRoot + ".15", "ifHighSpeed"},
 	}
+	// ifFallback maps a 32-bit counter column to the 64-bit one it stands
+	// in for: it is reported only for interfaces without the 64-bit one
+	// (SNMPv1 cannot carry Counter64, and some agents lack ifXTable).
+	ifFallback = map[string]string{
+		"ifInOctets": "ifHCInOctets", "ifInUcastPkts": "ifHCInUcastPkts",
+		"ifOutOctets": "ifHCOutOctets", "ifOutUcastPkts": "ifHCOutUcastPkts",
+	}
+	// ifFallbackIndex is ifFallback by column index.
+	ifFallbackIndex = func() map[int]int {
+		at := map[string]int{}
+		for i, o := range ifValueColumns {
+			at[o.Name] = i
+		}
+		m := map[int]int{}
+		for from, to := range ifFallback {
+			m[at[from]] = at[to]
+		}
+		return m
+	}()
 	// ifColumn finds a column by OID: label columns are -1-i, value
 	// columns i.
 	ifColumn = func() map[string]int {
@@ -116,7 +136,9 @@ var (
 // every numeric column per interface, labelled ifIndex, ifName, ifDescr
 // and ifAlias. Counters are reported as read: rate() turns them into
 // per-second figures, and reads a wrap or a reboot as a reset, never as a
-// spike.
+// spike. Traffic comes from the 64-bit ifHC* counters; where an interface
+// has none (always over SNMPv1, which cannot carry Counter64), from the
+// 32-bit ifInOctets, ifOutOctets, ifInUcastPkts and ifOutUcastPkts.
 func ifMIB(ctx context.Context, c Conn) ([]Sample, error) {
 	type iface struct {
 		index  string
@@ -157,6 +179,9 @@ func ifMIB(ctx context.Context, c Conn) ([]Sample, error) {
 		// One label slice per interface, shared by its samples.
 		l := []string{"ifIndex", f.index, "ifName", f.labels[1], "ifDescr", f.labels[0], "ifAlias", f.labels[2]}
 		for i, o := range ifValueColumns {
+			if hc, ok := ifFallbackIndex[i]; ok && f.have[hc] {
+				continue // the 64-bit counter is there: the 32-bit one would only wrap sooner
+			}
 			if f.have[i] {
 				out = append(out, Sample{Name: o.Name, Labels: l, Value: f.values[i]})
 			}

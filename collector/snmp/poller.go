@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -182,6 +184,37 @@ func (p *Poller) poll(ctx context.Context, d *Device, w Writer) {
 	}
 	if err == nil && len(d.Interfaces.Monitor) > 0 {
 		p.interfaceStates(context.WithoutCancel(ctx), d, rows, w, start)
+	}
+	if err != nil {
+		p.interfacesUnknown(context.WithoutCancel(ctx), d, err, w, start)
+	}
+}
+
+// interfacesUnknown: while a device does not answer, nothing is known of
+// its monitored interfaces. They become UNKNOWN (after as many failed
+// polls as make the device DOWN), not left UP as last seen, until the
+// device answers again.
+func (p *Poller) interfacesUnknown(ctx context.Context, d *Device, cause error, w Writer, at time.Time) {
+	p.mu.Lock()
+	var names []string
+	for key, name := range p.monitored {
+		if dev, _, _ := strings.Cut(key, "\x00"); dev == d.Name {
+			names = append(names, name)
+		}
+	}
+	p.mu.Unlock()
+	sort.Strings(names)
+	l := make(map[string]string, len(d.Labels)+1)
+	for k, v := range d.Labels {
+		l[k] = v
+	}
+	l["device"] = d.Name
+	for _, name := range names {
+		pr := state.Probe{Name: name, Kind: state.KindInterface, Labels: l, Interval: d.Interval, Unknown: true,
+			Cause: "device " + d.Name + " not answering: SNMP: " + cause.Error()}
+		if err := w.ProbeResult(ctx, pr, at); err != nil {
+			p.logger.Error("record interface state", "interface", name, "err", err)
+		}
 	}
 }
 

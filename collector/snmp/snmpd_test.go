@@ -211,7 +211,7 @@ func TestAgainstSnmpd(t *testing.T) {
 		tg   func() Target
 		want string
 	}{
-		{"wrong community", func() Target { tg := s.target("2c"); tg.Community = "nope"; return tg }, "no answer (wrong community or user"},
+		{"wrong community", func() Target { tg := s.target("2c"); tg.Community = "nope"; return tg }, "no answer (wrong community"},
 		{"wrong passphrase", func() Target {
 			tg := v3
 			tg.V3.AuthPassphrase = "wrong-pass-000"
@@ -491,4 +491,149 @@ func TestWalkMatchesSnmpbulkwalk(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestV1TrafficCounters: SNMPv1 cannot carry the 64-bit ifHC* counters,
+// so over v1 if_mib reports the 32-bit ifInOctets, ifOutOctets,
+// ifInUcastPkts and ifOutUcastPkts instead (as snmpwalk -v1 reads them),
+// and over v2c only the 64-bit ones.
+func TestV1TrafficCounters(t *testing.T) {
+	s := startSnmpd(t)
+	loIndex := ""
+	for k, v := range s.bulkwalk(t, ifTableRoot+".2") {
+		if v == "lo" {
+			loIndex = lastArc(k)
+		}
+	}
+	if loIndex == "" {
+		t.Fatal("snmpd reports no lo interface")
+	}
+	// What snmpwalk -v1 reads of lo's 32-bit counters (they grow: the
+	// polls themselves cross lo).
+	bin := peertest.Find(t, "snmpget", "snmp", "NINES_SKIP_SNMP")
+	cmd := exec.Command(bin, "-v1", "-c", "public", "-On", "-Oq", s.addr, ifTableRoot+".10."+loIndex, ifTableRoot+".16."+loIndex)
+	cmd.Env = append(os.Environ(), "MIBS=")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("snmpget -v1: %v", err)
+	}
+	var before []float64
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f, err := strconv.ParseFloat(strings.Fields(line)[1], 64)
+		if err != nil {
+			t.Fatalf("snmpget -v1 printed %q", line)
+		}
+		before = append(before, f)
+	}
+	read := func(version string) map[string]float64 {
+		samples, err := readAll(t, s.target(version), "if_mib")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]float64{}
+		for _, x := range samples {
+			if index, _ := labelValue(x.Labels, "ifIndex"); index == loIndex {
+				got[x.Name] = x.Value
+			}
+		}
+		return got
+	}
+	v1 := read("1")
+	for i, name := range []string{"ifInOctets", "ifOutOctets"} {
+		if v, ok := v1[name]; !ok || v < before[i] || v == 0 {
+			t.Errorf("v1 %s = %v (present %v); snmpget -v1 read %v before", name, v, ok, before[i])
+		}
+	}
+	for _, name := range []string{"ifInUcastPkts", "ifOutUcastPkts"} {
+		if _, ok := v1[name]; !ok {
+			t.Errorf("v1: no %s", name)
+		}
+	}
+	for _, name := range []string{"ifHCInOctets", "ifHCOutOctets"} {
+		if _, ok := v1[name]; ok {
+			t.Errorf("v1 reported %s, which SNMPv1 cannot carry", name)
+		}
+	}
+	v2 := read("2c")
+	for _, name := range []string{"ifHCInOctets", "ifHCOutOctets", "ifHCInUcastPkts", "ifHCOutUcastPkts"} {
+		if _, ok := v2[name]; !ok {
+			t.Errorf("v2c: no %s", name)
+		}
+	}
+	for name := range ifFallback {
+		if _, ok := v2[name]; ok {
+			t.Errorf("v2c reported the 32-bit %s beside its 64-bit counter", name)
+		}
+	}
+}
+
+// memStore keeps the state history in memory.
+type memStore struct {
+	mu      sync.Mutex
+	changes []state.Change
+}
+
+func (m *memStore) RecordChanges(_ context.Context, cs []state.Change) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.changes = append(m.changes, cs...)
+	return nil
+}
+
+func (m *memStore) LatestChanges(context.Context) ([]state.Change, error) { return nil, nil }
+func (m *memStore) SaveTarget(context.Context, state.Info) error          { return nil }
+func (m *memStore) Targets(context.Context) ([]state.Info, error)         { return nil, nil }
+
+// trackerWriter feeds poll outcomes to a real state tracker, as the
+// collector's Writer does.
+type trackerWriter struct{ t *state.Tracker }
+
+func (trackerWriter) Append(labels.Labels, int64, float64) error { return nil }
+func (w trackerWriter) ProbeResult(ctx context.Context, p state.Probe, now time.Time) error {
+	return w.t.ProbeResult(ctx, p, now)
+}
+
+// TestInterfacesUnknownWhileDeviceDown: while snmpd is stopped, the
+// device goes DOWN and its monitored interface, last seen UP, becomes
+// UNKNOWN (the device is not answering) after the same number of failed
+// polls, then UP again when snmpd is back.
+func TestInterfacesUnknownWhileDeviceDown(t *testing.T) {
+	s := startSnmpd(t)
+	ctx := context.Background()
+	tr, err := state.New(ctx, &memStore{}, state.Options{CheckFailures: 2, DownAfter: 3, DefaultInterval: time.Minute}, time.Now(), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := trackerWriter{tr}
+	tg := s.target("2c")
+	tg.Timeout = 200 * time.Millisecond
+	lo := regexp.MustCompile(`^lo$`)
+	d := Device{Name: "sw1", Target: tg, Interval: 10 * time.Second, Modules: []string{"system", "if_mib"}, Interfaces: Interfaces{Monitor: []*regexp.Regexp{lo}}}
+	p := NewPoller(nil, 1, slog.New(slog.DiscardHandler))
+	states := func() (device, iface state.Target) {
+		for _, x := range tr.Snapshot() {
+			switch x.Name {
+			case "sw1":
+				device = x
+			case "sw1/lo":
+				iface = x
+			}
+		}
+		return device, iface
+	}
+	step := func(what string, wantDevice, wantIface state.State, cause string) {
+		t.Helper()
+		p.poll(ctx, &d, w)
+		dev, iface := states()
+		if dev.State != wantDevice || iface.State != wantIface || !strings.Contains(iface.Cause, cause) {
+			t.Fatalf("%s: device %s, interface %s (%q); want %s, %s (%q)", what, dev.State, iface.State, iface.Cause, wantDevice, wantIface, cause)
+		}
+	}
+	step("answering", state.Up, state.Up, "")
+	s.proc.Stop()
+	step("first failed poll", state.Up, state.Up, "")
+	step("second failed poll", state.Down, state.Unknown, "device sw1 not answering")
+	step("still down", state.Down, state.Unknown, "device sw1 not answering")
+	s.start(t)
+	step("answering again", state.Up, state.Up, "")
 }

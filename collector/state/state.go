@@ -493,6 +493,11 @@ type Probe struct {
 	// Immediate: a failure the device itself reported (a linkDown trap):
 	// DOWN at once, without waiting for CheckFailures.
 	Immediate bool
+	// Unknown: the probe could not be made (the device holding a
+	// monitored interface does not answer): UNKNOWN, with Cause, after as
+	// many consecutive failures as DOWN would take, until a probe is made
+	// again.
+	Unknown bool
 }
 
 // ProbeResult records a probe's outcome at now. The target goes DOWN after
@@ -510,6 +515,12 @@ func (t *Tracker) ProbeResult(ctx context.Context, p Probe, now time.Time) error
 			t.change(tg, Shutdown, now, cmp.Or(p.Cause, "administratively down"))
 		case tg.State == Maintenance || t.maintenance(tg, now) != "":
 			tg.Failures++ // failures during planned work are expected
+		case p.Unknown:
+			// The probe could not be made (its device does not answer).
+			tg.Failures++
+			if tg.Failures >= max(t.opts.CheckFailures, 1) {
+				t.change(tg, Unknown, now, p.Cause)
+			}
 		default:
 			tg.Failures++
 			if tg.Failures >= max(t.opts.CheckFailures, 1) || p.Immediate {
