@@ -469,6 +469,7 @@ func (c *Collector) Handler() http.Handler {
 		MaxBodyBytes:  cfg.Ingest.MaxBodyBytes,
 		MaxLineBytes:  cfg.Ingest.MaxLineBytes,
 		MaxConcurrent: cfg.Ingest.MaxConcurrentRequests,
+		MaxAge:        cfg.Storage.SamplesRetention.D(),
 		Logger:        c.logger.With("component", "ingest"),
 		Registerer:    c.registry,
 	})
