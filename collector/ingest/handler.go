@@ -242,14 +242,14 @@ func (h *Handler) push(_ http.ResponseWriter, r *http.Request) (int, string) {
 		return http.StatusBadRequest, fmt.Sprintf("bad %s header: %v", wire.HeaderHostname, err)
 	}
 	agentID := r.Header.Get(wire.HeaderHostID)
-	if err := printable(agentID, MaxHostIDBytes); err != nil {
+	if err := printable(agentID, wire.MaxHostIDBytes); err != nil {
 		return http.StatusBadRequest, fmt.Sprintf("bad %s header: %v", wire.HeaderHostID, err)
 	}
 	var interval time.Duration
 	if s := r.Header.Get(wire.HeaderInterval); s != "" {
 		d, err := time.ParseDuration(s)
-		if err != nil || d < MinInterval || d > MaxInterval {
-			return http.StatusBadRequest, fmt.Sprintf("bad %s header %q: want a duration from %s to %s", wire.HeaderInterval, s, MinInterval, MaxInterval)
+		if err != nil || d < wire.MinInterval || d > wire.MaxInterval {
+			return http.StatusBadRequest, fmt.Sprintf("bad %s header %q: want a duration from %s to %s", wire.HeaderInterval, s, wire.MinInterval, wire.MaxInterval)
 		}
 		interval = d
 	}
@@ -555,8 +555,8 @@ func parseLabels(s string) (map[string]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(v) > MaxHeaderLabels {
-		return nil, fmt.Errorf("%d labels, at most %d allowed", len(v), MaxHeaderLabels)
+	if len(v) > wire.MaxLabels {
+		return nil, fmt.Errorf("%d labels, at most %d allowed", len(v), wire.MaxLabels)
 	}
 	out := make(map[string]string, len(v))
 	for k, vals := range v {

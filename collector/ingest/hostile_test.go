@@ -87,7 +87,7 @@ func TestPushNonUTF8Hostname(t *testing.T) {
 // without control characters, both bounded, and their number too.
 func TestPushLabelsValidated(t *testing.T) {
 	var many []string
-	for i := range MaxHeaderLabels + 1 {
+	for i := range wire.MaxLabels + 1 {
 		many = append(many, "l"+strconv.Itoa(i)+"=v")
 	}
 	for _, tc := range []struct{ name, labels, want string }{
@@ -96,10 +96,10 @@ func TestPushLabelsValidated(t *testing.T) {
 		{"non-UTF-8 name", "s%FFte=hq", `label name "s\xffte" is not a valid Prometheus label name`},
 		{"reserved name", "__meta=x", `label name "__meta" is reserved`},
 		{"empty name", "=x", "empty label name"},
-		{"name too long", strings.Repeat("n", MaxLabelNameBytes+1) + "=x", "label name of 129 bytes, at most 128 allowed"},
+		{"name too long", strings.Repeat("n", wire.MaxLabelNameBytes+1) + "=x", "label name of 129 bytes, at most 128 allowed"},
 		{"non-UTF-8 value", "site=h%FF", "label site: not valid UTF-8 at byte 1"},
 		{"control character in value", "site=h%0Aq", "label site: control character U+000A at byte 1"},
-		{"value too long", "site=" + strings.Repeat("v", MaxLabelValueBytes+1), "label site: value of 1025 bytes, at most 1024 allowed"},
+		{"value too long", "site=" + strings.Repeat("v", wire.MaxLabelValueBytes+1), "label site: value of 1025 bytes, at most 1024 allowed"},
 		{"too many labels", strings.Join(many, ","), "33 labels, at most 32 allowed"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -120,11 +120,11 @@ func TestPushLabelsValidated(t *testing.T) {
 	window, obs := samples.New(time.Hour, 0, 0), &fakeObserver{}
 	h := newTestHandler(window, obs, func() time.Time { return t0 }, nil)
 	if rec := post(h.Push(), wire.PushPath, "m v=1\n", map[string]string{wire.HeaderHostname: "web1",
-		wire.HeaderLabels: strings.Join(many[:MaxHeaderLabels], ",")}); rec.Code != http.StatusNoContent {
+		wire.HeaderLabels: strings.Join(many[:wire.MaxLabels], ",")}); rec.Code != http.StatusNoContent {
 		t.Errorf("32 labels: got %d %q, want 204", rec.Code, rec.Body)
 	}
 	rec := post(h.Push(), wire.PushPath, "m v=1\n", map[string]string{wire.HeaderHostname: "web1",
-		wire.HeaderLabels: "_x=caf%C3%A9,site=h%20q," + strings.Repeat("n", MaxLabelNameBytes) + "=" + strings.Repeat("v", MaxLabelValueBytes)})
+		wire.HeaderLabels: "_x=caf%C3%A9,site=h%20q," + strings.Repeat("n", wire.MaxLabelNameBytes) + "=" + strings.Repeat("v", wire.MaxLabelValueBytes)})
 	if rec.Code != http.StatusNoContent || obs.labels["_x"] != "café" || obs.labels["site"] != "h q" {
 		t.Errorf("labels at the limits: got %d %q, labels %v", rec.Code, rec.Body, obs.labels)
 	}
@@ -142,13 +142,13 @@ func TestWriteTagsValidated(t *testing.T) {
 	}
 	for _, tc := range []struct{ name, line, want string }{
 		{"reserved tag key", `m,__name__=x v=1`, `tag key "__name__" is reserved`},
-		{"tag key too long", "m," + strings.Repeat("k", MaxLabelNameBytes+1) + "=x v=1", "tag key of 129 bytes, at most 128 allowed"},
-		{"tag value too long", "m,k=" + strings.Repeat("v", MaxLabelValueBytes+1) + " v=1", "tag k: value of 1025 bytes, at most 1024 allowed"},
+		{"tag key too long", "m," + strings.Repeat("k", wire.MaxLabelNameBytes+1) + "=x v=1", "tag key of 129 bytes, at most 128 allowed"},
+		{"tag value too long", "m,k=" + strings.Repeat("v", wire.MaxLabelValueBytes+1) + " v=1", "tag k: value of 1025 bytes, at most 1024 allowed"},
 		{"C1 control in tag value", "m,k=a\u0085b v=1", "tag k: control character U+0085 at byte 1"},
 		{"C1 control in tag key", "m,k\u0085=a v=1", `tag key "k\u0085": control character U+0085 at byte 1`},
 		{"too many tags", manyTags.String() + " v=1", "more than 64 tags"},
 		{"host tag with a space", `m,host=bad\ host v=1`, "tag host is not a valid hostname: space at byte 3"},
-		{"host tag too long", "m,host=" + strings.Repeat("h", MaxHostnameBytes+1) + " v=1", "tag host is not a valid hostname: 254 bytes, at most 253 allowed"},
+		{"host tag too long", "m,host=" + strings.Repeat("h", wire.MaxHostnameBytes+1) + " v=1", "tag host is not a valid hostname: 254 bytes, at most 253 allowed"},
 		{"non-printable host tag", "m,host=h\u200b v=1", "tag host is not a valid hostname: unprintable character U+200B at byte 1"},
 	} {
 		for _, ep := range []struct {
@@ -258,7 +258,8 @@ func TestOutOfOrderReported(t *testing.T) {
 }
 
 // TestIntervalBounded: X-Nines-Interval sets the host's down deadline;
-// "100000h" made a host never go DOWN. 1s to 1h are accepted.
+// "100000h" made a host never go DOWN. 100ms (the agent's own lower
+// bound) to 1h are accepted.
 func TestIntervalBounded(t *testing.T) {
 	obs := &fakeObserver{}
 	h := newTestHandler(&fakeAppender{}, obs, func() time.Time { return t0 }, nil)
@@ -266,15 +267,15 @@ func TestIntervalBounded(t *testing.T) {
 		interval string
 		code     int
 	}{
-		{"100000h", http.StatusBadRequest}, {"1h0m1s", http.StatusBadRequest}, {"999ms", http.StatusBadRequest},
+		{"100000h", http.StatusBadRequest}, {"1h0m1s", http.StatusBadRequest}, {"99ms", http.StatusBadRequest}, {"1ns", http.StatusBadRequest},
 		{"0s", http.StatusBadRequest}, {"-5s", http.StatusBadRequest},
-		{"1s", http.StatusNoContent}, {"1h", http.StatusNoContent}, {"15s", http.StatusNoContent},
+		{"100ms", http.StatusNoContent}, {"1h", http.StatusNoContent}, {"15s", http.StatusNoContent},
 	} {
 		rec := post(h.Push(), wire.PushPath, "m v=1\n", map[string]string{wire.HeaderHostname: "web1", wire.HeaderInterval: tc.interval})
 		if rec.Code != tc.code {
 			t.Errorf("interval %s: got %d %q, want %d", tc.interval, rec.Code, rec.Body, tc.code)
 		}
-		if tc.code == http.StatusBadRequest && !strings.Contains(rec.Body.String(), "want a duration from 1s to 1h0m0s") {
+		if tc.code == http.StatusBadRequest && !strings.Contains(rec.Body.String(), "want a duration from 100ms to 1h0m0s") {
 			t.Errorf("interval %s: got %q, want the bounds named", tc.interval, rec.Body)
 		}
 	}

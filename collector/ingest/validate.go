@@ -7,31 +7,18 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/ninesmon/nines/internal/wire"
 )
 
-// Bounds of what a sender may name. Every header and tag that becomes a
-// target name, a target ID or a label is checked against them where it
-// enters, so one bad value can never break a page that lists them all
-// (/metrics, the API, the web UI).
+// Bounds of what a sender may name, besides those of the push headers
+// (wire.MaxHostnameBytes and the others). Every header and tag that
+// becomes a target name, a target ID or a label is checked against them
+// where it enters, so one bad value can never break a page that lists
+// them all (/metrics, the API, the web UI).
 const (
-	// MaxHostnameBytes bounds a hostname (X-Nines-Hostname, the host
-	// tag): a DNS name's limit.
-	MaxHostnameBytes = 253
-	// MaxHostIDBytes bounds X-Nines-Host-Id: machine IDs are 32 to 36
-	// characters.
-	MaxHostIDBytes = 128
-	// MaxLabelNameBytes bounds a label name (X-Nines-Labels, tag keys).
-	MaxLabelNameBytes = 128
-	// MaxLabelValueBytes bounds a label value (X-Nines-Labels, tag values,
-	// db and bucket).
-	MaxLabelValueBytes = 1024
-	// MaxHeaderLabels bounds the labels of X-Nines-Labels.
-	MaxHeaderLabels = 32
 	// MaxLineTags bounds the tags of one line-protocol line.
 	MaxLineTags = 64
-	// MinInterval and MaxInterval bound X-Nines-Interval.
-	MinInterval = time.Second
-	MaxInterval = time.Hour
 	// DefaultMaxAhead is how far ahead of the collector's clock a sample
 	// may be (Options.MaxAhead).
 	DefaultMaxAhead = 10 * time.Minute
@@ -59,12 +46,12 @@ func printable(s string, max int) error {
 }
 
 // checkHostname checks a name that becomes a target: non-empty, at most
-// MaxHostnameBytes of printable UTF-8 without spaces.
+// wire.MaxHostnameBytes of printable UTF-8 without spaces.
 func checkHostname(s string) error {
 	if s == "" {
 		return errors.New("empty")
 	}
-	if err := printable(s, MaxHostnameBytes); err != nil {
+	if err := printable(s, wire.MaxHostnameBytes); err != nil {
 		return err
 	}
 	if i := strings.IndexFunc(s, unicode.IsSpace); i >= 0 {
@@ -75,10 +62,10 @@ func checkHostname(s string) error {
 
 // checkLabelName checks a label name chosen by an agent's configuration:
 // a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*), not reserved (__
-// prefix), at most MaxLabelNameBytes.
+// prefix), at most wire.MaxLabelNameBytes.
 func checkLabelName(s string) error {
-	if len(s) > MaxLabelNameBytes {
-		return fmt.Errorf("label name of %d bytes, at most %d allowed", len(s), MaxLabelNameBytes)
+	if len(s) > wire.MaxLabelNameBytes {
+		return fmt.Errorf("label name of %d bytes, at most %d allowed", len(s), wire.MaxLabelNameBytes)
 	}
 	if s == "" {
 		return errors.New("empty label name")
@@ -99,10 +86,10 @@ func checkLabelName(s string) error {
 // Telegraf's tags are not always Prometheus names (com.docker.compose.project),
 // and the window and PromQL take any UTF-8 name, so it asks only for text
 // without control characters, not reserved (__ prefix), at most
-// MaxLabelNameBytes.
+// wire.MaxLabelNameBytes.
 func checkTagKey(s string) error {
-	if len(s) > MaxLabelNameBytes {
-		return fmt.Errorf("tag key of %d bytes, at most %d allowed", len(s), MaxLabelNameBytes)
+	if len(s) > wire.MaxLabelNameBytes {
+		return fmt.Errorf("tag key of %d bytes, at most %d allowed", len(s), wire.MaxLabelNameBytes)
 	}
 	if strings.HasPrefix(s, "__") {
 		return fmt.Errorf("tag key %q is reserved (__ prefix)", s)
@@ -114,10 +101,10 @@ func checkTagKey(s string) error {
 }
 
 // checkLabelValue checks a label value: UTF-8 without control
-// characters, at most MaxLabelValueBytes.
+// characters, at most wire.MaxLabelValueBytes.
 func checkLabelValue(s string) error {
-	if len(s) > MaxLabelValueBytes {
-		return fmt.Errorf("value of %d bytes, at most %d allowed", len(s), MaxLabelValueBytes)
+	if len(s) > wire.MaxLabelValueBytes {
+		return fmt.Errorf("value of %d bytes, at most %d allowed", len(s), wire.MaxLabelValueBytes)
 	}
 	return plainText(s)
 }
