@@ -47,8 +47,10 @@ type Options struct {
 	// MaxConcurrent requests are decoded at once; more get 429.
 	MaxConcurrent int
 	// MaxAge and MaxAhead bound the timestamps accepted: a line older
-	// than MaxAge (the recent window's retention; 0: DefaultMaxAge) or
-	// more than MaxAhead ahead of Now (0: DefaultMaxAhead) is rejected.
+	// than MaxAge (the recent window's retention; 0: DefaultMaxAge;
+	// negative: no bound, for a collector that forwards what agents
+	// replay after an outage) or more than MaxAhead ahead of Now (0:
+	// DefaultMaxAhead) is rejected.
 	MaxAge, MaxAhead time.Duration
 	Logger           *slog.Logger
 	Registerer       prometheus.Registerer
@@ -97,7 +99,7 @@ func NewHandler(opts Options) *Handler {
 	if opts.MaxConcurrent <= 0 {
 		opts.MaxConcurrent = 64
 	}
-	if opts.MaxAge <= 0 {
+	if opts.MaxAge == 0 {
 		opts.MaxAge = DefaultMaxAge
 	}
 	if opts.MaxAhead <= 0 {
@@ -367,7 +369,7 @@ func (h *Handler) write(endpoint string, r *http.Request, db string) (int, strin
 
 func (h *Handler) decodeOptions(prec time.Duration, now time.Time, extra []labels.Label, hostTag string) DecodeOptions {
 	return DecodeOptions{Precision: prec, Now: now, Extra: extra, MaxLineBytes: h.opts.MaxLineBytes, HostTag: hostTag,
-		MaxAge: h.opts.MaxAge, MaxAhead: h.opts.MaxAhead}
+		MaxAge: max(h.opts.MaxAge, 0), MaxAhead: h.opts.MaxAhead}
 }
 
 // identify checks a push's agent ID against the one pinned to its host

@@ -207,6 +207,19 @@ func TestTimeWindow(t *testing.T) {
 	if got := testutil.ToFloat64(h.rejected.WithLabelValues(EndpointWriteV1, "out_of_window")); got != 1 {
 		t.Errorf("lines rejected out_of_window: got %v, want 1", got)
 	}
+	t.Run("no lower bound when forwarding", func(t *testing.T) {
+		// A collector that forwards to long-term storage takes old
+		// samples (an agent's spool replayed after a long outage); the
+		// future is refused all the same.
+		h := NewHandler(Options{Appender: &fakeAppender{}, Observer: &fakeObserver{}, MaxBodyBytes: 1 << 16, MaxAge: -1, Now: clk.Now, Logger: slog.New(slog.DiscardHandler)})
+		hdr := map[string]string{wire.HeaderHostname: "web1"}
+		if rec := post(h.Push(), wire.PushPath, "m v=1 "+ms(clk.Now().Add(-48*time.Hour))+"\n", hdr); rec.Code != http.StatusNoContent {
+			t.Errorf("no lower bound, 2 days old: got %d %q, want 204", rec.Code, rec.Body)
+		}
+		if rec := post(h.Push(), wire.PushPath, "m v=1 "+ms(clk.Now().Add(11*time.Minute))+"\n", hdr); rec.Code != http.StatusBadRequest {
+			t.Errorf("no lower bound, 11 minutes ahead: got %d %q, want 400", rec.Code, rec.Body)
+		}
+	})
 
 	// The bounds, on the push endpoint (milliseconds) with a fresh series
 	// per case.
