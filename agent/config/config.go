@@ -260,6 +260,10 @@ func (c *Config) Validate(p *yamlconf.Problems) {
 	if c.Interval.D() > wire.MaxInterval {
 		p.Addf("interval", "must be at most %s, got %s", wire.MaxInterval, c.Interval)
 	}
+	if h := c.Hostname; h != "" && (len(h) > wire.MaxHostnameBytes || !utf8.ValidString(h) ||
+		strings.ContainsFunc(h, func(r rune) bool { return !unicode.IsPrint(r) || unicode.IsSpace(r) })) {
+		p.Addf("hostname", "want printable UTF-8 without spaces, at most %d bytes", wire.MaxHostnameBytes)
+	}
 	if len(c.Labels) > wire.MaxLabels {
 		p.Addf("labels", "%d labels, at most %d allowed", len(c.Labels), wire.MaxLabels)
 	}

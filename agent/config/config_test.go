@@ -39,6 +39,7 @@ func TestLoadErrors(t *testing.T) {
 		{"unknown key", "intervall: 5s\n", []string{"a.yml:1: field intervall not found"}},
 		{"bad profile", "profile: laptop\n", []string{"a.yml:1:1: profile: unknown profile \"laptop\""}},
 		{"interval too short", "interval: 1ms\n", []string{"a.yml:1:1: interval: must be at least 100ms"}},
+		{"hostname with a space", "hostname: web 1\n", []string{"hostname: want printable UTF-8 without spaces, at most 253 bytes"}},
 		{"interval too long", "interval: 2h\n", []string{"a.yml:1:1: interval: must be at most 1h0m0s, got 2h"}},
 		{"reserved label name", "labels:\n  __x: y\n", []string{`labels.__x: invalid label name "__x"`}},
 		{"control character in a label value", "labels:\n  site: \"a\\tb\"\n", []string{"labels.site: invalid value: want UTF-8 without control characters"}},
