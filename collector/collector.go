@@ -463,12 +463,17 @@ func (c *Collector) config() *config.Config {
 func (c *Collector) Handler() http.Handler {
 	cfg := c.config()
 	mux := http.NewServeMux()
+	maxAge := cfg.Storage.SamplesRetention.D()
+	if c.forwarder != nil {
+		maxAge = -1 // long-term storage takes what spools replay after an outage longer than the window
+	}
 	in := ingest.NewHandler(ingest.Options{
 		Appender:      c.appender,
 		Observer:      c.tracker,
 		MaxBodyBytes:  cfg.Ingest.MaxBodyBytes,
 		MaxLineBytes:  cfg.Ingest.MaxLineBytes,
 		MaxConcurrent: cfg.Ingest.MaxConcurrentRequests,
+		MaxAge:        maxAge,
 		Logger:        c.logger.With("component", "ingest"),
 		Registerer:    c.registry,
 	})

@@ -10,10 +10,14 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/ninesmon/nines/agent/host"
 	"github.com/ninesmon/nines/internal/probe"
+	"github.com/ninesmon/nines/internal/wire"
 	"github.com/ninesmon/nines/internal/yamlconf"
 )
 
@@ -248,15 +252,30 @@ func (c *Config) Validate(p *yamlconf.Problems) {
 	default:
 		p.Addf("profile", "unknown profile %q (want server or desktop)", c.Profile)
 	}
-	if c.Interval.D() < 100*time.Millisecond {
-		p.Addf("interval", "must be at least 100ms, got %s", c.Interval)
+	// The collector refuses pushes outside its limits (wire): say so here,
+	// not in a 400 that drops every batch.
+	if c.Interval.D() < wire.MinInterval {
+		p.Addf("interval", "must be at least %s, got %s", wire.MinInterval, c.Interval)
 	}
-	for k := range c.Labels {
-		if !labelNameRE.MatchString(k) {
-			p.Addf("labels."+k, "invalid label name %q", k)
+	if c.Interval.D() > wire.MaxInterval {
+		p.Addf("interval", "must be at most %s, got %s", wire.MaxInterval, c.Interval)
+	}
+	if h := c.Hostname; h != "" && (len(h) > wire.MaxHostnameBytes || !utf8.ValidString(h) ||
+		strings.ContainsFunc(h, func(r rune) bool { return !unicode.IsPrint(r) || unicode.IsSpace(r) })) {
+		p.Addf("hostname", "want printable UTF-8 without spaces, at most %d bytes", wire.MaxHostnameBytes)
+	}
+	if len(c.Labels) > wire.MaxLabels {
+		p.Addf("labels", "%d labels, at most %d allowed", len(c.Labels), wire.MaxLabels)
+	}
+	for k, v := range c.Labels {
+		if !labelNameRE.MatchString(k) || strings.HasPrefix(k, "__") || len(k) > wire.MaxLabelNameBytes {
+			p.Addf("labels."+k, "invalid label name %q (want [a-zA-Z_][a-zA-Z0-9_]*, no __ prefix, at most %d bytes)", k, wire.MaxLabelNameBytes)
 		}
 		if k == "host" || k == "host_id" {
 			p.Addf("labels."+k, "label %q is set by the agent itself", k)
+		}
+		if len(v) > wire.MaxLabelValueBytes || !utf8.ValidString(v) || strings.ContainsFunc(v, unicode.IsControl) {
+			p.Addf("labels."+k, "invalid value: want UTF-8 without control characters, at most %d bytes", wire.MaxLabelValueBytes)
 		}
 	}
 	if _, _, err := net.SplitHostPort(c.Web.ListenAddress); err != nil {

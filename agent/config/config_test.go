@@ -44,6 +44,10 @@ func TestLoadErrors(t *testing.T) {
 		{"unknown key", "intervall: 5s\n", []string{"a.yml:1: field intervall not found"}},
 		{"bad profile", "profile: laptop\n", []string{"a.yml:1:1: profile: unknown profile \"laptop\""}},
 		{"interval too short", "interval: 1ms\n", []string{"a.yml:1:1: interval: must be at least 100ms"}},
+		{"hostname with a space", "hostname: web 1\n", []string{"hostname: want printable UTF-8 without spaces, at most 253 bytes"}},
+		{"interval too long", "interval: 2h\n", []string{"a.yml:1:1: interval: must be at most 1h0m0s, got 2h"}},
+		{"reserved label name", "labels:\n  __x: y\n", []string{`labels.__x: invalid label name "__x"`}},
+		{"control character in a label value", "labels:\n  site: \"a\\tb\"\n", []string{"labels.site: invalid value: want UTF-8 without control characters"}},
 		{"bad url and missing token, together", "push:\n  urls: [ftp://x]\n", []string{
 			"a.yml:2:10: push.urls[0]: want an http:// or https:// URL", "a.yml:1:1: push: a token or token_file is required"}},
 		{"reserved label", "labels:\n  host: x\n", []string{"labels.host: label \"host\" is set by the agent itself"}},

@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/json"
 	"net/http"
 	"slices"
 	"strings"
@@ -93,15 +94,27 @@ func (a *Authenticator) Require(want config.Role, h http.Handler) http.Handler {
 		p, ok := a.Authenticate(r)
 		if !ok {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="nines"`)
-			http.Error(w, "missing or unknown bearer token", http.StatusUnauthorized)
+			writeError(w, http.StatusUnauthorized, "missing or unknown bearer token")
 			return
 		}
 		if !Allows(p.Role, want) {
-			http.Error(w, "token "+p.Name+" (role "+string(p.Role)+") may not do this: needs "+string(want), http.StatusForbidden)
+			writeError(w, http.StatusForbidden, "token "+p.Name+" (role "+string(p.Role)+") may not do this: needs "+string(want))
 			return
 		}
 		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, p)))
 	})
+}
+
+// writeError answers as the API does: {"status":"error","error":msg}.
+func writeError(w http.ResponseWriter, code int, msg string) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(struct {
+		Status string `json:"status"`
+		Error  string `json:"error"`
+	}{"error", msg})
 }
 
 // Principal returns the current principal of the token named name: a web

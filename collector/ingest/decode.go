@@ -41,8 +41,13 @@ type DecodeOptions struct {
 	// MaxLineBytes rejects longer lines (0: no limit).
 	MaxLineBytes int
 	// HostTag, when set, names the tag that identifies the sending host;
-	// its distinct values are returned in Result.Hosts.
+	// its distinct values are returned in Result.Hosts. A line whose host
+	// tag is not a valid hostname is rejected.
 	HostTag string
+	// MaxAge and MaxAhead bound the timestamps accepted, relative to Now
+	// (0: no bound). A line outside is rejected: a sample far in the
+	// future would make every later sample of its series out of order.
+	MaxAge, MaxAhead time.Duration
 }
 
 // Result counts what a payload held.
@@ -51,19 +56,26 @@ type Result struct {
 	Points  int // samples stored
 	Ignored int // fields that are not numbers (strings)
 
-	// Lines rejected, by reason.
-	RejectedSyntax, RejectedTooLong, RejectedNoField int
+	// Lines rejected, by reason: bad syntax, too long, no numeric field,
+	// a tag that may not become a label (or a host tag that is no
+	// hostname), a timestamp outside [Now-MaxAge, Now+MaxAhead].
+	RejectedSyntax, RejectedTooLong, RejectedNoField, RejectedLabel, RejectedTime int
 	// Samples the store refused, by reason.
 	RefusedOutOfOrder, RefusedSeriesLimit, RefusedOther int
 
 	// FirstErr is the first bad line, with its line number.
 	FirstErr error
+	// FirstRefused is the first sample the store refused, with its line
+	// number and series name.
+	FirstRefused error
 	// Hosts are the distinct values of DecodeOptions.HostTag.
 	Hosts []string
 }
 
 // Rejected is the number of lines refused for any reason.
-func (r *Result) Rejected() int { return r.RejectedSyntax + r.RejectedTooLong + r.RejectedNoField }
+func (r *Result) Rejected() int {
+	return r.RejectedSyntax + r.RejectedTooLong + r.RejectedNoField + r.RejectedLabel + r.RejectedTime
+}
 
 // Refused is the number of samples the store refused.
 func (r *Result) Refused() int { return r.RefusedOutOfOrder + r.RefusedSeriesLimit + r.RefusedOther }
@@ -93,7 +105,22 @@ type field struct {
 	v   float64
 }
 
-var errNoField = errors.New("no numeric field")
+// Reasons a line is rejected, besides syntax, told apart with errors.Is.
+var (
+	errNoField     = errors.New("no numeric field")
+	errBadLabel    = errors.New("invalid tag")
+	errOutOfWindow = errors.New("timestamp outside the accepted window")
+)
+
+// reasonError is a line's error that says why (errors.Is(err, reason))
+// with its own message.
+type reasonError struct {
+	reason error
+	err    error
+}
+
+func (e *reasonError) Error() string   { return e.err.Error() }
+func (e *reasonError) Unwrap() []error { return []error{e.reason, e.err} }
 
 // Decode parses body and appends every sample to app. Valid lines are
 // kept even when others are bad. body may be modified (over-long lines are
@@ -117,9 +144,14 @@ func (d *Decoder) Decode(body []byte, o DecodeOptions, app Appender) Result {
 		res.Lines++
 		ts, err := d.line(dec, o, &res)
 		if err != nil {
-			if errors.Is(err, errNoField) {
+			switch {
+			case errors.Is(err, errNoField):
 				res.RejectedNoField++
-			} else {
+			case errors.Is(err, errBadLabel):
+				res.RejectedLabel++
+			case errors.Is(err, errOutOfWindow):
+				res.RejectedTime++
+			default:
 				res.RejectedSyntax++
 			}
 			if res.FirstErr == nil {
@@ -155,15 +187,20 @@ func (d *Decoder) Decode(body []byte, o DecodeOptions, app Appender) Result {
 				d.sb.Add(l.Name, l.Value)
 			}
 			d.sb.Overwrite(&d.lset)
-			switch err := app.Append(d.lset, ts, f.v); {
+			err := app.Append(d.lset, ts, f.v)
+			switch {
 			case err == nil:
 				res.Points++
+				continue
 			case errors.Is(err, samples.ErrOutOfOrder):
 				res.RefusedOutOfOrder++
 			case errors.Is(err, samples.ErrTooMany), errors.Is(err, samples.ErrTooManyForTarget):
 				res.RefusedSeriesLimit++
 			default:
 				res.RefusedOther++
+			}
+			if res.FirstRefused == nil {
+				res.FirstRefused = fmt.Errorf("line %d: %s at %s: %w", physicalLine(body, logical), d.name, formatMillis(ts), err)
 			}
 		}
 		if o.HostTag != "" {
@@ -260,7 +297,14 @@ func (d *Decoder) line(dec *lineprotocol.Decoder, o DecodeOptions, res *Result) 
 		if len(v) == 0 {
 			continue
 		}
-		d.tags = append(d.tags, tag{d.view(k), d.view(v)})
+		t := tag{d.view(k), d.view(v)}
+		if err := checkTag(t, o.HostTag); err != nil {
+			return 0, &reasonError{errBadLabel, err}
+		}
+		if len(d.tags) == MaxLineTags {
+			return 0, &reasonError{errBadLabel, fmt.Errorf("more than %d tags", MaxLineTags)}
+		}
+		d.tags = append(d.tags, t)
 	}
 	for {
 		// The raw bytes, parsed here: plain decimals take an exact fast
@@ -332,7 +376,46 @@ func (d *Decoder) line(dec *lineprotocol.Decoder, o DecodeOptions, res *Result) 
 			break
 		}
 	}
+	if err := inWindow(ts, o); err != nil {
+		return 0, &reasonError{errOutOfWindow, err}
+	}
 	return ts, nil
+}
+
+// checkTag checks a tag that becomes a label (and, for hostTag, a
+// target).
+func checkTag(t tag, hostTag string) error {
+	if err := checkTagKey(t.k); err != nil {
+		return err
+	}
+	if hostTag != "" && t.k == hostTag {
+		if err := checkHostname(t.v); err != nil {
+			return fmt.Errorf("tag %s is not a valid hostname: %w", t.k, err)
+		}
+		return nil
+	}
+	if err := checkLabelValue(t.v); err != nil {
+		return fmt.Errorf("tag %s: %w", t.k, err)
+	}
+	return nil
+}
+
+// inWindow checks a line's timestamp (Unix milliseconds) against
+// o.MaxAge and o.MaxAhead.
+func inWindow(ts int64, o DecodeOptions) error {
+	now := o.Now.UnixMilli()
+	if o.MaxAhead > 0 && ts > now+o.MaxAhead.Milliseconds() {
+		return fmt.Errorf("timestamp %s is more than %s ahead of the collector's clock (%s)", formatMillis(ts), o.MaxAhead, formatMillis(now))
+	}
+	if o.MaxAge > 0 && ts < now-o.MaxAge.Milliseconds() {
+		return fmt.Errorf("timestamp %s is older than %s, the recent window (collector's clock %s)", formatMillis(ts), o.MaxAge, formatMillis(now))
+	}
+	return nil
+}
+
+// formatMillis renders Unix milliseconds for an error message.
+func formatMillis(ms int64) string {
+	return time.UnixMilli(ms).UTC().Format(time.RFC3339Nano)
 }
 
 func kindName(k lineprotocol.ValueKind) string {

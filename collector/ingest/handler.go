@@ -15,8 +15,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/model"
@@ -28,9 +26,12 @@ import (
 
 // Observer is told which host reported (the availability tracker).
 // Admit says whether a host may report at all (the inventory's
-// allow-list); pushes from others get 403.
+// allow-list); pushes from others get 403. AgentID returns the agent ID
+// pinned to a known target (ok false for an unknown one), so pushes and
+// goodbyes from another agent can be refused.
 type Observer interface {
 	Admit(name string) bool
+	AgentID(name string) (id string, ok bool)
 	Observe(ctx context.Context, o state.Observation, now time.Time) error
 	Goodbye(ctx context.Context, name string, now time.Time) error
 }
@@ -45,9 +46,15 @@ type Options struct {
 	MaxLineBytes int
 	// MaxConcurrent requests are decoded at once; more get 429.
 	MaxConcurrent int
-	Logger        *slog.Logger
-	Registerer    prometheus.Registerer
-	Now           func() time.Time // nil: time.Now
+	// MaxAge and MaxAhead bound the timestamps accepted: a line older
+	// than MaxAge (the recent window's retention; 0: DefaultMaxAge;
+	// negative: no bound, for a collector that forwards what agents
+	// replay after an outage) or more than MaxAhead ahead of Now (0:
+	// DefaultMaxAhead) is rejected.
+	MaxAge, MaxAhead time.Duration
+	Logger           *slog.Logger
+	Registerer       prometheus.Registerer
+	Now              func() time.Time // nil: time.Now
 }
 
 // Endpoint names, as used in metric labels.
@@ -67,6 +74,10 @@ type Handler struct {
 
 	mu      sync.Mutex
 	lastSeq map[string]uint64 // by host ID
+	// Identity refusals are logged at most once per identityLogEvery;
+	// the others are counted here and reported with the next line.
+	lastIdentityLog    time.Time
+	identitySuppressed int
 
 	lines       *prometheus.CounterVec
 	rejected    *prometheus.CounterVec
@@ -74,6 +85,7 @@ type Handler struct {
 	refused     *prometheus.CounterVec
 	duplicates  prometheus.Counter
 	notAdmitted prometheus.Counter
+	identity    *prometheus.CounterVec
 	bytes       *prometheus.CounterVec
 	requests    *prometheus.CounterVec
 	latency     *prometheus.HistogramVec
@@ -87,6 +99,12 @@ func NewHandler(opts Options) *Handler {
 	if opts.MaxConcurrent <= 0 {
 		opts.MaxConcurrent = 64
 	}
+	if opts.MaxAge == 0 {
+		opts.MaxAge = DefaultMaxAge
+	}
+	if opts.MaxAhead <= 0 {
+		opts.MaxAhead = DefaultMaxAhead
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -98,7 +116,7 @@ func NewHandler(opts Options) *Handler {
 			Name: "nines_ingest_lines_total", Help: "Line-protocol lines accepted, by endpoint.",
 		}, []string{"endpoint"}),
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "nines_ingest_lines_rejected_total", Help: "Line-protocol lines rejected, by endpoint and reason (syntax, too_long, no_numeric_field).",
+			Name: "nines_ingest_lines_rejected_total", Help: "Line-protocol lines rejected, by endpoint and reason (syntax, too_long, no_numeric_field, invalid_tag, out_of_window).",
 		}, []string{"endpoint", "reason"}),
 		points: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "nines_ingest_points_total", Help: "Samples stored from ingested lines, by endpoint.",
@@ -112,6 +130,10 @@ func NewHandler(opts Options) *Handler {
 		notAdmitted: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "nines_ingest_hosts_not_admitted_total", Help: "Reports from hosts outside the inventory that may not register themselves.",
 		}),
+		identity: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "nines_ingest_identity_refused_total",
+			Help: "Pushes and goodbyes refused because their agent ID is not the one pinned to the host, by reason (host_id_mismatch, goodbye_without_host_id).",
+		}, []string{"reason"}),
 		bytes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "nines_ingest_bytes_total", Help: "Uncompressed payload bytes received, by endpoint.",
 		}, []string{"endpoint"}),
@@ -124,7 +146,7 @@ func NewHandler(opts Options) *Handler {
 		}, []string{"endpoint"}),
 	}
 	h.pool.New = func() any { return &Decoder{} }
-	for _, r := range []string{"syntax", "too_long", "no_numeric_field"} {
+	for _, r := range rejectReasons {
 		for _, e := range []string{EndpointPush, EndpointWriteV1, EndpointWriteV2} {
 			h.rejected.WithLabelValues(e, r)
 		}
@@ -132,11 +154,27 @@ func NewHandler(opts Options) *Handler {
 	for _, r := range []string{"out_of_order", "series_limit", "other"} {
 		h.refused.WithLabelValues(r)
 	}
+	for _, r := range []string{reasonIDMismatch, reasonGoodbyeNoID} {
+		h.identity.WithLabelValues(r)
+	}
 	if opts.Registerer != nil {
-		opts.Registerer.MustRegister(h.lines, h.rejected, h.points, h.refused, h.duplicates, h.notAdmitted, h.bytes, h.requests, h.latency)
+		opts.Registerer.MustRegister(h.lines, h.rejected, h.points, h.refused, h.duplicates, h.notAdmitted, h.identity, h.bytes, h.requests, h.latency)
 	}
 	return h
 }
+
+// rejectReasons are the reason labels of nines_ingest_lines_rejected_total.
+var rejectReasons = []string{"syntax", "too_long", "no_numeric_field", "invalid_tag", "out_of_window"}
+
+// Reasons of nines_ingest_identity_refused_total.
+const (
+	reasonIDMismatch  = "host_id_mismatch"
+	reasonGoodbyeNoID = "goodbye_without_host_id"
+)
+
+// identityLogEvery bounds the log lines of identity refusals, which a
+// misconfigured or hostile agent repeats at every push.
+const identityLogEvery = time.Minute
 
 // errorWriter formats an error body the way the endpoint's clients expect.
 type errorWriter func(w http.ResponseWriter, code int, msg string)
@@ -202,26 +240,18 @@ func (h *Handler) push(_ http.ResponseWriter, r *http.Request) (int, string) {
 	if hostname == "" {
 		return http.StatusBadRequest, "missing " + wire.HeaderHostname + " header"
 	}
-	if err := printable(hostname, maxHostnameBytes); err != nil {
+	if err := checkHostname(hostname); err != nil {
 		return http.StatusBadRequest, fmt.Sprintf("bad %s header: %v", wire.HeaderHostname, err)
 	}
 	agentID := r.Header.Get(wire.HeaderHostID)
-	if err := printable(agentID, maxHostIDBytes); err != nil {
+	if err := printable(agentID, wire.MaxHostIDBytes); err != nil {
 		return http.StatusBadRequest, fmt.Sprintf("bad %s header: %v", wire.HeaderHostID, err)
 	}
-	if !h.opts.Observer.Admit(hostname) {
-		h.notAdmitted.Inc()
-		return http.StatusForbidden, fmt.Sprintf("host %q is not in the inventory and may not register itself", hostname)
-	}
-	// Duplicates are told apart per host ID and name: cloned machines
-	// (and several agents on one test machine) share a machine ID, and
-	// one's sequence numbers must not hide the other's pushes.
-	hostID := agentID + "\x00" + hostname
 	var interval time.Duration
 	if s := r.Header.Get(wire.HeaderInterval); s != "" {
 		d, err := time.ParseDuration(s)
-		if err != nil || d <= 0 {
-			return http.StatusBadRequest, fmt.Sprintf("bad %s header %q", wire.HeaderInterval, s)
+		if err != nil || d < wire.MinInterval || d > wire.MaxInterval {
+			return http.StatusBadRequest, fmt.Sprintf("bad %s header %q: want a duration from %s to %s", wire.HeaderInterval, s, wire.MinInterval, wire.MaxInterval)
 		}
 		interval = d
 	}
@@ -229,6 +259,19 @@ func (h *Handler) push(_ http.ResponseWriter, r *http.Request) (int, string) {
 	if err != nil {
 		return http.StatusBadRequest, fmt.Sprintf("bad %s header: %v", wire.HeaderLabels, err)
 	}
+	if !h.opts.Observer.Admit(hostname) {
+		h.notAdmitted.Inc()
+		return http.StatusForbidden, fmt.Sprintf("host %q is not in the inventory and may not register itself", hostname)
+	}
+	goodbye := r.Header.Get(wire.HeaderGoodbye) != ""
+	id, code, msg := h.identify(hostname, agentID, goodbye, r.RemoteAddr, now)
+	if code != 0 {
+		return code, msg
+	}
+	// Duplicates are told apart per host ID and name: cloned machines
+	// (and several agents on one test machine) share a machine ID, and
+	// one's sequence numbers must not hide the other's pushes.
+	hostID := agentID + "\x00" + hostname
 	var seq uint64
 	if s := r.Header.Get(wire.HeaderSequence); s != "" {
 		seq, err = strconv.ParseUint(s, 10, 64)
@@ -240,7 +283,7 @@ func (h *Handler) push(_ http.ResponseWriter, r *http.Request) (int, string) {
 			return http.StatusNoContent, ""
 		}
 	}
-	if r.Header.Get(wire.HeaderGoodbye) != "" {
+	if goodbye {
 		if err := h.opts.Observer.Goodbye(ctx, hostname, now); err != nil {
 			h.opts.Logger.Error("record goodbye", "host", hostname, "err", err)
 			return http.StatusServiceUnavailable, "could not record goodbye"
@@ -258,9 +301,9 @@ func (h *Handler) push(_ http.ResponseWriter, r *http.Request) (int, string) {
 		extra = append(extra, labels.Label{Name: k, Value: v})
 	}
 	h.opts.Logger.Debug("push received", "host", hostname, "remote_addr", r.RemoteAddr, "sequence", seq, "bytes", len(body))
-	res := h.decode(EndpointPush, body, DecodeOptions{Precision: time.Millisecond, Now: now, Extra: extra, MaxLineBytes: h.opts.MaxLineBytes})
+	res := h.decode(EndpointPush, body, h.decodeOptions(time.Millisecond, now, extra, ""))
 	h.record(hostID, seq) // only now: a batch that failed to arrive may be retried
-	obs := state.Observation{Name: hostname, ID: agentID, Labels: hostLabels, Interval: interval,
+	obs := state.Observation{Name: hostname, ID: id, Labels: hostLabels, Interval: interval,
 		MetricsAddress: metricsAddress(r.Header.Get(wire.HeaderMetricsAddress), r.RemoteAddr)}
 	if err := h.opts.Observer.Observe(ctx, obs, now); err != nil {
 		h.opts.Logger.Error("record host state", "host", hostname, "err", err)
@@ -296,11 +339,14 @@ func (h *Handler) write(endpoint string, r *http.Request, db string) (int, strin
 	}
 	var extra []labels.Label
 	if db != "" {
+		if err := checkLabelValue(db); err != nil {
+			return http.StatusBadRequest, fmt.Sprintf("bad database or bucket name: %v", err)
+		}
 		// As VictoriaMetrics does: the database or bucket becomes a label,
 		// unless the line has a db tag of its own.
 		extra = []labels.Label{{Name: "db", Value: db}}
 	}
-	res := h.decode(endpoint, body, DecodeOptions{Precision: prec, Now: now, Extra: extra, MaxLineBytes: h.opts.MaxLineBytes, HostTag: "host"})
+	res := h.decode(endpoint, body, h.decodeOptions(prec, now, extra, "host"))
 	for _, host := range res.Hosts {
 		// Samples of hosts outside the inventory are kept (they are data);
 		// only availability tracking is limited to admitted hosts.
@@ -308,11 +354,63 @@ func (h *Handler) write(endpoint string, r *http.Request, db string) (int, strin
 			h.notAdmitted.Inc()
 			continue
 		}
-		if err := h.opts.Observer.Observe(r.Context(), state.Observation{Name: host, ID: host}, now); err != nil {
+		// Line-protocol senders have no agent ID: the target's ID is its
+		// name, unless an agent's ID is pinned to it, which stays.
+		id := host
+		if pinned, ok := h.opts.Observer.AgentID(host); ok && pinned != "" {
+			id = pinned
+		}
+		if err := h.opts.Observer.Observe(r.Context(), state.Observation{Name: host, ID: id}, now); err != nil {
 			h.opts.Logger.Error("record host state", "host", host, "err", err)
 		}
 	}
 	return h.outcome(res, "")
+}
+
+func (h *Handler) decodeOptions(prec time.Duration, now time.Time, extra []labels.Label, hostTag string) DecodeOptions {
+	return DecodeOptions{Precision: prec, Now: now, Extra: extra, MaxLineBytes: h.opts.MaxLineBytes, HostTag: hostTag,
+		MaxAge: max(h.opts.MaxAge, 0), MaxAhead: h.opts.MaxAhead}
+}
+
+// identify checks a push's agent ID against the one pinned to its host
+// at first contact and returns the ID to record, or the refusal's status
+// and message. A host's ID is pinned by its first push; a push without
+// an ID keeps the pinned one; a push or goodbye with another ID is
+// refused, and so is a goodbye without an ID for a host whose ID is
+// known. A host first seen through /write has its name as ID, which any
+// sender knows (as does the agent of a host without a machine ID): the
+// first agent pushing with a real ID takes it over.
+func (h *Handler) identify(hostname, agentID string, goodbye bool, remote string, now time.Time) (string, int, string) {
+	pinned, known := h.opts.Observer.AgentID(hostname)
+	if !known || pinned == "" || agentID == pinned {
+		return agentID, 0, ""
+	}
+	var reason, msg string
+	switch {
+	case goodbye && agentID == "":
+		reason, msg = reasonGoodbyeNoID, fmt.Sprintf("goodbye for host %q refused: it has no %s header, and the host's agent ID is known", hostname, wire.HeaderHostID)
+	case agentID == "":
+		return pinned, 0, "" // an older or hand-written sender: the pin stays
+	case pinned == hostname && !goodbye:
+		return agentID, 0, "" // the placeholder of a /write sender
+	default:
+		reason, msg = reasonIDMismatch, fmt.Sprintf("host %q is bound to another agent: its %s differs from the one pinned at the host's first contact", hostname, wire.HeaderHostID)
+	}
+	h.identity.WithLabelValues(reason).Inc()
+	h.mu.Lock()
+	suppressed := 0
+	logNow := h.lastIdentityLog.IsZero() || now.Sub(h.lastIdentityLog) >= identityLogEvery || now.Before(h.lastIdentityLog)
+	if logNow {
+		suppressed, h.identitySuppressed, h.lastIdentityLog = h.identitySuppressed, 0, now
+	} else {
+		h.identitySuppressed++
+	}
+	h.mu.Unlock()
+	if logNow {
+		h.opts.Logger.Warn("push refused: agent ID does not match the host's", "host", hostname, "host_id", agentID,
+			"reason", reason, "goodbye", goodbye, "remote_addr", remote, "suppressed_since_last", suppressed)
+	}
+	return "", http.StatusConflict, msg
 }
 
 func (h *Handler) decode(endpoint string, body []byte, o DecodeOptions) Result {
@@ -324,6 +422,8 @@ func (h *Handler) decode(endpoint string, body []byte, o DecodeOptions) Result {
 	h.rejected.WithLabelValues(endpoint, "syntax").Add(float64(res.RejectedSyntax))
 	h.rejected.WithLabelValues(endpoint, "too_long").Add(float64(res.RejectedTooLong))
 	h.rejected.WithLabelValues(endpoint, "no_numeric_field").Add(float64(res.RejectedNoField))
+	h.rejected.WithLabelValues(endpoint, "invalid_tag").Add(float64(res.RejectedLabel))
+	h.rejected.WithLabelValues(endpoint, "out_of_window").Add(float64(res.RejectedTime))
 	h.points.WithLabelValues(endpoint).Add(float64(res.Points))
 	h.refused.WithLabelValues("out_of_order").Add(float64(res.RefusedOutOfOrder))
 	h.refused.WithLabelValues("series_limit").Add(float64(res.RefusedSeriesLimit))
@@ -332,19 +432,33 @@ func (h *Handler) decode(endpoint string, body []byte, o DecodeOptions) Result {
 }
 
 // outcome maps a decode result to the response: 204, or a partial write
-// (400) naming the first bad line, as InfluxDB does. Samples refused for a
-// series limit also get 400, so the sender learns of it; they are counted
-// either way.
+// (400) naming the first bad line, as InfluxDB does. Samples the window
+// refused (out of order, series limit) also get 400 naming the first, so
+// the sender learns of it; they are counted either way.
 func (h *Handler) outcome(res Result, host string) (int, string) {
+	var msgs []string
 	if res.FirstErr != nil {
 		h.opts.Logger.Warn("rejected lines", "host", host, "rejected", res.Rejected(), "err", res.FirstErr)
-		return http.StatusBadRequest, fmt.Sprintf("partial write: %d of %d lines rejected; first: %v", res.Rejected(), res.Lines, res.FirstErr)
+		msgs = append(msgs, fmt.Sprintf("%d of %d lines rejected; first: %v", res.Rejected(), res.Lines, res.FirstErr))
 	}
-	if res.RefusedSeriesLimit > 0 {
-		h.opts.Logger.Warn("series limit reached; samples refused", "host", host, "refused", res.RefusedSeriesLimit)
-		return http.StatusBadRequest, fmt.Sprintf("partial write: %d samples refused: series limit reached", res.RefusedSeriesLimit)
+	if res.Refused() > 0 {
+		var why []string
+		for _, c := range []struct {
+			n    int
+			what string
+		}{{res.RefusedOutOfOrder, "out of order"}, {res.RefusedSeriesLimit, "series limit reached"}, {res.RefusedOther, "other"}} {
+			if c.n > 0 {
+				why = append(why, fmt.Sprintf("%d %s", c.n, c.what))
+			}
+		}
+		h.opts.Logger.Warn("samples refused", "host", host, "out_of_order", res.RefusedOutOfOrder,
+			"series_limit", res.RefusedSeriesLimit, "other", res.RefusedOther, "err", res.FirstRefused)
+		msgs = append(msgs, fmt.Sprintf("%d samples refused (%s); first: %v", res.Refused(), strings.Join(why, ", "), res.FirstRefused))
 	}
-	return http.StatusNoContent, ""
+	if len(msgs) == 0 {
+		return http.StatusNoContent, ""
+	}
+	return http.StatusBadRequest, "partial write: " + strings.Join(msgs, "; ")
 }
 
 // seen reports whether seq from host was already received.
@@ -368,9 +482,11 @@ func (h *Handler) record(host string, seq uint64) {
 func (h *Handler) readBody(r *http.Request) ([]byte, int, error) {
 	limit := h.opts.MaxBodyBytes
 	var rd io.Reader = http.MaxBytesReader(nil, r.Body, limit)
-	switch enc := r.Header.Get("Content-Encoding"); enc {
+	// Content codings are case-insensitive (RFC 9110 8.4.1), and x-gzip
+	// is gzip's old name.
+	switch enc := strings.TrimSpace(r.Header.Get("Content-Encoding")); strings.ToLower(enc) {
 	case "", "identity":
-	case "gzip":
+	case "gzip", "x-gzip":
 		zr, err := gzip.NewReader(rd)
 		if err != nil {
 			return nil, http.StatusBadRequest, fmt.Errorf("bad gzip body: %v", err)
@@ -441,36 +557,22 @@ func parseLabels(s string) (map[string]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	if len(v) > wire.MaxLabels {
+		return nil, fmt.Errorf("%d labels, at most %d allowed", len(v), wire.MaxLabels)
+	}
 	out := make(map[string]string, len(v))
 	for k, vals := range v {
-		if k == "" || k == "host" || k == model.MetricNameLabel {
+		if k == "host" || k == model.MetricNameLabel {
 			return nil, fmt.Errorf("label name %q not allowed", k)
 		}
-		out[k] = vals[len(vals)-1]
+		if err := checkLabelName(k); err != nil {
+			return nil, err
+		}
+		val := vals[len(vals)-1]
+		if err := checkLabelValue(val); err != nil {
+			return nil, fmt.Errorf("label %s: %w", k, err)
+		}
+		out[k] = val
 	}
 	return out, nil
-}
-
-// Bounds of the identity headers of a push.
-const (
-	maxHostnameBytes = 253 // a DNS name's limit
-	maxHostIDBytes   = 128 // machine IDs are 32 to 36 characters
-)
-
-// printable checks that a header value that becomes a name or an id is
-// at most max bytes of printable UTF-8 (no control characters), so it is
-// safe in JSON, logs, labels and the web UI.
-func printable(s string, max int) error {
-	if len(s) > max {
-		return fmt.Errorf("%d bytes, at most %d allowed", len(s), max)
-	}
-	if !utf8.ValidString(s) {
-		return errors.New("not valid UTF-8")
-	}
-	for i, r := range s {
-		if !unicode.IsPrint(r) {
-			return fmt.Errorf("unprintable character %U at byte %d", r, i)
-		}
-	}
-	return nil
 }

@@ -47,7 +47,8 @@ func TestTimestampPrecision(t *testing.T) {
 
 func TestWriteEndpoints(t *testing.T) {
 	app, obs := &fakeAppender{}, &fakeObserver{}
-	h := NewHandler(Options{Appender: app, Observer: obs, MaxBodyBytes: 1 << 16, MaxLineBytes: 1024, Logger: slog.New(slog.DiscardHandler)})
+	h := NewHandler(Options{Appender: app, Observer: obs, MaxBodyBytes: 1 << 16, MaxLineBytes: 1024, Logger: slog.New(slog.DiscardHandler),
+		Now: func() time.Time { return time.Unix(1700000000, 0) }})
 	post := func(handler http.Handler, url, body string) *httptest.ResponseRecorder {
 		req := httptest.NewRequest(http.MethodPost, url, strings.NewReader(body))
 		rec := httptest.NewRecorder()
@@ -121,11 +122,12 @@ func TestV1Credentials(t *testing.T) {
 
 func TestSeriesLimitPerTarget(t *testing.T) {
 	store := samples.New(time.Hour, 0, 2)
-	h := NewHandler(Options{Appender: store, Observer: &fakeObserver{}, MaxBodyBytes: 1 << 16, Logger: slog.New(slog.DiscardHandler)})
+	h := NewHandler(Options{Appender: store, Observer: &fakeObserver{}, MaxBodyBytes: 1 << 16, Logger: slog.New(slog.DiscardHandler),
+		Now: func() time.Time { return testNow }})
 	req := httptest.NewRequest(http.MethodPost, "/write", strings.NewReader("m,host=a x=1,y=2,z=3 1\nm,host=b x=1 1\n"))
 	rec := httptest.NewRecorder()
 	h.WriteV1().ServeHTTP(rec, req)
-	if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "1 samples refused: series limit reached") {
+	if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "1 samples refused (1 series limit reached); first: line 1: m_z at 1970-01-01T00:00:00Z: series limit of the target reached") {
 		t.Errorf("got %d %q", rec.Code, rec.Body)
 	}
 	if got := store.NumSeries(); got != 3 {

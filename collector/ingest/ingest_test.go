@@ -46,14 +46,26 @@ type fakeObserver struct {
 	address  string
 	id       string
 	deny     string
+	ids      map[string]string // by target name, as the tracker pins them
 }
 
 func (f *fakeObserver) Admit(name string) bool { return name != f.deny }
+
+func (f *fakeObserver) AgentID(name string) (string, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	id, ok := f.ids[name]
+	return id, ok
+}
 
 func (f *fakeObserver) Observe(_ context.Context, o state.Observation, _ time.Time) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.observed, f.interval, f.labels, f.address, f.id = append(f.observed, o.Name), o.Interval, o.Labels, o.MetricsAddress, o.ID
+	if f.ids == nil {
+		f.ids = map[string]string{}
+	}
+	f.ids[o.Name] = o.ID
 	return nil
 }
 
@@ -133,8 +145,13 @@ func TestDecode(t *testing.T) {
 		[]string{`{__name__="m_v", host="h1"} 1@1`, `{__name__="m_v", host="h1"} 3@3`}, "line 2: line is 54 bytes, longer than the limit of 40")
 }
 
+// testNow is the collector's clock in handler tests: the samples they
+// send (at 1 s to 3 s) are in the accepted window.
+var testNow = time.UnixMilli(5000)
+
 func newHandler(app Appender, obs Observer) http.Handler {
-	return NewHandler(Options{Appender: app, Observer: obs, MaxBodyBytes: 1 << 16, MaxLineBytes: 1024, Logger: slog.New(slog.DiscardHandler)}).Push()
+	return NewHandler(Options{Appender: app, Observer: obs, MaxBodyBytes: 1 << 16, MaxLineBytes: 1024, Logger: slog.New(slog.DiscardHandler),
+		Now: func() time.Time { return testNow }}).Push()
 }
 
 func push(t *testing.T, h http.Handler, body []byte, gz bool, headers map[string]string) *httptest.ResponseRecorder {
@@ -207,8 +224,8 @@ func TestHandler(t *testing.T) {
 		t.Errorf("samples after partial write: got %d, want 3", len(app.got))
 	}
 
-	// Goodbye.
-	rec = push(t, h, nil, false, map[string]string{wire.HeaderSequence: "12", wire.HeaderGoodbye: "1"})
+	// Goodbye, from the host's own agent.
+	rec = push(t, h, nil, false, map[string]string{wire.HeaderSequence: "12", wire.HeaderGoodbye: "1", wire.HeaderHostID: "machine-1"})
 	if rec.Code != http.StatusNoContent || len(obs.goodbyes) != 1 {
 		t.Errorf("goodbye: got %d, goodbyes %v", rec.Code, obs.goodbyes)
 	}

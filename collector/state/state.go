@@ -388,6 +388,17 @@ func (t *Tracker) SetInventory(inv Inventory, now time.Time) {
 	}
 }
 
+// AgentID returns the agent ID of the target called name (pinned at its
+// first push, restored at start) and whether the target is known.
+func (t *Tracker) AgentID(name string) (string, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if tg := t.targets[name]; tg != nil {
+		return tg.ID, true
+	}
+	return "", false
+}
+
 // Admit reports whether a target of this name may report: declared, or
 // allowed to register itself.
 func (t *Tracker) Admit(name string) bool {

@@ -10,6 +10,8 @@
 // result matches node_exporter's metric names.
 package wire
 
+import "time"
+
 // PushPath is the collector's native ingest endpoint.
 const PushPath = "/api/v1/push"
 
@@ -34,6 +36,28 @@ const (
 	// HeaderLabels carries the agent's configured labels as
 	// comma-separated name=value pairs (values URL-query-escaped).
 	HeaderLabels = "X-Nines-Labels"
+)
+
+// Limits the collector enforces on a push's headers (400 beyond); the
+// agent's configuration is checked against them too.
+const (
+	// MaxHostnameBytes bounds HeaderHostname (and a line's host tag): a
+	// DNS name's limit.
+	MaxHostnameBytes = 253
+	// MaxHostIDBytes bounds HeaderHostID: machine IDs are 32 to 36
+	// characters.
+	MaxHostIDBytes = 128
+	// MaxLabels bounds the labels of HeaderLabels.
+	MaxLabels = 32
+	// MaxLabelNameBytes and MaxLabelValueBytes bound a label's name and
+	// value (HeaderLabels, a line's tags).
+	MaxLabelNameBytes  = 128
+	MaxLabelValueBytes = 1024
+	// MinInterval and MaxInterval bound HeaderInterval: the agent's own
+	// lower bound, and an hour (a host announcing 100000h would never be
+	// found down).
+	MinInterval = 100 * time.Millisecond
+	MaxInterval = time.Hour
 )
 
 // MetricName is the series name for a line-protocol field.
