@@ -22,7 +22,7 @@ import (
 // with store.ErrConflict.
 func (s *Store) InsertIncident(ctx context.Context, inc *alerting.Incident) error {
 	var id int64
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err := s.inTx(ctx, func(tx cleaned) error {
 		err := tx.QueryRow(ctx, `INSERT INTO incidents (dedup_key, grp, rule, title, description, target, service, severity, priority,
 			status, labels, value, opened_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`,
 			inc.DedupKey, inc.Group, inc.Rule, inc.Title, inc.Description, inc.Target, inc.Service, inc.Severity,
@@ -49,13 +49,13 @@ func (s *Store) InsertIncident(ctx context.Context, inc *alerting.Incident) erro
 }
 
 // addEvent appends an event and queues its notifications in tx.
-func addEvent(ctx context.Context, tx pgx.Tx, ev alerting.Event) error {
+func addEvent(ctx context.Context, tx cleaned, ev alerting.Event) error {
 	var b pgx.Batch
 	at := ms(ev.At)
-	b.Queue(`INSERT INTO incident_events (incident_id, at, actor, action, text) VALUES ($1, $2, $3, $4, $5)`,
+	queue(&b, `INSERT INTO incident_events (incident_id, at, actor, action, text) VALUES ($1, $2, $3, $4, $5)`,
 		ev.IncidentID, at, ev.Actor, ev.Action, ev.Text)
 	for _, r := range ev.Notify {
-		b.Queue(`INSERT INTO outbox (incident_id, receiver, action, text, at, next_at) VALUES ($1, $2, $3, $4, $5, $5)`,
+		queue(&b, `INSERT INTO outbox (incident_id, receiver, action, text, at, next_at) VALUES ($1, $2, $3, $4, $5, $5)`,
 			ev.IncidentID, r, ev.Action, ev.Text, at)
 	}
 	return tx.SendBatch(ctx, &b).Close()
@@ -93,7 +93,7 @@ func (s *Store) Assign(ctx context.Context, id int64, assignee string, ev alerti
 // from the read of its status to the commit: of two collectors making
 // the same change at once, the second sees the first's result.
 func (s *Store) changeIncident(ctx context.Context, id int64, allowed func(alerting.Status) bool, ev alerting.Event, query string, args ...any) error {
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	return s.inTx(ctx, func(tx cleaned) error {
 		var cur string
 		err := tx.QueryRow(ctx, `SELECT status FROM incidents WHERE id = $1 FOR UPDATE`, id).Scan(&cur)
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -119,7 +119,7 @@ func (s *Store) changeIncident(ctx context.Context, id int64, allowed func(alert
 // AddEvent implements alerting.Store: the event and its notifications
 // in one transaction.
 func (s *Store) AddEvent(ctx context.Context, ev alerting.Event) error {
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	return s.inTx(ctx, func(tx cleaned) error {
 		var one int
 		err := tx.QueryRow(ctx, `SELECT 1 FROM incidents WHERE id = $1 FOR SHARE`, ev.IncidentID).Scan(&one)
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -134,7 +134,7 @@ func (s *Store) AddEvent(ctx context.Context, ev alerting.Event) error {
 
 // Events implements alerting.Store.
 func (s *Store) Events(ctx context.Context, id int64) ([]alerting.Event, error) {
-	rows, err := s.pool.Query(ctx, `SELECT incident_id, at, actor, action, text FROM incident_events WHERE incident_id = $1 ORDER BY id`, id)
+	rows, err := s.db.Query(ctx, `SELECT incident_id, at, actor, action, text FROM incident_events WHERE incident_id = $1 ORDER BY id`, id)
 	if err != nil {
 		return nil, err
 	}
@@ -153,7 +153,7 @@ func (s *Store) Events(ctx context.Context, id int64) ([]alerting.Event, error) 
 
 // LastResolved implements alerting.Store.
 func (s *Store) LastResolved(ctx context.Context, key string, since time.Time) (*alerting.Incident, error) {
-	row := s.pool.QueryRow(ctx, `SELECT `+incidentColumns+` FROM incidents
+	row := s.db.QueryRow(ctx, `SELECT `+incidentColumns+` FROM incidents
 		WHERE dedup_key = $1 AND status IN ('resolved', 'closed') AND resolved_at >= $2 ORDER BY id DESC LIMIT 1`, key, ms(since))
 	inc, err := scanIncident(row)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -164,7 +164,7 @@ func (s *Store) LastResolved(ctx context.Context, key string, since time.Time) (
 
 // SetSeverity implements alerting.Store.
 func (s *Store) SetSeverity(ctx context.Context, id int64, severity string, priority alerting.Priority) error {
-	_, err := s.pool.Exec(ctx, `UPDATE incidents SET severity = $1, priority = $2 WHERE id = $3`, severity, string(priority), id)
+	_, err := s.db.Exec(ctx, `UPDATE incidents SET severity = $1, priority = $2 WHERE id = $3`, severity, string(priority), id)
 	return err
 }
 
@@ -195,7 +195,7 @@ func (s *Store) Incidents(ctx context.Context, f alerting.Filter) ([]alerting.In
 	if f.Limit > 0 {
 		q += " LIMIT " + strconv.Itoa(f.Limit)
 	}
-	rows, err := s.pool.Query(ctx, q, args...)
+	rows, err := s.db.Query(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -221,7 +221,7 @@ func statusStrings(ss []alerting.Status) []string {
 
 // Incident implements alerting.Store.
 func (s *Store) Incident(ctx context.Context, id int64) (*alerting.Incident, error) {
-	inc, err := scanIncident(s.pool.QueryRow(ctx, `SELECT `+incidentColumns+` FROM incidents WHERE id = $1`, id))
+	inc, err := scanIncident(s.db.QueryRow(ctx, `SELECT `+incidentColumns+` FROM incidents WHERE id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, fmt.Errorf("incident %d: %w", id, store.ErrNotFound)
 	}
@@ -247,12 +247,12 @@ func scanIncident(r pgx.Row) (*alerting.Incident, error) {
 // lock: without it, two collectors saving a group at once would each
 // delete only the rows they saw and both insert theirs.
 func (s *Store) SaveAlerts(ctx context.Context, group string, alerts []rules.SavedAlert) error {
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	return s.inTx(ctx, func(tx cleaned) error {
 		var b pgx.Batch
-		b.Queue(`SELECT pg_advisory_xact_lock($1, hashtext($2))`, lockAlerts, group)
-		b.Queue(`DELETE FROM alert_state WHERE grp = $1`, group)
+		queue(&b, `SELECT pg_advisory_xact_lock($1, hashtext($2))`, lockAlerts, group)
+		queue(&b, `DELETE FROM alert_state WHERE grp = $1`, group)
 		for _, a := range alerts {
-			b.Queue(`INSERT INTO alert_state (grp, rule, rule_hash, labels, state, active_at, fired_at, value)
+			queue(&b, `INSERT INTO alert_state (grp, rule, rule_hash, labels, state, active_at, fired_at, value)
 				VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, group, a.Rule, a.RuleHash, js(a.Labels), int(a.State), ms(a.ActiveAt), optMs(a.FiredAt), a.Value)
 		}
 		return tx.SendBatch(ctx, &b).Close()
@@ -261,7 +261,7 @@ func (s *Store) SaveAlerts(ctx context.Context, group string, alerts []rules.Sav
 
 // LoadAlerts implements rules.StateStore.
 func (s *Store) LoadAlerts(ctx context.Context) ([]rules.SavedAlert, error) {
-	rows, err := s.pool.Query(ctx, `SELECT grp, rule, rule_hash, labels, state, active_at, fired_at, value FROM alert_state`)
+	rows, err := s.db.Query(ctx, `SELECT grp, rule, rule_hash, labels, state, active_at, fired_at, value FROM alert_state`)
 	if err != nil {
 		return nil, err
 	}
@@ -288,7 +288,7 @@ func (s *Store) DueNotifications(ctx context.Context, now time.Time, limit int) 
 	// In order per incident and receiver: a notification waits while an
 	// earlier one to the same receiver is still pending (a resolve never
 	// overtakes the open it resolves).
-	rows, err := s.pool.Query(ctx, `SELECT id, incident_id, receiver, action, text, at, attempts FROM outbox o
+	rows, err := s.db.Query(ctx, `SELECT id, incident_id, receiver, action, text, at, attempts FROM outbox o
 		WHERE delivered_at IS NULL AND NOT failed AND next_at <= $1
 		AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.incident_id = o.incident_id AND e.receiver = o.receiver
 			AND e.id < o.id AND e.delivered_at IS NULL AND NOT e.failed)
@@ -314,18 +314,18 @@ func (s *Store) MarkNotification(ctx context.Context, id int64, o alerting.Outco
 	var err error
 	switch {
 	case o.Delivered:
-		_, err = s.pool.Exec(ctx, `UPDATE outbox SET delivered_at = $1, attempts = attempts + 1, last_error = '' WHERE id = $2`, ms(o.At), id)
+		_, err = s.db.Exec(ctx, `UPDATE outbox SET delivered_at = $1, attempts = attempts + 1, last_error = '' WHERE id = $2`, ms(o.At), id)
 	case o.Failed:
-		_, err = s.pool.Exec(ctx, `UPDATE outbox SET failed = true, attempts = attempts + 1, last_error = $1 WHERE id = $2`, o.Error, id)
+		_, err = s.db.Exec(ctx, `UPDATE outbox SET failed = true, attempts = attempts + 1, last_error = $1 WHERE id = $2`, o.Error, id)
 	default:
-		_, err = s.pool.Exec(ctx, `UPDATE outbox SET next_at = $1, attempts = attempts + 1, last_error = $2 WHERE id = $3`, ms(o.Next), o.Error, id)
+		_, err = s.db.Exec(ctx, `UPDATE outbox SET next_at = $1, attempts = attempts + 1, last_error = $2 WHERE id = $3`, ms(o.Next), o.Error, id)
 	}
 	return err
 }
 
 // Told implements alerting.Store.
 func (s *Store) Told(ctx context.Context, incidentID int64) ([]string, error) {
-	rows, err := s.pool.Query(ctx, `SELECT DISTINCT receiver FROM outbox WHERE incident_id = $1 ORDER BY receiver`, incidentID)
+	rows, err := s.db.Query(ctx, `SELECT DISTINCT receiver FROM outbox WHERE incident_id = $1 ORDER BY receiver`, incidentID)
 	if err != nil {
 		return nil, err
 	}

@@ -18,7 +18,7 @@ import (
 
 // AddMaintenance implements store.Maintenance.
 func (s *Store) AddMaintenance(ctx context.Context, w *state.Window) error {
-	err := s.pool.QueryRow(ctx, `INSERT INTO maintenance_windows (name, targets, selector, services, schedule, from_at, to_at, created_by, created_at)
+	err := s.db.QueryRow(ctx, `INSERT INTO maintenance_windows (name, targets, selector, services, schedule, from_at, to_at, created_by, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
 		w.Name, js(w.Targets), js(w.Selector), js(w.Services), w.Schedule, ms(w.From), ms(w.To), w.CreatedBy, ms(w.CreatedAt)).Scan(&w.ID)
 	if err != nil {
@@ -31,7 +31,7 @@ func (s *Store) AddMaintenance(ctx context.Context, w *state.Window) error {
 // EndMaintenance implements store.Maintenance. The window is locked from
 // the read to the update: of two ends at once, the second finds it over.
 func (s *Store) EndMaintenance(ctx context.Context, id int64, by string, now time.Time) error {
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	return s.inTx(ctx, func(tx cleaned) error {
 		var from, to time.Time
 		err := tx.QueryRow(ctx, `SELECT from_at, to_at FROM maintenance_windows WHERE id = $1 FOR UPDATE`, id).Scan(&from, &to)
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -54,7 +54,7 @@ func (s *Store) EndMaintenance(ctx context.Context, id int64, by string, now tim
 
 // MaintenanceWindows implements store.Maintenance.
 func (s *Store) MaintenanceWindows(ctx context.Context, since time.Time) ([]state.Window, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id, name, targets, selector, services, schedule, from_at, to_at, created_by, created_at, ended_by
+	rows, err := s.db.Query(ctx, `SELECT id, name, targets, selector, services, schedule, from_at, to_at, created_by, created_at, ended_by
 		FROM maintenance_windows WHERE to_at > $1 ORDER BY from_at, id`, ms(since))
 	if err != nil {
 		return nil, err
@@ -83,7 +83,7 @@ func (s *Store) Secret(ctx context.Context, name string, n int) ([]byte, error) 
 		return nil, err
 	}
 	var v []byte
-	err := s.pool.QueryRow(ctx, `INSERT INTO web_settings (name, value) VALUES ($1, $2)
+	err := s.db.QueryRow(ctx, `INSERT INTO web_settings (name, value) VALUES ($1, $2)
 		ON CONFLICT (name) DO UPDATE SET value = CASE WHEN length(web_settings.value) = $3 THEN web_settings.value ELSE excluded.value END
 		RETURNING value`, name, fresh, n).Scan(&v)
 	return v, err
@@ -91,7 +91,7 @@ func (s *Store) Secret(ctx context.Context, name string, n int) ([]byte, error) 
 
 // Deliveries implements store.Tickets.
 func (s *Store) Deliveries(ctx context.Context, incidentID int64) ([]alerting.Delivery, error) {
-	rows, err := s.pool.Query(ctx, `SELECT receiver, action, at, attempts, delivered_at, failed, last_error FROM outbox
+	rows, err := s.db.Query(ctx, `SELECT receiver, action, at, attempts, delivered_at, failed, last_error FROM outbox
 		WHERE incident_id = $1 ORDER BY id`, incidentID)
 	if err != nil {
 		return nil, err
@@ -111,14 +111,14 @@ func (s *Store) Deliveries(ctx context.Context, incidentID int64) ([]alerting.De
 
 // LinkTicket implements store.Tickets.
 func (s *Store) LinkTicket(ctx context.Context, incidentID int64, t alerting.Ticket) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO incident_tickets (incident_id, receiver, ticket, url) VALUES ($1, $2, $3, $4)
+	_, err := s.db.Exec(ctx, `INSERT INTO incident_tickets (incident_id, receiver, ticket, url) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (incident_id, receiver) DO UPDATE SET ticket = excluded.ticket, url = excluded.url`, incidentID, t.Receiver, t.ID, t.URL)
 	return err
 }
 
 // Tickets implements store.Tickets.
 func (s *Store) Tickets(ctx context.Context, incidentID int64) ([]alerting.Ticket, error) {
-	rows, err := s.pool.Query(ctx, `SELECT receiver, ticket, url FROM incident_tickets WHERE incident_id = $1 ORDER BY receiver`, incidentID)
+	rows, err := s.db.Query(ctx, `SELECT receiver, ticket, url FROM incident_tickets WHERE incident_id = $1 ORDER BY receiver`, incidentID)
 	if err != nil {
 		return nil, err
 	}
@@ -136,7 +136,7 @@ func (s *Store) Tickets(ctx context.Context, incidentID int64) ([]alerting.Ticke
 
 // LinkedTickets implements store.Tickets.
 func (s *Store) LinkedTickets(ctx context.Context, receiver string, since time.Time) ([]store.LinkedTicket, error) {
-	rows, err := s.pool.Query(ctx, `SELECT t.incident_id, t.ticket, i.status FROM incident_tickets t JOIN incidents i ON i.id = t.incident_id
+	rows, err := s.db.Query(ctx, `SELECT t.incident_id, t.ticket, i.status FROM incident_tickets t JOIN incidents i ON i.id = t.incident_id
 		WHERE t.receiver = $1 AND (i.status IN ('open', 'acknowledged') OR COALESCE(i.resolved_at, i.closed_at) >= $2)
 		ORDER BY t.incident_id DESC`, receiver, ms(since))
 	if err != nil {
@@ -159,14 +159,14 @@ func (s *Store) LinkedTickets(ctx context.Context, receiver string, since time.T
 // Pending implements store.Tickets.
 func (s *Store) Pending(ctx context.Context, incidentID int64, receiver string) (int, error) {
 	var n int
-	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM outbox WHERE incident_id = $1 AND receiver = $2 AND delivered_at IS NULL AND NOT failed`,
+	err := s.db.QueryRow(ctx, `SELECT count(*) FROM outbox WHERE incident_id = $1 AND receiver = $2 AND delivered_at IS NULL AND NOT failed`,
 		incidentID, receiver).Scan(&n)
 	return n, err
 }
 
 // Record implements audit.Log.
 func (s *Store) Record(ctx context.Context, e audit.Entry) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO audit_log (at, principal, action, object, detail) VALUES ($1, $2, $3, $4, $5)`,
+	_, err := s.db.Exec(ctx, `INSERT INTO audit_log (at, principal, action, object, detail) VALUES ($1, $2, $3, $4, $5)`,
 		ms(e.At), e.Principal, e.Action, e.Object, e.Detail)
 	return err
 }
@@ -177,7 +177,7 @@ func (s *Store) Entries(ctx context.Context, f audit.Filter) ([]audit.Entry, err
 	if limit <= 0 {
 		limit = 1000
 	}
-	rows, err := s.pool.Query(ctx, `SELECT at, principal, action, object, detail FROM audit_log
+	rows, err := s.db.Query(ctx, `SELECT at, principal, action, object, detail FROM audit_log
 		WHERE at >= $1 AND ($2 = '' OR principal = $2) AND action LIKE $3 ESCAPE '\' ORDER BY id DESC LIMIT $4`,
 		ms(f.Since), f.Principal, likePrefix(f.Action), limit)
 	if err != nil {

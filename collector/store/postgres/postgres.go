@@ -12,7 +12,9 @@
 // (SELECT ... FOR UPDATE), unique indexes and transaction-scoped advisory
 // locks. Timestamps are timestamptz, written truncated to the
 // millisecond, so they round-trip exactly as SQLite's milliseconds do,
-// and are read back in UTC.
+// and are read back in UTC. Text that PostgreSQL cannot hold (NUL bytes,
+// invalid UTF-8), which SQLite stores as given, is stored with U+FFFD in
+// their place rather than failing the write (see clean).
 //
 // It uses github.com/jackc/pgx/v5 through its pool (pgxpool), a pure-Go
 // driver, so binaries still build with CGO_ENABLED=0.
@@ -38,6 +40,7 @@ import (
 // one database.
 type Store struct {
 	pool *pgxpool.Pool
+	db   cleaned // the pool
 	hist *store.HistoryCache
 }
 
@@ -60,7 +63,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{pool: pool}
+	s := &Store{pool: pool, db: cleaned{pool}}
 	if err := s.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("migrate %s/%s: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Database, err)
@@ -69,7 +72,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	// visible at COMMIT, and concurrent writers (this pool's connections,
 	// another collector) commit out of order: the history cache needs its
 	// default margin (see store.ChangeLog).
-	s.hist = store.NewHistoryCache(changeLog{pool}, store.CacheOptions{})
+	s.hist = store.NewHistoryCache(changeLog{s.db}, store.CacheOptions{})
 	return s, nil
 }
 
@@ -248,6 +251,13 @@ func (s *Store) migrate(ctx context.Context) error {
 			conn.Conn().Close(context.WithoutCancel(ctx))
 		}
 	}()
+	var enc string
+	if err := conn.QueryRow(ctx, `SHOW server_encoding`).Scan(&enc); err != nil {
+		return err
+	}
+	if enc != "UTF8" {
+		return fmt.Errorf("database encoding is %s, not UTF8: create the database WITH ENCODING 'UTF8'", enc)
+	}
 	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version integer NOT NULL)`); err != nil {
 		return err
 	}
@@ -280,6 +290,11 @@ func (s *Store) migrate(ctx context.Context) error {
 	return nil
 }
 
+// inTx runs f in a transaction, committed when f returns nil.
+func (s *Store) inTx(ctx context.Context, f func(tx cleaned) error) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return f(cleaned{tx}) })
+}
+
 // ms is t truncated to the millisecond, the precision the store keeps
 // (as SQLite's *_ms columns do).
 func ms(t time.Time) time.Time { return time.UnixMilli(t.UnixMilli()).UTC() }
@@ -305,9 +320,9 @@ func utcPtr(t *time.Time) *time.Time {
 // js is v as JSON for a jsonb column: pgx would send a nil map or
 // slice as SQL NULL, this sends JSON null, as the SQLite store stores it
 // (it reads back as nil). v is a map or slice of strings, which always
-// marshals.
+// marshals; its strings are cleaned (see clean).
 func js(v any) string {
-	b, _ := json.Marshal(v)
+	b, _ := json.Marshal(cleanJSON(v))
 	return string(b)
 }
 
@@ -319,7 +334,7 @@ func isUnique(err error, constraint string) bool {
 
 // SaveTarget implements state.Store.
 func (s *Store) SaveTarget(ctx context.Context, in state.Info) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO targets (name, kind, agent_id, labels, interval_ms, metrics_address, goodbye)
+	_, err := s.db.Exec(ctx, `INSERT INTO targets (name, kind, agent_id, labels, interval_ms, metrics_address, goodbye)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)
 		ON CONFLICT (name) DO UPDATE SET kind = excluded.kind, agent_id = excluded.agent_id, labels = excluded.labels,
 		interval_ms = excluded.interval_ms, metrics_address = excluded.metrics_address, goodbye = excluded.goodbye`,
@@ -329,7 +344,7 @@ func (s *Store) SaveTarget(ctx context.Context, in state.Info) error {
 
 // Targets implements state.Store.
 func (s *Store) Targets(ctx context.Context) ([]state.Info, error) {
-	rows, err := s.pool.Query(ctx, `SELECT name, kind, agent_id, labels, interval_ms, metrics_address, goodbye FROM targets ORDER BY name`)
+	rows, err := s.db.Query(ctx, `SELECT name, kind, agent_id, labels, interval_ms, metrics_address, goodbye FROM targets ORDER BY name`)
 	if err != nil {
 		return nil, err
 	}
@@ -356,17 +371,17 @@ func changeArgs(c state.Change) []any {
 
 // RecordChange implements state.Store.
 func (s *Store) RecordChange(ctx context.Context, c state.Change) error {
-	_, err := s.pool.Exec(ctx, insertChange, changeArgs(c)...)
+	_, err := s.db.Exec(ctx, insertChange, changeArgs(c)...)
 	return err
 }
 
 // RecordChanges implements store.History: one transaction, one round
 // trip.
 func (s *Store) RecordChanges(ctx context.Context, changes []state.Change) error {
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	return s.inTx(ctx, func(tx cleaned) error {
 		var b pgx.Batch
 		for _, c := range changes {
-			b.Queue(insertChange, changeArgs(c)...)
+			queue(&b, insertChange, changeArgs(c)...)
 		}
 		return tx.SendBatch(ctx, &b).Close()
 	})
@@ -375,7 +390,7 @@ func (s *Store) RecordChanges(ctx context.Context, changes []state.Change) error
 // LatestChanges implements state.Store: each target's most recently
 // recorded change.
 func (s *Store) LatestChanges(ctx context.Context) ([]state.Change, error) {
-	rows, err := s.pool.Query(ctx, `SELECT DISTINCT ON (target) target, kind, from_state, to_state, at, cause
+	rows, err := s.db.Query(ctx, `SELECT DISTINCT ON (target) target, kind, from_state, to_state, at, cause
 		FROM state_changes ORDER BY target, id DESC`)
 	if err != nil {
 		return nil, err
@@ -390,10 +405,10 @@ func (s *Store) History(ctx context.Context, target string, from, to time.Time) 
 	// Two statements, so that one target's history is read through the
 	// (target, at) index.
 	if target == "" {
-		rows, err = s.pool.Query(ctx, `SELECT target, kind, from_state, to_state, at, cause FROM state_changes
+		rows, err = s.db.Query(ctx, `SELECT target, kind, from_state, to_state, at, cause FROM state_changes
 			WHERE at >= $1 AND at <= $2 ORDER BY at, id`, ms(from), ms(to))
 	} else {
-		rows, err = s.pool.Query(ctx, `SELECT target, kind, from_state, to_state, at, cause FROM state_changes
+		rows, err = s.db.Query(ctx, `SELECT target, kind, from_state, to_state, at, cause FROM state_changes
 			WHERE target = $1 AND at >= $2 AND at <= $3 ORDER BY at, id`, target, ms(from), ms(to))
 	}
 	if err != nil {
@@ -425,11 +440,11 @@ func (s *Store) HistorySince(ctx context.Context, target string, from, to time.T
 }
 
 // changeLog is what the history cache reads: a target's rows by id.
-type changeLog struct{ pool *pgxpool.Pool }
+type changeLog struct{ db cleaned }
 
 // ChangesAfter implements store.ChangeLog.
 func (l changeLog) ChangesAfter(ctx context.Context, target string, seq int64) ([]store.Sequenced, error) {
-	rows, err := l.pool.Query(ctx, `SELECT id, to_state, at FROM state_changes WHERE target = $1 AND id > $2`, target, seq)
+	rows, err := l.db.Query(ctx, `SELECT id, to_state, at FROM state_changes WHERE target = $1 AND id > $2`, target, seq)
 	if err != nil {
 		return nil, err
 	}
@@ -460,7 +475,7 @@ const (
 // and the new run, read and written in one statement.
 func (s *Store) StartRun(ctx context.Context, now time.Time) (id int64, prevAlive time.Time, err error) {
 	var prev *time.Time
-	err = s.pool.QueryRow(ctx, `WITH prev AS (SELECT max(last_alive_at) AS at FROM collector_runs)
+	err = s.db.QueryRow(ctx, `WITH prev AS (SELECT max(last_alive_at) AS at FROM collector_runs)
 		INSERT INTO collector_runs (started_at, last_alive_at) VALUES ($1, $1)
 		RETURNING id, (SELECT at FROM prev)`, ms(now)).Scan(&id, &prev)
 	if err != nil {
@@ -474,7 +489,7 @@ func (s *Store) StartRun(ctx context.Context, now time.Time) (id int64, prevAliv
 
 // Alive implements store.Runs.
 func (s *Store) Alive(ctx context.Context, id int64, now time.Time) error {
-	_, err := s.pool.Exec(ctx, `UPDATE collector_runs SET last_alive_at = $1 WHERE id = $2`, ms(now), id)
+	_, err := s.db.Exec(ctx, `UPDATE collector_runs SET last_alive_at = $1 WHERE id = $2`, ms(now), id)
 	return err
 }
 
@@ -485,7 +500,7 @@ func (s *Store) Alive(ctx context.Context, id int64, now time.Time) error {
 // overlap (two collectors sharing the database) leave no gap between
 // them.
 func (s *Store) Gaps(ctx context.Context, from, to time.Time) ([][2]time.Time, error) {
-	rows, err := s.pool.Query(ctx, `SELECT started_at, last_alive_at FROM collector_runs ORDER BY started_at, id`)
+	rows, err := s.db.Query(ctx, `SELECT started_at, last_alive_at FROM collector_runs ORDER BY started_at, id`)
 	if err != nil {
 		return nil, err
 	}

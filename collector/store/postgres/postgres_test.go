@@ -320,3 +320,51 @@ func TestSharedDatabase(t *testing.T) {
 		}
 	})
 }
+
+// TestHostileText: NUL bytes and invalid UTF-8, which PostgreSQL's text
+// refuses and SQLite stores, never make a write fail: they are stored as
+// U+FFFD, and lookups by the same raw value still find the row.
+func TestHostileText(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, pgtest.Start(t).NewDatabase(t))
+	const bad = "web\x001\xff"
+	const stored = "web\uFFFD1\uFFFD"
+
+	must(t, s.RecordChange(ctx, state.Change{Target: bad, Kind: state.KindHost, From: state.Unknown, To: state.Down, At: t0, Cause: "HTTP 500: " + bad}))
+	hist, err := s.History(ctx, bad, t0, t0)
+	must(t, err)
+	if len(hist) != 1 || hist[0].Target != stored || hist[0].Cause != "HTTP 500: "+stored {
+		t.Errorf("history of a hostile name: got %+v", hist)
+	}
+	if _, changes, err := s.HistorySince(ctx, bad, t0, t0); err != nil || len(changes) != 1 {
+		t.Errorf("HistorySince of a hostile name: got %+v, %v", changes, err)
+	}
+	must(t, s.SaveTarget(ctx, state.Info{Name: bad, Kind: state.KindHost, Labels: map[string]string{bad: bad}}))
+	targets, err := s.Targets(ctx)
+	must(t, err)
+	if len(targets) != 1 || targets[0].Name != stored || targets[0].Labels[stored] != stored {
+		t.Errorf("target with hostile labels: got %+v", targets)
+	}
+	inc := &alerting.Incident{DedupKey: bad, Group: "g", Rule: "r", Title: bad, Description: bad, Priority: alerting.P3,
+		Status: alerting.StatusOpen, Labels: map[string]string{"host": bad}, OpenedAt: t0, Notify: []string{bad}}
+	must(t, s.InsertIncident(ctx, inc))
+	due, err := s.DueNotifications(ctx, t0, 10)
+	must(t, err)
+	if len(due) != 1 {
+		t.Fatalf("due: got %+v, want one", due)
+	}
+	must(t, s.MarkNotification(ctx, due[0].ID, alerting.Outcome{At: t0, Next: t0.Add(time.Minute), Error: "HTTP 502: \x00\xfe"}))
+	if n, err := s.Pending(ctx, inc.ID, bad); err != nil || n != 1 {
+		t.Errorf("pending to a hostile receiver name: got %d, %v; want 1", n, err)
+	}
+	must(t, s.Transition(ctx, inc.ID, []alerting.Status{alerting.StatusOpen}, alerting.StatusResolved, alerting.Event{At: t0, Actor: bad, Action: "resolved", Text: bad}))
+	if got, err := s.LastResolved(ctx, bad, t0); err != nil || got.Title != stored || got.Labels["host"] != stored {
+		t.Errorf("resolved incident with a hostile key: got %+v, %v", got, err)
+	}
+	w := state.Window{Name: bad, Targets: []string{bad}, Selector: map[string]string{"site": bad}, From: t0, To: t0.Add(time.Hour), CreatedBy: bad, CreatedAt: t0}
+	must(t, s.AddMaintenance(ctx, &w))
+	must(t, s.Record(ctx, audit.Entry{At: t0, Principal: bad, Action: "x", Detail: bad}))
+	if es, err := s.Entries(ctx, audit.Filter{Principal: bad}); err != nil || len(es) != 1 || es[0].Detail != stored {
+		t.Errorf("audit of a hostile principal: got %+v, %v", es, err)
+	}
+}
