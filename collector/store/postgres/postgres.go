@@ -53,7 +53,8 @@ var _ store.Store = (*Store)(nil)
 func Open(ctx context.Context, dsn string) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
-		// pgx's parse errors never include the password.
+		// pgx quotes the string with its password redacted
+		// (TestOpenBadDSN).
 		return nil, fmt.Errorf("postgres dsn: %w", err)
 	}
 	if _, ok := cfg.ConnConfig.RuntimeParams["application_name"]; !ok {

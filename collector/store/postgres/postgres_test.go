@@ -368,3 +368,21 @@ func TestHostileText(t *testing.T) {
 		t.Errorf("audit of a hostile principal: got %+v, %v", es, err)
 	}
 }
+
+// TestOpenBadDSN: a malformed DSN is refused with pgx's message, which
+// quotes it with the password redacted, so the password stays out of
+// logs.
+func TestOpenBadDSN(t *testing.T) {
+	for _, dsn := range []string{
+		"postgres://nines:s3cret@db.example:notaport/nines",
+		"host=db.example password=s3cret port=notaport",
+		"postgres://nines:s3cret@[::1/nines",
+		"host=db.example password='s3cret port=5432",
+		"postgres://nines:s3c ret@db/x?sslmode=bogus",
+	} {
+		_, err := Open(context.Background(), dsn)
+		if err == nil || strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("Open(%q): got %v, want an error that does not show the password", dsn, err)
+		}
+	}
+}

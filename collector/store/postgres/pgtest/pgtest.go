@@ -49,12 +49,10 @@ type Server struct {
 // PostgreSQL server binaries are not installed.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	bin, err := findBin()
+	bin, err := findBin(debianBins)
 	if err != nil {
-		if os.Getenv(SkipEnv) == "1" {
-			t.Skipf("%v, and %s=1", err, SkipEnv)
-		}
-		t.Fatalf("%v: install the Debian package postgresql (make test-deps), or set %s=1 to skip the PostgreSQL tests", err, SkipEnv)
+		missing(t, err)
+		return nil
 	}
 	dir, err := os.MkdirTemp("", "nines-pg-")
 	if err != nil {
@@ -125,6 +123,17 @@ func Start(t testing.TB) *Server {
 	}
 }
 
+// missing fails t, or skips it with NINES_SKIP_POSTGRES=1, for want of
+// the server binaries.
+func missing(t testing.TB, err error) {
+	t.Helper()
+	if os.Getenv(SkipEnv) == "1" {
+		t.Skipf("%v, and %s=1", err, SkipEnv)
+		return
+	}
+	t.Fatalf("%v: install the Debian package postgresql (make test-deps), or set %s=1 to skip the PostgreSQL tests", err, SkipEnv)
+}
+
 // waitReady waits until the server accepts connections, or has exited.
 func (s *Server) waitReady(exited <-chan error) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -178,10 +187,13 @@ func (s *Server) Exec(t testing.TB, db, sql string, args ...any) {
 	}
 }
 
+// debianBins is where Debian's server packages put their binaries.
+const debianBins = "/usr/lib/postgresql/*/bin"
+
 // findBin returns the directory of initdb and postgres: the newest
-// Debian server version, else PATH.
-func findBin() (string, error) {
-	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+// version among the directories matching glob, else PATH's.
+func findBin(glob string) (string, error) {
+	dirs, _ := filepath.Glob(glob)
 	slices.SortFunc(dirs, func(a, b string) int { return version(b) - version(a) })
 	for _, d := range dirs {
 		if isFile(filepath.Join(d, "initdb")) && isFile(filepath.Join(d, "postgres")) {
@@ -194,7 +206,7 @@ func findBin() (string, error) {
 			return d, nil
 		}
 	}
-	return "", fmt.Errorf("PostgreSQL server binaries (initdb, postgres) not found in /usr/lib/postgresql/*/bin or PATH")
+	return "", fmt.Errorf("PostgreSQL server binaries (initdb, postgres) not found in %s or PATH", glob)
 }
 
 // version is the number in /usr/lib/postgresql/<version>/bin.
