@@ -49,7 +49,13 @@ var _ store.Store = (*Store)(nil)
 // Open connects to the database named by dsn (a URL,
 // postgres://user@host/db?sslmode=verify-full, or key=value pairs; pgx's
 // pool_* parameters size the pool) and brings its schema up to date. It
-// refuses a database whose schema is newer than this binary knows.
+// refuses a database whose schema is newer than this binary knows, and
+// one whose encoding is not UTF8. The role needs to create tables in
+// the first schema of its search_path (public, unless the DSN sets
+// search_path): own the database, or, since PostgreSQL 15, be granted
+// CREATE on that schema. Statements are prepared and cached per
+// connection; behind a pooler in transaction mode (PgBouncer) add
+// default_query_exec_mode=exec to the DSN.
 func Open(ctx context.Context, dsn string) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
