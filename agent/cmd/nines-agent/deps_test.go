@@ -11,6 +11,7 @@ import (
 func TestAgentDependencies(t *testing.T) {
 	forbidden := []string{
 		"modernc.org/sqlite",
+		"github.com/jackc/pgx/v5",
 		"github.com/gosnmp/gosnmp",
 		"github.com/prometheus/client_golang",
 		"github.com/prometheus/prometheus",

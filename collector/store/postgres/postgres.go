@@ -1,0 +1,543 @@
+// Package postgres is the PostgreSQL store.Store: the same facts as the
+// embedded SQLite store (collector/store/sqlite), in a database that
+// several collectors may share. collector/store/storetest pins down its
+// behaviour; this package's tests run it against a real PostgreSQL that
+// they start themselves (see pgtest).
+//
+// Every write that reads before it writes (an incident's transition, the
+// end of a maintenance window, a secret's first use, a rule group's alert
+// state) locks what it read in the same transaction, so two collectors
+// writing at once never both apply a change that only one may make: where
+// SQLite relied on its single writer, this store relies on row locks
+// (SELECT ... FOR UPDATE), unique indexes and transaction-scoped advisory
+// locks. Timestamps are timestamptz, written truncated to the
+// millisecond, so they round-trip exactly as SQLite's milliseconds do,
+// and are read back in UTC. Text that PostgreSQL cannot hold (NUL bytes,
+// invalid UTF-8), which SQLite stores as given, is stored with U+FFFD in
+// their place rather than failing the write (see clean).
+//
+// It uses github.com/jackc/pgx/v5 through its pool (pgxpool), a pure-Go
+// driver, so binaries still build with CGO_ENABLED=0.
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/ninesmon/nines/collector/state"
+	"github.com/ninesmon/nines/collector/store"
+)
+
+// Store is a PostgreSQL database. It is safe for concurrent use, and
+// several Stores (in one process or in several collectors) may share
+// one database.
+type Store struct {
+	pool *pgxpool.Pool
+	db   cleaned // the pool
+	hist *store.HistoryCache
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open connects to the database named by dsn (a URL,
+// postgres://user@host/db?sslmode=verify-full, or key=value pairs; pgx's
+// pool_* parameters size the pool) and brings its schema up to date. It
+// refuses a database whose schema is newer than this binary knows, and
+// one whose encoding is not UTF8. The role needs to create tables in
+// the first schema of its search_path (public, unless the DSN sets
+// search_path): own the database, or, since PostgreSQL 15, be granted
+// CREATE on that schema. Statements are prepared and cached per
+// connection; behind a pooler in transaction mode (PgBouncer) add
+// default_query_exec_mode=exec to the DSN.
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		// pgx quotes the string with its password redacted
+		// (TestOpenBadDSN).
+		return nil, fmt.Errorf("postgres dsn: %w", err)
+	}
+	if _, ok := cfg.ConnConfig.RuntimeParams["application_name"]; !ok {
+		cfg.ConnConfig.RuntimeParams["application_name"] = "nines-collector"
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{pool: pool, db: cleaned{pool}}
+	if err := s.migrate(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("migrate %s/%s: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Database, err)
+	}
+	// Identity values are assigned when a row is inserted but become
+	// visible at COMMIT, and concurrent writers (this pool's connections,
+	// another collector) commit out of order: the history cache needs its
+	// default margin (see store.ChangeLog).
+	s.hist = store.NewHistoryCache(changeLog{s.db}, store.CacheOptions{})
+	return s, nil
+}
+
+// ReadParallelism implements store.Store: half the pool, so timelines
+// read in parallel leave connections to the writers.
+func (s *Store) ReadParallelism() int { return max(1, int(s.pool.Config().MaxConns)/2) }
+
+// Close closes the pool's connections.
+func (s *Store) Close() error {
+	s.pool.Close()
+	return nil
+}
+
+// migrations are applied in order, once each, each in its own
+// transaction (PostgreSQL's DDL is transactional); never edit a
+// released one, append a new one.
+var migrations = []string{
+	`CREATE TABLE state_changes (
+		id bigint GENERATED ALWAYS AS IDENTITY (CACHE 1) PRIMARY KEY,
+		target text NOT NULL,
+		kind text NOT NULL,
+		from_state text NOT NULL,
+		to_state text NOT NULL,
+		at timestamptz NOT NULL,
+		cause text NOT NULL
+	);
+	-- History of one target over a period.
+	CREATE INDEX state_changes_target_at ON state_changes (target, at, id);
+	-- The history cache's tail reads: a target's rows above a number.
+	CREATE INDEX state_changes_target_id ON state_changes (target, id) INCLUDE (at, to_state);
+
+	CREATE TABLE targets (
+		name text PRIMARY KEY,
+		kind text NOT NULL,
+		agent_id text NOT NULL,
+		labels jsonb NOT NULL,
+		interval_ms bigint NOT NULL,
+		metrics_address text NOT NULL,
+		goodbye boolean NOT NULL
+	);
+
+	CREATE TABLE collector_runs (
+		id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+		started_at timestamptz NOT NULL,
+		last_alive_at timestamptz NOT NULL
+	);
+
+	CREATE TABLE incidents (
+		id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+		dedup_key text NOT NULL,
+		grp text NOT NULL,
+		rule text NOT NULL,
+		title text NOT NULL,
+		description text NOT NULL,
+		target text NOT NULL,
+		service text NOT NULL,
+		severity text NOT NULL,
+		priority text NOT NULL,
+		status text NOT NULL,
+		labels jsonb NOT NULL,
+		value double precision NOT NULL,
+		opened_at timestamptz NOT NULL,
+		acknowledged_at timestamptz,
+		acknowledged_by text NOT NULL DEFAULT '',
+		resolved_at timestamptz,
+		closed_at timestamptz,
+		assigned_to text NOT NULL DEFAULT ''
+	);
+	CREATE INDEX incidents_status ON incidents (status);
+	CREATE INDEX incidents_key_resolved ON incidents (dedup_key, resolved_at);
+	-- One active incident per dedup key, whichever collector opens it.
+	CREATE UNIQUE INDEX incidents_one_active ON incidents (dedup_key) WHERE status IN ('open', 'acknowledged');
+
+	CREATE TABLE incident_events (
+		id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+		incident_id bigint NOT NULL REFERENCES incidents (id),
+		at timestamptz NOT NULL,
+		actor text NOT NULL,
+		action text NOT NULL,
+		text text NOT NULL
+	);
+	CREATE INDEX incident_events_incident ON incident_events (incident_id, id);
+
+	CREATE TABLE outbox (
+		id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+		incident_id bigint NOT NULL REFERENCES incidents (id),
+		receiver text NOT NULL,
+		action text NOT NULL,
+		text text NOT NULL,
+		at timestamptz NOT NULL,
+		attempts integer NOT NULL DEFAULT 0,
+		next_at timestamptz NOT NULL,
+		delivered_at timestamptz,
+		failed boolean NOT NULL DEFAULT false,
+		last_error text NOT NULL DEFAULT ''
+	);
+	CREATE INDEX outbox_due ON outbox (next_at) WHERE delivered_at IS NULL AND NOT failed;
+	CREATE INDEX outbox_order ON outbox (incident_id, receiver, id);
+
+	CREATE TABLE incident_tickets (
+		incident_id bigint NOT NULL REFERENCES incidents (id),
+		receiver text NOT NULL,
+		ticket text NOT NULL,
+		url text NOT NULL,
+		PRIMARY KEY (incident_id, receiver)
+	);
+	CREATE INDEX incident_tickets_receiver ON incident_tickets (receiver, incident_id);
+
+	CREATE TABLE alert_state (
+		grp text NOT NULL,
+		rule text NOT NULL,
+		rule_hash text NOT NULL,
+		labels jsonb NOT NULL,
+		state integer NOT NULL,
+		active_at timestamptz NOT NULL,
+		fired_at timestamptz,
+		value double precision NOT NULL
+	);
+	CREATE INDEX alert_state_grp ON alert_state (grp);
+
+	CREATE TABLE maintenance_windows (
+		id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+		name text NOT NULL,
+		targets jsonb NOT NULL,
+		selector jsonb NOT NULL,
+		services jsonb NOT NULL,
+		schedule text NOT NULL,
+		from_at timestamptz NOT NULL,
+		to_at timestamptz NOT NULL,
+		created_by text NOT NULL,
+		created_at timestamptz NOT NULL,
+		ended_by text NOT NULL DEFAULT ''
+	);
+	CREATE INDEX maintenance_windows_to ON maintenance_windows (to_at);
+
+	CREATE TABLE web_settings (
+		name text PRIMARY KEY,
+		value bytea NOT NULL
+	);
+
+	CREATE TABLE audit_log (
+		id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+		at timestamptz NOT NULL,
+		principal text NOT NULL,
+		action text NOT NULL,
+		object text NOT NULL,
+		detail text NOT NULL
+	);
+	CREATE INDEX audit_log_at ON audit_log (at);`,
+	// Each notification carries the incident as its event left it.
+	`ALTER TABLE outbox ADD COLUMN incident text NOT NULL DEFAULT '';`,
+}
+
+// Advisory lock classes, in the two-int form (class, object), which
+// never meets a single-bigint key another component (a leader lease)
+// takes.
+const (
+	lockMigrate = 0x6e696e01 // "nin\x01", object 0
+	lockAlerts  = 0x6e696e02 // object hashtext(group); see SaveAlerts
+)
+
+// migrate applies the migrations this database lacks. Collectors that
+// start together take turns on an advisory lock, so each migration runs
+// once; a schema newer than this binary knows is refused untouched.
+func (s *Store) migrate(ctx context.Context) error {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1, 0)`, lockMigrate); err != nil {
+		return err
+	}
+	defer func() {
+		// Closing the connection would release it too; a failed unlock
+		// leaves the lock to the session, so drop the connection then.
+		if _, err := conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1, 0)`, lockMigrate); err != nil {
+			conn.Conn().Close(context.WithoutCancel(ctx))
+		}
+	}()
+	var enc string
+	if err := conn.QueryRow(ctx, `SHOW server_encoding`).Scan(&enc); err != nil {
+		return err
+	}
+	if enc != "UTF8" {
+		return fmt.Errorf("database encoding is %s, not UTF8: create the database WITH ENCODING 'UTF8'", enc)
+	}
+	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version integer NOT NULL)`); err != nil {
+		return err
+	}
+	var v int
+	err = conn.QueryRow(ctx, `SELECT version FROM schema_version`).Scan(&v)
+	if errors.Is(err, pgx.ErrNoRows) {
+		if _, err := conn.Exec(ctx, `INSERT INTO schema_version VALUES (0)`); err != nil {
+			return err
+		}
+	} else if err != nil {
+		return err
+	}
+	if v > len(migrations) {
+		return fmt.Errorf("database schema version %d is newer than this binary knows (%d)", v, len(migrations))
+	}
+	for i := v; i < len(migrations); i++ {
+		err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+			// No arguments: pgx sends it with the simple protocol, which
+			// runs several statements.
+			if _, err := tx.Exec(ctx, migrations[i]); err != nil {
+				return fmt.Errorf("migration %d: %w", i+1, err)
+			}
+			_, err := tx.Exec(ctx, `UPDATE schema_version SET version = $1`, i+1)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// inTx runs f in a transaction, committed when f returns nil.
+func (s *Store) inTx(ctx context.Context, f func(tx cleaned) error) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return f(cleaned{tx}) })
+}
+
+// ms is t truncated to the millisecond, the precision the store keeps
+// (as SQLite's *_ms columns do).
+func ms(t time.Time) time.Time { return time.UnixMilli(t.UnixMilli()).UTC() }
+
+// optMs is ms(t), or NULL for the zero time.
+func optMs(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	m := ms(t)
+	return &m
+}
+
+// utcPtr returns a nullable timestamp in UTC.
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+// js is v as JSON for a jsonb column: pgx would send a nil map or
+// slice as SQL NULL, this sends JSON null, as the SQLite store stores it
+// (it reads back as nil). v is a map or slice of strings, which always
+// marshals; its strings are cleaned (see clean).
+func js(v any) string {
+	b, _ := json.Marshal(cleanJSON(v))
+	return string(b)
+}
+
+// isUnique reports whether err is a unique violation of the named index.
+func isUnique(err error, constraint string) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505" && pe.ConstraintName == constraint
+}
+
+// SaveTarget implements state.Store.
+func (s *Store) SaveTarget(ctx context.Context, in state.Info) error {
+	_, err := s.db.Exec(ctx, `INSERT INTO targets (name, kind, agent_id, labels, interval_ms, metrics_address, goodbye)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)
+		ON CONFLICT (name) DO UPDATE SET kind = excluded.kind, agent_id = excluded.agent_id, labels = excluded.labels,
+		interval_ms = excluded.interval_ms, metrics_address = excluded.metrics_address, goodbye = excluded.goodbye`,
+		in.Name, string(in.Kind), in.ID, js(in.Labels), in.Interval.Milliseconds(), in.MetricsAddress, in.Goodbye)
+	return err
+}
+
+// Targets implements state.Store.
+func (s *Store) Targets(ctx context.Context) ([]state.Info, error) {
+	rows, err := s.db.Query(ctx, `SELECT name, kind, agent_id, labels, interval_ms, metrics_address, goodbye FROM targets ORDER BY name`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []state.Info
+	for rows.Next() {
+		var in state.Info
+		var kind string
+		var ival int64
+		if err := rows.Scan(&in.Name, &kind, &in.ID, &in.Labels, &ival, &in.MetricsAddress, &in.Goodbye); err != nil {
+			return nil, fmt.Errorf("target: %w", err)
+		}
+		in.Kind, in.Interval = state.Kind(kind), time.Duration(ival)*time.Millisecond
+		out = append(out, in)
+	}
+	return out, rows.Err()
+}
+
+const insertChange = `INSERT INTO state_changes (target, kind, from_state, to_state, at, cause) VALUES ($1, $2, $3, $4, $5, $6)`
+
+func changeArgs(c state.Change) []any {
+	return []any{c.Target, string(c.Kind), string(c.From), string(c.To), ms(c.At), c.Cause}
+}
+
+// RecordChange implements state.Store.
+func (s *Store) RecordChange(ctx context.Context, c state.Change) error {
+	_, err := s.db.Exec(ctx, insertChange, changeArgs(c)...)
+	return err
+}
+
+// RecordChanges implements store.History: one transaction, one round
+// trip.
+func (s *Store) RecordChanges(ctx context.Context, changes []state.Change) error {
+	return s.inTx(ctx, func(tx cleaned) error {
+		var b pgx.Batch
+		for _, c := range changes {
+			queue(&b, insertChange, changeArgs(c)...)
+		}
+		return tx.SendBatch(ctx, &b).Close()
+	})
+}
+
+// LatestChanges implements state.Store: each target's most recently
+// recorded change.
+func (s *Store) LatestChanges(ctx context.Context) ([]state.Change, error) {
+	rows, err := s.db.Query(ctx, `SELECT DISTINCT ON (target) target, kind, from_state, to_state, at, cause
+		FROM state_changes ORDER BY target, id DESC`)
+	if err != nil {
+		return nil, err
+	}
+	return scanChanges(rows)
+}
+
+// History implements store.History.
+func (s *Store) History(ctx context.Context, target string, from, to time.Time) ([]state.Change, error) {
+	var rows pgx.Rows
+	var err error
+	// Two statements, so that one target's history is read through the
+	// (target, at) index.
+	if target == "" {
+		rows, err = s.db.Query(ctx, `SELECT target, kind, from_state, to_state, at, cause FROM state_changes
+			WHERE at >= $1 AND at <= $2 ORDER BY at, id`, ms(from), ms(to))
+	} else {
+		rows, err = s.db.Query(ctx, `SELECT target, kind, from_state, to_state, at, cause FROM state_changes
+			WHERE target = $1 AND at >= $2 AND at <= $3 ORDER BY at, id`, target, ms(from), ms(to))
+	}
+	if err != nil {
+		return nil, err
+	}
+	return scanChanges(rows)
+}
+
+func scanChanges(rows pgx.Rows) ([]state.Change, error) {
+	defer rows.Close()
+	var out []state.Change
+	for rows.Next() {
+		var c state.Change
+		var kind, from, to string
+		if err := rows.Scan(&c.Target, &kind, &from, &to, &c.At, &c.Cause); err != nil {
+			return nil, err
+		}
+		c.Kind, c.From, c.To, c.At = state.Kind(kind), state.State(from), state.State(to), c.At.UTC()
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// HistorySince implements store.History from the in-memory history
+// (store.HistoryCache), which reads each target's tail from the
+// database: changes another collector recorded are seen too.
+func (s *Store) HistorySince(ctx context.Context, target string, from, to time.Time) (initial state.State, changes []state.Change, err error) {
+	return s.hist.HistorySince(ctx, target, from, to)
+}
+
+// changeLog is what the history cache reads: a target's rows by id.
+type changeLog struct{ db cleaned }
+
+// ChangesAfter implements store.ChangeLog.
+func (l changeLog) ChangesAfter(ctx context.Context, target string, seq int64) ([]store.Sequenced, error) {
+	rows, err := l.db.Query(ctx, `SELECT id, to_state, at FROM state_changes WHERE target = $1 AND id > $2`, target, seq)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.Sequenced
+	for rows.Next() {
+		var c store.Sequenced
+		var to string
+		if err := rows.Scan(&c.Seq, &to, &c.At); err != nil {
+			return nil, err
+		}
+		c.To = state.State(to)
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// HeartbeatEvery is how often a running collector records that it is
+// alive (Alive), and StaleAfter how old the newest heartbeat may be
+// before the time since counts as not observed. They are the SQLite
+// store's, so both backends draw the same gaps.
+const (
+	HeartbeatEvery = 10 * time.Second
+	StaleAfter     = 3 * HeartbeatEvery
+)
+
+// StartRun implements store.Runs: the previous runs' last sign of life
+// and the new run, read and written in one statement.
+func (s *Store) StartRun(ctx context.Context, now time.Time) (id int64, prevAlive time.Time, err error) {
+	var prev *time.Time
+	err = s.db.QueryRow(ctx, `WITH prev AS (SELECT max(last_alive_at) AS at FROM collector_runs)
+		INSERT INTO collector_runs (started_at, last_alive_at) VALUES ($1, $1)
+		RETURNING id, (SELECT at FROM prev)`, ms(now)).Scan(&id, &prev)
+	if err != nil {
+		return 0, time.Time{}, err
+	}
+	if prev != nil {
+		prevAlive = prev.UTC()
+	}
+	return id, prevAlive, nil
+}
+
+// Alive implements store.Runs.
+func (s *Store) Alive(ctx context.Context, id int64, now time.Time) error {
+	_, err := s.db.Exec(ctx, `UPDATE collector_runs SET last_alive_at = $1 WHERE id = $2`, ms(now), id)
+	return err
+}
+
+// Gaps implements store.Runs: the spans when no collector run was
+// observing, from one run's last sign of life to the next run's start,
+// and from the newest heartbeat to `to` when that is more than
+// StaleAfter ago (the collectors are stopped, or crashed). Runs that
+// overlap (two collectors sharing the database) leave no gap between
+// them.
+func (s *Store) Gaps(ctx context.Context, from, to time.Time) ([][2]time.Time, error) {
+	rows, err := s.db.Query(ctx, `SELECT started_at, last_alive_at FROM collector_runs ORDER BY started_at, id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out [][2]time.Time
+	var prevAlive time.Time
+	seen := false
+	for rows.Next() {
+		var started, alive time.Time
+		if err := rows.Scan(&started, &alive); err != nil {
+			return nil, err
+		}
+		started, alive = started.UTC(), alive.UTC()
+		if seen && started.After(prevAlive) {
+			if g := [2]time.Time{prevAlive, started}; g[1].After(from) && g[0].Before(to) {
+				out = append(out, g)
+			}
+		}
+		if !seen || alive.After(prevAlive) {
+			prevAlive = alive
+		}
+		seen = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if seen && to.Sub(prevAlive) > StaleAfter && prevAlive.Before(to) {
+		out = append(out, [2]time.Time{prevAlive, to})
+	}
+	return out, nil
+}
