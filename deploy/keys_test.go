@@ -48,7 +48,8 @@ func TestExamplesShowEveryKey(t *testing.T) {
 				if alt == k {
 					alt = k + "_file"
 				}
-				if !present[k] && !present[alt] && !commented[leaf] {
+				altLeaf := alt[strings.LastIndexAny(alt, ".]")+1:]
+				if !present[k] && !present[alt] && !commented[leaf] && !commented[altLeaf] {
 					missing = append(missing, k)
 				}
 			}

@@ -69,6 +69,7 @@ func Default() *Config {
 	return &Config{
 		Web: Web{ListenAddress: ":9990", Wall: Wall{GroupBy: "site", SessionTTL: yamlconf.Duration(12 * time.Hour)}},
 		Storage: Storage{
+			Driver:           DriverSQLite,
 			Path:             "data/nines.db",
 			SamplesRetention: yamlconf.Duration(time.Hour),
 			MaxSeries:        2_000_000,

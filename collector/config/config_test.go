@@ -43,6 +43,9 @@ func TestLoadErrors(t *testing.T) {
 			"snmp.traps.v3.priv_protocol: trap receiver: DES is broken; set allow_insecure: true to use it anyway"}},
 		{"incomplete trap user", "snmp:\n  traps:\n    listen_address: '127.0.0.1:1162'\n    v3: {security_level: authPriv, auth_protocol: SHA, priv_protocol: AES}\n", []string{
 			"snmp.traps.v3.username: trap receiver: must be set", "snmp.traps.v3: trap receiver: exactly one of auth_passphrase & auth_passphrase_file must be configured"}},
+		{"postgres without a dsn", "storage: {driver: postgres}\n", []string{"storage: exactly one of dsn & dsn_file must be configured for driver postgres"}},
+		{"unknown storage driver", "storage: {driver: mysql}\n", []string{`storage.driver: unknown driver "mysql" (want sqlite or postgres)`}},
+		{"dsn with sqlite", "storage: {dsn: 'postgres://x'}\n", []string{"storage.dsn: is for driver postgres; the sqlite driver uses path"}},
 		{"devices sharing an address with traps", "snmp:\n  traps: {listen_address: '127.0.0.1:1162', communities: [c]}\ndevices:\n  - {name: a, address: '10.0.0.1', community: c}\n  - {name: b, address: '10.0.0.1:1161', community: c}\n", []string{
 			`devices[1].address: device "b": 10.0.0.1 is also device "a"'s address; traps come from an address`}},
 	}
