@@ -247,14 +247,9 @@ func (b boardData) Target(ctx context.Context, name string, now time.Time) (*web
 			Availability: res.Availability(), Downtime: res.Down, Eligible: res.Eligible()})
 	}
 	v.Charts = b.charts(ctx, *tg, now)
-	incs, err := b.c.store.Incidents(ctx, alerting.Filter{Limit: 1000})
+	v.Incidents, err = b.c.store.Incidents(ctx, alerting.Filter{Targets: []string{name}, Limit: 20})
 	if err != nil {
 		return nil, err
-	}
-	for _, inc := range incs {
-		if inc.Target == name && len(v.Incidents) < 20 {
-			v.Incidents = append(v.Incidents, inc)
-		}
 	}
 	return v, nil
 }
@@ -332,14 +327,11 @@ func (b boardData) Service(ctx context.Context, name string, now time.Time) (*we
 		}
 		v.Windows = append(v.Windows, wf)
 	}
-	incs, err := b.c.store.Incidents(ctx, alerting.Filter{Status: []alerting.Status{alerting.StatusOpen, alerting.StatusAcknowledged}, Limit: 200})
+	var err error
+	v.Incidents, err = b.c.store.Incidents(ctx, alerting.Filter{Status: []alerting.Status{alerting.StatusOpen, alerting.StatusAcknowledged},
+		Services: []string{name}, Limit: 200})
 	if err != nil {
 		return nil, err
-	}
-	for _, inc := range incs {
-		if inc.Service == name {
-			v.Incidents = append(v.Incidents, inc)
-		}
 	}
 	return v, nil
 }

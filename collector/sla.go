@@ -177,12 +177,12 @@ func (s *slaComputer) computeCalendar(ctx context.Context, cfg *config.Config, t
 			out[sv.Name][period], _ = availability.Summarise(tl.window, segs)
 		}
 	}
-	incs, err := s.c.store.Incidents(ctx, alerting.Filter{})
+	window := availability.Span{From: now.Add(-30 * 24 * time.Hour), To: now}
+	incs, err := s.c.store.Incidents(ctx, alerting.Filter{OpenedBefore: window.To, ActiveAfter: window.From})
 	if err != nil {
 		return err
 	}
 	policy := IncidentPolicy(cfg)
-	window := availability.Span{From: now.Add(-30 * 24 * time.Hour), To: now}
 	compliance := map[string][2]float64{}
 	for _, p := range alerting.Priorities {
 		st := incidentStats(func(inc alerting.Incident) bool { return inc.Priority == p }, incs, policy, window, now)

@@ -71,7 +71,15 @@ func BuildReport(ctx context.Context, st reportStore, in ReportInput) (*report.R
 	if err := tl.prefetch(ctx, names, sqlite.ReadConns); err != nil {
 		return nil, err
 	}
-	incidents, err := st.Incidents(ctx, alerting.Filter{})
+	// The incidents that overlap the period, about the services reported
+	// or their targets (outages link them, statistics count them).
+	scope := alerting.Filter{OpenedBefore: to, ActiveAfter: in.From, Targets: names}
+	for _, sv := range in.Config.Services {
+		if len(in.Services) == 0 || slices.Contains(in.Services, sv.Name) {
+			scope.Services = append(scope.Services, sv.Name)
+		}
+	}
+	incidents, err := st.Incidents(ctx, scope)
 	if err != nil {
 		return nil, err
 	}
