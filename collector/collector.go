@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"net"
 	"net/http"
 	"slices"
@@ -20,7 +19,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/ninesmon/nines/alerting"
@@ -38,6 +36,7 @@ import (
 	"github.com/ninesmon/nines/collector/config"
 	"github.com/ninesmon/nines/collector/forward"
 	"github.com/ninesmon/nines/collector/ingest"
+	"github.com/ninesmon/nines/collector/samples"
 	"github.com/ninesmon/nines/collector/snmp"
 	"github.com/ninesmon/nines/collector/state"
 	"github.com/ninesmon/nines/collector/store/sqlite"
@@ -46,7 +45,6 @@ import (
 	"github.com/ninesmon/nines/internal/wire"
 	"github.com/ninesmon/nines/internal/yamlconf"
 	"github.com/ninesmon/nines/rules"
-	"github.com/ninesmon/nines/collector/samples"
 )
 
 // ShutdownTimeout bounds the stop sequence.
@@ -74,6 +72,7 @@ type Collector struct {
 	dispatcher *alerting.Dispatcher
 	sla        *slaComputer
 	appender   ingest.Appender // the window, and the forwarder when one is configured
+	own        *ownSeries      // the collector's own series into the window
 	ui         *web.UI
 	// ticketSyncs follow the tickets of two-way receivers (they change
 	// on restart only, as receivers do).
@@ -110,6 +109,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, reload fu
 	}
 	c.samples = samples.New(cfg.Storage.SamplesRetention.D(), cfg.Storage.MaxSeries, cfg.Ingest.MaxSeriesPerTarget)
 	c.appender = c.samples
+	c.own = newOwnSeries(c.samples, logger.With("component", "window"))
 	if rw := cfg.Forward.RemoteWrite; rw != nil {
 		c.forwarder = forward.New(forward.Options{
 			URL: rw.URL, BearerToken: rw.BearerToken.Reveal(), QueueSize: rw.QueueSize, BatchSize: rw.BatchSize,
@@ -242,7 +242,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, reload fu
 	c.registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		c.reloadOK, c.reloadTime, c.poller.Durations,
+		c.reloadOK, c.reloadTime, c.poller.Durations, c.own.failures,
 		&stateCollector{tracker: c.tracker, incidents: c.incidents, checks: c.checks, slos: c.slos, sla: c.sla, poller: c.poller, traps: c.traps},
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "nines_samples_series", Help: "Series held in the in-memory recent window."},
 			func() float64 { return float64(c.samples.NumSeries()) }),
@@ -676,35 +676,9 @@ func (c *Collector) housekeeping(ctx context.Context) {
 	}
 }
 
-// publishStates writes nines_target_up and nines_target_state into the
-// sample window, so rules (host down, check failed) are plain PromQL.
+// publishStates writes the target states into the window.
 func (c *Collector) publishStates(now time.Time) {
-	ts := now.UnixMilli()
-	for _, t := range c.tracker.Snapshot() {
-		m := maps.Clone(t.Labels)
-		if m == nil {
-			m = map[string]string{}
-		}
-		m["target"], m["kind"] = t.Name, string(t.Kind)
-		if t.Kind == state.KindHost {
-			m["host"] = t.Name
-		}
-		up := 0.0
-		if t.State == state.Up {
-			up = 1
-		}
-		m[model.MetricNameLabel] = "nines_target_up"
-		_ = c.samples.Append(labels.FromMap(m), ts, up)
-		m[model.MetricNameLabel] = "nines_target_state"
-		for _, s := range state.AllStates {
-			v := 0.0
-			if s == t.State {
-				v = 1
-			}
-			m["state"] = string(s)
-			_ = c.samples.Append(labels.FromMap(m), ts, v)
-		}
-	}
+	publishStates(c.own, c.tracker.Snapshot(), now)
 }
 
 // redmineNotifier raises incidents in Redmine and links each incident to

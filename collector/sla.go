@@ -113,7 +113,7 @@ func (s *slaComputer) compute(ctx context.Context, now time.Time) error {
 		base := []string{"sloth_service", sv.Name, "sloth_slo", "availability", "sloth_id", sv.Name + "-availability"}
 		put := func(name string, v float64, extra ...string) {
 			l := append(append([]string{"__name__", name}, base...), extra...)
-			_ = s.c.samples.Append(labels.FromStrings(l...), ts, v)
+			_ = s.c.own.Append(labels.FromStrings(l...), ts, v)
 		}
 		for _, w := range SlothWindows {
 			put("slo:sli_error:ratio_rate"+rules.WindowLabel(w), f.Windows[w].ErrorRatio())
@@ -125,13 +125,13 @@ func (s *slaComputer) compute(ctx context.Context, now time.Time) error {
 		// Nines's own series too, so availability rules can alert on them
 		// (a fast burn over 1h and 6h, a budget nearly spent).
 		for _, w := range BurnWindows {
-			_ = s.c.samples.Append(labels.FromStrings("__name__", "nines_sla_burn_rate", "service", sv.Name, "window", rules.WindowLabel(w)),
+			_ = s.c.own.Append(labels.FromStrings("__name__", "nines_sla_burn_rate", "service", sv.Name, "window", rules.WindowLabel(w)),
 				ts, f.Windows[w].ErrorRatio()/allowed)
 		}
 		for _, w := range SLAWindows {
-			_ = s.c.samples.Append(labels.FromStrings("__name__", "nines_sla_availability_ratio", "service", sv.Name, "window", rules.WindowLabel(w)),
+			_ = s.c.own.Append(labels.FromStrings("__name__", "nines_sla_availability_ratio", "service", sv.Name, "window", rules.WindowLabel(w)),
 				ts, f.Windows[w].Availability())
-			_ = s.c.samples.Append(labels.FromStrings("__name__", "nines_sla_error_budget_remaining_ratio", "service", sv.Name, "window", rules.WindowLabel(w)),
+			_ = s.c.own.Append(labels.FromStrings("__name__", "nines_sla_error_budget_remaining_ratio", "service", sv.Name, "window", rules.WindowLabel(w)),
 				ts, 1-f.Windows[w].ErrorRatio()/allowed)
 		}
 	}

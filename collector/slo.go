@@ -105,7 +105,7 @@ func (s *sloComputer) compute(ctx context.Context, now time.Time) error {
 	var results []sloResult
 	for _, slo := range slos {
 		objective := slo.Objective / 100
-		_ = s.c.samples.Append(labels.FromStrings("__name__", "nines_slo_objective_ratio", "slo", slo.Name), ts, objective)
+		_ = s.c.own.Append(labels.FromStrings("__name__", "nines_slo_objective_ratio", "slo", slo.Name), ts, objective)
 		subjects := targetsFor(slo, targets)
 		if slo.Service != "" {
 			subjects = []string{slo.Service}
@@ -127,11 +127,11 @@ func (s *sloComputer) compute(ctx context.Context, now time.Time) error {
 				res, _ := availability.Summarise(tl.window, segs)
 				wl := rules.WindowLabel(w)
 				r.Errors[wl] = res.ErrorRatio()
-				_ = s.c.samples.Append(labels.FromStrings("__name__", "nines_slo_error_ratio", "slo", slo.Name, "target", target, "window", wl), ts, res.ErrorRatio())
+				_ = s.c.own.Append(labels.FromStrings("__name__", "nines_slo_error_ratio", "slo", slo.Name, "target", target, "window", wl), ts, res.ErrorRatio())
 			}
 			allowed := 1 - objective
 			r.Remaining = 1 - r.Errors[r.Window]/allowed
-			_ = s.c.samples.Append(labels.FromStrings("__name__", "nines_slo_error_budget_remaining_ratio", "slo", slo.Name, "target", target), ts, r.Remaining)
+			_ = s.c.own.Append(labels.FromStrings("__name__", "nines_slo_error_budget_remaining_ratio", "slo", slo.Name, "target", target), ts, r.Remaining)
 			results = append(results, r)
 		}
 	}
