@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,8 +19,11 @@ import (
 // in the same transaction as the incident change, a crash between the two
 // loses nothing: the notification is still queued at the next start.
 type Dispatcher struct {
-	Store     Store
+	Store Store
+	// Notifiers by receiver name; replace them with SetNotifiers once Run
+	// has started.
 	Notifiers map[string]Notifier
+	mu        sync.RWMutex // guards Notifiers
 	Logger    *slog.Logger
 	// MaxAge after which a notification is given up (default 24 h).
 	MaxAge time.Duration
@@ -41,6 +45,14 @@ func NewDispatcher(store Store, notifiers map[string]Notifier, logger *slog.Logg
 		reg.MustRegister(d.sent, d.failed, d.retried)
 	}
 	return d
+}
+
+// SetNotifiers swaps the notifiers (a configuration reload): deliveries
+// from then on use them, one under way finishes with the old one.
+func (d *Dispatcher) SetNotifiers(notifiers map[string]Notifier) {
+	d.mu.Lock()
+	d.Notifiers = notifiers
+	d.mu.Unlock()
 }
 
 // Run delivers due notifications every interval until ctx is done.
@@ -78,7 +90,9 @@ func (d *Dispatcher) deliver(ctx context.Context, n Notification) {
 			d.Logger.Error("record a delivery", "notification", n.ID, "err", err)
 		}
 	}
+	d.mu.RLock()
 	notifier := d.Notifiers[n.Receiver]
+	d.mu.RUnlock()
 	if notifier == nil {
 		d.failed.WithLabelValues(n.Receiver).Inc()
 		mark(Outcome{Failed: true, Error: fmt.Sprintf("no receiver named %q", n.Receiver)})

@@ -12,7 +12,6 @@ import (
 	"net"
 	"net/http"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -22,13 +21,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/ninesmon/nines/alerting"
-	"github.com/ninesmon/nines/alerting/notify/alertmanager"
-	"github.com/ninesmon/nines/alerting/notify/email"
-	"github.com/ninesmon/nines/alerting/notify/jira"
-	"github.com/ninesmon/nines/alerting/notify/pagerduty"
-	"github.com/ninesmon/nines/alerting/notify/redmine"
-	"github.com/ninesmon/nines/alerting/notify/servicenow"
-	"github.com/ninesmon/nines/alerting/notify/webhook"
+	"github.com/ninesmon/nines/alerting/ticketsync"
 	"github.com/ninesmon/nines/collector/api"
 	"github.com/ninesmon/nines/collector/audit"
 	"github.com/ninesmon/nines/collector/auth"
@@ -43,7 +36,6 @@ import (
 	"github.com/ninesmon/nines/collector/web"
 	"github.com/ninesmon/nines/internal/buildinfo"
 	"github.com/ninesmon/nines/internal/wire"
-	"github.com/ninesmon/nines/internal/yamlconf"
 	"github.com/ninesmon/nines/rules"
 )
 
@@ -74,12 +66,17 @@ type Collector struct {
 	appender   ingest.Appender // the window, and the forwarder when one is configured
 	own        *ownSeries      // the collector's own series into the window
 	ui         *web.UI
-	// ticketSyncs follow the tickets of two-way receivers (they change
-	// on restart only, as receivers do).
-	ticketSyncs []*ticketSync
+	// syncersChanged tells the goroutine that owns the ticket syncers
+	// that a reload replaced them.
+	syncersChanged chan struct{}
 
-	mu  sync.Mutex
-	cfg *config.Config
+	// reloadMu makes reloads (SIGHUP, POST /-/reload) one at a time.
+	reloadMu sync.Mutex
+
+	mu        sync.Mutex
+	cfg       *config.Config
+	notifiers map[string]alerting.Notifier
+	syncers   []*ticketsync.Syncer // follow the tickets of two-way receivers
 
 	reloadOK   prometheus.Gauge
 	reloadTime prometheus.Gauge
@@ -133,61 +130,16 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, reload fu
 	c.incidents.SetPolicy(IncidentPolicy(cfg))
 	c.incidents.SetDependencies(cfg.Dependencies)
 	c.incidents.SetMaintenance(c.tracker.InMaintenance)
-	notifiers := map[string]alerting.Notifier{}
-	var names []string
-	for _, r := range cfg.Receivers {
-		switch {
-		case r.Webhook != nil:
-			wh := &webhook.Notifier{URL: r.Webhook.URL, Secret: []byte(r.Webhook.Secret.Reveal()), Timeout: r.Webhook.Timeout.D(),
-				ContentType: r.Webhook.ContentType}
-			if r.Webhook.Template != "" {
-				wh.Template, _ = webhook.ParseTemplate(r.Name, r.Webhook.Template) // validated with the config
-			}
-			notifiers[r.Name] = wh
-		case r.Alertmanager != nil:
-			am := r.Alertmanager
-			notifiers[r.Name] = &alertmanager.Notifier{URL: strings.TrimRight(am.URL, "/"), Mode: alertmanager.Mode(am.Mode),
-				BearerToken: am.BearerToken.Reveal(), Timeout: am.Timeout.D(), ExternalURL: am.ExternalURL}
-		case r.PagerDuty != nil:
-			notifiers[r.Name] = &pagerduty.Notifier{URL: r.PagerDuty.URL, RoutingKey: r.PagerDuty.RoutingKey.Reveal(), Timeout: r.PagerDuty.Timeout.D()}
-		case r.ServiceNow != nil:
-			sn := r.ServiceNow
-			sno := &servicenow.Notifier{URL: strings.TrimRight(sn.URL, "/"), User: sn.User, Password: sn.Password.Reveal(),
-				AssignmentGroup: sn.AssignmentGroup, CloseCode: sn.CloseCode, Timeout: sn.Timeout.D(),
-				OnTicket: func(ctx context.Context, id int64, t servicenow.Ticket) {
-					linkTicket(ctx, st, r.Name, id, t.ID, t.URL, logger)
-				}}
-			notifiers[r.Name] = sno
-			c.addTicketSync(r.Name, sno, sn.SyncInterval, st, logger)
-		case r.Email != nil:
-			e := r.Email
-			notifiers[r.Name] = &email.Notifier{Address: e.SMTP, From: e.From, To: e.To, Username: e.Username,
-				Password: e.Password.Reveal(), TLS: e.TLS, Link: e.Link, Timeout: e.Timeout.D()}
-		case r.Jira != nil:
-			j := r.Jira
-			prios := map[alerting.Priority]string{}
-			for p, v := range j.Priorities {
-				prios[alerting.Priority(p)] = v
-			}
-			jn := &jira.Notifier{URL: strings.TrimRight(j.URL, "/"), User: j.User, Token: j.Token.Reveal(), Project: j.Project,
-				IssueType: j.IssueType, Priorities: prios, ResolvedStatus: j.ResolvedStatus, ClosedStatus: j.ClosedStatus,
-				ReopenedStatus: j.ReopenedStatus, Timeout: j.Timeout.D(),
-				OnTicket: func(ctx context.Context, id int64, t jira.Ticket) {
-					linkTicket(ctx, st, r.Name, id, t.ID, t.URL, logger)
-				}}
-			notifiers[r.Name] = jn
-			c.addTicketSync(r.Name, jn, j.SyncInterval, st, logger)
-		case r.Redmine != nil:
-			rn := redmineNotifier(st, r.Name, r.Redmine, logger)
-			notifiers[r.Name] = rn
-			c.addTicketSync(r.Name, rn, r.Redmine.SyncInterval, st, logger)
-		}
-		names = append(names, r.Name)
+	rs, err := buildReceivers(cfg, st, c.incidents, logger)
+	if err != nil {
+		return fail(err)
 	}
-	c.incidents.SetReceivers(names)
+	c.incidents.SetReceivers(rs.names)
 	c.incidents.SetSchedules(schedules(cfg))
 	c.incidents.SetRoutes(routes(cfg))
-	c.dispatcher = alerting.NewDispatcher(st, notifiers, logger.With("component", "notify"), c.registry)
+	c.dispatcher = alerting.NewDispatcher(st, rs.notifiers, logger.With("component", "notify"), c.registry)
+	c.notifiers, c.syncers = rs.notifiers, rs.syncers
+	c.syncersChanged = make(chan struct{}, 1)
 	c.rules = rules.NewManager(rules.Options{
 		Queryable:       c.samples,
 		Appender:        c.samples,
@@ -414,34 +366,107 @@ func inventory(cfg *config.Config) state.Inventory {
 // Run.
 func (c *Collector) AddSource(s Source) { c.sources = append(c.sources, s) }
 
-// Reload swaps in a configuration that was already loaded and validated:
-// tokens, rules and availability thresholds. Listener and storage settings
-// need a restart; a change to them is reported and ignored.
-func (c *Collector) Reload(cfg *config.Config) {
+// Reload applies a configuration that was already loaded and validated:
+// tokens, rules, availability thresholds, receivers and routes. It builds
+// what it needs first; when that fails it returns why and the running
+// configuration stays. Listener and storage settings need a restart; a
+// change to them is reported and ignored. Reloads run one at a time.
+func (c *Collector) Reload(cfg *config.Config) error {
+	c.reloadMu.Lock()
+	defer c.reloadMu.Unlock()
+	if err := c.apply(cfg); err != nil {
+		c.ReloadFailed(err)
+		return err
+	}
+	return nil
+}
+
+// ReloadConfig loads a configuration with load and applies it, one reload
+// at a time (so that of two racing reloads the later load wins), and
+// records the outcome in the metrics and the audit log under principal.
+func (c *Collector) ReloadConfig(load func() (*config.Config, error), principal, detail string) error {
+	c.reloadMu.Lock()
+	defer c.reloadMu.Unlock()
+	cfg, err := load()
+	if err == nil {
+		err = c.apply(cfg)
+	}
+	if err != nil {
+		c.ReloadFailed(err)
+		c.Audit(principal, "config.reload_failed", err.Error())
+		return err
+	}
+	c.Audit(principal, "config.reload", detail)
+	return nil
+}
+
+// apply swaps cfg in; the caller holds reloadMu.
+func (c *Collector) apply(cfg *config.Config) error {
+	rs, err := buildReceivers(cfg, c.store, c.incidents, c.logger)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
 	c.mu.Lock()
 	old := c.cfg
-	c.cfg = cfg
+	c.cfg, c.notifiers, c.syncers = cfg, rs.notifiers, rs.syncers
 	c.mu.Unlock()
 	if old.Web != cfg.Web || old.Storage != cfg.Storage || old.Ingest != cfg.Ingest || !sameForward(old.Forward, cfg.Forward) {
 		c.logger.Warn("web, storage, ingest and forward settings change only on restart; keeping the current ones")
 	}
 	c.auth.Set(cfg.Auth.Tokens)
 	c.tracker.SetOptions(trackerOptions(cfg))
-	c.tracker.SetInventory(inventory(cfg), time.Now())
-	if err := (maintenanceBook{c}).apply(context.Background(), time.Now()); err != nil {
+	c.tracker.SetInventory(inventory(cfg), now)
+	if err := (maintenanceBook{c}).apply(context.Background(), now); err != nil {
 		c.logger.Error("read maintenance windows", "err", err)
 	}
 	c.rules.Update(cfg.RuleFiles)
 	c.checks.Update(checkSpecs(cfg))
 	c.poller.SetModules(snmpModules(cfg))
 	c.poller.Update(snmpDevices(cfg))
+	// Notifiers before routes: a route to a new receiver then finds it.
+	c.dispatcher.SetNotifiers(rs.notifiers)
+	select {
+	case c.syncersChanged <- struct{}{}:
+	default: // already signalled; the owner reads the latest set
+	}
+	c.incidents.SetReceivers(rs.names)
 	c.incidents.SetPolicy(IncidentPolicy(cfg))
 	c.incidents.SetDependencies(cfg.Dependencies)
 	c.incidents.SetSchedules(schedules(cfg))
 	c.incidents.SetRoutes(routes(cfg))
 	c.reloadOK.Set(1)
-	c.reloadTime.Set(float64(time.Now().Unix()))
-	c.logger.Info("configuration reloaded", "rule_files", len(cfg.RuleFiles), "tokens", len(cfg.Auth.Tokens))
+	c.reloadTime.Set(float64(now.Unix()))
+	c.logger.Info("configuration reloaded", "rule_files", len(cfg.RuleFiles), "tokens", len(cfg.Auth.Tokens), "receivers", len(rs.names))
+	return nil
+}
+
+// runTicketSyncs runs the ticket syncers until ctx is done, restarting
+// them when a reload replaced them.
+func (c *Collector) runTicketSyncs(ctx context.Context) {
+	var wg sync.WaitGroup
+	stop := func() {}
+	defer func() {
+		stop()
+		wg.Wait()
+	}()
+	for {
+		c.mu.Lock()
+		syncers := c.syncers
+		c.mu.Unlock()
+		sctx, cancel := context.WithCancel(ctx)
+		stop = cancel
+		for _, s := range syncers {
+			wg.Go(func() { s.Run(sctx) })
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-c.syncersChanged:
+			cancel()
+			wg.Wait()
+		}
+	}
 }
 
 // ReloadFailed records a configuration that could not be loaded; the
@@ -497,15 +522,10 @@ func (c *Collector) serveReload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p, _ := auth.FromContext(r.Context())
-	cfg, err := c.reloadFn()
-	if err != nil {
-		c.ReloadFailed(err)
-		c.Audit(p.Name, "config.reload_failed", err.Error())
+	if err := c.ReloadConfig(c.reloadFn, p.Name, ""); err != nil {
 		api.WriteError(w, http.StatusBadRequest, "configuration not reloaded: "+err.Error())
 		return
 	}
-	c.Reload(cfg)
-	c.Audit(p.Name, "config.reload", "")
 	api.WriteJSON(w, http.StatusOK, map[string]string{"status": "reloaded"})
 }
 
@@ -564,14 +584,11 @@ func (c *Collector) Run(ctx context.Context) error {
 		defer wg.Done()
 		c.ui.Run(runCtx)
 	}()
-	for _, ts := range c.ticketSyncs {
-		ts.actions = c.incidents
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			ts.run(runCtx)
-		}()
-	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		c.runTicketSyncs(runCtx)
+	}()
 	if c.forwarder != nil {
 		wg.Add(1)
 		go func() {
@@ -681,66 +698,10 @@ func (c *Collector) publishStates(now time.Time) {
 	publishStates(c.own, c.tracker.Snapshot(), now)
 }
 
-// redmineNotifier raises incidents in Redmine and links each incident to
-// its issue.
-func redmineNotifier(st *sqlite.Store, name string, rm *config.Redmine, logger *slog.Logger) *redmine.Notifier {
-	prios := map[alerting.Priority]string{}
-	for p, v := range rm.Priorities {
-		prios[alerting.Priority(p)] = v
-	}
-	return &redmine.Notifier{URL: strings.TrimRight(rm.URL, "/"), APIKey: rm.APIKey.Reveal(), Project: rm.Project,
-		FingerprintField: rm.FingerprintField, Priorities: prios, ResolvedStatus: rm.ResolvedStatus,
-		ClosedStatus: rm.ClosedStatus, ReopenedStatus: rm.ReopenedStatus, Timeout: rm.Timeout.D(),
-		OnTicket: func(ctx context.Context, incidentID int64, t redmine.Ticket) {
-			linkTicket(ctx, st, name, incidentID, t.ID, t.URL, logger)
-		}}
-}
-
-// linkTicket records the ticket a receiver raised for an incident.
-func linkTicket(ctx context.Context, st *sqlite.Store, receiver string, incidentID int64, id, url string, logger *slog.Logger) {
-	if err := st.LinkTicket(ctx, incidentID, alerting.Ticket{Receiver: receiver, ID: id, URL: url}); err != nil {
-		logger.Error("link ticket", "incident_id", incidentID, "receiver", receiver, "err", err)
-	}
-}
-
-func routes(cfg *config.Config) []alerting.Route {
-	out := make([]alerting.Route, 0, len(cfg.Routes))
-	for _, r := range cfg.Routes {
-		rt := alerting.Route{Receiver: r.Receiver, Match: r.Match, Repeat: r.RepeatInterval.D()}
-		if r.Schedule != "" {
-			rt.Schedule = cfg.Calendar(r.Schedule)
-		}
-		for _, p := range r.Priorities {
-			rt.Priorities = append(rt.Priorities, alerting.Priority(p))
-		}
-		out = append(out, rt)
-	}
-	return out
-}
-
 // Audit records a change made outside the API's own handlers (a reload by
 // signal) in the audit log.
 func (c *Collector) Audit(principal, action, detail string) {
 	api.Record(context.Background(), c.store, c.logger, audit.Entry{At: time.Now(), Principal: principal, Action: action, Object: "config", Detail: detail})
-}
-
-// schedules are the configured calendars, for rules and routes.
-func schedules(cfg *config.Config) map[string]alerting.Schedule {
-	out := map[string]alerting.Schedule{}
-	for _, c := range cfg.Calendars {
-		out[c.Name] = cfg.Calendar(c.Name)
-	}
-	return out
-}
-
-// addTicketSync follows a two-way receiver's tickets every interval (none
-// when it is zero).
-func (c *Collector) addTicketSync(receiver string, system alerting.TwoWay, every *yamlconf.Duration, st *sqlite.Store, logger *slog.Logger) {
-	if every == nil || every.D() <= 0 {
-		return
-	}
-	c.ticketSyncs = append(c.ticketSyncs, &ticketSync{receiver: receiver, every: every.D(), system: system, store: st,
-		logger: logger.With("component", "ticket-sync")})
 }
 
 // snmpModules are the configuration's custom SNMP modules.

@@ -23,7 +23,13 @@ import (
 // stops it when the test ends. It returns the collector and its base URL.
 func startCollector(t *testing.T, cfgYAML string, files map[string]string) (*Collector, string) {
 	t.Helper()
-	dir := t.TempDir()
+	return startCollectorIn(t, t.TempDir(), cfgYAML, files)
+}
+
+// startCollectorIn is startCollector with the configuration written to
+// dir/c.yml (which POST /-/reload reads again).
+func startCollectorIn(t *testing.T, dir, cfgYAML string, files map[string]string) (*Collector, string) {
+	t.Helper()
 	addr := freeAddr(t)
 	for name, body := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {

@@ -78,7 +78,9 @@ func (c *Collector) monthlyReports(ctx context.Context, now time.Time) error {
 	if mr.Email != "" {
 		marker := filepath.Join(mr.Directory, name+".sent")
 		if _, err := os.Stat(marker); err != nil {
-			n, ok := c.dispatcher.Notifiers[mr.Email].(*email.Notifier)
+			c.mu.Lock()
+			n, ok := c.notifiers[mr.Email].(*email.Notifier)
+			c.mu.Unlock()
 			if !ok {
 				return errors.Join(append(errs, fmt.Errorf("reports.monthly.email: %q is not an email receiver", mr.Email))...)
 			}
