@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/ninesmon/nines/alerting"
+	"github.com/ninesmon/nines/alerting/notify/email"
 	"github.com/ninesmon/nines/alerting/ticketsync"
 	"github.com/ninesmon/nines/collector/api"
 	"github.com/ninesmon/nines/collector/audit"
@@ -30,6 +31,7 @@ import (
 	"github.com/ninesmon/nines/collector/forward"
 	"github.com/ninesmon/nines/collector/ingest"
 	"github.com/ninesmon/nines/collector/samples"
+	"github.com/ninesmon/nines/collector/servicelevel"
 	"github.com/ninesmon/nines/collector/snmp"
 	"github.com/ninesmon/nines/collector/state"
 	"github.com/ninesmon/nines/collector/store/sqlite"
@@ -60,12 +62,15 @@ type Collector struct {
 	poller     *snmp.Poller
 	traps      *snmp.TrapReceiver
 	forwarder  *forward.Forwarder
-	slos       *sloComputer
+	slos       *servicelevel.SLO
 	dispatcher *alerting.Dispatcher
-	sla        *slaComputer
+	sla        *servicelevel.SLA
+	levels     servicelevel.Sources
+	monthly    *servicelevel.Monthly
 	appender   ingest.Appender // the window, and the forwarder when one is configured
 	own        *ownSeries      // the collector's own series into the window
 	ui         *web.UI
+	board      web.Data // what the UI shows
 	// syncersChanged tells the goroutine that owns the ticket syncers
 	// that a reload replaced them.
 	syncersChanged chan struct{}
@@ -160,14 +165,19 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, reload fu
 		logger.Info("alert state restored", "alerts", n, "away", away.Round(time.Second))
 	}
 	c.auth = auth.New(cfg.Auth.Tokens)
-	c.slos = &sloComputer{c: c}
-	c.sla = &slaComputer{c: c}
+	c.levels = servicelevel.Sources{History: st, Window: c.own, Config: c.config, Targets: c.tracker.Snapshot, Workers: sqlite.ReadConns}
+	c.slos = servicelevel.NewSLO(c.levels)
+	c.sla = servicelevel.NewSLA(c.levels)
+	c.monthly = &servicelevel.Monthly{Sources: c.levels, Mailer: c.mailer, Logger: logger.With("component", "reports")}
+	c.board = web.NewData(web.Sources{Config: c.config, Targets: c.tracker.Snapshot, SLA: c.sla, Reports: c.levels, Store: st,
+		Policy: c.incidents, Charts: c.rules, Logger: logger.With("component", "web")})
 	key, err := st.Secret(ctx, "web_session_key", 32)
 	if err != nil {
 		return fail(fmt.Errorf("web session key: %w", err))
 	}
 	c.ui, err = web.New(web.Options{
-		Auth: c.auth, Incidents: st, Actions: c.incidents, Maintenance: maintenanceBook{c}, Data: boardData{c}, Audit: st,
+		Auth: c.auth, Incidents: st, Actions: c.incidents, Maintenance: maintenanceBook{c}, Audit: st,
+		Data:       c.board,
 		SessionKey: key, SessionTTL: func() time.Duration { return c.config().Web.Wall.SessionTTL.D() },
 		Logger: logger.With("component", "web"),
 	})
@@ -195,7 +205,8 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, reload fu
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		c.reloadOK, c.reloadTime, c.poller.Durations, c.own.failures,
-		&stateCollector{tracker: c.tracker, incidents: c.incidents, checks: c.checks, slos: c.slos, sla: c.sla, poller: c.poller, traps: c.traps},
+		&stateCollector{tracker: c.tracker, incidents: c.incidents, checks: c.checks, poller: c.poller, traps: c.traps},
+		c.slos, c.sla,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "nines_samples_series", Help: "Series held in the in-memory recent window."},
 			func() float64 { return float64(c.samples.NumSeries()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "nines_build_info", Help: "Build information.", ConstLabels: prometheus.Labels{"version": buildinfo.Version, "revision": buildinfo.Revision}},
@@ -287,19 +298,7 @@ func checkSpecs(cfg *config.Config) []check.Spec {
 }
 
 // IncidentPolicy is the priority policy the configuration sets.
-func IncidentPolicy(cfg *config.Config) alerting.Policy {
-	p := alerting.DefaultPolicy()
-	for pr, tg := range cfg.Incidents.Targets {
-		p.Targets[alerting.Priority(pr)] = alerting.Targets{Respond: tg.Respond.D(), Resolve: tg.Resolve.D()}
-	}
-	if cfg.Incidents.NearBreach > 0 {
-		p.NearBreach = cfg.Incidents.NearBreach
-	}
-	if ca := cfg.Incidents.CloseAfter; ca != nil {
-		p.CloseAfter = ca.D()
-	}
-	return p
-}
+func IncidentPolicy(cfg *config.Config) alerting.Policy { return servicelevel.IncidentPolicy(cfg) }
 
 // maintenance lays out the configured windows (see layout).
 func maintenance(cfg *config.Config, now time.Time, targets []state.Target) []state.Window {
@@ -324,7 +323,7 @@ func layout(cfg *config.Config, w state.Window, now time.Time, targets []state.T
 		names := slices.Clone(w.Targets)
 		seen := map[string]bool{}
 		for _, sv := range w.Services {
-			names = append(names, (&timelines{cfg: cfg, targets: targets}).targetsOf(sv, seen)...)
+			names = append(names, servicelevel.TargetsOf(cfg, targets, sv, seen)...)
 		}
 		w.Targets = names
 	}
@@ -441,6 +440,16 @@ func (c *Collector) apply(cfg *config.Config) error {
 	return nil
 }
 
+// mailer is the email receiver of that name, for the monthly reports.
+func (c *Collector) mailer(name string) (servicelevel.Mailer, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if n, ok := c.notifiers[name].(*email.Notifier); ok {
+		return n, true
+	}
+	return nil, false
+}
+
 // runTicketSyncs runs the ticket syncers until ctx is done, restarting
 // them when a reload replaced them.
 func (c *Collector) runTicketSyncs(ctx context.Context) {
@@ -507,9 +516,10 @@ func (c *Collector) Handler() http.Handler {
 		mux.Handle("GET /metrics", c.auth.Require(config.RoleViewer, metrics))
 	}
 	c.ui.Register(mux)
-	mux.Handle("GET /api/v1/reports/sla", c.auth.Require(config.RoleViewer, http.HandlerFunc(c.serveReport)))
-	mux.Handle("GET /api/v1/services", c.auth.Require(config.RoleViewer, http.HandlerFunc(c.serveServices)))
-	mux.Handle("GET /api/v1/services/{name}", c.auth.Require(config.RoleViewer, http.HandlerFunc(c.serveServices)))
+	levels := &servicelevel.API{Sources: c.levels, SLA: c.sla, Logger: c.logger}
+	mux.Handle("GET /api/v1/reports/sla", c.auth.Require(config.RoleViewer, levels.Report()))
+	mux.Handle("GET /api/v1/services", c.auth.Require(config.RoleViewer, levels.Services()))
+	mux.Handle("GET /api/v1/services/{name}", c.auth.Require(config.RoleViewer, levels.Services()))
 	mux.Handle("POST /-/reload", c.auth.Require(config.RoleAdmin, http.HandlerFunc(c.serveReload)))
 	mux.HandleFunc("GET /-/healthy", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "OK") })
 	mux.HandleFunc("GET /-/ready", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "Ready") })
@@ -651,7 +661,7 @@ func (c *Collector) housekeeping(ctx context.Context) {
 		}
 		c.incidents.CheckTimers(ctx, now)
 		if now.Sub(lastReport) >= reportEvery {
-			if err := c.monthlyReports(ctx, now); err != nil && ctx.Err() == nil {
+			if err := c.monthly.Write(ctx, now); err != nil && ctx.Err() == nil {
 				c.logger.Error("monthly reports", "err", err)
 			}
 			lastReport = now
@@ -671,10 +681,10 @@ func (c *Collector) housekeeping(ctx context.Context) {
 			lastClose = now
 		}
 		if now.Sub(lastSLO) >= rules.SLOEvalInterval {
-			if err := c.slos.compute(ctx, now); err != nil && ctx.Err() == nil {
+			if err := c.slos.Compute(ctx, now); err != nil && ctx.Err() == nil {
 				c.logger.Error("compute SLOs", "err", err)
 			}
-			if err := c.sla.compute(ctx, now); err != nil && ctx.Err() == nil {
+			if err := c.sla.Compute(ctx, now); err != nil && ctx.Err() == nil {
 				c.logger.Error("compute service availability", "err", err)
 			}
 			lastSLO = now

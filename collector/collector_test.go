@@ -212,11 +212,11 @@ func TestSLOFromStateHistory(t *testing.T) {
 		}
 	}
 	_ = c.tracker.Observe(ctx, state.Observation{Name: "erp-db1"}, now.Add(-time.Hour))
-	if err := c.slos.compute(ctx, now); err != nil {
+	if err := c.slos.Compute(ctx, now); err != nil {
 		t.Fatal(err)
 	}
 	got := map[string]float64{}
-	for _, r := range c.slos.results() {
+	for _, r := range c.slos.Results() {
 		for w, e := range r.Errors {
 			got[w] = e
 		}
@@ -280,11 +280,11 @@ services:
 			}
 		}
 	}
-	if err := c.slos.compute(ctx, now); err != nil {
+	if err := c.slos.Compute(ctx, now); err != nil {
 		t.Fatal(err)
 	}
 	got := map[string]float64{}
-	for _, r := range c.slos.results() {
+	for _, r := range c.slos.Results() {
 		got[r.SLO] = r.Errors["1h"]
 	}
 	if want := 40.0 / 60; !near(got["erp"], want) {
@@ -301,10 +301,10 @@ services:
 			t.Fatal(err)
 		}
 	}
-	if err := c.sla.compute(ctx, now); err != nil {
+	if err := c.sla.Compute(ctx, now); err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range c.sla.results() {
+	for _, f := range c.sla.Results() {
 		if f.Service == "erp" {
 			if a := f.Windows[time.Hour].Availability(); !near(a, 20.0/60) {
 				t.Errorf("erp 1h availability: got %v, want %v", a, 20.0/60)

@@ -10,9 +10,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ninesmon/nines/collector"
 	"github.com/ninesmon/nines/collector/config"
 	"github.com/ninesmon/nines/collector/report"
+	"github.com/ninesmon/nines/collector/servicelevel"
 	"github.com/ninesmon/nines/collector/state"
 	"github.com/ninesmon/nines/collector/store/sqlite"
 	"github.com/ninesmon/nines/internal/cli"
@@ -74,7 +74,7 @@ func reportCmd(args []string, stdout, stderr io.Writer) int {
 		return fail(1, fmt.Errorf("open store: %w", err))
 	}
 	defer st.Close()
-	rep, err := collector.BuildReport(ctx, st, collector.ReportInput{Config: cfg, Policy: collector.IncidentPolicy(cfg), Targets: inventoryTargets(cfg),
+	rep, err := servicelevel.BuildReport(ctx, st, servicelevel.ReportInput{Config: cfg, Policy: servicelevel.IncidentPolicy(cfg), Workers: sqlite.ReadConns, Targets: inventoryTargets(cfg),
 		From: start, To: end, Now: time.Now(), Services: req.Services})
 	if err != nil {
 		return fail(1, err)

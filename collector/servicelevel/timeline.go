@@ -1,4 +1,4 @@
-package collector
+package servicelevel
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 	"github.com/ninesmon/nines/collector/state"
 )
 
-// history is the durable state history timelines read.
+// history is the part of History timelines read.
 type history interface {
 	HistorySince(ctx context.Context, target string, from, to time.Time) (state.State, []state.Change, error)
 }
@@ -179,27 +179,28 @@ func (tl *timelines) prefetch(ctx context.Context, names []string, workers int) 
 	return firstErr
 }
 
-// targetsOf lists the targets a service needs, through the services it
-// needs.
-func (tl *timelines) targetsOf(name string, seen map[string]bool) []string {
-	if seen[name] {
+// TargetsOf lists the targets a service needs, through the services it
+// needs, skipping the services in seen (and adding those it visits).
+// Label-selector components match the labels of targets.
+func TargetsOf(cfg *config.Config, targets []state.Target, service string, seen map[string]bool) []string {
+	if seen[service] {
 		return nil
 	}
-	seen[name] = true
-	sv := tl.cfg.Service(name)
+	seen[service] = true
+	sv := cfg.Service(service)
 	if sv == nil {
 		return nil
 	}
 	out := slices.Clone(sv.Components.Targets)
 	if len(sv.Components.Selector) > 0 {
-		for _, t := range tl.targets {
+		for _, t := range targets {
 			if hasAll(t.Labels, sv.Components.Selector) {
 				out = append(out, t.Name)
 			}
 		}
 	}
 	for _, dep := range sv.Components.Services {
-		out = append(out, tl.targetsOf(dep, seen)...)
+		out = append(out, TargetsOf(cfg, targets, dep, seen)...)
 	}
 	return out
 }

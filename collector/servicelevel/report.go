@@ -1,4 +1,4 @@
-package collector
+package servicelevel
 
 import (
 	"cmp"
@@ -13,15 +13,7 @@ import (
 	"github.com/ninesmon/nines/collector/config"
 	"github.com/ninesmon/nines/collector/report"
 	"github.com/ninesmon/nines/collector/state"
-	"github.com/ninesmon/nines/collector/store/sqlite"
 )
-
-// reportStore is what the service level report reads.
-type reportStore interface {
-	history
-	Gaps(ctx context.Context, from, to time.Time) ([][2]time.Time, error)
-	Incidents(ctx context.Context, f alerting.Filter) ([]alerting.Incident, error)
-}
 
 // ReportInput is what BuildReport needs besides the store.
 type ReportInput struct {
@@ -34,11 +26,13 @@ type ReportInput struct {
 	Now      time.Time
 	// Services limits the report; empty: the whole catalogue.
 	Services []string
+	// Workers read target histories in parallel; 0: DefaultWorkers.
+	Workers int
 }
 
 // BuildReport computes the service level report over [From, To) (To is
 // clipped to Now) from the durable history.
-func BuildReport(ctx context.Context, st reportStore, in ReportInput) (*report.Report, error) {
+func BuildReport(ctx context.Context, st History, in ReportInput) (*report.Report, error) {
 	to := in.To
 	if to.After(in.Now) {
 		to = in.Now
@@ -52,23 +46,23 @@ func BuildReport(ctx context.Context, st reportStore, in ReportInput) (*report.R
 		}
 	}
 	window := availability.Span{From: in.From, To: to}
-	raw, err := st.Gaps(ctx, in.From, to)
+	gs, err := gaps(ctx, st, in.From, to)
 	if err != nil {
 		return nil, err
 	}
-	gaps := make([]availability.Span, len(raw))
-	for i, g := range raw {
-		gaps[i] = availability.Span{From: g[0], To: g[1]}
-	}
-	tl := &timelines{history: st, cfg: in.Config, window: window, gaps: gaps, targets: in.Targets, cache: map[string][]availability.Segment{}}
+	tl := &timelines{history: st, cfg: in.Config, window: window, gaps: gs, targets: in.Targets, cache: map[string][]availability.Segment{}}
 	var names []string
 	seen := map[string]bool{}
 	for _, sv := range in.Config.Services {
 		if len(in.Services) == 0 || slices.Contains(in.Services, sv.Name) {
-			names = append(names, tl.targetsOf(sv.Name, seen)...)
+			names = append(names, TargetsOf(in.Config, in.Targets, sv.Name, seen)...)
 		}
 	}
-	if err := tl.prefetch(ctx, names, sqlite.ReadConns); err != nil {
+	workers := in.Workers
+	if workers <= 0 {
+		workers = DefaultWorkers
+	}
+	if err := tl.prefetch(ctx, names, workers); err != nil {
 		return nil, err
 	}
 	// The incidents that overlap the period, about the services reported
