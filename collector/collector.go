@@ -583,7 +583,7 @@ func (c *Collector) Run(ctx context.Context) error {
 	}()
 	go func() {
 		defer wg.Done()
-		c.housekeeping(runCtx)
+		runTasks(runCtx, c.tasks(), realClock, c.logger)
 	}()
 	wg.Add(2)
 	go func() {
@@ -633,73 +633,6 @@ func (c *Collector) Run(ctx context.Context) error {
 		return err
 	default:
 		return nil
-	}
-}
-
-// housekeeping checks host deadlines, publishes target states as series
-// for the rules, records that the collector is alive and prunes the
-// sample window.
-func (c *Collector) housekeeping(ctx context.Context) {
-	const aliveEvery = 10 * time.Second
-	const pruneEvery = time.Minute
-	const closeEvery = 30 * time.Second
-	const maintEvery = 10 * time.Minute
-	const reportEvery = 15 * time.Minute
-	var lastAlive, lastPrune, lastSLO, lastClose, lastMaint, lastReport time.Time
-	for {
-		cfg := c.config()
-		now := time.Now()
-		if err := c.tracker.Check(ctx, now); err != nil {
-			c.logger.Error("check target deadlines", "err", err)
-		}
-		c.publishStates(now)
-		if now.Sub(lastAlive) >= aliveEvery {
-			if err := c.store.Alive(ctx, c.runID, now); err != nil && ctx.Err() == nil {
-				c.logger.Error("record collector alive", "err", err)
-			}
-			lastAlive = now
-		}
-		c.incidents.CheckTimers(ctx, now)
-		if now.Sub(lastReport) >= reportEvery {
-			if err := c.monthly.Write(ctx, now); err != nil && ctx.Err() == nil {
-				c.logger.Error("monthly reports", "err", err)
-			}
-			lastReport = now
-		}
-		if now.Sub(lastMaint) >= maintEvery {
-			// Recurring windows roll forward; service windows follow
-			// their targets.
-			if err := (maintenanceBook{c}).apply(ctx, now); err != nil && ctx.Err() == nil {
-				c.logger.Error("refresh maintenance windows", "err", err)
-			}
-			lastMaint = now
-		}
-		if now.Sub(lastClose) >= closeEvery {
-			if err := c.incidents.CloseResolved(ctx, now); err != nil && ctx.Err() == nil {
-				c.logger.Error("close resolved incidents", "err", err)
-			}
-			lastClose = now
-		}
-		if now.Sub(lastSLO) >= rules.SLOEvalInterval {
-			if err := c.slos.Compute(ctx, now); err != nil && ctx.Err() == nil {
-				c.logger.Error("compute SLOs", "err", err)
-			}
-			if err := c.sla.Compute(ctx, now); err != nil && ctx.Err() == nil {
-				c.logger.Error("compute service availability", "err", err)
-			}
-			lastSLO = now
-		}
-		if now.Sub(lastPrune) >= pruneEvery {
-			c.samples.Prune(now)
-			lastPrune = now
-		}
-		t := time.NewTimer(cfg.Availability.CheckInterval.D())
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-t.C:
-		}
 	}
 }
 
