@@ -17,8 +17,12 @@ type fakeStore struct {
 	pending map[int64]int
 }
 
-func (f *fakeStore) LinkedTickets(context.Context, string, time.Time) ([]Link, error) { return f.links, nil }
-func (f *fakeStore) Pending(_ context.Context, id int64, _ string) (int, error)      { return f.pending[id], nil }
+func (f *fakeStore) LinkedTickets(context.Context, string, time.Time) ([]Link, error) {
+	return f.links, nil
+}
+func (f *fakeStore) Pending(_ context.Context, id int64, _ string) (int, error) {
+	return f.pending[id], nil
+}
 
 type fakeSystem struct {
 	states   map[string]alerting.TicketState
