@@ -16,7 +16,7 @@ import (
 // page (with a chart over real samples) and a service's page, as the
 // collector wires the UI's data.
 func TestBoardAndPages(t *testing.T) {
-	c, _ := startCollector(t, `availability: {check_interval: 50ms}
+	c, _ := startCollector(t, `availability: {check_interval: 1h}
 incidents:
   targets:
     P2: {respond: 10m, resolve: 1h}
@@ -34,7 +34,7 @@ services:
 		ts := now.Add(time.Duration(i-10) * time.Minute).UnixMilli()
 		_ = c.samples.Append(labels.FromStrings("__name__", "node_load1", "host", "w1"), ts, float64(i))
 	}
-	waitState(t, c, "w1", state.Up)
+	checkState(t, c, now, "w1", state.Up)
 	b, err := c.board.Board(ctx, now)
 	if err != nil {
 		t.Fatal(err)

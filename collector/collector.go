@@ -75,6 +75,8 @@ type Collector struct {
 	// that a reload replaced them.
 	syncersChanged chan struct{}
 
+	listening chan struct{} // closed once Run listens
+
 	// reloadMu makes reloads (SIGHUP, POST /-/reload) one at a time.
 	reloadMu sync.Mutex
 
@@ -95,7 +97,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, reload fu
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	c := &Collector{logger: logger, store: st, cfg: cfg, reloadFn: reload, registry: prometheus.NewRegistry()}
+	c := &Collector{logger: logger, store: st, cfg: cfg, reloadFn: reload, registry: prometheus.NewRegistry(), listening: make(chan struct{})}
 	fail := func(err error) (*Collector, error) {
 		st.Close()
 		return nil, err
@@ -539,6 +541,9 @@ func (c *Collector) serveReload(w http.ResponseWriter, r *http.Request) {
 	api.WriteJSON(w, http.StatusOK, map[string]string{"status": "reloaded"})
 }
 
+// Listening is closed once Run listens on the web address.
+func (c *Collector) Listening() <-chan struct{} { return c.listening }
+
 // Run serves and evaluates until ctx is done, then stops in order.
 func (c *Collector) Run(ctx context.Context) error {
 	defer c.store.Close()
@@ -553,6 +558,7 @@ func (c *Collector) Run(ctx context.Context) error {
 		ReadTimeout:       time.Minute,
 		IdleTimeout:       2 * time.Minute,
 	}
+	close(c.listening)
 	c.logger.Info("nines-collector started", "version", buildinfo.Version, "listen_address", ln.Addr().String(),
 		"store", cfg.Storage.Path, "rule_files", len(cfg.RuleFiles))
 
