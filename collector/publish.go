@@ -35,8 +35,7 @@ func newOwnSeries(window *samples.Store, logger *slog.Logger) *ownSeries {
 			[]string{"reason"})}
 }
 
-// Append implements the servicelevel and rules' appenders: it never
-// fails, it counts.
+// Append implements servicelevel.Appender: it never fails, it counts.
 func (o *ownSeries) Append(lset labels.Labels, t int64, v float64) error {
 	err := o.window.AppendOwn(lset, t, v)
 	if err == nil {

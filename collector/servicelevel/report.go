@@ -15,6 +15,11 @@ import (
 	"github.com/ninesmon/nines/collector/state"
 )
 
+// maxScope bounds the targets and services an incident query names (a
+// store turns each into a query parameter); a larger catalogue is
+// bounded by the period only.
+const maxScope = 500
+
 // ReportInput is what BuildReport needs besides the store.
 type ReportInput struct {
 	Config *config.Config
@@ -72,6 +77,9 @@ func BuildReport(ctx context.Context, st History, in ReportInput) (*report.Repor
 		if len(in.Services) == 0 || slices.Contains(in.Services, sv.Name) {
 			scope.Services = append(scope.Services, sv.Name)
 		}
+	}
+	if len(scope.Targets)+len(scope.Services) > maxScope {
+		scope.Targets, scope.Services = nil, nil // the period bounds it; the services filter below
 	}
 	incidents, err := st.Incidents(ctx, scope)
 	if err != nil {
