@@ -3,6 +3,7 @@ package collector
 import (
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -12,9 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/ninesmon/nines/alerting"
+	"github.com/ninesmon/nines/collector/config"
 )
 
 // TestReloadAddsReceiver: a reload that adds a webhook receiver and a
@@ -94,5 +97,34 @@ func TestConcurrentReloads(t *testing.T) {
 	c.mu.Unlock()
 	if n != 2 || len(c.config().Receivers) != 2 {
 		t.Errorf("after the reloads: %d notifiers, %d receivers configured; want 2 and 2", n, len(c.config().Receivers))
+	}
+}
+
+// TestReloadRefusesWhatItCannotApply: a configuration whose route names
+// no receiver (one that got past validation) is refused with a clear
+// error, reported by the metric, and the running one stays whole.
+func TestReloadRefusesWhatItCannotApply(t *testing.T) {
+	cfg, err := config.Load("c.yml", []byte("storage: {path: "+filepath.Join(t.TempDir(), "n.db")+"}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := New(context.Background(), cfg, slog.New(slog.DiscardHandler), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.store.Close()
+	bad := *cfg
+	bad.Routes = []config.Route{{Receiver: "nobody"}}
+	if err := c.Reload(&bad); err == nil || !strings.Contains(err.Error(), `routes[0]: unknown receiver "nobody"`) {
+		t.Errorf("reload with a route to no receiver: got %v", err)
+	}
+	if c.config() != cfg {
+		t.Error("the refused configuration was swapped in")
+	}
+	if v := testutil.ToFloat64(c.reloadOK); v != 0 {
+		t.Errorf("nines_config_last_reload_successful = %v, want 0", v)
+	}
+	if err := c.Reload(cfg); err != nil || testutil.ToFloat64(c.reloadOK) != 1 {
+		t.Errorf("reload of a good configuration: %v", err)
 	}
 }
