@@ -158,7 +158,15 @@ const Automatic = "nines"
 type Filter struct {
 	Status   []Status
 	Priority []Priority
-	Limit    int // 0: no limit
+	// OpenedBefore keeps incidents opened before it, and ActiveAfter
+	// those not resolved by it (still active, or resolved after it).
+	// Together they select the incidents that overlap [ActiveAfter,
+	// OpenedBefore), so a report over a period reads only its own.
+	OpenedBefore, ActiveAfter time.Time
+	// Targets and Services, when either is set, keep the incidents about
+	// one of the targets or for one of the services.
+	Targets, Services []string
+	Limit             int // 0: no limit
 }
 
 // Store persists incidents. Implementations must be safe for concurrent

@@ -9,28 +9,20 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"net"
 	"net/http"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/ninesmon/nines/alerting"
-	"github.com/ninesmon/nines/alerting/notify/alertmanager"
 	"github.com/ninesmon/nines/alerting/notify/email"
-	"github.com/ninesmon/nines/alerting/notify/jira"
-	"github.com/ninesmon/nines/alerting/notify/pagerduty"
-	"github.com/ninesmon/nines/alerting/notify/redmine"
-	"github.com/ninesmon/nines/alerting/notify/servicenow"
-	"github.com/ninesmon/nines/alerting/notify/webhook"
+	"github.com/ninesmon/nines/alerting/ticketsync"
 	"github.com/ninesmon/nines/collector/api"
 	"github.com/ninesmon/nines/collector/audit"
 	"github.com/ninesmon/nines/collector/auth"
@@ -39,14 +31,13 @@ import (
 	"github.com/ninesmon/nines/collector/forward"
 	"github.com/ninesmon/nines/collector/ingest"
 	"github.com/ninesmon/nines/collector/samples"
+	"github.com/ninesmon/nines/collector/servicelevel"
 	"github.com/ninesmon/nines/collector/snmp"
 	"github.com/ninesmon/nines/collector/state"
 	"github.com/ninesmon/nines/collector/store"
-	"github.com/ninesmon/nines/collector/store/sqlite"
 	"github.com/ninesmon/nines/collector/web"
 	"github.com/ninesmon/nines/internal/buildinfo"
 	"github.com/ninesmon/nines/internal/wire"
-	"github.com/ninesmon/nines/internal/yamlconf"
 	"github.com/ninesmon/nines/rules"
 )
 
@@ -71,17 +62,28 @@ type Collector struct {
 	poller     *snmp.Poller
 	traps      *snmp.TrapReceiver
 	forwarder  *forward.Forwarder
-	slos       *sloComputer
+	slos       *servicelevel.SLO
 	dispatcher *alerting.Dispatcher
-	sla        *slaComputer
+	sla        *servicelevel.SLA
+	levels     servicelevel.Sources
+	monthly    *servicelevel.Monthly
 	appender   ingest.Appender // the window, and the forwarder when one is configured
+	own        *ownSeries      // the collector's own series into the window
 	ui         *web.UI
-	// ticketSyncs follow the tickets of two-way receivers (they change
-	// on restart only, as receivers do).
-	ticketSyncs []*ticketSync
+	board      web.Data // what the UI shows
+	// syncersChanged tells the goroutine that owns the ticket syncers
+	// that a reload replaced them.
+	syncersChanged chan struct{}
 
-	mu  sync.Mutex
-	cfg *config.Config
+	listening chan struct{} // closed once Run listens
+
+	// reloadMu makes reloads (SIGHUP, POST /-/reload) one at a time.
+	reloadMu sync.Mutex
+
+	mu        sync.Mutex
+	cfg       *config.Config
+	notifiers map[string]alerting.Notifier
+	syncers   []*ticketsync.Syncer // follow the tickets of two-way receivers
 
 	reloadOK   prometheus.Gauge
 	reloadTime prometheus.Gauge
@@ -91,12 +93,11 @@ type Collector struct {
 // nil, is how POST /-/reload gets a fresh configuration.
 func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, reload func() (*config.Config, error)) (*Collector, error) {
 	now := time.Now()
-	sq, err := sqlite.Open(ctx, cfg.Storage.Path)
+	st, err := OpenStore(ctx, cfg.Storage)
 	if err != nil {
-		return nil, fmt.Errorf("open store: %w", err)
+		return nil, err
 	}
-	var st store.Store = sq
-	c := &Collector{logger: logger, store: st, cfg: cfg, reloadFn: reload, registry: prometheus.NewRegistry()}
+	c := &Collector{logger: logger, store: st, cfg: cfg, reloadFn: reload, registry: prometheus.NewRegistry(), listening: make(chan struct{})}
 	fail := func(err error) (*Collector, error) {
 		st.Close()
 		return nil, err
@@ -112,6 +113,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, reload fu
 	}
 	c.samples = samples.New(cfg.Storage.SamplesRetention.D(), cfg.Storage.MaxSeries, cfg.Ingest.MaxSeriesPerTarget)
 	c.appender = c.samples
+	c.own = newOwnSeries(c.samples, logger.With("component", "window"))
 	if rw := cfg.Forward.RemoteWrite; rw != nil {
 		c.forwarder = forward.New(forward.Options{
 			URL: rw.URL, BearerToken: rw.BearerToken.Reveal(), QueueSize: rw.QueueSize, BatchSize: rw.BatchSize,
@@ -135,61 +137,16 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, reload fu
 	c.incidents.SetPolicy(IncidentPolicy(cfg))
 	c.incidents.SetDependencies(cfg.Dependencies)
 	c.incidents.SetMaintenance(c.tracker.InMaintenance)
-	notifiers := map[string]alerting.Notifier{}
-	var names []string
-	for _, r := range cfg.Receivers {
-		switch {
-		case r.Webhook != nil:
-			wh := &webhook.Notifier{URL: r.Webhook.URL, Secret: []byte(r.Webhook.Secret.Reveal()), Timeout: r.Webhook.Timeout.D(),
-				ContentType: r.Webhook.ContentType}
-			if r.Webhook.Template != "" {
-				wh.Template, _ = webhook.ParseTemplate(r.Name, r.Webhook.Template) // validated with the config
-			}
-			notifiers[r.Name] = wh
-		case r.Alertmanager != nil:
-			am := r.Alertmanager
-			notifiers[r.Name] = &alertmanager.Notifier{URL: strings.TrimRight(am.URL, "/"), Mode: alertmanager.Mode(am.Mode),
-				BearerToken: am.BearerToken.Reveal(), Timeout: am.Timeout.D(), ExternalURL: am.ExternalURL}
-		case r.PagerDuty != nil:
-			notifiers[r.Name] = &pagerduty.Notifier{URL: r.PagerDuty.URL, RoutingKey: r.PagerDuty.RoutingKey.Reveal(), Timeout: r.PagerDuty.Timeout.D()}
-		case r.ServiceNow != nil:
-			sn := r.ServiceNow
-			sno := &servicenow.Notifier{URL: strings.TrimRight(sn.URL, "/"), User: sn.User, Password: sn.Password.Reveal(),
-				AssignmentGroup: sn.AssignmentGroup, CloseCode: sn.CloseCode, Timeout: sn.Timeout.D(),
-				OnTicket: func(ctx context.Context, id int64, t servicenow.Ticket) {
-					linkTicket(ctx, st, r.Name, id, t.ID, t.URL, logger)
-				}}
-			notifiers[r.Name] = sno
-			c.addTicketSync(r.Name, sno, sn.SyncInterval, st, logger)
-		case r.Email != nil:
-			e := r.Email
-			notifiers[r.Name] = &email.Notifier{Address: e.SMTP, From: e.From, To: e.To, Username: e.Username,
-				Password: e.Password.Reveal(), TLS: e.TLS, Link: e.Link, Timeout: e.Timeout.D()}
-		case r.Jira != nil:
-			j := r.Jira
-			prios := map[alerting.Priority]string{}
-			for p, v := range j.Priorities {
-				prios[alerting.Priority(p)] = v
-			}
-			jn := &jira.Notifier{URL: strings.TrimRight(j.URL, "/"), User: j.User, Token: j.Token.Reveal(), Project: j.Project,
-				IssueType: j.IssueType, Priorities: prios, ResolvedStatus: j.ResolvedStatus, ClosedStatus: j.ClosedStatus,
-				ReopenedStatus: j.ReopenedStatus, Timeout: j.Timeout.D(),
-				OnTicket: func(ctx context.Context, id int64, t jira.Ticket) {
-					linkTicket(ctx, st, r.Name, id, t.ID, t.URL, logger)
-				}}
-			notifiers[r.Name] = jn
-			c.addTicketSync(r.Name, jn, j.SyncInterval, st, logger)
-		case r.Redmine != nil:
-			rn := redmineNotifier(st, r.Name, r.Redmine, logger)
-			notifiers[r.Name] = rn
-			c.addTicketSync(r.Name, rn, r.Redmine.SyncInterval, st, logger)
-		}
-		names = append(names, r.Name)
+	rs, err := buildReceivers(cfg, st, c.incidents, logger)
+	if err != nil {
+		return fail(err)
 	}
-	c.incidents.SetReceivers(names)
+	c.incidents.SetReceivers(rs.names)
 	c.incidents.SetSchedules(schedules(cfg))
 	c.incidents.SetRoutes(routes(cfg))
-	c.dispatcher = alerting.NewDispatcher(st, notifiers, logger.With("component", "notify"), c.registry)
+	c.dispatcher = alerting.NewDispatcher(st, rs.notifiers, logger.With("component", "notify"), c.registry)
+	c.notifiers, c.syncers = rs.notifiers, rs.syncers
+	c.syncersChanged = make(chan struct{}, 1)
 	c.rules = rules.NewManager(rules.Options{
 		Queryable:       c.samples,
 		Appender:        c.samples,
@@ -210,14 +167,19 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, reload fu
 		logger.Info("alert state restored", "alerts", n, "away", away.Round(time.Second))
 	}
 	c.auth = auth.New(cfg.Auth.Tokens)
-	c.slos = &sloComputer{c: c}
-	c.sla = &slaComputer{c: c}
+	c.levels = servicelevel.Sources{History: st, Window: c.own, Config: c.config, Targets: c.tracker.Snapshot, Workers: st.ReadParallelism()}
+	c.slos = servicelevel.NewSLO(c.levels)
+	c.sla = servicelevel.NewSLA(c.levels)
+	c.monthly = &servicelevel.Monthly{Sources: c.levels, Mailer: c.mailer, Logger: logger.With("component", "reports")}
+	c.board = web.NewData(web.Sources{Config: c.config, Targets: c.tracker.Snapshot, SLA: c.sla, Reports: c.levels, Store: st,
+		Policy: c.incidents, Charts: c.rules, Logger: logger.With("component", "web")})
 	key, err := st.Secret(ctx, "web_session_key", 32)
 	if err != nil {
 		return fail(fmt.Errorf("web session key: %w", err))
 	}
 	c.ui, err = web.New(web.Options{
-		Auth: c.auth, Incidents: st, Actions: c.incidents, Maintenance: maintenanceBook{c}, Data: boardData{c}, Audit: st,
+		Auth: c.auth, Incidents: st, Actions: c.incidents, Maintenance: maintenanceBook{c}, Audit: st,
+		Data:       c.board,
 		SessionKey: key, SessionTTL: func() time.Duration { return c.config().Web.Wall.SessionTTL.D() },
 		Logger: logger.With("component", "web"),
 	})
@@ -234,6 +196,8 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, reload fu
 		to.Interface = c.poller.MonitoredInterface
 		c.traps = snmp.NewTrapReceiver(to)
 		c.AddSource(SourceFunc(func(ctx context.Context, w Writer) error { return c.traps.Run(ctx, w) }))
+		// Refusals by reason, trap series refused by the per-device cap.
+		c.registry.MustRegister(c.traps.Collectors()...)
 	}
 
 	c.reloadOK = prometheus.NewGauge(prometheus.GaugeOpts{Name: "nines_config_last_reload_successful", Help: "Whether the last configuration reload succeeded (1) or failed (0)."})
@@ -244,8 +208,9 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, reload fu
 	c.registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		c.reloadOK, c.reloadTime, c.poller.Durations,
-		&stateCollector{tracker: c.tracker, incidents: c.incidents, checks: c.checks, slos: c.slos, sla: c.sla, poller: c.poller, traps: c.traps},
+		c.reloadOK, c.reloadTime, c.poller.Durations, c.own.failures,
+		&stateCollector{tracker: c.tracker, incidents: c.incidents, checks: c.checks, poller: c.poller, traps: c.traps},
+		c.slos, c.sla,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "nines_samples_series", Help: "Series held in the in-memory recent window."},
 			func() float64 { return float64(c.samples.NumSeries()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "nines_build_info", Help: "Build information.", ConstLabels: prometheus.Labels{"version": buildinfo.Version, "revision": buildinfo.Revision}},
@@ -337,19 +302,7 @@ func checkSpecs(cfg *config.Config) []check.Spec {
 }
 
 // IncidentPolicy is the priority policy the configuration sets.
-func IncidentPolicy(cfg *config.Config) alerting.Policy {
-	p := alerting.DefaultPolicy()
-	for pr, tg := range cfg.Incidents.Targets {
-		p.Targets[alerting.Priority(pr)] = alerting.Targets{Respond: tg.Respond.D(), Resolve: tg.Resolve.D()}
-	}
-	if cfg.Incidents.NearBreach > 0 {
-		p.NearBreach = cfg.Incidents.NearBreach
-	}
-	if ca := cfg.Incidents.CloseAfter; ca != nil {
-		p.CloseAfter = ca.D()
-	}
-	return p
-}
+func IncidentPolicy(cfg *config.Config) alerting.Policy { return servicelevel.IncidentPolicy(cfg) }
 
 // maintenance lays out the configured windows (see layout).
 func maintenance(cfg *config.Config, now time.Time, targets []state.Target) []state.Window {
@@ -374,7 +327,7 @@ func layout(cfg *config.Config, w state.Window, now time.Time, targets []state.T
 		names := slices.Clone(w.Targets)
 		seen := map[string]bool{}
 		for _, sv := range w.Services {
-			names = append(names, (&timelines{cfg: cfg, targets: targets}).targetsOf(sv, seen)...)
+			names = append(names, servicelevel.TargetsOf(cfg, targets, sv, seen)...)
 		}
 		w.Targets = names
 	}
@@ -416,34 +369,117 @@ func inventory(cfg *config.Config) state.Inventory {
 // Run.
 func (c *Collector) AddSource(s Source) { c.sources = append(c.sources, s) }
 
-// Reload swaps in a configuration that was already loaded and validated:
-// tokens, rules and availability thresholds. Listener and storage settings
-// need a restart; a change to them is reported and ignored.
-func (c *Collector) Reload(cfg *config.Config) {
+// Reload applies a configuration that was already loaded and validated:
+// tokens, rules, availability thresholds, receivers and routes. It builds
+// what it needs first; when that fails it returns why and the running
+// configuration stays. Listener and storage settings need a restart; a
+// change to them is reported and ignored. Reloads run one at a time.
+func (c *Collector) Reload(cfg *config.Config) error {
+	c.reloadMu.Lock()
+	defer c.reloadMu.Unlock()
+	if err := c.apply(cfg); err != nil {
+		c.ReloadFailed(err)
+		return err
+	}
+	return nil
+}
+
+// ReloadConfig loads a configuration with load and applies it, one reload
+// at a time (so that of two racing reloads the later load wins), and
+// records the outcome in the metrics and the audit log under principal.
+func (c *Collector) ReloadConfig(load func() (*config.Config, error), principal, detail string) error {
+	c.reloadMu.Lock()
+	defer c.reloadMu.Unlock()
+	cfg, err := load()
+	if err == nil {
+		err = c.apply(cfg)
+	}
+	if err != nil {
+		c.ReloadFailed(err)
+		c.Audit(principal, "config.reload_failed", err.Error())
+		return err
+	}
+	c.Audit(principal, "config.reload", detail)
+	return nil
+}
+
+// apply swaps cfg in; the caller holds reloadMu.
+func (c *Collector) apply(cfg *config.Config) error {
+	rs, err := buildReceivers(cfg, c.store, c.incidents, c.logger)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
 	c.mu.Lock()
 	old := c.cfg
-	c.cfg = cfg
+	c.cfg, c.notifiers, c.syncers = cfg, rs.notifiers, rs.syncers
 	c.mu.Unlock()
 	if old.Web != cfg.Web || old.Storage != cfg.Storage || old.Ingest != cfg.Ingest || !sameForward(old.Forward, cfg.Forward) {
 		c.logger.Warn("web, storage, ingest and forward settings change only on restart; keeping the current ones")
 	}
 	c.auth.Set(cfg.Auth.Tokens)
 	c.tracker.SetOptions(trackerOptions(cfg))
-	c.tracker.SetInventory(inventory(cfg), time.Now())
-	if err := (maintenanceBook{c}).apply(context.Background(), time.Now()); err != nil {
+	c.tracker.SetInventory(inventory(cfg), now)
+	if err := (maintenanceBook{c}).apply(context.Background(), now); err != nil {
 		c.logger.Error("read maintenance windows", "err", err)
 	}
 	c.rules.Update(cfg.RuleFiles)
 	c.checks.Update(checkSpecs(cfg))
 	c.poller.SetModules(snmpModules(cfg))
 	c.poller.Update(snmpDevices(cfg))
+	// Notifiers before routes: a route to a new receiver then finds it.
+	c.dispatcher.SetNotifiers(rs.notifiers)
+	select {
+	case c.syncersChanged <- struct{}{}:
+	default: // already signalled; the owner reads the latest set
+	}
+	c.incidents.SetReceivers(rs.names)
 	c.incidents.SetPolicy(IncidentPolicy(cfg))
 	c.incidents.SetDependencies(cfg.Dependencies)
 	c.incidents.SetSchedules(schedules(cfg))
 	c.incidents.SetRoutes(routes(cfg))
 	c.reloadOK.Set(1)
-	c.reloadTime.Set(float64(time.Now().Unix()))
-	c.logger.Info("configuration reloaded", "rule_files", len(cfg.RuleFiles), "tokens", len(cfg.Auth.Tokens))
+	c.reloadTime.Set(float64(now.Unix()))
+	c.logger.Info("configuration reloaded", "rule_files", len(cfg.RuleFiles), "tokens", len(cfg.Auth.Tokens), "receivers", len(rs.names))
+	return nil
+}
+
+// mailer is the email receiver of that name, for the monthly reports.
+func (c *Collector) mailer(name string) (servicelevel.Mailer, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if n, ok := c.notifiers[name].(*email.Notifier); ok {
+		return n, true
+	}
+	return nil, false
+}
+
+// runTicketSyncs runs the ticket syncers until ctx is done, restarting
+// them when a reload replaced them.
+func (c *Collector) runTicketSyncs(ctx context.Context) {
+	var wg sync.WaitGroup
+	stop := func() {}
+	defer func() {
+		stop()
+		wg.Wait()
+	}()
+	for {
+		c.mu.Lock()
+		syncers := c.syncers
+		c.mu.Unlock()
+		sctx, cancel := context.WithCancel(ctx)
+		stop = cancel
+		for _, s := range syncers {
+			wg.Go(func() { s.Run(sctx) })
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-c.syncersChanged:
+			cancel()
+			wg.Wait()
+		}
+	}
 }
 
 // ReloadFailed records a configuration that could not be loaded; the
@@ -489,9 +525,10 @@ func (c *Collector) Handler() http.Handler {
 		mux.Handle("GET /metrics", c.auth.Require(config.RoleViewer, metrics))
 	}
 	c.ui.Register(mux)
-	mux.Handle("GET /api/v1/reports/sla", c.auth.Require(config.RoleViewer, http.HandlerFunc(c.serveReport)))
-	mux.Handle("GET /api/v1/services", c.auth.Require(config.RoleViewer, http.HandlerFunc(c.serveServices)))
-	mux.Handle("GET /api/v1/services/{name}", c.auth.Require(config.RoleViewer, http.HandlerFunc(c.serveServices)))
+	levels := &servicelevel.API{Sources: c.levels, SLA: c.sla, Logger: c.logger}
+	mux.Handle("GET /api/v1/reports/sla", c.auth.Require(config.RoleViewer, levels.Report()))
+	mux.Handle("GET /api/v1/services", c.auth.Require(config.RoleViewer, levels.Services()))
+	mux.Handle("GET /api/v1/services/{name}", c.auth.Require(config.RoleViewer, levels.Services()))
 	mux.Handle("POST /-/reload", c.auth.Require(config.RoleAdmin, http.HandlerFunc(c.serveReload)))
 	mux.HandleFunc("GET /-/healthy", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "OK") })
 	mux.HandleFunc("GET /-/ready", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "Ready") })
@@ -504,17 +541,15 @@ func (c *Collector) serveReload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p, _ := auth.FromContext(r.Context())
-	cfg, err := c.reloadFn()
-	if err != nil {
-		c.ReloadFailed(err)
-		c.Audit(p.Name, "config.reload_failed", err.Error())
+	if err := c.ReloadConfig(c.reloadFn, p.Name, ""); err != nil {
 		api.WriteError(w, http.StatusBadRequest, "configuration not reloaded: "+err.Error())
 		return
 	}
-	c.Reload(cfg)
-	c.Audit(p.Name, "config.reload", "")
 	api.WriteJSON(w, http.StatusOK, map[string]string{"status": "reloaded"})
 }
+
+// Listening is closed once Run listens on the web address.
+func (c *Collector) Listening() <-chan struct{} { return c.listening }
 
 // Run serves and evaluates until ctx is done, then stops in order.
 func (c *Collector) Run(ctx context.Context) error {
@@ -530,6 +565,7 @@ func (c *Collector) Run(ctx context.Context) error {
 		ReadTimeout:       time.Minute,
 		IdleTimeout:       2 * time.Minute,
 	}
+	close(c.listening)
 	c.logger.Info("nines-collector started", "version", buildinfo.Version, "listen_address", ln.Addr().String(),
 		"store", cfg.Storage.Path, "rule_files", len(cfg.RuleFiles))
 
@@ -560,7 +596,7 @@ func (c *Collector) Run(ctx context.Context) error {
 	}()
 	go func() {
 		defer wg.Done()
-		c.housekeeping(runCtx)
+		runTasks(runCtx, c.tasks(), realClock, c.logger)
 	}()
 	wg.Add(2)
 	go func() {
@@ -571,14 +607,11 @@ func (c *Collector) Run(ctx context.Context) error {
 		defer wg.Done()
 		c.ui.Run(runCtx)
 	}()
-	for _, ts := range c.ticketSyncs {
-		ts.actions = c.incidents
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			ts.run(runCtx)
-		}()
-	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		c.runTicketSyncs(runCtx)
+	}()
 	if c.forwarder != nil {
 		wg.Add(1)
 		go func() {
@@ -604,6 +637,11 @@ func (c *Collector) Run(ctx context.Context) error {
 	_ = srv.Shutdown(shutCtx)
 	cancel()
 	wg.Wait()
+	// State changes decided last (the tracker writes after deciding) are
+	// written before the run is recorded as ended.
+	if err := c.tracker.Flush(shutCtx); err != nil {
+		c.logger.Error("write the last state changes", "err", err)
+	}
 	if err := c.store.Alive(shutCtx, c.runID, time.Now()); err != nil {
 		c.logger.Warn("record collector stop", "err", err)
 	}
@@ -616,164 +654,15 @@ func (c *Collector) Run(ctx context.Context) error {
 	}
 }
 
-// housekeeping checks host deadlines, publishes target states as series
-// for the rules, records that the collector is alive and prunes the
-// sample window.
-func (c *Collector) housekeeping(ctx context.Context) {
-	const aliveEvery = 10 * time.Second
-	const pruneEvery = time.Minute
-	const closeEvery = 30 * time.Second
-	const maintEvery = 10 * time.Minute
-	const reportEvery = 15 * time.Minute
-	var lastAlive, lastPrune, lastSLO, lastClose, lastMaint, lastReport time.Time
-	for {
-		cfg := c.config()
-		now := time.Now()
-		if err := c.tracker.Check(ctx, now); err != nil {
-			c.logger.Error("check target deadlines", "err", err)
-		}
-		c.publishStates(now)
-		if now.Sub(lastAlive) >= aliveEvery {
-			if err := c.store.Alive(ctx, c.runID, now); err != nil && ctx.Err() == nil {
-				c.logger.Error("record collector alive", "err", err)
-			}
-			lastAlive = now
-		}
-		c.incidents.CheckTimers(ctx, now)
-		if now.Sub(lastReport) >= reportEvery {
-			if err := c.monthlyReports(ctx, now); err != nil && ctx.Err() == nil {
-				c.logger.Error("monthly reports", "err", err)
-			}
-			lastReport = now
-		}
-		if now.Sub(lastMaint) >= maintEvery {
-			// Recurring windows roll forward; service windows follow
-			// their targets.
-			if err := (maintenanceBook{c}).apply(ctx, now); err != nil && ctx.Err() == nil {
-				c.logger.Error("refresh maintenance windows", "err", err)
-			}
-			lastMaint = now
-		}
-		if now.Sub(lastClose) >= closeEvery {
-			if err := c.incidents.CloseResolved(ctx, now); err != nil && ctx.Err() == nil {
-				c.logger.Error("close resolved incidents", "err", err)
-			}
-			lastClose = now
-		}
-		if now.Sub(lastSLO) >= rules.SLOEvalInterval {
-			if err := c.slos.compute(ctx, now); err != nil && ctx.Err() == nil {
-				c.logger.Error("compute SLOs", "err", err)
-			}
-			if err := c.sla.compute(ctx, now); err != nil && ctx.Err() == nil {
-				c.logger.Error("compute service availability", "err", err)
-			}
-			lastSLO = now
-		}
-		if now.Sub(lastPrune) >= pruneEvery {
-			c.samples.Prune(now)
-			lastPrune = now
-		}
-		t := time.NewTimer(cfg.Availability.CheckInterval.D())
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-t.C:
-		}
-	}
-}
-
-// publishStates writes nines_target_up and nines_target_state into the
-// sample window, so rules (host down, check failed) are plain PromQL.
+// publishStates writes the target states into the window.
 func (c *Collector) publishStates(now time.Time) {
-	ts := now.UnixMilli()
-	for _, t := range c.tracker.Snapshot() {
-		m := maps.Clone(t.Labels)
-		if m == nil {
-			m = map[string]string{}
-		}
-		m["target"], m["kind"] = t.Name, string(t.Kind)
-		if t.Kind == state.KindHost {
-			m["host"] = t.Name
-		}
-		up := 0.0
-		if t.State == state.Up {
-			up = 1
-		}
-		m[model.MetricNameLabel] = "nines_target_up"
-		_ = c.samples.Append(labels.FromMap(m), ts, up)
-		m[model.MetricNameLabel] = "nines_target_state"
-		for _, s := range state.AllStates {
-			v := 0.0
-			if s == t.State {
-				v = 1
-			}
-			m["state"] = string(s)
-			_ = c.samples.Append(labels.FromMap(m), ts, v)
-		}
-	}
-}
-
-// redmineNotifier raises incidents in Redmine and links each incident to
-// its issue.
-func redmineNotifier(st store.Tickets, name string, rm *config.Redmine, logger *slog.Logger) *redmine.Notifier {
-	prios := map[alerting.Priority]string{}
-	for p, v := range rm.Priorities {
-		prios[alerting.Priority(p)] = v
-	}
-	return &redmine.Notifier{URL: strings.TrimRight(rm.URL, "/"), APIKey: rm.APIKey.Reveal(), Project: rm.Project,
-		FingerprintField: rm.FingerprintField, Priorities: prios, ResolvedStatus: rm.ResolvedStatus,
-		ClosedStatus: rm.ClosedStatus, ReopenedStatus: rm.ReopenedStatus, Timeout: rm.Timeout.D(),
-		OnTicket: func(ctx context.Context, incidentID int64, t redmine.Ticket) {
-			linkTicket(ctx, st, name, incidentID, t.ID, t.URL, logger)
-		}}
-}
-
-// linkTicket records the ticket a receiver raised for an incident.
-func linkTicket(ctx context.Context, st store.Tickets, receiver string, incidentID int64, id, url string, logger *slog.Logger) {
-	if err := st.LinkTicket(ctx, incidentID, alerting.Ticket{Receiver: receiver, ID: id, URL: url}); err != nil {
-		logger.Error("link ticket", "incident_id", incidentID, "receiver", receiver, "err", err)
-	}
-}
-
-func routes(cfg *config.Config) []alerting.Route {
-	out := make([]alerting.Route, 0, len(cfg.Routes))
-	for _, r := range cfg.Routes {
-		rt := alerting.Route{Receiver: r.Receiver, Match: r.Match, Repeat: r.RepeatInterval.D()}
-		if r.Schedule != "" {
-			rt.Schedule = cfg.Calendar(r.Schedule)
-		}
-		for _, p := range r.Priorities {
-			rt.Priorities = append(rt.Priorities, alerting.Priority(p))
-		}
-		out = append(out, rt)
-	}
-	return out
+	PublishStates(c.own, c.tracker.Snapshot(), now)
 }
 
 // Audit records a change made outside the API's own handlers (a reload by
 // signal) in the audit log.
 func (c *Collector) Audit(principal, action, detail string) {
 	api.Record(context.Background(), c.store, c.logger, audit.Entry{At: time.Now(), Principal: principal, Action: action, Object: "config", Detail: detail})
-}
-
-// schedules are the configured calendars, for rules and routes.
-func schedules(cfg *config.Config) map[string]alerting.Schedule {
-	out := map[string]alerting.Schedule{}
-	for _, c := range cfg.Calendars {
-		out[c.Name] = cfg.Calendar(c.Name)
-	}
-	return out
-}
-
-// addTicketSync follows a two-way receiver's tickets every interval (none
-// when it is zero).
-func (c *Collector) addTicketSync(receiver string, system alerting.TwoWay, every *yamlconf.Duration, st store.Tickets, logger *slog.Logger) {
-	if every == nil || every.D() <= 0 {
-		return
-	}
-	c.ticketSyncs = append(c.ticketSyncs, &ticketSync{receiver: receiver, every: every.D(), system: system, store: st,
-		logger: logger.With("component", "ticket-sync")})
 }
 
 // snmpModules are the configuration's custom SNMP modules.

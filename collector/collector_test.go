@@ -81,16 +81,7 @@ func TestReload(t *testing.T) {
 		}
 	}()
 	url := "http://" + addr
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if code, _ := do(t, "GET", url+"/-/ready", ""); code == 200 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("collector not ready")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	<-c.Listening()
 
 	if code, _ := do(t, "GET", url+"/api/v1/targets", "view"); code != http.StatusUnauthorized {
 		t.Fatalf("viewer before reload: got %d, want 401", code)
@@ -138,10 +129,11 @@ func grep(s, sub string) string {
 	return strings.Join(out, "\n")
 }
 
-// fakeSource writes one sample and one observation, then waits.
-type fakeSource struct{}
+// fakeSource writes one sample and one observation, says so by closing
+// wrote, then waits.
+type fakeSource struct{ wrote chan struct{} }
 
-func (fakeSource) Run(ctx context.Context, w Writer) error {
+func (f fakeSource) Run(ctx context.Context, w Writer) error {
 	now := time.Now()
 	if err := w.Append(labels.FromStrings("__name__", "probe_up", "target", "sw1"), now.UnixMilli(), 1); err != nil {
 		return err
@@ -152,6 +144,7 @@ func (fakeSource) Run(ctx context.Context, w Writer) error {
 	if err := w.Observe(ctx, state.Observation{Name: "sw1", Kind: state.KindDevice, Interval: time.Second}, now); err != nil && ctx.Err() == nil {
 		return err
 	}
+	close(f.wrote)
 	<-ctx.Done()
 	return nil
 }
@@ -167,15 +160,17 @@ func TestSourceFeedsTrackerAndWindow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.AddSource(fakeSource{})
+	src := fakeSource{wrote: make(chan struct{})}
+	c.AddSource(src)
 	done := make(chan error, 1)
 	go func() { done <- c.Run(ctx) }()
-	deadline := time.Now().Add(5 * time.Second)
-	for c.samples.NumSeries() == 0 || len(c.tracker.Snapshot()) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("source data did not arrive")
-		}
-		time.Sleep(10 * time.Millisecond)
+	select {
+	case <-src.wrote:
+	case err := <-done:
+		t.Fatalf("Run stopped before the source wrote: %v", err)
+	}
+	if vec, err := c.rules.Query(ctx, `probe_up{target="sw1"}`, time.Now()); err != nil || len(vec) != 1 {
+		t.Errorf("the source's sample in the window: %v, %v", vec, err)
 	}
 	if got := c.tracker.Snapshot()[0]; got.Name != "sw1" || got.State != "up" || got.Kind != state.KindDevice {
 		t.Errorf("tracked: got %+v", got)
@@ -215,18 +210,40 @@ func TestSLOFromStateHistory(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// The collector was away for 10 minutes of the 43-minute outage: one
+	// run last alive 2 days ago + 10 min, the next started 10 min later
+	// and alive past now (so the running one's start leaves no gap).
+	outage := now.Add(-2 * day)
+	early, _, err := c.store.StartRun(ctx, now.Add(-40*day))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.store.Alive(ctx, early, outage.Add(10*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	later, _, err := c.store.StartRun(ctx, outage.Add(20*time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.store.Alive(ctx, later, now.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if gaps, err := c.store.Gaps(ctx, now.Add(-30*day), now); err != nil || len(gaps) != 1 || gaps[0][1].Sub(gaps[0][0]) != 10*time.Minute {
+		t.Fatalf("gaps: %v, %v; want the 10 minutes away", gaps, err)
+	}
 	_ = c.tracker.Observe(ctx, state.Observation{Name: "erp-db1"}, now.Add(-time.Hour))
-	if err := c.slos.compute(ctx, now); err != nil {
+	if err := c.slos.Compute(ctx, now); err != nil {
 		t.Fatal(err)
 	}
 	got := map[string]float64{}
-	for _, r := range c.slos.results() {
+	for _, r := range c.slos.Results() {
 		for w, e := range r.Errors {
 			got[w] = e
 		}
 	}
-	// 30d: 43 min + the last 30 min down, of 30 days.
-	if want := (73 * time.Minute).Seconds() / (30 * day).Seconds(); !near(got["30d"], want) {
+	// 30d: 43 min less the 10 not observed, + the last 30 min down, of
+	// 30 days less the 10 minutes away.
+	if want := (63 * time.Minute).Seconds() / (30*day - 10*time.Minute).Seconds(); !near(got["30d"], want) {
 		t.Errorf("30d error ratio: got %v, want %v", got["30d"], want)
 	}
 	if want := 0.5; !near(got["1h"], want) {
@@ -284,11 +301,11 @@ services:
 			}
 		}
 	}
-	if err := c.slos.compute(ctx, now); err != nil {
+	if err := c.slos.Compute(ctx, now); err != nil {
 		t.Fatal(err)
 	}
 	got := map[string]float64{}
-	for _, r := range c.slos.results() {
+	for _, r := range c.slos.Results() {
 		got[r.SLO] = r.Errors["1h"]
 	}
 	if want := 40.0 / 60; !near(got["erp"], want) {
@@ -305,10 +322,10 @@ services:
 			t.Fatal(err)
 		}
 	}
-	if err := c.sla.compute(ctx, now); err != nil {
+	if err := c.sla.Compute(ctx, now); err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range c.sla.results() {
+	for _, f := range c.sla.Results() {
 		if f.Service == "erp" {
 			if a := f.Windows[time.Hour].Availability(); !near(a, 20.0/60) {
 				t.Errorf("erp 1h availability: got %v, want %v", a, 20.0/60)

@@ -18,8 +18,6 @@ type stateCollector struct {
 	tracker   *state.Tracker
 	incidents *alerting.Manager
 	checks    *check.Runner
-	slos      *sloComputer
-	sla       *slaComputer
 }
 
 var (
@@ -44,15 +42,6 @@ var (
 	checkCertDesc = prometheus.NewDesc("nines_check_tls_cert_expiry_timestamp_seconds",
 		"Earliest expiry of the certificate chain an HTTPS check was served (Unix time).",
 		[]string{"check"}, nil)
-	sloErrorDesc = prometheus.NewDesc("nines_slo_error_ratio",
-		"Share of eligible time the target was down, over a trailing window, for an SLO.",
-		[]string{"slo", "target", "window"}, nil)
-	sloObjectiveDesc = prometheus.NewDesc("nines_slo_objective_ratio",
-		"The SLO's availability objective as a ratio (0.999 for 99.9 %).",
-		[]string{"slo"}, nil)
-	sloRemainingDesc = prometheus.NewDesc("nines_slo_error_budget_remaining_ratio",
-		"Share of the SLO window's error budget not yet used (negative when overspent).",
-		[]string{"slo", "target"}, nil)
 	snmpPollsDesc = prometheus.NewDesc("nines_snmp_polls_total",
 		"SNMP polls by result (ok, failed, skipped because the previous poll overran, panic recovered).",
 		[]string{"result"}, nil)
@@ -76,20 +65,9 @@ func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- checkDurationDesc
 	ch <- checkCertDesc
 	ch <- checkSkippedDesc
-	ch <- sloErrorDesc
-	ch <- sloObjectiveDesc
-	ch <- sloRemainingDesc
 	ch <- snmpPollsDesc
 	ch <- snmpTrapsDesc
 	ch <- snmpAuthFailDesc
-	ch <- slaAvailabilityDesc
-	ch <- slaBurnDesc
-	ch <- slaAllowedDesc
-	ch <- complianceDesc
-	ch <- slaObjectiveDesc
-	ch <- slaBudgetDesc
-	ch <- slaDowntimeDesc
-	ch <- serviceStateDesc
 }
 
 func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
@@ -142,18 +120,5 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(snmpTrapsDesc, prometheus.CounterValue, float64(n), result)
 		}
 		ch <- prometheus.MustNewConstMetric(snmpAuthFailDesc, prometheus.CounterValue, float64(tr.AuthFailures.Load()))
-	}
-	c.sla.collect(ch)
-	c.sla.collectCompliance(ch)
-	objectives := map[string]float64{}
-	for _, r := range c.slos.results() {
-		for w, e := range r.Errors {
-			ch <- prometheus.MustNewConstMetric(sloErrorDesc, prometheus.GaugeValue, e, r.SLO, r.Target, w)
-		}
-		ch <- prometheus.MustNewConstMetric(sloRemainingDesc, prometheus.GaugeValue, r.Remaining, r.SLO, r.Target)
-		objectives[r.SLO] = r.Objective
-	}
-	for slo, o := range objectives {
-		ch <- prometheus.MustNewConstMetric(sloObjectiveDesc, prometheus.GaugeValue, o, slo)
 	}
 }

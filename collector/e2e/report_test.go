@@ -12,9 +12,9 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/ninesmon/nines/alerting"
-	"github.com/ninesmon/nines/collector"
 	"github.com/ninesmon/nines/collector/config"
 	"github.com/ninesmon/nines/collector/report"
+	"github.com/ninesmon/nines/collector/servicelevel"
 	"github.com/ninesmon/nines/collector/state"
 	"github.com/ninesmon/nines/collector/store/sqlite"
 )
@@ -51,7 +51,7 @@ func TestReportPrintsInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := collector.BuildReport(context.Background(), st, collector.ReportInput{Config: cfg, Policy: alerting.DefaultPolicy(),
+	rep, err := servicelevel.BuildReport(context.Background(), st, servicelevel.ReportInput{Config: cfg, Policy: alerting.DefaultPolicy(),
 		From: at("2026-10-01T00:00:00Z"), To: at("2026-11-01T00:00:00Z"), Now: at("2026-11-02T00:00:00Z")})
 	if err != nil {
 		t.Fatal(err)

@@ -13,10 +13,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/prometheus/common/model"
-	"github.com/prometheus/prometheus/model/labels"
-
 	"github.com/ninesmon/nines/alerting"
+	"github.com/ninesmon/nines/collector"
 	"github.com/ninesmon/nines/collector/samples"
 	"github.com/ninesmon/nines/collector/state"
 	"github.com/ninesmon/nines/collector/store/sqlite"
@@ -277,7 +275,7 @@ func (r *run) start(ctx context.Context) error {
 			r.violate("after the restart at %s, %s has labels %v; its agent's last push had %v", r.now.Sub(t0), tg.Name, tg.Labels, want)
 		}
 	}
-	publish(p.tracker, p.window, r.now)
+	collector.PublishStates(p.window, p.tracker.Snapshot(), r.now)
 	return nil
 }
 
@@ -307,7 +305,7 @@ func (r *run) tick(ctx context.Context) error {
 	if err := p.tracker.Check(ctx, r.now); err != nil {
 		return err
 	}
-	publish(p.tracker, p.window, r.now)
+	collector.PublishStates(p.window, p.tracker.Snapshot(), r.now)
 	if r.now.Sub(p.lastAlive) >= heartbeat {
 		if err := p.store.Alive(ctx, p.runID, r.now); err != nil {
 			return err
@@ -318,37 +316,6 @@ func (r *run) tick(ctx context.Context) error {
 	p.incidents.CheckTimers(ctx, r.now)
 	p.dispatcher.DeliverDue(ctx)
 	return nil
-}
-
-// publish writes nines_target_up and nines_target_state into the window
-// as the collector does (collector.publishStates).
-func publish(tr *state.Tracker, w *samples.Store, now time.Time) {
-	ts := now.UnixMilli()
-	for _, t := range tr.Snapshot() {
-		m := maps.Clone(t.Labels)
-		if m == nil {
-			m = map[string]string{}
-		}
-		m["target"], m["kind"] = t.Name, string(t.Kind)
-		if t.Kind == state.KindHost {
-			m["host"] = t.Name
-		}
-		up := 0.0
-		if t.State == state.Up {
-			up = 1
-		}
-		m[model.MetricNameLabel] = "nines_target_up"
-		_ = w.Append(labels.FromMap(m), ts, up)
-		m[model.MetricNameLabel] = "nines_target_state"
-		for _, s := range state.AllStates {
-			v := 0.0
-			if s == t.State {
-				v = 1
-			}
-			m["state"] = string(s)
-			_ = w.Append(labels.FromMap(m), ts, v)
-		}
-	}
 }
 
 // play runs the script over a fresh store in dir.

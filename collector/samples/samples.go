@@ -42,7 +42,8 @@ type Store struct {
 	mu        sync.RWMutex
 	series    map[uint64][]*memSeries
 	byName    map[string][]*memSeries
-	count     int
+	count     int            // series under the limits
+	own       int            // series appended with AppendOwn, outside them
 	perTarget map[string]int // series per value of TargetLabel
 }
 
@@ -51,6 +52,7 @@ const TargetLabel = "host"
 
 type memSeries struct {
 	lset labels.Labels
+	own  bool // created by AppendOwn: not under the series limits
 
 	mu  sync.Mutex
 	pts []point // oldest first
@@ -94,7 +96,19 @@ func New(retention time.Duration, maxSeries, maxPerTarget int) *Store {
 // Append adds one sample at t (Unix milliseconds). A sample at the same
 // time as the newest replaces it.
 func (s *Store) Append(lset labels.Labels, t int64, v float64) error {
-	ms, err := s.getOrCreate(lset)
+	return s.append(lset, t, v, false)
+}
+
+// AppendOwn is Append for the collector's own series (target states,
+// SLO and SLA figures): the series limits never refuse them, since what
+// rules decide availability on must not go blind when senders flood the
+// window. The caller bounds them (a few per target or service).
+func (s *Store) AppendOwn(lset labels.Labels, t int64, v float64) error {
+	return s.append(lset, t, v, true)
+}
+
+func (s *Store) append(lset labels.Labels, t int64, v float64, own bool) error {
+	ms, err := s.getOrCreate(lset, own)
 	if err != nil {
 		return err
 	}
@@ -114,7 +128,7 @@ func (s *Store) Append(lset labels.Labels, t int64, v float64) error {
 	return nil
 }
 
-func (s *Store) getOrCreate(lset labels.Labels) (*memSeries, error) {
+func (s *Store) getOrCreate(lset labels.Labels, own bool) (*memSeries, error) {
 	h := lset.Hash()
 	s.mu.RLock()
 	ms := find(s.series[h], lset)
@@ -127,23 +141,27 @@ func (s *Store) getOrCreate(lset labels.Labels) (*memSeries, error) {
 	if ms := find(s.series[h], lset); ms != nil {
 		return ms, nil
 	}
-	if s.maxSeries > 0 && s.count >= s.maxSeries {
+	if !own && s.maxSeries > 0 && s.count >= s.maxSeries {
 		return nil, ErrTooMany
 	}
 	// Keys of the indexes come from the copy: the caller may reuse lset's
 	// memory (the ingest decoder does).
-	ms = &memSeries{lset: lset.Copy()}
-	target := ms.lset.Get(TargetLabel)
-	if s.maxPerTarget > 0 && target != "" && s.perTarget[target] >= s.maxPerTarget {
-		return nil, ErrTooManyForTarget
-	}
-	if target != "" {
-		s.perTarget[target]++
+	ms = &memSeries{lset: lset.Copy(), own: own}
+	if own {
+		s.own++
+	} else {
+		target := ms.lset.Get(TargetLabel)
+		if s.maxPerTarget > 0 && target != "" && s.perTarget[target] >= s.maxPerTarget {
+			return nil, ErrTooManyForTarget
+		}
+		if target != "" {
+			s.perTarget[target]++
+		}
+		s.count++
 	}
 	s.series[h] = append(s.series[h], ms)
 	name := ms.lset.Get(model.MetricNameLabel)
 	s.byName[name] = append(s.byName[name], ms)
-	s.count++
 	return ms, nil
 }
 
@@ -156,11 +174,11 @@ func find(list []*memSeries, lset labels.Labels) *memSeries {
 	return nil
 }
 
-// NumSeries is the number of series held.
+// NumSeries is the number of series held, the collector's own included.
 func (s *Store) NumSeries() int {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return s.count
+	return s.count + s.own
 }
 
 // Prune drops samples older than the window ending at now and series left
@@ -180,10 +198,14 @@ func (s *Store) Prune(now time.Time) {
 			empty := len(ms.pts) == 0
 			ms.mu.Unlock()
 			if empty {
-				s.count--
-				if target := ms.lset.Get(TargetLabel); target != "" {
-					if s.perTarget[target]--; s.perTarget[target] <= 0 {
-						delete(s.perTarget, target)
+				if ms.own {
+					s.own--
+				} else {
+					s.count--
+					if target := ms.lset.Get(TargetLabel); target != "" {
+						if s.perTarget[target]--; s.perTarget[target] <= 0 {
+							delete(s.perTarget, target)
+						}
 					}
 				}
 				name := ms.lset.Get(model.MetricNameLabel)

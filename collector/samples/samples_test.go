@@ -155,3 +155,38 @@ func TestAppendCopiesLabels(t *testing.T) {
 		}
 	}
 }
+
+// TestAppendOwnOutsideLimits: the collector's own series go in when the
+// window is full, overall and for their host, without taking room from
+// senders, and leave with Prune like any other.
+func TestAppendOwnOutsideLimits(t *testing.T) {
+	s := New(time.Minute, 1, 1)
+	if err := s.Append(labels.FromStrings("__name__", "cpu", "host", "a"), 1000, 1); err != nil {
+		t.Fatal(err)
+	}
+	up := labels.FromStrings("__name__", "nines_target_up", "host", "a", "target", "a")
+	if err := s.Append(up, 1000, 1); !errors.Is(err, ErrTooMany) {
+		t.Fatalf("Append over the limit: got %v, want ErrTooMany", err)
+	}
+	for _, ts := range []int64{1000, 2000} {
+		if err := s.AppendOwn(up, ts, 1); err != nil {
+			t.Errorf("AppendOwn at %d into a full window: %v", ts, err)
+		}
+	}
+	if err := s.AppendOwn(up, 1500, 1); !errors.Is(err, ErrOutOfOrder) {
+		t.Errorf("AppendOwn out of order: got %v, want ErrOutOfOrder", err)
+	}
+	if got := s.NumSeries(); got != 2 {
+		t.Errorf("series: got %d, want 2", got)
+	}
+	if err := s.Append(labels.FromStrings("__name__", "mem", "host", "b"), 1000, 1); !errors.Is(err, ErrTooMany) {
+		t.Errorf("own series must not make room for senders: got %v", err)
+	}
+	s.Prune(time.UnixMilli(61_500)) // keeps the own series' 2000 ms sample only
+	if got := s.NumSeries(); got != 1 {
+		t.Errorf("after prune: got %d series, want 1", got)
+	}
+	if err := s.Append(labels.FromStrings("__name__", "mem", "host", "b"), 62_000, 1); err != nil {
+		t.Errorf("the sender's room is back after prune: %v", err)
+	}
+}

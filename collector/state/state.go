@@ -697,6 +697,10 @@ func (t *Tracker) apply(ctx context.Context, target string, decide func() error)
 	return t.flush(ctx)
 }
 
+// Flush writes what is decided and not yet written (state changes and
+// what is known of targets), as at a clean stop.
+func (t *Tracker) Flush(ctx context.Context) error { return t.flush(ctx) }
+
 // flush writes every queued change, oldest first, in one batch. On a
 // store error the batch goes back to the head of the queue, so the next
 // flush retries it before anything decided since.

@@ -139,14 +139,9 @@ Flags:
 			case <-ctx.Done():
 				return
 			case <-hup:
-				next, err := load()
-				if err != nil {
-					c.ReloadFailed(err)
-					c.Audit("signal", "config.reload_failed", err.Error())
-					continue
-				}
-				c.Reload(next)
-				c.Audit("signal", "config.reload", "SIGHUP")
+				// One reload at a time with POST /-/reload; a failure is
+				// logged, counted and audited by the collector.
+				_ = c.ReloadConfig(load, "signal", "SIGHUP")
 			}
 		}
 	}()

@@ -13,9 +13,8 @@ import (
 	"github.com/ninesmon/nines/collector"
 	"github.com/ninesmon/nines/collector/config"
 	"github.com/ninesmon/nines/collector/report"
+	"github.com/ninesmon/nines/collector/servicelevel"
 	"github.com/ninesmon/nines/collector/state"
-	"github.com/ninesmon/nines/collector/store"
-	"github.com/ninesmon/nines/collector/store/sqlite"
 	"github.com/ninesmon/nines/internal/cli"
 )
 
@@ -70,13 +69,12 @@ func reportCmd(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	ctx := context.Background()
-	sq, err := sqlite.Open(ctx, cfg.Storage.Path)
+	st, err := collector.OpenStore(ctx, cfg.Storage)
 	if err != nil {
-		return fail(1, fmt.Errorf("open store: %w", err))
+		return fail(1, err)
 	}
-	var st store.Store = sq
 	defer st.Close()
-	rep, err := collector.BuildReport(ctx, st, collector.ReportInput{Config: cfg, Policy: collector.IncidentPolicy(cfg), Targets: inventoryTargets(cfg),
+	rep, err := servicelevel.BuildReport(ctx, st, servicelevel.ReportInput{Config: cfg, Policy: servicelevel.IncidentPolicy(cfg), Workers: st.ReadParallelism(), Targets: inventoryTargets(cfg),
 		From: start, To: end, Now: time.Now(), Services: req.Services})
 	if err != nil {
 		return fail(1, err)

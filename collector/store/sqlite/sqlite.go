@@ -657,6 +657,30 @@ func (s *Store) Incidents(ctx context.Context, f alerting.Filter) ([]alerting.In
 			args = append(args, string(p))
 		}
 	}
+	if !f.OpenedBefore.IsZero() {
+		where = append(where, "opened_at_ms < ?")
+		args = append(args, f.OpenedBefore.UnixMilli())
+	}
+	if !f.ActiveAfter.IsZero() {
+		where = append(where, "(resolved_at_ms IS NULL OR resolved_at_ms > ?)")
+		args = append(args, f.ActiveAfter.UnixMilli())
+	}
+	var scope []string
+	if len(f.Targets) > 0 {
+		scope = append(scope, "target IN ("+placeholders(len(f.Targets))+")")
+		for _, t := range f.Targets {
+			args = append(args, t)
+		}
+	}
+	if len(f.Services) > 0 {
+		scope = append(scope, "service IN ("+placeholders(len(f.Services))+")")
+		for _, sv := range f.Services {
+			args = append(args, sv)
+		}
+	}
+	if len(scope) > 0 {
+		where = append(where, "("+strings.Join(scope, " OR ")+")")
+	}
 	q := `SELECT ` + incidentColumns + ` FROM incidents`
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")

@@ -1,4 +1,4 @@
-package collector
+package servicelevel
 
 import (
 	"context"
@@ -31,8 +31,8 @@ var BurnWindows = []time.Duration{time.Hour, 6 * time.Hour, 24 * time.Hour}
 // year) are recomputed: they reach back up to a year.
 const calendarEvery = 5 * time.Minute
 
-// serviceFigures is one service's availability at the last computation.
-type serviceFigures struct {
+// Figures are one service's availability at the last computation.
+type Figures struct {
 	Service   string
 	Objective float64 // ratio
 	Windows   map[time.Duration]availability.Result
@@ -42,50 +42,63 @@ type serviceFigures struct {
 	State    string // up, degraded, down, maintenance, unknown now
 }
 
-// slaComputer publishes every catalogue service's availability over the
-// rolling windows: nines_sla_* on /metrics and, for rules and SLO
-// dashboards, Sloth's series names in the window.
-type slaComputer struct {
-	c *Collector
+// SLA publishes every catalogue service's availability over the rolling
+// windows: nines_sla_* on /metrics (it is a prometheus.Collector) and,
+// for rules and SLO dashboards, Sloth's series names in the window.
+// Compute runs from one goroutine at a time; Results and Collect may run
+// concurrently with it.
+type SLA struct {
+	src Sources
 
 	mu   sync.Mutex
-	last []serviceFigures
+	last []Figures
 
 	calendarAt time.Time
 	calendar   map[string]map[string]availability.Result // service, period
 	compliance map[string][2]float64                     // priority: respond, resolve (-1: none due)
 }
 
-func (s *slaComputer) results() []serviceFigures {
+// NewSLA returns an SLA computer over src.
+func NewSLA(src Sources) *SLA { return &SLA{src: src} }
+
+// Results are the figures of the last computation, in catalogue order.
+func (s *SLA) Results() []Figures {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.last
 }
 
-func (s *slaComputer) compute(ctx context.Context, now time.Time) error {
-	cfg := s.c.config()
+// ByService are the figures of the last computation by service name.
+func (s *SLA) ByService() map[string]Figures {
+	out := map[string]Figures{}
+	for _, f := range s.Results() {
+		out[f.Service] = f
+	}
+	return out
+}
+
+// Compute works out every service's figures at now and writes them to
+// the window.
+func (s *SLA) Compute(ctx context.Context, now time.Time) error {
+	cfg := s.src.Config()
 	if len(cfg.Services) == 0 {
 		s.mu.Lock()
 		s.last = nil
 		s.mu.Unlock()
 		return nil
 	}
-	raw, err := s.c.store.Gaps(ctx, now.Add(-30*24*time.Hour), now)
+	gs, err := gaps(ctx, s.src.History, now.Add(-30*24*time.Hour), now)
 	if err != nil {
 		return err
 	}
-	gaps := make([]availability.Span, len(raw))
-	for i, g := range raw {
-		gaps[i] = availability.Span{From: g[0], To: g[1]}
-	}
-	targets := s.c.tracker.Snapshot()
+	targets := s.src.Targets()
 	windows := map[time.Duration]bool{}
 	for _, w := range append(append(append([]time.Duration(nil), SLAWindows...), SlothWindows...), BurnWindows...) {
 		windows[w] = true
 	}
 	byWindow := map[time.Duration]*timelines{}
 	for w := range windows {
-		byWindow[w] = &timelines{history: s.c.store, cfg: cfg, window: availability.Span{From: now.Add(-w), To: now}, gaps: gaps, targets: targets,
+		byWindow[w] = &timelines{history: s.src.History, cfg: cfg, window: availability.Span{From: now.Add(-w), To: now}, gaps: gs, targets: targets,
 			cache: map[string][]availability.Segment{}}
 	}
 	if now.Sub(s.calendarAt) >= calendarEvery || now.Before(s.calendarAt) {
@@ -93,12 +106,18 @@ func (s *slaComputer) compute(ctx context.Context, now time.Time) error {
 			return err
 		}
 	}
-	live := liveServices(cfg, targets)
+	live := Live(cfg, targets)
 	ts := now.UnixMilli()
-	var out []serviceFigures
+	put := func(v float64, l ...string) {
+		_ = s.src.Window.Append(labels.FromStrings(l...), ts, v) // the appender counts failures
+	}
+	var out []Figures
 	for _, sv := range cfg.Services {
-		f := serviceFigures{Service: sv.Name, Objective: sv.ObjectiveRatio(), Windows: map[time.Duration]availability.Result{},
-			State: live[sv.Name].state, Calendar: s.calendar[sv.Name]}
+		s.mu.Lock()
+		cal := s.calendar[sv.Name]
+		s.mu.Unlock()
+		f := Figures{Service: sv.Name, Objective: sv.ObjectiveRatio(), Windows: map[time.Duration]availability.Result{},
+			State: live[sv.Name].State, Calendar: cal}
 		for w, tl := range byWindow {
 			segs, err := tl.service(ctx, sv.Name)
 			if err != nil {
@@ -111,28 +130,22 @@ func (s *slaComputer) compute(ctx context.Context, now time.Time) error {
 		// Sloth's names, so existing SLO dashboards and burn-rate alerts
 		// work on Nines data.
 		base := []string{"sloth_service", sv.Name, "sloth_slo", "availability", "sloth_id", sv.Name + "-availability"}
-		put := func(name string, v float64, extra ...string) {
-			l := append(append([]string{"__name__", name}, base...), extra...)
-			_ = s.c.samples.Append(labels.FromStrings(l...), ts, v)
-		}
+		sloth := func(name string, v float64) { put(v, append([]string{"__name__", name}, base...)...) }
 		for _, w := range SlothWindows {
-			put("slo:sli_error:ratio_rate"+rules.WindowLabel(w), f.Windows[w].ErrorRatio())
+			sloth("slo:sli_error:ratio_rate"+rules.WindowLabel(w), f.Windows[w].ErrorRatio())
 		}
 		allowed := 1 - f.Objective
-		put("slo:objective:ratio", f.Objective)
-		put("slo:error_budget:ratio", allowed)
-		put("slo:period_error_budget_remaining:ratio", 1-f.Windows[30*24*time.Hour].ErrorRatio()/allowed)
+		sloth("slo:objective:ratio", f.Objective)
+		sloth("slo:error_budget:ratio", allowed)
+		sloth("slo:period_error_budget_remaining:ratio", 1-f.Windows[30*24*time.Hour].ErrorRatio()/allowed)
 		// Nines's own series too, so availability rules can alert on them
 		// (a fast burn over 1h and 6h, a budget nearly spent).
 		for _, w := range BurnWindows {
-			_ = s.c.samples.Append(labels.FromStrings("__name__", "nines_sla_burn_rate", "service", sv.Name, "window", rules.WindowLabel(w)),
-				ts, f.Windows[w].ErrorRatio()/allowed)
+			put(f.Windows[w].ErrorRatio()/allowed, "__name__", "nines_sla_burn_rate", "service", sv.Name, "window", rules.WindowLabel(w))
 		}
 		for _, w := range SLAWindows {
-			_ = s.c.samples.Append(labels.FromStrings("__name__", "nines_sla_availability_ratio", "service", sv.Name, "window", rules.WindowLabel(w)),
-				ts, f.Windows[w].Availability())
-			_ = s.c.samples.Append(labels.FromStrings("__name__", "nines_sla_error_budget_remaining_ratio", "service", sv.Name, "window", rules.WindowLabel(w)),
-				ts, 1-f.Windows[w].ErrorRatio()/allowed)
+			put(f.Windows[w].Availability(), "__name__", "nines_sla_availability_ratio", "service", sv.Name, "window", rules.WindowLabel(w))
+			put(1-f.Windows[w].ErrorRatio()/allowed, "__name__", "nines_sla_error_budget_remaining_ratio", "service", sv.Name, "window", rules.WindowLabel(w))
 		}
 	}
 	s.mu.Lock()
@@ -144,15 +157,11 @@ func (s *slaComputer) compute(ctx context.Context, now time.Time) error {
 // computeCalendar computes every service's calendar periods, each from its
 // start in the service's time zone, and the incident target compliance
 // per priority over 30 days.
-func (s *slaComputer) computeCalendar(ctx context.Context, cfg *config.Config, targets []state.Target, now time.Time) error {
+func (s *SLA) computeCalendar(ctx context.Context, cfg *config.Config, targets []state.Target, now time.Time) error {
 	yearAgo := now.AddDate(-1, 0, -1)
-	raw, err := s.c.store.Gaps(ctx, yearAgo, now)
+	gs, err := gaps(ctx, s.src.History, yearAgo, now)
 	if err != nil {
 		return err
-	}
-	gaps := make([]availability.Span, len(raw))
-	for i, g := range raw {
-		gaps[i] = availability.Span{From: g[0], To: g[1]}
 	}
 	byStart := map[int64]*timelines{}
 	out := map[string]map[string]availability.Result{}
@@ -166,7 +175,7 @@ func (s *slaComputer) computeCalendar(ctx context.Context, cfg *config.Config, t
 			from, _ := calendar.PeriodStart(period, now, loc)
 			tl := byStart[from.UnixMilli()]
 			if tl == nil {
-				tl = &timelines{history: s.c.store, cfg: cfg, window: availability.Span{From: from, To: now}, gaps: gaps, targets: targets,
+				tl = &timelines{history: s.src.History, cfg: cfg, window: availability.Span{From: from, To: now}, gaps: gs, targets: targets,
 					cache: map[string][]availability.Segment{}}
 				byStart[from.UnixMilli()] = tl
 			}
@@ -177,12 +186,12 @@ func (s *slaComputer) computeCalendar(ctx context.Context, cfg *config.Config, t
 			out[sv.Name][period], _ = availability.Summarise(tl.window, segs)
 		}
 	}
-	incs, err := s.c.store.Incidents(ctx, alerting.Filter{})
+	window := availability.Span{From: now.Add(-30 * 24 * time.Hour), To: now}
+	incs, err := s.src.History.Incidents(ctx, alerting.Filter{OpenedBefore: window.To, ActiveAfter: window.From})
 	if err != nil {
 		return err
 	}
 	policy := IncidentPolicy(cfg)
-	window := availability.Span{From: now.Add(-30 * 24 * time.Hour), To: now}
 	compliance := map[string][2]float64{}
 	for _, p := range alerting.Priorities {
 		st := incidentStats(func(inc alerting.Incident) bool { return inc.Priority == p }, incs, policy, window, now)
@@ -213,8 +222,19 @@ var (
 		"A service's state: 1 for the current one (up, degraded, down, unknown), 0 for the others.", []string{"service", "state"}, nil)
 )
 
-func (s *slaComputer) collect(ch chan<- prometheus.Metric) {
-	for _, f := range s.results() {
+// Describe implements prometheus.Collector.
+func (s *SLA) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{slaBurnDesc, complianceDesc, slaAvailabilityDesc, slaObjectiveDesc, slaBudgetDesc,
+		slaAllowedDesc, slaDowntimeDesc, serviceStateDesc} {
+		ch <- d
+	}
+}
+
+// Collect implements prometheus.Collector: the last computation's
+// figures and the incident target compliance.
+func (s *SLA) Collect(ch chan<- prometheus.Metric) {
+	s.collectCompliance(ch)
+	for _, f := range s.Results() {
 		ch <- prometheus.MustNewConstMetric(slaObjectiveDesc, prometheus.GaugeValue, f.Objective, f.Service)
 		for _, w := range SLAWindows {
 			res := f.Windows[w]
@@ -248,7 +268,7 @@ func (s *slaComputer) collect(ch chan<- prometheus.Metric) {
 }
 
 // collectCompliance exports the incident target compliance per priority.
-func (s *slaComputer) collectCompliance(ch chan<- prometheus.Metric) {
+func (s *SLA) collectCompliance(ch chan<- prometheus.Metric) {
 	s.mu.Lock()
 	c := s.compliance
 	s.mu.Unlock()

@@ -1,24 +1,47 @@
-package collector
+package servicelevel
 
 import (
 	"bytes"
 	"cmp"
-	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
 
-	"github.com/ninesmon/nines/alerting"
 	"github.com/ninesmon/nines/collector/api"
 	"github.com/ninesmon/nines/collector/config"
 	"github.com/ninesmon/nines/collector/report"
 	"github.com/ninesmon/nines/rules"
 )
 
-// serveReport is GET /api/v1/reports/sla?month=YYYY-MM&tz=&service=&format=
+// API serves the service level endpoints of the REST API; the caller
+// mounts them behind the viewer role.
+type API struct {
+	Sources Sources
+	// SLA gives /api/v1/services its availability figures (nil: none).
+	SLA    *SLA
+	Logger *slog.Logger
+	// Now is the clock (nil: time.Now).
+	Now func() time.Time
+}
+
+func (a *API) now() time.Time {
+	if a.Now != nil {
+		return a.Now()
+	}
+	return time.Now()
+}
+
+// Report serves GET /api/v1/reports/sla?month=YYYY-MM&tz=&service=&format=
 // (or from= and to=): the service level report as JSON, CSV or HTML.
-func (c *Collector) serveReport(w http.ResponseWriter, r *http.Request) {
+func (a *API) Report() http.Handler { return http.HandlerFunc(a.serveReport) }
+
+// Services serves GET /api/v1/services and /api/v1/services/{name}: the
+// catalogue with each service's live state, components and availability.
+func (a *API) Services() http.Handler { return http.HandlerFunc(a.serveServices) }
+
+func (a *API) serveReport(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	req := report.Request{Month: q.Get("month"), From: q.Get("from"), To: q.Get("to"), TZ: q.Get("tz"), Format: q.Get("format")}
 	for _, s := range q["service"] {
@@ -37,14 +60,14 @@ func (c *Collector) serveReport(w http.ResponseWriter, r *http.Request) {
 		api.WriteError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	rep, err := c.report(r.Context(), from, to, req.Services, time.Now())
+	rep, err := a.Sources.Report(r.Context(), from, to, req.Services, a.now())
 	if err != nil {
 		api.WriteError(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	var buf bytes.Buffer
 	if err := report.Write(&buf, rep, req.Format); err != nil {
-		c.logger.Error("render report", "err", err)
+		a.Logger.Error("render report", "err", err)
 		api.WriteError(w, http.StatusInternalServerError, "could not render the report")
 		return
 	}
@@ -53,31 +76,6 @@ func (c *Collector) serveReport(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="sla-%s-%s.csv"`, from.Format("20060102"), to.Format("20060102")))
 	}
 	_, _ = w.Write(buf.Bytes())
-}
-
-func (c *Collector) report(ctx context.Context, from, to time.Time, services []string, now time.Time) (*report.Report, error) {
-	cfg := c.config()
-	return BuildReport(ctx, c.store, ReportInput{Config: cfg, Policy: IncidentPolicy(cfg), Targets: c.tracker.Snapshot(),
-		From: from, To: to, Now: now, Services: services})
-}
-
-// Report implements web.Data.
-func (b boardData) Report(ctx context.Context, req report.Request, now time.Time) (*report.Report, error) {
-	from, to, err := req.Period()
-	if err != nil {
-		return nil, err
-	}
-	return b.c.report(ctx, from, to, req.Services, now)
-}
-
-// Deliveries implements web.Data.
-func (b boardData) Deliveries(ctx context.Context, incidentID int64) ([]alerting.Delivery, error) {
-	return b.c.store.Deliveries(ctx, incidentID)
-}
-
-// Tickets implements web.Data.
-func (b boardData) Tickets(ctx context.Context, incidentID int64) ([]alerting.Ticket, error) {
-	return b.c.store.Tickets(ctx, incidentID)
 }
 
 // serviceInfo is a catalogue service as GET /api/v1/services shows it.
@@ -103,11 +101,11 @@ type componentInfo struct {
 	State string `json:"state"`
 }
 
-func (c *Collector) serviceInfo(cfg *config.Config, sv *config.Service, live map[string]*liveService, figures map[string]serviceFigures) serviceInfo {
+func newServiceInfo(sv *config.Service, live map[string]*LiveService, figures map[string]Figures) serviceInfo {
 	l := live[sv.Name]
 	info := serviceInfo{Name: sv.Name, Description: sv.Description, Owner: sv.Owner, Criticality: sv.Criticality, Group: sv.Group,
-		Schedule: cmp.Or(sv.Schedule, "24x7"), Combine: sv.Combine, Objective: sv.ObjectiveRatio(), State: l.state, Components: []componentInfo{}}
-	for _, comp := range l.components {
+		Schedule: cmp.Or(sv.Schedule, "24x7"), Combine: sv.Combine, Objective: sv.ObjectiveRatio(), State: l.State, Components: []componentInfo{}}
+	for _, comp := range l.Components {
 		info.Components = append(info.Components, componentInfo{Name: comp.Name, Kind: comp.Kind, State: comp.State})
 	}
 	if f, ok := figures[sv.Name]; ok {
@@ -122,24 +120,25 @@ func (c *Collector) serviceInfo(cfg *config.Config, sv *config.Service, live map
 	return info
 }
 
-// serveServices is GET /api/v1/services and /api/v1/services/{name}: the
-// catalogue with each service's live state, components and availability.
-func (c *Collector) serveServices(w http.ResponseWriter, r *http.Request) {
-	cfg := c.config()
-	live := liveServices(cfg, c.tracker.Snapshot())
-	figures := boardData{c}.figures()
+func (a *API) serveServices(w http.ResponseWriter, r *http.Request) {
+	cfg := a.Sources.Config()
+	live := Live(cfg, a.Sources.Targets())
+	figures := map[string]Figures{}
+	if a.SLA != nil {
+		figures = a.SLA.ByService()
+	}
 	if name := r.PathValue("name"); name != "" {
 		sv := cfg.Service(name)
 		if sv == nil {
 			api.WriteError(w, http.StatusNotFound, fmt.Sprintf("service %q not found", name))
 			return
 		}
-		api.WriteJSON(w, http.StatusOK, c.serviceInfo(cfg, sv, live, figures))
+		api.WriteJSON(w, http.StatusOK, newServiceInfo(sv, live, figures))
 		return
 	}
 	out := make([]serviceInfo, 0, len(cfg.Services))
 	for i := range cfg.Services {
-		out = append(out, c.serviceInfo(cfg, &cfg.Services[i], live, figures))
+		out = append(out, newServiceInfo(&cfg.Services[i], live, figures))
 	}
 	api.WriteJSON(w, http.StatusOK, out)
 }

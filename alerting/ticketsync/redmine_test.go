@@ -1,10 +1,12 @@
-package collector
+package ticketsync_test
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -13,7 +15,11 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/ninesmon/nines/alerting"
+	"github.com/ninesmon/nines/alerting/notify/redmine"
 	"github.com/ninesmon/nines/alerting/notify/redmine/redminetest"
+	"github.com/ninesmon/nines/alerting/ticketsync"
+	"github.com/ninesmon/nines/collector/store/sqlite"
+	"github.com/ninesmon/nines/rules"
 )
 
 type redmineClient struct {
@@ -90,55 +96,89 @@ func eventuallyTrue(t *testing.T, what string, cond func() (bool, string)) {
 	}
 }
 
-// TestIncidentsInRedmine runs a collector with a Redmine receiver against
-// a real Redmine: each incident raises one linked issue; the issue taken
-// in progress in Redmine acknowledges the incident and closed there
-// resolves it; an incident the rule resolves resolves its issue, and an
-// issue reopened by hand after that is resolved again by the reconciler.
+// linkStore adapts the SQLite store to ticketsync.Store, as the
+// collector does.
+type linkStore struct{ *sqlite.Store }
+
+func (s linkStore) LinkedTickets(ctx context.Context, receiver string, since time.Time) ([]ticketsync.Link, error) {
+	links, err := s.Store.LinkedTickets(ctx, receiver, since)
+	out := make([]ticketsync.Link, len(links))
+	for i, l := range links {
+		out[i] = ticketsync.Link{IncidentID: l.IncidentID, Ticket: l.Ticket, Status: l.Status}
+	}
+	return out, err
+}
+
+// TestIncidentsInRedmine runs the incident manager, the dispatcher and a
+// syncer with a Redmine receiver against a real Redmine: each incident
+// raises one linked issue; the issue taken in progress in Redmine
+// acknowledges the incident and closed there resolves it; an incident
+// the rule resolves resolves its issue, and an issue reopened by hand
+// after that is resolved again by the reconciler.
 func TestIncidentsInRedmine(t *testing.T) {
 	base, key, project := redminetest.Start(t)
 	rm := redmineClient{t, base, key, project}
-	c, _ := startCollector(t, fmt.Sprintf(`rules: {files: [r.yml]}
-availability: {startup_grace: 1s}
-receivers:
-  - name: servicedesk
-    redmine:
-      url: %q
-      api_key_file: redmine.key
-      project: %q
-      sync_interval: 200ms
-`, base, project), map[string]string{
-		"redmine.key": key,
-		"r.yml": `groups:
-  - name: g
-    interval: 100ms
-    rules:
-      - alert: BackupFailed
-        expr: fixture_backup_failed > 0
-        labels: {priority: P2, service: erp}
-        annotations: {summary: "Backup failed on {{ $labels.host }}"}
-`,
+	ctx, cancel := context.WithCancel(context.Background())
+	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "n.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	logger := slog.New(slog.DiscardHandler)
+	m, err := alerting.NewManager(ctx, store, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.SetReceivers([]string{"servicedesk"})
+	m.SetRoutes([]alerting.Route{{Receiver: "servicedesk"}})
+	notifier := &redmine.Notifier{URL: base, APIKey: key, Project: project, FingerprintField: "Alert fingerprint",
+		Priorities:     map[alerting.Priority]string{"P1": "Immediate", "P2": "Urgent", "P3": "High", "P4": "Normal"},
+		ResolvedStatus: "Resolved", ClosedStatus: "Closed", ReopenedStatus: "New", Timeout: 10 * time.Second,
+		OnTicket: func(ctx context.Context, id int64, tk redmine.Ticket) {
+			if err := store.LinkTicket(ctx, id, alerting.Ticket{Receiver: "servicedesk", ID: tk.ID, URL: tk.URL}); err != nil {
+				t.Errorf("link ticket: %v", err)
+			}
+		}}
+	d := alerting.NewDispatcher(store, map[string]alerting.Notifier{"servicedesk": notifier}, logger, nil)
+	syncer := &ticketsync.Syncer{Receiver: "servicedesk", Every: 200 * time.Millisecond, System: notifier, Store: linkStore{store},
+		Actions: m, Logger: logger}
+	done := make(chan struct{}, 2)
+	go func() { _ = d.Run(ctx, 100*time.Millisecond); done <- struct{}{} }()
+	go func() { syncer.Run(ctx); done <- struct{}{} }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		<-done
+		store.Close()
 	})
-	ctx := context.Background()
+	firing := map[string]bool{}
 	put := func(host string, v float64) {
-		_ = c.samples.Append(labels.FromStrings("__name__", "fixture_backup_failed", "host", host), time.Now().UnixMilli(), v)
+		firing[host] = v > 0
+		var alerts []rules.Alert
+		for _, h := range []string{"a", "b"} {
+			if firing[h] {
+				alerts = append(alerts, rules.Alert{Group: "g", Rule: "BackupFailed", State: rules.StateFiring, FiredAt: time.Now(),
+					Labels:      labels.FromStrings("alertname", "BackupFailed", "host", h, "priority", "P2", "service", "erp"),
+					Annotations: map[string]string{"summary": "Backup failed on " + h}})
+			}
+		}
+		m.Alerts(ctx, time.Now(), "g", alerts)
 	}
 	put("a", 1)
 	put("b", 1)
 	byHost := map[string]alerting.Incident{}
 	eventuallyTrue(t, "two incidents, each with a linked issue", func() (bool, string) {
-		list, _ := c.store.Incidents(ctx, alerting.Filter{})
+		list, _ := store.Incidents(ctx, alerting.Filter{})
 		linked := 0
 		for _, inc := range list {
 			byHost[inc.Labels["host"]] = inc
-			if ts, _ := c.store.Tickets(ctx, inc.ID); len(ts) == 1 && strings.HasPrefix(ts[0].URL, base+"/issues/") {
+			if ts, _ := store.Tickets(ctx, inc.ID); len(ts) == 1 && strings.HasPrefix(ts[0].URL, base+"/issues/") {
 				linked++
 			}
 		}
 		return len(list) == 2 && linked == 2, fmt.Sprintf("%d incidents, %d linked", len(list), linked)
 	})
 	issueOf := func(host string) int {
-		ts, _ := c.store.Tickets(ctx, byHost[host].ID)
+		ts, _ := store.Tickets(ctx, byHost[host].ID)
 		var id int
 		fmt.Sscanf(ts[0].ID, "#%d", &id)
 		return id
@@ -147,7 +187,7 @@ receivers:
 		t.Fatalf("issues %+v", is)
 	}
 	incident := func(host string) *alerting.Incident {
-		inc, _ := c.store.Incident(ctx, byHost[host].ID)
+		inc, _ := store.Incident(ctx, byHost[host].ID)
 		return inc
 	}
 
@@ -160,7 +200,7 @@ receivers:
 	// Closed in Redmine: resolved in Nines.
 	rm.setStatus(issueOf("a"), "Closed")
 	eventuallyTrue(t, "incident a resolved from Redmine", func() (bool, string) {
-		evs, _ := c.store.Events(ctx, byHost["a"].ID)
+		evs, _ := store.Events(ctx, byHost["a"].ID)
 		for _, e := range evs {
 			if e.Action == "resolved" && e.Actor == "ticket:servicedesk" {
 				return true, ""
@@ -182,8 +222,8 @@ receivers:
 	eventuallyTrue(t, "issue b resolved after the incident", func() (bool, string) {
 		s := issueStatus(issueOf("b"))
 		inc := incident("b")
-		evs, _ := c.store.Events(ctx, inc.ID)
-		ds, _ := c.store.Deliveries(ctx, inc.ID)
+		evs, _ := store.Events(ctx, inc.ID)
+		ds, _ := store.Deliveries(ctx, inc.ID)
 		return s == "Resolved", fmt.Sprintf("issue %s, incident %s, events %+v, deliveries %+v", s, inc.Status, evs, ds)
 	})
 	// Reopened by hand in Redmine although the incident is over: the

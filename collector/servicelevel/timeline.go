@@ -1,9 +1,10 @@
-package collector
+package servicelevel
 
 import (
 	"context"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/ninesmon/nines/collector/availability"
@@ -11,7 +12,7 @@ import (
 	"github.com/ninesmon/nines/collector/state"
 )
 
-// history is the durable state history timelines read.
+// history is the part of History timelines read.
 type history interface {
 	HistorySince(ctx context.Context, target string, from, to time.Time) (state.State, []state.Change, error)
 }
@@ -113,26 +114,13 @@ func hasAll(have, want map[string]string) bool {
 
 // prefetch reads the timelines of the named targets in parallel (the
 // store has a pool of readers), so that the combination that follows
-// finds them cached.
+// finds them cached. It returns once its workers are done: when ctx ends
+// (a client went away) they stop sending and exit.
 func (tl *timelines) prefetch(ctx context.Context, names []string, workers int) error {
 	type result struct {
 		name string
 		segs []availability.Segment
 		err  error
-	}
-	todo := make(chan string)
-	done := make(chan result)
-	for range max(1, workers) {
-		go func() {
-			for name := range todo {
-				initial, changes, err := tl.history.HistorySince(ctx, name, tl.window.From, tl.window.To)
-				var segs []availability.Segment
-				if err == nil {
-					segs = availability.Timeline(tl.window, initial, changes, tl.gaps)
-				}
-				done <- result{name, segs, err}
-			}
-		}()
 	}
 	seen := map[string]bool{}
 	var uniq []string
@@ -142,7 +130,29 @@ func (tl *timelines) prefetch(ctx context.Context, names []string, workers int) 
 			uniq = append(uniq, n)
 		}
 	}
-	go func() {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel() // runs first: the workers stop, then wg.Wait returns
+	todo := make(chan string)
+	done := make(chan result)
+	for range max(1, workers) {
+		wg.Go(func() {
+			for name := range todo {
+				initial, changes, err := tl.history.HistorySince(ctx, name, tl.window.From, tl.window.To)
+				var segs []availability.Segment
+				if err == nil {
+					segs = availability.Timeline(tl.window, initial, changes, tl.gaps)
+				}
+				select {
+				case done <- result{name, segs, err}:
+				case <-ctx.Done():
+					return
+				}
+			}
+		})
+	}
+	wg.Go(func() {
 		defer close(todo)
 		for _, n := range uniq {
 			select {
@@ -151,7 +161,7 @@ func (tl *timelines) prefetch(ctx context.Context, names []string, workers int) 
 				return
 			}
 		}
-	}()
+	})
 	var firstErr error
 	for range uniq {
 		select {
@@ -169,27 +179,28 @@ func (tl *timelines) prefetch(ctx context.Context, names []string, workers int) 
 	return firstErr
 }
 
-// targetsOf lists the targets a service needs, through the services it
-// needs.
-func (tl *timelines) targetsOf(name string, seen map[string]bool) []string {
-	if seen[name] {
+// TargetsOf lists the targets a service needs, through the services it
+// needs, skipping the services in seen (and adding those it visits).
+// Label-selector components match the labels of targets.
+func TargetsOf(cfg *config.Config, targets []state.Target, service string, seen map[string]bool) []string {
+	if seen[service] {
 		return nil
 	}
-	seen[name] = true
-	sv := tl.cfg.Service(name)
+	seen[service] = true
+	sv := cfg.Service(service)
 	if sv == nil {
 		return nil
 	}
 	out := slices.Clone(sv.Components.Targets)
 	if len(sv.Components.Selector) > 0 {
-		for _, t := range tl.targets {
+		for _, t := range targets {
 			if hasAll(t.Labels, sv.Components.Selector) {
 				out = append(out, t.Name)
 			}
 		}
 	}
 	for _, dep := range sv.Components.Services {
-		out = append(out, tl.targetsOf(dep, seen)...)
+		out = append(out, TargetsOf(cfg, targets, dep, seen)...)
 	}
 	return out
 }

@@ -1,4 +1,4 @@
-package collector
+package servicelevel
 
 import (
 	"bytes"
@@ -9,16 +9,29 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/ninesmon/nines/alerting/notify/email"
 	"github.com/ninesmon/nines/collector/report"
+	"log/slog"
 )
 
-// monthlyReports writes last month's service level report once the
-// month is over (in the configured time zone): each format once, as
-// sla-YYYY-MM.<format> in the directory, and mails it once when an
-// email receiver is named (a .sent marker remembers). Safe to call often.
-func (c *Collector) monthlyReports(ctx context.Context, now time.Time) error {
-	cfg := c.config()
+// Mailer sends a report by mail (the email receiver).
+type Mailer interface {
+	SendReport(ctx context.Context, subject, text string, attachment []byte, filename, contentType string) error
+}
+
+// Monthly writes each month's service level report once it is over.
+type Monthly struct {
+	Sources Sources
+	// Mailer is the receiver of that name when it can mail reports.
+	Mailer func(receiver string) (Mailer, bool)
+	Logger *slog.Logger
+}
+
+// Write writes last month's service level report once the month is over
+// (in the configured time zone): each format once, as
+// sla-YYYY-MM.<format> in the directory, and mails it once when an email
+// receiver is named (a .sent marker remembers). Safe to call often.
+func (m *Monthly) Write(ctx context.Context, now time.Time) error {
+	cfg := m.Sources.Config()
 	mr := cfg.Reports.Monthly
 	if mr == nil || len(cfg.Services) == 0 {
 		return nil
@@ -46,7 +59,7 @@ func (c *Collector) monthlyReports(ctx context.Context, now time.Time) error {
 		if rep != nil {
 			return rep, nil
 		}
-		r, err := c.report(ctx, from, to, nil, now)
+		r, err := m.Sources.Report(ctx, from, to, nil, now)
 		rep = r
 		return r, err
 	}
@@ -73,12 +86,16 @@ func (c *Collector) monthlyReports(ctx context.Context, now time.Time) error {
 			errs = append(errs, err)
 			continue
 		}
-		c.logger.Info("monthly service level report written", "path", path)
+		m.Logger.Info("monthly service level report written", "path", path)
 	}
 	if mr.Email != "" {
 		marker := filepath.Join(mr.Directory, name+".sent")
 		if _, err := os.Stat(marker); err != nil {
-			n, ok := c.dispatcher.Notifier(mr.Email).(*email.Notifier)
+			var n Mailer
+			ok := false
+			if m.Mailer != nil {
+				n, ok = m.Mailer(mr.Email)
+			}
 			if !ok {
 				return errors.Join(append(errs, fmt.Errorf("reports.monthly.email: %q is not an email receiver", mr.Email))...)
 			}
@@ -106,7 +123,7 @@ func (c *Collector) monthlyReports(ctx context.Context, now time.Time) error {
 			} else if err := os.WriteFile(marker, []byte(now.Format(time.RFC3339)+"\n"), 0o640); err != nil {
 				errs = append(errs, err)
 			} else {
-				c.logger.Info("monthly service level report mailed", "receiver", mr.Email)
+				m.Logger.Info("monthly service level report mailed", "receiver", mr.Email)
 			}
 		}
 	}

@@ -1,11 +1,14 @@
-package collector
+package servicelevel
 
 import (
 	"bytes"
 	"context"
 	"flag"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ninesmon/nines/alerting"
+	"github.com/ninesmon/nines/alerting/notify/email"
 	"github.com/ninesmon/nines/collector/config"
 	"github.com/ninesmon/nines/collector/report"
 	"github.com/ninesmon/nines/collector/state"
@@ -68,7 +72,7 @@ func loadConfig(t *testing.T, yml string) *config.Config {
 	return cfg
 }
 
-func build(t *testing.T, st reportStore, cfg *config.Config, from, to string, services ...string) *report.Report {
+func build(t *testing.T, st History, cfg *config.Config, from, to string, services ...string) *report.Report {
 	t.Helper()
 	r, err := BuildReport(context.Background(), st, ReportInput{Config: cfg, Policy: alerting.DefaultPolicy(),
 		From: utc(from), To: utc(to), Now: utc("2026-12-15T00:00:00Z"), Services: services})
@@ -234,38 +238,54 @@ func TestReportErrors(t *testing.T) {
 	}
 }
 
-// TestReportAPI asks a running collector for a month's report in each
-// format, and for bad periods.
+// serve mounts the service level API as the collector does (without
+// its authentication) over st and cfg.
+func serve(t *testing.T, st History, cfg *config.Config) string {
+	t.Helper()
+	a := &API{Sources: Sources{History: st, Config: func() *config.Config { return cfg }, Targets: func() []state.Target { return nil }},
+		Logger: slog.New(slog.DiscardHandler), Now: func() time.Time { return utc("2026-12-15T00:00:00Z") }}
+	mux := http.NewServeMux()
+	mux.Handle("GET /api/v1/reports/sla", a.Report())
+	mux.Handle("GET /api/v1/services", a.Services())
+	mux.Handle("GET /api/v1/services/{name}", a.Services())
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// TestReportAPI asks for a month's report in each format, and for bad
+// periods.
 func TestReportAPI(t *testing.T) {
-	c, base := startCollector(t, `auth:
-  tokens:
-    - {name: noc, role: viewer, token_file: view.token}
-    - {name: agents, role: agent, token_file: agent.token}
+	st := newReportFixture(t, map[string][][2]string{
+		"app1": {{"2026-09-01T00:00:00Z", "up"}, {"2026-10-05T10:00:00Z", "down"}, {"2026-10-05T10:30:00Z", "up"}},
+	})
+	base := serve(t, st, loadConfig(t, `
 calendars:
   - {name: office, time_zone: Europe/Berlin, hours: {mon-fri: ["08:00-18:00"]}}
 services:
   - {name: erp, components: {targets: [app1]}}
   - {name: desk, schedule: office, components: {targets: [app1]}}
-`, map[string]string{"view.token": "view", "agent.token": "agent"})
-	ctx := context.Background()
-	for _, ch := range []state.Change{
-		{Target: "app1", Kind: state.KindHost, From: state.Unknown, To: state.Up, At: utc("2026-09-01T00:00:00Z")},
-		{Target: "app1", Kind: state.KindHost, From: state.Up, To: state.Down, At: utc("2026-10-05T10:00:00Z")},
-		{Target: "app1", Kind: state.KindHost, From: state.Down, To: state.Up, At: utc("2026-10-05T10:30:00Z")},
-	} {
-		if err := c.store.RecordChanges(ctx, []state.Change{ch}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	code, body := send(t, "GET", base+"/api/v1/reports/sla?month=2026-10&service=erp", "view", "")
+`))
+	code, body := get(t, base+"/api/v1/reports/sla?month=2026-10&service=erp")
 	if code != 200 || !strings.Contains(body, `"downtime_seconds": 1800`) || strings.Contains(body, `"name": "desk"`) {
 		t.Errorf("json: %d %s", code, body)
 	}
-	code, body = send(t, "GET", base+"/api/v1/reports/sla?month=2026-10&format=csv", "view", "")
+	code, body = get(t, base+"/api/v1/reports/sla?month=2026-10&format=csv")
 	if code != 200 || !strings.Contains(body, "erp,2026-10-01T00:00:00Z,2026-11-01T00:00:00Z,0.999000,") || !strings.Contains(body, "desk,") {
 		t.Errorf("csv: %d %s", code, body)
 	}
-	code, body = send(t, "GET", base+"/api/v1/reports/sla?month=2026-10&tz=Europe/Berlin&format=html", "view", "")
+	code, body = get(t, base+"/api/v1/reports/sla?month=2026-10&tz=Europe/Berlin&format=html")
 	if code != 200 || !strings.Contains(body, "<h1>Service level report</h1>") || !strings.Contains(body, "2026-09-30 22:00:00 UTC") {
 		t.Errorf("html: %d %.400s", code, body)
 	}
@@ -279,23 +299,20 @@ services:
 		"month=2026-10&service=nope":                        `unknown service \"nope\"`,
 		"month=2099-01":                                     "in the future",
 	} {
-		code, body := send(t, "GET", base+"/api/v1/reports/sla?"+q, "view", "")
+		code, body := get(t, base+"/api/v1/reports/sla?"+q)
 		if code != http.StatusBadRequest || !strings.Contains(body, want) {
 			t.Errorf("?%s: %d %s; want 400 naming %q", q, code, body, want)
 		}
 	}
-	if code, _ := send(t, "GET", base+"/api/v1/reports/sla?month=2026-10", "agent", ""); code != http.StatusForbidden {
-		t.Errorf("agent token: %d, want 403", code)
-	}
-	code, body = send(t, "GET", base+"/api/v1/services", "view", "")
+	code, body = get(t, base+"/api/v1/services")
 	if code != 200 || !strings.Contains(body, `"name":"erp","criticality":"medium","schedule":"24x7","combine":"all","objective":0.999`) ||
 		!strings.Contains(body, `"name":"desk","criticality":"medium","schedule":"office"`) || !strings.Contains(body, `"components":[{"name":"app1"`) {
 		t.Errorf("services: %d %s", code, body)
 	}
-	if code, body := send(t, "GET", base+"/api/v1/services/desk", "view", ""); code != 200 || !strings.HasPrefix(body, `{"data":{"name":"desk"`) {
+	if code, body := get(t, base+"/api/v1/services/desk"); code != 200 || !strings.HasPrefix(body, `{"data":{"name":"desk"`) {
 		t.Errorf("one service: %d %s", code, body)
 	}
-	if code, _ := send(t, "GET", base+"/api/v1/services/nope", "view", ""); code != http.StatusNotFound {
+	if code, _ := get(t, base+"/api/v1/services/nope"); code != http.StatusNotFound {
 		t.Errorf("unknown service: %d", code)
 	}
 }
@@ -305,55 +322,52 @@ services:
 // .sent marker, so it is tried again.
 func TestMonthlyReports(t *testing.T) {
 	dir := t.TempDir()
-	c, _ := startCollector(t, fmt.Sprintf(`services:
+	st := newReportFixture(t, map[string][][2]string{
+		"app1": {{"2026-10-01T00:00:00Z", "up"}, {"2026-11-10T10:00:00Z", "down"}, {"2026-11-10T10:30:00Z", "up"}},
+	})
+	cfg := loadConfig(t, fmt.Sprintf(`services:
   - {name: erp, components: {targets: [app1]}}
 receivers:
   - {name: sla-mail, email: {smtp: "127.0.0.1:1", from: nines@example.org, to: [sla@example.org], timeout: 1s}}
 reports:
   monthly: {directory: %q, formats: [html, csv, json], time_zone: Europe/Berlin, email: sla-mail}
-`, filepath.Join(dir, "reports")), nil)
+`, filepath.Join(dir, "reports")))
+	mailer := &email.Notifier{Address: "127.0.0.1:1", From: "nines@example.org", To: []string{"sla@example.org"}, Timeout: time.Second}
+	m := &Monthly{Sources: Sources{History: st, Config: func() *config.Config { return cfg }, Targets: func() []state.Target { return nil }},
+		Mailer: func(name string) (Mailer, bool) { return mailer, name == "sla-mail" }, Logger: slog.New(slog.DiscardHandler)}
 	ctx := context.Background()
-	for _, ch := range []state.Change{
-		{Target: "app1", Kind: state.KindHost, From: state.Unknown, To: state.Up, At: utc("2025-10-01T00:00:00Z")},
-		{Target: "app1", Kind: state.KindHost, From: state.Up, To: state.Down, At: utc("2025-11-10T10:00:00Z")},
-		{Target: "app1", Kind: state.KindHost, From: state.Down, To: state.Up, At: utc("2025-11-10T10:30:00Z")},
-	} {
-		if err := c.store.RecordChanges(ctx, []state.Change{ch}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	// A past year: the running collector's own schedule writes last
-	// month's report by the real clock, which must not be the month this
-	// test reads. 30 November 23:30 UTC is already December in Berlin, but
-	// only just.
-	if err := c.monthlyReports(ctx, utc("2025-11-30T23:02:00Z")); err != nil {
+	// 30 November 23:02 UTC is already December in Berlin, but only just.
+	if err := m.Write(ctx, utc("2026-11-30T23:02:00Z")); err != nil {
 		t.Fatal(err)
 	}
-	// (The running collector's own housekeeping may write October's
-	// meanwhile: only November's files matter here.)
-	if files, _ := filepath.Glob(filepath.Join(dir, "reports", "sla-2025-11.*")); len(files) != 0 {
+	if files, _ := filepath.Glob(filepath.Join(dir, "reports", "sla-2026-11.*")); len(files) != 0 {
 		t.Errorf("files written in the month's first minutes: %v", files)
 	}
-	now := utc("2025-12-01T06:00:00Z")
-	err := c.monthlyReports(ctx, now)
+	now := utc("2026-12-01T06:00:00Z")
+	err := m.Write(ctx, now)
 	if err == nil || !strings.Contains(err.Error(), "mail the monthly report") {
 		t.Errorf("unreachable SMTP: %v", err)
 	}
-	csv, err := os.ReadFile(filepath.Join(dir, "reports", "sla-2025-11.csv"))
-	if err != nil || !strings.Contains(string(csv), "erp,2025-10-31T23:00:00Z,2025-11-30T23:00:00Z,0.999000,") || !strings.Contains(string(csv), ",1800,") {
+	csv, err := os.ReadFile(filepath.Join(dir, "reports", "sla-2026-11.csv"))
+	if err != nil || !strings.Contains(string(csv), "erp,2026-10-31T23:00:00Z,2026-11-30T23:00:00Z,0.999000,") || !strings.Contains(string(csv), ",1800,") {
 		t.Errorf("csv: %v\n%s", err, csv)
 	}
-	for _, f := range []string{"sla-2025-11.html", "sla-2025-11.json"} {
+	for _, f := range []string{"sla-2026-11.html", "sla-2026-11.json"} {
 		if _, err := os.Stat(filepath.Join(dir, "reports", f)); err != nil {
 			t.Errorf("%s: %v", f, err)
 		}
 	}
-	if _, err := os.Stat(filepath.Join(dir, "reports", "sla-2025-11.sent")); err == nil {
+	if _, err := os.Stat(filepath.Join(dir, "reports", "sla-2026-11.sent")); err == nil {
 		t.Error("a .sent marker although the mail failed")
 	}
-	st, _ := os.Stat(filepath.Join(dir, "reports", "sla-2025-11.csv"))
-	_ = c.monthlyReports(ctx, now.Add(time.Hour))
-	if st2, _ := os.Stat(filepath.Join(dir, "reports", "sla-2025-11.csv")); !st2.ModTime().Equal(st.ModTime()) {
+	before, _ := os.ReadFile(filepath.Join(dir, "reports", "sla-2026-11.json"))
+	_ = m.Write(ctx, now.Add(time.Hour))
+	// The JSON carries its generation time: written again, it would differ.
+	if after, _ := os.ReadFile(filepath.Join(dir, "reports", "sla-2026-11.json")); !bytes.Equal(after, before) {
 		t.Error("the report was written again")
+	}
+	m.Mailer = func(string) (Mailer, bool) { return nil, false }
+	if err := m.Write(ctx, now.Add(2*time.Hour)); err == nil || !strings.Contains(err.Error(), `"sla-mail" is not an email receiver`) {
+		t.Errorf("no mailer: %v", err)
 	}
 }

@@ -1,4 +1,4 @@
-package collector
+package servicelevel
 
 import (
 	"cmp"
@@ -15,14 +15,10 @@ import (
 	"github.com/ninesmon/nines/collector/state"
 )
 
-// reportStore is what the service level report reads.
-type reportStore interface {
-	history
-	Gaps(ctx context.Context, from, to time.Time) ([][2]time.Time, error)
-	Incidents(ctx context.Context, f alerting.Filter) ([]alerting.Incident, error)
-	// ReadParallelism sizes the timeline prefetch (store.Store).
-	ReadParallelism() int
-}
+// maxScope bounds the targets and services an incident query names (a
+// store turns each into a query parameter); a larger catalogue is
+// bounded by the period only.
+const maxScope = 500
 
 // ReportInput is what BuildReport needs besides the store.
 type ReportInput struct {
@@ -35,11 +31,13 @@ type ReportInput struct {
 	Now      time.Time
 	// Services limits the report; empty: the whole catalogue.
 	Services []string
+	// Workers read target histories in parallel; 0: DefaultWorkers.
+	Workers int
 }
 
 // BuildReport computes the service level report over [From, To) (To is
 // clipped to Now) from the durable history.
-func BuildReport(ctx context.Context, st reportStore, in ReportInput) (*report.Report, error) {
+func BuildReport(ctx context.Context, st History, in ReportInput) (*report.Report, error) {
 	to := in.To
 	if to.After(in.Now) {
 		to = in.Now
@@ -53,26 +51,37 @@ func BuildReport(ctx context.Context, st reportStore, in ReportInput) (*report.R
 		}
 	}
 	window := availability.Span{From: in.From, To: to}
-	raw, err := st.Gaps(ctx, in.From, to)
+	gs, err := gaps(ctx, st, in.From, to)
 	if err != nil {
 		return nil, err
 	}
-	gaps := make([]availability.Span, len(raw))
-	for i, g := range raw {
-		gaps[i] = availability.Span{From: g[0], To: g[1]}
-	}
-	tl := &timelines{history: st, cfg: in.Config, window: window, gaps: gaps, targets: in.Targets, cache: map[string][]availability.Segment{}}
+	tl := &timelines{history: st, cfg: in.Config, window: window, gaps: gs, targets: in.Targets, cache: map[string][]availability.Segment{}}
 	var names []string
 	seen := map[string]bool{}
 	for _, sv := range in.Config.Services {
 		if len(in.Services) == 0 || slices.Contains(in.Services, sv.Name) {
-			names = append(names, tl.targetsOf(sv.Name, seen)...)
+			names = append(names, TargetsOf(in.Config, in.Targets, sv.Name, seen)...)
 		}
 	}
-	if err := tl.prefetch(ctx, names, st.ReadParallelism()); err != nil {
+	workers := in.Workers
+	if workers <= 0 {
+		workers = DefaultWorkers
+	}
+	if err := tl.prefetch(ctx, names, workers); err != nil {
 		return nil, err
 	}
-	incidents, err := st.Incidents(ctx, alerting.Filter{})
+	// The incidents that overlap the period, about the services reported
+	// or their targets (outages link them, statistics count them).
+	scope := alerting.Filter{OpenedBefore: to, ActiveAfter: in.From, Targets: names}
+	for _, sv := range in.Config.Services {
+		if len(in.Services) == 0 || slices.Contains(in.Services, sv.Name) {
+			scope.Services = append(scope.Services, sv.Name)
+		}
+	}
+	if len(scope.Targets)+len(scope.Services) > maxScope {
+		scope.Targets, scope.Services = nil, nil // the period bounds it; the services filter below
+	}
+	incidents, err := st.Incidents(ctx, scope)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,82 @@
+package collector
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ninesmon/nines/alerting"
+)
+
+// TestRefreshAlerts: an Alertmanager receiver in API mode is sent the
+// active incidents it was told of again at its resend interval (its
+// Alertmanager would resolve them after endsAt otherwise), and not the
+// ones it was not told of or that ended.
+func TestRefreshAlerts(t *testing.T) {
+	var mu sync.Mutex
+	var posts [][]map[string]any
+	am := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/api/v2/alerts" {
+			return
+		}
+		var alerts []map[string]any
+		_ = json.NewDecoder(r.Body).Decode(&alerts)
+		mu.Lock()
+		posts = append(posts, alerts)
+		mu.Unlock()
+	}))
+	defer am.Close()
+	c, _ := startCollector(t, `receivers:
+  - {name: am, alertmanager: {url: "`+am.URL+`", mode: api}}
+  - {name: hook, webhook: {url: "`+am.URL+`/hook", secret: s}}
+`, nil)
+	ctx := context.Background()
+	now := time.Now()
+	for _, inc := range []*alerting.Incident{
+		{DedupKey: "a", Rule: "HostDown", Title: "a down", Target: "a", Priority: alerting.P3, Status: alerting.StatusOpen, OpenedAt: now, Notify: []string{"am"}},
+		{DedupKey: "b", Rule: "HostDown", Title: "b down", Target: "b", Priority: alerting.P3, Status: alerting.StatusOpen, OpenedAt: now, Notify: []string{"hook"}},
+	} {
+		if err := c.store.InsertIncident(ctx, inc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The running collector delivers the openings first.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		d, err := c.store.Deliveries(ctx, 1)
+		if err == nil && len(d) == 1 && d[0].Delivered != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the opening was not delivered: %+v, %v", d, err)
+		}
+	}
+	refresh := c.refreshAlerts()
+	mu.Lock()
+	posts = nil
+	mu.Unlock()
+	if err := refresh(ctx, now); err != nil {
+		t.Fatal(err)
+	}
+	if err := refresh(ctx, now.Add(time.Second)); err != nil { // within the interval: nothing
+		t.Fatal(err)
+	}
+	mu.Lock()
+	got := posts
+	mu.Unlock()
+	if len(got) != 1 || len(got[0]) != 1 || got[0][0]["labels"].(map[string]any)["alertname"] != "HostDown" ||
+		got[0][0]["annotations"].(map[string]any)["summary"] != "a down" {
+		t.Fatalf("posts: %v, want one with incident a only", got)
+	}
+	if err := refresh(ctx, now.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(posts) != 2 {
+		t.Errorf("after the resend interval: %d posts, want 2", len(posts))
+	}
+}

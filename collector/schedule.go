@@ -1,0 +1,112 @@
+package collector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/ninesmon/nines/alerting"
+	"github.com/ninesmon/nines/rules"
+)
+
+// task is one periodic duty of the running collector. Each runs in its
+// own goroutine, so a slow one (an SLA recompute reaching a year back)
+// never delays another (the deadline checks that decide host down).
+type task struct {
+	name string
+	// every is the pause after a run ends before the next (read after
+	// each run, so a reload changes it).
+	every func() time.Duration
+	run   func(ctx context.Context, now time.Time) error
+}
+
+func fixed(d time.Duration) func() time.Duration { return func() time.Duration { return d } }
+
+// tasks are the collector's periodic duties.
+func (c *Collector) tasks() []task {
+	checkEvery := func() time.Duration { return c.config().Availability.CheckInterval.D() }
+	return []task{
+		{"states", checkEvery, func(ctx context.Context, now time.Time) error {
+			// Deadline checks, then the states as series for the rules.
+			err := c.tracker.Check(ctx, now)
+			c.publishStates(now)
+			return err
+		}},
+		{"alive", fixed(10 * time.Second), func(ctx context.Context, now time.Time) error {
+			return c.store.Alive(ctx, c.runID, now)
+		}},
+		{"incident timers", checkEvery, func(ctx context.Context, now time.Time) error {
+			c.incidents.CheckTimers(ctx, now)
+			return nil
+		}},
+		{"close resolved", fixed(30 * time.Second), c.incidents.CloseResolved},
+		{"maintenance", fixed(10 * time.Minute), func(ctx context.Context, now time.Time) error {
+			// Recurring windows roll forward; service windows follow
+			// their targets.
+			return maintenanceBook{c}.apply(ctx, now)
+		}},
+		{"slo", fixed(rules.SLOEvalInterval), c.slos.Compute},
+		{"sla", fixed(rules.SLOEvalInterval), c.sla.Compute},
+		{"monthly reports", fixed(15 * time.Minute), c.monthly.Write},
+		{"prune", fixed(time.Minute), func(_ context.Context, now time.Time) error {
+			c.samples.Prune(now)
+			return nil
+		}},
+		{"refresh alerts", fixed(5 * time.Second), c.refreshAlerts()},
+	}
+}
+
+// refreshAlerts sends receivers whose peer forgets firing alerts
+// (Alertmanager's API) the active incidents they were told of, each at
+// its own interval (alerting.Refresher); the receivers are read at every
+// run, so a reload's are refreshed too.
+func (c *Collector) refreshAlerts() func(ctx context.Context, now time.Time) error {
+	last := map[string]time.Time{}
+	return func(ctx context.Context, now time.Time) error {
+		var errs []error
+		for _, rc := range c.config().Receivers {
+			r, ok := c.dispatcher.Notifier(rc.Name).(alerting.Refresher)
+			if !ok || r.RefreshEvery() <= 0 || now.Sub(last[rc.Name]) < r.RefreshEvery() {
+				continue
+			}
+			last[rc.Name] = now
+			if _, err := alerting.RefreshOnce(ctx, c.store, rc.Name, r, now); err != nil {
+				errs = append(errs, fmt.Errorf("refresh %s: %w", rc.Name, err))
+			}
+		}
+		return errors.Join(errs...)
+	}
+}
+
+// clock is the schedule's time: time.Now and time.After, or a test's.
+type clock struct {
+	now   func() time.Time
+	after func(time.Duration) <-chan time.Time
+}
+
+var realClock = clock{now: time.Now, after: time.After}
+
+// runTasks runs every task at once, then again every task.every after
+// its previous run ended, each in its own goroutine, until ctx is done;
+// it returns when they all have.
+func runTasks(ctx context.Context, tasks []task, clk clock, logger *slog.Logger) {
+	var wg sync.WaitGroup
+	for _, t := range tasks {
+		wg.Go(func() {
+			for {
+				if err := t.run(ctx, clk.now()); err != nil && ctx.Err() == nil {
+					logger.Error("periodic task failed", "task", t.name, "err", err)
+				}
+				select {
+				case <-ctx.Done():
+					return
+				case <-clk.after(t.every()):
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
