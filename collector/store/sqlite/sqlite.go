@@ -38,6 +38,9 @@ type Store struct {
 	reads *sql.DB
 
 	hist *store.HistoryCache
+	// due is DueNotifications' query, prepared once: the dispatcher runs
+	// it every second, and parsing it was most of its cost.
+	due *sql.Stmt
 }
 
 var _ store.Store = (*Store)(nil)
@@ -81,6 +84,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	// become visible in order, so the cache needs no margin for writers
 	// that commit out of order (a PostgreSQL backend does).
 	s.hist = store.NewHistoryCache(changeLog{reads}, store.CacheOptions{Margin: -1})
+	if s.due, err = db.PrepareContext(ctx, dueQuery); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("prepare the outbox query: %w", err)
+	}
 	return s, nil
 }
 
@@ -92,6 +99,9 @@ func (s *Store) ReadParallelism() int { return readConns }
 
 // Close closes the database.
 func (s *Store) Close() error {
+	if s.due != nil {
+		s.due.Close()
+	}
 	s.reads.Close()
 	return s.db.Close()
 }
@@ -813,12 +823,7 @@ func (s *Store) DueNotifications(ctx context.Context, now time.Time, limit int) 
 	// earlier one to the same receiver is still pending (a resolve never
 	// overtakes the open it resolves). The limit is per receiver, so a
 	// receiver with a backlog does not crowd the others out.
-	rows, err := s.db.QueryContext(ctx, `SELECT id, incident_id, receiver, action, text, at_ms, attempts, incident FROM (
-		SELECT o.*, ROW_NUMBER() OVER (PARTITION BY o.receiver ORDER BY o.id) AS rn FROM outbox o
-		WHERE delivered_ms IS NULL AND failed = 0 AND next_ms <= ?
-		AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.incident_id = o.incident_id AND e.receiver = o.receiver
-			AND e.id < o.id AND e.delivered_ms IS NULL AND e.failed = 0))
-		WHERE rn <= ? ORDER BY id`, now.UnixMilli(), limit)
+	rows, err := s.due.QueryContext(ctx, now.UnixMilli(), limit)
 	if err != nil {
 		return nil, err
 	}
@@ -842,6 +847,14 @@ func (s *Store) DueNotifications(ctx context.Context, now time.Time, limit int) 
 	}
 	return out, rows.Err()
 }
+
+// dueQuery lists due notifications (see DueNotifications).
+const dueQuery = `SELECT id, incident_id, receiver, action, text, at_ms, attempts, incident FROM (
+		SELECT o.*, ROW_NUMBER() OVER (PARTITION BY o.receiver ORDER BY o.id) AS rn FROM outbox o
+		WHERE delivered_ms IS NULL AND failed = 0 AND next_ms <= ?
+		AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.incident_id = o.incident_id AND e.receiver = o.receiver
+			AND e.id < o.id AND e.delivered_ms IS NULL AND e.failed = 0))
+		WHERE rn <= ? ORDER BY id`
 
 // MarkNotification implements alerting.Store.
 func (s *Store) MarkNotification(ctx context.Context, id int64, o alerting.Outcome) error {
