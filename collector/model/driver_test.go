@@ -215,8 +215,6 @@ type facts struct {
 	violation  []string                       // invariants broken while running
 }
 
-type span struct{ From, To time.Time }
-
 // collectorRun is one collector run: from its start to its stop, observing until
 // its stop (clean) or its last heartbeat (killed).
 type collectorRun struct {

@@ -106,7 +106,7 @@ func newServiceInfo(sv *config.Service, live map[string]*LiveService, figures ma
 	info := serviceInfo{Name: sv.Name, Description: sv.Description, Owner: sv.Owner, Criticality: sv.Criticality, Group: sv.Group,
 		Schedule: cmp.Or(sv.Schedule, "24x7"), Combine: sv.Combine, Objective: sv.ObjectiveRatio(), State: l.State, Components: []componentInfo{}}
 	for _, comp := range l.Components {
-		info.Components = append(info.Components, componentInfo{Name: comp.Name, Kind: comp.Kind, State: comp.State})
+		info.Components = append(info.Components, componentInfo(comp))
 	}
 	if f, ok := figures[sv.Name]; ok {
 		info.Availability, info.Downtime = map[string]float64{}, map[string]float64{}

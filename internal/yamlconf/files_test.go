@@ -20,7 +20,6 @@ type fileRoot struct {
 	Optional *fileLeaf   `yaml:"optional"`
 	List     []fileLeaf  `yaml:"list"`
 	Pointers []*fileLeaf `yaml:"pointers"`
-	hidden   string
 }
 
 type Inline struct {
