@@ -190,6 +190,9 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, reload fu
 	c.AddSource(SourceFunc(func(ctx context.Context, w Writer) error { return c.checks.Run(ctx, w) }))
 	c.poller = snmp.NewPoller(snmpDevices(cfg), cfg.SNMP.MaxConcurrentPolls, logger.With("component", "snmp"))
 	c.poller.SetModules(snmpModules(cfg))
+	// Monitored interfaces known before this start follow their device
+	// (UNKNOWN while it does not answer) before it answers once.
+	c.poller.Restore(c.tracker.Snapshot())
 	c.AddSource(SourceFunc(func(ctx context.Context, w Writer) error { return c.poller.Run(ctx, w) }))
 	if tr := cfg.SNMP.Traps; tr != nil {
 		to := trapOptions(cfg, logger.With("component", "traps"))

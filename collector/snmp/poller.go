@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -198,7 +199,7 @@ func (p *Poller) interfacesUnknown(ctx context.Context, d *Device, cause error, 
 	p.mu.Lock()
 	var names []string
 	for key, name := range p.monitored {
-		if dev, _, _ := strings.Cut(key, "\x00"); dev == d.Name {
+		if dev, _, _ := strings.Cut(key, "\x00"); dev == d.Name && !slices.Contains(names, name) {
 			names = append(names, name)
 		}
 	}
@@ -214,6 +215,28 @@ func (p *Poller) interfacesUnknown(ctx context.Context, d *Device, cause error, 
 			Cause: "device " + d.Name + " not answering: SNMP: " + cause.Error()}
 		if err := w.ProbeResult(ctx, pr, at); err != nil {
 			p.logger.Error("record interface state", "interface", name, "err", err)
+		}
+	}
+}
+
+// restoredKey marks a monitored interface known from before a restart
+// (its ifIndex unknown until the device answers).
+const restoredKey = "\x00restored\x00"
+
+// Restore tells the poller the monitored interfaces the collector knew
+// before it started (targets of kind interface, restored from the store,
+// each with its device label): while their device does not answer they
+// become UNKNOWN too, instead of keeping their last state until it does.
+// Call it before Run.
+func (p *Poller) Restore(targets []state.Target) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, t := range targets {
+		if dev := t.Labels["device"]; t.Kind == state.KindInterface && dev != "" {
+			if p.monitored == nil {
+				p.monitored = map[string]string{}
+			}
+			p.monitored[dev+restoredKey+t.Name] = t.Name
 		}
 	}
 }
@@ -239,6 +262,13 @@ func (p *Poller) MonitoredInterface(device, ifIndex string) (string, bool) {
 // (ifOperStatus 1), down, or shut down by an administrator (ifAdminStatus
 // 2: not an outage).
 func (p *Poller) interfaceStates(ctx context.Context, d *Device, rows map[string]*ifRow, w Writer, at time.Time) {
+	p.mu.Lock()
+	for key := range p.monitored { // the device answered: its interfaces are known now
+		if strings.HasPrefix(key, d.Name+restoredKey) {
+			delete(p.monitored, key)
+		}
+	}
+	p.mu.Unlock()
 	for _, r := range rows {
 		if !d.Interfaces.monitored(r.labels) {
 			continue

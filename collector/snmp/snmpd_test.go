@@ -637,3 +637,35 @@ func TestInterfacesUnknownWhileDeviceDown(t *testing.T) {
 	s.start(t)
 	step("answering again", state.Up, state.Up, "")
 }
+
+// TestRestoredInterfacesUnknownWhileDeviceDown: after a collector
+// restart, a device that does not answer makes its monitored interfaces
+// (known from before the restart, restored with their device label)
+// UNKNOWN too; they no longer keep their saved UP state until the device
+// answers once.
+func TestRestoredInterfacesUnknownWhileDeviceDown(t *testing.T) {
+	ctx := context.Background()
+	tr, err := state.New(ctx, &memStore{}, state.Options{CheckFailures: 2, DownAfter: 3, DefaultInterval: time.Minute}, time.Now(), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The interface as the store restored it: UP, with its device label.
+	iface := state.Probe{Name: "sw1/eth0", Kind: state.KindInterface, Labels: map[string]string{"device": "sw1", "ifName": "eth0"}, Interval: time.Minute, OK: true}
+	if err := tr.ProbeResult(ctx, iface, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	// A device nobody answers for (a closed port on loopback).
+	tg := Target{Address: peertest.FreeAddr(t), Version: "2c", Community: "public", Timeout: 100 * time.Millisecond, Retries: 0}
+	d := Device{Name: "sw1", Target: tg, Interval: 10 * time.Second, Modules: []string{"system", "if_mib"},
+		Interfaces: Interfaces{Monitor: []*regexp.Regexp{regexp.MustCompile(`^eth0$`)}}}
+	p := NewPoller(nil, 1, slog.New(slog.DiscardHandler))
+	p.Restore(tr.Snapshot())
+	for range 2 {
+		p.poll(ctx, &d, trackerWriter{tr})
+	}
+	for _, x := range tr.Snapshot() {
+		if x.Name == "sw1/eth0" && (x.State != state.Unknown || !strings.Contains(x.Cause, "device sw1 not answering")) {
+			t.Errorf("restored interface of a silent device: %s (%q), want unknown", x.State, x.Cause)
+		}
+	}
+}
