@@ -522,3 +522,88 @@ auth:
 		t.Errorf("timeline: got %d %s", code, body)
 	}
 }
+
+// TestTrapsConfiguredAsTheExample: the trap receiver configured as
+// deploy/examples/collector.yml shows it (communities, and a v3 user whose
+// passphrases are given by auth_passphrase_file and priv_passphrase_file)
+// accepts v2c and v3 traps sent by net-snmp's snmptrap. The passphrase
+// files were never read, and every trap was dropped.
+func TestTrapsConfiguredAsTheExample(t *testing.T) {
+	snmptrap := peertest.Find(t, "snmptrap", "snmp", "NINES_SKIP_SNMP")
+	dir := t.TempDir()
+	trapAddr := freeAddr(t)
+	for name, content := range map[string]string{"traps-auth": "authpass-1234\n", "traps-priv": "privpass-1234\n"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "c.yml"), []byte(`web: {listen_address: "`+freeAddr(t)+`"}
+storage: {path: n.db}
+devices:
+  - {name: ups1, address: "127.0.0.1:1", community: x, interval: 1h, timeout: 1s}
+snmp:
+  traps:
+    listen_address: "`+trapAddr+`"
+    communities: [traps-secret]
+    v3:
+      username: nines-traps
+      security_level: authPriv
+      auth_protocol: SHA256
+      auth_passphrase_file: traps-auth
+      priv_protocol: AES
+      priv_passphrase_file: traps-priv
+      allow_insecure: false
+    allow_unknown_sources: false
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.LoadFile(filepath.Join(dir, "c.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	c, err := New(ctx, cfg, slog.New(slog.DiscardHandler), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	<-c.traps.Listening()
+	send := func(args ...string) {
+		t.Helper()
+		cmd := exec.Command(snmptrap, append(args, trapAddr, "", "1.3.6.1.4.1.99999.0.7", "1.3.6.1.4.1.99999.1.1", "s", "fan 2 failed")...)
+		cmd.Env = append(os.Environ(), "MIBS=")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("snmptrap: %v\n%s", err, out)
+		}
+	}
+	send("-v2c", "-c", "traps-secret")
+	send("-v3", "-u", "nines-traps", "-l", "authPriv", "-a", "SHA-256", "-A", "authpass-1234", "-x", "AES", "-X", "privpass-1234", "-e", "0x8000000001020304")
+	accepted := func() float64 {
+		mfs, err := c.registry.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mf := range mfs {
+			if mf.GetName() != "nines_snmp_traps_total" {
+				continue
+			}
+			for _, m := range mf.GetMetric() {
+				for _, l := range m.GetLabel() {
+					if l.GetName() == "result" && l.GetValue() == "accepted" {
+						return m.GetCounter().GetValue()
+					}
+				}
+			}
+		}
+		return 0
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for accepted() < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("traps accepted: %v, want 2 (v2c and v3)", accepted())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
