@@ -521,7 +521,10 @@ func (c *Collector) Handler() http.Handler {
 	mux.Handle("POST /api/v2/write", c.auth.Require(config.RoleAgent, in.WriteV2()))
 	(&api.API{Incidents: c.store, Actions: c.incidents, Targets: c.tracker, Alerts: c.rules, Maintenance: maintenanceBook{c}, Audit: c.store, Notifications: c.store, Auth: c.auth, Logger: c.logger}).Register(mux)
 
-	metrics := promhttp.HandlerFor(c.registry, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(c.logger.Handler(), slog.LevelError)})
+	// One bad series (a label that is not UTF-8) is logged and left out;
+	// it never fails the whole page.
+	metrics := promhttp.HandlerFor(c.registry, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(c.logger.Handler(), slog.LevelError),
+		ErrorHandling: promhttp.ContinueOnError})
 	if cfg.Web.MetricsPublic {
 		mux.Handle("GET /metrics", metrics)
 	} else {

@@ -607,3 +607,29 @@ snmp:
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestMetricsSurviveABadSeries: a target whose name is not valid UTF-8
+// (one that got into the store before ingest refused such names, say)
+// costs its own series only: /metrics still answers 200 with every other
+// series (it answered 500 for good).
+func TestMetricsSurviveABadSeries(t *testing.T) {
+	c, base := startCollector(t, "auth: {tokens: [{name: v, role: viewer, token_sha256: 2bcb43cbc8f6b7ef66331532881143fcbae60a879db3a8fb853f645bb24c2b3c}]}\n", nil)
+	if err := c.tracker.Observe(context.Background(), state.Observation{Name: "h\xff", Interval: time.Minute}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.tracker.Observe(context.Background(), state.Observation{Name: "web1", Interval: time.Minute}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodGet, base+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer view")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `nines_target_up{kind="host",target="web1"} 1`) ||
+		!strings.Contains(string(body), "nines_build_info") {
+		t.Errorf("/metrics: %d\n%s", resp.StatusCode, body)
+	}
+}

@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"github.com/ninesmon/nines/collector/internal/promconst"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ninesmon/nines/alerting"
@@ -76,15 +77,15 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		if t.State == state.Up {
 			up = 1
 		}
-		ch <- prometheus.MustNewConstMetric(targetUpDesc, prometheus.GaugeValue, up, t.Name, string(t.Kind))
+		promconst.Send(ch, targetUpDesc, prometheus.GaugeValue, up, t.Name, string(t.Kind))
 		for _, s := range state.AllStates {
 			v := 0.0
 			if s == t.State {
 				v = 1
 			}
-			ch <- prometheus.MustNewConstMetric(targetStateDesc, prometheus.GaugeValue, v, t.Name, string(t.Kind), string(s))
+			promconst.Send(ch, targetStateDesc, prometheus.GaugeValue, v, t.Name, string(t.Kind), string(s))
 		}
-		ch <- prometheus.MustNewConstMetric(targetSinceDesc, prometheus.GaugeValue, float64(t.Since.UnixMilli())/1000, t.Name, string(t.Kind))
+		promconst.Send(ch, targetSinceDesc, prometheus.GaugeValue, float64(t.Since.UnixMilli())/1000, t.Name, string(t.Kind))
 	}
 	open := c.incidents.OpenByService()
 	for _, p := range alerting.Priorities {
@@ -93,32 +94,32 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	for k, n := range open {
-		ch <- prometheus.MustNewConstMetric(incidentsOpenDesc, prometheus.GaugeValue, float64(n), k[0], k[1])
+		promconst.Send(ch, incidentsOpenDesc, prometheus.GaugeValue, float64(n), k[0], k[1])
 	}
 	for name, last := range c.checks.Results() {
 		ok := 0.0
 		if last.Result.Success {
 			ok = 1
 		}
-		ch <- prometheus.MustNewConstMetric(checkSuccessDesc, prometheus.GaugeValue, ok, name, last.Spec.Type)
-		ch <- prometheus.MustNewConstMetric(checkDurationDesc, prometheus.GaugeValue, last.Result.Duration.Seconds(), name, last.Spec.Type)
+		promconst.Send(ch, checkSuccessDesc, prometheus.GaugeValue, ok, name, last.Spec.Type)
+		promconst.Send(ch, checkDurationDesc, prometheus.GaugeValue, last.Result.Duration.Seconds(), name, last.Spec.Type)
 		if !last.Result.CertExpiry.IsZero() {
-			ch <- prometheus.MustNewConstMetric(checkCertDesc, prometheus.GaugeValue, float64(last.Result.CertExpiry.Unix()), name)
+			promconst.Send(ch, checkCertDesc, prometheus.GaugeValue, float64(last.Result.CertExpiry.Unix()), name)
 		}
 	}
-	ch <- prometheus.MustNewConstMetric(checkSkippedDesc, prometheus.CounterValue, float64(c.checks.Skipped()))
+	promconst.Send(ch, checkSkippedDesc, prometheus.CounterValue, float64(c.checks.Skipped()))
 	if p := c.poller; p != nil {
 		polls, failed := p.Polls.Load(), p.Failures.Load()
-		ch <- prometheus.MustNewConstMetric(snmpPollsDesc, prometheus.CounterValue, float64(polls-failed), "ok")
-		ch <- prometheus.MustNewConstMetric(snmpPollsDesc, prometheus.CounterValue, float64(failed), "failed")
-		ch <- prometheus.MustNewConstMetric(snmpPollsDesc, prometheus.CounterValue, float64(p.Skipped.Load()), "skipped")
-		ch <- prometheus.MustNewConstMetric(snmpPollsDesc, prometheus.CounterValue, float64(p.Panics.Load()), "panic")
+		promconst.Send(ch, snmpPollsDesc, prometheus.CounterValue, float64(polls-failed), "ok")
+		promconst.Send(ch, snmpPollsDesc, prometheus.CounterValue, float64(failed), "failed")
+		promconst.Send(ch, snmpPollsDesc, prometheus.CounterValue, float64(p.Skipped.Load()), "skipped")
+		promconst.Send(ch, snmpPollsDesc, prometheus.CounterValue, float64(p.Panics.Load()), "panic")
 	}
 	if tr := c.traps; tr != nil {
 		for result, n := range map[string]int64{"accepted": tr.Accepted.Load(), "unknown_source": tr.UnknownSource.Load(),
 			"bad_community": tr.BadCommunity.Load(), "malformed": tr.Malformed.Load()} {
-			ch <- prometheus.MustNewConstMetric(snmpTrapsDesc, prometheus.CounterValue, float64(n), result)
+			promconst.Send(ch, snmpTrapsDesc, prometheus.CounterValue, float64(n), result)
 		}
-		ch <- prometheus.MustNewConstMetric(snmpAuthFailDesc, prometheus.CounterValue, float64(tr.AuthFailures.Load()))
+		promconst.Send(ch, snmpAuthFailDesc, prometheus.CounterValue, float64(tr.AuthFailures.Load()))
 	}
 }

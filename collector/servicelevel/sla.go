@@ -5,6 +5,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ninesmon/nines/collector/internal/promconst"
+
 	"github.com/ninesmon/nines/alerting"
 	"github.com/ninesmon/nines/collector/calendar"
 	"github.com/ninesmon/nines/collector/config"
@@ -235,14 +237,14 @@ func (s *SLA) Describe(ch chan<- *prometheus.Desc) {
 func (s *SLA) Collect(ch chan<- prometheus.Metric) {
 	s.collectCompliance(ch)
 	for _, f := range s.Results() {
-		ch <- prometheus.MustNewConstMetric(slaObjectiveDesc, prometheus.GaugeValue, f.Objective, f.Service)
+		promconst.Send(ch, slaObjectiveDesc, prometheus.GaugeValue, f.Objective, f.Service)
 		for _, w := range SLAWindows {
 			res := f.Windows[w]
 			wl := rules.WindowLabel(w)
-			ch <- prometheus.MustNewConstMetric(slaAvailabilityDesc, prometheus.GaugeValue, res.Availability(), f.Service, wl)
-			ch <- prometheus.MustNewConstMetric(slaDowntimeDesc, prometheus.GaugeValue, res.Down.Seconds(), f.Service, wl)
-			ch <- prometheus.MustNewConstMetric(slaAllowedDesc, prometheus.GaugeValue, res.Eligible().Seconds()*(1-f.Objective), f.Service, wl)
-			ch <- prometheus.MustNewConstMetric(slaBudgetDesc, prometheus.GaugeValue, 1-res.ErrorRatio()/(1-f.Objective), f.Service, wl)
+			promconst.Send(ch, slaAvailabilityDesc, prometheus.GaugeValue, res.Availability(), f.Service, wl)
+			promconst.Send(ch, slaDowntimeDesc, prometheus.GaugeValue, res.Down.Seconds(), f.Service, wl)
+			promconst.Send(ch, slaAllowedDesc, prometheus.GaugeValue, res.Eligible().Seconds()*(1-f.Objective), f.Service, wl)
+			promconst.Send(ch, slaBudgetDesc, prometheus.GaugeValue, 1-res.ErrorRatio()/(1-f.Objective), f.Service, wl)
 		}
 		for _, period := range calendar.Periods {
 			res, ok := f.Calendar[period]
@@ -250,19 +252,19 @@ func (s *SLA) Collect(ch chan<- prometheus.Metric) {
 				continue
 			}
 			wl := "this_" + period
-			ch <- prometheus.MustNewConstMetric(slaAvailabilityDesc, prometheus.GaugeValue, res.Availability(), f.Service, wl)
-			ch <- prometheus.MustNewConstMetric(slaDowntimeDesc, prometheus.GaugeValue, res.Down.Seconds(), f.Service, wl)
-			ch <- prometheus.MustNewConstMetric(slaBudgetDesc, prometheus.GaugeValue, 1-res.ErrorRatio()/(1-f.Objective), f.Service, wl)
+			promconst.Send(ch, slaAvailabilityDesc, prometheus.GaugeValue, res.Availability(), f.Service, wl)
+			promconst.Send(ch, slaDowntimeDesc, prometheus.GaugeValue, res.Down.Seconds(), f.Service, wl)
+			promconst.Send(ch, slaBudgetDesc, prometheus.GaugeValue, 1-res.ErrorRatio()/(1-f.Objective), f.Service, wl)
 		}
 		for _, w := range BurnWindows {
-			ch <- prometheus.MustNewConstMetric(slaBurnDesc, prometheus.GaugeValue, f.Windows[w].ErrorRatio()/(1-f.Objective), f.Service, rules.WindowLabel(w))
+			promconst.Send(ch, slaBurnDesc, prometheus.GaugeValue, f.Windows[w].ErrorRatio()/(1-f.Objective), f.Service, rules.WindowLabel(w))
 		}
 		for _, st := range []string{"up", "degraded", "down", "maintenance", "unknown"} {
 			v := 0.0
 			if st == f.State || (st == "unknown" && f.State != "up" && f.State != "degraded" && f.State != "down" && f.State != "maintenance") {
 				v = 1
 			}
-			ch <- prometheus.MustNewConstMetric(serviceStateDesc, prometheus.GaugeValue, v, f.Service, st)
+			promconst.Send(ch, serviceStateDesc, prometheus.GaugeValue, v, f.Service, st)
 		}
 	}
 }
@@ -279,7 +281,7 @@ func (s *SLA) collectCompliance(ch chan<- prometheus.Metric) {
 		}
 		for i, target := range []string{"respond", "resolve"} {
 			if v[i] >= 0 {
-				ch <- prometheus.MustNewConstMetric(complianceDesc, prometheus.GaugeValue, v[i], string(p), target)
+				promconst.Send(ch, complianceDesc, prometheus.GaugeValue, v[i], string(p), target)
 			}
 		}
 	}

@@ -5,6 +5,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ninesmon/nines/collector/internal/promconst"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/prometheus/model/labels"
 
@@ -169,12 +171,12 @@ func (s *SLO) Collect(ch chan<- prometheus.Metric) {
 	objectives := map[string]float64{}
 	for _, r := range s.Results() {
 		for w, e := range r.Errors {
-			ch <- prometheus.MustNewConstMetric(sloErrorDesc, prometheus.GaugeValue, e, r.SLO, r.Target, w)
+			promconst.Send(ch, sloErrorDesc, prometheus.GaugeValue, e, r.SLO, r.Target, w)
 		}
-		ch <- prometheus.MustNewConstMetric(sloRemainingDesc, prometheus.GaugeValue, r.Remaining, r.SLO, r.Target)
+		promconst.Send(ch, sloRemainingDesc, prometheus.GaugeValue, r.Remaining, r.SLO, r.Target)
 		objectives[r.SLO] = r.Objective
 	}
 	for slo, o := range objectives {
-		ch <- prometheus.MustNewConstMetric(sloObjectiveDesc, prometheus.GaugeValue, o, slo)
+		promconst.Send(ch, sloObjectiveDesc, prometheus.GaugeValue, o, slo)
 	}
 }
