@@ -69,8 +69,10 @@ type Collector struct {
 	monthly    *servicelevel.Monthly
 	appender   ingest.Appender // the window, and the forwarder when one is configured
 	own        *ownSeries      // the collector's own series into the window
-	ui         *web.UI
-	board      web.Data // what the UI shows
+	// storeHealth follows the writes the collector's duties make.
+	storeHealth *storeHealth
+	ui          *web.UI
+	board       web.Data // what the UI shows
 	// syncersChanged tells the goroutine that owns the ticket syncers
 	// that a reload replaced them.
 	syncersChanged chan struct{}
@@ -114,6 +116,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, reload fu
 	c.samples = samples.New(cfg.Storage.SamplesRetention.D(), cfg.Storage.MaxSeries, cfg.Ingest.MaxSeriesPerTarget)
 	c.appender = c.samples
 	c.own = newOwnSeries(c.samples, logger.With("component", "window"))
+	c.storeHealth = newStoreHealth()
 	if rw := cfg.Forward.RemoteWrite; rw != nil {
 		c.forwarder = forward.New(forward.Options{
 			URL: rw.URL, BearerToken: rw.BearerToken.Reveal(), QueueSize: rw.QueueSize, BatchSize: rw.BatchSize,
@@ -211,7 +214,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, reload fu
 	c.registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		c.reloadOK, c.reloadTime, c.poller.Durations, c.own.failures,
+		c.reloadOK, c.reloadTime, c.poller.Durations, c.own.failures, c.storeHealth.errors,
 		&stateCollector{tracker: c.tracker, incidents: c.incidents, checks: c.checks, poller: c.poller, traps: c.traps},
 		c.slos, c.sla,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "nines_samples_series", Help: "Series held in the in-memory recent window."},
@@ -537,7 +540,13 @@ func (c *Collector) Handler() http.Handler {
 	mux.Handle("GET /api/v1/services/{name}", c.auth.Require(config.RoleViewer, levels.Services()))
 	mux.Handle("POST /-/reload", c.auth.Require(config.RoleAdmin, http.HandlerFunc(c.serveReload)))
 	mux.HandleFunc("GET /-/healthy", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "OK") })
-	mux.HandleFunc("GET /-/ready", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "Ready") })
+	mux.HandleFunc("GET /-/ready", func(w http.ResponseWriter, _ *http.Request) {
+		if err := c.storeHealth.ready(); err != nil {
+			http.Error(w, "Not ready: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "Ready")
+	})
 	return mux
 }
 

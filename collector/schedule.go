@@ -30,13 +30,23 @@ func (c *Collector) tasks() []task {
 	checkEvery := func() time.Duration { return c.config().Availability.CheckInterval.D() }
 	return []task{
 		{"states", checkEvery, func(ctx context.Context, now time.Time) error {
-			// Deadline checks, then the states as series for the rules.
+			// Deadline checks (decided in memory even when the store
+			// cannot be written; written when it can), then the states as
+			// series for the rules.
 			err := c.tracker.Check(ctx, now)
+			if ctx.Err() == nil {
+				c.storeHealth.observe("state", err)
+			}
 			c.publishStates(now)
+			c.storeHealth.publish(c.own, now)
 			return err
 		}},
 		{"alive", fixed(10 * time.Second), func(ctx context.Context, now time.Time) error {
-			return c.store.Alive(ctx, c.runID, now)
+			err := c.store.Alive(ctx, c.runID, now)
+			if ctx.Err() == nil {
+				c.storeHealth.observe("heartbeat", err)
+			}
+			return err
 		}},
 		{"incident timers", checkEvery, func(ctx context.Context, now time.Time) error {
 			c.incidents.CheckTimers(ctx, now)
