@@ -48,8 +48,15 @@ func (r Request) Period() (time.Time, time.Time, error) {
 	if !to.After(from) {
 		return time.Time{}, time.Time{}, errors.New("to: must be after from")
 	}
+	if to.Sub(from) > MaxPeriod {
+		return time.Time{}, time.Time{}, fmt.Errorf("to: the period is longer than %d days; ask for at most a year at a time", MaxPeriod/(24*time.Hour))
+	}
 	return from, to, nil
 }
+
+// MaxPeriod bounds a report's period: a report reads every state change
+// of every component in it, and one from year 1 to 9999 took 103 MB.
+const MaxPeriod = 400 * 24 * time.Hour
 
 // CheckFormat validates the format, defaulting to json.
 func (r *Request) CheckFormat() error {

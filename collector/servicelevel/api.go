@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ninesmon/nines/collector/api"
@@ -24,7 +25,14 @@ type API struct {
 	Logger *slog.Logger
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
+
+	reports chan struct{} // the reports being made (MaxConcurrentReports)
+	once    sync.Once
 }
+
+// MaxConcurrentReports bounds the reports made at once: each reads the
+// history of every component over its period.
+const MaxConcurrentReports = 2
 
 func (a *API) now() time.Time {
 	if a.Now != nil {
@@ -58,6 +66,15 @@ func (a *API) serveReport(w http.ResponseWriter, r *http.Request) {
 	from, to, err := req.Period()
 	if err != nil {
 		api.WriteError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	a.once.Do(func() { a.reports = make(chan struct{}, MaxConcurrentReports) })
+	select {
+	case a.reports <- struct{}{}:
+		defer func() { <-a.reports }()
+	default:
+		w.Header().Set("Retry-After", "5")
+		api.WriteError(w, http.StatusTooManyRequests, fmt.Sprintf("%d reports are being made; try again shortly", MaxConcurrentReports))
 		return
 	}
 	rep, err := a.Sources.Report(r.Context(), from, to, req.Services, a.now())

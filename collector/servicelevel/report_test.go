@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -369,5 +370,66 @@ reports:
 	m.Mailer = func(string) (Mailer, bool) { return nil, false }
 	if err := m.Write(ctx, now.Add(2*time.Hour)); err == nil || !strings.Contains(err.Error(), `"sla-mail" is not an email receiver`) {
 		t.Errorf("no mailer: %v", err)
+	}
+}
+
+// heldHistory holds every read until release is closed, and says once
+// per report (per request context) that one entered.
+type heldHistory struct {
+	History
+	entered chan struct{}
+	release chan struct{}
+	mu      *sync.Mutex
+	seen    map[context.Context]bool
+}
+
+func (b heldHistory) Gaps(ctx context.Context, from, to time.Time) ([][2]time.Time, error) {
+	b.mu.Lock()
+	first := !b.seen[ctx]
+	b.seen[ctx] = true
+	b.mu.Unlock()
+	if first {
+		b.entered <- struct{}{}
+	}
+	<-b.release
+	return b.History.Gaps(ctx, from, to)
+}
+
+// TestReportLimits: a report's period is bounded (one from year 1 to 9999
+// took 103 MB), and so are the reports made at once (four at once took
+// 1.18 GB): the next gets 429 with Retry-After until one ends.
+func TestReportLimits(t *testing.T) {
+	st := newReportFixture(t, map[string][][2]string{"app1": {{"2026-09-01T00:00:00Z", "up"}}})
+	cfg := loadConfig(t, "services:\n  - {name: erp, components: {targets: [app1]}}\n")
+	base := serve(t, st, cfg)
+	if code, body := get(t, base+"/api/v1/reports/sla?from=0001-01-01T00:00:00Z&to=9999-01-01T00:00:00Z"); code != 400 || !strings.Contains(body, "longer than 400 days") {
+		t.Errorf("a report over 9,998 years: %d %s", code, body)
+	}
+	bh := heldHistory{History: st, entered: make(chan struct{}, 16), release: make(chan struct{}), mu: &sync.Mutex{}, seen: map[context.Context]bool{}}
+	base = serve(t, bh, cfg)
+	done := make(chan int, MaxConcurrentReports)
+	for range MaxConcurrentReports {
+		go func() {
+			code, _ := get(t, base+"/api/v1/reports/sla?month=2026-10")
+			done <- code
+		}()
+		<-bh.entered
+	}
+	resp, err := http.Get(base + "/api/v1/reports/sla?month=2026-10")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("a report beyond %d at once: %d, Retry-After %q; want 429 with Retry-After", MaxConcurrentReports, resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	close(bh.release)
+	for range MaxConcurrentReports {
+		if code := <-done; code != 200 {
+			t.Errorf("a report within the limit: %d", code)
+		}
+	}
+	if code, _ := get(t, base+"/api/v1/reports/sla?month=2026-10"); code != 200 {
+		t.Errorf("after the reports ended: %d", code)
 	}
 }
