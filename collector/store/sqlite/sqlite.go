@@ -45,7 +45,7 @@ var _ store.Store = (*Store)(nil)
 // Open opens (creating if needed) the database at path and brings its
 // schema up to date.
 func Open(ctx context.Context, path string) (*Store, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+	if err := private(path); err != nil {
 		return nil, err
 	}
 	q := url.Values{}
@@ -82,6 +82,35 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	// that commit out of order (a PostgreSQL backend does).
 	s.hist = store.NewHistoryCache(changeLog{reads}, store.CacheOptions{Margin: -1})
 	return s, nil
+}
+
+// private makes sure only the collector's user can read the store: it
+// holds the web session key, tokens' audit trail and every incident. A
+// directory it creates is 0700; the database file is created 0600 before
+// SQLite opens it (SQLite gives its -wal and -shm files the database's
+// mode), and an existing store readable by group or others is repaired
+// to 0600, which the README documents.
+func private(path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm", path + "-journal"} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			continue // not there (yet)
+		}
+		if fi.Mode().Perm()&0o077 != 0 {
+			if err := os.Chmod(p, 0o600); err != nil {
+				return fmt.Errorf("make %s private: %w", p, err)
+			}
+		}
+	}
+	return nil
 }
 
 // readConns is the size of the read-only pool (HistorySince).
