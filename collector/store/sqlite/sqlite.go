@@ -250,6 +250,14 @@ var migrations = []string{
 	);`,
 	// Each notification carries the incident as it was at its event.
 	`ALTER TABLE outbox ADD COLUMN incident TEXT NOT NULL DEFAULT '';`,
+	// Repeated refusals are one counted row (audit.Counter); sessions
+	// ended by logout are refused until they expire.
+	`ALTER TABLE audit_log ADD COLUMN count INTEGER NOT NULL DEFAULT 1;
+	CREATE INDEX audit_log_repeat ON audit_log(principal, action, at_ms);
+	CREATE TABLE revoked_sessions (
+		id TEXT PRIMARY KEY,
+		until_ms INTEGER NOT NULL
+	);`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {
