@@ -46,6 +46,9 @@ func TestStoreFilesArePrivate(t *testing.T) {
 		}
 	}
 	check("created")
+	if r := s.Repaired(); len(r) != 0 {
+		t.Errorf("new store repaired: %v", r)
+	}
 	s.Close()
 
 	// A store made readable by everyone (an old release, a restore) is
@@ -61,4 +64,7 @@ func TestStoreFilesArePrivate(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("reopened")
+	if r := s.Repaired(); len(r) == 0 || r[0] != path {
+		t.Errorf("repaired: got %v, want %s first", r, path)
+	}
 }

@@ -38,14 +38,21 @@ type Store struct {
 	reads *sql.DB
 
 	hist *store.HistoryCache
+
+	repaired []string
 }
+
+// Repaired lists the store's files that Open found readable by group or
+// others and made 0600, for the caller to log (say so once, at start).
+func (s *Store) Repaired() []string { return s.repaired }
 
 var _ store.Store = (*Store)(nil)
 
 // Open opens (creating if needed) the database at path and brings its
 // schema up to date.
 func Open(ctx context.Context, path string) (*Store, error) {
-	if err := private(path); err != nil {
+	repaired, err := private(path)
+	if err != nil {
 		return nil, err
 	}
 	q := url.Values{}
@@ -59,7 +66,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	// One connection: SQLite serialises writers anyway, and this avoids
 	// SQLITE_BUSY between our own goroutines.
 	db.SetMaxOpenConns(1)
-	s := &Store{db: db}
+	s := &Store{db: db, repaired: repaired}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("migrate %s: %w", path, err)
@@ -90,13 +97,13 @@ func Open(ctx context.Context, path string) (*Store, error) {
 // SQLite opens it (SQLite gives its -wal and -shm files the database's
 // mode), and an existing store readable by group or others is repaired
 // to 0600, which the README documents.
-func private(path string) error {
+func private(path string) (repaired []string, err error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return err
+		return nil, err
 	}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	f.Close()
 	for _, p := range []string{path, path + "-wal", path + "-shm", path + "-journal"} {
@@ -106,11 +113,12 @@ func private(path string) error {
 		}
 		if fi.Mode().Perm()&0o077 != 0 {
 			if err := os.Chmod(p, 0o600); err != nil {
-				return fmt.Errorf("make %s private: %w", p, err)
+				return nil, fmt.Errorf("make %s private: %w", p, err)
 			}
+			repaired = append(repaired, p)
 		}
 	}
-	return nil
+	return repaired, nil
 }
 
 // readConns is the size of the read-only pool (HistorySince).
