@@ -53,7 +53,8 @@ type Options struct {
 	Actions     api.Actions
 	Maintenance api.Maintenance
 	Audit       audit.Log
-	// Sessions keeps logouts (default: in memory only).
+	// Sessions keeps logouts (default: Audit when it is a Sessions too,
+	// as the store is; else in memory only, lost on restart).
 	Sessions Sessions
 	// Logins limits failed logins (default auth.DefaultLimitOptions).
 	Logins *auth.Limiter
@@ -99,6 +100,9 @@ func New(opts Options) (*UI, error) {
 		return nil, fmt.Errorf("web: session key too short")
 	}
 	u := &UI{opts: opts, pages: map[string]*template.Template{}, hub: newHub(), sessions: opts.Sessions, logins: opts.Logins}
+	if s, ok := opts.Audit.(Sessions); ok && u.sessions == nil {
+		u.sessions = s // the store is both
+	}
 	if u.sessions == nil {
 		u.sessions = &memSessions{}
 	}
