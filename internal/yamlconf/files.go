@@ -138,17 +138,17 @@ func resolveFile(file, secret reflect.Value, path, dir string, errs *[]error) {
 	f.Close()
 }
 
-// PublicFile reports whether the `*_file` key at path names a file that
+// publicFile reports whether the `*_file` key at path names a file that
 // holds nothing secret (a certificate or a CA bundle), which may be
 // readable by everyone.
-func PublicFile(path string) bool {
+func publicFile(path string) bool {
 	return strings.HasSuffix(path, "cert_file") || strings.HasSuffix(path, "ca_file")
 }
 
 // checkMode refuses a secret file that group or others may read. Windows
 // has no such mode bits; ACLs are the administrator's business there.
 func checkMode(name, path string) error {
-	if PublicFile(path) || runtime.GOOS == "windows" {
+	if publicFile(path) || runtime.GOOS == "windows" {
 		return nil
 	}
 	if _, err := os.Stat(name); err != nil {
