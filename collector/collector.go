@@ -95,7 +95,7 @@ type Collector struct {
 // nil, is how POST /-/reload gets a fresh configuration.
 func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, reload func() (*config.Config, error)) (*Collector, error) {
 	now := time.Now()
-	st, err := OpenStore(ctx, cfg.Storage)
+	st, err := OpenStore(ctx, cfg.Storage, logger)
 	if err != nil {
 		return nil, err
 	}

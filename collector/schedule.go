@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ninesmon/nines/alerting"
+	"github.com/ninesmon/nines/collector/store"
 	"github.com/ninesmon/nines/rules"
 )
 
@@ -66,6 +67,14 @@ func (c *Collector) tasks() []task {
 			return nil
 		}},
 		{"refresh alerts", fixed(5 * time.Second), c.refreshAlerts()},
+		{"store retention", fixed(time.Hour), func(ctx context.Context, now time.Time) error {
+			r := c.config().Storage.Retention
+			n, err := c.store.Prune(ctx, now, store.Retention{Audit: r.Audit.D(), Notifications: r.Notifications.D()})
+			if n > 0 {
+				c.logger.Info("old rows removed from the store", "rows", n)
+			}
+			return err
+		}},
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"hash/crc32"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -59,8 +60,16 @@ type entry struct {
 // Open opens (creating) a spool in dir. Damaged or partial files are
 // removed and counted (Corrupt); leftover temporary files are removed.
 func Open(dir string, maxBytes int64) (*Spool, error) {
+	// Batches hold the host's metrics: only the agent's user reads them.
+	// A spool directory left open to others is closed again (files are
+	// written 0600 and renamed into it, so their mode is already right).
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
+	}
+	if fi, err := os.Stat(dir); err == nil && fi.Mode().Perm()&0o077 != 0 && runtime.GOOS != "windows" {
+		if err := os.Chmod(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("make spool %s private: %w", dir, err)
+		}
 	}
 	s := &Spool{dir: dir, maxBytes: maxBytes}
 	names, err := os.ReadDir(dir)

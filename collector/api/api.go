@@ -266,26 +266,55 @@ func (a *API) incidentAction(w http.ResponseWriter, r *http.Request) {
 		}
 		arg = body.Assignee
 	}
+	e := audit.Entry{At: time.Now(), Principal: p.Name, Action: "incident." + r.PathValue("action"),
+		Object: fmt.Sprintf("incident/%d", id), Detail: arg}
+	if !a.recordFirst(w, r, e) {
+		return
+	}
 	switch err := act(r.Context(), id, p.Name, arg, time.Now()); {
 	case errors.Is(err, alerting.ErrNotFound):
+		a.recordFailed(r.Context(), e, "not found")
 		WriteError(w, http.StatusNotFound, fmt.Sprintf("incident %d not found", id))
 		return
 	case errors.Is(err, alerting.ErrConflict):
+		a.recordFailed(r.Context(), e, err.Error())
 		WriteError(w, http.StatusConflict, err.Error())
 		return
 	case err != nil:
 		a.Logger.Error("incident action", "incident_id", id, "action", r.PathValue("action"), "err", err)
+		a.recordFailed(r.Context(), e, "could not change the incident")
 		WriteError(w, http.StatusInternalServerError, "could not change the incident")
 		return
 	}
-	Record(r.Context(), a.Audit, a.Logger, audit.Entry{At: time.Now(), Principal: p.Name, Action: "incident." + r.PathValue("action"),
-		Object: fmt.Sprintf("incident/%d", id), Detail: arg})
 	inc, err := a.Incidents.Incident(r.Context(), id)
 	if err != nil {
 		WriteError(w, http.StatusInternalServerError, "could not read the incident")
 		return
 	}
 	WriteJSON(w, http.StatusOK, inc)
+}
+
+// recordFirst writes the audit row of a change before the change is made,
+// so that nothing changes unaudited: when the row cannot be written (a
+// full disk), the request is refused with 503, logged, and nothing
+// changes. A change that then fails is recorded again by recordFailed.
+func (a *API) recordFirst(w http.ResponseWriter, r *http.Request, e audit.Entry) bool {
+	if a.Audit == nil {
+		return true
+	}
+	if err := a.Audit.Record(r.Context(), e); err != nil {
+		a.Logger.Error("change refused: the audit log cannot be written", "action", e.Action, "object", e.Object, "principal", e.Principal, "err", err)
+		WriteError(w, http.StatusServiceUnavailable, "the audit log cannot be written, so changes are refused for now; nothing was changed")
+		return false
+	}
+	return true
+}
+
+// recordFailed records that the change e, recorded first, did not happen:
+// action <action>.failed with the reason.
+func (a *API) recordFailed(ctx context.Context, e audit.Entry, why string) {
+	e.At, e.Action, e.Detail = time.Now(), e.Action+".failed", why
+	Record(ctx, a.Audit, a.Logger, e)
 }
 
 // Record writes an audit entry; a failure is logged, not fatal to the

@@ -155,10 +155,24 @@ func (a *API) createMaintenance(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusInternalServerError, "could not store the maintenance window")
 		return
 	}
+	// The row names the new window's id, so it is written after; a window
+	// whose row cannot be written is ended at once (cancelled when it has
+	// not started) and the request refused.
+	e := audit.Entry{At: time.Now(), Principal: p.Name, Action: "maintenance.create",
+		Object: fmt.Sprintf("maintenance/%d", win.ID), Detail: fmt.Sprintf("%s: %s to %s", win.Name, win.From.Format(time.RFC3339), win.To.Format(time.RFC3339))}
+	if a.Audit != nil {
+		if err := a.Audit.Record(r.Context(), e); err != nil {
+			if uerr := a.Maintenance.End(r.Context(), win.ID, p.Name, time.Now()); uerr != nil {
+				a.Logger.Error("maintenance window created without its audit row and not ended", "id", win.ID, "err", err, "end_err", uerr)
+			} else {
+				a.Logger.Error("change refused: the audit log cannot be written", "action", e.Action, "object", e.Object, "principal", p.Name, "err", err)
+			}
+			WriteError(w, http.StatusServiceUnavailable, "the audit log cannot be written, so changes are refused for now; the window was ended")
+			return
+		}
+	}
 	a.Logger.Info("maintenance window created", "id", win.ID, "name", win.Name, "by", p.Name,
 		"start", win.From.Format(time.RFC3339), "end", win.To.Format(time.RFC3339))
-	Record(r.Context(), a.Audit, a.Logger, audit.Entry{At: time.Now(), Principal: p.Name, Action: "maintenance.create",
-		Object: fmt.Sprintf("maintenance/%d", win.ID), Detail: fmt.Sprintf("%s: %s to %s", win.Name, win.From.Format(time.RFC3339), win.To.Format(time.RFC3339))})
 	WriteJSON(w, http.StatusCreated, win)
 }
 
@@ -169,17 +183,23 @@ func (a *API) endMaintenance(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p, _ := auth.FromContext(r.Context())
+	e := audit.Entry{At: time.Now(), Principal: p.Name, Action: "maintenance.end", Object: fmt.Sprintf("maintenance/%d", id)}
+	if !a.recordFirst(w, r, e) {
+		return
+	}
 	switch err := a.Maintenance.End(r.Context(), id, p.Name, time.Now()); {
 	case errors.Is(err, ErrMaintenanceNotFound):
+		a.recordFailed(r.Context(), e, "not found")
 		WriteError(w, http.StatusNotFound, err.Error())
 	case errors.Is(err, ErrMaintenanceFixed):
+		a.recordFailed(r.Context(), e, err.Error())
 		WriteError(w, http.StatusConflict, err.Error())
 	case err != nil:
 		a.Logger.Error("end maintenance window", "id", id, "err", err)
+		a.recordFailed(r.Context(), e, "could not end the maintenance window")
 		WriteError(w, http.StatusInternalServerError, "could not end the maintenance window")
 	default:
 		a.Logger.Info("maintenance window ended", "id", id, "by", p.Name)
-		Record(r.Context(), a.Audit, a.Logger, audit.Entry{At: time.Now(), Principal: p.Name, Action: "maintenance.end", Object: fmt.Sprintf("maintenance/%d", id)})
 		WriteJSON(w, http.StatusOK, map[string]any{"id": id, "status": "ended"})
 	}
 }

@@ -133,3 +133,15 @@ func (a *Authenticator) Principal(name string) (Principal, bool) {
 func WithPrincipal(ctx context.Context, p Principal) context.Context {
 	return context.WithValue(ctx, ctxKey{}, p)
 }
+
+// Secret returns the SHA-256 of the current secret of the token named
+// name: a web session is bound to it, so rotating a token's secret (same
+// name) ends the sessions started with the old one.
+func (a *Authenticator) Secret(name string) ([32]byte, bool) {
+	for _, t := range *a.tokens.Load() {
+		if t.Name == name {
+			return t.Hash, true
+		}
+	}
+	return [32]byte{}, false
+}

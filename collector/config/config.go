@@ -73,6 +73,10 @@ func Default() *Config {
 			Path:             "data/nines.db",
 			SamplesRetention: yamlconf.Duration(time.Hour),
 			MaxSeries:        2_000_000,
+			Retention: Retention{
+				Audit:         yamlconf.Duration(400 * 24 * time.Hour),
+				Notifications: yamlconf.Duration(90 * 24 * time.Hour),
+			},
 		},
 		Ingest: Ingest{MaxBodyBytes: 32 << 20, MaxLineBytes: 64 << 10, MaxSeriesPerTarget: 20_000, MaxConcurrentRequests: 64},
 		Availability: Availability{

@@ -25,6 +25,20 @@ type Storage struct {
 	// MaxSeries bounds the in-memory series; beyond it new series are
 	// rejected and counted.
 	MaxSeries int `yaml:"max_series"`
+	// Retention bounds the tables that grow without end.
+	Retention Retention `yaml:"retention"`
+}
+
+// Retention is how long the store keeps rows that would otherwise grow
+// forever; 0 keeps them. Incidents and the state history are kept: SLA
+// reports read them.
+type Retention struct {
+	// Audit: audit log entries (default 400d: a year and a month, for
+	// yearly reviews).
+	Audit yamlconf.Duration `yaml:"audit"`
+	// Notifications: delivered or given-up notifications of incidents
+	// resolved at least this long ago (default 90d).
+	Notifications yamlconf.Duration `yaml:"notifications"`
 }
 
 // The storage drivers.
@@ -54,5 +68,13 @@ func (s *Storage) validate(p *yamlconf.Problems) {
 	}
 	if s.MaxSeries < 1 {
 		p.Addf("storage.max_series", "must be at least 1")
+	}
+	for _, r := range []struct {
+		key string
+		d   yamlconf.Duration
+	}{{"audit", s.Retention.Audit}, {"notifications", s.Retention.Notifications}} {
+		if key, d := r.key, r.d; d.D() < 0 || (d.D() > 0 && d.D() < 24*time.Hour) {
+			p.Addf("storage.retention."+key, "must be 0 (keep forever) or at least 1d, got %s", d)
+		}
 	}
 }

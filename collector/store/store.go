@@ -33,15 +33,47 @@ type Store interface {
 	alerting.Store
 	rules.StateStore
 	audit.Log
+	audit.Counter
+	Sessions
 	Maintenance
 	Tickets
 	Secrets
+
+	// Prune deletes what has outlived its retention at now (see
+	// Retention) and the revocations of sessions that have expired
+	// anyway, and says how many rows went. The collector calls it
+	// periodically; it is safe to call at any time.
+	Prune(ctx context.Context, now time.Time, r Retention) (int64, error)
 
 	// ReadParallelism is how many history reads (HistorySince of
 	// different targets) the store serves well at once; callers that
 	// read many timelines size their workers by it. At least 1.
 	ReadParallelism() int
 	Close() error
+}
+
+// Retention says how long the tables that grow without bound keep their
+// rows; zero keeps them forever. Incidents, their events and the state
+// history are kept: service level reports read them.
+type Retention struct {
+	// Audit: audit log entries older than this go.
+	Audit time.Duration
+	// Notifications: delivered or given-up notifications (the outbox)
+	// older than this go, once their incident is resolved for as long;
+	// pending ones, and those of open incidents (whose receivers hear
+	// of the resolve), stay whatever their age.
+	Notifications time.Duration
+}
+
+// Sessions records web sessions ended before their time (logout), so a
+// replayed cookie is refused, also by another collector sharing the store
+// and after a restart.
+type Sessions interface {
+	// RevokeSession refuses the session id from now on; the revocation
+	// may be forgotten after until, when the session expires anyway.
+	RevokeSession(ctx context.Context, id string, until time.Time) error
+	// SessionRevoked reports whether id was revoked.
+	SessionRevoked(ctx context.Context, id string) (bool, error)
 }
 
 // History is the state history beyond the newest change of each target.

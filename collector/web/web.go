@@ -53,7 +53,12 @@ type Options struct {
 	Actions     api.Actions
 	Maintenance api.Maintenance
 	Audit       audit.Log
-	Data        Data
+	// Sessions keeps logouts (default: Audit when it is a Sessions too,
+	// as the store is; else in memory only, lost on restart).
+	Sessions Sessions
+	// Logins limits failed logins (default auth.DefaultLimitOptions).
+	Logins *auth.Limiter
+	Data   Data
 	// SessionKey signs session cookies (32 random bytes, kept across
 	// restarts).
 	SessionKey []byte
@@ -70,9 +75,11 @@ type Options struct {
 // UI is the web UI. Create it with New, mount it with Register and run its
 // live-update loop with Run.
 type UI struct {
-	opts  Options
-	pages map[string]*template.Template
-	hub   *hub
+	opts     Options
+	pages    map[string]*template.Template
+	hub      *hub
+	sessions Sessions
+	logins   *auth.Limiter
 }
 
 // New parses the templates.
@@ -92,7 +99,16 @@ func New(opts Options) (*UI, error) {
 	if len(opts.SessionKey) < 16 {
 		return nil, fmt.Errorf("web: session key too short")
 	}
-	u := &UI{opts: opts, pages: map[string]*template.Template{}, hub: newHub()}
+	u := &UI{opts: opts, pages: map[string]*template.Template{}, hub: newHub(), sessions: opts.Sessions, logins: opts.Logins}
+	if s, ok := opts.Audit.(Sessions); ok && u.sessions == nil {
+		u.sessions = s // the store is both
+	}
+	if u.sessions == nil {
+		u.sessions = &memSessions{}
+	}
+	if u.logins == nil {
+		u.logins = auth.NewLimiter(auth.DefaultLimitOptions())
+	}
 	names, err := fs.Glob(files, "templates/*.html")
 	if err != nil {
 		return nil, err

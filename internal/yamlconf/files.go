@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strconv"
 	"strings"
 )
@@ -19,7 +20,11 @@ var secretType = reflect.TypeFor[Secret]()
 //     (password and password_file), the file is read into it
 //     (ResolveSecret: not both, not empty, the trailing newline dropped);
 //   - any other `*_file` (a certificate, a CA bundle, a token file read
-//     later) must name a readable file.
+//     later) must name a readable file;
+//   - a file that holds a secret (every `*_file` but certificates and CA
+//     bundles: keys ending in cert_file or ca_file) must not be readable
+//     by group or others: it is refused, never repaired, because whoever
+//     could read it may already hold the secret (see SecretFileMode).
 //
 // Every problem is reported, each naming the key's path and the file.
 func ResolveFiles(v any, dir string) error {
@@ -111,6 +116,10 @@ func resolveFile(file, secret reflect.Value, path, dir string, errs *[]error) {
 		name = filepath.Join(dir, name)
 		file.SetString(name)
 	}
+	if err := checkMode(name, path); err != nil {
+		*errs = append(*errs, fmt.Errorf("%s: %w", path, err))
+		return
+	}
 	if secret.IsValid() && secret.CanSet() {
 		inlineKey := strings.TrimSuffix(path, "_file")
 		val, err := ResolveSecret(Secret(secret.String()), name, inlineKey)
@@ -127,6 +136,39 @@ func resolveFile(file, secret reflect.Value, path, dir string, errs *[]error) {
 		return
 	}
 	f.Close()
+}
+
+// publicFile reports whether the `*_file` key at path names a file that
+// holds nothing secret (a certificate or a CA bundle), which may be
+// readable by everyone.
+func publicFile(path string) bool {
+	return strings.HasSuffix(path, "cert_file") || strings.HasSuffix(path, "ca_file")
+}
+
+// checkMode refuses a secret file that group or others may read. Windows
+// has no such mode bits; ACLs are the administrator's business there.
+func checkMode(name, path string) error {
+	if publicFile(path) || runtime.GOOS == "windows" {
+		return nil
+	}
+	if _, err := os.Stat(name); err != nil {
+		return nil // reported by the read that follows
+	}
+	return SecretFileMode(name)
+}
+
+// SecretFileMode returns an error when the file name is readable by group
+// or others: `chmod 600` it (or 640 is refused too: the secret's owner
+// group is not the collector's business).
+func SecretFileMode(name string) error {
+	fi, err := os.Stat(name)
+	if err != nil {
+		return err
+	}
+	if m := fi.Mode().Perm(); m&0o044 != 0 {
+		return fmt.Errorf("%s holds a secret but is readable by group or others (mode %04o): run chmod 600 %s", name, m, name)
+	}
+	return nil
 }
 
 func fileKeys(t reflect.Type, path string, out *[]string, seen map[reflect.Type]bool) {

@@ -3,6 +3,7 @@ package yamlconf
 import (
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -85,5 +86,48 @@ func TestFileKeys(t *testing.T) {
 		"list[].password_file", "list[].ca_file", "pointers[].password_file", "pointers[].ca_file"}
 	if !slices.Equal(got, want) {
 		t.Errorf("got %v\nwant %v", got, want)
+	}
+}
+
+// A secret file group or others can read is refused, naming the key, the
+// file and the fix; certificates and CA bundles may be public.
+func TestResolveFilesRefusesReadableSecrets(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no mode bits on Windows")
+	}
+	dir := t.TempDir()
+	for name, mode := range map[string]os.FileMode{"pw": 0o644, "tok": 0o640, "ca.pem": 0o644, "ok": 0o600, "ro": 0o400} {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte("x\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(p, mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := fileRoot{
+		Inline: Inline{TokenFile: "tok"},
+		Leaf:   fileLeaf{PasswordFile: "pw", CAFile: "ca.pem"},
+		List:   []fileLeaf{{PasswordFile: "ok"}, {PasswordFile: "ro"}},
+	}
+	err := ResolveFiles(&c, dir)
+	if err == nil {
+		t.Fatal("world-readable secret files accepted")
+	}
+	for _, want := range []string{
+		"token_file: " + filepath.Join(dir, "tok") + " holds a secret but is readable by group or others (mode 0640): run chmod 600",
+		"leaf.password_file: " + filepath.Join(dir, "pw") + " holds a secret but is readable by group or others (mode 0644)",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+	for _, not := range []string{"ca_file", "list["} {
+		if strings.Contains(err.Error(), not) {
+			t.Errorf("error names %s, which is fine:\n%v", not, err)
+		}
+	}
+	if c.List[0].Password != "x" || c.List[1].Password != "x" {
+		t.Errorf("0600 and 0400 files not read: %q %q", c.List[0].Password.Reveal(), c.List[1].Password.Reveal())
 	}
 }

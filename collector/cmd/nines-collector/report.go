@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strings"
 	"time"
@@ -69,7 +70,7 @@ func reportCmd(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	ctx := context.Background()
-	st, err := collector.OpenStore(ctx, cfg.Storage)
+	st, err := collector.OpenStore(ctx, cfg.Storage, slog.New(slog.NewTextHandler(stderr, nil)))
 	if err != nil {
 		return fail(1, err)
 	}

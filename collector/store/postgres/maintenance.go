@@ -166,9 +166,70 @@ func (s *Store) Pending(ctx context.Context, incidentID int64, receiver string) 
 
 // Record implements audit.Log.
 func (s *Store) Record(ctx context.Context, e audit.Entry) error {
-	_, err := s.db.Exec(ctx, `INSERT INTO audit_log (at, principal, action, object, detail) VALUES ($1, $2, $3, $4, $5)`,
-		ms(e.At), e.Principal, e.Action, e.Object, e.Detail)
+	_, err := s.db.Exec(ctx, `INSERT INTO audit_log (at, principal, action, object, detail, count) VALUES ($1, $2, $3, $4, $5, $6)`,
+		ms(e.At), e.Principal, e.Action, e.Object, e.Detail, max(e.Count, 1))
 	return err
+}
+
+// Count implements audit.Counter in one statement. Two collectors
+// counting the first failure of a minute at the same instant may make two
+// rows; the counts still add up.
+func (s *Store) Count(ctx context.Context, e audit.Entry, since time.Time) error {
+	_, err := s.db.Exec(ctx, `WITH u AS (
+			UPDATE audit_log SET count = count + 1 WHERE id = (SELECT id FROM audit_log
+				WHERE principal = $2 AND action = $3 AND at >= $6 AND object = $4 ORDER BY id DESC LIMIT 1)
+			RETURNING id)
+		INSERT INTO audit_log (at, principal, action, object, detail, count)
+		SELECT $1, $2, $3, $4, $5, 1 WHERE NOT EXISTS (SELECT 1 FROM u)`,
+		ms(e.At), e.Principal, e.Action, e.Object, e.Detail, ms(since))
+	return err
+}
+
+// RevokeSession implements store.Sessions.
+func (s *Store) RevokeSession(ctx context.Context, id string, until time.Time) error {
+	_, err := s.db.Exec(ctx, `INSERT INTO revoked_sessions (id, until_at) VALUES ($1, $2)
+		ON CONFLICT (id) DO UPDATE SET until_at = greatest(revoked_sessions.until_at, excluded.until_at)`, id, ms(until))
+	return err
+}
+
+// SessionRevoked implements store.Sessions.
+func (s *Store) SessionRevoked(ctx context.Context, id string) (bool, error) {
+	var ok bool
+	err := s.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM revoked_sessions WHERE id = $1)`, id).Scan(&ok)
+	return ok, err
+}
+
+// Prune implements store.Store, in one transaction.
+func (s *Store) Prune(ctx context.Context, now time.Time, r store.Retention) (int64, error) {
+	var total int64
+	err := s.inTx(ctx, func(tx cleaned) error {
+		del := func(q string, args ...any) error {
+			tag, err := tx.Exec(ctx, q, args...)
+			total += tag.RowsAffected()
+			return err
+		}
+		if err := del(`DELETE FROM revoked_sessions WHERE until_at < $1`, ms(now)); err != nil {
+			return err
+		}
+		if r.Audit > 0 {
+			if err := del(`DELETE FROM audit_log WHERE at < $1`, ms(now.Add(-r.Audit))); err != nil {
+				return err
+			}
+		}
+		if r.Notifications > 0 {
+			// Only of incidents long over: an open incident's receivers
+			// (Told) are told when it resolves.
+			if err := del(`DELETE FROM outbox WHERE (delivered_at < $1 OR (failed AND at < $1))
+				AND incident_id IN (SELECT id FROM incidents WHERE status NOT IN ('open', 'acknowledged') AND resolved_at < $1)`, ms(now.Add(-r.Notifications))); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return total, nil
 }
 
 // Entries implements audit.Log: newest first.
@@ -177,7 +238,7 @@ func (s *Store) Entries(ctx context.Context, f audit.Filter) ([]audit.Entry, err
 	if limit <= 0 {
 		limit = 1000
 	}
-	rows, err := s.db.Query(ctx, `SELECT at, principal, action, object, detail FROM audit_log
+	rows, err := s.db.Query(ctx, `SELECT at, principal, action, object, detail, count FROM audit_log
 		WHERE at >= $1 AND ($2 = '' OR principal = $2) AND action LIKE $3 ESCAPE '\' ORDER BY id DESC LIMIT $4`,
 		ms(f.Since), f.Principal, likePrefix(f.Action), limit)
 	if err != nil {
@@ -187,7 +248,7 @@ func (s *Store) Entries(ctx context.Context, f audit.Filter) ([]audit.Entry, err
 	var out []audit.Entry
 	for rows.Next() {
 		var e audit.Entry
-		if err := rows.Scan(&e.At, &e.Principal, &e.Action, &e.Object, &e.Detail); err != nil {
+		if err := rows.Scan(&e.At, &e.Principal, &e.Action, &e.Object, &e.Detail, &e.Count); err != nil {
 			return nil, err
 		}
 		e.At = e.At.UTC()

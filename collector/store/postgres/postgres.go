@@ -231,6 +231,14 @@ var migrations = []string{
 	CREATE INDEX audit_log_at ON audit_log (at);`,
 	// Each notification carries the incident as its event left it.
 	`ALTER TABLE outbox ADD COLUMN incident text NOT NULL DEFAULT '';`,
+	// Repeated refusals are one counted row (audit.Counter); sessions
+	// ended by logout are refused until they expire.
+	`ALTER TABLE audit_log ADD COLUMN count bigint NOT NULL DEFAULT 1;
+	CREATE INDEX audit_log_repeat ON audit_log (principal, action, at);
+	CREATE TABLE revoked_sessions (
+		id text PRIMARY KEY,
+		until_at timestamptz NOT NULL
+	);`,
 }
 
 // Advisory lock classes, in the two-int form (class, object), which

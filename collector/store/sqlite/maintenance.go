@@ -211,9 +211,84 @@ func (s *Store) Told(ctx context.Context, incidentID int64) ([]string, error) {
 
 // Record implements audit.Log.
 func (s *Store) Record(ctx context.Context, e audit.Entry) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO audit_log (at_ms, principal, action, object, detail) VALUES (?, ?, ?, ?, ?)`,
-		e.At.UnixMilli(), e.Principal, e.Action, e.Object, e.Detail)
+	_, err := s.db.ExecContext(ctx, `INSERT INTO audit_log (at_ms, principal, action, object, detail, count) VALUES (?, ?, ?, ?, ?, ?)`,
+		e.At.UnixMilli(), e.Principal, e.Action, e.Object, e.Detail, max(e.Count, 1))
 	return err
+}
+
+// Count implements audit.Counter.
+func (s *Store) Count(ctx context.Context, e audit.Entry, since time.Time) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `UPDATE audit_log SET count = count + 1 WHERE id = (SELECT id FROM audit_log
+		WHERE principal = ? AND action = ? AND at_ms >= ? AND object = ? ORDER BY id DESC LIMIT 1)`,
+		e.Principal, e.Action, since.UnixMilli(), e.Object)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO audit_log (at_ms, principal, action, object, detail, count) VALUES (?, ?, ?, ?, ?, 1)`,
+			e.At.UnixMilli(), e.Principal, e.Action, e.Object, e.Detail); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// RevokeSession implements store.Sessions.
+func (s *Store) RevokeSession(ctx context.Context, id string, until time.Time) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO revoked_sessions (id, until_ms) VALUES (?, ?)
+		ON CONFLICT (id) DO UPDATE SET until_ms = max(until_ms, excluded.until_ms)`, id, until.UnixMilli())
+	return err
+}
+
+// SessionRevoked implements store.Sessions.
+func (s *Store) SessionRevoked(ctx context.Context, id string) (bool, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM revoked_sessions WHERE id = ?`, id).Scan(&n)
+	return n > 0, err
+}
+
+// Prune implements store.Store, in one transaction.
+func (s *Store) Prune(ctx context.Context, now time.Time, r store.Retention) (int64, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	var total int64
+	del := func(q string, args ...any) error {
+		res, err := tx.ExecContext(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		total += n
+		return err
+	}
+	if err := del(`DELETE FROM revoked_sessions WHERE until_ms < ?`, now.UnixMilli()); err != nil {
+		return 0, err
+	}
+	if r.Audit > 0 {
+		if err := del(`DELETE FROM audit_log WHERE at_ms < ?`, now.Add(-r.Audit).UnixMilli()); err != nil {
+			return 0, err
+		}
+	}
+	if r.Notifications > 0 {
+		cut := now.Add(-r.Notifications).UnixMilli()
+		// Only of incidents long over: an open incident's receivers
+		// (Told) are told when it resolves.
+		if err := del(`DELETE FROM outbox WHERE (delivered_ms < ? OR (failed = 1 AND at_ms < ?))
+			AND incident_id IN (SELECT id FROM incidents WHERE status NOT IN ('open', 'acknowledged') AND resolved_at_ms < ?)`, cut, cut, cut); err != nil {
+			return 0, err
+		}
+	}
+	return total, tx.Commit()
 }
 
 // Entries implements audit.Log: newest first.
@@ -222,7 +297,7 @@ func (s *Store) Entries(ctx context.Context, f audit.Filter) ([]audit.Entry, err
 	if limit <= 0 {
 		limit = 1000
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT at_ms, principal, action, object, detail FROM audit_log
+	rows, err := s.db.QueryContext(ctx, `SELECT at_ms, principal, action, object, detail, count FROM audit_log
 		WHERE at_ms >= ? AND (? = '' OR principal = ?) AND action LIKE ? ESCAPE '\' ORDER BY id DESC LIMIT ?`,
 		f.Since.UnixMilli(), f.Principal, f.Principal, likePrefix(f.Action), limit)
 	if err != nil {
@@ -233,7 +308,7 @@ func (s *Store) Entries(ctx context.Context, f audit.Filter) ([]audit.Entry, err
 	for rows.Next() {
 		var e audit.Entry
 		var at int64
-		if err := rows.Scan(&at, &e.Principal, &e.Action, &e.Object, &e.Detail); err != nil {
+		if err := rows.Scan(&at, &e.Principal, &e.Action, &e.Object, &e.Detail, &e.Count); err != nil {
 			return nil, err
 		}
 		e.At = time.UnixMilli(at).UTC()

@@ -41,14 +41,21 @@ type Store struct {
 	// due is DueNotifications' query, prepared once: the dispatcher runs
 	// it every second, and parsing it was most of its cost.
 	due *sql.Stmt
+
+	repaired []string
 }
+
+// Repaired lists the store's files that Open found readable by group or
+// others and made 0600, for the caller to log (say so once, at start).
+func (s *Store) Repaired() []string { return s.repaired }
 
 var _ store.Store = (*Store)(nil)
 
 // Open opens (creating if needed) the database at path and brings its
 // schema up to date.
 func Open(ctx context.Context, path string) (*Store, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+	repaired, err := private(path)
+	if err != nil {
 		return nil, err
 	}
 	q := url.Values{}
@@ -62,7 +69,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	// One connection: SQLite serialises writers anyway, and this avoids
 	// SQLITE_BUSY between our own goroutines.
 	db.SetMaxOpenConns(1)
-	s := &Store{db: db}
+	s := &Store{db: db, repaired: repaired}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("migrate %s: %w", path, err)
@@ -89,6 +96,36 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("prepare the outbox query: %w", err)
 	}
 	return s, nil
+}
+
+// private makes sure only the collector's user can read the store: it
+// holds the web session key, tokens' audit trail and every incident. A
+// directory it creates is 0700; the database file is created 0600 before
+// SQLite opens it (SQLite gives its -wal and -shm files the database's
+// mode), and an existing store readable by group or others is repaired
+// to 0600, which the README documents.
+func private(path string) (repaired []string, err error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm", path + "-journal"} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			continue // not there (yet)
+		}
+		if fi.Mode().Perm()&0o077 != 0 {
+			if err := os.Chmod(p, 0o600); err != nil {
+				return nil, fmt.Errorf("make %s private: %w", p, err)
+			}
+			repaired = append(repaired, p)
+		}
+	}
+	return repaired, nil
 }
 
 // readConns is the size of the read-only pool (HistorySince).
@@ -231,6 +268,14 @@ var migrations = []string{
 	);`,
 	// Each notification carries the incident as it was at its event.
 	`ALTER TABLE outbox ADD COLUMN incident TEXT NOT NULL DEFAULT '';`,
+	// Repeated refusals are one counted row (audit.Counter); sessions
+	// ended by logout are refused until they expire.
+	`ALTER TABLE audit_log ADD COLUMN count INTEGER NOT NULL DEFAULT 1;
+	CREATE INDEX audit_log_repeat ON audit_log(principal, action, at_ms);
+	CREATE TABLE revoked_sessions (
+		id TEXT PRIMARY KEY,
+		until_ms INTEGER NOT NULL
+	);`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {

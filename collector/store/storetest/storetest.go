@@ -45,6 +45,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Maintenance", testMaintenance},
 		{"Tickets", testTickets},
 		{"Audit", testAudit},
+		{"AuditCount", testAuditCount},
+		{"Sessions", testSessions},
+		{"Prune", testPrune},
 		{"Secrets", testSecrets},
 		{"ReadParallelism", testReadParallelism},
 	} {
@@ -837,5 +840,112 @@ func testSecrets(t *testing.T, s store.Store) {
 func testReadParallelism(t *testing.T, s store.Store) {
 	if n := s.ReadParallelism(); n < 1 {
 		t.Errorf("ReadParallelism: got %d, want at least 1", n)
+	}
+}
+
+// Repeats within a window are one row with a count; another principal,
+// action or object, or a new window, is a new row.
+func testAuditCount(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	e := audit.Entry{At: at(0), Principal: "192.0.2.1", Action: "web.login_refused", Object: "session"}
+	for i := range 5 {
+		e.At = at(time.Duration(i) * time.Second)
+		must(t, s.Count(ctx, e, at(0)))
+	}
+	must(t, s.Count(ctx, audit.Entry{At: at(time.Second), Principal: "192.0.2.2", Action: e.Action, Object: e.Object}, at(0)))
+	e.At = at(time.Minute)
+	must(t, s.Count(ctx, e, at(time.Minute)))
+	must(t, s.Record(ctx, audit.Entry{At: at(2 * time.Minute), Principal: "alice", Action: "web.login", Object: "session"}))
+	got, err := s.Entries(ctx, audit.Filter{})
+	must(t, err)
+	type row struct {
+		principal string
+		at        time.Time
+		count     int64
+	}
+	var rows []row
+	for _, e := range got {
+		rows = append(rows, row{e.Principal, e.At, e.Count})
+	}
+	want := []row{{"alice", at(2 * time.Minute), 1}, {"192.0.2.1", at(time.Minute), 1}, {"192.0.2.2", at(time.Second), 1}, {"192.0.2.1", at(0), 5}}
+	if !slices.Equal(rows, want) {
+		t.Errorf("got %v, want %v", rows, want)
+	}
+}
+
+func testSessions(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	if ok, err := s.SessionRevoked(ctx, "a"); err != nil || ok {
+		t.Fatalf("unknown session: got %v, %v; want not revoked", ok, err)
+	}
+	must(t, s.RevokeSession(ctx, "a", at(time.Hour)))
+	must(t, s.RevokeSession(ctx, "a", at(time.Minute))) // twice: still until the later
+	must(t, s.RevokeSession(ctx, "b", at(time.Minute)))
+	for id, want := range map[string]bool{"a": true, "b": true, "c": false} {
+		if ok, err := s.SessionRevoked(ctx, id); err != nil || ok != want {
+			t.Errorf("session %s: got %v, %v; want %v", id, ok, err, want)
+		}
+	}
+	// Forgotten once expired: b's cookie would be refused for its age.
+	if _, err := s.Prune(ctx, at(30*time.Minute), store.Retention{}); err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[string]bool{"a": true, "b": false} {
+		if ok, err := s.SessionRevoked(ctx, id); err != nil || ok != want {
+			t.Errorf("after pruning, session %s: got %v, %v; want %v", id, ok, err, want)
+		}
+	}
+}
+
+// Prune removes what outlived its retention and nothing else.
+func testPrune(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	day := 24 * time.Hour
+	must(t, s.Record(ctx, audit.Entry{At: at(0), Principal: "old", Action: "a", Object: "o"}))
+	must(t, s.Record(ctx, audit.Entry{At: at(10 * day), Principal: "new", Action: "a", Object: "o"}))
+
+	// Incident over long ago: its delivered and given-up notifications
+	// go. Incident still open: its delivered notification stays (its
+	// receivers hear of the resolve).
+	over := newIncident("web1", alerting.P1, at(0), "desk", "pager")
+	must(t, s.InsertIncident(ctx, over))
+	live := []alerting.Status{alerting.StatusOpen, alerting.StatusAcknowledged}
+	must(t, s.Transition(ctx, over.ID, live, alerting.StatusResolved,
+		alerting.Event{At: at(time.Minute), Actor: alerting.Automatic, Action: "resolved", Text: "back", Notify: []string{"desk"}}))
+	open := newIncident("db1", alerting.P2, at(0), "desk")
+	must(t, s.InsertIncident(ctx, open))
+	due, err := s.DueNotifications(ctx, at(time.Hour), 10)
+	must(t, err)
+	for _, n := range due {
+		o := alerting.Outcome{At: at(time.Hour), Delivered: true}
+		if n.Receiver == "pager" {
+			o = alerting.Outcome{At: at(time.Hour), Failed: true, Error: "HTTP 500"}
+		}
+		must(t, s.MarkNotification(ctx, n.ID, o))
+	}
+	// over's resolve to desk is now due, and stays pending.
+
+	// Zero retention keeps everything.
+	if n, err := s.Prune(ctx, at(1000*day), store.Retention{}); err != nil || n != 0 {
+		t.Fatalf("prune keeping everything: got %d, %v; want 0", n, err)
+	}
+	n, err := s.Prune(ctx, at(5*day+2*time.Hour), store.Retention{Audit: 5 * day, Notifications: 5 * day})
+	must(t, err)
+	if n != 3 {
+		t.Errorf("pruned %d rows, want 3 (one audit entry, two notifications)", n)
+	}
+	entries, err := s.Entries(ctx, audit.Filter{})
+	must(t, err)
+	if len(entries) != 1 || entries[0].Principal != "new" {
+		t.Errorf("audit after pruning: got %+v, want only the new entry", entries)
+	}
+	if told, err := s.Told(ctx, over.ID); err != nil || !slices.Equal(told, []string{"desk"}) {
+		t.Errorf("over incident told: got %v, %v; want [desk] (its pending resolve)", told, err)
+	}
+	if told, err := s.Told(ctx, open.ID); err != nil || !slices.Equal(told, []string{"desk"}) {
+		t.Errorf("open incident told: got %v, %v; want [desk]", told, err)
+	}
+	if p, err := s.Pending(ctx, over.ID, "desk"); err != nil || p != 1 {
+		t.Errorf("pending resolve: got %d, %v; want 1", p, err)
 	}
 }
