@@ -3,7 +3,6 @@ package ingest_test
 import (
 	"context"
 	"crypto/sha256"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -33,10 +32,9 @@ const telegrafTags = "custom,inputs.cpu,inputs.mem,inputs.disk,inputs.net,inputs
 
 // telegrafConfig is Telegraf's default configuration (the agent's and
 // the inputs' settings as `telegraf config` writes them, the inputs with
-// no setting of their own) with a shorter interval, writing through both
-// outputs: the v1 output with the token as password, as the README shows.
-// The one setting added, skip_processors_after_aggregators, answers a
-// warning Telegraf 1.39 logs at start whatever the output.
+// no setting of their own) with a shorter interval; the outputs are the
+// README's snippet. The one setting added, skip_processors_after_aggregators,
+// answers a warning Telegraf 1.39 logs at start whatever the output.
 const telegrafConfig = `
 [agent]
   interval = "2s"
@@ -49,20 +47,7 @@ const telegrafConfig = `
   precision = "0s"
   hostname = "telegraf-e2e"
   omit_hostname = false
-  # Telegraf 1.39 warns at start until this is set: its default changes in 1.40.
   skip_processors_after_aggregators = false
-
-[[outputs.influxdb]]
-  urls = ["%[1]s"]
-  database = "telegraf"
-  username = "telegraf"
-  password = "%[2]s"
-
-[[outputs.influxdb_v2]]
-  urls = ["%[1]s"]
-  token = "%[2]s"
-  organization = "nines"
-  bucket = "telegraf-v2"
 
 [[inputs.cpu]]
   percpu = true
@@ -125,13 +110,13 @@ func TestTelegrafDefaultConfig(t *testing.T) {
 	defer srv.Close()
 
 	cfg := filepath.Join(t.TempDir(), "telegraf.conf")
-	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(telegrafConfig, srv.URL, token)), 0o600); err != nil {
+	if err := os.WriteFile(cfg, []byte(telegrafConfig+readmeOutputs(t, srv.URL)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	// --strict-env-handling: Telegraf 1.39 warns at start unless told
 	// which environment-variable handling is wanted (strict is its
 	// default).
-	p := peertest.Start(t, bin, "--config", cfg, "--strict-env-handling")
+	p := peertest.StartEnv(t, append(os.Environ(), "NINES_TOKEN="+token), bin, "--config", cfg, "--strict-env-handling")
 	time.Sleep(20 * time.Second) // a real peer's real clock: ten flushes
 	p.Stop()
 	log := p.Output()
@@ -229,4 +214,28 @@ func TestTelegrafDefaultConfig(t *testing.T) {
 	if n := sum("nines_ingest_requests_total", not204); n != 0 {
 		t.Errorf("%v write requests answered other than 204", n)
 	}
+}
+
+// readmeOutputs returns the Telegraf outputs the README shows, writing to
+// url. The v2 output's bucket is renamed: both outputs send the same
+// series at the same times, which would otherwise collide (the README
+// says to use one of them).
+func readmeOutputs(t *testing.T, url string) string {
+	t.Helper()
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, after, ok := strings.Cut(string(readme), "<!-- telegraf-outputs")
+	if !ok {
+		t.Fatal("README.md has no telegraf-outputs snippet")
+	}
+	_, after, _ = strings.Cut(after, "```toml\n")
+	snippet, _, ok := strings.Cut(after, "```")
+	if !ok || !strings.Contains(snippet, "[[outputs.influxdb]]") || !strings.Contains(snippet, "[[outputs.influxdb_v2]]") {
+		t.Fatalf("README.md's telegraf-outputs snippet is not both outputs:\n%s", snippet)
+	}
+	snippet = strings.ReplaceAll(snippet, "http://nines.example.internal:9990", url)
+	v1, v2, _ := strings.Cut(snippet, "[[outputs.influxdb_v2]]")
+	return v1 + "[[outputs.influxdb_v2]]" + strings.Replace(v2, `bucket = "telegraf"`, `bucket = "telegraf-v2"`, 1)
 }
