@@ -79,7 +79,8 @@ func Telegraf(t testing.TB, tags string) string {
 		if lines := strings.Split(strings.TrimSpace(tail), "\n"); len(lines) > 40 {
 			tail = strings.Join(lines[len(lines)-40:], "\n")
 		}
-		Missing(t, "cannot build Telegraf "+TelegrafVersion+" from the Go module proxy ("+cmd.String()+"): "+err.Error()+"\n"+tail,
+		t.Logf("%s:\n%s", cmd, tail)
+		Missing(t, "cannot build Telegraf "+TelegrafVersion+" from the Go module proxy (go install, output above): "+err.Error(),
 			"give the tests access to the Go module proxy (GOPROXY)", TelegrafOptOut)
 	}
 	if err := os.Rename(filepath.Join(tmp, "telegraf"), bin); err != nil {
