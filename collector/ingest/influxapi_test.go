@@ -177,3 +177,25 @@ func TestStringOnlyLines(t *testing.T) {
 	// A bad line holding a string field: rejected, the string not counted as dropped.
 	f(`system,host=a uptime_format="1 day",n=zz 3`, 400, 0, 0, 1)
 }
+
+// FuzzInfluxQuery: any query gets an answer, never a panic, and every
+// statement a result.
+func FuzzInfluxQuery(f *testing.F) {
+	for _, q := range []string{`CREATE DATABASE "telegraf"`, `SHOW DATABASES`, `CREATE DATABASE "a\"b" WITH DURATION 1d; create database plain`,
+		`SELECT * FROM cpu`, `CREATE DATABASE "x`, `;;`, `'`, "CREATE DATABASE \"\x01\""} {
+		f.Add(q)
+	}
+	f.Fuzz(func(t *testing.T, q string) {
+		api := &InfluxAPI{}
+		stmts, err := splitStatements(q)
+		if err != nil {
+			return
+		}
+		for _, s := range stmts {
+			if len(s) == 0 {
+				t.Fatalf("%q: empty statement", q)
+			}
+			_ = api.statement(s)
+		}
+	})
+}
