@@ -52,11 +52,15 @@ type DecodeOptions struct {
 
 // Result counts what a payload held.
 type Result struct {
-	Lines   int // lines read, valid or not
-	Points  int // samples stored
-	Ignored int // fields that are not numbers (strings)
+	Lines  int // lines read, valid or not
+	Points int // samples stored
+	// Ignored counts string fields, which are not samples and are
+	// dropped: a line whose only fields are strings (Telegraf's
+	// system,host=a uptime_format="1 day") is accepted, as InfluxDB and
+	// VictoriaMetrics accept it, and only reports its host.
+	Ignored int
 
-	// Lines rejected, by reason: bad syntax, too long, no numeric field,
+	// Lines rejected, by reason: bad syntax, too long, no field at all,
 	// a tag that may not become a label (or a host tag that is no
 	// hostname), a timestamp outside [Now-MaxAge, Now+MaxAhead].
 	RejectedSyntax, RejectedTooLong, RejectedNoField, RejectedLabel, RejectedTime int
@@ -107,7 +111,7 @@ type field struct {
 
 // Reasons a line is rejected, besides syntax, told apart with errors.Is.
 var (
-	errNoField     = errors.New("no numeric field")
+	errNoField     = errors.New("no field")
 	errBadLabel    = errors.New("invalid tag")
 	errOutOfWindow = errors.New("timestamp outside the accepted window")
 )
@@ -281,6 +285,7 @@ func (d *Decoder) hasTag(name string) bool {
 // in milliseconds.
 func (d *Decoder) line(dec *lineprotocol.Decoder, o DecodeOptions, res *Result) (int64, error) {
 	d.tags, d.fields, d.arena = d.tags[:0], d.fields[:0], d.arena[:0]
+	strs := 0 // string fields, counted in res.Ignored once the line is valid
 	m, err := dec.Measurement()
 	if err != nil {
 		return 0, err
@@ -336,7 +341,7 @@ func (d *Decoder) line(dec *lineprotocol.Decoder, o DecodeOptions, res *Result) 
 				f = 1
 			}
 		default:
-			res.Ignored++
+			strs++
 			continue
 		}
 		if err != nil {
@@ -360,7 +365,7 @@ func (d *Decoder) line(dec *lineprotocol.Decoder, o DecodeOptions, res *Result) 
 			return 0, err
 		}
 	}
-	if len(d.fields) == 0 {
+	if len(d.fields) == 0 && strs == 0 {
 		return 0, errNoField
 	}
 	// Senders usually write tags sorted (InfluxDB asks them to): check in
@@ -379,6 +384,7 @@ func (d *Decoder) line(dec *lineprotocol.Decoder, o DecodeOptions, res *Result) 
 	if err := inWindow(ts, o); err != nil {
 		return 0, &reasonError{errOutOfWindow, err}
 	}
+	res.Ignored += strs
 	return ts, nil
 }
 

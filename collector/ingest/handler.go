@@ -82,6 +82,7 @@ type Handler struct {
 	lines       *prometheus.CounterVec
 	rejected    *prometheus.CounterVec
 	points      *prometheus.CounterVec
+	dropped     *prometheus.CounterVec
 	refused     *prometheus.CounterVec
 	duplicates  prometheus.Counter
 	notAdmitted prometheus.Counter
@@ -121,6 +122,7 @@ func NewHandler(opts Options) *Handler {
 		points: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "nines_ingest_points_total", Help: "Samples stored from ingested lines, by endpoint.",
 		}, []string{"endpoint"}),
+		dropped: newFieldsDropped(),
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "nines_ingest_samples_refused_total", Help: "Samples not stored, by reason (out_of_order, series_limit, other).",
 		}, []string{"reason"}),
@@ -158,7 +160,7 @@ func NewHandler(opts Options) *Handler {
 		h.identity.WithLabelValues(r)
 	}
 	if opts.Registerer != nil {
-		opts.Registerer.MustRegister(h.lines, h.rejected, h.points, h.refused, h.duplicates, h.notAdmitted, h.identity, h.bytes, h.requests, h.latency)
+		opts.Registerer.MustRegister(h.lines, h.rejected, h.points, h.dropped, h.refused, h.duplicates, h.notAdmitted, h.identity, h.bytes, h.requests, h.latency)
 	}
 	return h
 }
@@ -425,6 +427,7 @@ func (h *Handler) decode(endpoint string, body []byte, o DecodeOptions) Result {
 	h.rejected.WithLabelValues(endpoint, "invalid_tag").Add(float64(res.RejectedLabel))
 	h.rejected.WithLabelValues(endpoint, "out_of_window").Add(float64(res.RejectedTime))
 	h.points.WithLabelValues(endpoint).Add(float64(res.Points))
+	h.dropped.WithLabelValues(fieldString).Add(float64(res.Ignored))
 	h.refused.WithLabelValues("out_of_order").Add(float64(res.RefusedOutOfOrder))
 	h.refused.WithLabelValues("series_limit").Add(float64(res.RefusedSeriesLimit))
 	h.refused.WithLabelValues("other").Add(float64(res.RefusedOther))

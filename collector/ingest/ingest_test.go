@@ -139,8 +139,8 @@ func TestDecode(t *testing.T) {
 	f("bool and string fields", "m ok=true,msg=\"hi\" 1\n", []string{`{__name__="m_ok", host="h1"} 1@1`}, "")
 	f("bad line kept apart from good ones", "m v=1 1\nm v= 2\nm v=3 3\n",
 		[]string{`{__name__="m_v", host="h1"} 1@1`, `{__name__="m_v", host="h1"} 3@3`}, "line 2:")
-	f("line with only a string field", "m s=\"x\" 1\n", nil, "line 1: no numeric field")
-	f("line numbers count blank lines and comments", "# header\n\nm v=1 1\nm s=\"x\" 2\n", []string{`{__name__="m_v", host="h1"} 1@1`}, "line 4: no numeric field")
+	f("line with only a string field: accepted, nothing stored", "m s=\"x\" 1\n", nil, "")
+	f("line numbers count blank lines and comments", "# header\n\nm v=1 1\nm v=\"x 2\n", []string{`{__name__="m_v", host="h1"} 1@1`}, "line 4:")
 	f("over-long line rejected, the rest kept", "m v=1 1\nmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm v=2 2\nm v=3 3\n",
 		[]string{`{__name__="m_v", host="h1"} 1@1`, `{__name__="m_v", host="h1"} 3@3`}, "line 2: line is 54 bytes, longer than the limit of 40")
 }

@@ -17,6 +17,7 @@
 //	NINES_SKIP_REDMINE       redmine
 //	NINES_SKIP_SMTP          python3-aiosmtpd
 //	NINES_SKIP_SNMP          snmpd, snmp (snmpd, snmptrap, snmpget...)
+//	NINES_SKIP_TELEGRAF      Telegraf, built from the Go module proxy (see Telegraf)
 package peertest
 
 import (
