@@ -149,6 +149,35 @@ type Inventory struct {
 	// on first contact, when their name matches Allow (empty: any name).
 	AutoRegister bool
 	Allow        []*regexp.Regexp
+	// MaxTargets bounds the targets tracked (of every kind, declared
+	// ones included): a target that would register itself beyond it is
+	// refused with a *LimitError (0: no limit). Declared targets are
+	// always admitted.
+	MaxTargets int
+	// MaxNewPerMinute bounds how many undeclared targets may register
+	// themselves per minute (a token bucket of that size, refilled at
+	// that rate; 0: no limit).
+	MaxNewPerMinute int
+}
+
+// Reasons of a LimitError.
+const (
+	LimitMaxTargets = "max_targets"
+	LimitNewRate    = "new_targets_rate"
+)
+
+// LimitError refuses a new target beyond the inventory's limits.
+type LimitError struct {
+	Name   string // the refused target
+	Reason string // LimitMaxTargets or LimitNewRate
+	Limit  int
+}
+
+func (e *LimitError) Error() string {
+	if e.Reason == LimitNewRate {
+		return fmt.Sprintf("new target %q refused: more than %d new targets in the last minute (inventory.max_new_targets_per_minute); retry later", e.Name, e.Limit)
+	}
+	return fmt.Sprintf("new target %q refused: the collector tracks %d targets, its limit (inventory.max_targets)", e.Name, e.Limit)
 }
 
 // Window is a maintenance window: planned work during which the targets
@@ -297,6 +326,10 @@ type Tracker struct {
 	unwritten []Change
 	// unsaved holds target Infos not yet handed to the store, by name.
 	unsaved map[string]Info
+	// newTokens is the bucket of Inventory.MaxNewPerMinute as of newAt
+	// (newAt zero: full).
+	newTokens float64
+	newAt     time.Time
 }
 
 // maxUnwritten bounds the changes kept while the store fails; past it
@@ -400,32 +433,64 @@ func (t *Tracker) AgentID(name string) (string, bool) {
 }
 
 // Admit reports whether a target of this name may report: declared, or
-// allowed to register itself.
+// allowed to register itself (within the inventory's limits as of the
+// last registration).
 func (t *Tracker) Admit(name string) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.admit(name)
+	return t.admit(name, t.newAt, false) == nil
 }
 
-func (t *Tracker) admit(name string) bool {
+// AdmitAt is Admit with the reason: nil, ErrNotAllowed, or a *LimitError
+// for a new target beyond Inventory.MaxTargets or MaxNewPerMinute at now.
+// It reserves nothing: Observe decides again.
+func (t *Tracker) AdmitAt(name string, now time.Time) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.admit(name, now, false)
+}
+
+// admit decides whether name may report at now; consume takes a token of
+// the new-target bucket when it is a new target that may register. The
+// caller holds mu.
+func (t *Tracker) admit(name string, now time.Time, consume bool) error {
 	if _, ok := t.declared[name]; ok {
-		return true
+		return nil
 	}
 	if _, known := t.targets[name]; known && t.inv.AutoRegister {
-		return true
+		return nil
 	}
 	if !t.inv.AutoRegister {
-		return false
+		return ErrNotAllowed
 	}
-	if len(t.inv.Allow) == 0 {
-		return true
+	if len(t.inv.Allow) > 0 && !slices.ContainsFunc(t.inv.Allow, func(re *regexp.Regexp) bool { return re.MatchString(name) }) {
+		return ErrNotAllowed
 	}
-	for _, re := range t.inv.Allow {
-		if re.MatchString(name) {
-			return true
+	if m := t.inv.MaxTargets; m > 0 && len(t.targets) >= m {
+		return &LimitError{Name: name, Reason: LimitMaxTargets, Limit: m}
+	}
+	if m := t.inv.MaxNewPerMinute; m > 0 {
+		tokens := t.tokens(now)
+		if tokens < 1 {
+			return &LimitError{Name: name, Reason: LimitNewRate, Limit: m}
+		}
+		if consume {
+			t.newTokens, t.newAt = tokens-1, maxTime(t.newAt, now)
 		}
 	}
-	return false
+	return nil
+}
+
+// tokens is the new-target bucket's content at now. The caller holds mu.
+func (t *Tracker) tokens(now time.Time) float64 {
+	full := float64(t.inv.MaxNewPerMinute)
+	if t.newAt.IsZero() {
+		return full
+	}
+	if !now.After(t.newAt) {
+		return min(t.newTokens, full)
+	}
+	return min(full, t.newTokens+now.Sub(t.newAt).Minutes()*full)
 }
 
 // applyLabels sets tg.Labels to the sender's labels overlaid by the
@@ -452,8 +517,8 @@ func (t *Tracker) Observe(ctx context.Context, o Observation, now time.Time) err
 }
 
 func (t *Tracker) observe(o Observation, now time.Time) error {
-	if !t.admit(o.Name) {
-		return ErrNotAllowed
+	if err := t.admit(o.Name, now, true); err != nil {
+		return err
 	}
 	if o.Kind == "" {
 		o.Kind = KindHost
@@ -487,6 +552,30 @@ func (t *Tracker) observe(o Observation, now time.Time) error {
 	tg.waitingSince = time.Time{}
 	t.change(tg, Up, now, "data received")
 	return nil
+}
+
+// Alive records a sign of life of a known host whose push the collector
+// refused (overloaded): the push proves the host is up, so the
+// collector's own trouble never makes it DOWN. It only moves LastSeen
+// (and a DOWN host back UP); unknown targets and pushes whose agent ID is
+// not the one pinned to the host are ignored (false).
+func (t *Tracker) Alive(ctx context.Context, name, id string, now time.Time) (bool, error) {
+	var ok bool
+	err := t.apply(ctx, name, func() error {
+		tg := t.targets[name]
+		if tg == nil || tg.Kind != KindHost || (tg.ID != "" && tg.ID != name && id != tg.ID) {
+			return nil
+		}
+		ok = true
+		if now.After(tg.LastSeen) {
+			tg.LastSeen = now
+		}
+		if tg.State == Down && t.maintenance(tg, now) == "" {
+			t.change(tg, Up, now, "push refused by the overloaded collector; the host is alive")
+		}
+		return nil
+	})
+	return ok, err
 }
 
 // Probe is the outcome of one active probe of a target: a check run by
