@@ -540,7 +540,8 @@ func (h *Handler) record(host string, seq uint64) {
 // bytes taken from the shared budget through rsv.
 func (h *Handler) readBody(w http.ResponseWriter, r *http.Request, rsv *reservation) ([]byte, int, error) {
 	rd, done := h.bodyReader(w, r)
-	defer done()
+	read := false
+	defer func() { done(read) }()
 	// Content codings are case-insensitive (RFC 9110 8.4.1), and x-gzip
 	// is gzip's old name.
 	switch enc, lower := encodingOf(r); lower {
@@ -564,6 +565,7 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request, rsv *reservat
 		code, err := h.bodyError(w, err)
 		return nil, code, err
 	}
+	read = true
 	return body, 0, nil
 }
 

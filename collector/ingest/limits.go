@@ -174,6 +174,10 @@ func (h *Handler) leave(key string) {
 func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, endpoint string, ew errorWriter, reason string, code int, msg string) {
 	h.alive(r, endpoint)
 	h.overloaded(reason, endpoint, r.RemoteAddr)
+	// The body is left unread: net/http would drain it before answering,
+	// at the sender's pace, so the connection is closed instead.
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now())
+	w.Header().Set("Connection", "close")
 	w.Header().Set("Retry-After", "1")
 	h.requests.WithLabelValues(endpoint, fmt.Sprint(code)).Inc()
 	ew(w, code, msg)
@@ -354,15 +358,25 @@ func (h *Handler) bodyError(w http.ResponseWriter, err error) (int, error) {
 	}
 }
 
-// bodyReader wraps r's body in the rate and size limits.
-func (h *Handler) bodyReader(w http.ResponseWriter, r *http.Request) (io.Reader, func()) {
+// bodyReader wraps r's body in the rate and size limits; call done with
+// whether the body was read whole.
+func (h *Handler) bodyReader(w http.ResponseWriter, r *http.Request) (io.Reader, func(ok bool)) {
 	rr := &rateReader{r: r.Body, start: time.Now(), minRate: h.opts.MinBodyRate, grace: h.opts.BodyRateGrace, max: h.opts.MaxBodyReadTime}
-	done := func() {}
+	done := func(bool) {}
 	if w != nil {
 		rc := http.NewResponseController(w)
 		if rc.SetReadDeadline(rr.deadline()) == nil {
 			rr.setDeadline = rc.SetReadDeadline
-			done = func() { _ = rc.SetReadDeadline(time.Time{}) }
+			// A body read whole frees the connection; one left unread
+			// (too slow, too large) is not waited for: net/http would
+			// otherwise drain it, at the sender's pace, after the answer.
+			done = func(ok bool) {
+				if ok {
+					_ = rc.SetReadDeadline(time.Time{})
+				} else {
+					_ = rc.SetReadDeadline(time.Now())
+				}
+			}
 		}
 	}
 	return http.MaxBytesReader(nil, io.NopCloser(rr), h.opts.MaxBodyBytes), done
