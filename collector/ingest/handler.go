@@ -28,6 +28,13 @@ import (
 // allow-list); pushes from others get 403. AgentID returns the agent ID
 // pinned to a known target (ok false for an unknown one), so pushes and
 // goodbyes from another agent can be refused.
+//
+// An Observer may also implement AdmitAt(name, now) error, saying why a
+// host may not report (state.ErrNotAllowed, or a *state.LimitError beyond
+// the target limits: a push then gets 403 or 429 with the reason, lines
+// of /write are rejected naming the host), and Alive(ctx, name, id, now)
+// (bool, error), told of pushes refused because the collector is
+// overloaded, which still prove their host alive; state.Tracker does.
 type Observer interface {
 	Admit(name string) bool
 	AgentID(name string) (id string, ok bool)
@@ -51,28 +58,12 @@ type Options struct {
 	// replay after an outage) or more than MaxAhead ahead of Now (0:
 	// DefaultMaxAhead) is rejected.
 	MaxAge, MaxAhead time.Duration
-	// MaxBodyReadTime bounds the time to read a whole body (0:
-	// DefaultMaxBodyReadTime); MinBodyRate (bytes per second; 0:
-	// DefaultMinBodyRate, negative: none) is the lowest rate of a body
-	// still being read after BodyRateGrace (0: DefaultBodyRateGrace).
-	// Slower bodies are cut with 408 and counted.
-	MaxBodyReadTime time.Duration
-	MinBodyRate     int64
-	BodyRateGrace   time.Duration
-	// MaxConcurrentPerSender is one sender's share of MaxConcurrent (a
-	// push's host, a write's token or client address; 0:
-	// MaxConcurrent/4, at least 1); more get 429.
-	MaxConcurrentPerSender int
-	// MaxBodyBytesInFlight bounds the body bytes held in memory, after
-	// decompression, across concurrent requests (0: the larger of
-	// DefaultMaxBodyBytesInFlight and 2*MaxBodyBytes). A request that
-	// finds no room waits up to BudgetWait (0: DefaultBudgetWait;
-	// negative: not at all), then gets 503 with Retry-After.
-	MaxBodyBytesInFlight int64
-	BudgetWait           time.Duration
-	Logger               *slog.Logger
-	Registerer           prometheus.Registerer
-	Now                  func() time.Time // nil: time.Now
+	// Limits keep one slow or hostile sender from taking the capacity
+	// of every other; the zero value gives the defaults.
+	Limits
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer
+	Now        func() time.Time // nil: time.Now
 }
 
 // Endpoint names, as used in metric labels.

@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ninesmon/nines/collector/auth"
+	"github.com/ninesmon/nines/collector/config"
 	"github.com/ninesmon/nines/collector/state"
 	"github.com/ninesmon/nines/internal/wire"
 )
@@ -49,6 +51,42 @@ const (
 	budgetChunk         = int64(64 << 10) // the body buffer's first size and smallest growth
 )
 
+// Limits bound the time and memory one request may take and share the
+// ingest slots between senders (issue 16 items 2 and 6).
+type Limits struct {
+	// MaxBodyReadTime bounds the time to read a whole body (0:
+	// DefaultMaxBodyReadTime); MinBodyRate (bytes per second; 0:
+	// DefaultMinBodyRate, negative: none) is the lowest rate of a body
+	// still being read after BodyRateGrace (0: DefaultBodyRateGrace).
+	// Slower bodies are cut with 408 and counted.
+	MaxBodyReadTime time.Duration
+	MinBodyRate     int64
+	BodyRateGrace   time.Duration
+	// MaxConcurrentPerSender is one sender's share of MaxConcurrent (a
+	// push's host, a write's token or client address; 0:
+	// MaxConcurrent/4, at least 1); more get 429.
+	MaxConcurrentPerSender int
+	// MaxBodyBytesInFlight bounds the body bytes held in memory, after
+	// decompression, across concurrent requests (0: the larger of
+	// DefaultMaxBodyBytesInFlight and 2*MaxBodyBytes). A request that
+	// finds no room waits up to BudgetWait (0: DefaultBudgetWait;
+	// negative: not at all), then gets 503 with Retry-After.
+	MaxBodyBytesInFlight int64
+	BudgetWait           time.Duration
+}
+
+// LimitsFromConfig returns the limits of the configuration's ingest
+// section.
+func LimitsFromConfig(c config.Ingest) Limits {
+	return Limits{
+		MaxBodyReadTime:        c.MaxBodyReadTime.D(),
+		MinBodyRate:            cmp.Or(c.MinBodyRate, -1), // 0 in the file: no minimum
+		BodyRateGrace:          c.BodyRateGrace.D(),
+		MaxConcurrentPerSender: c.MaxConcurrentPerSender,
+		MaxBodyBytesInFlight:   c.MaxBodyBytesInFlight,
+	}
+}
+
 // aliveRecorder is implemented by an Observer (state.Tracker) that can
 // record a refused push as a sign of life.
 type aliveRecorder interface {
@@ -62,6 +100,13 @@ type admitChecker interface {
 	AdmitAt(name string, now time.Time) error
 }
 
+// The tracker is the Observer these are for.
+var (
+	_ aliveRecorder = (*state.Tracker)(nil)
+	_ admitChecker  = (*state.Tracker)(nil)
+	_ Observer      = (*state.Tracker)(nil)
+)
+
 // errBodyTooSlow: the body came slower than the minimum rate, or not
 // within the maximum time.
 var errBodyTooSlow = errors.New("request body too slow")
@@ -72,10 +117,9 @@ type limits struct {
 
 	mu      sync.Mutex
 	senders map[string]int // requests in flight by sender
-	// Overload refusals are logged at most once per overloadLogInterval;
-	// the others are counted here and reported with the next line.
-	lastLog    time.Time
-	suppressed int
+	// Refusals are logged at most once per overloadLogInterval and
+	// kind; the others are counted and reported with the next line.
+	overloadLog, targetLog logLimiter
 
 	refused        *prometheus.CounterVec
 	targetsRefused *prometheus.CounterVec
@@ -188,15 +232,8 @@ func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, endpoint string
 func (h *Handler) overloaded(reason, endpoint, remote string) {
 	l := &h.limits
 	l.refused.WithLabelValues(reason).Inc()
-	now := time.Now()
 	l.mu.Lock()
-	logNow := l.lastLog.IsZero() || now.Sub(l.lastLog) >= overloadLogInterval || now.Before(l.lastLog)
-	suppressed := 0
-	if logNow {
-		suppressed, l.suppressed, l.lastLog = l.suppressed, 0, now
-	} else {
-		l.suppressed++
-	}
+	logNow, suppressed := l.overloadLog.allow(time.Now())
 	l.mu.Unlock()
 	if logNow {
 		h.opts.Logger.Warn("ingest request refused: the collector is at its limits", "reason", reason, "endpoint", endpoint,
@@ -239,6 +276,13 @@ func (h *Handler) countAdmit(err error) {
 	switch {
 	case errors.As(err, &le):
 		h.limits.targetsRefused.WithLabelValues(le.Reason).Inc()
+		h.limits.mu.Lock()
+		logNow, suppressed := h.limits.targetLog.allow(time.Now())
+		h.limits.mu.Unlock()
+		if logNow {
+			h.opts.Logger.Warn("new target refused: the inventory's target limits are reached", "target", le.Name, "reason", le.Reason,
+				"limit", le.Limit, "suppressed_since_last", suppressed)
+		}
 	case err != nil:
 		h.notAdmitted.Inc()
 	}
@@ -386,4 +430,23 @@ func (h *Handler) bodyReader(w http.ResponseWriter, r *http.Request) (io.Reader,
 func encodingOf(r *http.Request) (string, string) {
 	enc := strings.TrimSpace(r.Header.Get("Content-Encoding"))
 	return enc, strings.ToLower(enc)
+}
+
+// logLimiter lets one log line through per overloadLogInterval and
+// counts the others. Its user guards it.
+type logLimiter struct {
+	last       time.Time
+	suppressed int
+}
+
+// allow says whether to log now, and how many lines were held back since
+// the last one.
+func (l *logLimiter) allow(now time.Time) (bool, int) {
+	if l.last.IsZero() || now.Sub(l.last) >= overloadLogInterval || now.Before(l.last) {
+		n := l.suppressed
+		l.suppressed, l.last = 0, now
+		return true, n
+	}
+	l.suppressed++
+	return false, 0
 }

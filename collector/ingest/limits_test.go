@@ -18,6 +18,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/ninesmon/nines/collector/config"
 	"github.com/ninesmon/nines/collector/samples"
 	"github.com/ninesmon/nines/collector/state"
 	"github.com/ninesmon/nines/collector/store/sqlite"
@@ -121,7 +122,7 @@ func TestSlowBodiesDoNotStarveHealthyHost(t *testing.T) {
 	tr := newTracker(t, state.Inventory{AutoRegister: true})
 	c := &clock{t: t0}
 	h := NewHandler(Options{Appender: samples.New(time.Hour, 0, 0), Observer: tr, MaxBodyBytes: 1 << 16, MaxLineBytes: 4096,
-		MaxConcurrent: 8, MinBodyRate: 1024, BodyRateGrace: 300 * time.Millisecond, MaxBodyReadTime: 10 * time.Second, Now: c.Now})
+		MaxConcurrent: 8, Limits: Limits{MinBodyRate: 1024, BodyRateGrace: 300 * time.Millisecond, MaxBodyReadTime: 10 * time.Second}, Now: c.Now})
 	srv := httptest.NewServer(h.Push())
 	defer srv.Close()
 	healthy := func() int {
@@ -196,7 +197,7 @@ func TestSlowBodiesDoNotStarveHealthyHost(t *testing.T) {
 func TestSenderShare(t *testing.T) {
 	tr := newTracker(t, state.Inventory{AutoRegister: true})
 	h := NewHandler(Options{Appender: samples.New(time.Hour, 0, 0), Observer: tr, MaxBodyBytes: 1 << 16, MaxLineBytes: 4096,
-		MaxConcurrent: 8, MaxConcurrentPerSender: 2, MinBodyRate: -1, MaxBodyReadTime: 10 * time.Second, Now: func() time.Time { return t0 }})
+		MaxConcurrent: 8, Limits: Limits{MaxConcurrentPerSender: 2, MinBodyRate: -1, MaxBodyReadTime: 10 * time.Second}, Now: func() time.Time { return t0 }})
 	srv := httptest.NewServer(h.Push())
 	defer srv.Close()
 	var slow []<-chan string
@@ -281,7 +282,7 @@ func bomb(t *testing.T, n int) []byte {
 func TestGzipBombsShareOneBudget(t *testing.T) {
 	const maxBody, budget = 256 << 10, 1 << 20
 	h := NewHandler(Options{Appender: samples.New(time.Hour, 0, 0), Observer: &fakeObserver{}, MaxBodyBytes: maxBody,
-		MaxConcurrent: 64, MaxConcurrentPerSender: 64, MaxBodyBytesInFlight: budget, BudgetWait: 50 * time.Millisecond,
+		MaxConcurrent: 64, Limits: Limits{MaxConcurrentPerSender: 64, MaxBodyBytesInFlight: budget, BudgetWait: 50 * time.Millisecond},
 		Now: func() time.Time { return t0 }})
 	body := bomb(t, 4<<20)
 	var wg sync.WaitGroup
@@ -395,5 +396,18 @@ func TestTargetLimitsOnIngest(t *testing.T) {
 	}
 	if n := testutil.ToFloat64(h.limits.targetsRefused.WithLabelValues(state.LimitNewRate)); n != 1 {
 		t.Errorf("targets refused by rate: %v, want 1", n)
+	}
+}
+
+func TestLimitsFromConfig(t *testing.T) {
+	c := config.Default().Ingest
+	got := LimitsFromConfig(c)
+	want := Limits{MaxBodyReadTime: time.Minute, MinBodyRate: 1024, BodyRateGrace: 5 * time.Second}
+	if got != want {
+		t.Errorf("defaults: got %+v, want %+v", got, want)
+	}
+	c.MinBodyRate = 0
+	if got := LimitsFromConfig(c).MinBodyRate; got != -1 {
+		t.Errorf("min_body_rate 0: got %d, want -1 (no minimum)", got)
 	}
 }
