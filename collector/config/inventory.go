@@ -19,8 +19,8 @@ type Inventory struct {
 	// Allow restricts auto-registration to names matching one of these
 	// regular expressions (anchored). Empty: any name.
 	Allow []string `yaml:"allow"`
-	// MaxTargets bounds the targets tracked (every kind, declared ones
-	// included): a host that would register itself beyond it is refused
+	// MaxTargets bounds the hosts tracked (declared ones included;
+	// devices, interfaces and checks are configured, not counted): a host that would register itself beyond it is refused
 	// (403, its lines rejected naming it) and counted. Declared hosts are
 	// always admitted. 0: no limit.
 	MaxTargets int `yaml:"max_targets"`

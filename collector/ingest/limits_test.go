@@ -357,7 +357,7 @@ func TestTargetLimitsOnIngest(t *testing.T) {
 	}
 	lines = append(lines, fmt.Sprintf("cpu,host=h0 v=2 %d", t0.Add(time.Second).UnixNano()))
 	rec := post(h.WriteV1(), "/write?db=x", strings.Join(lines, "\n")+"\n", nil)
-	if rec.Code != http.StatusBadRequest || !strings.Contains(errorMessage(rec), `8 of 11 lines rejected; first: line 3: new target "h2" refused: the collector tracks 4 targets, its limit (inventory.max_targets)`) {
+	if rec.Code != http.StatusBadRequest || !strings.Contains(errorMessage(rec), `8 of 11 lines rejected; first: line 3: new target "h2" refused: the collector tracks 4 hosts, its limit (inventory.max_targets)`) {
 		t.Fatalf("got %d %q", rec.Code, errorMessage(rec))
 	}
 	if n := len(tr.Snapshot()); n != 4 {
@@ -373,7 +373,7 @@ func TestTargetLimitsOnIngest(t *testing.T) {
 		t.Errorf("lines rejected for the target limit: %v, want 8", n)
 	}
 	rec = post(h.Push(), wire.PushPath, "cpu v=1 "+ms(t0)+"\n", map[string]string{wire.HeaderHostname: "h9"})
-	if rec.Code != http.StatusForbidden || !strings.Contains(rec.Body.String(), `new target "h9" refused: the collector tracks 4 targets`) {
+	if rec.Code != http.StatusForbidden || !strings.Contains(rec.Body.String(), `new target "h9" refused: the collector tracks 4 hosts`) {
 		t.Errorf("push beyond max_targets: %d %q", rec.Code, rec.Body)
 	}
 	for _, host := range []string{"db", "h1"} { // declared, known

@@ -52,15 +52,22 @@ func TestTargetLimits(t *testing.T) {
 	if err := obs("h3", t0.Add(2*time.Minute)); err != nil {
 		t.Fatal(err)
 	}
-	// db, h0..h3: 5 targets, the limit.
+	// Devices and checks come from the configuration: neither counted
+	// nor refused.
+	for _, kind := range []Kind{KindDevice, KindCheck} {
+		if err := tr.Observe(ctx, Observation{Name: "x-" + string(kind), Kind: kind}, t0.Add(3*time.Minute)); err != nil {
+			t.Fatalf("%s: %v", kind, err)
+		}
+	}
+	// db, h0..h3: 5 hosts, the limit.
 	if got := limit(obs("h4", t0.Add(10*time.Minute))); got != LimitMaxTargets {
 		t.Fatalf("got %s, want %s", got, LimitMaxTargets)
 	}
 	if tr.Admit("h4") {
 		t.Fatal("Admit(h4) beyond max_targets")
 	}
-	if n := len(tr.Snapshot()); n != 5 {
-		t.Fatalf("%d targets, want 5", n)
+	if n := len(tr.Snapshot()); n != 7 {
+		t.Fatalf("%d targets, want 7 (5 hosts)", n)
 	}
 	// Declared later: admitted beyond the limit.
 	tr.SetInventory(Inventory{Declared: []Declared{{Name: "db"}, {Name: "h4"}}, AutoRegister: true, MaxTargets: 5, MaxNewPerMinute: 2}, t0.Add(11*time.Minute))

@@ -149,12 +149,13 @@ type Inventory struct {
 	// on first contact, when their name matches Allow (empty: any name).
 	AutoRegister bool
 	Allow        []*regexp.Regexp
-	// MaxTargets bounds the targets tracked (of every kind, declared
-	// ones included): a target that would register itself beyond it is
-	// refused with a *LimitError (0: no limit). Declared targets are
-	// always admitted.
+	// MaxTargets bounds the hosts tracked (declared ones included;
+	// devices, interfaces and checks come from the configuration and
+	// are not counted): a host that would register itself beyond it is
+	// refused with a *LimitError (0: no limit). Declared hosts are always
+	// admitted.
 	MaxTargets int
-	// MaxNewPerMinute bounds how many undeclared targets may register
+	// MaxNewPerMinute bounds how many undeclared hosts may register
 	// themselves per minute (a token bucket of that size, refilled at
 	// that rate; 0: no limit).
 	MaxNewPerMinute int
@@ -177,7 +178,7 @@ func (e *LimitError) Error() string {
 	if e.Reason == LimitNewRate {
 		return fmt.Sprintf("new target %q refused: more than %d new targets in the last minute (inventory.max_new_targets_per_minute); retry later", e.Name, e.Limit)
 	}
-	return fmt.Sprintf("new target %q refused: the collector tracks %d targets, its limit (inventory.max_targets)", e.Name, e.Limit)
+	return fmt.Sprintf("new target %q refused: the collector tracks %d hosts, its limit (inventory.max_targets)", e.Name, e.Limit)
 }
 
 // Window is a maintenance window: planned work during which the targets
@@ -330,6 +331,8 @@ type Tracker struct {
 	// (newAt zero: full).
 	newTokens float64
 	newAt     time.Time
+	// hosts counts the targets of kind host, for Inventory.MaxTargets.
+	hosts int
 }
 
 // maxUnwritten bounds the changes kept while the store fails; past it
@@ -373,7 +376,18 @@ func New(ctx context.Context, store Store, opts Options, startedAt time.Time, lo
 		}
 		t.applyLabels(tg)
 	}
+	t.countHosts()
 	return t, nil
+}
+
+// countHosts recounts the targets of kind host. The caller holds mu.
+func (t *Tracker) countHosts() {
+	t.hosts = 0
+	for _, tg := range t.targets {
+		if tg.Kind == KindHost {
+			t.hosts++
+		}
+	}
 }
 
 // noteInfo queues tg's Info for the store when it differs from what was
@@ -419,6 +433,7 @@ func (t *Tracker) SetInventory(inv Inventory, now time.Time) {
 	for _, tg := range t.targets {
 		t.applyLabels(tg)
 	}
+	t.countHosts()
 }
 
 // AgentID returns the agent ID of the target called name (pinned at its
@@ -438,7 +453,7 @@ func (t *Tracker) AgentID(name string) (string, bool) {
 func (t *Tracker) Admit(name string) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.admit(name, t.newAt, false) == nil
+	return t.admit(name, KindHost, t.newAt, false) == nil
 }
 
 // AdmitAt is Admit with the reason: nil, ErrNotAllowed, or a *LimitError
@@ -447,13 +462,13 @@ func (t *Tracker) Admit(name string) bool {
 func (t *Tracker) AdmitAt(name string, now time.Time) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.admit(name, now, false)
+	return t.admit(name, KindHost, now, false)
 }
 
-// admit decides whether name may report at now; consume takes a token of
-// the new-target bucket when it is a new target that may register. The
-// caller holds mu.
-func (t *Tracker) admit(name string, now time.Time, consume bool) error {
+// admit decides whether name, of kind, may report at now; consume takes
+// a token of the new-target bucket when it is a new host that may
+// register. The target limits apply to hosts only. The caller holds mu.
+func (t *Tracker) admit(name string, kind Kind, now time.Time, consume bool) error {
 	if _, ok := t.declared[name]; ok {
 		return nil
 	}
@@ -466,7 +481,10 @@ func (t *Tracker) admit(name string, now time.Time, consume bool) error {
 	if len(t.inv.Allow) > 0 && !slices.ContainsFunc(t.inv.Allow, func(re *regexp.Regexp) bool { return re.MatchString(name) }) {
 		return ErrNotAllowed
 	}
-	if m := t.inv.MaxTargets; m > 0 && len(t.targets) >= m {
+	if kind != KindHost {
+		return nil
+	}
+	if m := t.inv.MaxTargets; m > 0 && t.hosts >= m {
 		return &LimitError{Name: name, Reason: LimitMaxTargets, Limit: m}
 	}
 	if m := t.inv.MaxNewPerMinute; m > 0 {
@@ -517,16 +535,19 @@ func (t *Tracker) Observe(ctx context.Context, o Observation, now time.Time) err
 }
 
 func (t *Tracker) observe(o Observation, now time.Time) error {
-	if err := t.admit(o.Name, now, true); err != nil {
-		return err
-	}
 	if o.Kind == "" {
 		o.Kind = KindHost
+	}
+	if err := t.admit(o.Name, o.Kind, now, true); err != nil {
+		return err
 	}
 	tg := t.targets[o.Name]
 	if tg == nil {
 		tg = &Target{Name: o.Name, Kind: o.Kind, State: Unknown, Since: now}
 		t.targets[o.Name] = tg
+		if tg.Kind == KindHost {
+			t.hosts++
+		}
 	}
 	tg.ID = o.ID
 	if o.MetricsAddress != "" {
@@ -639,6 +660,9 @@ func (t *Tracker) probed(p Probe, now time.Time) *Target {
 	if tg == nil {
 		tg = &Target{Name: p.Name, Kind: p.Kind, State: Unknown, Since: now}
 		t.targets[p.Name] = tg
+		if tg.Kind == KindHost {
+			t.hosts++
+		}
 	}
 	if p.Interval > 0 {
 		tg.Interval = p.Interval
