@@ -208,6 +208,8 @@ func v2Error(w http.ResponseWriter, code int, msg string) {
 		c = "too many requests"
 	case http.StatusUnsupportedMediaType:
 		c = "unsupported media type"
+	case http.StatusServiceUnavailable:
+		c = "unavailable"
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
@@ -531,6 +533,7 @@ func (h *Handler) record(host string, seq uint64) {
 // bytes taken from the shared budget through rsv.
 func (h *Handler) readBody(w http.ResponseWriter, r *http.Request, rsv *reservation) ([]byte, int, error) {
 	rd, done := h.bodyReader(w, r)
+	plain := rd
 	read := false
 	defer func() { done(read) }()
 	// Content codings are case-insensitive (RFC 9110 8.4.1), and x-gzip
@@ -551,7 +554,14 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request, rsv *reservat
 	default:
 		return nil, http.StatusUnsupportedMediaType, fmt.Errorf("unsupported Content-Encoding %q (want gzip or none)", enc)
 	}
-	body, err := h.readAll(r.Context(), rd, h.opts.MaxBodyBytes, rsv)
+	size := int64(0)
+	if rd == plain {
+		// Read at once without growing; a claimed size is trusted only
+		// up to maxSizeHint, so a sender cannot reserve memory it never
+		// sends. Gzip bodies grow as they inflate.
+		size = min(max(r.ContentLength, 0), maxSizeHint)
+	}
+	body, err := h.readAll(r.Context(), rd, h.opts.MaxBodyBytes, size, rsv)
 	if err != nil {
 		code, err := h.bodyError(w, err)
 		return nil, code, err

@@ -43,12 +43,13 @@ const (
 // Reasons of nines_ingest_refused_total: requests the collector refused
 // because of its own limits, not because of what they held.
 const (
-	refusedOverloaded   = "overloaded"    // every ingest slot busy
-	refusedSenderLimit  = "sender_limit"  // the sender's share of the slots busy
-	refusedBodyBudget   = "body_budget"   // no room for the body's bytes in memory
-	refusedSlowBody     = "slow_body"     // the body came slower than the minimum rate, or too late
-	overloadLogInterval = time.Minute     // overload refusals are logged at most this often
-	budgetChunk         = int64(64 << 10) // the body buffer's first size and smallest growth
+	refusedOverloaded   = "overloaded"     // every ingest slot busy
+	refusedSenderLimit  = "sender_limit"   // the sender's share of the slots busy
+	refusedBodyBudget   = "body_budget"    // no room for the body's bytes in memory
+	refusedSlowBody     = "slow_body"      // the body came slower than the minimum rate, or too late
+	overloadLogInterval = time.Minute      // overload refusals are logged at most this often
+	budgetChunk         = int64(8 << 10)   // the body buffer's smallest size
+	maxSizeHint         = int64(256 << 10) // the largest first buffer a Content-Length gets
 )
 
 // Limits bound the time and memory one request may take and share the
@@ -349,15 +350,17 @@ func (rr *rateReader) Read(p []byte) (int, error) {
 
 // readAll reads rd up to limit bytes (more: the returned error is
 // errBodyTooLarge), growing its buffer only with bytes taken from the
-// shared budget through rsv (errBudget when there are none).
-func (h *Handler) readAll(ctx context.Context, rd io.Reader, limit int64, rsv *reservation) ([]byte, error) {
+// shared budget through rsv (errBudget when there are none). size is the
+// expected size (0: unknown), the buffer's first size.
+func (h *Handler) readAll(ctx context.Context, rd io.Reader, limit, size int64, rsv *reservation) ([]byte, error) {
 	var buf []byte
 	for {
 		if len(buf) == cap(buf) {
 			if int64(len(buf)) > limit {
 				return nil, errBodyTooLarge
 			}
-			newCap := min(max(int64(cap(buf))*2, budgetChunk), limit+1)
+			newCap := min(max(int64(cap(buf))*2, budgetChunk, size+1), limit+1)
+			size = 0
 			if !rsv.grow(ctx, newCap-int64(cap(buf)), h.opts.BudgetWait) {
 				return nil, errBudget
 			}
