@@ -411,3 +411,21 @@ func TestLimitsFromConfig(t *testing.T) {
 		t.Errorf("min_body_rate 0: got %d, want -1 (no minimum)", got)
 	}
 }
+
+// TestStalledBodyCut: a sender that sends its headers and then nothing is
+// cut by the connection's read deadline once the grace has passed, not
+// after max_body_read_time.
+func TestStalledBodyCut(t *testing.T) {
+	h := NewHandler(Options{Appender: samples.New(time.Hour, 0, 0), Observer: &fakeObserver{}, MaxBodyBytes: 1 << 16,
+		Limits: Limits{MinBodyRate: 1024, BodyRateGrace: 200 * time.Millisecond, MaxBodyReadTime: time.Minute}, Now: func() time.Time { return t0 }})
+	srv := httptest.NewServer(h.Push())
+	defer srv.Close()
+	start := time.Now()
+	got := <-slowClient(srv.Listener.Addr().String(), "stalled", time.Hour, 30*time.Second)
+	if !strings.Contains(got, "408") {
+		t.Errorf("got %q, want 408", got)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("cut after %s, want about the 200ms grace", d)
+	}
+}
