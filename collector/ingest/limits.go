@@ -237,7 +237,7 @@ func (h *Handler) overloaded(reason, endpoint, remote string) {
 	logNow, suppressed := l.overloadLog.allow(time.Now())
 	l.mu.Unlock()
 	if logNow {
-		h.opts.Logger.Warn("ingest request refused: the collector is at its limits", "reason", reason, "endpoint", endpoint,
+		h.opts.Logger.Warn("ingest request refused: an ingest limit was reached", "reason", reason, "endpoint", endpoint,
 			"remote_addr", remote, "suppressed_since_last", suppressed)
 	}
 }
@@ -394,7 +394,7 @@ func (h *Handler) bodyError(w http.ResponseWriter, err error) (int, error) {
 	case errors.As(err, &mbe) || errors.Is(err, errBodyTooLarge):
 		return http.StatusRequestEntityTooLarge, fmt.Errorf("body larger than %d bytes", h.opts.MaxBodyBytes)
 	case errors.Is(err, errBodyTooSlow):
-		h.limits.refused.WithLabelValues(refusedSlowBody).Inc()
+		h.overloaded(refusedSlowBody, "", "")
 		return http.StatusRequestTimeout, fmt.Errorf("body not received in time: slower than %d bytes/s after %s, or longer than %s", h.opts.MinBodyRate, h.opts.BodyRateGrace, h.opts.MaxBodyReadTime)
 	case errors.Is(err, errBudget):
 		h.overloaded(refusedBodyBudget, "", "")
