@@ -364,7 +364,8 @@ func layout(cfg *config.Config, w state.Window, now time.Time, targets []state.T
 }
 
 func inventory(cfg *config.Config) state.Inventory {
-	inv := state.Inventory{AutoRegister: cfg.Inventory.AutoRegister, Allow: cfg.Inventory.AllowRegexps()}
+	inv := state.Inventory{AutoRegister: cfg.Inventory.AutoRegister, Allow: cfg.Inventory.AllowRegexps(),
+		MaxTargets: cfg.Inventory.MaxTargets, MaxNewPerMinute: cfg.Inventory.MaxNewTargetsPerMinute}
 	for _, h := range cfg.Inventory.Hosts {
 		inv.Declared = append(inv.Declared, state.Declared{Name: h.Name, Kind: state.KindHost, Labels: h.Labels})
 	}
@@ -516,12 +517,15 @@ func (c *Collector) Handler() http.Handler {
 		MaxLineBytes:  cfg.Ingest.MaxLineBytes,
 		MaxConcurrent: cfg.Ingest.MaxConcurrentRequests,
 		MaxAge:        maxAge,
+		Limits:        ingest.LimitsFromConfig(cfg.Ingest),
 		Logger:        c.logger.With("component", "ingest"),
 		Registerer:    c.registry,
 	})
 	mux.Handle("POST "+wire.PushPath, c.auth.Require(config.RoleAgent, in.Push()))
 	mux.Handle("POST /write", ingest.V1Credentials(c.auth.Require(config.RoleAgent, in.WriteV1())))
 	mux.Handle("POST /api/v2/write", c.auth.Require(config.RoleAgent, in.WriteV2()))
+	// What InfluxDB clients (Telegraf) expect of a write target.
+	ingest.RegisterInfluxAPI(mux, c.auth)
 	(&api.API{Incidents: c.store, Actions: c.incidents, Targets: c.tracker, Alerts: c.rules, Maintenance: maintenanceBook{c}, Audit: c.store, Notifications: c.store, Auth: c.auth, Logger: c.logger}).Register(mux)
 
 	// One bad series (a label that is not UTF-8) is logged and left out;

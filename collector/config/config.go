@@ -78,14 +78,16 @@ func Default() *Config {
 				Notifications: yamlconf.Duration(90 * 24 * time.Hour),
 			},
 		},
-		Ingest: Ingest{MaxBodyBytes: 32 << 20, MaxLineBytes: 64 << 10, MaxSeriesPerTarget: 20_000, MaxConcurrentRequests: 64},
+		Ingest: Ingest{MaxBodyBytes: 32 << 20, MaxLineBytes: 64 << 10, MaxSeriesPerTarget: 20_000, MaxConcurrentRequests: 64,
+			MaxBodyReadTime: yamlconf.Duration(time.Minute), MinBodyRate: 1024, BodyRateGrace: yamlconf.Duration(5 * time.Second),
+		},
 		Availability: Availability{
 			DownAfterIntervals:  3,
 			DefaultPushInterval: yamlconf.Duration(15 * time.Second),
 			CheckInterval:       yamlconf.Duration(time.Second),
 			CheckFailures:       2,
 		},
-		Inventory: Inventory{AutoRegister: true},
+		Inventory: Inventory{AutoRegister: true, MaxTargets: 10_000, MaxNewTargetsPerMinute: 600},
 		SNMP:      SNMP{MaxConcurrentPolls: 64},
 		Rules:     Rules{EvaluationInterval: yamlconf.Duration(15 * time.Second), OutageTolerance: yamlconf.Duration(time.Hour)},
 	}
@@ -129,6 +131,7 @@ func LoadFile(path string) (*Config, error) {
 // idempotent.
 func (c *Config) ApplyDefaults() {
 	c.Availability.applyDefaults()
+	c.Ingest.applyDefaults()
 	for i := range c.Checks {
 		c.Checks[i].ApplyDefaults()
 	}

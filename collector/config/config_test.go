@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -36,6 +37,12 @@ func TestLoadErrors(t *testing.T) {
 		{"maintenance window errors", "maintenance:\n  - {name: upgrade, targets: [db1], start: 'tomorrow', end: '2026-11-28T22:00:00Z'}\n  - {name: backwards, selector: {group: erp}, start: '2026-11-29T02:00:00Z', end: '2026-11-28T22:00:00Z'}\n  - {name: nothing, start: '2026-11-28T22:00:00Z', end: '2026-11-29T22:00:00Z'}\n", []string{
 			`maintenance[0].start: window "upgrade": want an RFC 3339 time`, `maintenance[1].end: window "backwards": end must be after start`, `maintenance[2]: window "nothing": set targets, a selector or services`}},
 		{"bad allow regexp", "inventory: {allow: ['web[']}\n", []string{"inventory.allow[0]: invalid regular expression"}},
+		{"negative target limits", "inventory: {max_targets: -1, max_new_targets_per_minute: -5}\n", []string{
+			"inventory.max_targets: must not be negative (0: no limit)", "inventory.max_new_targets_per_minute: must not be negative (0: no limit)"}},
+		{"bad body limits", "ingest: {max_concurrent_requests: 8, max_concurrent_per_sender: 9, max_body_read_time: 500ms, min_body_rate: -1, body_rate_grace: 10ms, max_body_bytes: 4096, max_body_bytes_in_flight: 2048}\n", []string{
+			"ingest.max_concurrent_per_sender: must be from 0 (a quarter of max_concurrent_requests) to max_concurrent_requests (8)",
+			"ingest.max_body_read_time: must be at least 1s", "ingest.min_body_rate: must not be negative (0: no minimum)",
+			"ingest.body_rate_grace: must be from 100ms to max_body_read_time", "ingest.max_body_bytes_in_flight: must be at least max_body_bytes (4096)"}},
 		{"objective not a number", "services:\n  - {name: a, objective: .nan, components: {targets: [x]}}\n", []string{`services[0].objective: service "a": objective must be a percentage between 0 and 100`}},
 		{"near breach not a number", "incidents: {near_breach: .nan}\n", []string{"incidents.near_breach: must be between 0 and 1"}},
 		{"insecure trap user", "snmp:\n  traps:\n    listen_address: '127.0.0.1:1162'\n    v3: {username: u, security_level: authPriv, auth_protocol: MD5, auth_passphrase: aaaaaaaa, priv_protocol: DES, priv_passphrase: bbbbbbbb}\n", []string{
@@ -463,4 +470,38 @@ func TestEveryFileKeyResolved(t *testing.T) {
 		c.Rules.Files = nil
 		return c.Resolve(dir)
 	})
+}
+
+// TestLimitKeysInExample: every key of the ingest and inventory sections
+// is shown in deploy/examples/collector.yml, which documents them.
+func TestLimitKeysInExample(t *testing.T) {
+	data, err := os.ReadFile("../../deploy/examples/collector.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for section, typ := range map[string]reflect.Type{"ingest": reflect.TypeFor[Ingest](), "inventory": reflect.TypeFor[Inventory]()} {
+		at := strings.Index(string(data), "\n"+section+":\n")
+		if at < 0 {
+			t.Fatalf("no %s section", section)
+		}
+		body := string(data[at+len(section)+3:])
+		if end := regexp.MustCompile(`\n[a-z]`).FindStringIndex(body); end != nil {
+			body = body[:end[0]]
+		}
+		for f := range typ.Fields() {
+			key, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+			if !strings.Contains(body, "\n  "+key+":") {
+				t.Errorf("%s.%s is not in deploy/examples/collector.yml", section, key)
+			}
+		}
+	}
+	c, err := Load("collector.yml", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := Default()
+	d.Ingest.applyDefaults()
+	if c.Inventory.MaxTargets != d.Inventory.MaxTargets || c.Inventory.MaxNewTargetsPerMinute != d.Inventory.MaxNewTargetsPerMinute || c.Ingest != d.Ingest {
+		t.Errorf("the example's limits differ from the defaults: got %+v %+v, want %+v %+v", c.Ingest, c.Inventory, d.Ingest, d.Inventory)
+	}
 }

@@ -17,6 +17,22 @@ type Ingest struct {
 	MaxSeriesPerTarget int `yaml:"max_series_per_target"`
 	// MaxConcurrentRequests are decoded at once; more get 429.
 	MaxConcurrentRequests int `yaml:"max_concurrent_requests"`
+	// MaxConcurrentPerSender is one sender's share of
+	// MaxConcurrentRequests (a push's host, a write's token); more get
+	// 429. 0: a quarter of MaxConcurrentRequests.
+	MaxConcurrentPerSender int `yaml:"max_concurrent_per_sender"`
+	// MaxBodyReadTime bounds the time to read a whole body (408 beyond).
+	MaxBodyReadTime yamlconf.Duration `yaml:"max_body_read_time"`
+	// MinBodyRate (bytes per second) is the slowest a body may come once
+	// BodyRateGrace has passed (408 below); 0: no minimum.
+	MinBodyRate int64 `yaml:"min_body_rate"`
+	// BodyRateGrace is how long a body may be slower than MinBodyRate.
+	BodyRateGrace yamlconf.Duration `yaml:"body_rate_grace"`
+	// MaxBodyBytesInFlight bounds the body bytes held in memory, after
+	// decompression, across concurrent requests; requests beyond wait a
+	// second, then get 503 with Retry-After. At least MaxBodyBytes;
+	// default: 128 MiB, or twice MaxBodyBytes when that is more.
+	MaxBodyBytesInFlight int64 `yaml:"max_body_bytes_in_flight"`
 }
 
 // Availability sets how target states are decided.
@@ -48,6 +64,27 @@ func (in *Ingest) validate(p *yamlconf.Problems) {
 	}
 	if in.MaxConcurrentRequests < 1 {
 		p.Addf("ingest.max_concurrent_requests", "must be at least 1")
+	}
+	if in.MaxConcurrentPerSender < 0 || in.MaxConcurrentPerSender > in.MaxConcurrentRequests {
+		p.Addf("ingest.max_concurrent_per_sender", "must be from 0 (a quarter of max_concurrent_requests) to max_concurrent_requests (%d)", in.MaxConcurrentRequests)
+	}
+	if in.MaxBodyReadTime.D() < time.Second {
+		p.Addf("ingest.max_body_read_time", "must be at least 1s")
+	}
+	if in.MinBodyRate < 0 {
+		p.Addf("ingest.min_body_rate", "must not be negative (0: no minimum)")
+	}
+	if in.BodyRateGrace.D() < 100*time.Millisecond || in.BodyRateGrace > in.MaxBodyReadTime {
+		p.Addf("ingest.body_rate_grace", "must be from 100ms to max_body_read_time")
+	}
+	if in.MaxBodyBytesInFlight < in.MaxBodyBytes {
+		p.Addf("ingest.max_body_bytes_in_flight", "must be at least max_body_bytes (%d)", in.MaxBodyBytes)
+	}
+}
+
+func (in *Ingest) applyDefaults() {
+	if in.MaxBodyBytesInFlight == 0 {
+		in.MaxBodyBytesInFlight = max(128<<20, 2*in.MaxBodyBytes)
 	}
 }
 

@@ -19,6 +19,14 @@ type Inventory struct {
 	// Allow restricts auto-registration to names matching one of these
 	// regular expressions (anchored). Empty: any name.
 	Allow []string `yaml:"allow"`
+	// MaxTargets bounds the hosts tracked (declared ones included;
+	// devices, interfaces and checks are configured, not counted): a host that would register itself beyond it is refused
+	// (403, its lines rejected naming it) and counted. Declared hosts are
+	// always admitted. 0: no limit.
+	MaxTargets int `yaml:"max_targets"`
+	// MaxNewTargetsPerMinute bounds how many hosts may register
+	// themselves per minute (beyond: 429, lines rejected). 0: no limit.
+	MaxNewTargetsPerMinute int `yaml:"max_new_targets_per_minute"`
 }
 
 // InventoryHost is one declared host.
@@ -42,6 +50,12 @@ func (i *Inventory) validate(p *yamlconf.Problems) {
 				p.Addf(hp+".labels."+k, "invalid or reserved label name %q", k)
 			}
 		}
+	}
+	if i.MaxTargets < 0 {
+		p.Addf("inventory.max_targets", "must not be negative (0: no limit)")
+	}
+	if i.MaxNewTargetsPerMinute < 0 {
+		p.Addf("inventory.max_new_targets_per_minute", "must not be negative (0: no limit)")
 	}
 	for j, a := range i.Allow {
 		if _, err := regexp.Compile(a); err != nil {

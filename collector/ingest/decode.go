@@ -44,6 +44,10 @@ type DecodeOptions struct {
 	// its distinct values are returned in Result.Hosts. A line whose host
 	// tag is not a valid hostname is rejected.
 	HostTag string
+	// AdmitHost, when set (with HostTag), is called at the first line of
+	// each host of the payload, before any of its samples is stored; when
+	// it returns an error, every line of that host is rejected with it.
+	AdmitHost func(host string) error
 	// MaxAge and MaxAhead bound the timestamps accepted, relative to Now
 	// (0: no bound). A line outside is rejected: a sample far in the
 	// future would make every later sample of its series out of order.
@@ -64,6 +68,8 @@ type Result struct {
 	// a tag that may not become a label (or a host tag that is no
 	// hostname), a timestamp outside [Now-MaxAge, Now+MaxAhead].
 	RejectedSyntax, RejectedTooLong, RejectedNoField, RejectedLabel, RejectedTime int
+	// RejectedHost counts lines of hosts AdmitHost refused.
+	RejectedHost int
 	// Samples the store refused, by reason.
 	RefusedOutOfOrder, RefusedSeriesLimit, RefusedOther int
 
@@ -78,7 +84,7 @@ type Result struct {
 
 // Rejected is the number of lines refused for any reason.
 func (r *Result) Rejected() int {
-	return r.RejectedSyntax + r.RejectedTooLong + r.RejectedNoField + r.RejectedLabel + r.RejectedTime
+	return r.RejectedSyntax + r.RejectedTooLong + r.RejectedNoField + r.RejectedLabel + r.RejectedTime + r.RejectedHost
 }
 
 // Refused is the number of samples the store refused.
@@ -98,6 +104,7 @@ type Decoder struct {
 	name        []byte         // the metric name being built
 	body        []byte         // the payload being decoded
 	hostsSeen   map[string]struct{}
+	hostsBad    map[string]error // hosts AdmitHost refused
 }
 
 type tag struct{ k, v string }
@@ -114,6 +121,7 @@ var (
 	errNoField     = errors.New("no field")
 	errBadLabel    = errors.New("invalid tag")
 	errOutOfWindow = errors.New("timestamp outside the accepted window")
+	errHostRefused = errors.New("host refused")
 )
 
 // reasonError is a line's error that says why (errors.Is(err, reason))
@@ -140,6 +148,7 @@ func (d *Decoder) Decode(body []byte, o DecodeOptions, app Appender) Result {
 			d.hostsSeen = map[string]struct{}{}
 		}
 		clear(d.hostsSeen)
+		clear(d.hostsBad)
 	}
 	dec := lineprotocol.NewDecoderWithBytes(body)
 	logical := 0
@@ -147,6 +156,9 @@ func (d *Decoder) Decode(body []byte, o DecodeOptions, app Appender) Result {
 		logical++
 		res.Lines++
 		ts, err := d.line(dec, o, &res)
+		if err == nil && o.HostTag != "" && o.AdmitHost != nil {
+			err = d.admitHost(o)
+		}
 		if err != nil {
 			switch {
 			case errors.Is(err, errNoField):
@@ -155,6 +167,8 @@ func (d *Decoder) Decode(body []byte, o DecodeOptions, app Appender) Result {
 				res.RejectedLabel++
 			case errors.Is(err, errOutOfWindow):
 				res.RejectedTime++
+			case errors.Is(err, errHostRefused):
+				res.RejectedHost++
 			default:
 				res.RejectedSyntax++
 			}
@@ -221,6 +235,31 @@ func (d *Decoder) Decode(body []byte, o DecodeOptions, app Appender) Result {
 	}
 	res.Lines += res.RejectedTooLong
 	return res
+}
+
+// admitHost asks o.AdmitHost about the host of the line just parsed, once
+// per host and payload, and returns the refusal of a refused one.
+func (d *Decoder) admitHost(o DecodeOptions) error {
+	for _, t := range d.tags {
+		if t.k != o.HostTag {
+			continue
+		}
+		if _, ok := d.hostsSeen[t.v]; ok {
+			return nil
+		}
+		if err, ok := d.hostsBad[t.v]; ok {
+			return err
+		}
+		if err := o.AdmitHost(t.v); err != nil {
+			if d.hostsBad == nil {
+				d.hostsBad = map[string]error{}
+			}
+			err = &reasonError{errHostRefused, err}
+			d.hostsBad[strings.Clone(t.v)] = err
+			return err
+		}
+	}
+	return nil
 }
 
 // prescan turns lines longer than max into comments, so the decoder skips

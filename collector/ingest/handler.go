@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -29,6 +28,13 @@ import (
 // allow-list); pushes from others get 403. AgentID returns the agent ID
 // pinned to a known target (ok false for an unknown one), so pushes and
 // goodbyes from another agent can be refused.
+//
+// An Observer may also implement AdmitAt(name, now) error, saying why a
+// host may not report (state.ErrNotAllowed, or a *state.LimitError beyond
+// the target limits: a push then gets 403 or 429 with the reason, lines
+// of /write are rejected naming the host), and Alive(ctx, name, id, now)
+// (bool, error), told of pushes refused because the collector is
+// overloaded, which still prove their host alive; state.Tracker does.
 type Observer interface {
 	Admit(name string) bool
 	AgentID(name string) (id string, ok bool)
@@ -52,9 +58,12 @@ type Options struct {
 	// replay after an outage) or more than MaxAhead ahead of Now (0:
 	// DefaultMaxAhead) is rejected.
 	MaxAge, MaxAhead time.Duration
-	Logger           *slog.Logger
-	Registerer       prometheus.Registerer
-	Now              func() time.Time // nil: time.Now
+	// Limits keep one slow or hostile sender from taking the capacity
+	// of every other; the zero value gives the defaults.
+	Limits
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer
+	Now        func() time.Time // nil: time.Now
 }
 
 // Endpoint names, as used in metric labels.
@@ -68,9 +77,10 @@ const (
 // (wrap each with auth.Require; V1Credentials adapts InfluxDB 1.x
 // credentials first).
 type Handler struct {
-	opts Options
-	pool sync.Pool
-	sem  chan struct{}
+	opts   Options
+	pool   sync.Pool
+	sem    chan struct{}
+	limits limits
 
 	mu      sync.Mutex
 	lastSeq map[string]uint64 // by host ID
@@ -117,7 +127,7 @@ func NewHandler(opts Options) *Handler {
 			Name: "nines_ingest_lines_total", Help: "Line-protocol lines accepted, by endpoint.",
 		}, []string{"endpoint"}),
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "nines_ingest_lines_rejected_total", Help: "Line-protocol lines rejected, by endpoint and reason (syntax, too_long, no_numeric_field, invalid_tag, out_of_window).",
+			Name: "nines_ingest_lines_rejected_total", Help: "Line-protocol lines rejected, by endpoint and reason (syntax, too_long, no_numeric_field, invalid_tag, out_of_window, target_limit).",
 		}, []string{"endpoint", "reason"}),
 		points: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "nines_ingest_points_total", Help: "Samples stored from ingested lines, by endpoint.",
@@ -148,6 +158,7 @@ func NewHandler(opts Options) *Handler {
 		}, []string{"endpoint"}),
 	}
 	h.pool.New = func() any { return &Decoder{} }
+	h.initLimits()
 	for _, r := range rejectReasons {
 		for _, e := range []string{EndpointPush, EndpointWriteV1, EndpointWriteV2} {
 			h.rejected.WithLabelValues(e, r)
@@ -166,7 +177,7 @@ func NewHandler(opts Options) *Handler {
 }
 
 // rejectReasons are the reason labels of nines_ingest_lines_rejected_total.
-var rejectReasons = []string{"syntax", "too_long", "no_numeric_field", "invalid_tag", "out_of_window"}
+var rejectReasons = []string{"syntax", "too_long", "no_numeric_field", "invalid_tag", "out_of_window", "target_limit"}
 
 // Reasons of nines_ingest_identity_refused_total.
 const (
@@ -199,6 +210,8 @@ func v2Error(w http.ResponseWriter, code int, msg string) {
 		c = "too many requests"
 	case http.StatusUnsupportedMediaType:
 		c = "unsupported media type"
+	case http.StatusServiceUnavailable:
+		c = "unavailable"
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
@@ -211,13 +224,21 @@ func (h *Handler) serve(endpoint string, ew errorWriter, fn func(w http.Response
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		defer func() { h.latency.WithLabelValues(endpoint).Observe(time.Since(start).Seconds()) }()
+		// One sender gets a share of the slots, so it cannot take them
+		// all; a refused push still counts as its host's sign of life.
+		key := senderKey(endpoint, r)
+		if !h.enter(key) {
+			h.refuse(w, r, endpoint, ew, refusedSenderLimit, http.StatusTooManyRequests,
+				fmt.Sprintf("more than %d concurrent ingest requests from this sender; retry later", h.opts.MaxConcurrentPerSender))
+			return
+		}
+		defer h.leave(key)
 		select {
 		case h.sem <- struct{}{}:
 			defer func() { <-h.sem }()
 		default:
-			w.Header().Set("Retry-After", "1")
-			h.requests.WithLabelValues(endpoint, "429").Inc()
-			ew(w, http.StatusTooManyRequests, fmt.Sprintf("more than %d concurrent ingest requests; retry later", h.opts.MaxConcurrent))
+			h.refuse(w, r, endpoint, ew, refusedOverloaded, http.StatusTooManyRequests,
+				fmt.Sprintf("more than %d concurrent ingest requests; retry later", h.opts.MaxConcurrent))
 			return
 		}
 		code, msg := fn(w, r)
@@ -235,7 +256,7 @@ func (h *Handler) Push() http.Handler {
 	return h.serve(EndpointPush, textError, h.push)
 }
 
-func (h *Handler) push(_ http.ResponseWriter, r *http.Request) (int, string) {
+func (h *Handler) push(w http.ResponseWriter, r *http.Request) (int, string) {
 	ctx := r.Context()
 	now := h.opts.Now()
 	hostname := r.Header.Get(wire.HeaderHostname)
@@ -261,9 +282,8 @@ func (h *Handler) push(_ http.ResponseWriter, r *http.Request) (int, string) {
 	if err != nil {
 		return http.StatusBadRequest, fmt.Sprintf("bad %s header: %v", wire.HeaderLabels, err)
 	}
-	if !h.opts.Observer.Admit(hostname) {
-		h.notAdmitted.Inc()
-		return http.StatusForbidden, fmt.Sprintf("host %q is not in the inventory and may not register itself", hostname)
+	if err := h.admit(hostname, now); err != nil {
+		return admitRefusal(w, hostname, err)
 	}
 	goodbye := r.Header.Get(wire.HeaderGoodbye) != ""
 	id, code, msg := h.identify(hostname, agentID, goodbye, r.RemoteAddr, now)
@@ -293,8 +313,13 @@ func (h *Handler) push(_ http.ResponseWriter, r *http.Request) (int, string) {
 		h.record(hostID, seq)
 		return http.StatusNoContent, ""
 	}
-	body, code, err := h.readBody(r)
+	rsv := &reservation{b: h.limits.budget}
+	defer rsv.release()
+	body, code, err := h.readBody(w, r, rsv)
 	if err != nil {
+		if code == http.StatusServiceUnavailable {
+			h.alive(r, EndpointPush) // refused for want of memory: the host is alive
+		}
 		return code, err.Error()
 	}
 	extra := make([]labels.Label, 0, len(hostLabels)+1)
@@ -308,6 +333,11 @@ func (h *Handler) push(_ http.ResponseWriter, r *http.Request) (int, string) {
 	obs := state.Observation{Name: hostname, ID: id, Labels: hostLabels, Interval: interval,
 		MetricsAddress: metricsAddress(r.Header.Get(wire.HeaderMetricsAddress), r.RemoteAddr)}
 	if err := h.opts.Observer.Observe(ctx, obs, now); err != nil {
+		var le *state.LimitError
+		if errors.As(err, &le) { // another push took the last room since admit
+			h.countAdmit(err)
+			return admitRefusal(w, hostname, err)
+		}
 		h.opts.Logger.Error("record host state", "host", hostname, "err", err)
 	}
 	return h.outcome(res, hostname)
@@ -317,7 +347,7 @@ func (h *Handler) push(_ http.ResponseWriter, r *http.Request) (int, string) {
 // u/p (see V1Credentials). The "host" tag of each line names the target.
 func (h *Handler) WriteV1() http.Handler {
 	return h.serve(EndpointWriteV1, v1Error, func(w http.ResponseWriter, r *http.Request) (int, string) {
-		return h.write(EndpointWriteV1, r, r.URL.Query().Get("db"))
+		return h.write(EndpointWriteV1, w, r, r.URL.Query().Get("db"))
 	})
 }
 
@@ -325,17 +355,19 @@ func (h *Handler) WriteV1() http.Handler {
 // bucket, precision, "Authorization: Token ...".
 func (h *Handler) WriteV2() http.Handler {
 	return h.serve(EndpointWriteV2, v2Error, func(w http.ResponseWriter, r *http.Request) (int, string) {
-		return h.write(EndpointWriteV2, r, r.URL.Query().Get("bucket"))
+		return h.write(EndpointWriteV2, w, r, r.URL.Query().Get("bucket"))
 	})
 }
 
-func (h *Handler) write(endpoint string, r *http.Request, db string) (int, string) {
+func (h *Handler) write(endpoint string, w http.ResponseWriter, r *http.Request, db string) (int, string) {
 	now := h.opts.Now()
 	prec, err := ParsePrecision(r.URL.Query().Get("precision"))
 	if err != nil {
 		return http.StatusBadRequest, err.Error()
 	}
-	body, code, err := h.readBody(r)
+	rsv := &reservation{b: h.limits.budget}
+	defer rsv.release()
+	body, code, err := h.readBody(w, r, rsv)
 	if err != nil {
 		return code, err.Error()
 	}
@@ -348,25 +380,43 @@ func (h *Handler) write(endpoint string, r *http.Request, db string) (int, strin
 		// unless the line has a db tag of its own.
 		extra = []labels.Label{{Name: "db", Value: db}}
 	}
-	res := h.decode(endpoint, body, h.decodeOptions(prec, now, extra, "host"))
-	for _, host := range res.Hosts {
-		// Samples of hosts outside the inventory are kept (they are data);
-		// only availability tracking is limited to admitted hosts.
-		if !h.opts.Observer.Admit(host) {
-			h.notAdmitted.Inc()
-			continue
-		}
-		// Line-protocol senders have no agent ID: the target's ID is its
-		// name, unless an agent's ID is pinned to it, which stays.
-		id := host
-		if pinned, ok := h.opts.Observer.AgentID(host); ok && pinned != "" {
-			id = pinned
-		}
-		if err := h.opts.Observer.Observe(r.Context(), state.Observation{Name: host, ID: id}, now); err != nil {
-			h.opts.Logger.Error("record host state", "host", host, "err", err)
-		}
-	}
+	o := h.decodeOptions(prec, now, extra, "host")
+	// Each host is admitted (and its target created) at its first line,
+	// before any of its samples is stored: the lines of a host beyond
+	// the target limits are rejected, naming it.
+	o.AdmitHost = func(host string) error { return h.observeWritten(r.Context(), host, now) }
+	res := h.decode(endpoint, body, o)
 	return h.outcome(res, "")
+}
+
+// observeWritten records a sign of life of a host named by a written
+// line. Samples of hosts outside the inventory are kept (they are data);
+// only availability tracking is limited to admitted hosts. A new host
+// beyond the target limits gets the *state.LimitError, and its lines are
+// rejected.
+func (h *Handler) observeWritten(ctx context.Context, host string, now time.Time) error {
+	if err := h.admit(host, now); err != nil {
+		var le *state.LimitError
+		if errors.As(err, &le) {
+			return err
+		}
+		return nil
+	}
+	// Line-protocol senders have no agent ID: the target's ID is its
+	// name, unless an agent's ID is pinned to it, which stays.
+	id := host
+	if pinned, ok := h.opts.Observer.AgentID(host); ok && pinned != "" {
+		id = pinned
+	}
+	if err := h.opts.Observer.Observe(ctx, state.Observation{Name: host, ID: id}, now); err != nil {
+		var le *state.LimitError
+		if errors.As(err, &le) {
+			h.countAdmit(err)
+			return err
+		}
+		h.opts.Logger.Error("record host state", "host", host, "err", err)
+	}
+	return nil
 }
 
 func (h *Handler) decodeOptions(prec time.Duration, now time.Time, extra []labels.Label, hostTag string) DecodeOptions {
@@ -426,6 +476,7 @@ func (h *Handler) decode(endpoint string, body []byte, o DecodeOptions) Result {
 	h.rejected.WithLabelValues(endpoint, "no_numeric_field").Add(float64(res.RejectedNoField))
 	h.rejected.WithLabelValues(endpoint, "invalid_tag").Add(float64(res.RejectedLabel))
 	h.rejected.WithLabelValues(endpoint, "out_of_window").Add(float64(res.RejectedTime))
+	h.rejected.WithLabelValues(endpoint, "target_limit").Add(float64(res.RejectedHost))
 	h.points.WithLabelValues(endpoint).Add(float64(res.Points))
 	h.dropped.WithLabelValues(fieldString).Add(float64(res.Ignored))
 	h.refused.WithLabelValues("out_of_order").Add(float64(res.RefusedOutOfOrder))
@@ -480,18 +531,25 @@ func (h *Handler) record(host string, seq uint64) {
 	}
 }
 
-// readBody reads the (possibly gzip-encoded) body, bounded after
-// decompression so a gzip bomb gets 413.
-func (h *Handler) readBody(r *http.Request) ([]byte, int, error) {
-	limit := h.opts.MaxBodyBytes
-	var rd io.Reader = http.MaxBytesReader(nil, r.Body, limit)
+// readBody reads the (possibly gzip-encoded) body within the rate and
+// time limits, bounded after decompression so a gzip bomb gets 413, its
+// bytes taken from the shared budget through rsv.
+func (h *Handler) readBody(w http.ResponseWriter, r *http.Request, rsv *reservation) ([]byte, int, error) {
+	rd, done := h.bodyReader(w, r)
+	plain := rd
+	read := false
+	defer func() { done(read) }()
 	// Content codings are case-insensitive (RFC 9110 8.4.1), and x-gzip
 	// is gzip's old name.
-	switch enc := strings.TrimSpace(r.Header.Get("Content-Encoding")); strings.ToLower(enc) {
+	switch enc, lower := encodingOf(r); lower {
 	case "", "identity":
 	case "gzip", "x-gzip":
 		zr, err := gzip.NewReader(rd)
 		if err != nil {
+			if errors.Is(err, errBodyTooSlow) {
+				code, err := h.bodyError(w, err)
+				return nil, code, err
+			}
 			return nil, http.StatusBadRequest, fmt.Errorf("bad gzip body: %v", err)
 		}
 		defer zr.Close()
@@ -499,14 +557,19 @@ func (h *Handler) readBody(r *http.Request) ([]byte, int, error) {
 	default:
 		return nil, http.StatusUnsupportedMediaType, fmt.Errorf("unsupported Content-Encoding %q (want gzip or none)", enc)
 	}
-	body, err := io.ReadAll(io.LimitReader(rd, limit+1))
-	var mbe *http.MaxBytesError
-	switch {
-	case errors.As(err, &mbe) || int64(len(body)) > limit:
-		return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("body larger than %d bytes", limit)
-	case err != nil:
-		return nil, http.StatusBadRequest, fmt.Errorf("read body: %v", err)
+	size := int64(0)
+	if rd == plain {
+		// Read at once without growing; a claimed size is trusted only
+		// up to maxSizeHint, so a sender cannot reserve memory it never
+		// sends. Gzip bodies grow as they inflate.
+		size = min(max(r.ContentLength, 0), maxSizeHint)
 	}
+	body, err := h.readAll(r.Context(), rd, h.opts.MaxBodyBytes, size, rsv)
+	if err != nil {
+		code, err := h.bodyError(w, err)
+		return nil, code, err
+	}
+	read = true
 	return body, 0, nil
 }
 

@@ -149,6 +149,36 @@ type Inventory struct {
 	// on first contact, when their name matches Allow (empty: any name).
 	AutoRegister bool
 	Allow        []*regexp.Regexp
+	// MaxTargets bounds the hosts tracked (declared ones included;
+	// devices, interfaces and checks come from the configuration and
+	// are not counted): a host that would register itself beyond it is
+	// refused with a *LimitError (0: no limit). Declared hosts are always
+	// admitted.
+	MaxTargets int
+	// MaxNewPerMinute bounds how many undeclared hosts may register
+	// themselves per minute (a token bucket of that size, refilled at
+	// that rate; 0: no limit).
+	MaxNewPerMinute int
+}
+
+// Reasons of a LimitError.
+const (
+	LimitMaxTargets = "max_targets"
+	LimitNewRate    = "new_targets_rate"
+)
+
+// LimitError refuses a new target beyond the inventory's limits.
+type LimitError struct {
+	Name   string // the refused target
+	Reason string // LimitMaxTargets or LimitNewRate
+	Limit  int
+}
+
+func (e *LimitError) Error() string {
+	if e.Reason == LimitNewRate {
+		return fmt.Sprintf("new target %q refused: more than %d new targets in the last minute (inventory.max_new_targets_per_minute); retry later", e.Name, e.Limit)
+	}
+	return fmt.Sprintf("new target %q refused: the collector tracks %d hosts, its limit (inventory.max_targets)", e.Name, e.Limit)
 }
 
 // Window is a maintenance window: planned work during which the targets
@@ -297,6 +327,12 @@ type Tracker struct {
 	unwritten []Change
 	// unsaved holds target Infos not yet handed to the store, by name.
 	unsaved map[string]Info
+	// newTokens is the bucket of Inventory.MaxNewPerMinute as of newAt
+	// (newAt zero: full).
+	newTokens float64
+	newAt     time.Time
+	// hosts counts the targets of kind host, for Inventory.MaxTargets.
+	hosts int
 }
 
 // maxUnwritten bounds the changes kept while the store fails; past it
@@ -340,7 +376,18 @@ func New(ctx context.Context, store Store, opts Options, startedAt time.Time, lo
 		}
 		t.applyLabels(tg)
 	}
+	t.countHosts()
 	return t, nil
+}
+
+// countHosts recounts the targets of kind host. The caller holds mu.
+func (t *Tracker) countHosts() {
+	t.hosts = 0
+	for _, tg := range t.targets {
+		if tg.Kind == KindHost {
+			t.hosts++
+		}
+	}
 }
 
 // noteInfo queues tg's Info for the store when it differs from what was
@@ -386,6 +433,7 @@ func (t *Tracker) SetInventory(inv Inventory, now time.Time) {
 	for _, tg := range t.targets {
 		t.applyLabels(tg)
 	}
+	t.countHosts()
 }
 
 // AgentID returns the agent ID of the target called name (pinned at its
@@ -400,32 +448,67 @@ func (t *Tracker) AgentID(name string) (string, bool) {
 }
 
 // Admit reports whether a target of this name may report: declared, or
-// allowed to register itself.
+// allowed to register itself (within the inventory's limits as of the
+// last registration).
 func (t *Tracker) Admit(name string) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.admit(name)
+	return t.admit(name, KindHost, t.newAt, false) == nil
 }
 
-func (t *Tracker) admit(name string) bool {
+// AdmitAt is Admit with the reason: nil, ErrNotAllowed, or a *LimitError
+// for a new target beyond Inventory.MaxTargets or MaxNewPerMinute at now.
+// It reserves nothing: Observe decides again.
+func (t *Tracker) AdmitAt(name string, now time.Time) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.admit(name, KindHost, now, false)
+}
+
+// admit decides whether name, of kind, may report at now; consume takes
+// a token of the new-target bucket when it is a new host that may
+// register. The target limits apply to hosts only. The caller holds mu.
+func (t *Tracker) admit(name string, kind Kind, now time.Time, consume bool) error {
 	if _, ok := t.declared[name]; ok {
-		return true
+		return nil
 	}
 	if _, known := t.targets[name]; known && t.inv.AutoRegister {
-		return true
+		return nil
 	}
 	if !t.inv.AutoRegister {
-		return false
+		return ErrNotAllowed
 	}
-	if len(t.inv.Allow) == 0 {
-		return true
+	if len(t.inv.Allow) > 0 && !slices.ContainsFunc(t.inv.Allow, func(re *regexp.Regexp) bool { return re.MatchString(name) }) {
+		return ErrNotAllowed
 	}
-	for _, re := range t.inv.Allow {
-		if re.MatchString(name) {
-			return true
+	if kind != KindHost {
+		return nil
+	}
+	if m := t.inv.MaxTargets; m > 0 && t.hosts >= m {
+		return &LimitError{Name: name, Reason: LimitMaxTargets, Limit: m}
+	}
+	if m := t.inv.MaxNewPerMinute; m > 0 {
+		tokens := t.tokens(now)
+		if tokens < 1 {
+			return &LimitError{Name: name, Reason: LimitNewRate, Limit: m}
+		}
+		if consume {
+			t.newTokens, t.newAt = tokens-1, maxTime(t.newAt, now)
 		}
 	}
-	return false
+	return nil
+}
+
+// tokens is the new-target bucket's content at now. The caller holds mu.
+func (t *Tracker) tokens(now time.Time) float64 {
+	full := float64(t.inv.MaxNewPerMinute)
+	if t.newAt.IsZero() {
+		return full
+	}
+	if !now.After(t.newAt) {
+		return min(t.newTokens, full)
+	}
+	return min(full, t.newTokens+now.Sub(t.newAt).Minutes()*full)
 }
 
 // applyLabels sets tg.Labels to the sender's labels overlaid by the
@@ -452,16 +535,19 @@ func (t *Tracker) Observe(ctx context.Context, o Observation, now time.Time) err
 }
 
 func (t *Tracker) observe(o Observation, now time.Time) error {
-	if !t.admit(o.Name) {
-		return ErrNotAllowed
-	}
 	if o.Kind == "" {
 		o.Kind = KindHost
+	}
+	if err := t.admit(o.Name, o.Kind, now, true); err != nil {
+		return err
 	}
 	tg := t.targets[o.Name]
 	if tg == nil {
 		tg = &Target{Name: o.Name, Kind: o.Kind, State: Unknown, Since: now}
 		t.targets[o.Name] = tg
+		if tg.Kind == KindHost {
+			t.hosts++
+		}
 	}
 	tg.ID = o.ID
 	if o.MetricsAddress != "" {
@@ -487,6 +573,30 @@ func (t *Tracker) observe(o Observation, now time.Time) error {
 	tg.waitingSince = time.Time{}
 	t.change(tg, Up, now, "data received")
 	return nil
+}
+
+// Alive records a sign of life of a known host whose push the collector
+// refused (overloaded): the push proves the host is up, so the
+// collector's own trouble never makes it DOWN. It only moves LastSeen
+// (and a DOWN host back UP); unknown targets and pushes whose agent ID is
+// not the one pinned to the host are ignored (false).
+func (t *Tracker) Alive(ctx context.Context, name, id string, now time.Time) (bool, error) {
+	var ok bool
+	err := t.apply(ctx, name, func() error {
+		tg := t.targets[name]
+		if tg == nil || tg.Kind != KindHost || (tg.ID != "" && tg.ID != name && id != tg.ID) {
+			return nil
+		}
+		ok = true
+		if now.After(tg.LastSeen) {
+			tg.LastSeen = now
+		}
+		if tg.State == Down && t.maintenance(tg, now) == "" {
+			t.change(tg, Up, now, "push refused by the overloaded collector; the host is alive")
+		}
+		return nil
+	})
+	return ok, err
 }
 
 // Probe is the outcome of one active probe of a target: a check run by
@@ -550,6 +660,9 @@ func (t *Tracker) probed(p Probe, now time.Time) *Target {
 	if tg == nil {
 		tg = &Target{Name: p.Name, Kind: p.Kind, State: Unknown, Since: now}
 		t.targets[p.Name] = tg
+		if tg.Kind == KindHost {
+			t.hosts++
+		}
 	}
 	if p.Interval > 0 {
 		tg.Interval = p.Interval
