@@ -53,7 +53,7 @@ func Telegraf(t testing.TB, tags string) string {
 	}
 	goBin, err := exec.LookPath("go")
 	if err != nil {
-		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
+		Missing(t, "no go command on PATH to build Telegraf with", "put Go's bin directory on PATH", TelegrafOptOut)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
