@@ -10,6 +10,7 @@ import (
 
 	"github.com/ninesmon/nines/alerting"
 	"github.com/ninesmon/nines/collector/api"
+	"github.com/ninesmon/nines/collector/audit"
 	"github.com/ninesmon/nines/collector/auth"
 	"github.com/ninesmon/nines/collector/report"
 	"github.com/ninesmon/nines/collector/state"
@@ -156,33 +157,44 @@ func (u *UI) incidentAction(w http.ResponseWriter, r *http.Request) {
 	p, _ := auth.FromContext(r.Context())
 	action := r.PostFormValue("action")
 	text := strings.TrimSpace(r.PostFormValue("comment"))
-	var err error
 	ctx, now := r.Context(), u.now()
+	detail := text
+	var do func() error
 	switch action {
 	case "acknowledge":
-		err = u.opts.Actions.Acknowledge(ctx, inc.ID, p.Name, text, now)
+		do = func() error { return u.opts.Actions.Acknowledge(ctx, inc.ID, p.Name, text, now) }
 	case "assign":
 		who := strings.TrimSpace(r.PostFormValue("assignee"))
 		if who == "" {
 			u.errorPage(w, r, http.StatusBadRequest, "Assign to whom? Fill in the assignee.")
 			return
 		}
-		err = u.opts.Actions.Assign(ctx, inc.ID, p.Name, who, now)
+		detail = who
+		do = func() error { return u.opts.Actions.Assign(ctx, inc.ID, p.Name, who, now) }
 	case "comment":
 		if text == "" {
 			u.errorPage(w, r, http.StatusBadRequest, "A comment needs some text.")
 			return
 		}
-		err = u.opts.Actions.Comment(ctx, inc.ID, p.Name, text, now)
+		do = func() error { return u.opts.Actions.Comment(ctx, inc.ID, p.Name, text, now) }
 	case "resolve":
-		err = u.opts.Actions.Resolve(ctx, inc.ID, p.Name, text, now)
+		do = func() error { return u.opts.Actions.Resolve(ctx, inc.ID, p.Name, text, now) }
 	case "close":
-		err = u.opts.Actions.Close(ctx, inc.ID, p.Name, text, now)
+		do = func() error { return u.opts.Actions.Close(ctx, inc.ID, p.Name, text, now) }
 	case "reopen":
-		err = u.opts.Actions.Reopen(ctx, inc.ID, p.Name, text, now)
+		do = func() error { return u.opts.Actions.Reopen(ctx, inc.ID, p.Name, text, now) }
 	default:
 		u.errorPage(w, r, http.StatusBadRequest, "Unknown action "+strconv.Quote(action)+".")
 		return
+	}
+	// Audited first: a change the audit log cannot record is not made.
+	entry := audit.Entry{At: now, Principal: p.Name, Action: "incident." + action, Object: "incident/" + strconv.FormatInt(inc.ID, 10), Detail: detail}
+	if !u.auditFirst(w, r, entry) {
+		return
+	}
+	err := do()
+	if err != nil {
+		u.auditFailed(r, entry, err)
 	}
 	switch {
 	case errors.Is(err, alerting.ErrConflict):
@@ -193,11 +205,6 @@ func (u *UI) incidentAction(w http.ResponseWriter, r *http.Request) {
 		u.errorPage(w, r, http.StatusInternalServerError, "Could not change the incident.")
 		return
 	}
-	detail := text
-	if action == "assign" {
-		detail = strings.TrimSpace(r.PostFormValue("assignee"))
-	}
-	u.audit(r, p.Name, "incident."+action, "incident/"+strconv.FormatInt(inc.ID, 10), detail)
 	http.Redirect(w, r, "/ui/incidents/"+strconv.FormatInt(inc.ID, 10)+"?done="+action, http.StatusSeeOther)
 }
 
@@ -310,8 +317,17 @@ func (u *UI) createMaintenance(w http.ResponseWriter, r *http.Request) {
 		u.errorPage(w, r, http.StatusInternalServerError, "Could not store the maintenance window.")
 		return
 	}
+	entry := audit.Entry{At: u.now(), Principal: p.Name, Action: "maintenance.create", Object: "maintenance/" + strconv.FormatInt(win.ID, 10), Detail: win.Name}
+	if err := u.recordAudit(r, entry); err != nil {
+		// Not audited, so not kept: the window ends at once.
+		u.opts.Logger.Error("audit record: the new maintenance window is ended", "id", win.ID, "err", err)
+		if err := u.opts.Maintenance.End(r.Context(), win.ID, p.Name, u.now()); err != nil {
+			u.opts.Logger.Error("end the unaudited maintenance window", "id", win.ID, "err", err)
+		}
+		u.errorPage(w, r, http.StatusServiceUnavailable, "The audit log cannot be written, so the window was not kept. Try again later.")
+		return
+	}
 	u.opts.Logger.Info("maintenance window created", "id", win.ID, "name", win.Name, "by", p.Name)
-	u.audit(r, p.Name, "maintenance.create", "maintenance/"+strconv.FormatInt(win.ID, 10), win.Name)
 	http.Redirect(w, r, "/ui/maintenance", http.StatusSeeOther)
 }
 
@@ -322,7 +338,15 @@ func (u *UI) endMaintenance(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p, _ := auth.FromContext(r.Context())
-	switch err := u.opts.Maintenance.End(r.Context(), id, p.Name, u.now()); {
+	entry := audit.Entry{At: u.now(), Principal: p.Name, Action: "maintenance.end", Object: "maintenance/" + strconv.FormatInt(id, 10)}
+	if !u.auditFirst(w, r, entry) {
+		return
+	}
+	err = u.opts.Maintenance.End(r.Context(), id, p.Name, u.now())
+	if err != nil {
+		u.auditFailed(r, entry, err)
+	}
+	switch {
 	case errors.Is(err, api.ErrMaintenanceNotFound):
 		u.errorPage(w, r, http.StatusNotFound, err.Error())
 	case errors.Is(err, api.ErrMaintenanceFixed):
@@ -332,7 +356,6 @@ func (u *UI) endMaintenance(w http.ResponseWriter, r *http.Request) {
 		u.errorPage(w, r, http.StatusInternalServerError, "Could not end the maintenance window.")
 	default:
 		u.opts.Logger.Info("maintenance window ended", "id", id, "by", p.Name)
-		u.audit(r, p.Name, "maintenance.end", "maintenance/"+strconv.FormatInt(id, 10), "")
 		http.Redirect(w, r, "/ui/maintenance", http.StatusSeeOther)
 	}
 }

@@ -6,11 +6,14 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/ninesmon/nines/alerting"
 	"github.com/ninesmon/nines/collector/audit"
 	"github.com/ninesmon/nines/collector/auth"
 	"github.com/ninesmon/nines/collector/config"
@@ -302,5 +305,62 @@ func TestLoginRefusedWithoutAudit(t *testing.T) {
 	resp, _ := f.get(t, "/ui/wall?token=view", nil)
 	if resp.StatusCode != http.StatusServiceUnavailable || len(resp.Cookies()) != 0 {
 		t.Errorf("?token= login: %d, cookies %v; want 503 and none", resp.StatusCode, resp.Cookies())
+	}
+}
+
+// switchLog is the store's audit log, failing while full is set.
+type switchLog struct {
+	audit.Log
+	full *atomic.Bool
+}
+
+func (s switchLog) Record(ctx context.Context, e audit.Entry) error {
+	if s.full.Load() {
+		return errors.New("disk full")
+	}
+	return s.Log.Record(ctx, e)
+}
+
+// TestUIChangesRefusedWithoutAudit: through the web pages as through the
+// API, an incident action or the end of a maintenance window that the
+// audit log cannot record is refused with 503 and not made.
+func TestUIChangesRefusedWithoutAudit(t *testing.T) {
+	full := &atomic.Bool{}
+	f := newSecFixture(t, func(o *web.Options) { o.Audit = switchLog{Log: o.Audit, full: full} })
+	ctx := context.Background()
+	inc := &alerting.Incident{DedupKey: "k", Group: "g", Rule: "R", Title: "web1 down", Target: "web1",
+		Priority: alerting.P1, Status: alerting.StatusOpen, OpenedAt: time.Now()}
+	if err := f.store.InsertIncident(ctx, inc); err != nil {
+		t.Fatal(err)
+	}
+	_, op := f.login(t, "op", "")
+	_, page := f.get(t, "/ui/incidents/1", op)
+	m := csrfRE.FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("no CSRF token on the incident page:\n%s", page)
+	}
+	post := func(path string, form url.Values) int {
+		req, _ := http.NewRequest("POST", f.srv.URL+path, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.AddCookie(op)
+		resp, _ := do(t, req)
+		return resp.StatusCode
+	}
+	full.Store(true)
+	if code := post("/ui/incidents/1", url.Values{"action": {"acknowledge"}, "csrf": {m[1]}}); code != http.StatusServiceUnavailable {
+		t.Errorf("acknowledging with the audit log full: %d, want 503", code)
+	}
+	if code := post("/ui/maintenance/1/end", url.Values{"csrf": {m[1]}}); code != http.StatusServiceUnavailable {
+		t.Errorf("ending a window with the audit log full: %d, want 503", code)
+	}
+	if got := len(f.actions.done); got != 0 {
+		t.Errorf("changes made without their audit row: %v", f.actions.done)
+	}
+	full.Store(false)
+	if code := post("/ui/incidents/1", url.Values{"action": {"acknowledge"}, "csrf": {m[1]}}); code != http.StatusSeeOther {
+		t.Errorf("acknowledging: %d, want 303", code)
+	}
+	if rows := f.auditRows(t, "incident.acknowledge"); len(rows) != 1 {
+		t.Errorf("audit rows: %+v, want one", rows)
 	}
 }

@@ -133,6 +133,32 @@ func (u *UI) audit(r *http.Request, principal, action, object, detail string) {
 	api.Record(r.Context(), u.opts.Audit, u.opts.Logger, audit.Entry{At: u.now(), Principal: principal, Action: action, Object: object, Detail: detail})
 }
 
+// recordAudit writes an audit entry (none without an audit log).
+func (u *UI) recordAudit(r *http.Request, e audit.Entry) error {
+	if u.opts.Audit == nil {
+		return nil
+	}
+	return u.opts.Audit.Record(r.Context(), e)
+}
+
+// auditFirst records a change before it is made; when the audit log
+// cannot be written it answers 503 and reports false: a change that must
+// be audited is refused rather than made unrecorded.
+func (u *UI) auditFirst(w http.ResponseWriter, r *http.Request, e audit.Entry) bool {
+	if err := u.recordAudit(r, e); err != nil {
+		u.opts.Logger.Error("audit record: change refused", "action", e.Action, "object", e.Object, "err", err)
+		u.errorPage(w, r, http.StatusServiceUnavailable, "The audit log cannot be written, so nothing was changed. Try again later.")
+		return false
+	}
+	return true
+}
+
+// auditFailed records that an audited change then failed.
+func (u *UI) auditFailed(r *http.Request, e audit.Entry, err error) {
+	e.At, e.Action, e.Detail = u.now(), e.Action+".failed", err.Error()
+	api.Record(r.Context(), u.opts.Audit, u.opts.Logger, e)
+}
+
 // Register mounts the UI on mux.
 func (u *UI) Register(mux *http.ServeMux) {
 	static, _ := fs.Sub(files, "assets")
