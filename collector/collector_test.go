@@ -537,7 +537,7 @@ func TestTrapsConfiguredAsTheExample(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := os.WriteFile(filepath.Join(dir, "c.yml"), []byte(`web: {listen_address: "`+freeAddr(t)+`"}
+	c := buildCollector(t, dir, `web: {listen_address: "`+freeAddr(t)+`"}
 storage: {path: n.db}
 devices:
   - {name: ups1, address: "127.0.0.1:1", community: x, interval: 1h, timeout: 1s}
@@ -554,21 +554,8 @@ snmp:
       priv_passphrase_file: traps-priv
       allow_insecure: false
     allow_unknown_sources: false
-`), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.LoadFile(filepath.Join(dir, "c.yml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	c, err := New(ctx, cfg, slog.New(slog.DiscardHandler), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- c.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+`)
+	runCollector(t, c)
 	<-c.traps.Listening()
 	send := func(args ...string) {
 		t.Helper()

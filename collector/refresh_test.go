@@ -3,17 +3,13 @@ package collector
 import (
 	"context"
 	"encoding/json"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/ninesmon/nines/alerting"
-	"github.com/ninesmon/nines/collector/config"
 )
 
 // TestRefreshAlerts: an Alertmanager receiver in API mode is sent the
@@ -36,23 +32,11 @@ func TestRefreshAlerts(t *testing.T) {
 	defer am.Close()
 	// A collector built, not run: no dispatcher or refresh task of its
 	// own posts meanwhile.
-	dir := t.TempDir()
-	path := filepath.Join(dir, "c.yml")
-	if err := os.WriteFile(path, []byte(`storage: {path: n.db}
+	c := buildCollector(t, t.TempDir(), `storage: {path: n.db}
 receivers:
   - {name: am, alertmanager: {url: "`+am.URL+`", mode: api}}
   - {name: hook, webhook: {url: "`+am.URL+`/hook", secret: s}}
-`), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.LoadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := New(context.Background(), cfg, slog.New(slog.DiscardHandler), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+`)
 	t.Cleanup(func() { c.store.Close() })
 	ctx := context.Background()
 	now := time.Now()

@@ -4,16 +4,12 @@ import (
 	"context"
 	"errors"
 	"io"
-	"log/slog"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/ninesmon/nines/collector/config"
 	"github.com/ninesmon/nines/collector/store"
 )
 
@@ -37,27 +33,13 @@ func (f *fullStore) Alive(ctx context.Context, id int64, now time.Time) error {
 // collector says so: /-/ready answers 503 naming the failed write (it
 // was a fixed "Ready"), and nines_store_write_errors_total counts it.
 func TestReadyReportsStoreFailure(t *testing.T) {
-	dir := t.TempDir()
 	addr := freeAddr(t)
-	path := filepath.Join(dir, "c.yml")
-	if err := os.WriteFile(path, []byte("web: {listen_address: \""+addr+"\", metrics_public: true}\nstorage: {path: n.db}\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.LoadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	c, err := New(ctx, cfg, slog.New(slog.DiscardHandler), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := buildCollector(t, t.TempDir(), "web: {listen_address: \""+addr+"\", metrics_public: true}\nstorage: {path: n.db}\n")
 	fs := &fullStore{Store: c.store}
 	fs.full.Store(true)
 	c.store = fs
-	done := make(chan error, 1)
-	go func() { done <- c.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+	runCollector(t, c)
+	ctx := context.Background()
 	<-c.Listening()
 	get := func(p string) (int, string) {
 		resp, err := http.Get("http://" + addr + p)
