@@ -3,6 +3,7 @@ package host
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 
 	"github.com/shirou/gopsutil/v3/cpu"
@@ -62,7 +63,21 @@ func (SystemPS) LoadAvg(ctx context.Context) (*load.AvgStat, error) {
 	return load.AvgWithContext(ctx)
 }
 
-func (SystemPS) Misc(ctx context.Context) (*load.MiscStat, error) { return load.MiscWithContext(ctx) }
+func (SystemPS) Misc(ctx context.Context) (*load.MiscStat, error) {
+	m, err := load.MiscWithContext(ctx)
+	return m, unsupported(err)
+}
+
+// unsupported turns gopsutil's "not implemented yet" (a function this OS
+// lacks, such as load.Misc and host.Users on Windows; its sentinel is in
+// an internal package) into errors.ErrUnsupported, which collectors treat
+// as "no such metric here" rather than a failure.
+func unsupported(err error) error {
+	if err != nil && err.Error() == "not implemented yet" {
+		return fmt.Errorf("%w: %v", errors.ErrUnsupported, err)
+	}
+	return err
+}
 
 func (SystemPS) DiskIO(ctx context.Context) (map[string]disk.IOCountersStat, error) {
 	return disk.IOCountersWithContext(ctx)
@@ -81,7 +96,7 @@ func (SystemPS) Users(ctx context.Context) ([]gohost.UserStat, error) {
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
-	return users, err
+	return users, unsupported(err)
 }
 
 func (SystemPS) Temperatures(ctx context.Context) ([]gohost.TemperatureStat, error) {

@@ -18,7 +18,8 @@ type systemCollector struct{ ps PS }
 // users: node_boot_time_seconds, node_procs_running, node_procs_blocked,
 // node_forks_total, node_context_switches_total, node_processes_threads
 // (Linux) (node_exporter's names), nines_processes and
-// nines_users_logged_in.
+// nines_users_logged_in. A figure the OS lacks (gopsutil has no process
+// counts or login sessions on Windows) is left out, not a failure.
 func (c *systemCollector) Collect(ctx context.Context, b *Batch) error {
 	var errs []error
 	if bt, err := c.ps.BootTime(ctx); err == nil {
@@ -33,7 +34,7 @@ func (c *systemCollector) Collect(ctx context.Context, b *Batch) error {
 		b.AddCounter("node", "forks_total", float64(m.ProcsCreated))
 		b.AddCounter("node", "context_switches_total", float64(m.Ctxt))
 		b.Add("nines", "processes", float64(m.ProcsTotal))
-	} else {
+	} else if !errors.Is(err, errors.ErrUnsupported) { // Windows has no such figures
 		errs = append(errs, err)
 	}
 	if n, err := c.ps.Threads(ctx); err == nil {
@@ -41,7 +42,7 @@ func (c *systemCollector) Collect(ctx context.Context, b *Batch) error {
 	} // not on every OS: not an error
 	if users, err := c.ps.Users(ctx); err == nil {
 		b.Add("nines_users", "logged_in", float64(len(users)))
-	} else {
+	} else if !errors.Is(err, errors.ErrUnsupported) { // not on Windows yet
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
