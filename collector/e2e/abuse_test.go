@@ -172,6 +172,20 @@ push:
 	code := do("POST", "/write?db=x", e2eAgentToken, nil, []byte("cpu,host= =\x00 usage=\n,,,\n"))
 	check("bad line protocol", code >= 400 && code < 500, fmt.Sprint("got ", code))
 
+	// A goodbye for another agent's host (pinned to its agent ID) is
+	// refused and the host stays UP.
+	code = do("POST", "/api/v1/push", e2eAgentToken, map[string]string{
+		"X-Nines-Hostname": "abuse-b", "X-Nines-Host-Id": "not-abuse-b", "X-Nines-Goodbye": "1"}, nil)
+	check("goodbye for another agent's host", code >= 400 && states()["abuse-b"] == "up", fmt.Sprint("got ", code, " state ", states()["abuse-b"]))
+	// 20,000 host tags in one write: the new-target cap holds.
+	var flood bytes.Buffer
+	for i := 0; i < 20000; i++ {
+		fmt.Fprintf(&flood, "cpu,host=flood-%d usage=1\n", i)
+	}
+	do("POST", "/write?db=x", e2eAgentToken, nil, flood.Bytes())
+	n := len(states())
+	check("20,000 host tags capped", n > 0 && n <= 700, fmt.Sprint(n, " targets"))
+
 	// Gzip bombs at once: 8 bodies of 64 MiB of zeros each.
 	var bomb bytes.Buffer
 	zw, _ := gzip.NewWriterLevel(&bomb, gzip.BestCompression)
