@@ -40,7 +40,7 @@ test-deps: ## install the Debian packages of the real peers the tests start, whe
 test: test-deps ## unit, integration and real-peer tests, with -race; then the model-based engine test at full speed
 	@echo ">> running all tests with -race"
 	$(GO) test -race -count=1 -timeout 20m $(GOTESTFLAGS) ./...
-	@echo ">> model-based engine test, without -race, for NINES_MODEL_BUDGET (default 60s)"
+	@echo ">> model-based engine test, without -race, for NINES_MODEL_BUDGET (default 90s)"
 	$(GO) test -count=1 -run '^TestModel$$' -v $(GOTESTFLAGS) ./collector/model
 
 bench: ## Go benchmarks, then the side-by-side peer benchmarks in bench/ (results: bench/RESULTS.md)

@@ -12,7 +12,7 @@
 // computes them.
 //
 // `go test ./collector/model` runs as many scripts as fit in
-// NINES_MODEL_BUDGET (default 60s; 5s under the race detector, and make
+// NINES_MODEL_BUDGET (default 90s; 5s under the race detector, and make
 // test runs it once more without); a failure prints its seed and the
 // shortest script that still fails, and NINES_SEED=<seed> replays one.
 package model

@@ -21,7 +21,7 @@ import (
 	"github.com/ninesmon/nines/rules"
 )
 
-// TestModel plays random scripts for NINES_MODEL_BUDGET (default 60s, 5s
+// TestModel plays random scripts for NINES_MODEL_BUDGET (default 90s, 5s
 // under the race detector)
 // and checks each against the oracle; NINES_SEED=<n> replays one script.
 func TestModel(t *testing.T) {

@@ -4,4 +4,4 @@ package model
 
 import "time"
 
-const defaultBudget = 60 * time.Second
+const defaultBudget = 90 * time.Second
