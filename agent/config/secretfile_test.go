@@ -1,11 +1,10 @@
 package config
 
 import (
-	"os"
-	"path/filepath"
 	"runtime"
-	"strings"
 	"testing"
+
+	"github.com/ninesmon/nines/internal/yamlconf/yamlconftest"
 )
 
 // The agent refuses a token file others can read, as the collector does.
@@ -13,20 +12,6 @@ func TestLoadFileRefusesReadableTokenFile(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("no mode bits on Windows")
 	}
-	dir := t.TempDir()
-	tok := filepath.Join(dir, "agent.token")
-	if err := os.WriteFile(tok, []byte("tok\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(tok, 0o604); err != nil {
-		t.Fatal(err)
-	}
-	cfg := filepath.Join(dir, "agent.yml")
-	if err := os.WriteFile(cfg, []byte("push:\n  urls: [http://c:9990]\n  token_file: agent.token\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	_, err := LoadFile(cfg)
-	if want := "push.token_file: " + tok + " holds a secret but is readable by group or others (mode 0604)"; err == nil || !strings.Contains(err.Error(), want) {
-		t.Fatalf("got %v, want %q", err, want)
-	}
+	yamlconftest.ReadableSecretRefused(t, "agent.yml", "push:\n  urls: [http://c:9990]\n  token_file: secret.file\n", "push.token_file",
+		func(path string) error { _, err := LoadFile(path); return err })
 }

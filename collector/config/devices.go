@@ -157,9 +157,7 @@ func (d *Device) validate(p *yamlconf.Problems, dp string, custom map[string]boo
 	}
 	switch d.Version {
 	case "1", "2c":
-		if (d.Community == "") == (d.CommunityFile == "") {
-			p.Addf(dp, "device %q: exactly one of community & community_file must be configured", d.Name)
-		}
+		exactlyOne(p, dp, fmt.Sprintf("device %q", d.Name), d.Community, d.CommunityFile, "community")
 	case "3":
 		d.V3.validate(p, dp, fmt.Sprintf("device %q", d.Name))
 	default:
@@ -180,31 +178,33 @@ func (v3 *DeviceV3) validate(p *yamlconf.Problems, dp, who string) {
 		p.Addf(dp+".v3.security_level", "%s: want noAuthNoPriv, authNoPriv or authPriv, got %q", who, level)
 	}
 	if level == "authNoPriv" || level == "authPriv" {
-		switch strings.ToUpper(v3.AuthProtocol) {
-		case "SHA", "SHA224", "SHA256", "SHA384", "SHA512":
-		case "MD5":
-			if !v3.AllowInsecure {
-				p.Addf(dp+".v3.auth_protocol", "%s: MD5 is broken; set allow_insecure: true to use it anyway", who)
-			}
-		default:
-			p.Addf(dp+".v3.auth_protocol", "%s: unknown auth protocol %q", who, v3.AuthProtocol)
-		}
-		if (v3.AuthPassphrase == "") == (v3.AuthPassphraseFile == "") {
-			p.Addf(dp+".v3", "%s: exactly one of auth_passphrase & auth_passphrase_file must be configured", who)
-		}
+		checkProtocol(p, dp+".v3.auth_protocol", who, "auth", v3.AuthProtocol, []string{"SHA", "SHA224", "SHA256", "SHA384", "SHA512"}, "MD5", v3.AllowInsecure)
+		exactlyOne(p, dp+".v3", who, v3.AuthPassphrase, v3.AuthPassphraseFile, "auth_passphrase")
 	}
 	if level == "authPriv" {
-		switch strings.ToUpper(v3.PrivProtocol) {
-		case "AES", "AES192", "AES256", "AES192C", "AES256C":
-		case "DES":
-			if !v3.AllowInsecure {
-				p.Addf(dp+".v3.priv_protocol", "%s: DES is broken; set allow_insecure: true to use it anyway", who)
-			}
-		default:
-			p.Addf(dp+".v3.priv_protocol", "%s: unknown privacy protocol %q", who, v3.PrivProtocol)
+		checkProtocol(p, dp+".v3.priv_protocol", who, "privacy", v3.PrivProtocol, []string{"AES", "AES192", "AES256", "AES192C", "AES256C"}, "DES", v3.AllowInsecure)
+		exactlyOne(p, dp+".v3", who, v3.PrivPassphrase, v3.PrivPassphraseFile, "priv_passphrase")
+	}
+}
+
+// checkProtocol reports an unknown protocol at path, and the broken one
+// (MD5, DES) unless allow_insecure is set.
+func checkProtocol(p *yamlconf.Problems, path, who, what, value string, known []string, broken string, allowInsecure bool) {
+	switch v := strings.ToUpper(value); {
+	case slices.Contains(known, v):
+	case v == broken:
+		if !allowInsecure {
+			p.Addf(path, "%s: %s is broken; set allow_insecure: true to use it anyway", who, broken)
 		}
-		if (v3.PrivPassphrase == "") == (v3.PrivPassphraseFile == "") {
-			p.Addf(dp+".v3", "%s: exactly one of priv_passphrase & priv_passphrase_file must be configured", who)
-		}
+	default:
+		p.Addf(path, "%s: unknown %s protocol %q", who, what, value)
+	}
+}
+
+// exactlyOne reports at path unless exactly one of a secret given inline
+// and by key_file is set.
+func exactlyOne(p *yamlconf.Problems, path, who string, inline yamlconf.Secret, file, key string) {
+	if (inline == "") == (file == "") {
+		p.Addf(path, "%s: exactly one of %s & %s_file must be configured", who, key, key)
 	}
 }

@@ -276,9 +276,7 @@ func (j *Jira) validate(p *yamlconf.Problems, rp, name string) {
 	if !httpURL(j.URL) {
 		p.Addf(rp+".jira.url", "receiver %q: want an http:// or https:// URL", name)
 	}
-	if (j.Token == "") == (j.TokenFile == "") {
-		p.Addf(rp+".jira", "receiver %q: exactly one of token & token_file must be configured", name)
-	}
+	exactlyOne(p, rp+".jira", fmt.Sprintf("receiver %q", name), j.Token, j.TokenFile, "token")
 	if !jiraKeyRE.MatchString(j.Project) {
 		p.Addf(rp+".jira.project", "receiver %q: want a project key such as OPS, got %q", name, j.Project)
 	}
@@ -291,18 +289,14 @@ func (sn *ServiceNow) validate(p *yamlconf.Problems, rp, name string) {
 	if sn.User == "" {
 		p.Addf(rp+".servicenow.user", "receiver %q: the user must be set", name)
 	}
-	if (sn.Password == "") == (sn.PasswordFile == "") {
-		p.Addf(rp+".servicenow", "receiver %q: exactly one of password & password_file must be configured", name)
-	}
+	exactlyOne(p, rp+".servicenow", fmt.Sprintf("receiver %q", name), sn.Password, sn.PasswordFile, "password")
 }
 
 func (rm *Redmine) validate(p *yamlconf.Problems, rp, name string) {
 	if !httpURL(rm.URL) {
 		p.Addf(rp+".redmine.url", "receiver %q: want an http:// or https:// URL", name)
 	}
-	if (rm.APIKey == "") == (rm.APIKeyFile == "") {
-		p.Addf(rp+".redmine", "receiver %q: exactly one of api_key & api_key_file must be configured", name)
-	}
+	exactlyOne(p, rp+".redmine", fmt.Sprintf("receiver %q", name), rm.APIKey, rm.APIKeyFile, "api_key")
 	if rm.Project == "" {
 		p.Addf(rp+".redmine.project", "receiver %q: the project identifier must be set", name)
 	}
@@ -314,9 +308,7 @@ func (rm *Redmine) validate(p *yamlconf.Problems, rp, name string) {
 }
 
 func (pd *PagerDuty) validate(p *yamlconf.Problems, rp, name string) {
-	if (pd.RoutingKey == "") == (pd.RoutingKeyFile == "") {
-		p.Addf(rp+".pagerduty", "receiver %q: exactly one of routing_key & routing_key_file must be configured", name)
-	}
+	exactlyOne(p, rp+".pagerduty", fmt.Sprintf("receiver %q", name), pd.RoutingKey, pd.RoutingKeyFile, "routing_key")
 }
 
 func (am *Alertmanager) validate(p *yamlconf.Problems, rp, name string) {
@@ -337,9 +329,7 @@ func (w *Webhook) validate(p *yamlconf.Problems, rp, name string) {
 			p.Addf(rp+".webhook.template", "receiver %q: %v", name, err)
 		}
 	}
-	if (w.Secret == "") == (w.SecretFile == "") {
-		p.Addf(rp+".webhook", "receiver %q: exactly one of secret & secret_file must be configured", name)
-	}
+	exactlyOne(p, rp+".webhook", fmt.Sprintf("receiver %q", name), w.Secret, w.SecretFile, "secret")
 }
 
 // priorities are the incident priorities, most urgent first.

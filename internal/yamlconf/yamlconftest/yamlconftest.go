@@ -110,3 +110,33 @@ func check(t *testing.T, v reflect.Value, path string) {
 		}
 	}
 }
+
+// ReadableSecretRefused writes cfgYAML as cfgName in a temporary
+// directory beside the file "secret.file" (which cfgYAML names) with mode
+// 0644, and checks that load refuses it with an error naming key, the
+// file and the fix; then, at 0600, that load accepts it.
+func ReadableSecretRefused(t *testing.T, cfgName, cfgYAML, key string, load func(path string) error) {
+	t.Helper()
+	dir := t.TempDir()
+	secret := filepath.Join(dir, "secret.file")
+	if err := os.WriteFile(secret, []byte("s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(secret, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, cfgName)
+	if err := os.WriteFile(cfg, []byte(cfgYAML), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err := load(cfg)
+	if want := key + ": " + secret + " holds a secret but is readable by group or others (mode 0644): run chmod 600 " + secret; err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("got %v, want %q", err, want)
+	}
+	if err := os.Chmod(secret, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := load(cfg); err != nil {
+		t.Errorf("at 0600: %v", err)
+	}
+}
