@@ -46,6 +46,33 @@ func targetNamed(t *testing.T, api client, name string) fullTarget {
 	return fullTarget{}
 }
 
+// stateIs is a condition for eventually: the target name is in state want.
+func stateIs(t *testing.T, api client, name, want string) func() (bool, string) {
+	return func() (bool, string) {
+		tg := targetNamed(t, api, name)
+		return tg.State == want, fmt.Sprintf("%s: %+v", name, tg)
+	}
+}
+
+// waitReady waits until the collector at c answers /-/ready.
+func (c client) waitReady(t *testing.T, what string) {
+	t.Helper()
+	eventually(t, 30*time.Second, what+" ready", func() (bool, string) {
+		return c.get(t, "/-/ready", nil) == http.StatusOK, "not ready"
+	})
+}
+
+// writeShippedRules copies deploy/examples/rules.yml into dir, as an
+// operator installs it.
+func writeShippedRules(t *testing.T, dir string) {
+	t.Helper()
+	shipped, err := os.ReadFile(filepath.Join("..", "..", "deploy", "examples", "rules.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(dir, "rules.yml"), string(shipped))
+}
+
 // TestOutageAcrossRestarts runs the collector with the shipped rules
 // (deploy/examples/rules.yml), an agent with labels as the example agent
 // configuration has them, and a real Redmine: the agent is killed, the
@@ -62,11 +89,7 @@ func TestOutageAcrossRestarts(t *testing.T) {
 	dir := t.TempDir()
 	collectorBin := binary(t, "collector/cmd/nines-collector")
 	agentBin := binary(t, "agent/cmd/nines-agent")
-	shipped, err := os.ReadFile(filepath.Join("..", "..", "deploy", "examples", "rules.yml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	write(t, filepath.Join(dir, "rules.yml"), string(shipped))
+	writeShippedRules(t, dir)
 	write(t, filepath.Join(dir, "redmine.key"), key)
 	collectorAddr, agentAddr := freeAddr(t), freeAddr(t)
 	writeCollector(t, dir, collectorAddr, fmt.Sprintf(`
@@ -96,9 +119,7 @@ push:
 	api := client{base: "http://" + collectorAddr, token: e2eAdminToken}
 	startCollector := func(name string) *proc {
 		p := start(t, name, collectorBin, collectorArgs...)
-		eventually(t, 30*time.Second, name+" ready", func() (bool, string) {
-			return api.get(t, "/-/ready", nil) == http.StatusOK, "not ready"
-		})
+		api.waitReady(t, name)
 		return p
 	}
 	host := func() fullTarget { return targetNamed(t, api, "db1") }
@@ -238,11 +259,7 @@ func TestHostDiesInMaintenance(t *testing.T) {
 	dir := t.TempDir()
 	collectorBin := binary(t, "collector/cmd/nines-collector")
 	agentBin := binary(t, "agent/cmd/nines-agent")
-	shipped, err := os.ReadFile(filepath.Join("..", "..", "deploy", "examples", "rules.yml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	write(t, filepath.Join(dir, "rules.yml"), string(shipped))
+	writeShippedRules(t, dir)
 	collectorAddr, agentAddr := freeAddr(t), freeAddr(t)
 	from := time.Now().Add(3 * time.Second).Truncate(time.Second)
 	to := from.Add(6 * time.Second)
@@ -272,9 +289,7 @@ push:
 `, agentAddr, collectorAddr))
 	collector := start(t, "collector", collectorBin, "--config", filepath.Join(dir, "collector.yml"))
 	api := client{base: "http://" + collectorAddr, token: e2eAdminToken}
-	eventually(t, 30*time.Second, "collector ready", func() (bool, string) {
-		return api.get(t, "/-/ready", nil) == http.StatusOK, "not ready"
-	})
+	api.waitReady(t, "collector")
 	host := func() fullTarget { return targetNamed(t, api, "db1") }
 	agent := start(t, "agent", agentBin, "--config", filepath.Join(dir, "agent.yml"))
 	eventually(t, 15*time.Second, "db1 in maintenance", func() (bool, string) { h := host(); return h.State == "maintenance", h.State })

@@ -289,25 +289,12 @@ push:
 
 	collector := start(t, "collector", collectorBin, "--config", filepath.Join(dir, "collector.yml"), "--log.level", "debug")
 	api := client{base: "http://" + collectorAddr, token: e2eAdminToken}
-	eventually(t, 30*time.Second, "collector ready", func() (bool, string) {
-		return api.get(t, "/-/ready", nil) == http.StatusOK, "not ready"
-	})
+	api.waitReady(t, "collector")
 	if code := (client{base: api.base}).get(t, "/api/v1/incidents", nil); code != http.StatusUnauthorized {
 		t.Fatalf("GET /api/v1/incidents without token: got %d, want 401", code)
 	}
 
-	hostState := func(want string) func() (bool, string) {
-		return func() (bool, string) {
-			var resp struct{ Data []target }
-			api.get(t, "/api/v1/targets", &resp)
-			for _, tg := range resp.Data {
-				if tg.Name == "e2e-host" {
-					return tg.State == want, "state " + tg.State
-				}
-			}
-			return false, fmt.Sprintf("targets %+v", resp.Data)
-		}
-	}
+	hostState := func(want string) func() (bool, string) { return stateIs(t, api, "e2e-host", want) }
 	hostDown := func(status string) func() (bool, string) {
 		return func() (bool, string) {
 			var resp struct{ Data []incident }

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -123,21 +122,8 @@ push:
 
 	collector := start(t, "collector", binary(t, "collector/cmd/nines-collector"), "--config", filepath.Join(dir, "collector.yml"))
 	api := client{base: "http://" + collectorAddr, token: e2eAdminToken}
-	eventually(t, 30*time.Second, "collector ready", func() (bool, string) {
-		return api.get(t, "/-/ready", nil) == http.StatusOK, "not ready"
-	})
-	hostState := func(want string) func() (bool, string) {
-		return func() (bool, string) {
-			var resp struct{ Data []target }
-			api.get(t, "/api/v1/targets", &resp)
-			for _, tg := range resp.Data {
-				if tg.Name == "wine-host" {
-					return tg.State == want, "state " + tg.State
-				}
-			}
-			return false, fmt.Sprintf("targets %+v", resp.Data)
-		}
-	}
+	api.waitReady(t, "collector")
+	hostState := func(want string) func() (bool, string) { return stateIs(t, api, "wine-host", want) }
 
 	agent := &proc{name: "wine agent", cmd: exec.Command(wine, exe, "--config", "agent.yml"), done: make(chan struct{})}
 	agent.cmd.Env, agent.cmd.Dir = env, dir

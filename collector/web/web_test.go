@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -165,36 +164,11 @@ func (c *clock) add(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
+// newFixture is the UI without an audit log or a session store (see
+// newSecFixture for those).
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "n.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	f := &fixture{
-		authn: auth.New([]config.Token{
-			token("wall", config.RoleViewer, "view"), token("alice", config.RoleOperator, "op"), token("agents", config.RoleAgent, "agent"),
-		}),
-		data: &fakeData{}, actions: &recordingActions{}, maint: &fakeMaintenance{}, store: st,
-		clock: &clock{now: time.Now()},
-	}
-	f.data.set("up")
-	ui, err := web.New(web.Options{Auth: f.authn, Incidents: st, Actions: f.actions, Maintenance: f.maint, Data: f.data,
-		SessionKey: []byte("0123456789abcdef0123456789abcdef"), SessionTTL: func() time.Duration { return time.Hour },
-		Now: f.clock.Now, Tick: 20 * time.Millisecond, Ping: 50 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	ui.Register(mux)
-	f.srv = httptest.NewServer(mux)
-	ctx, cancel := context.WithCancel(context.Background())
-	f.cancel = cancel
-	done := make(chan struct{})
-	go func() { ui.Run(ctx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done; f.srv.Close() })
-	return f
+	return newSecFixture(t, func(o *web.Options) { o.Audit, o.Sessions = nil, nil })
 }
 
 // noRedirect is a client that shows redirects instead of following them.
