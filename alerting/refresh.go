@@ -2,7 +2,6 @@ package alerting
 
 import (
 	"context"
-	"log/slog"
 	"slices"
 	"time"
 )
@@ -74,23 +73,4 @@ func RefreshOnce(ctx context.Context, st RefreshStore, receiver string, r Refres
 		}
 	}
 	return len(firing), nil
-}
-
-// RunRefresh refreshes a receiver at every tick until ctx is done (pass
-// a time.Ticker's channel of r.RefreshEvery()). A failed refresh is
-// logged and tried again at the next tick; the peer keeps a firing alert
-// for a few intervals, so one miss changes nothing.
-func RunRefresh(ctx context.Context, st RefreshStore, receiver string, r Refresher, tick <-chan time.Time, logger *slog.Logger) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case now := <-tick:
-			if n, err := RefreshOnce(ctx, st, receiver, r, now); err != nil && ctx.Err() == nil {
-				logger.Warn("refresh firing alerts", "receiver", receiver, "err", err)
-			} else if n > 0 {
-				logger.Debug("firing alerts refreshed", "receiver", receiver, "alerts", n)
-			}
-		}
-	}
 }

@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// refreshStore is an in-memory RefreshStore; resolveOnSend resolves an
+// refreshStore is an in-memory RefreshStore. recordingRefresher.onSend resolves an
 // incident the first time a refresh is sent, as a resolution racing with
 // the refresh would.
 type refreshStore struct {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -177,7 +176,15 @@ func TestAlertmanagerResend(t *testing.T) {
 	defer tick.Stop()
 	go func() {
 		defer close(done)
-		alerting.RunRefresh(ctx, st, "am", n, tick.C, slog.New(slog.DiscardHandler))
+		// As the collector's refresh task does, at every interval.
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case now := <-tick.C:
+				_, _ = alerting.RefreshOnce(ctx, st, "am", n, now) // a miss is retried next tick
+			}
+		}
 	}()
 	// Three times the alert's lifetime without a refresh: still firing.
 	for end := time.Now().Add(12 * every); time.Now().Before(end); time.Sleep(every / 2) {
