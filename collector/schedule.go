@@ -42,7 +42,7 @@ func (c *Collector) tasks() []task {
 			c.storeHealth.publish(c.own, now)
 			return err
 		}},
-		{"alive", fixed(10 * time.Second), func(ctx context.Context, now time.Time) error {
+		{"alive", fixed(store.HeartbeatEvery), func(ctx context.Context, now time.Time) error {
 			err := c.store.Alive(ctx, c.runID, now)
 			if ctx.Err() == nil {
 				c.storeHealth.observe("heartbeat", err)

@@ -17,6 +17,7 @@ import (
 	"github.com/ninesmon/nines/collector"
 	"github.com/ninesmon/nines/collector/samples"
 	"github.com/ninesmon/nines/collector/state"
+	"github.com/ninesmon/nines/collector/store"
 	"github.com/ninesmon/nines/collector/store/sqlite"
 	"github.com/ninesmon/nines/rules"
 )
@@ -29,9 +30,9 @@ const (
 	interval  = 10 * time.Second
 	tick      = 5 * time.Second
 	downAfter = 3
-	grace     = 2 * interval // availability.startup_grace's default
-	heartbeat = 10 * time.Second
-	settle    = 10 * time.Minute // quiet time at the end of every script
+	grace     = 2 * interval         // availability.startup_grace's default
+	heartbeat = store.HeartbeatEvery // as the collector beats
+	settle    = 10 * time.Minute     // quiet time at the end of every script
 	receiver  = "tickets"
 )
 

@@ -178,3 +178,13 @@ func (e *sentinel) Error() string { return e.msg }
 
 // Is reports whether target is the error this one also stands for.
 func (e *sentinel) Is(target error) bool { return errors.Is(e.also, target) }
+
+// HeartbeatEvery is how often a running collector records that it is
+// alive (Alive), and StaleAfter how old the newest heartbeat may be
+// before the time since counts as not observed in Gaps (a crashed
+// collector leaves its run without an end). Every backend's Gaps and the
+// collector's heartbeat use these.
+const (
+	HeartbeatEvery = 10 * time.Second
+	StaleAfter     = 3 * HeartbeatEvery
+)

@@ -479,15 +479,6 @@ func (l changeLog) ChangesAfter(ctx context.Context, target string, seq int64) (
 	return out, rows.Err()
 }
 
-// HeartbeatEvery is how often a running collector records that it is
-// alive (Alive), and StaleAfter how old the newest heartbeat may be
-// before the time since counts as not observed. They are the SQLite
-// store's, so both backends draw the same gaps.
-const (
-	HeartbeatEvery = 10 * time.Second
-	StaleAfter     = 3 * HeartbeatEvery
-)
-
 // StartRun implements store.Runs: the previous runs' last sign of life
 // and the new run, read and written in one statement.
 func (s *Store) StartRun(ctx context.Context, now time.Time) (id int64, prevAlive time.Time, err error) {
@@ -513,7 +504,7 @@ func (s *Store) Alive(ctx context.Context, id int64, now time.Time) error {
 // Gaps implements store.Runs: the spans when no collector run was
 // observing, from one run's last sign of life to the next run's start,
 // and from the newest heartbeat to `to` when that is more than
-// StaleAfter ago (the collectors are stopped, or crashed). Runs that
+// store.StaleAfter ago (the collectors are stopped, or crashed). Runs that
 // overlap (two collectors sharing the database) leave no gap between
 // them.
 func (s *Store) Gaps(ctx context.Context, from, to time.Time) ([][2]time.Time, error) {
@@ -544,7 +535,7 @@ func (s *Store) Gaps(ctx context.Context, from, to time.Time) ([][2]time.Time, e
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	if seen && to.Sub(prevAlive) > StaleAfter && prevAlive.Before(to) {
+	if seen && to.Sub(prevAlive) > store.StaleAfter && prevAlive.Before(to) {
 		out = append(out, [2]time.Time{prevAlive, to})
 	}
 	return out, nil

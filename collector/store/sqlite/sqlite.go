@@ -461,7 +461,7 @@ func (l changeLog) ChangesAfter(ctx context.Context, target string, seq int64) (
 // Gaps returns the spans between from and to when no collector run was
 // observing: from one run's last sign of life to the next run's start,
 // and from the newest run's last sign of life to `to` when that is more
-// than StaleAfter ago (the collector is stopped, or crashed).
+// than store.StaleAfter ago (the collector is stopped, or crashed).
 func (s *Store) Gaps(ctx context.Context, from, to time.Time) ([][2]time.Time, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT started_at_ms, last_alive_at_ms FROM collector_runs ORDER BY started_at_ms`)
 	if err != nil {
@@ -488,20 +488,11 @@ func (s *Store) Gaps(ctx context.Context, from, to time.Time) ([][2]time.Time, e
 	}
 	// The newest run's heartbeat is older than a running collector's
 	// would be: it stopped or crashed, and nothing since was observed.
-	if last := time.UnixMilli(prevAlive).UTC(); prevAlive >= 0 && to.Sub(last) > StaleAfter && last.Before(to) {
+	if last := time.UnixMilli(prevAlive).UTC(); prevAlive >= 0 && to.Sub(last) > store.StaleAfter && last.Before(to) {
 		out = append(out, [2]time.Time{last, to})
 	}
 	return out, nil
 }
-
-// HeartbeatEvery is how often a running collector records that it is
-// alive (Alive), and StaleAfter how old its newest heartbeat may be
-// before the time since counts as not observed (a crashed collector
-// leaves its run without an end).
-const (
-	HeartbeatEvery = 10 * time.Second
-	StaleAfter     = 3 * HeartbeatEvery
-)
 
 // StartRun records that the collector started at now and returns when the
 // previous run was last known alive (zero if none): the span between is
