@@ -120,7 +120,19 @@ func checkPod(t *testing.T, where string, selector map[string]string, tpl corev1
 			t.Errorf("%s: secret volume %s is not private (defaultMode %#o): the binaries refuse token files others can read", where, v.Name, mode)
 		}
 	}
+	// Secrets mounted 0400 belong to root: only root reads them (fsGroup
+	// would make them group-readable, which the binaries refuse).
+	hasSecret := false
+	for _, v := range tpl.Spec.Volumes {
+		hasSecret = hasSecret || v.Secret != nil
+	}
+	if sc := tpl.Spec.SecurityContext; hasSecret && sc != nil && (sc.FSGroup != nil || sc.RunAsUser != nil && *sc.RunAsUser != 0) {
+		t.Errorf("%s: the pod reads 0400 secrets but runs as another user or with fsGroup (group-readable token files are refused)", where)
+	}
 	for _, c := range tpl.Spec.Containers {
+		if sc := c.SecurityContext; hasSecret && sc != nil && sc.RunAsUser != nil && *sc.RunAsUser != 0 {
+			t.Errorf("%s: container %s reads 0400 secrets but runs as user %d", where, c.Name, *sc.RunAsUser)
+		}
 		mounted := map[string]bool{}
 		for _, m := range c.VolumeMounts {
 			if _, ok := volumes[m.Name]; !ok && m.Name != "data" {
