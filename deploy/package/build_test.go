@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -105,35 +106,48 @@ var (
 	buildErr  error
 )
 
-// packages builds the binaries (for this machine's architecture) and
-// their packages once for all tests, into a directory removed by
-// TestMain.
+// packages builds the binaries (for this machine's architecture), the
+// packaging program, and with it the packages, once for all tests, into
+// a directory removed by TestMain. The program runs as make package runs
+// it, in its own process: under the race detector nfpm's compression
+// takes minutes.
 func packages(t *testing.T) map[string]string {
 	t.Helper()
 	buildOnce.Do(func() {
 		bin := filepath.Join(workDir, "bin")
-		for _, b := range []string{"nines-agent", "nines-collector"} {
-			cmd := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(bin, b), "./"+strings.TrimPrefix(b, "nines-")+"/cmd/"+b)
+		for _, b := range []string{"nines-agent", "nines-collector", "deploy/package"} {
+			pkg := "./" + b
+			if b != "deploy/package" {
+				pkg = "./" + strings.TrimPrefix(b, "nines-") + "/cmd/" + b
+			}
+			cmd := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(bin, filepath.Base(b)), pkg)
 			cmd.Dir = root
 			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 			if out, err := cmd.CombinedOutput(); err != nil {
-				buildErr = err
-				t.Logf("go build %s: %s", b, out)
+				buildErr = fmt.Errorf("go build %s: %v\n%s", b, err, out)
 				return
 			}
 		}
-		paths, err := Build(Options{Root: root, Bin: bin, Out: filepath.Join(workDir, "dist"), Version: "v0.0.1-test", Arch: runtime.GOARCH})
+		cmd := exec.Command(filepath.Join(bin, "package"), "-root", root, "-bin", bin,
+			"-out", filepath.Join(workDir, "dist"), "-version", "v0.0.1-test", "-arch", runtime.GOARCH)
+		out, err := cmd.Output()
 		if err != nil {
-			buildErr = err
+			buildErr = fmt.Errorf("deploy/package: %v\n%s", err, out)
+			if ee, ok := err.(*exec.ExitError); ok {
+				buildErr = fmt.Errorf("%w\n%s", buildErr, ee.Stderr)
+			}
 			return
 		}
 		built = map[string]string{}
-		for _, p := range paths {
+		for _, p := range strings.Fields(string(out)) {
 			name := "nines-agent"
 			if strings.Contains(filepath.Base(p), "collector") {
 				name = "nines-collector"
 			}
 			built[name+filepath.Ext(p)] = p
+		}
+		if len(built) != 4 {
+			buildErr = fmt.Errorf("deploy/package wrote %v, want a .deb and an .rpm of each binary", built)
 		}
 	})
 	if buildErr != nil {
