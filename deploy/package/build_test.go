@@ -102,19 +102,20 @@ func TestShippedConfigs(t *testing.T) {
 
 var (
 	buildOnce sync.Once
-	built     map[string]string // "nines-agent.deb" → path
 	buildErr  error
+	mu        sync.Mutex
+	built     = map[string]map[string]string{} // version → "nines-agent.deb" → path
 )
 
-// packages builds the binaries (for this machine's architecture), the
-// packaging program, and with it the packages, once for all tests, into
-// a directory removed by TestMain. The program runs as make package runs
-// it, in its own process: under the race detector nfpm's compression
-// takes minutes.
-func packages(t *testing.T) map[string]string {
+// packages builds the binaries (for this machine's architecture) and the
+// packaging program once for all tests, then with it the packages of
+// version (once per version), into a directory removed by TestMain. The
+// program runs as make package runs it, in its own process: under the
+// race detector nfpm's compression takes minutes.
+func packages(t *testing.T, version string) map[string]string {
 	t.Helper()
+	bin := filepath.Join(workDir, "bin")
 	buildOnce.Do(func() {
-		bin := filepath.Join(workDir, "bin")
 		for _, b := range []string{"nines-agent", "nines-collector", "deploy/package"} {
 			pkg := "./" + b
 			if b != "deploy/package" {
@@ -128,32 +129,36 @@ func packages(t *testing.T) map[string]string {
 				return
 			}
 		}
-		cmd := exec.Command(filepath.Join(bin, "package"), "-root", root, "-bin", bin,
-			"-out", filepath.Join(workDir, "dist"), "-version", "v0.0.1-test", "-arch", runtime.GOARCH)
-		out, err := cmd.Output()
-		if err != nil {
-			buildErr = fmt.Errorf("deploy/package: %v\n%s", err, out)
-			if ee, ok := err.(*exec.ExitError); ok {
-				buildErr = fmt.Errorf("%w\n%s", buildErr, ee.Stderr)
-			}
-			return
-		}
-		built = map[string]string{}
-		for _, p := range strings.Fields(string(out)) {
-			name := "nines-agent"
-			if strings.Contains(filepath.Base(p), "collector") {
-				name = "nines-collector"
-			}
-			built[name+filepath.Ext(p)] = p
-		}
-		if len(built) != 4 {
-			buildErr = fmt.Errorf("deploy/package wrote %v, want a .deb and an .rpm of each binary", built)
-		}
 	})
 	if buildErr != nil {
-		t.Fatalf("build the packages: %v", buildErr)
+		t.Fatalf("build the binaries: %v", buildErr)
 	}
-	return built
+	mu.Lock()
+	defer mu.Unlock()
+	if p, ok := built[version]; ok {
+		return p
+	}
+	cmd := exec.Command(filepath.Join(bin, "package"), "-root", root, "-bin", bin,
+		"-out", filepath.Join(workDir, "dist-"+version), "-version", version, "-arch", runtime.GOARCH)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("deploy/package: %v\n%s%s", err, out, stderr.String())
+	}
+	paths := map[string]string{}
+	for _, p := range strings.Fields(string(out)) {
+		name := "nines-agent"
+		if strings.Contains(filepath.Base(p), "collector") {
+			name = "nines-collector"
+		}
+		paths[name+filepath.Ext(p)] = p
+	}
+	if len(paths) != 4 {
+		t.Fatalf("deploy/package wrote %v, want a .deb and an .rpm of each binary", paths)
+	}
+	built[version] = paths
+	return paths
 }
 
 var workDir string
@@ -172,7 +177,7 @@ func TestMain(m *testing.M) {
 // owners and conffiles, dependencies and scripts.
 func TestRPM(t *testing.T) {
 	rpm := peertest.Find(t, "rpm", "rpm", "NINES_SKIP_RPM")
-	pkgs := packages(t)
+	pkgs := packages(t, "v0.0.1")
 	query := func(t *testing.T, p string, args ...string) string {
 		t.Helper()
 		out, err := exec.Command(rpm, append(args, p)...).CombinedOutput()

@@ -40,7 +40,8 @@ var (
 // that nothing was started, runs the installed binaries with
 // --check-config on the installed configurations, starts them by hand as
 // the system user with generated tokens until the agent's host is UP in
-// the collector's API, and purges both packages, checking that only the
+// the collector's API, upgrades them (edits, tokens and state kept), and
+// purges both packages, checking that only the
 // system user is left (Debian policy). Whatever happens, the cleanup
 // stops what it started, purges the packages and removes what the test
 // created, the user included.
@@ -61,7 +62,8 @@ func TestDebInstall(t *testing.T) {
 	}
 	_, err := user.Lookup(User)
 	userExisted := err == nil
-	pkgs := packages(t)
+	pkgs := packages(t, "v0.0.1")
+	upgrade := packages(t, "v0.0.2")
 
 	t.Cleanup(func() {
 		for _, p := range []string{"nines-agent", "nines-collector"} {
@@ -221,6 +223,29 @@ func TestDebInstall(t *testing.T) {
 	checkFile(t, "/var/lib/nines-agent/spool", fs.ModeDir|0o700, uid, gid)
 	checkFile(t, "/var/lib/nines-collector/nines.db", 0o600, uid, gid)
 	stopAll(t)
+
+	// An upgrade keeps the operator's edits, the tokens and the state.
+	edited := append(installedAgent, "# edited by the operator\n"...)
+	if err := os.WriteFile("/etc/nines/agent.yml", edited, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dpkgRun(t, dpkg, "-i", upgrade["nines-agent.deb"], upgrade["nines-collector.deb"])
+	for _, p := range []string{"nines-agent", "nines-collector"} {
+		if v := dpkgQuery(t, "${Version}", p); v != "0.0.2-1" {
+			t.Errorf("%s version %q after the upgrade, want 0.0.2-1", p, v)
+		}
+	}
+	if got, err := os.ReadFile("/etc/nines/agent.yml"); err != nil || !bytes.Equal(got, edited) {
+		t.Errorf("the upgrade replaced the edited /etc/nines/agent.yml (%v):\n%s", err, got)
+	}
+	for _, p := range tokens {
+		checkFile(t, p, 0o600, uid, gid)
+	}
+	checkFile(t, "/var/lib/nines-collector", fs.ModeDir|0o700, uid, gid)
+	checkFile(t, "/var/lib/nines-collector/nines.db", 0o600, uid, gid)
+	if pids := running(); len(pids) > 0 {
+		t.Errorf("the upgrade started the installed binaries (pids %v)", pids)
+	}
 
 	// Purge: the tokens are the operator's, so the operator removes them;
 	// then nothing is left but the user.
