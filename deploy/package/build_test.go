@@ -231,6 +231,26 @@ func TestRPM(t *testing.T) {
 // starts matches a script line that enables or starts a service.
 var starts = regexp.MustCompile(`(?m)^[ \t]*(systemctl[ \t]+(--\S+[ \t]+)*(enable|start|restart|reload-or-restart)\b|service[ \t]+\S+[ \t]+start|invoke-rc\.d)`)
 
+func TestStarts(t *testing.T) {
+	for _, tc := range []struct {
+		line string
+		want bool
+	}{
+		{"systemctl enable --now nines-agent", true},
+		{"\tsystemctl --no-reload start nines-agent.service || true", true},
+		{"systemctl restart nines-agent", true},
+		{"invoke-rc.d nines-agent start", true},
+		{"service nines-agent start", true},
+		{"\tsystemctl try-restart nines-agent.service || true", false},
+		{"\tsystemctl --no-reload disable --now nines-agent.service || true", false},
+		{"\techo \"then start it with: systemctl enable --now nines-agent\"", false},
+	} {
+		if got := starts.MatchString(tc.line); got != tc.want {
+			t.Errorf("starts.MatchString(%q) = %v, want %v", tc.line, got, tc.want)
+		}
+	}
+}
+
 func contains(list []string, s string) bool {
 	for _, l := range list {
 		if l == s {
