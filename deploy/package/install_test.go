@@ -141,6 +141,14 @@ func TestDebInstall(t *testing.T) {
 			}
 		}
 	}
+	// systemd's own check of the installed units (the binary, the user,
+	// every directive), offline: systemd need not be running.
+	analyze := peertest.Find(t, "systemd-analyze", "systemd", optOut)
+	for _, p := range []string{"nines-agent", "nines-collector"} {
+		if out, err := exec.Command(analyze, "verify", "/usr/lib/systemd/system/"+p+".service").CombinedOutput(); err != nil || len(bytes.TrimSpace(out)) > 0 {
+			t.Errorf("systemd-analyze verify %s: %v\n%s", p, err, out)
+		}
+	}
 	if pids := running(); len(pids) > 0 {
 		t.Errorf("installing started the installed binaries (pids %v): an unconfigured service must not start", pids)
 	}
