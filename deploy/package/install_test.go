@@ -127,9 +127,26 @@ func TestDebInstall(t *testing.T) {
 		checkFile(t, f.path, f.mode, f.uid, f.gid)
 	}
 	for _, p := range []string{"nines-agent", "nines-collector"} {
-		conf := dpkgQuery(t, "${Conffiles}", p)
-		if !strings.Contains(conf, "/etc/nines/") {
-			t.Errorf("%s lists no conffile in /etc/nines: %q", p, conf)
+		var conf []string
+		for _, l := range strings.Split(strings.TrimSpace(dpkgQuery(t, "${Conffiles}", p)), "\n") {
+			if f := strings.Fields(l); len(f) > 0 {
+				conf = append(conf, f[0])
+			}
+		}
+		want := map[string][]string{
+			"nines-agent":     {"/etc/nines/agent.yml"},
+			"nines-collector": {"/etc/nines/collector.yml", "/etc/nines/rules/nines-rules.yml", "/etc/nines/rules/rules.yml"},
+		}[p]
+		if strings.Join(conf, " ") != strings.Join(want, " ") {
+			t.Errorf("%s conffiles %v, want %v", p, conf, want)
+		}
+		for _, script := range []string{"preinst", "postinst", "prerm", "postrm"} {
+			b, err := os.ReadFile("/var/lib/dpkg/info/" + p + "." + script)
+			if err != nil {
+				t.Errorf("%s has no %s: %v", p, script, err)
+			} else if m := starts.FindAllString(string(b), -1); m != nil {
+				t.Errorf("%s %s enables or starts a service: %q", p, script, m)
+			}
 		}
 		unit, err := os.ReadFile("/usr/lib/systemd/system/" + p + ".service")
 		if err != nil {
