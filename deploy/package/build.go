@@ -42,6 +42,7 @@ type component struct {
 	Config   string // configuration file in /etc/nines
 	StateDir string
 	Summary  string
+	Dirs     []string         // directories the package owns (rpm removes only those)
 	Extra    []*files.Content // further files (rules, examples)
 }
 
@@ -55,6 +56,7 @@ func components(root string) []component {
 			Name:     "nines-agent",
 			Config:   "agent.yml",
 			StateDir: "/var/lib/nines-agent",
+			Dirs:     []string{"/etc/nines", "/usr/share/doc/nines-agent", "/usr/share/doc/nines-agent/examples"},
 			Summary:  "Nines host agent: pushes a host's metrics and checks to a Nines collector",
 			Extra: []*files.Content{
 				doc(filepath.Join(examples, "agent.yml"), "/usr/share/doc/nines-agent/examples/agent.yml"),
@@ -64,6 +66,7 @@ func components(root string) []component {
 			Name:     "nines-collector",
 			Config:   "collector.yml",
 			StateDir: "/var/lib/nines-collector",
+			Dirs:     []string{"/etc/nines", "/etc/nines/rules", "/usr/share/doc/nines-collector", "/usr/share/doc/nines-collector/examples"},
 			Summary:  "Nines collector: availability, alerting, incidents and SLA reports",
 			Extra: []*files.Content{
 				conffile(filepath.Join(examples, "rules.yml"), "/etc/nines/rules/rules.yml"),
@@ -158,6 +161,10 @@ func (c component) info(o Options, version, format, tmp string) (*nfpm.Info, err
 			FileInfo: &files.ContentFileInfo{Owner: "root", Group: "root", Mode: 0o755}},
 		{Source: unitPath, Destination: "/usr/lib/systemd/system/" + c.Name + ".service", FileInfo: root},
 		conffile(filepath.Join(o.Root, "deploy", "package", "etc", c.Config), "/etc/nines/"+c.Config),
+	}
+	for _, d := range c.Dirs {
+		contents = append(contents, &files.Content{Destination: d, Type: files.TypeDir,
+			FileInfo: &files.ContentFileInfo{Owner: "root", Group: "root", Mode: 0o755}})
 	}
 	contents = append(contents, c.Extra...)
 	// The maintainer scripts create the user with these.

@@ -194,6 +194,8 @@ func TestRPM(t *testing.T) {
 			for _, e := range c.Extra {
 				want = append(want, e.Destination)
 			}
+			// Directories too: rpm -e removes only what the package owns.
+			want = append(want, c.Dirs...)
 			for _, w := range want {
 				if !contains(list, w) {
 					t.Errorf("rpm -qlp lacks %s: %v", w, list)
