@@ -10,6 +10,7 @@ package samples
 import (
 	"context"
 	"errors"
+	"math"
 	"slices"
 	"sort"
 	"sync"
@@ -214,7 +215,7 @@ func (s *Store) getOrCreate(lset labels.Labels, own bool) (*memSeries, error) {
 	}
 	// Keys of the indexes come from the copy: the caller may reuse lset's
 	// memory (the ingest decoder does).
-	ms = &memSeries{lset: lset.Copy(), own: own}
+	ms = &memSeries{lset: lset.Copy(), own: own, minT: math.MinInt64}
 	if own {
 		s.own++
 	} else {
