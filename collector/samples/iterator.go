@@ -38,7 +38,7 @@ func (ms *memSeries) snapshot(mint, maxt int64) (*series, bool) {
 	s.hasLast = ms.lastT <= maxt
 	n := 0
 	for _, c := range ms.sealed {
-		if c.maxT >= mint && c.minT <= maxt {
+		if c.maxT >= mint && c.minT() <= maxt {
 			n++
 		}
 	}
@@ -49,12 +49,12 @@ func (ms *memSeries) snapshot(mint, maxt int64) (*series, bool) {
 	if n > 0 {
 		s.chunks = make([]sealedChunk, 0, n)
 		for _, c := range ms.sealed {
-			if c.maxT >= mint && c.minT <= maxt {
+			if c.maxT >= mint && c.minT() <= maxt {
 				s.chunks = append(s.chunks, c)
 			}
 		}
 		if headIn {
-			s.chunks = append(s.chunks, sealedChunk{minT: ms.headMinT, maxT: ms.headMaxT, b: slices.Clone(ms.head.Bytes())})
+			s.chunks = append(s.chunks, sealedChunk{maxT: ms.headMaxT, b: slices.Clone(ms.head.Bytes())})
 		}
 	}
 	if len(s.chunks) == 0 && !s.hasLast {

@@ -9,6 +9,7 @@ package samples
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"math"
 	"slices"
@@ -60,7 +61,6 @@ const TargetLabel = "host"
 // replaces it and an encoded sample cannot change.
 type memSeries struct {
 	lset labels.Labels
-	own  bool // created by AppendOwn: not under the series limits
 
 	mu     sync.Mutex
 	sealed []sealedChunk // full chunks, oldest first; their bytes never change
@@ -74,11 +74,19 @@ type memSeries struct {
 	lastT   int64
 	lastF   float64
 	hasLast bool // false: the series is empty
+	own     bool // created by AppendOwn: not under the series limits
 }
 
 type sealedChunk struct {
-	minT, maxT int64
-	b          []byte
+	maxT int64
+	b    []byte
+}
+
+// minT is the time of the chunk's first sample, which the XOR encoding
+// keeps as a varint after the 2-byte header.
+func (c *sealedChunk) minT() int64 {
+	t, _ := binary.Varint(c.b[2:])
+	return t
 }
 
 // samplesPerChunk is Prometheus's chunk size: the header and the first
@@ -108,7 +116,7 @@ func (ms *memSeries) encode(t int64, v float64) (grown int64) {
 	if ms.head != nil && ms.head.NumSamples() >= samplesPerChunk {
 		b := slices.Clone(ms.head.Bytes()) // exactly sized: full chunks no longer grow
 		grown += int64(len(b)) - int64(cap(ms.head.Bytes()))
-		ms.sealed = append(ms.sealed, sealedChunk{minT: ms.headMinT, maxT: ms.headMaxT, b: b})
+		ms.sealed = append(ms.sealed, sealedChunk{maxT: ms.headMaxT, b: b})
 		ms.head, ms.app = nil, nil
 	}
 	if ms.head == nil {
@@ -147,6 +155,17 @@ func (ms *memSeries) pruneLocked(cutoff int64) (freed int64) {
 	}
 	if i > 0 {
 		ms.sealed = slices.Clone(ms.sealed[i:])
+	}
+	// A full chunk more than half stale is encoded again with its fresh
+	// samples only: the window then holds at most a few stale samples a
+	// series, for a decode of half a chunk now and then.
+	if len(ms.sealed) > 0 {
+		c := &ms.sealed[0]
+		if minT := c.minT(); minT < cutoff && cutoff-minT > (c.maxT-minT)/2 {
+			b := reencode(c.b, cutoff)
+			freed += int64(len(c.b) - len(b))
+			c.b = b
+		}
 	}
 	if ms.head != nil && ms.headMaxT < cutoff {
 		freed += int64(cap(ms.head.Bytes()))
@@ -302,6 +321,21 @@ func (s *Store) Prune(now time.Time) {
 			s.series[h] = kept
 		}
 	}
+}
+
+// reencode returns the chunk's samples from cutoff on, encoded again.
+func reencode(b []byte, cutoff int64) []byte {
+	var src chunkenc.XORChunk
+	src.Reset(b)
+	dst := chunkenc.NewXORChunk()
+	app, _ := dst.Appender() // an empty XOR chunk's appender never fails
+	it := src.Iterator(nil)
+	for it.Next() == chunkenc.ValFloat {
+		if t, f := it.At(); t >= cutoff {
+			app.Append(0, t, f)
+		}
+	}
+	return slices.Clone(dst.Bytes())
 }
 
 // Querier implements storage.Queryable.
