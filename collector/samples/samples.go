@@ -75,6 +75,9 @@ type memSeries struct {
 	lastF   float64
 	hasLast bool // false: the series is empty
 	own     bool // created by AppendOwn: not under the series limits
+	// hint: where the last query started reading (nil until a query
+	// skipped samples before its range).
+	hint *decodeHint
 }
 
 type sealedChunk struct {

@@ -247,5 +247,19 @@ func TestBytesPerSample(t *testing.T) {
 	if b := float64(s.Bytes()); b > heap || b < heap/2 {
 		t.Errorf("Bytes(): got %.0f, want between half the heap (%.0f) and all of it", b, heap)
 	}
+
+	// A rule over every series leaves each a decode hint: the worst case.
+	end := (105 * time.Minute).Milliseconds()
+	q, _ = s.Querier(end-5*time.Minute.Milliseconds(), end)
+	ss = q.Select(context.Background(), false, nil, labels.MustNewMatcher(labels.MatchRegexp, "__name__", ".+"))
+	for ss.Next() {
+		for it = ss.At().Iterator(it); it.Next() == chunkenc.ValFloat; {
+		}
+	}
+	ss, it = nil, nil
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	heap = float64(after.HeapAlloc) - float64(before.HeapAlloc)
+	t.Logf("after a query of the last 5 minutes of every series: heap %.0f bytes (%.2f a sample)", heap, heap/float64(n))
 	runtime.KeepAlive(s)
 }
