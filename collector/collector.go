@@ -681,9 +681,11 @@ func (c *Collector) Run(ctx context.Context) error {
 	}
 }
 
-// publishStates writes the target states into the window.
+// publishStates writes the target states and the open incidents into
+// the window.
 func (c *Collector) publishStates(now time.Time) {
 	PublishStates(c.own, c.tracker.Snapshot(), now)
+	PublishIncidents(c.own, c.incidents.OpenByService(), now)
 }
 
 // Audit records a change made outside the API's own handlers (a reload by

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 
+	"github.com/ninesmon/nines/alerting"
 	"github.com/ninesmon/nines/collector/samples"
 	"github.com/ninesmon/nines/collector/state"
 	"github.com/ninesmon/nines/rules"
@@ -93,5 +94,29 @@ func PublishStates(w rules.Appender, targets []state.Target, now time.Time) {
 			m["state"] = string(s)
 			_ = w.Append(labels.FromMap(m), ts, v)
 		}
+	}
+}
+
+// PublishIncidents writes nines_incidents_open{priority,service} into w
+// (the recent window), as /metrics has it, so dashboards reading the
+// query API see the open incidents: open counts incidents by priority and
+// service (OpenByService; "" for none, which gets no service label), and
+// every priority has a series even when none is open.
+func PublishIncidents(w rules.Appender, open map[[2]string]int, now time.Time) {
+	ts := now.UnixMilli()
+	put := func(priority, service string, n int) {
+		l := []string{model.MetricNameLabel, "nines_incidents_open", "priority", priority}
+		if service != "" {
+			l = append(l, "service", service)
+		}
+		_ = w.Append(labels.FromStrings(l...), ts, float64(n)) // w counts its errors
+	}
+	for _, p := range alerting.Priorities {
+		if _, ok := open[[2]string{string(p), ""}]; !ok {
+			put(string(p), "", 0)
+		}
+	}
+	for k, n := range open {
+		put(k[0], k[1], n)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -64,5 +65,33 @@ func TestStatesPublishedIntoAFullWindow(t *testing.T) {
 	}
 	if n := strings.Count(logs.String(), "level=WARN"); n != 1 {
 		t.Errorf("warnings: got %d, want 1:\n%s", n, logs.String())
+	}
+}
+
+// TestIncidentsPublished: the open incidents reach the window as /metrics
+// has them, with a zero series for every priority none is open at.
+func TestIncidentsPublished(t *testing.T) {
+	window := samples.New(time.Hour, 0, 0)
+	now := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+	PublishIncidents(window, map[[2]string]int{{"P1", "erp"}: 2, {"P3", ""}: 1}, now)
+	q, _ := window.Querier(now.UnixMilli(), now.UnixMilli())
+	set := q.Select(context.Background(), true, nil, labels.MustNewMatcher(labels.MatchEqual, "__name__", "nines_incidents_open"))
+	var got []string
+	for set.Next() {
+		it := set.At().Iterator(nil)
+		for it.Next() == chunkenc.ValFloat {
+			_, v := it.At()
+			got = append(got, set.At().Labels().String()+" "+strconv.FormatFloat(v, 'g', -1, 64))
+		}
+	}
+	want := []string{
+		`{__name__="nines_incidents_open", priority="P1"} 0`,
+		`{__name__="nines_incidents_open", priority="P1", service="erp"} 2`,
+		`{__name__="nines_incidents_open", priority="P2"} 0`,
+		`{__name__="nines_incidents_open", priority="P3"} 1`,
+		`{__name__="nines_incidents_open", priority="P4"} 0`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
