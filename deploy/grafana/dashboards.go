@@ -234,12 +234,12 @@ func services() *dashboard.DashboardBuilder {
 			Unit("percentunit").Decimals(3).Min(0.99).Max(1).
 			Thresholds(steps(nil, "red", 0.999, "green"))).
 		WithPanel(table.NewPanelBuilder().Title("Availability against objective").Datasource(ds).Height(8).Span(16).
-			Description("Availability over 1 h, 24 h, 7 and 30 days beside the objective.").
+			Description("Availability over 1 hour, 1, 7 and 30 days beside the objective.").
 			WithTarget(instant(`nines_sla_availability_ratio{`+sv+`}`, "").RefId("availability")).
 			WithTarget(instant(`nines_sla_objective_ratio{`+sv+`}`, "").RefId("objective")).
 			Unit("percentunit").Decimals(4)).
 		WithPanel(graph("Availability and objective", "percentunit",
-			query(`nines_sla_availability_ratio{`+sv+`,window="24h"}`, "{{service}} (24 h)"),
+			query(`nines_sla_availability_ratio{`+sv+`,window="1d"}`, "{{service}} (1 day)"),
 			query(`nines_sla_objective_ratio{`+sv+`}`, "{{service}} objective")).Decimals(4)).
 		WithPanel(graph("Error budget remaining (30 days)", "percentunit",
 			query(`nines_sla_error_budget_remaining_ratio{`+sv+`,window="30d"}`, "{{service}}")).
