@@ -18,7 +18,7 @@ import (
 // t0 is the fixture's clock: samples every 15 s from t0-10m to t0.
 var t0 = time.Unix(1_700_000_000, 0).UTC()
 
-func fixture(t *testing.T, opts Options) (*API, http.Handler) {
+func fixture(t testing.TB, opts Options) (*API, http.Handler) {
 	t.Helper()
 	st := samples.New(time.Hour, 0, 0)
 	add := func(lset labels.Labels, f func(i int) float64) {
@@ -49,7 +49,7 @@ func fixture(t *testing.T, opts Options) (*API, http.Handler) {
 	return a, mux
 }
 
-func do(t *testing.T, h http.Handler, method, path string, form url.Values) (int, string) {
+func do(t testing.TB, h http.Handler, method, path string, form url.Values) (int, string) {
 	t.Helper()
 	var body io.Reader
 	if method == http.MethodPost {
