@@ -5,8 +5,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"time"
 	"testing"
+	"time"
 )
 
 // FuzzQuery: whatever a client sends as parameters, every endpoint answers
