@@ -418,6 +418,10 @@ func TestPrometheusConformance(t *testing.T) {
 			compare("/api/v1/label/"+name+"/values", url.Values{"match[]": m}, sortedJSON)
 		}
 	}
+	raw := func(d json.RawMessage) string { return string(d) }
+	compare("/api/v1/query_exemplars", url.Values{"query": {`conf_temp_celsius`}, "start": {unix(-30 * time.Minute)}, "end": {unix(0)}}, raw)
+	compare("/api/v1/query_exemplars", url.Values{"query": {`conf_temp_celsius{`}}, raw)
+	compare("/api/v1/metadata", url.Values{}, raw)
 	compare("/api/v1/series", url.Values{}, sortedJSON)                                  // no match[]: 400
 	compare("/api/v1/series", url.Values{"match[]": {`{host=~".*"}`}}, sortedJSON)       // only empty-matching matchers: 400
 	compare("/api/v1/series", url.Values{"match[]": {`conf_temp_celsius{`}}, sortedJSON) // bad selector: 400

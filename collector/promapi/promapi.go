@@ -133,6 +133,12 @@ func (a *API) Register(mux *http.ServeMux, require func(http.Handler) http.Handl
 		mux.Handle(m+" /api/v1/labels", h(a.labelNames))
 	}
 	mux.Handle("GET /api/v1/label/{name}/values", h(a.labelValues))
+	// The window keeps neither exemplars nor metric metadata: these answer
+	// as Prometheus does when it has none, so Grafana's Explore (which asks
+	// for exemplars by default) and metrics browser do not show errors.
+	mux.Handle("GET /api/v1/query_exemplars", h(a.exemplars))
+	mux.Handle("POST /api/v1/query_exemplars", h(a.exemplars))
+	mux.Handle("GET /api/v1/metadata", h(func(*http.Request) result { return result{data: map[string]any{}} }))
 	mux.Handle("GET /federate", basicAsBearer(require(http.HandlerFunc(a.federate))))
 }
 
@@ -402,6 +408,26 @@ func (a *API) exec(ctx context.Context, r *http.Request, qry promql.Query, expr 
 		qs = stats.NewQueryStats(qry.Stats())
 	}
 	return result{data: &queryData{ResultType: res.Value.Type(), Result: res.Value, Stats: qs}, warnings: warnings, query: expr}
+}
+
+// exemplars validates a /query_exemplars request as Prometheus does and
+// answers that there are none.
+func (a *API) exemplars(r *http.Request) result {
+	start, err := parseTimeParam(r, "start", minTime)
+	if err != nil {
+		return invalidParam(err, "start")
+	}
+	end, err := parseTimeParam(r, "end", maxTime)
+	if err != nil {
+		return invalidParam(err, "end")
+	}
+	if end.Before(start) {
+		return badData(errors.New("end timestamp must not be before start timestamp"))
+	}
+	if _, err := a.parser.ParseExpr(r.FormValue("query")); err != nil {
+		return badData(err)
+	}
+	return result{data: []any{}}
 }
 
 func truncate(res *promql.Result, limit int) bool {

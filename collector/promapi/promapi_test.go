@@ -118,6 +118,12 @@ func TestAnswers(t *testing.T) {
 			`{"status":"success","data":["req_total","temp"]}`},
 		{"no values", "GET", "/api/v1/label/nope/values", nil, 200,
 			`{"status":"success","data":[]}`},
+		{"no exemplars", "GET", "/api/v1/query_exemplars", url.Values{"query": {"temp"}, "start": {"1699999000"}, "end": {ts}}, 200,
+			`{"status":"success","data":[]}`},
+		{"exemplars of a bad query", "POST", "/api/v1/query_exemplars", url.Values{"query": {"temp{"}}, 400,
+			`{"status":"error","errorType":"bad_data","error":"1:6: parse error: unexpected end of input inside braces"}`},
+		{"no metadata", "GET", "/api/v1/metadata", nil, 200,
+			`{"status":"success","data":{}}`},
 		{"label values limit", "GET", "/api/v1/label/host/values", url.Values{"limit": {"1"}}, 200,
 			`{"status":"success","data":["a"],"warnings":["results truncated due to limit"]}`},
 	} {
@@ -132,7 +138,7 @@ func TestAnswers(t *testing.T) {
 
 func TestNeedsToken(t *testing.T) {
 	_, h := fixture(t, Options{})
-	for _, path := range []string{"/api/v1/query?query=1", "/api/v1/query_range", "/api/v1/series", "/api/v1/labels", "/api/v1/label/host/values", "/federate"} {
+	for _, path := range []string{"/api/v1/query?query=1", "/api/v1/query_range", "/api/v1/series", "/api/v1/labels", "/api/v1/label/host/values", "/api/v1/query_exemplars", "/api/v1/metadata", "/federate"} {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
 		if rec.Code != http.StatusUnauthorized {
