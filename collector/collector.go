@@ -71,6 +71,7 @@ type Collector struct {
 	prom       *promapi.API    // Prometheus's query API over the window
 	appender   ingest.Appender // the window, and the forwarder when one is configured
 	own        *ownSeries      // the collector's own series into the window
+	openSeries incidentSeries  // the open incidents into the window
 	// storeHealth follows the writes the collector's duties make.
 	storeHealth *storeHealth
 	ui          *web.UI
@@ -685,7 +686,7 @@ func (c *Collector) Run(ctx context.Context) error {
 // the window.
 func (c *Collector) publishStates(now time.Time) {
 	PublishStates(c.own, c.tracker.Snapshot(), now)
-	PublishIncidents(c.own, c.incidents.OpenByService(), now)
+	c.openSeries.publish(c.own, c.incidents.OpenByService(), now)
 }
 
 // Audit records a change made outside the API's own handlers (a reload by
