@@ -30,6 +30,7 @@ import (
 	"github.com/ninesmon/nines/collector/config"
 	"github.com/ninesmon/nines/collector/forward"
 	"github.com/ninesmon/nines/collector/ingest"
+	"github.com/ninesmon/nines/collector/promapi"
 	"github.com/ninesmon/nines/collector/samples"
 	"github.com/ninesmon/nines/collector/servicelevel"
 	"github.com/ninesmon/nines/collector/snmp"
@@ -67,8 +68,10 @@ type Collector struct {
 	sla        *servicelevel.SLA
 	levels     servicelevel.Sources
 	monthly    *servicelevel.Monthly
+	prom       *promapi.API    // Prometheus's query API over the window
 	appender   ingest.Appender // the window, and the forwarder when one is configured
 	own        *ownSeries      // the collector's own series into the window
+	openSeries incidentSeries  // the open incidents into the window
 	// storeHealth follows the writes the collector's duties make.
 	storeHealth *storeHealth
 	ui          *web.UI
@@ -189,6 +192,11 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, reload fu
 	if err != nil {
 		return fail(err)
 	}
+	c.prom = promapi.New(promapi.Options{
+		Queryable: c.samples, Timeout: cfg.Query.Timeout.D(), MaxSamples: cfg.Query.MaxSamples,
+		MaxConcurrency: cfg.Query.MaxConcurrency, LookbackDelta: cfg.Query.LookbackDelta.D(),
+		Registerer: c.registry, Logger: logger.With("component", "promapi"),
+	})
 	c.checks = check.NewRunner(checkSpecs(cfg), logger.With("component", "check"))
 	c.AddSource(SourceFunc(func(ctx context.Context, w Writer) error { return c.checks.Run(ctx, w) }))
 	c.poller = snmp.NewPoller(snmpDevices(cfg), cfg.SNMP.MaxConcurrentPolls, logger.With("component", "snmp"))
@@ -538,6 +546,7 @@ func (c *Collector) Handler() http.Handler {
 		mux.Handle("GET /metrics", c.auth.Require(config.RoleViewer, metrics))
 	}
 	c.ui.Register(mux)
+	c.prom.Register(mux, func(h http.Handler) http.Handler { return c.auth.Require(config.RoleViewer, h) })
 	levels := &servicelevel.API{Sources: c.levels, SLA: c.sla, Logger: c.logger}
 	mux.Handle("GET /api/v1/reports/sla", c.auth.Require(config.RoleViewer, levels.Report()))
 	mux.Handle("GET /api/v1/services", c.auth.Require(config.RoleViewer, levels.Services()))
@@ -673,9 +682,11 @@ func (c *Collector) Run(ctx context.Context) error {
 	}
 }
 
-// publishStates writes the target states into the window.
+// publishStates writes the target states and the open incidents into
+// the window.
 func (c *Collector) publishStates(now time.Time) {
 	PublishStates(c.own, c.tracker.Snapshot(), now)
+	c.openSeries.publish(c.own, c.incidents.OpenByService(), now)
 }
 
 // Audit records a change made outside the API's own handlers (a reload by

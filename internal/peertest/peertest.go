@@ -20,6 +20,7 @@
 //	NINES_SKIP_SMTP          python3-aiosmtpd
 //	NINES_SKIP_SNMP          snmpd, snmp (snmpd, snmptrap, snmpget...)
 //	NINES_SKIP_TELEGRAF      Telegraf, built from the Go module proxy (see Telegraf)
+//	NINES_SKIP_VICTORIAMETRICS victoria-metrics (HA pair deduplication)
 //	NINES_SKIP_WINE          wine, wine64, gcc-mingw-w64-x86-64 (the Windows agent)
 package peertest
 
