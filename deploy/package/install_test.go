@@ -172,7 +172,9 @@ func TestDebInstall(t *testing.T) {
 
 	// Unconfigured, the check names the missing token; with tokens
 	// readable by the nines user alone, the installed configurations pass.
-	asNines := &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}}
+	// Pdeathsig: should the test binary die (a -timeout panic skips the
+	// cleanups), the kernel kills what it started.
+	asNines := &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, Pdeathsig: syscall.SIGKILL}
 	checkConfig := func(bin, conf string) (string, error) {
 		cmd := exec.Command(bin, "--config", conf, "--check-config")
 		cmd.SysProcAttr = asNines
