@@ -261,10 +261,9 @@ func PackageVersion(v string) string {
 }
 
 // PackagedUnit turns the hand-installed unit from deploy/systemd into the
-// package's: the binary in /usr/bin, the static user nines instead of a
-// dynamic one (the secrets in /etc/nines are readable by their owner
-// alone, which a dynamic user cannot be), and a state directory only
-// that user can read.
+// package's: the binary in /usr/bin. Both run as the static user nines
+// (the secrets in /etc/nines are readable by their owner alone, which a
+// dynamic user cannot be) with a state directory only it can read.
 func PackagedUnit(name string, src []byte) ([]byte, error) {
 	s := string(src)
 	i := strings.Index(s, "[Unit]")
@@ -275,8 +274,6 @@ func PackagedUnit(name string, src []byte) ([]byte, error) {
 		"# /etc/nines first, then: systemctl enable --now " + name + "\n" + s[i:]
 	for _, r := range []struct{ old, new string }{
 		{"/usr/local/bin/" + name + " ", "/usr/bin/" + name + " "},
-		{"\nDynamicUser=yes\n", "\nUser=" + User + "\nGroup=" + User + "\n"},
-		{"\nStateDirectory=" + name + "\n", "\nStateDirectory=" + name + "\nStateDirectoryMode=0700\n"},
 	} {
 		if !strings.Contains(s, r.old) {
 			return nil, fmt.Errorf("unit %s: no %q to replace (deploy/systemd changed: update PackagedUnit)", name, strings.TrimSpace(r.old))

@@ -64,9 +64,9 @@ func TestPackagedUnit(t *testing.T) {
 					t.Errorf("unit still has %q:\n%s", bad, unit)
 				}
 			}
-			changed := strings.Replace(string(src), "DynamicUser=yes", "DynamicUser=no", 1)
-			if _, err := PackagedUnit(name, []byte(changed)); err == nil || !strings.Contains(err.Error(), "DynamicUser=yes") {
-				t.Errorf("a unit without DynamicUser=yes: got %v, want an error naming it", err)
+			changed := strings.Replace(string(src), "/usr/local/bin/", "/opt/bin/", 1)
+			if _, err := PackagedUnit(name, []byte(changed)); err == nil || !strings.Contains(err.Error(), "/usr/local/bin/") {
+				t.Errorf("a unit without /usr/local/bin/: got %v, want an error naming it", err)
 			}
 		})
 	}
