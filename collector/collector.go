@@ -170,6 +170,10 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, reload fu
 		logger.Info("alert state restored", "alerts", n, "away", away.Round(time.Second))
 	}
 	c.auth = auth.New(cfg.Auth.Tokens)
+	// Wrong bearer tokens and failed web logins share one allowance per
+	// client address: a guesser gains nothing by using both.
+	logins := auth.NewLimiter(auth.DefaultLimitOptions())
+	c.auth.LimitFailures(auth.Failures{Limiter: logins, Audit: st, Logger: logger.With("component", "auth")})
 	c.levels = servicelevel.Sources{History: st, Window: c.own, Config: c.config, Targets: c.tracker.Snapshot, Workers: st.ReadParallelism()}
 	c.slos = servicelevel.NewSLO(c.levels)
 	c.sla = servicelevel.NewSLA(c.levels)
@@ -181,7 +185,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, reload fu
 		return fail(fmt.Errorf("web session key: %w", err))
 	}
 	c.ui, err = web.New(web.Options{
-		Auth: c.auth, Incidents: st, Actions: c.incidents, Maintenance: maintenanceBook{c}, Audit: st,
+		Auth: c.auth, Incidents: st, Actions: c.incidents, Maintenance: maintenanceBook{c}, Audit: st, Logins: logins,
 		Data:       c.board,
 		SessionKey: key, SessionTTL: func() time.Duration { return c.config().Web.Wall.SessionTTL.D() },
 		Logger: logger.With("component", "web"),

@@ -32,7 +32,8 @@ func FromContext(ctx context.Context) (Principal, bool) {
 
 // Authenticator holds the current token set. Safe for concurrent use.
 type Authenticator struct {
-	tokens atomic.Pointer[[]config.Token]
+	tokens   atomic.Pointer[[]config.Token]
+	failures atomic.Pointer[Failures] // limits and records wrong tokens; nil: neither
 }
 
 // New returns an authenticator for tokens.
@@ -89,10 +90,19 @@ func Allows(role, want config.Role) bool {
 
 // Require wraps h so that only principals allowed to act as want get
 // through; others get 401 (no or unknown token) or 403 (wrong role).
+// With LimitFailures, wrong tokens are limited per client address and
+// overall (429 with Retry-After beyond), counted and logged.
 func (a *Authenticator) Require(want config.Role, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f := a.failures.Load()
+		if f != nil && !f.allow(w, r) {
+			return
+		}
 		p, ok := a.Authenticate(r)
 		if !ok {
+			if f != nil && r.Header.Get("Authorization") != "" && !f.fail(w, r) {
+				return
+			}
 			w.Header().Set("WWW-Authenticate", `Bearer realm="nines"`)
 			writeError(w, http.StatusUnauthorized, "missing or unknown bearer token")
 			return
