@@ -9,6 +9,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"net/http"
+	"path"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -20,6 +21,25 @@ import (
 type Principal struct {
 	Name string
 	Role config.Role
+	// Hosts are the host patterns an agent token may speak for (none:
+	// any); see MaySpeakFor.
+	Hosts []string
+}
+
+// MaySpeakFor reports whether p may push, say goodbye or write lines for
+// host: its token names no hosts, or one of its patterns (path.Match)
+// matches. An agent token bound to hosts cannot keep another host UP,
+// nor put it in SHUTDOWN.
+func (p Principal) MaySpeakFor(host string) bool {
+	if len(p.Hosts) == 0 {
+		return true
+	}
+	for _, pat := range p.Hosts {
+		if ok, _ := path.Match(pat, host); ok {
+			return true
+		}
+	}
+	return false
 }
 
 type ctxKey struct{}
@@ -73,7 +93,7 @@ func (a *Authenticator) Lookup(tok string) (Principal, bool) {
 	ok := false
 	for _, t := range *a.tokens.Load() {
 		if subtle.ConstantTimeCompare(sum[:], t.Hash[:]) == 1 {
-			found, ok = Principal{Name: t.Name, Role: t.Role}, true
+			found, ok = Principal{Name: t.Name, Role: t.Role, Hosts: t.Hosts}, true
 		}
 	}
 	return found, ok
@@ -133,7 +153,7 @@ func writeError(w http.ResponseWriter, code int, msg string) {
 func (a *Authenticator) Principal(name string) (Principal, bool) {
 	for _, t := range *a.tokens.Load() {
 		if t.Name == name {
-			return Principal{Name: t.Name, Role: t.Role}, true
+			return Principal{Name: t.Name, Role: t.Role, Hosts: t.Hosts}, true
 		}
 	}
 	return Principal{}, false
