@@ -60,9 +60,12 @@ availability:
 	cfg := filepath.Join(dir, "collector.yml")
 	// A viewer and an operator besides writeCollector's agent and admin,
 	// for the wrong-role cases.
-	const viewerToken, operatorToken = "viewer-secret-token", "operator-secret-token"
+	// An agent token bound to abuse-a, for the case of a token speaking
+	// for another host.
+	const viewerToken, operatorToken, boundToken = "viewer-secret-token", "operator-secret-token", "bound-secret-token"
 	write(t, filepath.Join(dir, "viewer.token"), viewerToken+"\n")
 	write(t, filepath.Join(dir, "operator.token"), operatorToken+"\n")
+	write(t, filepath.Join(dir, "bound.token"), boundToken+"\n")
 	yml, err := os.ReadFile(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -73,7 +76,8 @@ availability:
 	}
 	write(t, cfg, strings.Replace(string(yml), adminLine, adminLine+
 		"    - {name: viewer, role: viewer, token_file: viewer.token}\n"+
-		"    - {name: operator, role: operator, token_file: operator.token}\n", 1))
+		"    - {name: operator, role: operator, token_file: operator.token}\n"+
+		"    - {name: bound, role: agent, token_file: bound.token, hosts: [abuse-a]}\n", 1))
 	collector := start(t, "collector", collectorBin, "--config", cfg)
 	api := client{base: "http://" + addr, token: e2eAdminToken}
 	ready := func() (bool, string) { return api.get(t, "/-/ready", nil) == http.StatusOK, "not ready" }
@@ -233,6 +237,13 @@ push:
 	// Bad line protocol.
 	code := do("POST", "/write?db=x", e2eAgentToken, nil, []byte("cpu,host= =\x00 usage=\n,,,\n"))
 	check("bad line protocol", code >= 400 && code < 500, fmt.Sprint("got ", code))
+
+	// A token bound to abuse-a cannot speak for abuse-b: neither push nor
+	// goodbye nor a written line.
+	a = doBody("POST", "/api/v1/push", boundToken, map[string]string{"X-Nines-Hostname": "abuse-b", "X-Nines-Goodbye": "1"}, nil)
+	check("bound token's goodbye for another host", a.code == http.StatusForbidden && strings.Contains(a.body, `may not speak for host "abuse-b"`), fmt.Sprintf("got %d %q", a.code, a.body))
+	a = doBody("POST", "/write?db=x", boundToken, nil, []byte("cpu,host=abuse-b usage=1\n"))
+	check("bound token's line for another host", a.code == http.StatusBadRequest && strings.Contains(a.body, `line 1: token \"bound\" may not speak for host \"abuse-b\"`), fmt.Sprintf("got %d %q", a.code, a.body))
 
 	// A goodbye for another agent's host (pinned to its agent ID) is
 	// refused and the host stays UP.
