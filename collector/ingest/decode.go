@@ -125,7 +125,7 @@ var (
 	errOutOfWindow = errors.New("timestamp outside the accepted window")
 	errHostRefused = errors.New("host refused")
 	// errHostNotAllowed: the sender's token may not speak for the host
-	// (it also wraps errHostRefused).
+	// (admitHost wraps it in errHostRefused too).
 	errHostNotAllowed = errors.New("host not allowed for this token")
 )
 
