@@ -3,19 +3,34 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"image"
 	"image/png"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
+
+	"github.com/ninesmon/nines/alerting"
+	"github.com/ninesmon/nines/collector/auth"
+	"github.com/ninesmon/nines/collector/config"
+	"github.com/ninesmon/nines/collector/report"
+	"github.com/ninesmon/nines/collector/store/sqlite"
+	"github.com/ninesmon/nines/collector/web"
 	"github.com/ninesmon/nines/internal/peertest"
 )
 
@@ -262,7 +277,7 @@ rules:
 	waitJS(t, ctx, 15*time.Second, tileState("Office LAN"), "degraded")
 	waitJS(t, ctx, 15*time.Second, tileState("Wi-Fi"), "maintenance")
 	waitJS(t, ctx, 10*time.Second, `document.querySelector('#conn').textContent`, "live")
-	waitJS(t, ctx, 10*time.Second, `[...document.querySelectorAll('#groups .tile')].map(t => t.dataset.name + ':' + t.dataset.state).join(',')`, "branch:up,hq:degraded")
+	waitJS(t, ctx, 10*time.Second, `[...document.querySelectorAll('#groups .tile')].map(t => t.dataset.name + ':' + t.dataset.state).join(',')`, "hq:degraded,branch:up") // worst first
 	waitJS(t, ctx, 10*time.Second, `String([...document.querySelectorAll('#incidents .incident-title')].some(e => e.textContent === 'Nightly ERP backup failed'))`, "true")
 	var timer string
 	run(t, ctx, 5*time.Second, "incident timers", chromedp.Text(`#incidents .timer`, &timer, chromedp.ByQuery))
@@ -355,10 +370,263 @@ rules:
 		chromedp.Navigate(base+"/ui/wall?token=viewer-token&groups=office&controls=0&rotate=1&theme=light"),
 		chromedp.WaitVisible(`#services .tile`, chromedp.ByQuery),
 	)
-	waitJS(t, ctx, 5*time.Second, `[...document.querySelectorAll('#services .tile')].map(t => t.dataset.name).join(',')`, "E-mail,Intranet,Printing,Office LAN,Wi-Fi")
+	waitJS(t, ctx, 5*time.Second, `[...document.querySelectorAll('#services .tile')].map(t => t.dataset.name).join(',')`, "Printing,Office LAN,Wi-Fi,E-mail,Intranet") // worst first
 	waitJS(t, ctx, 5*time.Second, `String(document.querySelectorAll('#wall a').length)`, "0")
 	waitJS(t, ctx, 5*time.Second, `String(document.documentElement.classList.contains('theme-light'))`, "true")
 	waitJS(t, ctx, 5*time.Second, `String(document.querySelector('#page-services').hidden)`, "true")
 	waitJS(t, ctx, 5*time.Second, `String(document.querySelector('#page-services').hidden)`, "false")
 
+}
+
+// boardData is the collector's Data with a board the test sets; the wall
+// reads nothing else.
+type boardData struct {
+	mu sync.Mutex
+	b  web.Board
+}
+
+func (d *boardData) set(b web.Board) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.b = b
+}
+
+func (d *boardData) Board(_ context.Context, now time.Time) (web.Board, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	b := d.b
+	b.GeneratedAt = now
+	return b, nil
+}
+func (d *boardData) Target(context.Context, string, time.Time) (*web.TargetView, error) {
+	return nil, nil
+}
+func (d *boardData) Service(context.Context, string, time.Time) (*web.ServiceView, error) {
+	return nil, nil
+}
+func (d *boardData) Report(context.Context, report.Request, time.Time) (*report.Report, error) {
+	return nil, errors.New("no reports here")
+}
+func (d *boardData) Deliveries(context.Context, int64) ([]alerting.Delivery, error) { return nil, nil }
+func (d *boardData) Tickets(context.Context, int64) ([]alerting.Ticket, error)      { return nil, nil }
+
+// wallServer serves the web UI over a board the test sets, with the
+// store for sessions and audit and the viewer token "view" (name wall).
+// ttl is the session lifetime.
+func wallServer(t *testing.T, d *boardData, ttl time.Duration) (base string, authn *auth.Authenticator) {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "n.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	authn = auth.New([]config.Token{{Name: "wall", Role: config.RoleViewer, Hash: sha256.Sum256([]byte("view"))}})
+	ui, err := web.New(web.Options{Auth: authn, Incidents: st, Data: d, Audit: st, Sessions: st,
+		SessionKey: []byte("0123456789abcdef0123456789abcdef"), SessionTTL: func() time.Duration { return ttl },
+		Tick: 100 * time.Millisecond, Ping: 500 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	ui.Register(mux)
+	srv := httptest.NewServer(mux)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { ui.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done; srv.Close(); st.Close() })
+	return srv.URL, authn
+}
+
+// bigBoard is a wall at scale: 500 targets in 40 sites, 60 services in
+// configuration order with the DOWN ones last, and 300 open incidents of
+// which 3 are P1 (one three days old) and 5 are P2, carried as the
+// collector does (the 200 most urgent, counted by priority).
+func bigBoard(now time.Time) web.Board {
+	b := web.Board{Counts: map[string]int{}, Active: map[string]int{}}
+	states := func(i int) string {
+		switch {
+		case i >= 52:
+			return "down"
+		case i >= 47:
+			return "degraded"
+		case i >= 44:
+			return "unknown"
+		case i >= 42:
+			return "maintenance"
+		}
+		return "up"
+	}
+	for i := range 60 {
+		name := fmt.Sprintf("Service %02d", i)
+		if i == 55 {
+			name = "Customer self-service portal for the EU region (primary)"
+		}
+		a, left := 0.9995, 0.5
+		b.Services = append(b.Services, web.ServiceTile{Name: name, Group: []string{"business", "office"}[i%2], State: states(i),
+			Objective: 0.999, Availability: &a, BudgetRemaining: &left, Components: 4, ComponentsDown: map[bool]int{true: 2}[states(i) == "down"]})
+	}
+	for i := range 40 {
+		g := web.GroupTile{Name: fmt.Sprintf("site-%02d", i), Counts: map[string]int{"up": 12}, Total: 12, State: "up"}
+		switch i {
+		case 7:
+			g.Counts = map[string]int{"up": 8, "down": 4}
+			g.State = "degraded"
+		case 23:
+			g.Counts = map[string]int{"down": 12}
+			g.State = "down"
+		case 31:
+			g.Counts = map[string]int{"maintenance": 12}
+			g.State = "maintenance"
+		}
+		if i < 20 {
+			g.Counts["up"]++
+			g.Total++
+		}
+		for st, n := range g.Counts {
+			b.Counts[st] += n
+		}
+		b.Groups = append(b.Groups, g)
+	}
+	var incs []web.IncidentRow
+	for i := range 300 {
+		p := "P4"
+		switch {
+		case i < 3:
+			p = "P1"
+		case i < 8:
+			p = "P2"
+		case i < 108:
+			p = "P3"
+		}
+		opened := now.Add(-time.Duration(i+1) * 7 * time.Minute)
+		if i == 0 {
+			opened = now.Add(-72 * time.Hour) // an old P1, still open
+		}
+		due := opened.Add(30 * time.Minute)
+		row := web.IncidentRow{ID: int64(1000 + i), Title: fmt.Sprintf("%s incident %d on host-%03d", p, i, i), Priority: p, Status: "open",
+			Target: fmt.Sprintf("host-%03d", i), OpenedAt: opened, RespondDue: &due}
+		if i%3 == 1 {
+			row.Status, row.AcknowledgedBy, row.RespondDue = "acknowledged", "alice", nil
+		}
+		if i == 4 {
+			row.Assignee = "network team"
+		}
+		incs = append(incs, row)
+		b.Active[p]++
+	}
+	// Newest first, as a store reads them; the wall sorts them itself.
+	slices.Reverse(incs)
+	b.Incidents = incs[len(incs)-web.MaxBoardIncidents:]
+	return b
+}
+
+// resize sets the page's size and waits until the wall has laid itself
+// out for it.
+func resize(t *testing.T, ctx context.Context, width, height int64) {
+	t.Helper()
+	run(t, ctx, 10*time.Second, "resize", emulation.SetDeviceMetricsOverride(width, height, 1, false))
+	waitJS(t, ctx, 10*time.Second, `document.getElementById('wall').dataset.layout`, fmt.Sprintf("%dx%d", width, height))
+}
+
+// onScreen is JavaScript returning, as JSON, which of the DOWN service
+// tiles and P1/P2 incidents are not wholly on screen: inside the viewport
+// and not clipped by the panel they are in.
+const onScreen = `(() => {
+  const inside = (r, b) => r.width > 0 && r.height > 0 && r.top >= b.top - .5 && r.left >= b.left - .5 && r.bottom <= b.bottom + .5 && r.right <= b.right + .5;
+  const view = {top: 0, left: 0, bottom: innerHeight, right: innerWidth};
+  const shown = e => { const r = e.getBoundingClientRect(); const box = e.closest('.pages, .incidents-panel').getBoundingClientRect(); return inside(r, view) && inside(r, box); };
+  const svc = (window.__expectDown || []).filter(n => { const e = document.querySelector('#services .tile[data-name="' + CSS.escape(n) + '"]'); return !e || !shown(e); });
+  const inc = (window.__expectUrgent || []).filter(id => { const e = document.querySelector('#incidents .incident[data-id="' + id + '"]'); return !e || !shown(e); });
+  return JSON.stringify({services: svc, incidents: inc});
+})()`
+
+// TestWallAtScale: 500 targets and 300 open incidents at 1920x1080 and
+// 3840x2160. Every DOWN service and every P1 and P2 incident is on
+// screen, measured by bounding boxes; what is left out is counted in a
+// "+N more" line; the 4K screen shows more incidents, at the same text
+// size.
+func TestWallAtScale(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a browser")
+	}
+	ctx := browser(t)
+	now := time.Now()
+	d := &boardData{}
+	b := bigBoard(now)
+	d.set(b)
+	base, _ := wallServer(t, d, time.Hour)
+	var down []string
+	for _, s := range b.Services {
+		if s.State == "down" {
+			down = append(down, s.Name)
+		}
+	}
+	var urgent []int64
+	for _, i := range b.Incidents {
+		if i.Priority == "P1" || i.Priority == "P2" {
+			urgent = append(urgent, i.ID)
+		}
+	}
+	if len(down) != 8 || len(urgent) != 8 {
+		t.Fatalf("fixture: %d DOWN services and %d P1/P2 incidents", len(down), len(urgent))
+	}
+	run(t, ctx, 20*time.Second, "open the wall",
+		emulation.SetDeviceMetricsOverride(1920, 1080, 1, false),
+		chromedp.Navigate(base+"/ui/wall?token=view"),
+		chromedp.WaitVisible(`#services .tile`, chromedp.ByQuery),
+		chromedp.Evaluate(fmt.Sprintf("window.__expectDown = %s; window.__expectUrgent = %s", mustJSON(t, down), mustJSON(t, urgent)), nil),
+	)
+	rows := map[int64]int{}
+	for _, size := range [][2]int64{{1920, 1080}, {3840, 2160}} {
+		name := fmt.Sprintf("%dx%d", size[0], size[1])
+		resize(t, ctx, size[0], size[1])
+		var missing struct{ Services, Incidents []any }
+		var out string
+		run(t, ctx, 5*time.Second, "measure", chromedp.Evaluate(onScreen, &out))
+		if err := json.Unmarshal([]byte(out), &missing); err != nil {
+			t.Fatal(err)
+		}
+		if len(missing.Services) > 0 || len(missing.Incidents) > 0 {
+			t.Errorf("%s: not on screen: DOWN services %v, P1/P2 incidents %v", name, missing.Services, missing.Incidents)
+		}
+		var first, more, shown string
+		run(t, ctx, 5*time.Second, "read",
+			chromedp.Evaluate(`[...document.querySelectorAll('#services .tile')].slice(0, 3).map(t => t.dataset.state).join(',')`, &first),
+			chromedp.Evaluate(`document.getElementById('incidents-more').hidden ? '' : document.getElementById('incidents-more').textContent`, &more),
+			chromedp.Evaluate(`String(document.querySelectorAll('#incidents .incident').length)`, &shown),
+		)
+		if first != "down,down,down" {
+			t.Errorf("%s: first service tiles are %s; want the DOWN ones first", name, first)
+		}
+		n, _ := strconv.Atoi(shown)
+		rows[size[0]] = n
+		if want := fmt.Sprintf("+%d more not shown:", 300-n); !strings.HasPrefix(more, want) || !strings.Contains(more, "P4") {
+			t.Errorf("%s: incidents-more = %q; want it to start %q and count the P4s", name, more, want)
+		}
+		var oldest string
+		run(t, ctx, 5*time.Second, "oldest P1", chromedp.Evaluate(`document.querySelector('#incidents .incident').dataset.id`, &oldest))
+		if oldest != "1000" {
+			t.Errorf("%s: first incident is %s; want the three-day-old P1 (1000)", name, oldest)
+		}
+		screenshot(t, ctx, "wall-500-targets-"+name+".png", size[0], size[1])
+		t.Logf("%s: %d incident rows, services: %s", name, n, jsText(t, ctx, `document.getElementById('services-summary').textContent + ' | ' + document.getElementById('services-more').textContent + ' | ' + document.getElementById('groups-summary').textContent + ' | ' + document.getElementById('groups-more').textContent`))
+	}
+	if rows[3840] <= rows[1920] {
+		t.Errorf("4K shows %d incidents and 1080p %d; want more on 4K", rows[3840], rows[1920])
+	}
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func jsText(t *testing.T, ctx context.Context, expr string) string {
+	t.Helper()
+	var s string
+	run(t, ctx, 5*time.Second, expr, chromedp.Evaluate(expr, &s))
+	return s
 }
