@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
 	"github.com/ninesmon/nines/alerting"
@@ -629,4 +630,80 @@ func jsText(t *testing.T, ctx context.Context, expr string) string {
 	var s string
 	run(t, ctx, 5*time.Second, expr, chromedp.Evaluate(expr, &s))
 	return s
+}
+
+// TestWallKioskSession: a wall opened with ?token= keeps updating, and
+// survives a reload, long after the session lifetime (3 s here) has
+// passed, because it renews its session while it runs. When the session
+// is then ended (a logout with the wall's cookie), the wall says so in
+// words instead of showing STALE.
+func TestWallKioskSession(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a browser")
+	}
+	const ttl = 3 * time.Second
+	ctx := browser(t)
+	d := &boardData{}
+	board := func(state string) web.Board {
+		return web.Board{Counts: map[string]int{state: 1}, Services: []web.ServiceTile{{Name: "ERP", State: state, Objective: 0.999, Components: 1}},
+			Groups: []web.GroupTile{}, Incidents: []web.IncidentRow{}, Active: map[string]int{}}
+	}
+	d.set(board("up"))
+	base, _ := wallServer(t, d, ttl)
+	run(t, ctx, 20*time.Second, "open the wall",
+		chromedp.Navigate(base+"/ui/wall?token=view&stale=4"),
+		chromedp.WaitVisible(`#services .tile`, chromedp.ByQuery),
+		chromedp.Evaluate(`window.__noReload = 1`, nil),
+	)
+	waitJS(t, ctx, 5*time.Second, `document.querySelector('#conn').textContent`, "live")
+	start := time.Now()
+	// Three lifetimes later the wall still follows changes, never stale.
+	for i, st := range []string{"down", "up", "degraded", "down"} {
+		time.Sleep(ttl)
+		d.set(board(st))
+		waitJS(t, ctx, 3*time.Second, tileState("ERP"), st)
+		waitJS(t, ctx, time.Second, `String(document.querySelector('#stale').hidden && document.querySelector('#ended').hidden)`, "true")
+		t.Logf("%s after opening (%d session lifetimes): ERP %s on the wall", time.Since(start).Round(100*time.Millisecond), i+1, st)
+	}
+	waitJS(t, ctx, time.Second, `String(window.__noReload)`, "1")
+	// A reload (a wall PC rebooting its browser) still finds its session.
+	var url string
+	run(t, ctx, 20*time.Second, "reload the wall",
+		chromedp.Reload(),
+		chromedp.WaitVisible(`#services .tile`, chromedp.ByQuery),
+		chromedp.Location(&url),
+	)
+	if !strings.Contains(url, "/ui/wall") {
+		t.Fatalf("reload %s after opening landed on %s", time.Since(start).Round(time.Second), url)
+	}
+	waitJS(t, ctx, 5*time.Second, `document.querySelector('#conn').textContent`, "live")
+
+	// End the session with the wall's own cookie, as a logout would.
+	var cookies []*network.Cookie
+	run(t, ctx, 5*time.Second, "cookies", chromedp.ActionFunc(func(ctx context.Context) error {
+		var err error
+		cookies, err = network.GetCookies().WithURLs([]string{base + "/ui/"}).Do(ctx)
+		return err
+	}))
+	req, _ := http.NewRequest("GET", base+"/ui/logout", nil)
+	for _, c := range cookies {
+		req.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
+	}
+	resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	waitJS(t, ctx, 10*time.Second, `String(!document.querySelector('#ended').hidden)`, "true")
+	ended := jsText(t, ctx, `document.querySelector('#ended').textContent`)
+	if !strings.Contains(ended, "signed out") || !strings.Contains(ended, "logged out or revoked") {
+		t.Errorf("ended banner = %q; want it to say the session was ended", ended)
+	}
+	if stale := jsText(t, ctx, `String(document.querySelector('#stale').hidden)`); stale != "true" {
+		t.Errorf("STALE banner shown for an ended session")
+	}
+	if conn := jsText(t, ctx, `document.querySelector('#conn').textContent`); conn != "signed out" {
+		t.Errorf("connection indicator = %q; want signed out", conn)
+	}
+	t.Logf("wall after logout: %s", ended)
 }
