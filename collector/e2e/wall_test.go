@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"image"
 	"image/png"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -600,7 +601,7 @@ func TestWallAtScale(t *testing.T) {
 		}
 		n, _ := strconv.Atoi(shown)
 		rows[size[0]] = n
-		if want := fmt.Sprintf("+%d more not shown:", 300-n); !strings.HasPrefix(more, want) || !strings.Contains(more, "P4") {
+		if want := fmt.Sprintf("+%d more:", 300-n); !strings.HasPrefix(more, want) || !strings.Contains(more, "P4") {
 			t.Errorf("%s: incidents-more = %q; want it to start %q and count the P4s", name, more, want)
 		}
 		var oldest string
@@ -608,12 +609,60 @@ func TestWallAtScale(t *testing.T) {
 		if oldest != "1000" {
 			t.Errorf("%s: first incident is %s; want the three-day-old P1 (1000)", name, oldest)
 		}
+		checkReadable(t, ctx, name)
 		screenshot(t, ctx, "wall-500-targets-"+name+".png", size[0], size[1])
 		t.Logf("%s: %d incident rows, services: %s", name, n, jsText(t, ctx, `document.getElementById('services-summary').textContent + ' | ' + document.getElementById('services-more').textContent + ' | ' + document.getElementById('groups-summary').textContent + ' | ' + document.getElementById('groups-more').textContent`))
 	}
 	if rows[3840] <= rows[1920] {
 		t.Errorf("4K shows %d incidents and 1080p %d; want more on 4K", rows[3840], rows[1920])
 	}
+}
+
+// minReadablePx is the smallest text a NOC reads from the back of the
+// room, in CSS pixels of a 1080p screen: 16 arcmin (ISO 9241-303's
+// minimum character height) at 5 m, on a 55-inch 16:9 screen 1920 px wide.
+var minReadablePx = func() float64 {
+	const diagonal, distance, arcmin = 55 * 0.0254, 5.0, 16.0
+	width := diagonal * 16 / math.Hypot(16, 9)                 // 1.218 m
+	height := 2 * distance * math.Tan(arcmin/2/60*math.Pi/180) // 23.3 mm
+	return math.Ceil(height / (width / 1920))                  // 37 px
+}()
+
+// readable lists what a NOC reads at a distance on the wall: state, name,
+// age, who has it, time left, and the lines that count what is folded or
+// left out.
+var readable = []string{".tile-state", ".tile-name", ".incident .age", ".incident .who", ".incident .timer", ".incident-title", ".summary", ".more"}
+
+// checkReadable measures the computed font size of every visible element
+// of readable.
+func checkReadable(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	var out string
+	run(t, ctx, 5*time.Second, "font sizes", chromedp.Evaluate(fmt.Sprintf(`(() => {
+  const min = {};
+  for (const sel of %s) {
+    for (const e of document.querySelectorAll('#wall ' + sel)) {
+      if (!e.getClientRects().length || !e.textContent.trim()) continue;
+      const px = parseFloat(getComputedStyle(e).fontSize);
+      if (!(sel in min) || px < min[sel]) min[sel] = px;
+    }
+  }
+  return JSON.stringify(min);
+})()`, mustJSON(t, readable)), &out))
+	var min map[string]float64
+	if err := json.Unmarshal([]byte(out), &min); err != nil {
+		t.Fatal(err)
+	}
+	for _, sel := range readable {
+		px, ok := min[sel]
+		switch {
+		case !ok && sel != ".more" && sel != ".summary":
+			t.Errorf("%s: no visible %s to measure", name, sel)
+		case ok && px < minReadablePx:
+			t.Errorf("%s: %s is %.1f px; want at least %.0f px (16 arcmin at 5 m on a 55-inch 1080p screen)", name, sel, px, minReadablePx)
+		}
+	}
+	t.Logf("%s: smallest font sizes %v (minimum %.0f px)", name, min, minReadablePx)
 }
 
 func mustJSON(t *testing.T, v any) string {

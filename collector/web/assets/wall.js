@@ -185,7 +185,7 @@
       this.box.removeChild(this.box.lastChild);
       left.unshift(this.shown[this.box.children.length]);
       this.more.hidden = false;
-      this.more.textContent = '+' + left.length + ' more ' + this.noun + ' not shown: ' + countBy(left, 'state', ORDER);
+      this.more.textContent = '+' + left.length + ' more ' + this.noun + ': ' + countBy(left, 'state', ORDER);
     }
   };
 
@@ -223,7 +223,7 @@
       var parts = PRIOS.filter(function (p) { return (active[p] || 0) > (shown[p] || 0); })
         .map(function (p) { return (active[p] - (shown[p] || 0)) + ' ' + p; });
       more.hidden = parts.length === 0;
-      more.textContent = '+' + (total - list.children.length) + ' more not shown: ' + parts.join(', ');
+      more.textContent = '+' + (total - list.children.length) + ' more: ' + parts.join(', ');
     };
     say();
     while (overflows(panel) && list.lastChild) { list.removeChild(list.lastChild); say(); }
