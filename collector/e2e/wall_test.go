@@ -14,6 +14,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
 	"strconv"
@@ -383,8 +384,22 @@ rules:
 // boardData is the collector's Data with a board the test sets; the wall
 // reads nothing else.
 type boardData struct {
-	mu sync.Mutex
-	b  web.Board
+	mu      sync.Mutex
+	b       web.Board
+	stalled chan struct{} // while not nil, Board waits for it to close
+}
+
+// stall makes Board wait (a collector that stopped computing) or go on.
+func (d *boardData) stall(on bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	switch {
+	case on && d.stalled == nil:
+		d.stalled = make(chan struct{})
+	case !on && d.stalled != nil:
+		close(d.stalled)
+		d.stalled = nil
+	}
 }
 
 func (d *boardData) set(b web.Board) {
@@ -393,8 +408,17 @@ func (d *boardData) set(b web.Board) {
 	d.b = b
 }
 
-func (d *boardData) Board(_ context.Context, now time.Time) (web.Board, error) {
+func (d *boardData) Board(ctx context.Context, now time.Time) (web.Board, error) {
 	d.mu.Lock()
+	if st := d.stalled; st != nil {
+		d.mu.Unlock()
+		select {
+		case <-st:
+		case <-ctx.Done():
+			return web.Board{}, ctx.Err()
+		}
+		d.mu.Lock()
+	}
 	defer d.mu.Unlock()
 	b := d.b
 	b.GeneratedAt = now
@@ -755,4 +779,201 @@ func TestWallKioskSession(t *testing.T) {
 		t.Errorf("connection indicator = %q; want signed out", conn)
 	}
 	t.Logf("wall after logout: %s", ended)
+}
+
+// contrastJS returns, as JSON, how many text elements of the wall it
+// checked and those whose WCAG contrast ratio, from their computed colour
+// and the first opaque background behind them, is under 4.5:1 (3:1 for
+// large text: 24 px, or 18.66 px bold).
+const contrastJS = `(() => {
+  const parse = c => { const m = c.match(/rgba?\(([^)]+)\)/); if (!m) return null; const p = m[1].split(/[\s,\/]+/).filter(Boolean).map(Number); return {r: p[0], g: p[1], b: p[2], a: p.length > 3 ? p[3] : 1}; };
+  const lum = c => { const f = v => { v /= 255; return v <= 0.04045 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); }; return 0.2126 * f(c.r) + 0.7152 * f(c.g) + 0.0722 * f(c.b); };
+  const bg = e => { for (; e; e = e.parentElement) { const c = parse(getComputedStyle(e).backgroundColor); if (c && c.a > 0.5) return c; } return {r: 255, g: 255, b: 255, a: 1}; };
+  const ratio = (a, b) => { const x = lum(a), y = lum(b); return (Math.max(x, y) + 0.05) / (Math.min(x, y) + 0.05); };
+  const bad = [], seen = new Set();
+  const w = document.createTreeWalker(document.getElementById('wall'), NodeFilter.SHOW_TEXT);
+  while (w.nextNode()) {
+    const e = w.currentNode.parentElement;
+    if (!w.currentNode.textContent.trim() || seen.has(e) || !e.getClientRects().length) continue;
+    seen.add(e);
+    const cs = getComputedStyle(e);
+    const px = parseFloat(cs.fontSize), large = px >= 24 || (parseInt(cs.fontWeight, 10) >= 700 && px >= 18.66);
+    const r = ratio(parse(cs.color), bg(e));
+    if (r < (large ? 3 : 4.5)) bad.push(e.className + ' "' + e.textContent.trim().slice(0, 30) + '" ' + cs.color + ' on ' + JSON.stringify(bg(e)) + ': ' + r.toFixed(2) + ':1');
+  }
+  return JSON.stringify({checked: seen.size, bad: bad});
+})()`
+
+// colourBoard has every state among services and sites, a long name and
+// incidents of every priority, one overdue.
+func colourBoard(now time.Time) web.Board {
+	b := web.Board{Counts: map[string]int{}, Active: map[string]int{}}
+	for i, st := range []string{"up", "unknown", "down", "degraded", "maintenance", "shutdown"} {
+		name := "Service " + st
+		if i == 0 {
+			name = "Customer self-service portal for the EU region (primary)"
+		}
+		b.Services = append(b.Services, web.ServiceTile{Name: name, Group: "business", State: st, Objective: 0.999, Components: 2})
+		b.Groups = append(b.Groups, web.GroupTile{Name: "site-" + st, State: st, Counts: map[string]int{st: 3}, Total: 3})
+		b.Counts[st] += 3
+	}
+	for i, p := range []string{"P1", "P2", "P3", "P4"} {
+		opened := now.Add(-time.Duration(i+1) * 20 * time.Minute)
+		due := opened.Add(30 * time.Minute)
+		row := web.IncidentRow{ID: int64(i + 1), Title: p + " trouble with a rather long incident title on host-" + p, Priority: p, Status: "open", OpenedAt: opened, RespondDue: &due}
+		if p == "P2" {
+			row.Status, row.AcknowledgedBy, row.RespondDue = "acknowledged", "alice", nil
+			row.ResolveDue = &due
+		}
+		b.Incidents = append(b.Incidents, row)
+		b.Active[p]++
+	}
+	return b
+}
+
+// greyAt is the relative luminance of the pixel at x, y of a greyscale
+// screenshot.
+func greyAt(img image.Image, x, y int) float64 {
+	r, g, b, _ := img.At(x, y).RGBA()
+	f := func(v uint32) float64 {
+		c := float64(v>>8) / 255
+		if c <= 0.04045 {
+			return c / 12.92
+		}
+		return math.Pow((c+0.055)/1.055, 2.4)
+	}
+	return 0.2126*f(r) + 0.7152*f(g) + 0.0722*f(b)
+}
+
+func contrast(a, b float64) float64 { return (max(a, b) + 0.05) / (min(a, b) + 0.05) }
+
+// TestWallColours: in both themes every text on the wall meets WCAG
+// contrast (white on DOWN, DEGRADED and MAINTENANCE included); in a
+// greyscale rendering UP and UNKNOWN, and DOWN and DEGRADED, still differ
+// in lightness (1.5:1 at least); flash=1 never hides a DOWN tile; the
+// connection indicator never says live under a STALE banner; a groups=
+// filter leaves no empty heading; an empty install says all clear; the
+// clock shows the date and the zone; cut names carry their full text.
+func TestWallColours(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a browser")
+	}
+	ctx := browser(t)
+	d := &boardData{}
+	now := time.Now()
+	d.set(colourBoard(now))
+	base, _ := wallServer(t, d, time.Hour)
+	run(t, ctx, 20*time.Second, "log in", chromedp.Navigate(base+"/ui/wall?token=view"), chromedp.WaitVisible(`#services .tile`, chromedp.ByQuery))
+	for _, theme := range []string{"dark", "light"} {
+		run(t, ctx, 20*time.Second, "open the wall",
+			emulation.SetDeviceMetricsOverride(1920, 1080, 1, false),
+			chromedp.Navigate(base+"/ui/wall?theme="+theme),
+			chromedp.WaitVisible(`#services .tile`, chromedp.ByQuery),
+		)
+		waitJS(t, ctx, 5*time.Second, `document.querySelector('#conn').textContent`, "live")
+		var res struct {
+			Checked int
+			Bad     []string
+		}
+		if err := json.Unmarshal([]byte(jsText(t, ctx, contrastJS)), &res); err != nil {
+			t.Fatal(err)
+		}
+		if res.Checked < 40 || len(res.Bad) > 0 {
+			t.Errorf("%s theme: %d texts checked; under WCAG contrast: %s", theme, res.Checked, strings.Join(res.Bad, "; "))
+		}
+		// Greyscale: the state colours still differ in lightness.
+		var buf []byte
+		var boxes string
+		run(t, ctx, 10*time.Second, "greyscale",
+			chromedp.Evaluate(`document.documentElement.style.filter = 'grayscale(1)'`, nil),
+			chromedp.Evaluate(`JSON.stringify(Object.fromEntries(['up', 'unknown', 'down', 'degraded'].map(s => { const r = document.querySelector('#services .tile[data-state="' + s + '"]').getBoundingClientRect(); return [s, [r.left, r.top, r.width, r.height]]; })))`, &boxes),
+			chromedp.Sleep(200*time.Millisecond),
+			chromedp.CaptureScreenshot(&buf),
+			chromedp.Evaluate(`document.documentElement.style.filter = ''`, nil),
+		)
+		img, err := png.Decode(bytes.NewReader(buf))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(artifactsDir(t), "wall-greyscale-"+theme+".png"), buf, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var box map[string][4]float64
+		if err := json.Unmarshal([]byte(boxes), &box); err != nil {
+			t.Fatal(err)
+		}
+		border := func(s string) float64 { b := box[s]; return greyAt(img, int(b[0])+4, int(b[1]+b[3]/2)) }
+		fill := func(s string) float64 { b := box[s]; return greyAt(img, int(b[0]+b[2]/2), int(b[1]+b[3])-3) }
+		if c := contrast(border("up"), border("unknown")); c < 1.5 {
+			t.Errorf("%s theme, greyscale: UP and UNKNOWN markers differ %.2f:1, want 1.5:1", theme, c)
+		}
+		if c := contrast(fill("down"), fill("degraded")); c < 1.5 {
+			t.Errorf("%s theme, greyscale: DOWN and DEGRADED tiles differ %.2f:1, want 1.5:1", theme, c)
+		}
+		t.Logf("%s theme: %d texts meet contrast; greyscale UP/UNKNOWN %.2f:1, DOWN/DEGRADED %.2f:1", theme, res.Checked,
+			contrast(border("up"), border("unknown")), contrast(fill("down"), fill("degraded")))
+	}
+
+	// Cut names carry their full text; the clock shows date and zone.
+	long := jsText(t, ctx, `(() => { const e = [...document.querySelectorAll('#services .tile-name')].find(e => e.textContent.startsWith('Customer')); return e.scrollWidth > e.clientWidth ? e.title : 'not cut'; })()`)
+	if long != "Customer self-service portal for the EU region (primary)" {
+		t.Errorf("long service name: title %q", long)
+	}
+	if title := jsText(t, ctx, `document.querySelector('#incidents .incident-title').title`); !strings.HasPrefix(title, "P1 trouble") {
+		t.Errorf("incident title attribute %q", title)
+	}
+	clock := jsText(t, ctx, `document.querySelector('#clock').textContent`)
+	if !strings.Contains(clock, strconv.Itoa(time.Now().Year())) || !regexp.MustCompile(`\b(UTC|GMT[+-]?[0-9:]*|[A-Z]{3,5})$`).MatchString(clock) {
+		t.Errorf("clock %q: want the date and the zone", clock)
+	}
+
+	// flash=1: a new P1 flashes, and DOWN tiles stay visible all the while.
+	run(t, ctx, 20*time.Second, "flash wall", chromedp.Navigate(base+"/ui/wall?flash=1"), chromedp.WaitVisible(`#services .tile`, chromedp.ByQuery))
+	waitJS(t, ctx, 5*time.Second, `document.querySelector('#conn').textContent`, "live")
+	b := colourBoard(now)
+	b.Incidents = append(b.Incidents, web.IncidentRow{ID: 99, Title: "new P1", Priority: "P1", Status: "open", OpenedAt: time.Now()})
+	d.set(b)
+	waitJS(t, ctx, 5*time.Second, `String(document.body.classList.contains('flash'))`, "true")
+	for i := range 8 {
+		// The DOWN tile against what is behind it, as rendered.
+		var buf []byte
+		var rect string
+		run(t, ctx, 5*time.Second, "flash frame",
+			chromedp.Evaluate(`JSON.stringify((r => [r.left, r.top, r.width, r.height])(document.querySelector('#services .tile[data-state="down"]').getBoundingClientRect()))`, &rect),
+			chromedp.CaptureScreenshot(&buf))
+		img, err := png.Decode(bytes.NewReader(buf))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r [4]float64
+		_ = json.Unmarshal([]byte(rect), &r)
+		in, out := greyAt(img, int(r[0]+r[2]/2), int(r[1]+r[3])-3), greyAt(img, int(r[0]+r[2]/2), int(r[1]+r[3])+4)
+		if c := contrast(in, out); c < 1.5 {
+			t.Errorf("flash frame %d: DOWN tile against its background %.2f:1; it vanishes", i, c)
+		}
+		time.Sleep(150 * time.Millisecond)
+	}
+
+	// A filter that matches no site leaves no empty heading.
+	run(t, ctx, 20*time.Second, "filtered wall", chromedp.Navigate(base+"/ui/wall?groups=business"), chromedp.WaitVisible(`#services .tile`, chromedp.ByQuery))
+	if empty := jsText(t, ctx, `[...document.querySelectorAll('#wall section.page')].filter(s => s.getClientRects().length && !s.querySelector('.tile, .summary:not([hidden])')).map(s => s.id).join(',')`); empty != "" {
+		t.Errorf("groups=business: sections shown empty: %s", empty)
+	}
+
+	// STALE and live are never said at once: the collector stops sending
+	// while the stream stays open.
+	run(t, ctx, 20*time.Second, "stale wall", chromedp.Navigate(base+"/ui/wall?stale=2"), chromedp.WaitVisible(`#services .tile`, chromedp.ByQuery))
+	waitJS(t, ctx, 5*time.Second, `document.querySelector('#conn').textContent`, "live")
+	d.stall(true)
+	waitJS(t, ctx, 10*time.Second, `String(!document.querySelector('#stale').hidden)`, "true")
+	if conn := jsText(t, ctx, `document.querySelector('#conn').textContent`); conn == "live" {
+		t.Errorf("STALE banner shown while the indicator says %q", conn)
+	}
+	d.stall(false)
+	waitJS(t, ctx, 10*time.Second, `String(document.querySelector('#stale').hidden) + ' ' + document.querySelector('#conn').textContent`, "true live")
+
+	// An empty install says all clear.
+	d.set(web.Board{Counts: map[string]int{}, Services: []web.ServiceTile{}, Groups: []web.GroupTile{}, Incidents: []web.IncidentRow{}, Active: map[string]int{}})
+	waitJS(t, ctx, 5*time.Second, `[...document.querySelectorAll('.all-clear')].filter(e => e.getClientRects().length).map(e => e.textContent.startsWith('All clear')).join(',')`, "true,true")
+	screenshot(t, ctx, "wall-empty-1920x1080.png", 1920, 1080)
 }
