@@ -641,6 +641,17 @@ func TestWallAtScale(t *testing.T) {
 	if rows[3840] <= rows[1920] {
 		t.Errorf("4K shows %d incidents and 1080p %d; want more on 4K", rows[3840], rows[1920])
 	}
+
+	// More DOWN services than fit: what is left out is counted.
+	resize(t, ctx, 1920, 1080)
+	many := bigBoard(now)
+	for i := range many.Services {
+		many.Services[i].State = "down"
+	}
+	d.set(many)
+	waitJS(t, ctx, 5*time.Second, `(() => { const n = document.querySelectorAll('#services .tile').length, m = document.getElementById('services-more');
+  return String(!m.hidden && n > 0 && m.textContent === '+' + (60 - n) + ' more services: ' + (60 - n) + ' down'); })()`, "true")
+	t.Logf("60 DOWN services at 1920x1080: %s", jsText(t, ctx, `document.getElementById('services-more').textContent`))
 }
 
 // minReadablePx is the smallest text a NOC reads from the back of the

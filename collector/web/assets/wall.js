@@ -151,6 +151,13 @@
   }
 
   function overflows(box) { return box.scrollHeight > box.clientHeight + 1; }
+  // firstBelow is the index of the first of items that ends below box's
+  // content, or -1: one layout pass instead of one per item.
+  function firstBelow(items, box) {
+    var limit = box.getBoundingClientRect().bottom - parseFloat(getComputedStyle(box).paddingBottom);
+    for (var i = 0; i < items.length; i++) if (items[i].getBoundingClientRect().bottom > limit + 0.5) return i;
+    return -1;
+  }
 
   function countBy(list, key, order) {
     var c = {};
@@ -181,6 +188,17 @@
   // trim drops tiles from the end while box overflows, counting them.
   Section.prototype.trim = function (box) {
     var left = [];
+    // Drop at once what lies below the box, then one by one while the
+    // "+N more" line itself does not fit.
+    var cut = firstBelow(this.box.children, box);
+    while (cut >= 0 && this.box.children.length > cut) {
+      this.box.removeChild(this.box.lastChild);
+      left.unshift(this.shown[this.box.children.length]);
+    }
+    if (left.length) {
+      this.more.hidden = false;
+      this.more.textContent = '+' + left.length + ' more ' + this.noun + ': ' + countBy(left, 'state', ORDER);
+    }
     while (overflows(box) && this.box.lastChild) {
       this.box.removeChild(this.box.lastChild);
       left.unshift(this.shown[this.box.children.length]);
@@ -225,6 +243,8 @@
       more.hidden = parts.length === 0;
       more.textContent = '+' + (total - list.children.length) + ' more: ' + parts.join(', ');
     };
+    var cut = firstBelow(list.children, panel);
+    while (cut >= 0 && list.children.length > cut) list.removeChild(list.lastChild);
     say();
     while (overflows(panel) && list.lastChild) { list.removeChild(list.lastChild); say(); }
   }
