@@ -934,6 +934,9 @@ func TestWallColours(t *testing.T) {
 	if title := jsText(t, ctx, `document.querySelector('#incidents .incident-title').title`); !strings.HasPrefix(title, "P1 trouble") {
 		t.Errorf("incident title attribute %q", title)
 	}
+	if out := jsText(t, ctx, `['#counts', '#conn', '#clock'].filter(s => { const r = document.querySelector(s).getBoundingClientRect(); return r.left < 0 || r.right > innerWidth || r.bottom > innerHeight; }).join(',')`); out != "" {
+		t.Errorf("header parts off screen with every state counted: %s", out)
+	}
 	clock := jsText(t, ctx, `document.querySelector('#clock').textContent`)
 	if !strings.Contains(clock, strconv.Itoa(time.Now().Year())) || !regexp.MustCompile(`\b(UTC|GMT[+-]?[0-9:]*|[A-Z]{3,5})$`).MatchString(clock) {
 		t.Errorf("clock %q: want the date and the zone", clock)

@@ -39,7 +39,7 @@
   var ORDER = ['down', 'degraded', 'unknown', 'maintenance', 'shutdown', 'up'];
   var PRIOS = ['P1', 'P2', 'P3', 'P4'];
   var clockFormat = new Intl.DateTimeFormat(undefined, { weekday: 'short', day: 'numeric', month: 'short', year: 'numeric',
-    hour: '2-digit', minute: '2-digit', second: '2-digit', timeZoneName: 'short' });
+    hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23', timeZoneName: 'short' });
 
   function el(tag, cls, text) {
     var e = document.createElement(tag);
