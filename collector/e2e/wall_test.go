@@ -26,6 +26,7 @@ import (
 
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
 	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
@@ -735,7 +736,15 @@ func TestWallKioskSession(t *testing.T) {
 	}
 	d.set(board("up"))
 	base, _ := wallServer(t, d, ttl)
+	// Count the event stream's connections: renewal keeps the first open.
+	countOpens := chromedp.ActionFunc(func(ctx context.Context) error {
+		_, err := page.AddScriptToEvaluateOnNewDocument(`window.__opens = 0; (() => { const ES = window.EventSource;
+  window.EventSource = function (u, o) { const e = new ES(u, o); e.addEventListener('open', () => window.__opens++); return e; };
+  window.EventSource.CLOSED = ES.CLOSED; })();`).Do(ctx)
+		return err
+	})
 	run(t, ctx, 20*time.Second, "open the wall",
+		countOpens,
 		chromedp.Navigate(base+"/ui/wall?token=view&stale=4"),
 		chromedp.WaitVisible(`#services .tile`, chromedp.ByQuery),
 		chromedp.Evaluate(`window.__noReload = 1`, nil),
@@ -751,6 +760,9 @@ func TestWallKioskSession(t *testing.T) {
 		t.Logf("%s after opening (%d session lifetimes): ERP %s on the wall", time.Since(start).Round(100*time.Millisecond), i+1, st)
 	}
 	waitJS(t, ctx, time.Second, `String(window.__noReload)`, "1")
+	if opens := jsText(t, ctx, `String(window.__opens)`); opens != "1" {
+		t.Errorf("event stream opened %s times in four session lifetimes; want once (renewed while connected)", opens)
+	}
 	// A reload (a wall PC rebooting its browser) still finds its session.
 	var url string
 	run(t, ctx, 20*time.Second, "reload the wall",
