@@ -9,6 +9,7 @@
 // The variables, one per peer:
 //
 //	NINES_SKIP_ALERTMANAGER  prometheus-alertmanager
+//	NINES_SKIP_AXE           axe-core (npm, in $NINES_AXE_DIR; see the Makefile)
 //	NINES_SKIP_BROWSER       chromium
 //	NINES_SKIP_DBUS          dbus-daemon (the logind stand-in)
 //	NINES_SKIP_DNSMASQ       dnsmasq-base
