@@ -87,6 +87,11 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("POST /api/v1/maintenance/{id}/end", a.Auth.Require(config.RoleOperator, http.HandlerFunc(a.endMaintenance)))
 	mux.Handle("GET /api/v1/audit", a.Auth.Require(config.RoleAdmin, http.HandlerFunc(a.listAudit)))
 	mux.Handle("GET /api/v1/sd/prometheus", a.Auth.Require(config.RoleViewer, http.HandlerFunc(a.prometheusSD)))
+	// Every other path under /api answers as the API does, in JSON (a
+	// path that exists under another method lands here too: 404, not 405).
+	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		WriteError(w, http.StatusNotFound, "no API endpoint "+r.Method+" "+r.URL.Path)
+	})
 }
 
 type envelope struct {

@@ -157,6 +157,7 @@ func TestAPI(t *testing.T) {
 		{"timeline of a missing incident", "/api/v1/incidents/99/timeline", "view", 404, []string{"incident 99 not found"}, nil},
 		{"timeline, bad id", "/api/v1/incidents/x/timeline", "view", 400, []string{"must be a number"}, nil},
 		{"alerts", "/api/v1/alerts", "view", 200, []string{`"name":"HostDown"`, `"state":"firing"`, `"host":"db1"`}, nil},
+		{"unknown endpoint, in JSON", "/api/v1/status/buildinfo", "", 404, []string{`{"error":"no API endpoint GET /api/v1/status/buildinfo"}`}, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -8,17 +8,19 @@ import (
 
 // Query bounds the Prometheus query API (/api/v1/query, /query_range,
 // /series, /labels, /label/{name}/values, /federate) over the recent
-// window. The defaults are Prometheus's own (its --query.timeout,
-// --query.max-samples, --query.max-concurrency and --query.lookback-delta
-// flags); they take effect when the collector starts.
+// window. They take effect when the collector starts. The timeout and
+// lookback are Prometheus's defaults; the memory bounds are smaller than
+// its (50,000,000 samples, 20 queries), which let one viewer's query take
+// 1.4 GB of a collector that has other work to do.
 type Query struct {
 	// Timeout bounds one query (default 2m); a query may ask for less
 	// with its timeout parameter.
 	Timeout yamlconf.Duration `yaml:"timeout"`
 	// MaxSamples is the most samples one query may hold in memory at once
-	// (default 50000000); a query needing more fails.
+	// (default 5000000, about 140 MB: a sample held costs about 28
+	// bytes); a query needing more fails.
 	MaxSamples int `yaml:"max_samples"`
-	// MaxConcurrency is how many queries run at once (default 20); more
+	// MaxConcurrency is how many queries run at once (default 4); more
 	// wait for a slot within their timeout.
 	MaxConcurrency int `yaml:"max_concurrency"`
 	// LookbackDelta is how far back an instant selector and /federate
@@ -26,12 +28,12 @@ type Query struct {
 	LookbackDelta yamlconf.Duration `yaml:"lookback_delta"`
 }
 
-// DefaultQuery returns Prometheus's query limits.
+// DefaultQuery returns the default query limits.
 func DefaultQuery() Query {
 	return Query{
 		Timeout:        yamlconf.Duration(2 * time.Minute),
-		MaxSamples:     50_000_000,
-		MaxConcurrency: 20,
+		MaxSamples:     5_000_000,
+		MaxConcurrency: 4,
 		LookbackDelta:  yamlconf.Duration(5 * time.Minute),
 	}
 }

@@ -37,17 +37,17 @@ import (
 	"github.com/prometheus/prometheus/util/stats"
 )
 
-// Options configure an API. Zero limits take Prometheus's defaults.
+// Options configure an API. Zero limits take the defaults below.
 type Options struct {
 	// Queryable is the data queried: the recent window.
 	Queryable storage.Queryable
 	// Timeout bounds one query (Prometheus's --query.timeout, 2m).
 	Timeout time.Duration
-	// MaxSamples bounds the samples one query holds at once
-	// (--query.max-samples, 50000000).
+	// MaxSamples bounds the samples one query holds at once (as
+	// Prometheus's --query.max-samples).
 	MaxSamples int
-	// MaxConcurrency bounds the queries running at once
-	// (--query.max-concurrency, 20); more wait for a slot.
+	// MaxConcurrency bounds the queries running at once (as
+	// --query.max-concurrency); more wait for a slot.
 	MaxConcurrency int
 	// LookbackDelta is how far back instant selectors and /federate look
 	// (--query.lookback-delta, 5m).
@@ -59,11 +59,13 @@ type Options struct {
 	Now func() time.Time
 }
 
-// Prometheus's defaults for the limits.
+// The defaults for the limits: Prometheus's timeout and lookback, and
+// memory bounds smaller than its 50,000,000 samples and 20 queries (a
+// sample held costs about 28 bytes: 5,000,000 are about 140 MB).
 const (
 	DefaultTimeout        = 2 * time.Minute
-	DefaultMaxSamples     = 50_000_000
-	DefaultMaxConcurrency = 20
+	DefaultMaxSamples     = 5_000_000
+	DefaultMaxConcurrency = 4
 	DefaultLookbackDelta  = 5 * time.Minute
 )
 
@@ -407,7 +409,20 @@ func (a *API) exec(ctx context.Context, r *http.Request, qry promql.Query, expr 
 	if r.FormValue("stats") != "" {
 		qs = stats.NewQueryStats(qry.Stats())
 	}
-	return result{data: &queryData{ResultType: res.Value.Type(), Result: res.Value, Stats: qs}, warnings: warnings, query: expr}
+	value := res.Value
+	// An empty result is [] as in Prometheus, not null (promtool fails on
+	// null): the engine leaves a Matrix nil when, say, sum() finds nothing.
+	switch v := value.(type) {
+	case promql.Matrix:
+		if v == nil {
+			value = promql.Matrix{}
+		}
+	case promql.Vector:
+		if v == nil {
+			value = promql.Vector{}
+		}
+	}
+	return result{data: &queryData{ResultType: value.Type(), Result: value, Stats: qs}, warnings: warnings, query: expr}
 }
 
 // exemplars validates a /query_exemplars request as Prometheus does and
