@@ -212,7 +212,7 @@ func LoadFile(path string) (*Config, error) {
 		return nil, err
 	}
 	if err := c.Resolve(filepath.Dir(path)); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, yamlconf.Place(path, data, err)
 	}
 	return c, nil
 }

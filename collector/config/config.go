@@ -123,7 +123,7 @@ func LoadFile(path string) (*Config, error) {
 		return nil, err
 	}
 	if err := c.Resolve(filepath.Dir(path)); err != nil {
-		return nil, err
+		return nil, yamlconf.Place(path, data, err)
 	}
 	return c, nil
 }

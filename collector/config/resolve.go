@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"path/filepath"
 
 	"github.com/ninesmon/nines/internal/yamlconf"
@@ -33,8 +34,11 @@ func (c *Config) Resolve(dir string) error {
 		t := &c.Auth.Tokens[i]
 		if t.TokenFile != "" {
 			sec, err := yamlconf.ResolveSecret("", t.TokenFile, "token")
+			if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
+				continue // ResolveFiles said so already
+			}
 			if err != nil {
-				errs = append(errs, fmt.Errorf("auth.tokens[%d] (%s): %w", i, t.Name, err))
+				errs = append(errs, &yamlconf.KeyError{Key: fmt.Sprintf("auth.tokens[%d].token_file", i), Err: err})
 				continue
 			}
 			t.Hash = sha256.Sum256([]byte(sec.Reveal()))

@@ -9,6 +9,8 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+
+	"go.yaml.in/yaml/v3"
 )
 
 var secretType = reflect.TypeFor[Secret]()
@@ -117,14 +119,14 @@ func resolveFile(file, secret reflect.Value, path, dir string, errs *[]error) {
 		file.SetString(name)
 	}
 	if err := checkMode(name, path); err != nil {
-		*errs = append(*errs, fmt.Errorf("%s: %w", path, err))
+		*errs = append(*errs, &KeyError{Key: path, Err: err})
 		return
 	}
 	if secret.IsValid() && secret.CanSet() {
 		inlineKey := strings.TrimSuffix(path, "_file")
 		val, err := ResolveSecret(Secret(secret.String()), name, inlineKey)
 		if err != nil {
-			*errs = append(*errs, fmt.Errorf("%s: %w", path, err))
+			*errs = append(*errs, &KeyError{Key: path, Err: err})
 			return
 		}
 		secret.SetString(string(val))
@@ -132,7 +134,7 @@ func resolveFile(file, secret reflect.Value, path, dir string, errs *[]error) {
 	}
 	f, err := os.Open(name)
 	if err != nil {
-		*errs = append(*errs, fmt.Errorf("%s: %w", path, err))
+		*errs = append(*errs, &KeyError{Key: path, Err: err})
 		return
 	}
 	f.Close()
@@ -199,4 +201,49 @@ func fileKeys(t reflect.Type, path string, out *[]string, seen map[reflect.Type]
 			}
 		}
 	}
+}
+
+// KeyError is a problem with the file a key names, found after decoding
+// (ResolveFiles): Place gives it the file and line of the key.
+type KeyError struct {
+	Key string
+	Err error
+}
+
+func (e *KeyError) Error() string { return e.Key + ": " + e.Err.Error() }
+func (e *KeyError) Unwrap() error { return e.Err }
+
+// Place turns the KeyErrors in err (one or joined) into Errors at the
+// line of their key in file's data, so they read as every other problem
+// does; other errors pass unchanged.
+func Place(file string, data []byte, err error) error {
+	if err == nil {
+		return nil
+	}
+	var root yaml.Node
+	_ = yaml.Unmarshal(data, &root) // decoded before: it parses
+	var list []error
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		list = j.Unwrap()
+	} else {
+		list = []error{err}
+	}
+	out := make([]error, 0, len(list))
+	for _, e := range list {
+		if _, nested := e.(interface{ Unwrap() []error }); nested {
+			out = append(out, Place(file, data, e))
+			continue
+		}
+		var ke *KeyError
+		if !errors.As(e, &ke) {
+			out = append(out, e)
+			continue
+		}
+		pe := &Error{File: file, Key: ke.Key, Msg: ke.Err.Error()}
+		if n := Lookup(&root, ke.Key); n != nil {
+			pe.Line, pe.Column = n.Line, n.Column
+		}
+		out = append(out, pe)
+	}
+	return errors.Join(out...)
 }
