@@ -24,6 +24,11 @@ const (
 	NotObserved state.State = "not_observed"
 	// OutsideSchedule is time outside a service's schedule.
 	OutsideSchedule state.State = "outside_schedule"
+	// Absent is time before a target's first recorded state: it was not
+	// yet there, so it is no component of a service then (a host joining
+	// a service does not turn the service's past into no-data time). For
+	// the target's own figures it counts as no data.
+	Absent state.State = "absent"
 )
 
 // Result is the breakdown of one window.
@@ -80,6 +85,8 @@ func (r *Result) addState(s state.State, from, to time.Time) {
 		r.NotObserved += d
 	case OutsideSchedule:
 		r.Outside += d
+	case Absent:
+		r.NoData += d
 	default:
 		r.NoData += d
 	}

@@ -123,13 +123,15 @@ func Combine(window Span, mode Mode, components [][]Segment) []Segment {
 // the components whose state is not known could change the answer, the
 // reason it is not known: NotObserved if the collector was away, Unknown
 // if a component has no data, Maintenance if they are all planned
-// (maintenance or announced shutdown). No components is Unknown.
+// (maintenance or announced shutdown). Absent components (not there yet)
+// are left out; no components is Unknown.
 func (m Mode) Decide(components []state.State) (st state.State, degraded bool) {
-	if len(components) == 0 {
-		return state.Unknown, false
-	}
-	up, down, noData, notObserved, planned := 0, 0, 0, 0, 0
+	up, down, noData, notObserved, planned, present := 0, 0, 0, 0, 0, 0
 	for _, s := range components {
+		if s == Absent {
+			continue
+		}
+		present++
 		switch s {
 		case state.Up:
 			up++
@@ -143,7 +145,10 @@ func (m Mode) Decide(components []state.State) (st state.State, degraded bool) {
 			noData++
 		}
 	}
-	need := len(components) // all
+	if present == 0 {
+		return state.Unknown, false
+	}
+	need := present // all
 	switch m.Kind {
 	case "any":
 		need = 1

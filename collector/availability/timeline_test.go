@@ -53,3 +53,24 @@ func TestTimelineMatchesCompute(t *testing.T) {
 		t.Errorf("timeline %+v, compute %+v", got, want)
 	}
 }
+
+// TestDecideLeavesAbsentOut: a component not there yet counts for no mode,
+// neither as no data nor toward K.
+func TestDecideLeavesAbsentOut(t *testing.T) {
+	for _, tc := range []struct {
+		mode Mode
+		in   []state.State
+		want state.State
+	}{
+		{Mode{Kind: "all"}, []state.State{state.Up, Absent}, state.Up},
+		{Mode{Kind: "all"}, []state.State{state.Up, state.Unknown}, state.Unknown},
+		{Mode{Kind: "any"}, []state.State{state.Down, Absent}, state.Down},
+		{Mode{Kind: "k_of_n", K: 2}, []state.State{state.Up, state.Down, Absent}, state.Down},
+		{Mode{Kind: "k_of_n", K: 2}, []state.State{state.Up, state.Down, state.Unknown}, state.Unknown},
+		{Mode{Kind: "all"}, []state.State{Absent, Absent}, state.Unknown},
+	} {
+		if got, _ := tc.mode.Decide(tc.in); got != tc.want {
+			t.Errorf("%+v of %v: got %s, want %s", tc.mode, tc.in, got, tc.want)
+		}
+	}
+}

@@ -224,6 +224,43 @@ services:
 	}
 }
 
+// TestTargetJoiningLater: a host that joins a service (its first state
+// comes late in the window) is no component before it: the service's
+// earlier time keeps its figures instead of becoming no-data time, and
+// the new host's outage counts as it should. A configured component that
+// never reported still makes the service's time no data.
+func TestTargetJoiningLater(t *testing.T) {
+	st := newReportFixture(t, map[string][][2]string{
+		"web1": {{"2026-11-01T00:00:00Z", "up"}},
+		"web2": {{"2026-11-01T00:00:00Z", "up"}},
+		// Joins on the 10th, down for 30 minutes on the 20th.
+		"web3": {{"2026-11-10T00:00:00Z", "up"}, {"2026-11-20T00:00:00Z", "down"}, {"2026-11-20T00:30:00Z", "up"}},
+	})
+	cfg := loadConfig(t, `
+services:
+  - {name: web, components: {targets: [web1, web2, web3]}}
+  - {name: web-any, combine: any, components: {targets: [web3]}}
+  - {name: web-ghost, components: {targets: [web1, never]}}
+`)
+	r := build(t, st, cfg, "2026-11-01T00:00:00Z", "2026-12-01T00:00:00Z")
+	byName := map[string]report.Service{}
+	for _, s := range r.Services {
+		byName[s.Name] = s
+	}
+	d := func(s report.Seconds) time.Duration { return time.Duration(s) }
+	web := byName["web"]
+	if d(web.Eligible) != 30*24*time.Hour || d(web.Downtime) != 30*time.Minute || d(web.NoDataTime) != 0 {
+		t.Errorf("web: eligible %v down %v no data %v; want 30 days, 30 min, none (web3 was no component before it came)",
+			d(web.Eligible), d(web.Downtime), d(web.NoDataTime))
+	}
+	if any := byName["web-any"]; d(any.NoDataTime) != 9*24*time.Hour || d(any.Downtime) != 30*time.Minute {
+		t.Errorf("web-any, whose one component came on the 10th: no data %v down %v; want 9 days and 30 min", d(any.NoDataTime), d(any.Downtime))
+	}
+	if g := byName["web-ghost"]; d(g.Eligible) != 0 || d(g.NoDataTime) != 30*24*time.Hour {
+		t.Errorf("web-ghost (a component that never reported): eligible %v no data %v; want none and 30 days", d(g.Eligible), d(g.NoDataTime))
+	}
+}
+
 func ptr[T any](v T) *T { return &v }
 
 func TestReportErrors(t *testing.T) {

@@ -33,13 +33,61 @@ func (tl *timelines) target(ctx context.Context, name string) ([]availability.Se
 	if segs, ok := tl.cache[key]; ok {
 		return segs, nil
 	}
+	segs, err := tl.read(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	tl.cache[key] = segs
+	return segs, nil
+}
+
+// read builds a target's timeline from the history; safe to call
+// concurrently (prefetch does).
+func (tl *timelines) read(ctx context.Context, name string) ([]availability.Segment, error) {
 	initial, changes, err := tl.history.HistorySince(ctx, name, tl.window.From, tl.window.To)
 	if err != nil {
 		return nil, err
 	}
 	segs := availability.Timeline(tl.window, initial, changes, tl.gaps)
-	tl.cache[key] = segs
+	if initial == state.Unknown {
+		// Unknown at the window's start: either its last state before was
+		// unknown, or it had none (it came later). Until its first state
+		// it was absent, no component of any service yet.
+		_, before, err := tl.history.HistorySince(ctx, name, time.UnixMilli(0), tl.window.From)
+		if err != nil {
+			return nil, err
+		}
+		if !existedBefore(before, tl.window.From) {
+			segs = markAbsent(segs, changes)
+		}
+	}
 	return segs, nil
+}
+
+// existedBefore says whether changes (up to and including from) hold one
+// before from.
+func existedBefore(changes []state.Change, from time.Time) bool {
+	return len(changes) > 0 && changes[0].At.Before(from)
+}
+
+// markAbsent turns what lies before the first change into Absent; time
+// the collector was away stays so. A target with no change at all is not
+// absent but silent (a configured component that never reported): its
+// time stays Unknown, no data.
+func markAbsent(segs []availability.Segment, changes []state.Change) []availability.Segment {
+	if len(changes) == 0 {
+		return segs
+	}
+	first := changes[0].At
+	out := make([]availability.Segment, len(segs))
+	for i, s := range segs {
+		// Segments start at each change, so none straddles the first.
+		if !s.To.After(first) && s.State == state.Unknown {
+			s.State = availability.Absent
+		}
+		out[i] = s
+	}
+	return out
 }
 
 // service is a service's timeline as its availability counts it: its
@@ -139,11 +187,7 @@ func (tl *timelines) prefetch(ctx context.Context, names []string, workers int) 
 	for range max(1, workers) {
 		wg.Go(func() {
 			for name := range todo {
-				initial, changes, err := tl.history.HistorySince(ctx, name, tl.window.From, tl.window.To)
-				var segs []availability.Segment
-				if err == nil {
-					segs = availability.Timeline(tl.window, initial, changes, tl.gaps)
-				}
+				segs, err := tl.read(ctx, name)
 				select {
 				case done <- result{name, segs, err}:
 				case <-ctx.Done():
