@@ -69,7 +69,7 @@ func (c *Collector) tasks() []task {
 		{"refresh alerts", fixed(5 * time.Second), c.refreshAlerts()},
 		{"store retention", fixed(time.Hour), func(ctx context.Context, now time.Time) error {
 			r := c.config().Storage.Retention
-			n, err := c.store.Prune(ctx, now, store.Retention{Audit: r.Audit.D(), Notifications: r.Notifications.D()})
+			n, err := c.store.Prune(ctx, now, store.Retention{Audit: r.Audit.D(), Notifications: r.Notifications.D(), History: r.History.D()})
 			if n > 0 {
 				c.logger.Info("old rows removed from the store", "rows", n)
 			}

@@ -78,6 +78,7 @@ func Default() *Config {
 			Retention: Retention{
 				Audit:         yamlconf.Duration(400 * 24 * time.Hour),
 				Notifications: yamlconf.Duration(90 * 24 * time.Hour),
+				History:       yamlconf.Duration(800 * 24 * time.Hour),
 			},
 		},
 		Ingest: Ingest{MaxBodyBytes: 32 << 20, MaxLineBytes: 64 << 10, MaxSeriesPerTarget: 20_000, MaxConcurrentRequests: 64,

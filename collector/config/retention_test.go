@@ -31,4 +31,11 @@ func TestStorageRetention(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "storage.retention.audit: must be 0 (keep forever) or at least 1d, got 6h40m0s") {
 		t.Errorf("got %v", err)
 	}
+	if c, err := Load("c.yml", []byte("storage: {path: n.db}\n")); err != nil || c.Storage.Retention.History.D() != 800*24*time.Hour {
+		t.Errorf("default history retention: got %v, %v; want 800d", c.Storage.Retention.History, err)
+	}
+	_, err = Load("c.yml", []byte("storage: {retention: {history: 30d}}\n"))
+	if err == nil || !strings.Contains(err.Error(), "storage.retention.history: must be 0 (keep forever) or at least 62d") {
+		t.Errorf("a history retention under 62d: got %v", err)
+	}
 }

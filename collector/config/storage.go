@@ -30,8 +30,7 @@ type Storage struct {
 }
 
 // Retention is how long the store keeps rows that would otherwise grow
-// forever; 0 keeps them. Incidents and the state history are kept: SLA
-// reports read them.
+// forever; 0 keeps them.
 type Retention struct {
 	// Audit: audit log entries (default 400d: a year and a month, for
 	// yearly reviews).
@@ -39,6 +38,12 @@ type Retention struct {
 	// Notifications: delivered or given-up notifications of incidents
 	// resolved at least this long ago (default 90d).
 	Notifications yamlconf.Duration `yaml:"notifications"`
+	// History: the state history, collector runs, ended maintenance
+	// windows and resolved incidents with their events and tickets
+	// (default 800d: two years of monthly SLA reports and the year
+	// before, to compare). Each target keeps its last state before the
+	// cutoff. At least 62d, so last month's report always has its data.
+	History yamlconf.Duration `yaml:"history"`
 }
 
 // The storage drivers.
@@ -76,5 +81,8 @@ func (s *Storage) validate(p *yamlconf.Problems) {
 		if key, d := r.key, r.d; d.D() < 0 || (d.D() > 0 && d.D() < 24*time.Hour) {
 			p.Addf("storage.retention."+key, "must be 0 (keep forever) or at least 1d, got %s", d)
 		}
+	}
+	if d := s.Retention.History; d.D() < 0 || (d.D() > 0 && d.D() < 62*24*time.Hour) {
+		p.Addf("storage.retention.history", "must be 0 (keep forever) or at least 62d (last month's SLA report reads it), got %s", d)
 	}
 }

@@ -63,6 +63,11 @@ type Retention struct {
 	// pending ones, and those of open incidents (whose receivers hear
 	// of the resolve), stay whatever their age.
 	Notifications time.Duration
+	// History: state changes, collector runs, ended maintenance windows,
+	// and incidents resolved longer ago than this (with their events,
+	// notifications and tickets) go. Each target keeps its newest change
+	// before the cutoff, so its state at any later time stays known.
+	History time.Duration
 }
 
 // Sessions records web sessions ended before their time (logout), so a

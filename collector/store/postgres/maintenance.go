@@ -224,6 +224,24 @@ func (s *Store) Prune(ctx context.Context, now time.Time, r store.Retention) (in
 				return err
 			}
 		}
+		if r.History > 0 {
+			cut := ms(now.Add(-r.History))
+			const over = `SELECT id FROM incidents WHERE status NOT IN ('open', 'acknowledged') AND resolved_at < $1`
+			for _, q := range []string{
+				`DELETE FROM state_changes WHERE at < $1 AND id NOT IN (
+					SELECT DISTINCT ON (target) id FROM state_changes WHERE at < $1 ORDER BY target, at DESC, id DESC)`,
+				`DELETE FROM collector_runs WHERE last_alive_at < $1`,
+				`DELETE FROM maintenance_windows WHERE to_at < $1`,
+				`DELETE FROM incident_events WHERE incident_id IN (` + over + `)`,
+				`DELETE FROM outbox WHERE incident_id IN (` + over + `)`,
+				`DELETE FROM incident_tickets WHERE incident_id IN (` + over + `)`,
+				`DELETE FROM incidents WHERE status NOT IN ('open', 'acknowledged') AND resolved_at < $1`,
+			} {
+				if err := del(q, cut); err != nil {
+					return err
+				}
+			}
+		}
 		return nil
 	})
 	if err != nil {

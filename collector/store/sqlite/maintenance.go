@@ -288,6 +288,25 @@ func (s *Store) Prune(ctx context.Context, now time.Time, r store.Retention) (in
 			return 0, err
 		}
 	}
+	if r.History > 0 {
+		cut := now.Add(-r.History).UnixMilli()
+		const over = `SELECT id FROM incidents WHERE status NOT IN ('open', 'acknowledged') AND resolved_at_ms < ?1`
+		for _, q := range []string{
+			`DELETE FROM state_changes WHERE at_ms < ?1 AND id NOT IN (
+				SELECT id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY target ORDER BY at_ms DESC, id DESC) AS n
+					FROM state_changes WHERE at_ms < ?1) WHERE n = 1)`,
+			`DELETE FROM collector_runs WHERE last_alive_at_ms < ?1`,
+			`DELETE FROM maintenance_windows WHERE to_ms < ?1`,
+			`DELETE FROM incident_events WHERE incident_id IN (` + over + `)`,
+			`DELETE FROM outbox WHERE incident_id IN (` + over + `)`,
+			`DELETE FROM incident_tickets WHERE incident_id IN (` + over + `)`,
+			`DELETE FROM incidents WHERE id IN (` + over + `)`,
+		} {
+			if err := del(q, cut); err != nil {
+				return 0, err
+			}
+		}
+	}
 	return total, tx.Commit()
 }
 

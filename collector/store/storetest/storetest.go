@@ -48,6 +48,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"AuditCount", testAuditCount},
 		{"Sessions", testSessions},
 		{"Prune", testPrune},
+		{"PruneHistory", testPruneHistory},
 		{"Secrets", testSecrets},
 		{"ReadParallelism", testReadParallelism},
 	} {
@@ -947,5 +948,57 @@ func testPrune(t *testing.T, s store.Store) {
 	}
 	if p, err := s.Pending(ctx, over.ID, "desk"); err != nil || p != 1 {
 		t.Errorf("pending resolve: got %d, %v; want 1", p, err)
+	}
+}
+
+// testPruneHistory: the history retention drops old state changes but a
+// target's last one before the cutoff, old collector runs, and incidents
+// resolved long ago with their timelines; open incidents and what is
+// newer stay.
+func testPruneHistory(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	day := 24 * time.Hour
+	must(t, s.RecordChanges(ctx, []state.Change{
+		{Target: "web1", Kind: state.KindHost, From: state.Unknown, To: state.Up, At: at(0), Cause: "data"},
+		{Target: "web1", Kind: state.KindHost, From: state.Up, To: state.Down, At: at(day), Cause: "silent"},
+		{Target: "web1", Kind: state.KindHost, From: state.Down, To: state.Up, At: at(2 * day), Cause: "data"},
+		{Target: "web1", Kind: state.KindHost, From: state.Up, To: state.Down, At: at(20 * day), Cause: "silent"},
+		{Target: "db1", Kind: state.KindHost, From: state.Unknown, To: state.Up, At: at(day), Cause: "data"},
+	}))
+	run, _, err := s.StartRun(ctx, at(0))
+	must(t, err)
+	must(t, s.Alive(ctx, run, at(3*day))) // a run that ended long ago: pruned with the rest
+	old := newIncident("web1", alerting.P1, at(day), "desk")
+	must(t, s.InsertIncident(ctx, old))
+	live := []alerting.Status{alerting.StatusOpen, alerting.StatusAcknowledged}
+	must(t, s.Transition(ctx, old.ID, live, alerting.StatusResolved,
+		alerting.Event{At: at(2 * day), Actor: alerting.Automatic, Action: "resolved", Text: "back", Notify: []string{"desk"}}))
+	open := newIncident("db1", alerting.P2, at(day))
+	must(t, s.InsertIncident(ctx, open))
+
+	if _, err := s.Prune(ctx, at(100*day), store.Retention{History: 90 * day}); err != nil {
+		t.Fatal(err)
+	}
+	hist, err := s.History(ctx, "", at(0), at(30*day))
+	must(t, err)
+	var got []string
+	for _, c := range hist {
+		got = append(got, c.Target+"@"+c.At.Sub(t0).String())
+	}
+	// The cutoff is day 10: web1 keeps its change of day 2 (its state
+	// then) and of day 20; db1 its only one.
+	if want := []string{"db1@24h0m0s", "web1@48h0m0s", "web1@480h0m0s"}; !slices.Equal(got, want) {
+		t.Errorf("state history after pruning: got %v, want %v", got, want)
+	}
+	initial, _, err := s.HistorySince(ctx, "web1", at(15*day), at(16*day))
+	must(t, err)
+	if initial != state.Up {
+		t.Errorf("web1's state on day 15 after pruning: got %s, want up", initial)
+	}
+	if _, err := s.Incident(ctx, old.ID); err == nil {
+		t.Error("the incident resolved on day 2 is still there")
+	}
+	if inc := getIncident(t, s, open.ID); inc.Status != alerting.StatusOpen {
+		t.Errorf("the open incident: got status %s", inc.Status)
 	}
 }
