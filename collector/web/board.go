@@ -32,6 +32,15 @@ type ServiceTile struct {
 	BudgetRemaining *float64 `json:"budget_remaining,omitempty"`
 	Components      int      `json:"components"`
 	ComponentsDown  int      `json:"components_down"`
+	// BudgetOverrun is the 30-day downtime beyond the budget, in seconds
+	// (BudgetRemaining is then 0), and Covered the time the 30-day
+	// figures cover, in seconds.
+	BudgetOverrun float64 `json:"budget_overrun_seconds,omitempty"`
+	Covered       float64 `json:"covered_seconds,omitempty"`
+	// AtRisk: the budget is exhausted or burning fast (BurnRate, the
+	// fastest over 1 h, 6 h and 24 h).
+	AtRisk   bool    `json:"at_risk,omitempty"`
+	BurnRate float64 `json:"burn_rate,omitempty"`
 }
 
 // GroupTile is one group (site) of targets on the wall.
@@ -44,15 +53,19 @@ type GroupTile struct {
 
 // IncidentRow is one active incident on the wall.
 type IncidentRow struct {
-	ID         int64      `json:"id"`
-	Title      string     `json:"title"`
-	Priority   string     `json:"priority"`
-	Status     string     `json:"status"`
-	Target     string     `json:"target,omitempty"`
-	Service    string     `json:"service,omitempty"`
-	OpenedAt   time.Time  `json:"opened_at"`
-	RespondDue *time.Time `json:"respond_due,omitempty"` // nil once acknowledged
-	ResolveDue *time.Time `json:"resolve_due,omitempty"`
+	ID       int64  `json:"id"`
+	Title    string `json:"title"`
+	Priority string `json:"priority"`
+	Status   string `json:"status"`
+	Target   string `json:"target,omitempty"`
+	Service  string `json:"service,omitempty"`
+	// Services are the services it hits (see servicelevel.Affected).
+	Services       []string   `json:"services,omitempty"`
+	AcknowledgedBy string     `json:"acknowledged_by,omitempty"`
+	Assignee       string     `json:"assignee,omitempty"`
+	OpenedAt       time.Time  `json:"opened_at"`
+	RespondDue     *time.Time `json:"respond_due,omitempty"` // nil once acknowledged
+	ResolveDue     *time.Time `json:"resolve_due,omitempty"`
 }
 
 // hub fans the board out to connected walls.

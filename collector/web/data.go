@@ -91,9 +91,12 @@ func serviceTile(sv *config.Service, live *servicelevel.LiveService, figures map
 		Components: len(live.Components), ComponentsDown: live.Down}
 	if f, ok := figures[sv.Name]; ok {
 		if res := f.Windows[30*24*time.Hour]; res.Eligible() > 0 {
-			a, left := res.Availability(), 1-res.ErrorRatio()/(1-t.Objective)
+			budget := servicelevel.BudgetOf(res, t.Objective)
+			a, left := res.Availability(), budget.Remaining()
 			t.Availability, t.BudgetRemaining = &a, &left
+			t.BudgetOverrun, t.Covered = budget.Overrun().Seconds(), res.Eligible().Seconds()
 		}
+		t.AtRisk, t.BurnRate = f.AtRisk()
 	}
 	return t
 }
@@ -136,22 +139,68 @@ func (b data) Board(ctx context.Context, now time.Time) (Board, error) {
 		return cmp.Or(cmp.Compare(a.Priority, b.Priority), a.OpenedAt.Compare(b.OpenedAt))
 	})
 	board.Incidents = make([]IncidentRow, 0, len(incs))
+	byTarget := servicelevel.ServicesByTarget(cfg, targets)
 	for _, inc := range incs {
 		row := IncidentRow{ID: inc.ID, Title: inc.Title, Priority: string(inc.Priority), Status: string(inc.Status),
-			Target: inc.Target, Service: inc.Service, OpenedAt: inc.OpenedAt}
-		if tg, ok := b.src.Policy.TargetsFor(inc.Priority); ok {
-			if tg.Respond > 0 && inc.AcknowledgedAt == nil {
-				due := inc.OpenedAt.Add(tg.Respond)
-				row.RespondDue = &due
-			}
-			if tg.Resolve > 0 {
-				due := inc.OpenedAt.Add(tg.Resolve)
-				row.ResolveDue = &due
-			}
-		}
+			Target: inc.Target, Service: inc.Service, Services: servicelevel.Affected(byTarget, inc),
+			AcknowledgedBy: inc.AcknowledgedBy, Assignee: inc.Assignee, OpenedAt: inc.OpenedAt}
+		row.RespondDue, row.ResolveDue = b.due(inc)
 		board.Incidents = append(board.Incidents, row)
 	}
 	return board, nil
+}
+
+// due returns when an incident must be responded to (nil once
+// acknowledged or resolved) and resolved (nil once resolved), by the
+// priority's targets.
+func (b data) due(inc alerting.Incident) (respond, resolve *time.Time) {
+	tg, ok := b.src.Policy.TargetsFor(inc.Priority)
+	if !ok || inc.ResolvedAt != nil {
+		return nil, nil
+	}
+	if tg.Respond > 0 && inc.AcknowledgedAt == nil {
+		due := inc.OpenedAt.Add(tg.Respond)
+		respond = &due
+	}
+	if tg.Resolve > 0 {
+		due := inc.OpenedAt.Add(tg.Resolve)
+		resolve = &due
+	}
+	return respond, resolve
+}
+
+// Affected implements Data.
+func (b data) Affected(incs []alerting.Incident) map[int64][]string {
+	byTarget := servicelevel.ServicesByTarget(b.src.Config(), b.src.Targets())
+	out := make(map[int64][]string, len(incs))
+	for _, inc := range incs {
+		out[inc.ID] = servicelevel.Affected(byTarget, inc)
+	}
+	return out
+}
+
+// Incident implements Data.
+func (b data) Incident(_ context.Context, inc *alerting.Incident, _ time.Time) (*IncidentDetail, error) {
+	cfg, targets := b.src.Config(), b.src.Targets()
+	d := &IncidentDetail{}
+	d.RespondDue, d.ResolveDue = b.due(*inc)
+	for _, t := range targets {
+		if t.Name == inc.Target {
+			d.Target = &t
+			break
+		}
+	}
+	live := servicelevel.Live(cfg, targets)
+	figures := b.src.SLA.ByService()
+	for _, name := range servicelevel.Affected(servicelevel.ServicesByTarget(cfg, targets), *inc) {
+		sv := cfg.Service(name)
+		if sv == nil {
+			d.Services = append(d.Services, ServiceTile{Name: name, State: "unknown"})
+			continue
+		}
+		d.Services = append(d.Services, serviceTile(sv, live[name], figures))
+	}
+	return d, nil
 }
 
 // targetWindows are the availability windows on a target's page.
@@ -283,11 +332,16 @@ func (b data) Service(ctx context.Context, name string, now time.Time) (*Service
 		v.Windows = append(v.Windows, wf)
 	}
 	var err error
+	// The incidents about the service or a target it needs (a host
+	// incident names no service).
 	v.Incidents, err = b.src.Store.Incidents(ctx, alerting.Filter{Status: []alerting.Status{alerting.StatusOpen, alerting.StatusAcknowledged},
-		Services: []string{name}, Limit: 200})
+		Services: []string{name}, Targets: servicelevel.TargetsOf(cfg, b.src.Targets(), name, map[string]bool{}), Limit: 200})
 	if err != nil {
 		return nil, err
 	}
+	slices.SortStableFunc(v.Incidents, func(a, b alerting.Incident) int {
+		return cmp.Or(cmp.Compare(a.Priority, b.Priority), a.OpenedAt.Compare(b.OpenedAt))
+	})
 	return v, nil
 }
 

@@ -40,6 +40,18 @@ type ServiceView struct {
 	Incidents []alerting.Incident
 }
 
+// IncidentDetail is what an incident's page shows besides the incident
+// and its timeline.
+type IncidentDetail struct {
+	// Services are the services it hits, with their state now.
+	Services []ServiceTile
+	// Target is its target now (nil when there is none, or it is gone).
+	Target *state.Target
+	// RespondDue and ResolveDue are the priority's deadlines (nil once
+	// met or without a target).
+	RespondDue, ResolveDue *time.Time
+}
+
 // Component is one part of a service.
 type Component struct {
 	Name  string
@@ -95,7 +107,7 @@ func (u *UI) incidents(w http.ResponseWriter, r *http.Request) {
 		list = slices.DeleteFunc(list, func(i alerting.Incident) bool { return i.Service != service })
 	}
 	u.render(w, r, http.StatusOK, "incidents", map[string]any{
-		"Incidents": list, "Status": status, "Priority": prio, "Service": service,
+		"Incidents": list, "Affected": u.opts.Data.Affected(list), "Status": status, "Priority": prio, "Service": service,
 		"Statuses": []string{"active", "open", "acknowledged", "resolved", "closed", "all"}, "Priorities": alerting.Priorities,
 	})
 }
@@ -138,6 +150,11 @@ func (u *UI) incident(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		u.opts.Logger.Error("incident tickets", "incident_id", inc.ID, "err", err)
 	}
+	detail, err := u.opts.Data.Incident(r.Context(), inc, u.now())
+	if err != nil {
+		u.opts.Logger.Error("incident context", "incident_id", inc.ID, "err", err)
+		detail = &IncidentDetail{}
+	}
 	actions := map[alerting.Status][]string{
 		alerting.StatusOpen:         {"acknowledge", "assign", "comment", "resolve"},
 		alerting.StatusAcknowledged: {"assign", "comment", "resolve"},
@@ -145,7 +162,7 @@ func (u *UI) incident(w http.ResponseWriter, r *http.Request) {
 		alerting.StatusClosed:       {"comment"},
 	}[inc.Status]
 	u.render(w, r, http.StatusOK, "incident", map[string]any{
-		"Incident": inc, "Events": evs, "Actions": actions, "Deliveries": deliveries, "Tickets": tickets, "Flash": r.URL.Query().Get("done"),
+		"Incident": inc, "Detail": detail, "Events": evs, "Actions": actions, "Deliveries": deliveries, "Tickets": tickets, "Flash": r.URL.Query().Get("done"),
 	})
 }
 

@@ -38,6 +38,10 @@ type Data interface {
 	// Target and Service return nil for an unknown name.
 	Target(ctx context.Context, name string, now time.Time) (*TargetView, error)
 	Service(ctx context.Context, name string, now time.Time) (*ServiceView, error)
+	// Incident is what an incident's page shows of its context, and
+	// Affected the services each incident hits, by incident id.
+	Incident(ctx context.Context, inc *alerting.Incident, now time.Time) (*IncidentDetail, error)
+	Affected(incs []alerting.Incident) map[int64][]string
 	// Report is the service level report (see package report).
 	Report(ctx context.Context, req report.Request, now time.Time) (*report.Report, error)
 	// Deliveries lists what the receivers were told of an incident, and
@@ -232,6 +236,13 @@ func securityHeaders(w http.ResponseWriter) {
 var funcs = template.FuncMap{
 	"ago": func(t time.Time) string { return humanDuration(time.Since(t)) + " ago" },
 	"dur": humanDuration,
+	"until": func(t time.Time) string {
+		if d := time.Until(t); d < 0 {
+			return humanDuration(-d) + " overdue"
+		} else {
+			return "in " + humanDuration(d)
+		}
+	},
 	"ts": func(t time.Time) string {
 		if t.IsZero() {
 			return "—"
