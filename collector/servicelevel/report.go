@@ -160,9 +160,8 @@ func serviceReport(ctx context.Context, tl *timelines, sv *config.Service, in Re
 	r.Eligible, r.Downtime = report.Seconds(res.Eligible()), report.Seconds(res.Down)
 	allowed := time.Duration(float64(res.Eligible()) * (1 - r.Objective)).Round(time.Millisecond)
 	r.AllowedDowntime = report.Seconds(allowed)
-	if allowed > 0 {
-		r.BudgetRemaining = 1 - float64(res.Down)/float64(allowed)
-	}
+	budget := Budget{Allowed: allowed, Spent: res.Down}
+	r.BudgetRemaining, r.BudgetOverrun = budget.Remaining(), report.Seconds(budget.Overrun())
 	r.NoDataTime, r.Planned, r.NotObserved, r.OutsideSchedule = report.Seconds(res.NoData), report.Seconds(res.Planned), report.Seconds(res.NotObserved), report.Seconds(res.Outside)
 
 	comps := components(sv, tl.targets)

@@ -243,7 +243,7 @@ func (b data) Target(ctx context.Context, name string, now time.Time) (*TargetVi
 			return nil, err
 		}
 		res := availability.Compute(span, initial, changes, gaps)
-		v.Availability = append(v.Availability, WindowFigure{Window: w.label, Known: res.Eligible() > 0,
+		v.Availability = append(v.Availability, WindowFigure{Window: w.label, Span: w.d, Known: res.Eligible() > 0,
 			Availability: res.Availability(), Downtime: res.Down, Eligible: res.Eligible()})
 	}
 	v.Charts = b.charts(ctx, *tg, now)
@@ -323,10 +323,10 @@ func (b data) Service(ctx context.Context, name string, now time.Time) (*Service
 	f := figures[name]
 	for _, w := range servicelevel.SLAWindows {
 		res, ok := f.Windows[w]
-		wf := WindowFigure{Window: rules.WindowLabel(w), Known: ok && res.Eligible() > 0}
+		wf := WindowFigure{Window: rules.WindowLabel(w), Span: w, Known: ok && res.Eligible() > 0}
 		if wf.Known {
 			wf.Availability, wf.Downtime, wf.Eligible = res.Availability(), res.Down, res.Eligible()
-			wf.BudgetRemaining = 1 - res.ErrorRatio()/(1-f.Objective)
+			wf.Budget = servicelevel.BudgetOf(res, f.Objective)
 			wf.Met = wf.Availability >= f.Objective
 		}
 		v.Windows = append(v.Windows, wf)

@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 	"github.com/ninesmon/nines/collector/audit"
 	"github.com/ninesmon/nines/collector/auth"
 	"github.com/ninesmon/nines/collector/report"
+	"github.com/ninesmon/nines/collector/servicelevel"
 	"github.com/ninesmon/nines/collector/state"
 )
 
@@ -62,13 +64,46 @@ type Component struct {
 
 // WindowFigure is availability over one window.
 type WindowFigure struct {
-	Window          string
-	Known           bool // false until computed, or with no eligible time
-	Availability    float64
-	Downtime        time.Duration
-	Eligible        time.Duration
-	BudgetRemaining float64
-	Met             bool
+	Window       string
+	Span         time.Duration // the window's length
+	Known        bool          // false until computed, or with no eligible time
+	Availability float64
+	Downtime     time.Duration
+	// Eligible is the time the figure covers: the data there is of the
+	// window, less maintenance and time outside the schedule.
+	Eligible time.Duration
+	Budget   servicelevel.Budget
+	Met      bool
+}
+
+// Coverage says how much of the window a figure covers: "2m 0s of
+// data", or "all 30 d".
+func (w WindowFigure) Coverage() string {
+	if w.Span > 0 && w.Eligible >= w.Span-time.Second {
+		return "all " + w.Window
+	}
+	return humanDuration(w.Eligible) + " of data in " + w.Window
+}
+
+// BudgetText is the error budget in words: "62.5 % left (27m 0s of 43m
+// 12s)", or "exhausted: 23.9s over the 120ms allowed".
+func (w WindowFigure) BudgetText() string {
+	b := w.Budget
+	if b.Exhausted() {
+		return "exhausted: " + fineDuration(b.Overrun()) + " over the " + fineDuration(b.Allowed) + " allowed"
+	}
+	return fmt.Sprintf("%.1f %% left (%s of %s)", b.Remaining()*100, fineDuration(b.Allowed-b.Spent), fineDuration(b.Allowed))
+}
+
+// fineDuration is humanDuration, with milliseconds under a minute.
+func fineDuration(d time.Duration) string {
+	switch {
+	case d < time.Second:
+		return d.Round(time.Millisecond).String()
+	case d < time.Minute:
+		return d.Round(100 * time.Millisecond).String()
+	}
+	return humanDuration(d)
 }
 
 func (u *UI) incidents(w http.ResponseWriter, r *http.Request) {
