@@ -2,6 +2,9 @@ package web_test
 
 import (
 	"context"
+	"fmt"
+	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -44,6 +47,65 @@ func TestIncidentWhoAndServices(t *testing.T) {
 		`now <span class="badge st-down">down</span>`, `id="resolve-due"`} {
 		if !strings.Contains(page, want) {
 			t.Errorf("incident page lacks %s:\n%s", want, page)
+		}
+	}
+}
+
+var rowRE = regexp.MustCompile(`<tr class="st-\w+">\s*<td><a href="/ui/incidents/(\d+)">`)
+
+func rowIDs(body string) []string {
+	var ids []string
+	for _, m := range rowRE.FindAllStringSubmatch(body, -1) {
+		ids = append(ids, m[1])
+	}
+	return ids
+}
+
+// TestIncidentListOrderAndPages: 153 active incidents with one old P1:
+// the P1 is the first row by default, pages keep the filters and order
+// in the address, and the service filter finds host incidents.
+func TestIncidentListOrderAndPages(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	now := f.clock.Now()
+	p1 := &alerting.Incident{DedupKey: "p1", Title: "core switch down", Target: "sw1", Priority: alerting.P1, Status: alerting.StatusOpen, OpenedAt: now.Add(-48 * time.Hour)}
+	if err := f.store.InsertIncident(ctx, p1); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 152 {
+		inc := &alerting.Incident{DedupKey: fmt.Sprint("k", i), Title: fmt.Sprint("disk ", i), Target: fmt.Sprint("pc", i), Priority: alerting.P4,
+			Status: alerting.StatusOpen, OpenedAt: now.Add(-time.Duration(i) * time.Minute)}
+		if i == 7 {
+			inc.Target = "web1" // hits ERP
+		}
+		if err := f.store.InsertIncident(ctx, inc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, viewer := f.login(t, "view", "")
+	_, body := f.get(t, "/ui/incidents", viewer)
+	ids := rowIDs(body)
+	if len(ids) != 50 || ids[0] != "1" || !strings.Contains(body, "1–50 of 153 incidents") || !strings.Contains(body, "page 1 of 4") {
+		t.Fatalf("first page: %d rows starting %v, want 50 starting with the P1:\n%s", len(ids), ids[:min(3, len(ids))], body)
+	}
+	_, body = f.get(t, "/ui/incidents?priority=P4&sort=newest", viewer)
+	if !strings.Contains(body, `href="/ui/incidents?page=2&amp;priority=P4&amp;sort=newest"`) {
+		t.Errorf("next-page link does not keep the filter and order:\n%s", body)
+	}
+	if ids := rowIDs(body); len(ids) != 50 || ids[0] != "2" {
+		t.Errorf("newest first: rows start %v, want incident 2", ids[:min(3, len(ids))])
+	}
+	_, body = f.get(t, "/ui/incidents?priority=P4&sort=newest&page=4", viewer)
+	if ids := rowIDs(body); len(ids) != 2 || !strings.Contains(body, "151–152 of 152") {
+		t.Errorf("last page: %v", ids)
+	}
+	_, body = f.get(t, "/ui/incidents?service=ERP", viewer)
+	if ids := rowIDs(body); len(ids) != 1 || ids[0] != "9" {
+		t.Errorf("service=ERP: rows %v, want web1's incident 9", ids)
+	}
+	for _, bad := range []string{"sort=size", "page=0", "page=x"} {
+		if resp, _ := f.get(t, "/ui/incidents?"+bad, viewer); resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("%s: %d, want 400", bad, resp.StatusCode)
 		}
 	}
 }

@@ -1,9 +1,11 @@
 package web
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -106,9 +108,34 @@ func fineDuration(d time.Duration) string {
 	return humanDuration(d)
 }
 
+// incidentSorts are the orders of the incident list: by priority (then
+// oldest first, the default, so a P1 is always on the first page), by
+// age (newest first), by status or by target.
+var incidentSorts = map[string]func(a, b alerting.Incident) int{
+	"priority": func(a, b alerting.Incident) int {
+		return cmp.Or(cmp.Compare(a.Priority, b.Priority), a.OpenedAt.Compare(b.OpenedAt), cmp.Compare(a.ID, b.ID))
+	},
+	"newest": func(a, b alerting.Incident) int { return cmp.Or(b.OpenedAt.Compare(a.OpenedAt), cmp.Compare(b.ID, a.ID)) },
+	"oldest": func(a, b alerting.Incident) int { return cmp.Or(a.OpenedAt.Compare(b.OpenedAt), cmp.Compare(a.ID, b.ID)) },
+	"status": func(a, b alerting.Incident) int {
+		return cmp.Or(cmp.Compare(statusOrder(a.Status), statusOrder(b.Status)), cmp.Compare(a.Priority, b.Priority), a.OpenedAt.Compare(b.OpenedAt))
+	},
+	"target": func(a, b alerting.Incident) int {
+		return cmp.Or(cmp.Compare(a.Target, b.Target), cmp.Compare(a.Priority, b.Priority), a.OpenedAt.Compare(b.OpenedAt))
+	},
+}
+
+func statusOrder(s alerting.Status) int {
+	return slices.Index([]alerting.Status{alerting.StatusOpen, alerting.StatusAcknowledged, alerting.StatusResolved, alerting.StatusClosed}, s)
+}
+
+// incidentsPerPage is the incident list's page size; listLimit bounds
+// what one listing reads.
+const incidentsPerPage, listLimit = 50, 5000
+
 func (u *UI) incidents(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	f := alerting.Filter{Limit: 500}
+	f := alerting.Filter{Limit: listLimit}
 	status := q.Get("status")
 	switch status {
 	case "", "active":
@@ -117,7 +144,7 @@ func (u *UI) incidents(w http.ResponseWriter, r *http.Request) {
 	case "all":
 	default:
 		st := alerting.Status(status)
-		if !slices.Contains([]alerting.Status{alerting.StatusOpen, alerting.StatusAcknowledged, alerting.StatusResolved, alerting.StatusClosed}, st) {
+		if statusOrder(st) < 0 {
 			u.errorPage(w, r, http.StatusBadRequest, "status: unknown value "+strconv.Quote(status)+" (want active, open, acknowledged, resolved, closed or all)")
 			return
 		}
@@ -131,20 +158,79 @@ func (u *UI) incidents(w http.ResponseWriter, r *http.Request) {
 		}
 		f.Priority = []alerting.Priority{alerting.Priority(prio)}
 	}
+	sortBy := cmp.Or(q.Get("sort"), "priority")
+	order, ok := incidentSorts[sortBy]
+	if !ok {
+		u.errorPage(w, r, http.StatusBadRequest, "sort: unknown value "+strconv.Quote(sortBy)+" (want priority, newest, oldest, status or target)")
+		return
+	}
+	pageNo := 1
+	if p := q.Get("page"); p != "" {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 1 {
+			u.errorPage(w, r, http.StatusBadRequest, "page: want a page number from 1, got "+strconv.Quote(p))
+			return
+		}
+		pageNo = n
+	}
 	list, err := u.opts.Incidents.Incidents(r.Context(), f)
 	if err != nil {
 		u.opts.Logger.Error("list incidents", "err", err)
 		u.errorPage(w, r, http.StatusInternalServerError, "Could not read incidents.")
 		return
 	}
-	service := q.Get("service")
+	truncated := len(list) >= listLimit
+	affected := u.opts.Data.Affected(list)
+	service := strings.TrimSpace(q.Get("service"))
 	if service != "" {
-		list = slices.DeleteFunc(list, func(i alerting.Incident) bool { return i.Service != service })
+		// The incidents that hit the service, host incidents included.
+		list = slices.DeleteFunc(list, func(i alerting.Incident) bool { return !slices.Contains(affected[i.ID], service) })
 	}
-	u.render(w, r, http.StatusOK, "incidents", map[string]any{
-		"Incidents": list, "Affected": u.opts.Data.Affected(list), "Status": status, "Priority": prio, "Service": service,
+	slices.SortStableFunc(list, order)
+	total := len(list)
+	pages := max(1, (total+incidentsPerPage-1)/incidentsPerPage)
+	pageNo = min(pageNo, pages)
+	from := (pageNo - 1) * incidentsPerPage
+	shown := list[from:min(total, from+incidentsPerPage)]
+	// link keeps the filters and the order in the address.
+	link := func(change ...string) string {
+		v := url.Values{}
+		for k, val := range map[string]string{"status": status, "priority": prio, "service": service, "sort": sortBy} {
+			if val != "" && !(k == "status" && val == "active") && !(k == "sort" && val == "priority") {
+				v.Set(k, val)
+			}
+		}
+		for i := 0; i+1 < len(change); i += 2 {
+			v.Del(change[i])
+			if change[i+1] != "" {
+				v.Set(change[i], change[i+1])
+			}
+		}
+		if len(v) == 0 {
+			return "/ui/incidents"
+		}
+		return "/ui/incidents?" + v.Encode()
+	}
+	type sortLink struct {
+		Label, Link string
+		Current     bool
+	}
+	var sorts []sortLink
+	for _, s := range []struct{ key, label string }{{"priority", "priority, then oldest"}, {"newest", "newest"}, {"oldest", "oldest"}, {"status", "status"}, {"target", "target"}} {
+		sorts = append(sorts, sortLink{s.label, link("sort", s.key, "page", ""), s.key == sortBy})
+	}
+	data := map[string]any{
+		"Incidents": shown, "Affected": affected, "Status": status, "Priority": prio, "Service": service, "Sort": sortBy, "Sorts": sorts,
 		"Statuses": []string{"active", "open", "acknowledged", "resolved", "closed", "all"}, "Priorities": alerting.Priorities,
-	})
+		"Total": total, "Page": pageNo, "Pages": pages, "First": from + 1, "Last": from + len(shown), "Truncated": truncated,
+	}
+	if pageNo > 1 {
+		data["Prev"] = link("page", strconv.Itoa(pageNo-1))
+	}
+	if pageNo < pages {
+		data["Next"] = link("page", strconv.Itoa(pageNo+1))
+	}
+	u.render(w, r, http.StatusOK, "incidents", data)
 }
 
 func (u *UI) incidentID(w http.ResponseWriter, r *http.Request) (*alerting.Incident, bool) {
