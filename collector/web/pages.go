@@ -115,8 +115,12 @@ var incidentSorts = map[string]func(a, b alerting.Incident) int{
 	"priority": func(a, b alerting.Incident) int {
 		return cmp.Or(cmp.Compare(a.Priority, b.Priority), a.OpenedAt.Compare(b.OpenedAt), cmp.Compare(a.ID, b.ID))
 	},
-	"newest": func(a, b alerting.Incident) int { return cmp.Or(b.OpenedAt.Compare(a.OpenedAt), cmp.Compare(b.ID, a.ID)) },
-	"oldest": func(a, b alerting.Incident) int { return cmp.Or(a.OpenedAt.Compare(b.OpenedAt), cmp.Compare(a.ID, b.ID)) },
+	"newest": func(a, b alerting.Incident) int {
+		return cmp.Or(b.OpenedAt.Compare(a.OpenedAt), cmp.Compare(b.ID, a.ID))
+	},
+	"oldest": func(a, b alerting.Incident) int {
+		return cmp.Or(a.OpenedAt.Compare(b.OpenedAt), cmp.Compare(a.ID, b.ID))
+	},
 	"status": func(a, b alerting.Incident) int {
 		return cmp.Or(cmp.Compare(statusOrder(a.Status), statusOrder(b.Status)), cmp.Compare(a.Priority, b.Priority), a.OpenedAt.Compare(b.OpenedAt))
 	},
