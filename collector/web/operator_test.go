@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ninesmon/nines/alerting"
+	"github.com/ninesmon/nines/collector/web"
 )
 
 // TestIncidentWhoAndServices: every incident row says who has it and
@@ -107,5 +109,54 @@ func TestIncidentListOrderAndPages(t *testing.T) {
 		if resp, _ := f.get(t, "/ui/incidents?"+bad, viewer); resp.StatusCode != http.StatusBadRequest {
 			t.Errorf("%s: %d, want 400", bad, resp.StatusCode)
 		}
+	}
+}
+
+// TestTimeZone: pages show times in the configured zone and say which;
+// the maintenance form reads its start in that zone.
+func TestTimeZone(t *testing.T) {
+	shanghai, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newSecFixture(t, func(o *web.Options) {
+		o.Audit, o.Sessions = nil, nil
+		o.Location = func() *time.Location { return shanghai }
+	})
+	f.clock.mu.Lock()
+	f.clock.now = time.Date(2026, 12, 4, 14, 0, 0, 0, time.UTC)
+	f.clock.mu.Unlock()
+	inc := &alerting.Incident{DedupKey: "a", Title: "web1 down", Target: "web1", Priority: alerting.P1, Status: alerting.StatusOpen,
+		OpenedAt: time.Date(2026, 12, 4, 13, 0, 0, 0, time.UTC)}
+	if err := f.store.InsertIncident(context.Background(), inc); err != nil {
+		t.Fatal(err)
+	}
+	_, op := f.login(t, "op", "")
+	_, page := f.get(t, "/ui/incidents/1", op)
+	for _, want := range []string{"Times in Asia/Shanghai (CST, UTC&#43;08:00)", "2026-12-04 21:00:00 CST (1h 0m ago)",
+		// P1 (fake policy): resolve in 4 h.
+		`id="resolve-due">2026-12-05 01:00:00 CST (in 3h 0m)`, `data-confirm="Resolve incident #1?`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("incident page lacks %q:\n%s", want, page)
+		}
+	}
+	_, page = f.get(t, "/ui/maintenance", op)
+	m := csrfRE.FindStringSubmatch(page)
+	if m == nil || !strings.Contains(page, "Start, Asia/Shanghai (CST, UTC&#43;08:00)") {
+		t.Fatalf("maintenance form does not name its zone:\n%s", page)
+	}
+	req, _ := http.NewRequest("POST", f.srv.URL+"/ui/maintenance", strings.NewReader(url.Values{"csrf": {m[1]}, "name": {"patch"}, "targets": {"web1"},
+		"start": {"2026-12-05T09:00"}, "duration": {"1h"}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.AddCookie(op)
+	if resp, body := do(t, req); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("create: %d\n%s", resp.StatusCode, body)
+	}
+	if w := f.maint.windows[0]; !w.From.Equal(time.Date(2026, 12, 5, 1, 0, 0, 0, time.UTC)) {
+		t.Errorf("09:00 in Shanghai started at %s, want 01:00 UTC", w.From.UTC())
+	}
+	_, page = f.get(t, "/ui/maintenance", op)
+	if !strings.Contains(page, `data-confirm="End the maintenance window patch now?`) || !strings.Contains(page, "2026-12-05 09:00:00 CST") {
+		t.Errorf("maintenance list: no confirmation on End now, or not in the zone:\n%s", page)
 	}
 }

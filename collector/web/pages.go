@@ -419,9 +419,9 @@ func (u *UI) createMaintenance(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if s := strings.TrimSpace(r.PostFormValue("start")); s != "" {
-		t, err := time.ParseInLocation("2006-01-02T15:04", s, time.Local)
+		t, err := time.ParseInLocation("2006-01-02T15:04", s, u.opts.Location())
 		if err != nil {
-			u.maintenancePage(w, r, http.StatusBadRequest, "start: want a date and time", form)
+			u.maintenancePage(w, r, http.StatusBadRequest, "start: want a date and time (YYYY-MM-DDTHH:MM), got "+strconv.Quote(s), form)
 			return
 		}
 		form.Start = t.Format(time.RFC3339)
