@@ -184,8 +184,8 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, reload fu
 		Auth: c.auth, Incidents: st, Actions: c.incidents, Maintenance: maintenanceBook{c}, Audit: st,
 		Data:       c.board,
 		SessionKey: key, SessionTTL: func() time.Duration { return c.config().Web.Wall.SessionTTL.D() },
-		Location:   func() *time.Location { return c.config().Web.Location() },
-		Logger: logger.With("component", "web"),
+		Location: func() *time.Location { return c.config().Web.Location() },
+		Logger:   logger.With("component", "web"),
 	})
 	if err != nil {
 		return fail(err)
