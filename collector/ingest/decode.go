@@ -48,6 +48,8 @@ type DecodeOptions struct {
 	// each host of the payload, before any of its samples is stored; when
 	// it returns an error, every line of that host is rejected with it.
 	AdmitHost func(host string) error
+	// HostLabels, with HostTag, fills Result.HostLabels.
+	HostLabels bool
 	// MaxAge and MaxAhead bound the timestamps accepted, relative to Now
 	// (0: no bound). A line outside is rejected: a sample far in the
 	// future would make every later sample of its series out of order.
@@ -80,6 +82,12 @@ type Result struct {
 	FirstRefused error
 	// Hosts are the distinct values of DecodeOptions.HostTag.
 	Hosts []string
+	// HostLabels (with DecodeOptions.HostLabels) are, per host whose
+	// lines in the payload had at least two measurements, the tags all
+	// those lines carry (Telegraf's global tags such as site or role), the
+	// host tag aside: a measurement's own tags (cpu, device, interface)
+	// are not on every line, so they drop out.
+	HostLabels map[string]map[string]string
 }
 
 // Rejected is the number of lines refused for any reason.
@@ -105,6 +113,41 @@ type Decoder struct {
 	body        []byte         // the payload being decoded
 	hostsSeen   map[string]struct{}
 	hostsBad    map[string]error // hosts AdmitHost refused
+	hostTags    map[string]*hostTags
+}
+
+// hostTags are the tags common to a host's lines so far.
+type hostTags struct {
+	tags        map[string]string
+	measurement string
+	mixed       bool // more than one measurement
+}
+
+// noteHostTags narrows host's common tags to those of the line just
+// parsed.
+func (d *Decoder) noteHostTags(host, hostTag string) {
+	if d.hostTags == nil {
+		d.hostTags = map[string]*hostTags{}
+	}
+	ht := d.hostTags[host]
+	if ht == nil {
+		ht = &hostTags{tags: map[string]string{}, measurement: string(d.measurement)}
+		for _, t := range d.tags {
+			if t.k != hostTag {
+				ht.tags[strings.Clone(t.k)] = strings.Clone(t.v)
+			}
+		}
+		d.hostTags[strings.Clone(host)] = ht
+		return
+	}
+	if !ht.mixed && ht.measurement != string(d.measurement) {
+		ht.mixed = true
+	}
+	for k, v := range ht.tags {
+		if !slices.Contains(d.tags, tag{k, v}) {
+			delete(ht.tags, k)
+		}
+	}
 }
 
 type tag struct{ k, v string }
@@ -149,6 +192,7 @@ func (d *Decoder) Decode(body []byte, o DecodeOptions, app Appender) Result {
 		}
 		clear(d.hostsSeen)
 		clear(d.hostsBad)
+		clear(d.hostTags)
 	}
 	dec := lineprotocol.NewDecoderWithBytes(body)
 	logical := 0
@@ -224,6 +268,9 @@ func (d *Decoder) Decode(body []byte, o DecodeOptions, app Appender) Result {
 		if o.HostTag != "" {
 			for _, t := range d.tags {
 				if t.k == o.HostTag {
+					if o.HostLabels {
+						d.noteHostTags(t.v, o.HostTag)
+					}
 					if _, ok := d.hostsSeen[t.v]; !ok {
 						host := strings.Clone(t.v) // t.v lives in the arena
 						d.hostsSeen[host] = struct{}{}
@@ -231,6 +278,14 @@ func (d *Decoder) Decode(body []byte, o DecodeOptions, app Appender) Result {
 					}
 				}
 			}
+		}
+	}
+	for host, ht := range d.hostTags {
+		if ht.mixed {
+			if res.HostLabels == nil {
+				res.HostLabels = map[string]map[string]string{}
+			}
+			res.HostLabels[host] = ht.tags
 		}
 	}
 	res.Lines += res.RejectedTooLong

@@ -114,6 +114,8 @@ func (c Chart) Format(v float64) string {
 		return humanSeconds(v)
 	case "bytes":
 		return humanBytes(v)
+	case "bytes/s":
+		return humanBytes(v) + "/s"
 	}
 	return fmt.Sprintf("%.3g", v)
 }

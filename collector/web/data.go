@@ -263,10 +263,12 @@ func keyCharts(t state.Target) []chartSpec {
 	switch t.Kind {
 	case state.KindHost:
 		return []chartSpec{
-			{"CPU busy", "%", `100 * (1 - avg(rate(node_cpu_seconds_total{host=` + q + `,mode="idle"}[2m])))`},
-			{"Memory used", "%", `100 * (1 - node_memory_MemAvailable_bytes{host=` + q + `} / node_memory_MemTotal_bytes{host=` + q + `})`},
-			{"Load (1 min)", "", `node_load1{host=` + q + `}`},
-			{"Network received", "bytes", `sum(rate(node_network_receive_bytes_total{host=` + q + `}[2m]))`},
+			// Each from the agent's series or else Telegraf's (a host that
+			// writes line protocol).
+			{"CPU busy", "%", `100 * (1 - avg(rate(node_cpu_seconds_total{host=` + q + `,mode="idle"}[2m]))) or 100 - avg(cpu_usage_idle{host=` + q + `,cpu="cpu-total"})`},
+			{"Memory used", "%", `100 * (1 - avg(node_memory_MemAvailable_bytes{host=` + q + `}) / avg(node_memory_MemTotal_bytes{host=` + q + `})) or avg(mem_used_percent{host=` + q + `})`},
+			{"Load (1 min)", "", `avg(node_load1{host=` + q + `}) or avg(system_load1{host=` + q + `})`},
+			{"Network received", "bytes/s", `sum(rate(node_network_receive_bytes_total{host=` + q + `}[2m])) or sum(rate(net_bytes_recv{host=` + q + `}[2m]))`},
 			up,
 		}
 	case state.KindCheck:
