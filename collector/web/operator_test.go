@@ -140,6 +140,10 @@ func TestTimeZone(t *testing.T) {
 			t.Errorf("incident page lacks %q:\n%s", want, page)
 		}
 	}
+	_, page = f.get(t, "/ui/targets/web1", op)
+	if want := `<div class="xaxis"><time>21:00</time><time>21:15</time><time>21:30</time><time>21:45</time><time>22:00</time></div>`; !strings.Contains(page, want) {
+		t.Errorf("chart has no time axis in the zone (%s):\n%s", want, page)
+	}
 	_, page = f.get(t, "/ui/maintenance", op)
 	m := csrfRE.FindStringSubmatch(page)
 	if m == nil || !strings.Contains(page, "Start, Asia/Shanghai (CST, UTC&#43;08:00)") {

@@ -255,6 +255,7 @@ func (u *UI) funcs() template.FuncMap {
 			}
 			return t.In(u.opts.Location()).Format("2006-01-02 15:04:05 MST")
 		},
+		"hm":    func(t time.Time) string { return t.In(u.opts.Location()).Format("15:04") },
 		"zone":  func() string { return zoneName(u.opts.Location(), u.now()) },
 		"pct":   func(v float64) string { return fmt.Sprintf("%.3f %%", v*100) },
 		"lower": strings.ToLower,
