@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -153,14 +154,17 @@ rules:
 	if !ok {
 		t.Fatal("no P3 incident listed")
 	}
+	// The browser's events arrive on chromedp's goroutine.
+	var mu sync.Mutex
 	var dialogs []string
 	accept := false
 	chromedp.ListenTarget(ctx, func(ev any) {
 		if d, ok := ev.(*page.EventJavascriptDialogOpening); ok {
+			mu.Lock()
 			dialogs = append(dialogs, d.Message)
-			go func(accept bool) {
-				_ = chromedp.Run(ctx, page.HandleJavaScriptDialog(accept))
-			}(accept)
+			yes := accept
+			mu.Unlock()
+			go func() { _ = chromedp.Run(ctx, page.HandleJavaScriptDialog(yes)) }()
 		}
 	})
 	var status, services, due string
@@ -179,10 +183,12 @@ rules:
 		chromedp.Sleep(500*time.Millisecond), // a submit would navigate; nothing should
 		chromedp.Text(`#incident-status`, &status, chromedp.ByID),
 	)
+	mu.Lock()
 	if len(dialogs) != 1 || !strings.HasPrefix(dialogs[0], "Resolve incident #") || status != "open" {
 		t.Errorf("dismissed resolve: dialogs %q, status %q; want one question and still open", dialogs, status)
 	}
 	accept = true
+	mu.Unlock()
 	var flash string
 	run(t, ctx, 20*time.Second, "resolve, confirmed",
 		chromedp.Click(`#do-resolve`, chromedp.ByID),
