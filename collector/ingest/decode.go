@@ -83,7 +83,8 @@ type Result struct {
 	// Hosts are the distinct values of DecodeOptions.HostTag.
 	Hosts []string
 	// HostLabels (with DecodeOptions.HostLabels) are, per host whose
-	// lines in the payload had at least two measurements, the tags all
+	// lines in the payload had at least two measurements and shared a
+	// tag, the tags all
 	// those lines carry (Telegraf's global tags such as site or role), the
 	// host tag aside: a measurement's own tags (cpu, device, interface)
 	// are not on every line, so they drop out.
@@ -114,38 +115,70 @@ type Decoder struct {
 	hostsSeen   map[string]struct{}
 	hostsBad    map[string]error // hosts AdmitHost refused
 	hostTags    map[string]*hostTags
+	// hostTagsFree are hostTags of earlier payloads, to reuse.
+	hostTagsFree []*hostTags
 }
 
-// hostTags are the tags common to a host's lines so far.
+// hostTags are the tags common to a host's lines so far: its first
+// line's tags (and host name and measurement) kept in one string, and a
+// bit per tag still seen on every line (tags past the 64th are dropped).
 type hostTags struct {
-	tags        map[string]string
-	measurement string
-	mixed       bool // more than one measurement
+	host, measurement string
+	tags              []tag
+	keep              uint64
+	mixed             bool // more than one measurement
 }
 
 // noteHostTags narrows host's common tags to those of the line just
-// parsed.
+// parsed. A new host costs a few allocations; a line none.
 func (d *Decoder) noteHostTags(host, hostTag string) {
 	if d.hostTags == nil {
 		d.hostTags = map[string]*hostTags{}
 	}
 	ht := d.hostTags[host]
 	if ht == nil {
-		ht = &hostTags{tags: map[string]string{}, measurement: string(d.measurement)}
+		n := len(host) + len(d.measurement)
+		for _, t := range d.tags {
+			n += len(t.k) + len(t.v)
+		}
+		var b strings.Builder
+		b.Grow(n)
+		b.WriteString(host)
+		b.Write(d.measurement)
 		for _, t := range d.tags {
 			if t.k != hostTag {
-				ht.tags[strings.Clone(t.k)] = strings.Clone(t.v)
+				b.WriteString(t.k)
+				b.WriteString(t.v)
 			}
 		}
-		d.hostTags[strings.Clone(host)] = ht
+		all := b.String()
+		if n := len(d.hostTagsFree); n > 0 {
+			ht, d.hostTagsFree = d.hostTagsFree[n-1], d.hostTagsFree[:n-1]
+		} else {
+			ht = &hostTags{}
+		}
+		*ht = hostTags{host: all[:len(host)], measurement: all[len(host) : len(host)+len(d.measurement)], tags: ht.tags[:0]}
+		at := len(host) + len(d.measurement)
+		for _, t := range d.tags {
+			if t.k != hostTag && len(ht.tags) < 64 {
+				k := all[at : at+len(t.k)]
+				v := all[at+len(t.k) : at+len(t.k)+len(t.v)]
+				ht.keep |= 1 << len(ht.tags)
+				ht.tags = append(ht.tags, tag{k, v})
+			}
+			if t.k != hostTag {
+				at += len(t.k) + len(t.v)
+			}
+		}
+		d.hostTags[ht.host] = ht
 		return
 	}
 	if !ht.mixed && ht.measurement != string(d.measurement) {
 		ht.mixed = true
 	}
-	for k, v := range ht.tags {
-		if !slices.Contains(d.tags, tag{k, v}) {
-			delete(ht.tags, k)
+	for i, t := range ht.tags {
+		if ht.keep&(1<<i) != 0 && !slices.Contains(d.tags, t) {
+			ht.keep &^= 1 << i
 		}
 	}
 }
@@ -192,6 +225,9 @@ func (d *Decoder) Decode(body []byte, o DecodeOptions, app Appender) Result {
 		}
 		clear(d.hostsSeen)
 		clear(d.hostsBad)
+		for _, ht := range d.hostTags {
+			d.hostTagsFree = append(d.hostTagsFree, ht)
+		}
 		clear(d.hostTags)
 	}
 	dec := lineprotocol.NewDecoderWithBytes(body)
@@ -281,12 +317,19 @@ func (d *Decoder) Decode(body []byte, o DecodeOptions, app Appender) Result {
 		}
 	}
 	for host, ht := range d.hostTags {
-		if ht.mixed {
-			if res.HostLabels == nil {
-				res.HostLabels = map[string]map[string]string{}
-			}
-			res.HostLabels[host] = ht.tags
+		if !ht.mixed || ht.keep == 0 {
+			continue
 		}
+		if res.HostLabels == nil {
+			res.HostLabels = map[string]map[string]string{}
+		}
+		common := map[string]string{}
+		for i, t := range ht.tags {
+			if ht.keep&(1<<i) != 0 {
+				common[t.k] = t.v
+			}
+		}
+		res.HostLabels[host] = common
 	}
 	res.Lines += res.RejectedTooLong
 	return res
