@@ -192,7 +192,8 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, reload fu
 		Auth: c.auth, Incidents: st, Actions: c.incidents, Maintenance: maintenanceBook{c}, Audit: st, Logins: logins,
 		Data:       c.board,
 		SessionKey: key, SessionTTL: func() time.Duration { return c.config().Web.Wall.SessionTTL.D() },
-		Logger: logger.With("component", "web"),
+		Location: func() *time.Location { return c.config().Web.Location() },
+		Logger:   logger.With("component", "web"),
 	})
 	if err != nil {
 		return fail(err)
@@ -235,6 +236,8 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, reload fu
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "nines_build_info", Help: "Build information.", ConstLabels: prometheus.Labels{"version": buildinfo.Version, "revision": buildinfo.Revision}},
 			func() float64 { return 1 }),
 	)
+	// Checks and devices removed while the collector was stopped end now.
+	c.endRemoved(ctx, cfg, now)
 	return c, nil
 }
 
@@ -483,6 +486,7 @@ func (c *Collector) apply(cfg *config.Config) ([]string, error) {
 	c.checks.Update(checkSpecs(cfg))
 	c.poller.SetModules(snmpModules(cfg))
 	c.poller.Update(snmpDevices(cfg))
+	c.endRemoved(context.Background(), cfg, now)
 	// Notifiers before routes: a route to a new receiver then finds it.
 	c.dispatcher.SetNotifiers(rs.notifiers)
 	select {
@@ -498,6 +502,47 @@ func (c *Collector) apply(cfg *config.Config) ([]string, error) {
 	c.reloadTime.Set(float64(now.Unix()))
 	c.logger.Info("configuration reloaded", "rule_files", len(cfg.RuleFiles), "tokens", len(cfg.Auth.Tokens), "receivers", len(rs.names))
 	return warnings, nil
+}
+
+// endRemoved ends the targets of checks and devices no longer in cfg and
+// resolves their active incidents: a removed check is no longer
+// monitored, so it is neither DOWN nor anyone's incident.
+func (c *Collector) endRemoved(ctx context.Context, cfg *config.Config, now time.Time) {
+	configured := map[string]bool{}
+	for _, s := range checkSpecs(cfg) {
+		configured[s.Name] = true
+	}
+	for _, d := range cfg.Devices {
+		configured[d.Name] = true
+	}
+	var gone []string
+	for _, t := range c.tracker.Snapshot() {
+		if (t.Kind == state.KindCheck || t.Kind == state.KindDevice) && !configured[t.Name] {
+			gone = append(gone, t.Name)
+		}
+	}
+	if len(gone) == 0 {
+		return
+	}
+	const cause = "removed from the configuration"
+	ended, err := c.tracker.End(ctx, gone, now, cause)
+	if err != nil {
+		c.logger.Error("record the end of removed targets", "targets", gone, "err", err)
+	}
+	if len(ended) == 0 {
+		return
+	}
+	c.logger.Info("targets removed from the configuration ended", "targets", ended)
+	active, err := c.store.Incidents(ctx, alerting.Filter{Status: []alerting.Status{alerting.StatusOpen, alerting.StatusAcknowledged}, Targets: ended})
+	if err != nil {
+		c.logger.Error("read the incidents of removed targets", "targets", ended, "err", err)
+		return
+	}
+	for _, inc := range active {
+		if err := c.incidents.Resolve(ctx, inc.ID, "nines", "its target "+inc.Target+" was "+cause, now); err != nil && !errors.Is(err, alerting.ErrConflict) {
+			c.logger.Error("resolve the incident of a removed target", "incident_id", inc.ID, "target", inc.Target, "err", err)
+		}
+	}
 }
 
 // mailer is the email receiver of that name, for the monthly reports.

@@ -21,6 +21,22 @@ type Web struct {
 	MetricsPublic bool `yaml:"metrics_public"`
 	// Wall configures the NOC wall view and operator web UI (/ui/).
 	Wall Wall `yaml:"wall"`
+	// TimeZone is the IANA zone the web pages show times in and the
+	// maintenance form reads them in (default: the collector's local
+	// zone). Every page says which.
+	TimeZone string `yaml:"time_zone"`
+}
+
+// Location is the web pages' time zone (see TimeZone).
+func (w *Web) Location() *time.Location {
+	if w.TimeZone == "" {
+		return time.Local
+	}
+	loc, err := time.LoadLocation(w.TimeZone)
+	if err != nil { // validated on load
+		return time.Local
+	}
+	return loc
 }
 
 // Wall configures the NOC wall view.
@@ -76,6 +92,11 @@ func (w *Web) validate(p *yamlconf.Problems) {
 	}
 	if w.Wall.GroupBy == "" || !labelNameRE.MatchString(w.Wall.GroupBy) {
 		p.Addf("web.wall.group_by", "want a label name, got %q", w.Wall.GroupBy)
+	}
+	if w.TimeZone != "" {
+		if _, err := time.LoadLocation(w.TimeZone); err != nil {
+			p.Addf("web.time_zone", "want an IANA time zone such as Europe/Berlin, got %q", w.TimeZone)
+		}
 	}
 	if w.Wall.SessionTTL.D() < time.Minute {
 		p.Addf("web.wall.session_ttl", "want at least 1m, got %s", w.Wall.SessionTTL.D())

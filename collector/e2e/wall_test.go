@@ -435,6 +435,10 @@ func (d *boardData) Service(context.Context, string, time.Time) (*web.ServiceVie
 func (d *boardData) Report(context.Context, report.Request, time.Time) (*report.Report, error) {
 	return nil, errors.New("no reports here")
 }
+func (d *boardData) Incident(context.Context, *alerting.Incident, time.Time) (*web.IncidentDetail, error) {
+	return &web.IncidentDetail{}, nil
+}
+func (d *boardData) Affected([]alerting.Incident) map[int64][]string                { return nil }
 func (d *boardData) Deliveries(context.Context, int64) ([]alerting.Delivery, error) { return nil, nil }
 func (d *boardData) Tickets(context.Context, int64) ([]alerting.Ticket, error)      { return nil, nil }
 

@@ -48,6 +48,8 @@ type DecodeOptions struct {
 	// each host of the payload, before any of its samples is stored; when
 	// it returns an error, every line of that host is rejected with it.
 	AdmitHost func(host string) error
+	// HostLabels, with HostTag, fills Result.HostLabels.
+	HostLabels bool
 	// MaxAge and MaxAhead bound the timestamps accepted, relative to Now
 	// (0: no bound). A line outside is rejected: a sample far in the
 	// future would make every later sample of its series out of order.
@@ -82,6 +84,13 @@ type Result struct {
 	FirstRefused error
 	// Hosts are the distinct values of DecodeOptions.HostTag.
 	Hosts []string
+	// HostLabels (with DecodeOptions.HostLabels) are, per host whose
+	// lines in the payload had at least two measurements and shared a
+	// tag, the tags all
+	// those lines carry (Telegraf's global tags such as site or role), the
+	// host tag aside: a measurement's own tags (cpu, device, interface)
+	// are not on every line, so they drop out.
+	HostLabels map[string]map[string]string
 }
 
 // Rejected is the number of lines refused for any reason.
@@ -107,6 +116,73 @@ type Decoder struct {
 	body        []byte         // the payload being decoded
 	hostsSeen   map[string]struct{}
 	hostsBad    map[string]error // hosts AdmitHost refused
+	hostTags    map[string]*hostTags
+	// hostTagsFree are hostTags of earlier payloads, to reuse.
+	hostTagsFree []*hostTags
+}
+
+// hostTags are the tags common to a host's lines so far: its first
+// line's tags (and host name and measurement) kept in one string, and a
+// bit per tag still seen on every line (tags past the 64th are dropped).
+type hostTags struct {
+	host, measurement string
+	tags              []tag
+	keep              uint64
+	mixed             bool // more than one measurement
+}
+
+// noteHostTags narrows host's common tags to those of the line just
+// parsed. A new host costs a few allocations; a line none.
+func (d *Decoder) noteHostTags(host, hostTag string) {
+	if d.hostTags == nil {
+		d.hostTags = map[string]*hostTags{}
+	}
+	ht := d.hostTags[host]
+	if ht == nil {
+		n := len(host) + len(d.measurement)
+		for _, t := range d.tags {
+			n += len(t.k) + len(t.v)
+		}
+		var b strings.Builder
+		b.Grow(n)
+		b.WriteString(host)
+		b.Write(d.measurement)
+		for _, t := range d.tags {
+			if t.k != hostTag {
+				b.WriteString(t.k)
+				b.WriteString(t.v)
+			}
+		}
+		all := b.String()
+		if n := len(d.hostTagsFree); n > 0 {
+			ht, d.hostTagsFree = d.hostTagsFree[n-1], d.hostTagsFree[:n-1]
+		} else {
+			ht = &hostTags{}
+		}
+		*ht = hostTags{host: all[:len(host)], measurement: all[len(host) : len(host)+len(d.measurement)], tags: ht.tags[:0]}
+		at := len(host) + len(d.measurement)
+		for _, t := range d.tags {
+			if t.k != hostTag && len(ht.tags) < 64 {
+				k := all[at : at+len(t.k)]
+				v := all[at+len(t.k) : at+len(t.k)+len(t.v)]
+				ht.keep |= 1 << len(ht.tags)
+				ht.tags = append(ht.tags, tag{k, v})
+			}
+			if t.k != hostTag {
+				at += len(t.k) + len(t.v)
+			}
+		}
+		d.hostTags[ht.host] = ht
+		return
+	}
+	if !ht.mixed && ht.measurement != string(d.measurement) {
+		ht.mixed = true
+	}
+	for i, t := range ht.tags {
+		if ht.keep&(1<<i) != 0 && !slices.Contains(d.tags, t) {
+			ht.keep &^= 1 << i
+		}
+	}
 }
 
 type tag struct{ k, v string }
@@ -154,6 +230,10 @@ func (d *Decoder) Decode(body []byte, o DecodeOptions, app Appender) Result {
 		}
 		clear(d.hostsSeen)
 		clear(d.hostsBad)
+		for _, ht := range d.hostTags {
+			d.hostTagsFree = append(d.hostTagsFree, ht)
+		}
+		clear(d.hostTags)
 	}
 	dec := lineprotocol.NewDecoderWithBytes(body)
 	logical := 0
@@ -231,6 +311,9 @@ func (d *Decoder) Decode(body []byte, o DecodeOptions, app Appender) Result {
 		if o.HostTag != "" {
 			for _, t := range d.tags {
 				if t.k == o.HostTag {
+					if o.HostLabels {
+						d.noteHostTags(t.v, o.HostTag)
+					}
 					if _, ok := d.hostsSeen[t.v]; !ok {
 						host := strings.Clone(t.v) // t.v lives in the arena
 						d.hostsSeen[host] = struct{}{}
@@ -239,6 +322,21 @@ func (d *Decoder) Decode(body []byte, o DecodeOptions, app Appender) Result {
 				}
 			}
 		}
+	}
+	for host, ht := range d.hostTags {
+		if !ht.mixed || ht.keep == 0 {
+			continue
+		}
+		if res.HostLabels == nil {
+			res.HostLabels = map[string]map[string]string{}
+		}
+		common := map[string]string{}
+		for i, t := range ht.tags {
+			if ht.keep&(1<<i) != 0 {
+				common[t.k] = t.v
+			}
+		}
+		res.HostLabels[host] = common
 	}
 	res.Lines += res.RejectedTooLong
 	return res

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"bytes"
+	"fmt"
 	"testing"
 	"time"
 
@@ -131,4 +132,25 @@ func BenchmarkParseVsRaw(b *testing.B) {
 		ours += t1.Sub(t0)
 	}
 	b.ReportMetric(raw.Seconds()/ours.Seconds(), "x-raw-throughput")
+}
+
+// BenchmarkDecodeWrite is BenchmarkDecode as /write decodes: host tag
+// admitted, with and without the hosts' shared tags tracked for their
+// labels.
+func BenchmarkDecodeWrite(b *testing.B) {
+	for _, hostLabels := range []bool{false, true} {
+		b.Run(fmt.Sprintf("host_labels=%v", hostLabels), func(b *testing.B) {
+			var d Decoder
+			body := make([]byte, len(benchPayload))
+			opts := DecodeOptions{Precision: time.Nanosecond, MaxLineBytes: 65536, Extra: []labels.Label{{Name: "db", Value: "telegraf"}},
+				HostTag: "host", AdmitHost: func(string) error { return nil }, HostLabels: hostLabels}
+			b.SetBytes(int64(len(benchPayload)))
+			b.ReportAllocs()
+			for b.Loop() {
+				copy(body, benchPayload)
+				d.Decode(body, opts, discard{})
+			}
+			b.ReportMetric(float64(b.N)*5000/b.Elapsed().Seconds(), "lines/s")
+		})
+	}
 }

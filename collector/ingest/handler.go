@@ -392,13 +392,26 @@ func (h *Handler) write(endpoint string, w http.ResponseWriter, r *http.Request,
 	// Each host is admitted (and its target created) at its first line,
 	// before any of its samples is stored: the lines of a host beyond
 	// the target limits are rejected, naming it.
+	admitted := map[string]bool{}
 	o.AdmitHost = func(host string) error {
 		if err := maySpeakFor(r, host); err != nil {
 			return &reasonError{errHostNotAllowed, err}
 		}
-		return h.observeWritten(r.Context(), host, now)
+		ok, err := h.observeWritten(r.Context(), host, now)
+		if ok {
+			admitted[host] = true
+		}
+		return err
 	}
+	o.HostLabels = true
 	res := h.decode(endpoint, body, o)
+	// The tags a host's lines share become its target's labels (so a
+	// Telegraf host's site puts it on the wall's site tile).
+	for host, tags := range res.HostLabels {
+		if len(tags) > 0 && admitted[host] {
+			_ = h.observeTarget(r.Context(), host, now, tags)
+		}
+	}
 	return h.outcome(res, "")
 }
 
@@ -417,22 +430,32 @@ func maySpeakFor(r *http.Request, host string) error {
 // line. Samples of hosts outside the inventory are kept (they are data);
 // only availability tracking is limited to admitted hosts. A new host
 // beyond the target limits gets the *state.LimitError, and its lines are
-// rejected.
-func (h *Handler) observeWritten(ctx context.Context, host string, now time.Time) error {
+// rejected. It reports whether the host was observed.
+func (h *Handler) observeWritten(ctx context.Context, host string, now time.Time) (bool, error) {
 	if err := h.admit(host, now); err != nil {
 		var le *state.LimitError
 		if errors.As(err, &le) {
-			return err
+			return false, err
 		}
-		return nil
+		return false, nil
 	}
+	if err := h.observeTarget(ctx, host, now, nil); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// observeTarget records a sign of life of an admitted written host; tags,
+// when not nil, become its labels, unless an agent pushes for the host
+// (whose own labels stay).
+func (h *Handler) observeTarget(ctx context.Context, host string, now time.Time, tags map[string]string) error {
 	// Line-protocol senders have no agent ID: the target's ID is its
 	// name, unless an agent's ID is pinned to it, which stays.
 	id := host
-	if pinned, ok := h.opts.Observer.AgentID(host); ok && pinned != "" {
-		id = pinned
+	if pinned, ok := h.opts.Observer.AgentID(host); ok && pinned != "" && pinned != host {
+		id, tags = pinned, nil
 	}
-	if err := h.opts.Observer.Observe(ctx, state.Observation{Name: host, ID: id}, now); err != nil {
+	if err := h.opts.Observer.Observe(ctx, state.Observation{Name: host, ID: id, Labels: tags}, now); err != nil {
 		var le *state.LimitError
 		if errors.As(err, &le) {
 			h.countAdmit(err)

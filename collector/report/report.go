@@ -42,7 +42,10 @@ type Service struct {
 	Eligible        Seconds `json:"eligible_seconds"`
 	Downtime        Seconds `json:"downtime_seconds"`
 	AllowedDowntime Seconds `json:"allowed_downtime_seconds"`
+	// BudgetRemaining is the share of the allowed downtime left, 0 once
+	// exhausted; BudgetOverrun is then the downtime beyond it.
 	BudgetRemaining float64 `json:"error_budget_remaining"`
+	BudgetOverrun   Seconds `json:"error_budget_overrun_seconds"`
 	NoDataTime      Seconds `json:"no_data_seconds"`
 	Planned         Seconds `json:"maintenance_seconds"`
 	NotObserved     Seconds `json:"not_observed_seconds"`
@@ -139,4 +142,22 @@ func Month(s string, loc *time.Location) (time.Time, time.Time, error) {
 		return time.Time{}, time.Time{}, fmt.Errorf("month: want YYYY-MM, got %q", s)
 	}
 	return t, t.AddDate(0, 1, 0), nil
+}
+
+// Budget says where the error budget stands: "62.5 % left" or
+// "exhausted, 1h 2m over".
+func (s Service) Budget() string {
+	if !s.Known {
+		return "—"
+	}
+	if s.BudgetOverrun > 0 {
+		return "exhausted, " + s.BudgetOverrun.String() + " over"
+	}
+	return fmt.Sprintf("%.1f %% left", s.BudgetRemaining*100)
+}
+
+// Coverage says how much of the period the figures cover: the eligible
+// time, as "12d 4h of 30d 0h".
+func (r *Report) Coverage(s Service) string {
+	return s.Eligible.String() + " of " + Seconds(r.To.Sub(r.From)).String()
 }

@@ -110,6 +110,10 @@ type serviceInfo struct {
 	// Availability by rolling window, once computed.
 	Availability map[string]float64 `json:"availability,omitempty"`
 	Downtime     map[string]float64 `json:"downtime_seconds,omitempty"`
+	// AtRisk: the 30-day budget is exhausted or burning fast (BurnRate,
+	// the fastest over 1 h, 6 h and 24 h); see Figures.AtRisk.
+	AtRisk   bool    `json:"at_risk"`
+	BurnRate float64 `json:"burn_rate"`
 }
 
 type componentInfo struct {
@@ -127,6 +131,7 @@ func newServiceInfo(sv *config.Service, live map[string]*LiveService, figures ma
 	}
 	if f, ok := figures[sv.Name]; ok {
 		info.Availability, info.Downtime = map[string]float64{}, map[string]float64{}
+		info.AtRisk, info.BurnRate = f.AtRisk()
 		for _, w := range SLAWindows {
 			if res := f.Windows[w]; res.Eligible() > 0 {
 				info.Availability[rules.WindowLabel(w)] = res.Availability()

@@ -160,9 +160,8 @@ func serviceReport(ctx context.Context, tl *timelines, sv *config.Service, in Re
 	r.Eligible, r.Downtime = report.Seconds(res.Eligible()), report.Seconds(res.Down)
 	allowed := time.Duration(float64(res.Eligible()) * (1 - r.Objective)).Round(time.Millisecond)
 	r.AllowedDowntime = report.Seconds(allowed)
-	if allowed > 0 {
-		r.BudgetRemaining = 1 - float64(res.Down)/float64(allowed)
-	}
+	budget := Budget{Allowed: allowed, Spent: res.Down}
+	r.BudgetRemaining, r.BudgetOverrun = budget.Remaining(), report.Seconds(budget.Overrun())
 	r.NoDataTime, r.Planned, r.NotObserved, r.OutsideSchedule = report.Seconds(res.NoData), report.Seconds(res.Planned), report.Seconds(res.NotObserved), report.Seconds(res.Outside)
 
 	comps := components(sv, tl.targets)
@@ -174,9 +173,16 @@ func serviceReport(ctx context.Context, tl *timelines, sv *config.Service, in Re
 	}
 	// Outages: the service's down stretches inside the schedule, with
 	// what was down when each began and the incidents that overlap it.
-	mine := slices.DeleteFunc(slices.Clone(incidents), func(inc alerting.Incident) bool {
-		return inc.Service != sv.Name && !slices.Contains(comps, inc.Target)
-	})
+	// An incident hits the service when it names it or one of the
+	// targets it needs, directly or through the services it needs.
+	reach := map[string]bool{}
+	for _, t := range TargetsOf(in.Config, tl.targets, sv.Name, map[string]bool{}) {
+		reach[t] = true
+	}
+	hits := func(inc alerting.Incident) bool {
+		return inc.Service == sv.Name || (inc.Target != "" && reach[inc.Target])
+	}
+	mine := slices.DeleteFunc(slices.Clone(incidents), func(inc alerting.Incident) bool { return !hits(inc) })
 	for _, s := range segs {
 		if s.State != state.Down {
 			continue
@@ -233,7 +239,7 @@ func serviceReport(ctx context.Context, tl *timelines, sv *config.Service, in Re
 		lday := days[i].From.In(loc)
 		r.Days = append(r.Days, report.Day{Date: lday.Format(time.DateOnly), Known: dr.Eligible() > 0, Ratio: dr.Availability(), Downtime: report.Seconds(dr.Down)})
 	}
-	r.Incidents = incidentStats(func(inc alerting.Incident) bool { return inc.Service == sv.Name }, incidents, in.Policy, tl.window, in.Now)
+	r.Incidents = incidentStats(hits, incidents, in.Policy, tl.window, in.Now)
 	return r, nil
 }
 

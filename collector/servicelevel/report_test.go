@@ -344,7 +344,7 @@ services:
 	}
 	code, body = get(t, base+"/api/v1/services")
 	if code != 200 || !strings.Contains(body, `"name":"erp","criticality":"medium","schedule":"24x7","combine":"all","objective":0.999`) ||
-		!strings.Contains(body, `"name":"desk","criticality":"medium","schedule":"office"`) || !strings.Contains(body, `"components":[{"name":"app1"`) {
+		!strings.Contains(body, `"name":"desk","criticality":"medium","schedule":"office"`) || !strings.Contains(body, `"components":[{"name":"app1"`) || !strings.Contains(body, `"at_risk":`) {
 		t.Errorf("services: %d %s", code, body)
 	}
 	if code, body := get(t, base+"/api/v1/services/desk"); code != 200 || !strings.HasPrefix(body, `{"data":{"name":"desk"`) {

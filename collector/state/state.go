@@ -686,6 +686,28 @@ func (t *Tracker) Goodbye(ctx context.Context, name string, now time.Time) error
 	})
 }
 
+// End ends the targets called names (checks and devices removed from
+// the configuration): each is recorded SHUTDOWN with cause, then no longer
+// tracked. A name not tracked is skipped; it returns those it ended.
+func (t *Tracker) End(ctx context.Context, names []string, now time.Time, cause string) ([]string, error) {
+	var ended []string
+	err := t.apply(ctx, "", func() error {
+		for _, name := range names {
+			tg := t.targets[name]
+			if tg == nil {
+				continue
+			}
+			t.change(tg, Shutdown, now, cause)
+			delete(t.targets, name)
+			delete(t.unsaved, name)
+			ended = append(ended, name)
+		}
+		t.countHosts()
+		return nil
+	})
+	return ended, err
+}
+
 // Check marks DOWN every UP host that has sent nothing for DownAfter of
 // its intervals (and never before the grace period after start ends),
 // moves targets into and out of maintenance windows, and writes every

@@ -45,6 +45,15 @@ type ServiceTile struct {
 	BudgetRemaining *float64 `json:"budget_remaining,omitempty"`
 	Components      int      `json:"components"`
 	ComponentsDown  int      `json:"components_down"`
+	// BudgetOverrun is the 30-day downtime beyond the budget, in seconds
+	// (BudgetRemaining is then 0), and Covered the time the 30-day
+	// figures cover, in seconds.
+	BudgetOverrun float64 `json:"budget_overrun_seconds,omitempty"`
+	Covered       float64 `json:"covered_seconds,omitempty"`
+	// AtRisk: the budget is exhausted or burning fast (BurnRate, the
+	// fastest over 1 h, 6 h and 24 h).
+	AtRisk   bool    `json:"at_risk,omitempty"`
+	BurnRate float64 `json:"burn_rate,omitempty"`
 }
 
 // GroupTile is one group (site) of targets on the wall.
@@ -64,6 +73,8 @@ type IncidentRow struct {
 	Target   string    `json:"target,omitempty"`
 	Service  string    `json:"service,omitempty"`
 	OpenedAt time.Time `json:"opened_at"`
+	// Services are the services it hits (see servicelevel.Affected).
+	Services []string `json:"services,omitempty"`
 	// Assignee and AcknowledgedBy say who has it.
 	Assignee       string     `json:"assignee,omitempty"`
 	AcknowledgedBy string     `json:"acknowledged_by,omitempty"`

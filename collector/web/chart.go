@@ -105,6 +105,28 @@ func (c Chart) Paths() []string {
 	return out
 }
 
+// chartTicks is how many intervals the time axis is cut into.
+const chartTicks = 4
+
+// Ticks are the times marked on the time axis: From, To and the evenly
+// spaced times between.
+func (c Chart) Ticks() []time.Time {
+	out := make([]time.Time, 0, chartTicks+1)
+	for i := range chartTicks + 1 {
+		out = append(out, c.From.Add(c.To.Sub(c.From)*time.Duration(i)/chartTicks))
+	}
+	return out
+}
+
+// GridX are the x positions of the ticks, for grid lines.
+func (c Chart) GridX() []float64 {
+	out := make([]float64, 0, chartTicks+1)
+	for i := range chartTicks + 1 {
+		out = append(out, chartW*float64(i)/chartTicks)
+	}
+	return out
+}
+
 // Format prints a value with the chart's unit.
 func (c Chart) Format(v float64) string {
 	switch c.Unit {
@@ -114,6 +136,8 @@ func (c Chart) Format(v float64) string {
 		return humanSeconds(v)
 	case "bytes":
 		return humanBytes(v)
+	case "bytes/s":
+		return humanBytes(v) + "/s"
 	}
 	return fmt.Sprintf("%.3g", v)
 }

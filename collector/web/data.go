@@ -91,9 +91,12 @@ func serviceTile(sv *config.Service, live *servicelevel.LiveService, figures map
 		Components: len(live.Components), ComponentsDown: live.Down}
 	if f, ok := figures[sv.Name]; ok {
 		if res := f.Windows[30*24*time.Hour]; res.Eligible() > 0 {
-			a, left := res.Availability(), 1-res.ErrorRatio()/(1-t.Objective)
+			budget := servicelevel.BudgetOf(res, t.Objective)
+			a, left := res.Availability(), budget.Remaining()
 			t.Availability, t.BudgetRemaining = &a, &left
+			t.BudgetOverrun, t.Covered = budget.Overrun().Seconds(), res.Eligible().Seconds()
 		}
+		t.AtRisk, t.BurnRate = f.AtRisk()
 	}
 	return t
 }
@@ -135,7 +138,65 @@ func (b data) Board(ctx context.Context, now time.Time) (Board, error) {
 		return board, fmt.Errorf("read active incidents: %w", err)
 	}
 	boardIncidents(&board, incs, b.src.Policy.TargetsFor)
+	byTarget := servicelevel.ServicesByTarget(cfg, targets)
+	for i := range board.Incidents {
+		row := &board.Incidents[i]
+		row.Services = servicelevel.Affected(byTarget, alerting.Incident{Target: row.Target, Service: row.Service})
+	}
 	return board, nil
+}
+
+// due returns when an incident must be responded to (nil once
+// acknowledged or resolved) and resolved (nil once resolved), by the
+// priority's targets.
+func (b data) due(inc alerting.Incident) (respond, resolve *time.Time) {
+	tg, ok := b.src.Policy.TargetsFor(inc.Priority)
+	if !ok || inc.ResolvedAt != nil {
+		return nil, nil
+	}
+	if tg.Respond > 0 && inc.AcknowledgedAt == nil {
+		due := inc.OpenedAt.Add(tg.Respond)
+		respond = &due
+	}
+	if tg.Resolve > 0 {
+		due := inc.OpenedAt.Add(tg.Resolve)
+		resolve = &due
+	}
+	return respond, resolve
+}
+
+// Affected implements Data.
+func (b data) Affected(incs []alerting.Incident) map[int64][]string {
+	byTarget := servicelevel.ServicesByTarget(b.src.Config(), b.src.Targets())
+	out := make(map[int64][]string, len(incs))
+	for _, inc := range incs {
+		out[inc.ID] = servicelevel.Affected(byTarget, inc)
+	}
+	return out
+}
+
+// Incident implements Data.
+func (b data) Incident(_ context.Context, inc *alerting.Incident, _ time.Time) (*IncidentDetail, error) {
+	cfg, targets := b.src.Config(), b.src.Targets()
+	d := &IncidentDetail{}
+	d.RespondDue, d.ResolveDue = b.due(*inc)
+	for _, t := range targets {
+		if t.Name == inc.Target {
+			d.Target = &t
+			break
+		}
+	}
+	live := servicelevel.Live(cfg, targets)
+	figures := b.src.SLA.ByService()
+	for _, name := range servicelevel.Affected(servicelevel.ServicesByTarget(cfg, targets), *inc) {
+		sv := cfg.Service(name)
+		if sv == nil {
+			d.Services = append(d.Services, ServiceTile{Name: name, State: "unknown"})
+			continue
+		}
+		d.Services = append(d.Services, serviceTile(sv, live[name], figures))
+	}
+	return d, nil
 }
 
 // targetWindows are the availability windows on a target's page.
@@ -178,7 +239,7 @@ func (b data) Target(ctx context.Context, name string, now time.Time) (*TargetVi
 			return nil, err
 		}
 		res := availability.Compute(span, initial, changes, gaps)
-		v.Availability = append(v.Availability, WindowFigure{Window: w.label, Known: res.Eligible() > 0,
+		v.Availability = append(v.Availability, WindowFigure{Window: w.label, Span: w.d, Known: res.Eligible() > 0,
 			Availability: res.Availability(), Downtime: res.Down, Eligible: res.Eligible()})
 	}
 	v.Charts = b.charts(ctx, *tg, now)
@@ -198,10 +259,12 @@ func keyCharts(t state.Target) []chartSpec {
 	switch t.Kind {
 	case state.KindHost:
 		return []chartSpec{
-			{"CPU busy", "%", `100 * (1 - avg(rate(node_cpu_seconds_total{host=` + q + `,mode="idle"}[2m])))`},
-			{"Memory used", "%", `100 * (1 - node_memory_MemAvailable_bytes{host=` + q + `} / node_memory_MemTotal_bytes{host=` + q + `})`},
-			{"Load (1 min)", "", `node_load1{host=` + q + `}`},
-			{"Network received", "bytes", `sum(rate(node_network_receive_bytes_total{host=` + q + `}[2m]))`},
+			// Each from the agent's series or else Telegraf's (a host that
+			// writes line protocol).
+			{"CPU busy", "%", `100 * (1 - avg(rate(node_cpu_seconds_total{host=` + q + `,mode="idle"}[2m]))) or 100 - avg(cpu_usage_idle{host=` + q + `,cpu="cpu-total"})`},
+			{"Memory used", "%", `100 * (1 - avg(node_memory_MemAvailable_bytes{host=` + q + `}) / avg(node_memory_MemTotal_bytes{host=` + q + `})) or avg(mem_used_percent{host=` + q + `})`},
+			{"Load (1 min)", "", `avg(node_load1{host=` + q + `}) or avg(system_load1{host=` + q + `})`},
+			{"Network received", "bytes/s", `sum(rate(node_network_receive_bytes_total{host=` + q + `}[2m])) or sum(rate(net_bytes_recv{host=` + q + `}[2m]))`},
 			up,
 		}
 	case state.KindCheck:
@@ -258,20 +321,25 @@ func (b data) Service(ctx context.Context, name string, now time.Time) (*Service
 	f := figures[name]
 	for _, w := range servicelevel.SLAWindows {
 		res, ok := f.Windows[w]
-		wf := WindowFigure{Window: rules.WindowLabel(w), Known: ok && res.Eligible() > 0}
+		wf := WindowFigure{Window: rules.WindowLabel(w), Span: w, Known: ok && res.Eligible() > 0}
 		if wf.Known {
 			wf.Availability, wf.Downtime, wf.Eligible = res.Availability(), res.Down, res.Eligible()
-			wf.BudgetRemaining = 1 - res.ErrorRatio()/(1-f.Objective)
+			wf.Budget = servicelevel.BudgetOf(res, f.Objective)
 			wf.Met = wf.Availability >= f.Objective
 		}
 		v.Windows = append(v.Windows, wf)
 	}
 	var err error
+	// The incidents about the service or a target it needs (a host
+	// incident names no service).
 	v.Incidents, err = b.src.Store.Incidents(ctx, alerting.Filter{Status: []alerting.Status{alerting.StatusOpen, alerting.StatusAcknowledged},
-		Services: []string{name}, Limit: 200})
+		Services: []string{name}, Targets: servicelevel.TargetsOf(cfg, b.src.Targets(), name, map[string]bool{}), Limit: 200})
 	if err != nil {
 		return nil, err
 	}
+	slices.SortStableFunc(v.Incidents, func(a, b alerting.Incident) int {
+		return cmp.Or(cmp.Compare(a.Priority, b.Priority), a.OpenedAt.Compare(b.OpenedAt))
+	})
 	return v, nil
 }
 

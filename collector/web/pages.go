@@ -1,8 +1,11 @@
 package web
 
 import (
+	"cmp"
 	"errors"
+	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -13,6 +16,7 @@ import (
 	"github.com/ninesmon/nines/collector/audit"
 	"github.com/ninesmon/nines/collector/auth"
 	"github.com/ninesmon/nines/collector/report"
+	"github.com/ninesmon/nines/collector/servicelevel"
 	"github.com/ninesmon/nines/collector/state"
 )
 
@@ -40,6 +44,18 @@ type ServiceView struct {
 	Incidents []alerting.Incident
 }
 
+// IncidentDetail is what an incident's page shows besides the incident
+// and its timeline.
+type IncidentDetail struct {
+	// Services are the services it hits, with their state now.
+	Services []ServiceTile
+	// Target is its target now (nil when there is none, or it is gone).
+	Target *state.Target
+	// RespondDue and ResolveDue are the priority's deadlines (nil once
+	// met or without a target).
+	RespondDue, ResolveDue *time.Time
+}
+
 // Component is one part of a service.
 type Component struct {
 	Name  string
@@ -50,18 +66,80 @@ type Component struct {
 
 // WindowFigure is availability over one window.
 type WindowFigure struct {
-	Window          string
-	Known           bool // false until computed, or with no eligible time
-	Availability    float64
-	Downtime        time.Duration
-	Eligible        time.Duration
-	BudgetRemaining float64
-	Met             bool
+	Window       string
+	Span         time.Duration // the window's length
+	Known        bool          // false until computed, or with no eligible time
+	Availability float64
+	Downtime     time.Duration
+	// Eligible is the time the figure covers: the data there is of the
+	// window, less maintenance and time outside the schedule.
+	Eligible time.Duration
+	Budget   servicelevel.Budget
+	Met      bool
 }
+
+// Coverage says how much of the window a figure covers: "2m 0s of
+// data", or "all 30 d".
+func (w WindowFigure) Coverage() string {
+	if w.Span > 0 && w.Eligible >= w.Span-time.Second {
+		return "all " + w.Window
+	}
+	return humanDuration(w.Eligible) + " of data in " + w.Window
+}
+
+// BudgetText is the error budget in words: "62.5 % left (27m 0s of 43m
+// 12s)", or "exhausted: 23.9s over the 120ms allowed".
+func (w WindowFigure) BudgetText() string {
+	b := w.Budget
+	if b.Exhausted() {
+		return "exhausted: " + fineDuration(b.Overrun()) + " over the " + fineDuration(b.Allowed) + " allowed"
+	}
+	return fmt.Sprintf("%.1f %% left (%s of %s)", b.Remaining()*100, fineDuration(b.Allowed-b.Spent), fineDuration(b.Allowed))
+}
+
+// fineDuration is humanDuration, with milliseconds under a minute.
+func fineDuration(d time.Duration) string {
+	switch {
+	case d < time.Second:
+		return d.Round(time.Millisecond).String()
+	case d < time.Minute:
+		return d.Round(100 * time.Millisecond).String()
+	}
+	return humanDuration(d)
+}
+
+// incidentSorts are the orders of the incident list: by priority (then
+// oldest first, the default, so a P1 is always on the first page), by
+// age (newest first), by status or by target.
+var incidentSorts = map[string]func(a, b alerting.Incident) int{
+	"priority": func(a, b alerting.Incident) int {
+		return cmp.Or(cmp.Compare(a.Priority, b.Priority), a.OpenedAt.Compare(b.OpenedAt), cmp.Compare(a.ID, b.ID))
+	},
+	"newest": func(a, b alerting.Incident) int {
+		return cmp.Or(b.OpenedAt.Compare(a.OpenedAt), cmp.Compare(b.ID, a.ID))
+	},
+	"oldest": func(a, b alerting.Incident) int {
+		return cmp.Or(a.OpenedAt.Compare(b.OpenedAt), cmp.Compare(a.ID, b.ID))
+	},
+	"status": func(a, b alerting.Incident) int {
+		return cmp.Or(cmp.Compare(statusOrder(a.Status), statusOrder(b.Status)), cmp.Compare(a.Priority, b.Priority), a.OpenedAt.Compare(b.OpenedAt))
+	},
+	"target": func(a, b alerting.Incident) int {
+		return cmp.Or(cmp.Compare(a.Target, b.Target), cmp.Compare(a.Priority, b.Priority), a.OpenedAt.Compare(b.OpenedAt))
+	},
+}
+
+func statusOrder(s alerting.Status) int {
+	return slices.Index([]alerting.Status{alerting.StatusOpen, alerting.StatusAcknowledged, alerting.StatusResolved, alerting.StatusClosed}, s)
+}
+
+// incidentsPerPage is the incident list's page size; listLimit bounds
+// what one listing reads.
+const incidentsPerPage, listLimit = 50, 5000
 
 func (u *UI) incidents(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	f := alerting.Filter{Limit: 500}
+	f := alerting.Filter{Limit: listLimit}
 	status := q.Get("status")
 	switch status {
 	case "", "active":
@@ -70,7 +148,7 @@ func (u *UI) incidents(w http.ResponseWriter, r *http.Request) {
 	case "all":
 	default:
 		st := alerting.Status(status)
-		if !slices.Contains([]alerting.Status{alerting.StatusOpen, alerting.StatusAcknowledged, alerting.StatusResolved, alerting.StatusClosed}, st) {
+		if statusOrder(st) < 0 {
 			u.errorPage(w, r, http.StatusBadRequest, "status: unknown value "+strconv.Quote(status)+" (want active, open, acknowledged, resolved, closed or all)")
 			return
 		}
@@ -84,20 +162,79 @@ func (u *UI) incidents(w http.ResponseWriter, r *http.Request) {
 		}
 		f.Priority = []alerting.Priority{alerting.Priority(prio)}
 	}
+	sortBy := cmp.Or(q.Get("sort"), "priority")
+	order, ok := incidentSorts[sortBy]
+	if !ok {
+		u.errorPage(w, r, http.StatusBadRequest, "sort: unknown value "+strconv.Quote(sortBy)+" (want priority, newest, oldest, status or target)")
+		return
+	}
+	pageNo := 1
+	if p := q.Get("page"); p != "" {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 1 {
+			u.errorPage(w, r, http.StatusBadRequest, "page: want a page number from 1, got "+strconv.Quote(p))
+			return
+		}
+		pageNo = n
+	}
 	list, err := u.opts.Incidents.Incidents(r.Context(), f)
 	if err != nil {
 		u.opts.Logger.Error("list incidents", "err", err)
 		u.errorPage(w, r, http.StatusInternalServerError, "Could not read incidents.")
 		return
 	}
-	service := q.Get("service")
+	truncated := len(list) >= listLimit
+	affected := u.opts.Data.Affected(list)
+	service := strings.TrimSpace(q.Get("service"))
 	if service != "" {
-		list = slices.DeleteFunc(list, func(i alerting.Incident) bool { return i.Service != service })
+		// The incidents that hit the service, host incidents included.
+		list = slices.DeleteFunc(list, func(i alerting.Incident) bool { return !slices.Contains(affected[i.ID], service) })
 	}
-	u.render(w, r, http.StatusOK, "incidents", map[string]any{
-		"Incidents": list, "Status": status, "Priority": prio, "Service": service,
+	slices.SortStableFunc(list, order)
+	total := len(list)
+	pages := max(1, (total+incidentsPerPage-1)/incidentsPerPage)
+	pageNo = min(pageNo, pages)
+	from := (pageNo - 1) * incidentsPerPage
+	shown := list[from:min(total, from+incidentsPerPage)]
+	// link keeps the filters and the order in the address.
+	link := func(change ...string) string {
+		v := url.Values{}
+		for k, val := range map[string]string{"status": status, "priority": prio, "service": service, "sort": sortBy} {
+			if val != "" && !(k == "status" && val == "active") && !(k == "sort" && val == "priority") {
+				v.Set(k, val)
+			}
+		}
+		for i := 0; i+1 < len(change); i += 2 {
+			v.Del(change[i])
+			if change[i+1] != "" {
+				v.Set(change[i], change[i+1])
+			}
+		}
+		if len(v) == 0 {
+			return "/ui/incidents"
+		}
+		return "/ui/incidents?" + v.Encode()
+	}
+	type sortLink struct {
+		Label, Link string
+		Current     bool
+	}
+	var sorts []sortLink
+	for _, s := range []struct{ key, label string }{{"priority", "priority, then oldest"}, {"newest", "newest"}, {"oldest", "oldest"}, {"status", "status"}, {"target", "target"}} {
+		sorts = append(sorts, sortLink{s.label, link("sort", s.key, "page", ""), s.key == sortBy})
+	}
+	data := map[string]any{
+		"Incidents": shown, "Affected": affected, "Status": status, "Priority": prio, "Service": service, "Sort": sortBy, "Sorts": sorts,
 		"Statuses": []string{"active", "open", "acknowledged", "resolved", "closed", "all"}, "Priorities": alerting.Priorities,
-	})
+		"Total": total, "Page": pageNo, "Pages": pages, "First": from + 1, "Last": from + len(shown), "Truncated": truncated,
+	}
+	if pageNo > 1 {
+		data["Prev"] = link("page", strconv.Itoa(pageNo-1))
+	}
+	if pageNo < pages {
+		data["Next"] = link("page", strconv.Itoa(pageNo+1))
+	}
+	u.render(w, r, http.StatusOK, "incidents", data)
 }
 
 func (u *UI) incidentID(w http.ResponseWriter, r *http.Request) (*alerting.Incident, bool) {
@@ -138,6 +275,11 @@ func (u *UI) incident(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		u.opts.Logger.Error("incident tickets", "incident_id", inc.ID, "err", err)
 	}
+	detail, err := u.opts.Data.Incident(r.Context(), inc, u.now())
+	if err != nil {
+		u.opts.Logger.Error("incident context", "incident_id", inc.ID, "err", err)
+		detail = &IncidentDetail{}
+	}
 	actions := map[alerting.Status][]string{
 		alerting.StatusOpen:         {"acknowledge", "assign", "comment", "resolve"},
 		alerting.StatusAcknowledged: {"assign", "comment", "resolve"},
@@ -145,7 +287,7 @@ func (u *UI) incident(w http.ResponseWriter, r *http.Request) {
 		alerting.StatusClosed:       {"comment"},
 	}[inc.Status]
 	u.render(w, r, http.StatusOK, "incident", map[string]any{
-		"Incident": inc, "Events": evs, "Actions": actions, "Deliveries": deliveries, "Tickets": tickets, "Flash": r.URL.Query().Get("done"),
+		"Incident": inc, "Detail": detail, "Events": evs, "Actions": actions, "Deliveries": deliveries, "Tickets": tickets, "Flash": r.URL.Query().Get("done"),
 	})
 }
 
@@ -277,9 +419,9 @@ func (u *UI) createMaintenance(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if s := strings.TrimSpace(r.PostFormValue("start")); s != "" {
-		t, err := time.ParseInLocation("2006-01-02T15:04", s, time.Local)
+		t, err := time.ParseInLocation("2006-01-02T15:04", s, u.opts.Location())
 		if err != nil {
-			u.maintenancePage(w, r, http.StatusBadRequest, "start: want a date and time", form)
+			u.maintenancePage(w, r, http.StatusBadRequest, "start: want a date and time (YYYY-MM-DDTHH:MM), got "+strconv.Quote(s), form)
 			return
 		}
 		form.Start = t.Format(time.RFC3339)

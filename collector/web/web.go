@@ -38,6 +38,10 @@ type Data interface {
 	// Target and Service return nil for an unknown name.
 	Target(ctx context.Context, name string, now time.Time) (*TargetView, error)
 	Service(ctx context.Context, name string, now time.Time) (*ServiceView, error)
+	// Incident is what an incident's page shows of its context, and
+	// Affected the services each incident hits, by incident id.
+	Incident(ctx context.Context, inc *alerting.Incident, now time.Time) (*IncidentDetail, error)
+	Affected(incs []alerting.Incident) map[int64][]string
 	// Report is the service level report (see package report).
 	Report(ctx context.Context, req report.Request, now time.Time) (*report.Report, error)
 	// Deliveries lists what the receivers were told of an incident, and
@@ -63,7 +67,9 @@ type Options struct {
 	// restarts).
 	SessionKey []byte
 	SessionTTL func() time.Duration
-	Logger     *slog.Logger
+	// Location is the zone pages show times in (default time.Local).
+	Location func() *time.Location
+	Logger   *slog.Logger
 	// Now is the clock (tests); default time.Now.
 	Now func() time.Time
 	// Tick is how often the live board is recomputed for connected walls
@@ -96,6 +102,9 @@ func New(opts Options) (*UI, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.Location == nil {
+		opts.Location = func() *time.Location { return time.Local }
+	}
 	if len(opts.SessionKey) < 16 {
 		return nil, fmt.Errorf("web: session key too short")
 	}
@@ -118,7 +127,7 @@ func New(opts Options) (*UI, error) {
 		if page == "layout" {
 			continue
 		}
-		t, err := template.New("layout.html").Funcs(funcs).ParseFS(files, "templates/layout.html", n)
+		t, err := template.New("layout.html").Funcs(u.funcs()).ParseFS(files, "templates/layout.html", n)
 		if err != nil {
 			return nil, fmt.Errorf("web: template %s: %w", n, err)
 		}
@@ -230,17 +239,38 @@ func securityHeaders(w http.ResponseWriter) {
 	h.Set("Referrer-Policy", "same-origin")
 }
 
-var funcs = template.FuncMap{
-	"ago": func(t time.Time) string { return humanDuration(time.Since(t)) + " ago" },
-	"dur": humanDuration,
-	"ts": func(t time.Time) string {
-		if t.IsZero() {
-			return "—"
-		}
-		return t.Local().Format("2006-01-02 15:04:05")
-	},
-	"pct":   func(v float64) string { return fmt.Sprintf("%.3f %%", v*100) },
-	"lower": strings.ToLower,
+// funcs are the templates' helpers: times in the UI's zone, by its clock.
+func (u *UI) funcs() template.FuncMap {
+	return template.FuncMap{
+		"ago": func(t time.Time) string { return humanDuration(u.now().Sub(t)) + " ago" },
+		"dur": humanDuration,
+		"until": func(t time.Time) string {
+			if d := t.Sub(u.now()); d >= 0 {
+				return "in " + humanDuration(d)
+			}
+			return humanDuration(u.now().Sub(t)) + " overdue"
+		},
+		"ts": func(t time.Time) string {
+			if t.IsZero() {
+				return "—"
+			}
+			return t.In(u.opts.Location()).Format("2006-01-02 15:04:05 MST")
+		},
+		"hm":    func(t time.Time) string { return t.In(u.opts.Location()).Format("15:04") },
+		"zone":  func() string { return zoneName(u.opts.Location(), u.now()) },
+		"pct":   func(v float64) string { return fmt.Sprintf("%.3f %%", v*100) },
+		"lower": strings.ToLower,
+	}
+}
+
+// zoneName is a zone as people read it: "Europe/Berlin (CET, UTC+01:00)".
+func zoneName(loc *time.Location, now time.Time) string {
+	abbr, off := now.In(loc).Zone()
+	sign := "+"
+	if off < 0 {
+		sign, off = "-", -off
+	}
+	return fmt.Sprintf("%s (%s, UTC%s%02d:%02d)", loc.String(), abbr, sign, off/3600, off%3600/60)
 }
 
 // humanDuration prints 3d 4h, 2h 5m, 4m 10s or 12s.

@@ -81,6 +81,28 @@ func (f *fakeData) Tickets(context.Context, int64) ([]alerting.Ticket, error) {
 	return []alerting.Ticket{{Receiver: "servicedesk", ID: "#12", URL: "https://redmine.example/issues/12"}}, nil
 }
 
+// Incident: web1's incidents hit ERP.
+func (f *fakeData) Incident(_ context.Context, inc *alerting.Incident, _ time.Time) (*web.IncidentDetail, error) {
+	d := &web.IncidentDetail{}
+	if inc.Target == "web1" {
+		d.Target = &state.Target{Name: "web1", State: state.Down, Since: inc.OpenedAt}
+		d.Services = []web.ServiceTile{{Name: "ERP", State: "degraded", AtRisk: true}}
+		due := inc.OpenedAt.Add(4 * time.Hour)
+		d.ResolveDue = &due
+	}
+	return d, nil
+}
+
+func (f *fakeData) Affected(incs []alerting.Incident) map[int64][]string {
+	out := map[int64][]string{}
+	for _, inc := range incs {
+		if inc.Target == "web1" {
+			out[inc.ID] = []string{"ERP"}
+		}
+	}
+	return out
+}
+
 // recordingActions notes who did what.
 type recordingActions struct {
 	mu   sync.Mutex
