@@ -22,6 +22,10 @@ var (
 	// ErrConflict: the action does not apply to the incident's status
 	// (acknowledging a resolved incident, closing an open one...).
 	ErrConflict = errors.New("not possible in the incident's status")
+	// ErrFenced: the store refused a write because this collector does
+	// not lead its HA pair (or no longer does): incidents, their
+	// notifications and tickets are the leader's to write.
+	ErrFenced = errors.New("refused: not the leader of the HA pair")
 )
 
 // ReopenWindow: an alert that fires again within this time of its
