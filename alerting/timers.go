@@ -71,6 +71,9 @@ func (m *Manager) SetPolicy(p Policy) {
 // escalation point for notifications) and counted. An acknowledged
 // incident has met its response target.
 func (m *Manager) CheckTimers(ctx context.Context, now time.Time) {
+	if m.following() {
+		return
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.remind(ctx, now)
@@ -128,6 +131,9 @@ func (m *Manager) TargetsFor(p Priority) (Targets, bool) {
 // policy's CloseAfter (a reopen within it would have made them open
 // again). Receivers are told, as for a close by hand.
 func (m *Manager) CloseResolved(ctx context.Context, now time.Time) error {
+	if m.following() {
+		return nil
+	}
 	m.mu.Lock()
 	after := m.policy.CloseAfter
 	m.mu.Unlock()
