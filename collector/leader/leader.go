@@ -55,8 +55,9 @@ type Options struct {
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 	// OnLead, when set, is called (from the Lease's goroutine) each time
-	// the lock is taken, before Leader reports it: the new leader loads
-	// what the previous one decided. An error gives the lock up again.
+	// the lock is taken, before Leader reports it (Holds does): the new
+	// leader loads what the previous one decided. An error gives the
+	// lock up again.
 	OnLead func(ctx context.Context, epoch int64) error
 	Logger *slog.Logger
 }
@@ -68,6 +69,7 @@ type Lease struct {
 
 	mu       sync.Mutex
 	held     bool
+	ready    bool      // OnLead has returned: Leader may report it
 	epoch    int64     // of the current or last acquisition
 	deadline time.Time // the lease runs out then
 	static   bool      // Always: no lock, always leader
@@ -98,7 +100,15 @@ func (l *Lease) Leader() (epoch int64, ok bool) {
 	if l.static {
 		return 0, true
 	}
-	return l.epoch, l.held && l.opts.Now().Before(l.deadline)
+	return l.epoch, l.held && l.ready && l.opts.Now().Before(l.deadline)
+}
+
+// Holds reports whether the lock is held and the lease runs, including
+// while OnLead is taking over (when Leader does not report it yet).
+func (l *Lease) Holds() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.static || (l.held && l.opts.Now().Before(l.deadline))
 }
 
 // IsLeader is Leader without the epoch.
@@ -157,17 +167,23 @@ func (l *Lease) Step(ctx context.Context) time.Duration {
 	if !ok {
 		return l.opts.RetryEvery
 	}
+	l.mu.Lock()
+	// The lease counts from before the acquisition started: the database
+	// may have granted it at any point since.
+	l.held, l.ready, l.epoch, l.deadline = true, false, epoch, start.Add(l.opts.TTL)
+	l.mu.Unlock()
 	if l.opts.OnLead != nil {
 		if err := l.opts.OnLead(ctx, epoch); err != nil {
 			l.opts.Logger.Error("could not take over as leader; giving the lock up", "epoch", epoch, "err", err)
+			l.mu.Lock()
+			l.held = false
+			l.mu.Unlock()
 			_ = l.opts.Locker.Release(context.WithoutCancel(ctx))
 			return l.opts.RetryEvery
 		}
 	}
 	l.mu.Lock()
-	// The lease counts from before the acquisition started: the database
-	// may have granted it at any point since.
-	l.held, l.epoch, l.deadline = true, epoch, start.Add(l.opts.TTL)
+	l.ready = true
 	l.mu.Unlock()
 	l.opts.Logger.Info("leading the pair", "epoch", epoch)
 	return l.opts.RenewEvery

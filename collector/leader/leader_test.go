@@ -181,9 +181,13 @@ func TestOnLeadFails(t *testing.T) {
 	now := time.Date(2026, 12, 4, 14, 0, 0, 0, time.UTC)
 	db := &fakeDB{now: &now, takeover: 10 * time.Second}
 	var calls int
-	l := New(Options{Locker: &fakeLocker{db}, TTL: 5 * time.Second, RenewEvery: time.Second, RetryEvery: time.Second,
+	var l *Lease
+	l = New(Options{Locker: &fakeLocker{db}, TTL: 5 * time.Second, RenewEvery: time.Second, RetryEvery: time.Second,
 		Now: func() time.Time { return now },
 		OnLead: func(context.Context, int64) error {
+			if leads := l.IsLeader(); leads || !l.Holds() {
+				t.Errorf("in OnLead: Leader %v, Holds %v; want false, true", leads, l.Holds())
+			}
 			calls++
 			if calls == 1 {
 				return errors.New("store unreachable")
