@@ -50,6 +50,11 @@ func (c *Collector) tasks() []task {
 			return err
 		}},
 		{"incident timers", checkEvery, func(ctx context.Context, now time.Time) error {
+			if !c.lease.IsLeader() {
+				// A follower's open incidents (nines_incidents_open) are
+				// the leader's, read from the store.
+				return c.incidents.Reload(ctx)
+			}
 			c.incidents.CheckTimers(ctx, now)
 			return nil
 		}},
@@ -61,12 +66,12 @@ func (c *Collector) tasks() []task {
 		}},
 		{"slo", fixed(rules.SLOEvalInterval), c.slos.Compute},
 		{"sla", fixed(rules.SLOEvalInterval), c.sla.Compute},
-		{"monthly reports", fixed(15 * time.Minute), c.monthly.Write},
+		{"monthly reports", fixed(15 * time.Minute), c.leaderOnly(c.monthly.Write)},
 		{"prune", fixed(time.Minute), func(_ context.Context, now time.Time) error {
 			c.samples.Prune(now)
 			return nil
 		}},
-		{"refresh alerts", fixed(5 * time.Second), c.refreshAlerts()},
+		{"refresh alerts", fixed(5 * time.Second), c.leaderOnly(c.refreshAlerts())},
 		{"store retention", fixed(time.Hour), func(ctx context.Context, now time.Time) error {
 			r := c.config().Storage.Retention
 			n, err := c.store.Prune(ctx, now, store.Retention{Audit: r.Audit.D(), Notifications: r.Notifications.D()})
@@ -75,6 +80,17 @@ func (c *Collector) tasks() []task {
 			}
 			return err
 		}},
+	}
+}
+
+// leaderOnly runs f only while this collector leads its HA pair: what
+// it sends (mail, alerts) is the leader's to send.
+func (c *Collector) leaderOnly(f func(ctx context.Context, now time.Time) error) func(ctx context.Context, now time.Time) error {
+	return func(ctx context.Context, now time.Time) error {
+		if !c.lease.IsLeader() {
+			return nil
+		}
+		return f(ctx, now)
 	}
 }
 

@@ -57,6 +57,15 @@ func TestCollectorOnPostgres(t *testing.T) {
 		return c, stop
 	}
 	c, stop := run()
+	// Alone on the database, it takes the leader lock at once.
+	for deadline := time.Now().Add(10 * time.Second); !c.lease.IsLeader(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("not leading within 10 s")
+		}
+	}
+	if epoch, _ := c.lease.Leader(); epoch != 1 {
+		t.Errorf("first leader's epoch: %d, want 1", epoch)
+	}
 	obs := state.Observation{Name: "db1", ID: "machine-1", Labels: map[string]string{"site": "lab"}, Interval: 10 * time.Second}
 	if err := c.tracker.Observe(ctx, obs, time.Now()); err != nil {
 		t.Fatal(err)
