@@ -559,6 +559,15 @@ func (c *Collector) Handler() http.Handler {
 	mux.Handle("GET /api/v1/services/{name}", c.auth.Require(config.RoleViewer, levels.Services()))
 	mux.Handle("POST /-/reload", c.auth.Require(config.RoleAdmin, http.HandlerFunc(c.serveReload)))
 	mux.HandleFunc("GET /-/healthy", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "OK") })
+	// 200 on the leader of an HA pair (and on a collector alone), 503 on
+	// the follower: for a load balancer that sends people to the leader.
+	mux.HandleFunc("GET /-/leader", func(w http.ResponseWriter, _ *http.Request) {
+		if !c.lease.IsLeader() {
+			http.Error(w, "Not the leader ("+c.role()+")", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintf(w, "Leader (%s)\n", c.role())
+	})
 	mux.HandleFunc("GET /-/ready", func(w http.ResponseWriter, _ *http.Request) {
 		if err := c.storeHealth.ready(); err != nil {
 			http.Error(w, "Not ready: "+err.Error(), http.StatusServiceUnavailable)

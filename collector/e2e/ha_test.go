@@ -245,6 +245,33 @@ push:
 	// 15 s (after the takeover delay); b, woken, follows.
 	startMember(a, "restarted")
 	eventually(t, 5*time.Second, "a follows", leads(a, false))
+	// Incidents are the leader's to change: the follower refuses an
+	// action with 503 and changes nothing; /-/leader tells them apart.
+	comment := func(m *member) int {
+		req, _ := http.NewRequest(http.MethodPost, fmt.Sprintf("%s/api/v1/incidents/%d/comment", m.api.base, first.ID),
+			strings.NewReader(`{"comment": "looking"}`))
+		req.Header.Set("Authorization", "Bearer "+e2eAdminToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := comment(a); code != http.StatusServiceUnavailable {
+		t.Errorf("a comment at the follower: %d, want 503", code)
+	}
+	if code := comment(b); code != http.StatusOK {
+		t.Errorf("a comment at the leader: %d, want 200", code)
+	}
+	if ca, cb := a.api.get(t, "/-/leader", nil), b.api.get(t, "/-/leader", nil); ca != http.StatusServiceUnavailable || cb != http.StatusOK {
+		t.Errorf("GET /-/leader: follower %d, leader %d; want 503, 200", ca, cb)
+	}
+	commented := fmt.Sprintf("%d/commented", first.ID)
+	eventually(t, 10*time.Second, "the webhook told of the comment", func() (bool, string) {
+		c := hook.counts()
+		return c[commented] == 1, fmt.Sprintf("%v", c)
+	})
 	stopped := time.Now()
 	if err := b.proc.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
