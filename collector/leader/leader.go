@@ -73,6 +73,7 @@ type Lease struct {
 	epoch    int64     // of the current or last acquisition
 	deadline time.Time // the lease runs out then
 	static   bool      // Always: no lock, always leader
+	failing  bool      // the last acquisition attempt failed (Step's goroutine only)
 }
 
 // New returns a lease that does not lead until Step or Run takes the
@@ -161,9 +162,17 @@ func (l *Lease) Step(ctx context.Context) time.Duration {
 	epoch, ok, err := l.opts.Locker.Acquire(actx)
 	cancel()
 	if err != nil {
-		l.opts.Logger.Debug("leader lock not reachable", "err", err)
+		// Said once per spell of failures (a database down, a server
+		// too old for the lock's settings), then at debug level.
+		level := slog.LevelDebug
+		if !l.failing {
+			level = slog.LevelWarn
+		}
+		l.failing = true
+		l.opts.Logger.Log(ctx, level, "cannot try the leader lock; following until it can", "err", err)
 		return l.opts.RetryEvery
 	}
+	l.failing = false
 	if !ok {
 		return l.opts.RetryEvery
 	}
