@@ -25,6 +25,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -34,6 +35,7 @@ import (
 	"github.com/ninesmon/nines/alerting"
 	"github.com/ninesmon/nines/collector/state"
 	"github.com/ninesmon/nines/collector/store"
+	"github.com/ninesmon/nines/internal/failpoint"
 )
 
 // Store is a PostgreSQL database. It is safe for concurrent use, and
@@ -70,6 +72,13 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	if _, ok := cfg.ConnConfig.RuntimeParams["application_name"]; !ok {
 		cfg.ConnConfig.RuntimeParams["application_name"] = "nines-collector"
 	}
+	if _, ok := cfg.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"]; !ok {
+		// The store never waits inside a transaction; a process frozen in
+		// one (SIGSTOP, a paused VM) would hold its row locks, among them
+		// the fencing epoch's, and keep an HA pair's other collector from
+		// taking over: the server ends such a session.
+		cfg.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"] = strconv.FormatInt(IdleInTransaction.Milliseconds(), 10)
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, err
@@ -86,6 +95,11 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	s.hist = store.NewHistoryCache(changeLog{s.db}, store.CacheOptions{})
 	return s, nil
 }
+
+// IdleInTransaction is how long a store session may sit idle inside a
+// transaction before the server ends it (unless the DSN sets
+// idle_in_transaction_session_timeout).
+const IdleInTransaction = 10 * time.Second
 
 // ReadParallelism implements store.Store: half the pool, so timelines
 // read in parallel leave connections to the writers.
@@ -339,20 +353,26 @@ func (s *Store) SetFence(fence func() (epoch int64, leader bool)) { s.fence = fe
 // write to commit, and a write after the takeover sees the new epoch and
 // is refused.
 func (s *Store) fencedTx(ctx context.Context, f func(tx cleaned) error) error {
+	if s.fence == nil {
+		return s.inTx(ctx, f)
+	}
+	mine, ok := s.fence()
+	if !ok {
+		return fmt.Errorf("%w: this collector does not lead the pair", alerting.ErrFenced)
+	}
+	// A leader frozen here believes it leads (TestHAFencing).
+	failpoint.Hit("fence.before_check")
 	return s.inTx(ctx, func(tx cleaned) error {
-		if s.fence != nil {
-			mine, ok := s.fence()
-			if !ok {
-				return fmt.Errorf("%w: this collector does not lead the pair", alerting.ErrFenced)
-			}
-			var cur int64
-			if err := tx.QueryRow(ctx, `SELECT epoch FROM leader WHERE id = 1 FOR SHARE`).Scan(&cur); err != nil {
-				return fmt.Errorf("read the fencing epoch: %w", err)
-			}
-			if cur != mine {
-				return fmt.Errorf("%w: epoch %d is over, the database is at %d", alerting.ErrFenced, mine, cur)
-			}
+		var cur int64
+		if err := tx.QueryRow(ctx, `SELECT epoch FROM leader WHERE id = 1 FOR SHARE`).Scan(&cur); err != nil {
+			return fmt.Errorf("read the fencing epoch: %w", err)
 		}
+		if cur != mine {
+			return fmt.Errorf("%w: epoch %d is over, the database is at %d", alerting.ErrFenced, mine, cur)
+		}
+		// A leader frozen here holds the epoch's row lock: the server
+		// ends its session after IdleInTransaction (TestHAFencing).
+		failpoint.Hit("fence.after_check")
 		return f(tx)
 	})
 }
