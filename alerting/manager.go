@@ -73,6 +73,9 @@ type Manager struct {
 	// alone, and always does). A follower decides nothing: no incident
 	// opens, resolves or reopens, no timer fires.
 	leads func() bool
+	// loads counts loads from the store, so that a Follow that read
+	// before a Reload does not replace the Reload's view.
+	loads int
 }
 
 type attachment struct {
@@ -177,7 +180,17 @@ func NewManager(ctx context.Context, store Store, logger *slog.Logger) (*Manager
 // incidents and their recorded timer events from the store again: a
 // collector that takes the lead of its HA pair continues the incidents
 // the other one opened. On error the manager is unchanged.
-func (m *Manager) Reload(ctx context.Context) error {
+func (m *Manager) Reload(ctx context.Context) error { return m.load(ctx, true) }
+
+// Follow loads the active incidents from the store without their
+// timelines: what a follower of an HA pair reports (nines_incidents_open)
+// is the leader's, read again periodically. Reload before deciding.
+func (m *Manager) Follow(ctx context.Context) error { return m.load(ctx, false) }
+
+func (m *Manager) load(ctx context.Context, timers bool) error {
+	m.mu.Lock()
+	gen := m.loads
+	m.mu.Unlock()
 	active, flagged := map[string]*Incident{}, map[string]bool{}
 	list, err := m.store.Incidents(ctx, Filter{Status: []Status{StatusOpen, StatusAcknowledged}})
 	if err != nil {
@@ -186,6 +199,9 @@ func (m *Manager) Reload(ctx context.Context) error {
 	for i := range list {
 		inc := list[i]
 		active[inc.DedupKey] = &inc
+		if !timers {
+			continue
+		}
 		// Timer events already recorded are not recorded again.
 		evs, err := m.store.Events(ctx, inc.ID)
 		if err != nil {
@@ -199,6 +215,10 @@ func (m *Manager) Reload(ctx context.Context) error {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if !timers && m.loads != gen {
+		return nil // a Reload (a takeover) ran meanwhile: its view stands
+	}
+	m.loads++
 	m.active, m.flagged = active, flagged
 	m.flaps, m.attached = map[string]*flapHistory{}, map[string]attachment{}
 	m.reminded, m.cleared, m.held = map[string]time.Time{}, map[string]bool{}, map[string]time.Time{}

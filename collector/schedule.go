@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ninesmon/nines/alerting"
+	"github.com/ninesmon/nines/collector/config"
 	"github.com/ninesmon/nines/collector/store"
 	"github.com/ninesmon/nines/rules"
 )
@@ -53,13 +54,13 @@ func (c *Collector) tasks() []task {
 			if !c.lease.IsLeader() {
 				// A follower's open incidents (nines_incidents_open) are
 				// the leader's, read from the store.
-				return c.incidents.Reload(ctx)
+				return c.incidents.Follow(ctx)
 			}
 			c.incidents.CheckTimers(ctx, now)
 			return nil
 		}},
 		{"close resolved", fixed(30 * time.Second), c.incidents.CloseResolved},
-		{"maintenance", fixed(10 * time.Minute), func(ctx context.Context, now time.Time) error {
+		{"maintenance", c.maintenanceEvery, func(ctx context.Context, now time.Time) error {
 			// Recurring windows roll forward; service windows follow
 			// their targets.
 			return maintenanceBook{c}.apply(ctx, now)
@@ -81,6 +82,17 @@ func (c *Collector) tasks() []task {
 			return err
 		}},
 	}
+}
+
+// maintenanceEvery is how often the maintenance windows are read again:
+// recurring windows roll forward every 10 minutes; on PostgreSQL, where
+// the other collector of an HA pair may have created or ended one (at
+// its API), every 15 s, so the leader heeds it before an incident opens.
+func (c *Collector) maintenanceEvery() time.Duration {
+	if c.config().Storage.Driver == config.DriverPostgres {
+		return 15 * time.Second
+	}
+	return 10 * time.Minute
 }
 
 // leaderOnly runs f only while this collector leads its HA pair: what
