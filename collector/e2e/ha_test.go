@@ -59,7 +59,8 @@ func (h *hookReceiver) counts() map[string]int {
 // 15 s and continue the same incident (no second incident, notification
 // or ticket); SIGSTOP of the leader makes the other lead and the stopped
 // one, woken, follows; a PostgreSQL restart leaves exactly one leader
-// with a new epoch; the host's availability is written once.
+// with a new epoch; the alert clearing resolves the incident once; the
+// host's availability is written once.
 func TestHAPair(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs PostgreSQL, Redmine, two collectors and an agent")
@@ -309,6 +310,44 @@ push:
 		t.Errorf("the leader's epoch after the restart: %v, want 4", e)
 	}
 	same("after PostgreSQL's restart", leader)
+
+	// The alert clears (the rule changed, both reloaded): the leader
+	// resolves the incident, told once.
+	for _, m := range pair {
+		write(t, filepath.Join(m.dir, "rules.yml"), `groups:
+  - name: g
+    interval: 100ms
+    rules:
+      - alert: BackupFailed
+        expr: vector(1) < 0
+        labels: {priority: P2}
+        annotations: {summary: Nightly backup failed}
+`)
+		req, _ := http.NewRequest(http.MethodPost, m.api.base+"/-/reload", nil)
+		req.Header.Set("Authorization", "Bearer "+e2eAdminToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("reload %s: %s", m.name, resp.Status)
+		}
+	}
+	resolved := fmt.Sprintf("%d/resolved", first.ID)
+	eventually(t, 20*time.Second, "the incident resolved and told", func() (bool, string) {
+		c := hook.counts()
+		return c[resolved] == 1, fmt.Sprintf("%v", c)
+	})
+	time.Sleep(2 * time.Second)
+	for k, n := range hook.counts() {
+		if n != 1 {
+			t.Errorf("after the resolution: webhook told %s %d times", k, n)
+		}
+	}
+	if l := incidents(b); len(l) != 1 || l[0].Status != "resolved" {
+		t.Errorf("after the resolution: incidents %+v, want the one resolved", l)
+	}
 
 	// Availability decided once: both saw the host throughout, and its
 	// history holds one change (to UP), written by the leader.
