@@ -68,6 +68,7 @@ func TestHAPair(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("process signals as on Linux")
 	}
+	testStart := time.Now().Truncate(time.Second)
 	pg := pgtest.Start(t)
 	dsn := pg.NewDatabase(t)
 	redmineURL, redmineKey, project := redminetest.Start(t)
@@ -112,6 +113,9 @@ auth:
     - {name: admin, role: admin, token_file: admin.token}
 availability: {default_push_interval: 1s, startup_grace: 1s, check_interval: 100ms}
 rules: {files: [rules.yml]}
+services:
+  - name: app
+    components: {targets: [pair-host]}
 receivers:
   - name: hook
     webhook: {url: "http://%s/", secret: hook-secret}
@@ -368,4 +372,24 @@ push:
 	if len(changes) != 1 || !strings.HasSuffix(changes[0], "->up") {
 		t.Errorf("pair-host's state history: %v, want one change to up", changes)
 	}
+	// And the SLA is one figure: both report the same for the same span.
+	type slaJSON struct {
+		Services []struct {
+			Name         string
+			Availability float64 `json:"availability"`
+			Eligible     float64 `json:"eligible_seconds"`
+			Downtime     float64 `json:"downtime_seconds"`
+			NoData       float64 `json:"no_data_seconds"`
+			NotObserved  float64 `json:"not_observed_seconds"`
+		}
+	}
+	span := fmt.Sprintf("/api/v1/reports/sla?from=%s&to=%s", testStart.UTC().Format(time.RFC3339), time.Now().UTC().Truncate(time.Second).Format(time.RFC3339))
+	var slaA, slaB slaJSON
+	if ca, cb := a.api.get(t, span, &slaA), b.api.get(t, span, &slaB); ca != http.StatusOK || cb != http.StatusOK {
+		t.Fatalf("GET %s: a %d, b %d", span, ca, cb)
+	}
+	if len(slaA.Services) != 1 || fmt.Sprintf("%+v", slaA) != fmt.Sprintf("%+v", slaB) {
+		t.Errorf("SLA of the same span: a %+v, b %+v; want one figure", slaA, slaB)
+	}
+	t.Logf("SLA of app over the test: %+v", slaA.Services)
 }
