@@ -11,12 +11,18 @@ BUILD_DATE ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS    := -s -w -X $(PKG)/internal/buildinfo.Version=$(VERSION) -X $(PKG)/internal/buildinfo.Revision=$(REVISION) -X $(PKG)/internal/buildinfo.BuildDate=$(BUILD_DATE)
 STATICCHECK_VERSION ?= v0.8.2
 # Debian packages of the real peers the tests start (installed when missing).
-TEST_PACKAGES ?= dbus-daemon dnsmasq-base prometheus prometheus-alertmanager snmpd snmp chromium fonts-dejavu-core python3-aiosmtpd postgresql wine wine64 gcc-mingw-w64-x86-64
+TEST_PACKAGES ?= npm dbus-daemon dnsmasq-base prometheus prometheus-alertmanager snmpd snmp chromium fonts-dejavu-core python3-aiosmtpd postgresql wine wine64 gcc-mingw-w64-x86-64 victoria-metrics rpm systemd
+
+# axe-core, the accessibility checker the browser tests inject into the wall
+# (npm package), kept in the user's cache directory; the tests read it there.
+AXE_VERSION ?= 4.14.1
+export NINES_AXE_DIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/nines/axe
 
 AGENT_TARGETS     := linux/amd64 linux/arm64 windows/amd64 darwin/amd64 darwin/arm64
 COLLECTOR_TARGETS := linux/amd64 linux/arm64 windows/amd64
+PACKAGE_ARCHS     ?= amd64 arm64
 
-.PHONY: all help build run test test-deps bench lint fmt cross fuzz clean check-config tidy-check
+.PHONY: all help build run test test-deps bench lint fmt cross package fuzz clean check-config tidy-check
 
 all: lint build ## lint and build (default)
 
@@ -33,8 +39,9 @@ run: build ## run a collector (store in ./data) and a local agent; Ctrl-C stops 
 	@echo ">> starting Nines"
 	@./scripts/run.sh
 
-test-deps: ## install the Debian packages of the real peers the tests start, when missing
+test-deps: ## install the Debian packages of the real peers the tests start, and axe-core, when missing
 	@./scripts/test-deps.sh $(TEST_PACKAGES)
+	@test -f $(NINES_AXE_DIR)/node_modules/axe-core/axe.min.js || npm install --no-audit --no-fund --prefix $(NINES_AXE_DIR) axe-core@$(AXE_VERSION)
 	@if [ "$$(id -u)" -eq 0 ]; then ./scripts/redmine.sh install; else sudo ./scripts/redmine.sh install; fi
 
 test: test-deps ## unit, integration and real-peer tests, with -race; then the model-based engine test at full speed
@@ -83,6 +90,15 @@ cross: ## cross-compile both binaries for every supported platform (CGO_ENABLED=
 		os=$${t%/*}; arch=$${t#*/}; ext=; [ $$os = windows ] && ext=.exe; \
 		echo "   nines-collector $$os/$$arch"; \
 		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/$$os-$$arch/nines-collector$$ext ./collector/cmd/nines-collector; \
+	done
+
+package: ## .deb and .rpm packages of both binaries for each of PACKAGE_ARCHS, into dist/ (deploy/package)
+	@echo ">> packaging $(VERSION) for $(PACKAGE_ARCHS)"
+	@set -e; for arch in $(PACKAGE_ARCHS); do \
+		for b in nines-agent nines-collector; do \
+			CGO_ENABLED=0 GOOS=linux GOARCH=$$arch $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/linux-$$arch/$$b ./$${b#nines-}/cmd/$$b; \
+		done; \
+		$(GO) run ./deploy/package -bin dist/linux-$$arch -arch $$arch -version '$(VERSION)' -out dist; \
 	done
 
 fuzz: ## run each fuzz target for FUZZTIME (default 30s)

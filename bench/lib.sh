@@ -14,7 +14,9 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 
 wait_http() { # url
   for _ in $(seq 1 300); do curl -fsS -o /dev/null "$1" 2>/dev/null && return 0; sleep 0.1; done
-  echo "not answering: $1" >&2; return 1
+  echo "not answering: $1" >&2
+  for f in "$WORK"/*.log; do [ -f "$f" ] && { echo "---- $f" >&2; tail -20 "$f" >&2; }; done
+  return 1
 }
 
 peak_rss_mb() { awk '/VmHWM/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
@@ -33,7 +35,7 @@ build_nines() {
 
 start_collector() { # port, extra yaml
   local port=$1
-  printf %s bench-token > "$WORK/token"
+  (umask 077; printf %s bench-token > "$WORK/token")
   cat > "$WORK/collector.yml" <<YAML
 web: {listen_address: "127.0.0.1:$port"}
 storage: {path: nines.db}

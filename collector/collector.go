@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,6 +33,7 @@ import (
 	"github.com/ninesmon/nines/collector/forward"
 	"github.com/ninesmon/nines/collector/ingest"
 	"github.com/ninesmon/nines/collector/leader"
+	"github.com/ninesmon/nines/collector/promapi"
 	"github.com/ninesmon/nines/collector/samples"
 	"github.com/ninesmon/nines/collector/servicelevel"
 	"github.com/ninesmon/nines/collector/snmp"
@@ -69,8 +71,10 @@ type Collector struct {
 	sla        *servicelevel.SLA
 	levels     servicelevel.Sources
 	monthly    *servicelevel.Monthly
+	prom       *promapi.API    // Prometheus's query API over the window
 	appender   ingest.Appender // the window, and the forwarder when one is configured
 	own        *ownSeries      // the collector's own series into the window
+	openSeries incidentSeries  // the open incidents into the window
 	// storeHealth follows the writes the collector's duties make.
 	storeHealth *storeHealth
 	ui          *web.UI
@@ -183,6 +187,10 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, reload fu
 		logger.Info("alert state restored", "alerts", n, "away", away.Round(time.Second))
 	}
 	c.auth = auth.New(cfg.Auth.Tokens)
+	// Wrong bearer tokens and failed web logins share one allowance per
+	// client address: a guesser gains nothing by using both.
+	logins := auth.NewLimiter(auth.DefaultLimitOptions())
+	c.auth.LimitFailures(auth.Failures{Limiter: logins, Audit: st, Logger: logger.With("component", "auth")})
 	c.levels = servicelevel.Sources{History: st, Window: c.own, Config: c.config, Targets: c.tracker.Snapshot, Workers: st.ReadParallelism()}
 	c.slos = servicelevel.NewSLO(c.levels)
 	c.sla = servicelevel.NewSLA(c.levels)
@@ -194,7 +202,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, reload fu
 		return fail(fmt.Errorf("web session key: %w", err))
 	}
 	c.ui, err = web.New(web.Options{
-		Auth: c.auth, Incidents: st, Actions: c.incidents, Maintenance: maintenanceBook{c}, Audit: st,
+		Auth: c.auth, Incidents: st, Actions: c.incidents, Maintenance: maintenanceBook{c}, Audit: st, Logins: logins,
 		Data:       c.board,
 		SessionKey: key, SessionTTL: func() time.Duration { return c.config().Web.Wall.SessionTTL.D() },
 		Logger: logger.With("component", "web"),
@@ -202,6 +210,11 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, reload fu
 	if err != nil {
 		return fail(err)
 	}
+	c.prom = promapi.New(promapi.Options{
+		Queryable: c.samples, Timeout: cfg.Query.Timeout.D(), MaxSamples: cfg.Query.MaxSamples,
+		MaxConcurrency: cfg.Query.MaxConcurrency, LookbackDelta: cfg.Query.LookbackDelta.D(),
+		Registerer: c.registry, Logger: logger.With("component", "promapi"),
+	})
 	c.checks = check.NewRunner(checkSpecs(cfg), logger.With("component", "check"))
 	c.AddSource(SourceFunc(func(ctx context.Context, w Writer) error { return c.checks.Run(ctx, w) }))
 	c.poller = snmp.NewPoller(snmpDevices(cfg), cfg.SNMP.MaxConcurrentPolls, logger.With("component", "snmp"))
@@ -398,7 +411,7 @@ func (c *Collector) AddSource(s Source) { c.sources = append(c.sources, s) }
 func (c *Collector) Reload(cfg *config.Config) error {
 	c.reloadMu.Lock()
 	defer c.reloadMu.Unlock()
-	if err := c.apply(cfg); err != nil {
+	if _, err := c.apply(cfg); err != nil {
 		c.ReloadFailed(err)
 		return err
 	}
@@ -409,34 +422,70 @@ func (c *Collector) Reload(cfg *config.Config) error {
 // at a time (so that of two racing reloads the later load wins), and
 // records the outcome in the metrics and the audit log under principal.
 func (c *Collector) ReloadConfig(load func() (*config.Config, error), principal, detail string) error {
+	_, err := c.reloadConfig(load, principal, detail)
+	return err
+}
+
+// reloadConfig is ReloadConfig that also returns the changes kept for
+// the next restart (see restartOnly).
+func (c *Collector) reloadConfig(load func() (*config.Config, error), principal, detail string) ([]string, error) {
 	c.reloadMu.Lock()
 	defer c.reloadMu.Unlock()
 	cfg, err := load()
+	var warnings []string
 	if err == nil {
-		err = c.apply(cfg)
+		warnings, err = c.apply(cfg)
 	}
 	if err != nil {
 		c.ReloadFailed(err)
 		c.Audit(principal, "config.reload_failed", err.Error())
-		return err
+		return nil, err
+	}
+	if len(warnings) > 0 {
+		detail = strings.TrimPrefix(detail+"; "+strings.Join(warnings, "; "), "; ")
 	}
 	c.Audit(principal, "config.reload", detail)
-	return nil
+	return warnings, nil
 }
 
-// apply swaps cfg in; the caller holds reloadMu.
-func (c *Collector) apply(cfg *config.Config) error {
+// restartOnly says which settings changed from old to cfg that only a
+// restart applies; a reload keeps the running ones.
+func restartOnly(old, cfg *config.Config) []string {
+	var w []string
+	if o, n := old.Web.ListenAddress, cfg.Web.ListenAddress; o != n {
+		w = append(w, fmt.Sprintf("web.listen_address changed from %s to %s: it takes effect on restart; still listening on %s", o, n, o))
+	}
+	oldWeb, newWeb := old.Web, cfg.Web
+	oldWeb.ListenAddress, newWeb.ListenAddress = "", ""
+	for _, s := range []struct {
+		name    string
+		changed bool
+	}{
+		{"web", oldWeb != newWeb}, {"storage", old.Storage != cfg.Storage}, {"ingest", old.Ingest != cfg.Ingest},
+		{"forward", !sameForward(old.Forward, cfg.Forward)},
+	} {
+		if s.changed {
+			w = append(w, fmt.Sprintf("%s settings changed: they take effect on restart; the running ones are kept", s.name))
+		}
+	}
+	return w
+}
+
+// apply swaps cfg in and returns the changes kept for the next restart;
+// the caller holds reloadMu.
+func (c *Collector) apply(cfg *config.Config) ([]string, error) {
 	rs, err := buildReceivers(cfg, c.store, c.incidents, c.logger)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	now := time.Now()
 	c.mu.Lock()
 	old := c.cfg
 	c.cfg, c.notifiers, c.syncers = cfg, rs.notifiers, rs.syncers
 	c.mu.Unlock()
-	if old.Web != cfg.Web || old.Storage != cfg.Storage || old.Ingest != cfg.Ingest || !sameForward(old.Forward, cfg.Forward) {
-		c.logger.Warn("web, storage, ingest and forward settings change only on restart; keeping the current ones")
+	warnings := restartOnly(old, cfg)
+	for _, w := range warnings {
+		c.logger.Warn("reload: " + w)
 	}
 	c.auth.Set(cfg.Auth.Tokens)
 	c.tracker.SetOptions(trackerOptions(cfg))
@@ -462,7 +511,7 @@ func (c *Collector) apply(cfg *config.Config) error {
 	c.reloadOK.Set(1)
 	c.reloadTime.Set(float64(now.Unix()))
 	c.logger.Info("configuration reloaded", "rule_files", len(cfg.RuleFiles), "tokens", len(cfg.Auth.Tokens), "receivers", len(rs.names))
-	return nil
+	return warnings, nil
 }
 
 // mailer is the email receiver of that name, for the monthly reports.
@@ -553,6 +602,7 @@ func (c *Collector) Handler() http.Handler {
 		mux.Handle("GET /metrics", c.auth.Require(config.RoleViewer, metrics))
 	}
 	c.ui.Register(mux)
+	c.prom.Register(mux, func(h http.Handler) http.Handler { return c.auth.Require(config.RoleViewer, h) })
 	levels := &servicelevel.API{Sources: c.levels, SLA: c.sla, Logger: c.logger}
 	mux.Handle("GET /api/v1/reports/sla", c.auth.Require(config.RoleViewer, levels.Report()))
 	mux.Handle("GET /api/v1/services", c.auth.Require(config.RoleViewer, levels.Services()))
@@ -584,11 +634,17 @@ func (c *Collector) serveReload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p, _ := auth.FromContext(r.Context())
-	if err := c.ReloadConfig(c.reloadFn, p.Name, ""); err != nil {
+	warnings, err := c.reloadConfig(c.reloadFn, p.Name, "")
+	if err != nil {
 		api.WriteError(w, http.StatusBadRequest, "configuration not reloaded: "+err.Error())
 		return
 	}
-	api.WriteJSON(w, http.StatusOK, map[string]string{"status": "reloaded"})
+	// Changes that wait for a restart are told to whoever reloaded, not
+	// only to the log.
+	api.WriteJSON(w, http.StatusOK, struct {
+		Status   string   `json:"status"`
+		Warnings []string `json:"warnings,omitempty"`
+	}{"reloaded", warnings})
 }
 
 // Listening is closed once Run listens on the web address.
@@ -703,9 +759,11 @@ func (c *Collector) Run(ctx context.Context) error {
 	}
 }
 
-// publishStates writes the target states into the window.
+// publishStates writes the target states and the open incidents into
+// the window.
 func (c *Collector) publishStates(now time.Time) {
 	PublishStates(c.own, c.tracker.Snapshot(), now)
+	c.openSeries.publish(c.own, c.incidents.OpenByService(), now)
 }
 
 // Audit records a change made outside the API's own handlers (a reload by

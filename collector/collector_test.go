@@ -2,6 +2,7 @@ package collector
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net"
@@ -116,6 +117,25 @@ func TestReload(t *testing.T) {
 	_, metrics = do(t, "GET", url+"/metrics", "view")
 	if !strings.Contains(metrics, "nines_config_last_reload_successful 1") {
 		t.Errorf("metric after good reload:\n%s", grep(metrics, "reload"))
+	}
+
+	// A new listen address takes effect on restart only: the answer
+	// says so, as the log does (it answered a bare 200; issue 16 item 11).
+	other := freeAddr(t)
+	write(strings.Replace(base, addr, other, 1) + "    - {name: noc, role: viewer, token_file: viewer.token}\n")
+	code, body = do(t, "POST", url+"/-/reload", "adm")
+	var resp struct {
+		Data struct {
+			Status   string
+			Warnings []string
+		}
+	}
+	if err := json.Unmarshal([]byte(body), &resp); err != nil || code != http.StatusOK || resp.Data.Status != "reloaded" || len(resp.Data.Warnings) != 1 ||
+		!strings.Contains(resp.Data.Warnings[0], "web.listen_address changed from "+addr+" to "+other) || !strings.Contains(resp.Data.Warnings[0], "restart") {
+		t.Errorf("reload with a new listen address: %d %s, want 200 with a warning naming web.listen_address and the restart", code, body)
+	}
+	if code, _ := do(t, "GET", url+"/api/v1/targets", "view"); code != http.StatusOK {
+		t.Errorf("after the reload with a new listen address, the old one answers %d, want 200", code)
 	}
 }
 

@@ -4,13 +4,16 @@ import (
 	"errors"
 	"log/slog"
 	"maps"
+	"math"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/model/value"
 
+	"github.com/ninesmon/nines/alerting"
 	"github.com/ninesmon/nines/collector/samples"
 	"github.com/ninesmon/nines/collector/state"
 	"github.com/ninesmon/nines/rules"
@@ -93,5 +96,52 @@ func PublishStates(w rules.Appender, targets []state.Target, now time.Time) {
 			m["state"] = string(s)
 			_ = w.Append(labels.FromMap(m), ts, v)
 		}
+	}
+}
+
+// incidentSeries writes nines_incidents_open{priority,service} into the
+// recent window, as /metrics has it, so dashboards reading the query API
+// see the open incidents. A series whose last incident ended gets a
+// staleness marker, as Prometheus writes when a scraped series goes away,
+// so queries stop showing its last count at once rather than for the
+// lookback delta. Safe for concurrent use.
+type incidentSeries struct {
+	mu   sync.Mutex
+	last map[[2]string]bool // (priority, service) published with a count
+}
+
+// publish writes open (incidents by priority and service, as
+// OpenByService counts them; service "" for none, which gets no service
+// label) into w; every priority has a series even when none is open.
+func (s *incidentSeries) publish(w rules.Appender, open map[[2]string]int, now time.Time) {
+	ts := now.UnixMilli()
+	put := func(k [2]string, v float64) {
+		l := []string{model.MetricNameLabel, "nines_incidents_open", "priority", k[0]}
+		if k[1] != "" {
+			l = append(l, "service", k[1])
+		}
+		_ = w.Append(labels.FromStrings(l...), ts, v) // w counts its errors
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, p := range alerting.Priorities {
+		if _, ok := open[[2]string{string(p), ""}]; !ok {
+			put([2]string{string(p), ""}, 0)
+		}
+	}
+	for k := range s.last {
+		if _, ok := open[k]; !ok {
+			if k[1] != "" {
+				put(k, math.Float64frombits(value.StaleNaN))
+			}
+			delete(s.last, k)
+		}
+	}
+	if s.last == nil {
+		s.last = map[[2]string]bool{}
+	}
+	for k, n := range open {
+		put(k, float64(n))
+		s.last[k] = true
 	}
 }

@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/promql"
 	"github.com/prometheus/prometheus/tsdb/chunkenc"
 
 	"github.com/ninesmon/nines/collector/samples"
@@ -64,5 +67,54 @@ func TestStatesPublishedIntoAFullWindow(t *testing.T) {
 	}
 	if n := strings.Count(logs.String(), "level=WARN"); n != 1 {
 		t.Errorf("warnings: got %d, want 1:\n%s", n, logs.String())
+	}
+}
+
+// TestIncidentsPublished: the open incidents reach the window as /metrics
+// has them, with a zero series for every priority none is open at; a
+// service whose last incident ended is marked stale at once, so an instant
+// query no longer sees it.
+func TestIncidentsPublished(t *testing.T) {
+	window := samples.New(time.Hour, 0, 0)
+	now := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+	var s incidentSeries
+	ng := promql.NewEngine(promql.EngineOpts{MaxSamples: 1000, Timeout: time.Second, LookbackDelta: 5 * time.Minute})
+	query := func(at time.Time) string {
+		t.Helper()
+		q, err := ng.NewInstantQuery(context.Background(), window, nil, `nines_incidents_open`, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer q.Close()
+		res := q.Exec(context.Background())
+		if res.Err != nil {
+			t.Fatal(res.Err)
+		}
+		v, _ := res.Vector()
+		var out []string
+		for _, smp := range v {
+			out = append(out, smp.Metric.String()+" "+strconv.FormatFloat(smp.F, 'g', -1, 64))
+		}
+		slices.Sort(out)
+		return strings.Join(out, "\n")
+	}
+	s.publish(window, map[[2]string]int{{"P1", "erp"}: 2, {"P3", ""}: 1}, now)
+	want := `{__name__="nines_incidents_open", priority="P1", service="erp"} 2
+{__name__="nines_incidents_open", priority="P1"} 0
+{__name__="nines_incidents_open", priority="P2"} 0
+{__name__="nines_incidents_open", priority="P3"} 1
+{__name__="nines_incidents_open", priority="P4"} 0`
+	if got := query(now); got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+	// The ERP incidents end: a second later the series is gone.
+	now = now.Add(time.Second)
+	s.publish(window, map[[2]string]int{}, now)
+	want = `{__name__="nines_incidents_open", priority="P1"} 0
+{__name__="nines_incidents_open", priority="P2"} 0
+{__name__="nines_incidents_open", priority="P3"} 0
+{__name__="nines_incidents_open", priority="P4"} 0`
+	if got := query(now); got != want {
+		t.Errorf("after the incidents ended: got\n%s\nwant\n%s", got, want)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"net/http"
+	"path"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -20,6 +21,25 @@ import (
 type Principal struct {
 	Name string
 	Role config.Role
+	// Hosts are the host patterns an agent token may speak for (none:
+	// any); see MaySpeakFor.
+	Hosts []string
+}
+
+// MaySpeakFor reports whether p may push, say goodbye or write lines for
+// host: its token names no hosts, or one of its patterns (path.Match)
+// matches. An agent token bound to hosts cannot keep another host UP,
+// nor put it in SHUTDOWN.
+func (p Principal) MaySpeakFor(host string) bool {
+	if len(p.Hosts) == 0 {
+		return true
+	}
+	for _, pat := range p.Hosts {
+		if ok, _ := path.Match(pat, host); ok {
+			return true
+		}
+	}
+	return false
 }
 
 type ctxKey struct{}
@@ -32,7 +52,8 @@ func FromContext(ctx context.Context) (Principal, bool) {
 
 // Authenticator holds the current token set. Safe for concurrent use.
 type Authenticator struct {
-	tokens atomic.Pointer[[]config.Token]
+	tokens   atomic.Pointer[[]config.Token]
+	failures atomic.Pointer[Failures] // limits and records wrong tokens; nil: neither
 }
 
 // New returns an authenticator for tokens.
@@ -72,7 +93,7 @@ func (a *Authenticator) Lookup(tok string) (Principal, bool) {
 	ok := false
 	for _, t := range *a.tokens.Load() {
 		if subtle.ConstantTimeCompare(sum[:], t.Hash[:]) == 1 {
-			found, ok = Principal{Name: t.Name, Role: t.Role}, true
+			found, ok = Principal{Name: t.Name, Role: t.Role, Hosts: t.Hosts}, true
 		}
 	}
 	return found, ok
@@ -89,10 +110,19 @@ func Allows(role, want config.Role) bool {
 
 // Require wraps h so that only principals allowed to act as want get
 // through; others get 401 (no or unknown token) or 403 (wrong role).
+// With LimitFailures, wrong tokens are limited per client address and
+// overall (429 with Retry-After beyond), counted and logged.
 func (a *Authenticator) Require(want config.Role, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f := a.failures.Load()
+		if f != nil && !f.allow(w, r) {
+			return
+		}
 		p, ok := a.Authenticate(r)
 		if !ok {
+			if f != nil && r.Header.Get("Authorization") != "" && !f.fail(w, r) {
+				return
+			}
 			w.Header().Set("WWW-Authenticate", `Bearer realm="nines"`)
 			writeError(w, http.StatusUnauthorized, "missing or unknown bearer token")
 			return
@@ -123,7 +153,7 @@ func writeError(w http.ResponseWriter, code int, msg string) {
 func (a *Authenticator) Principal(name string) (Principal, bool) {
 	for _, t := range *a.tokens.Load() {
 		if t.Name == name {
-			return Principal{Name: t.Name, Role: t.Role}, true
+			return Principal{Name: t.Name, Role: t.Role, Hosts: t.Hosts}, true
 		}
 	}
 	return Principal{}, false

@@ -4,9 +4,9 @@
 // Each section of the file has its own source file (web.go for web and
 // auth, storage.go, ingest.go, inventory.go, checks.go, snmp.go and
 // devices.go, services.go, calendars.go, receivers.go with the routes,
-// incidents.go, maintenance.go, reports.go, forward.go, rulefiles.go)
-// holding its keys, their defaults and a validate method that reports
-// problems at their key path. Loading runs in steps that do one thing
+// incidents.go, maintenance.go, reports.go, forward.go, rulefiles.go,
+// query.go) holding its keys, their defaults and a validate method that
+// reports problems at their key path. Loading runs in steps that do one thing
 // each: decode strictly, ApplyDefaults (defaults that depend on other
 // keys), Validate (reads only: calling it twice, or on an invalid
 // configuration, changes nothing), then build what is derived from a
@@ -57,6 +57,8 @@ type Config struct {
 	SNMP         SNMP                `yaml:"snmp"`
 	Forward      Forward             `yaml:"forward"`
 	Rules        Rules               `yaml:"rules"`
+	// Query bounds the Prometheus query API over the recent window.
+	Query Query `yaml:"query"`
 
 	// RuleFiles are the parsed rule files, filled by LoadFile.
 	RuleFiles []*rules.File `yaml:"-"`
@@ -90,6 +92,7 @@ func Default() *Config {
 		Inventory: Inventory{AutoRegister: true, MaxTargets: 10_000, MaxNewTargetsPerMinute: 600},
 		SNMP:      SNMP{MaxConcurrentPolls: 64},
 		Rules:     Rules{EvaluationInterval: yamlconf.Duration(15 * time.Second), OutageTolerance: yamlconf.Duration(time.Hour)},
+		Query:     DefaultQuery(),
 	}
 }
 
@@ -175,6 +178,7 @@ func (c *Config) Validate(p *yamlconf.Problems) {
 	validateMaintenance(p, c.Maintenance, n)
 	c.Forward.validate(p)
 	c.Rules.validate(p)
+	c.Query.validate(p)
 }
 
 // build makes what is derived from a valid configuration: the calendars

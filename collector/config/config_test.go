@@ -30,6 +30,8 @@ func TestLoadErrors(t *testing.T) {
 			"c.yml:4:7: auth.tokens[0].role: unknown role \"root\"", "c.yml:5:7: auth.tokens[0].token_sha256: must be 64 hex digits"}},
 		{"no secret", "auth:\n  tokens:\n    - {name: a, role: agent}\n", []string{"auth.tokens[0]: one of token_sha256 or token_file must be set"}},
 		{"duplicate token name", "auth:\n  tokens:\n    - {name: a, role: agent, token_file: x}\n    - {name: a, role: admin, token_file: y}\n", []string{"auth.tokens[1].name: token \"a\" defined twice"}},
+		{"token hosts", "auth:\n  tokens:\n    - {name: a, role: viewer, token_file: x, hosts: [web1]}\n    - {name: b, role: agent, token_file: y, hosts: ['web[', '']}\n", []string{
+			`auth.tokens[0].hosts: only agent tokens speak for hosts, this one has role "viewer"`, `auth.tokens[1].hosts[0]: bad host pattern "web["`, `auth.tokens[1].hosts[1]: bad host pattern ""`}},
 		{"bad listen address", "web: {listen_address: nope}\n", []string{"web.listen_address: address nope: missing port"}},
 		{"down after zero", "availability: {down_after_intervals: 0}\n", []string{"availability.down_after_intervals: must be at least 1"}},
 		{"check errors together", "checks:\n  - {name: a, type: ftp, target: x}\n  - {name: a, type: tcp, target: nohost}\n  - {name: c, type: http, target: 'https://x', interval: 1s, timeout: 2s}\n", []string{

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net"
+	"path"
 	"time"
 
 	"github.com/ninesmon/nines/internal/yamlconf"
@@ -56,6 +57,11 @@ type Token struct {
 	Role        Role   `yaml:"role"`
 	TokenSHA256 string `yaml:"token_sha256"`
 	TokenFile   string `yaml:"token_file"`
+	// Hosts, for an agent token, are the host names it may speak for,
+	// as patterns of path.Match ("web*", "*.dc1.example.com"): a push,
+	// a goodbye or a written line for any other host is refused. None:
+	// any host.
+	Hosts []string `yaml:"hosts"`
 
 	// Hash is the SHA-256 of the token, filled by LoadFile.
 	Hash [32]byte `yaml:"-"`
@@ -85,6 +91,14 @@ func (a *Auth) validate(p *yamlconf.Problems) {
 		case RoleAgent, RoleViewer, RoleOperator, RoleAdmin:
 		default:
 			p.Addf(tp+".role", "unknown role %q (want agent, viewer, operator or admin)", t.Role)
+		}
+		if len(t.Hosts) > 0 && t.Role != RoleAgent {
+			p.Addf(tp+".hosts", "only agent tokens speak for hosts, this one has role %q", t.Role)
+		}
+		for j, pat := range t.Hosts {
+			if _, err := path.Match(pat, ""); err != nil || pat == "" {
+				p.Addf(fmt.Sprintf("%s.hosts[%d]", tp, j), "bad host pattern %q (want a host name, * and ? matching any characters)", pat)
+			}
 		}
 		switch {
 		case t.TokenSHA256 != "" && t.TokenFile != "":

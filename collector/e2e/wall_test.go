@@ -3,19 +3,39 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"image"
 	"image/png"
+	"math"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
+	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+
+	"github.com/ninesmon/nines/alerting"
+	"github.com/ninesmon/nines/collector/auth"
+	"github.com/ninesmon/nines/collector/config"
+	"github.com/ninesmon/nines/collector/report"
+	"github.com/ninesmon/nines/collector/store/sqlite"
+	"github.com/ninesmon/nines/collector/web"
 	"github.com/ninesmon/nines/internal/peertest"
 )
 
@@ -262,7 +282,7 @@ rules:
 	waitJS(t, ctx, 15*time.Second, tileState("Office LAN"), "degraded")
 	waitJS(t, ctx, 15*time.Second, tileState("Wi-Fi"), "maintenance")
 	waitJS(t, ctx, 10*time.Second, `document.querySelector('#conn').textContent`, "live")
-	waitJS(t, ctx, 10*time.Second, `[...document.querySelectorAll('#groups .tile')].map(t => t.dataset.name + ':' + t.dataset.state).join(',')`, "branch:up,hq:degraded")
+	waitJS(t, ctx, 10*time.Second, `[...document.querySelectorAll('#groups .tile')].map(t => t.dataset.name + ':' + t.dataset.state).join(',')`, "hq:degraded,branch:up") // worst first
 	waitJS(t, ctx, 10*time.Second, `String([...document.querySelectorAll('#incidents .incident-title')].some(e => e.textContent === 'Nightly ERP backup failed'))`, "true")
 	var timer string
 	run(t, ctx, 5*time.Second, "incident timers", chromedp.Text(`#incidents .timer`, &timer, chromedp.ByQuery))
@@ -355,10 +375,698 @@ rules:
 		chromedp.Navigate(base+"/ui/wall?token=viewer-token&groups=office&controls=0&rotate=1&theme=light"),
 		chromedp.WaitVisible(`#services .tile`, chromedp.ByQuery),
 	)
-	waitJS(t, ctx, 5*time.Second, `[...document.querySelectorAll('#services .tile')].map(t => t.dataset.name).join(',')`, "E-mail,Intranet,Printing,Office LAN,Wi-Fi")
+	waitJS(t, ctx, 5*time.Second, `[...document.querySelectorAll('#services .tile')].map(t => t.dataset.name).join(',')`, "Printing,Office LAN,Wi-Fi,E-mail,Intranet") // worst first
 	waitJS(t, ctx, 5*time.Second, `String(document.querySelectorAll('#wall a').length)`, "0")
 	waitJS(t, ctx, 5*time.Second, `String(document.documentElement.classList.contains('theme-light'))`, "true")
 	waitJS(t, ctx, 5*time.Second, `String(document.querySelector('#page-services').hidden)`, "true")
 	waitJS(t, ctx, 5*time.Second, `String(document.querySelector('#page-services').hidden)`, "false")
 
+}
+
+// boardData is the collector's Data with a board the test sets; the wall
+// reads nothing else.
+type boardData struct {
+	mu      sync.Mutex
+	b       web.Board
+	stalled chan struct{} // while not nil, Board waits for it to close
+}
+
+// stall makes Board wait (a collector that stopped computing) or go on.
+func (d *boardData) stall(on bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	switch {
+	case on && d.stalled == nil:
+		d.stalled = make(chan struct{})
+	case !on && d.stalled != nil:
+		close(d.stalled)
+		d.stalled = nil
+	}
+}
+
+func (d *boardData) set(b web.Board) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.b = b
+}
+
+func (d *boardData) Board(ctx context.Context, now time.Time) (web.Board, error) {
+	d.mu.Lock()
+	if st := d.stalled; st != nil {
+		d.mu.Unlock()
+		select {
+		case <-st:
+		case <-ctx.Done():
+			return web.Board{}, ctx.Err()
+		}
+		d.mu.Lock()
+	}
+	defer d.mu.Unlock()
+	b := d.b
+	b.GeneratedAt = now
+	return b, nil
+}
+func (d *boardData) Target(context.Context, string, time.Time) (*web.TargetView, error) {
+	return nil, nil
+}
+func (d *boardData) Service(context.Context, string, time.Time) (*web.ServiceView, error) {
+	return nil, nil
+}
+func (d *boardData) Report(context.Context, report.Request, time.Time) (*report.Report, error) {
+	return nil, errors.New("no reports here")
+}
+func (d *boardData) Deliveries(context.Context, int64) ([]alerting.Delivery, error) { return nil, nil }
+func (d *boardData) Tickets(context.Context, int64) ([]alerting.Ticket, error)      { return nil, nil }
+
+// wallServer serves the web UI over a board the test sets, with the
+// store for sessions and audit and the viewer token "view" (name wall).
+// ttl is the session lifetime.
+func wallServer(t *testing.T, d *boardData, ttl time.Duration) (base string, authn *auth.Authenticator) {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "n.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	authn = auth.New([]config.Token{{Name: "wall", Role: config.RoleViewer, Hash: sha256.Sum256([]byte("view"))}})
+	ui, err := web.New(web.Options{Auth: authn, Incidents: st, Data: d, Audit: st, Sessions: st,
+		SessionKey: []byte("0123456789abcdef0123456789abcdef"), SessionTTL: func() time.Duration { return ttl },
+		Tick: 100 * time.Millisecond, Ping: 500 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	ui.Register(mux)
+	srv := httptest.NewServer(mux)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { ui.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done; srv.Close(); st.Close() })
+	return srv.URL, authn
+}
+
+// bigBoard is a wall at scale: 500 targets in 40 sites, 60 services in
+// configuration order with the DOWN ones last, and 300 open incidents of
+// which 3 are P1 (one three days old) and 5 are P2, carried as the
+// collector does (the 200 most urgent, counted by priority).
+func bigBoard(now time.Time) web.Board {
+	b := web.Board{Counts: map[string]int{}, Active: map[string]int{}}
+	states := func(i int) string {
+		switch {
+		case i >= 52:
+			return "down"
+		case i >= 47:
+			return "degraded"
+		case i >= 44:
+			return "unknown"
+		case i >= 42:
+			return "maintenance"
+		}
+		return "up"
+	}
+	for i := range 60 {
+		name := fmt.Sprintf("Service %02d", i)
+		if i == 55 {
+			name = "Customer self-service portal for the EU region (primary)"
+		}
+		a, left := 0.9995, 0.5
+		b.Services = append(b.Services, web.ServiceTile{Name: name, Group: []string{"business", "office"}[i%2], State: states(i),
+			Objective: 0.999, Availability: &a, BudgetRemaining: &left, Components: 4, ComponentsDown: map[bool]int{true: 2}[states(i) == "down"]})
+	}
+	for i := range 40 {
+		g := web.GroupTile{Name: fmt.Sprintf("site-%02d", i), Counts: map[string]int{"up": 12}, Total: 12, State: "up"}
+		switch i {
+		case 7:
+			g.Counts = map[string]int{"up": 8, "down": 4}
+			g.State = "degraded"
+		case 23:
+			g.Counts = map[string]int{"down": 12}
+			g.State = "down"
+		case 31:
+			g.Counts = map[string]int{"maintenance": 12}
+			g.State = "maintenance"
+		}
+		if i < 20 {
+			g.Counts["up"]++
+			g.Total++
+		}
+		for st, n := range g.Counts {
+			b.Counts[st] += n
+		}
+		b.Groups = append(b.Groups, g)
+	}
+	var incs []web.IncidentRow
+	for i := range 300 {
+		p := "P4"
+		switch {
+		case i < 3:
+			p = "P1"
+		case i < 8:
+			p = "P2"
+		case i < 108:
+			p = "P3"
+		}
+		opened := now.Add(-time.Duration(i+1) * 7 * time.Minute)
+		if i == 0 {
+			opened = now.Add(-72 * time.Hour) // an old P1, still open
+		}
+		due := opened.Add(30 * time.Minute)
+		row := web.IncidentRow{ID: int64(1000 + i), Title: fmt.Sprintf("%s incident %d on host-%03d", p, i, i), Priority: p, Status: "open",
+			Target: fmt.Sprintf("host-%03d", i), OpenedAt: opened, RespondDue: &due}
+		if i%3 == 1 {
+			row.Status, row.AcknowledgedBy, row.RespondDue = "acknowledged", "alice", nil
+		}
+		if i == 4 {
+			row.Assignee = "network team"
+		}
+		incs = append(incs, row)
+		b.Active[p]++
+	}
+	// Newest first, as a store reads them; the wall sorts them itself.
+	slices.Reverse(incs)
+	b.Incidents = incs[len(incs)-web.MaxBoardIncidents:]
+	return b
+}
+
+// resize sets the page's size and waits until the wall has laid itself
+// out for it.
+func resize(t *testing.T, ctx context.Context, width, height int64) {
+	t.Helper()
+	run(t, ctx, 10*time.Second, "resize", emulation.SetDeviceMetricsOverride(width, height, 1, false))
+	waitJS(t, ctx, 10*time.Second, `document.getElementById('wall').dataset.layout`, fmt.Sprintf("%dx%d", width, height))
+}
+
+// onScreen is JavaScript returning, as JSON, which of the DOWN service
+// tiles and P1/P2 incidents are not wholly on screen: inside the viewport
+// and not clipped by the panel they are in.
+const onScreen = `(() => {
+  const inside = (r, b) => r.width > 0 && r.height > 0 && r.top >= b.top - .5 && r.left >= b.left - .5 && r.bottom <= b.bottom + .5 && r.right <= b.right + .5;
+  const view = {top: 0, left: 0, bottom: innerHeight, right: innerWidth};
+  const shown = e => { const r = e.getBoundingClientRect(); const box = e.closest('.pages, .incidents-panel').getBoundingClientRect(); return inside(r, view) && inside(r, box); };
+  const svc = (window.__expectDown || []).filter(n => { const e = document.querySelector('#services .tile[data-name="' + CSS.escape(n) + '"]'); return !e || !shown(e); });
+  const inc = (window.__expectUrgent || []).filter(id => { const e = document.querySelector('#incidents .incident[data-id="' + id + '"]'); return !e || !shown(e); });
+  return JSON.stringify({services: svc, incidents: inc});
+})()`
+
+// TestWallAtScale: 500 targets and 300 open incidents at 1920x1080 and
+// 3840x2160. Every DOWN service and every P1 and P2 incident is on
+// screen, measured by bounding boxes; what is left out is counted in a
+// "+N more" line; the 4K screen shows more incidents, at the same text
+// size.
+func TestWallAtScale(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a browser")
+	}
+	ctx := browser(t)
+	now := time.Now()
+	d := &boardData{}
+	b := bigBoard(now)
+	d.set(b)
+	base, _ := wallServer(t, d, time.Hour)
+	var down []string
+	for _, s := range b.Services {
+		if s.State == "down" {
+			down = append(down, s.Name)
+		}
+	}
+	var urgent []int64
+	for _, i := range b.Incidents {
+		if i.Priority == "P1" || i.Priority == "P2" {
+			urgent = append(urgent, i.ID)
+		}
+	}
+	if len(down) != 8 || len(urgent) != 8 {
+		t.Fatalf("fixture: %d DOWN services and %d P1/P2 incidents", len(down), len(urgent))
+	}
+	run(t, ctx, 20*time.Second, "open the wall",
+		emulation.SetDeviceMetricsOverride(1920, 1080, 1, false),
+		chromedp.Navigate(base+"/ui/wall?token=view"),
+		chromedp.WaitVisible(`#services .tile`, chromedp.ByQuery),
+		chromedp.Evaluate(fmt.Sprintf("window.__expectDown = %s; window.__expectUrgent = %s", mustJSON(t, down), mustJSON(t, urgent)), nil),
+	)
+	rows := map[int64]int{}
+	for _, size := range [][2]int64{{1920, 1080}, {3840, 2160}} {
+		name := fmt.Sprintf("%dx%d", size[0], size[1])
+		resize(t, ctx, size[0], size[1])
+		var missing struct{ Services, Incidents []any }
+		var out string
+		run(t, ctx, 5*time.Second, "measure", chromedp.Evaluate(onScreen, &out))
+		if err := json.Unmarshal([]byte(out), &missing); err != nil {
+			t.Fatal(err)
+		}
+		if len(missing.Services) > 0 || len(missing.Incidents) > 0 {
+			t.Errorf("%s: not on screen: DOWN services %v, P1/P2 incidents %v", name, missing.Services, missing.Incidents)
+		}
+		var first, more, shown string
+		run(t, ctx, 5*time.Second, "read",
+			chromedp.Evaluate(`[...document.querySelectorAll('#services .tile')].slice(0, 3).map(t => t.dataset.state).join(',')`, &first),
+			chromedp.Evaluate(`document.getElementById('incidents-more').hidden ? '' : document.getElementById('incidents-more').textContent`, &more),
+			chromedp.Evaluate(`String(document.querySelectorAll('#incidents .incident').length)`, &shown),
+		)
+		if first != "down,down,down" {
+			t.Errorf("%s: first service tiles are %s; want the DOWN ones first", name, first)
+		}
+		n, _ := strconv.Atoi(shown)
+		rows[size[0]] = n
+		if want := fmt.Sprintf("+%d more:", 300-n); !strings.HasPrefix(more, want) || !strings.Contains(more, "P4") {
+			t.Errorf("%s: incidents-more = %q; want it to start %q and count the P4s", name, more, want)
+		}
+		var oldest string
+		run(t, ctx, 5*time.Second, "oldest P1", chromedp.Evaluate(`document.querySelector('#incidents .incident').dataset.id`, &oldest))
+		if oldest != "1000" {
+			t.Errorf("%s: first incident is %s; want the three-day-old P1 (1000)", name, oldest)
+		}
+		checkReadable(t, ctx, name)
+		screenshot(t, ctx, "wall-500-targets-"+name+".png", size[0], size[1])
+		t.Logf("%s: %d incident rows, services: %s", name, n, jsText(t, ctx, `document.getElementById('services-summary').textContent + ' | ' + document.getElementById('services-more').textContent + ' | ' + document.getElementById('groups-summary').textContent + ' | ' + document.getElementById('groups-more').textContent`))
+	}
+	if rows[3840] <= rows[1920] {
+		t.Errorf("4K shows %d incidents and 1080p %d; want more on 4K", rows[3840], rows[1920])
+	}
+
+	// More DOWN services than fit: what is left out is counted.
+	resize(t, ctx, 1920, 1080)
+	many := bigBoard(now)
+	for i := range many.Services {
+		many.Services[i].State = "down"
+	}
+	d.set(many)
+	waitJS(t, ctx, 5*time.Second, `(() => { const n = document.querySelectorAll('#services .tile').length, m = document.getElementById('services-more');
+  return String(!m.hidden && n > 0 && m.textContent === '+' + (60 - n) + ' more services: ' + (60 - n) + ' down'); })()`, "true")
+	t.Logf("60 DOWN services at 1920x1080: %s", jsText(t, ctx, `document.getElementById('services-more').textContent`))
+}
+
+// minReadablePx is the smallest text a NOC reads from the back of the
+// room, in CSS pixels of a 1080p screen: 16 arcmin (ISO 9241-303's
+// minimum character height) at 5 m, on a 55-inch 16:9 screen 1920 px wide.
+var minReadablePx = func() float64 {
+	const diagonal, distance, arcmin = 55 * 0.0254, 5.0, 16.0
+	width := diagonal * 16 / math.Hypot(16, 9)                 // 1.218 m
+	height := 2 * distance * math.Tan(arcmin/2/60*math.Pi/180) // 23.3 mm
+	return math.Ceil(height / (width / 1920))                  // 37 px
+}()
+
+// readable lists what a NOC reads at a distance on the wall: state, name,
+// age, who has it, time left, and the lines that count what is folded or
+// left out.
+var readable = []string{".tile-state", ".tile-name", ".incident .age", ".incident .who", ".incident .timer", ".incident-title", ".summary", ".more"}
+
+// checkReadable measures the computed font size of every visible element
+// of readable.
+func checkReadable(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	var out string
+	run(t, ctx, 5*time.Second, "font sizes", chromedp.Evaluate(fmt.Sprintf(`(() => {
+  const min = {};
+  for (const sel of %s) {
+    for (const e of document.querySelectorAll('#wall ' + sel)) {
+      if (!e.getClientRects().length || !e.textContent.trim()) continue;
+      const px = parseFloat(getComputedStyle(e).fontSize);
+      if (!(sel in min) || px < min[sel]) min[sel] = px;
+    }
+  }
+  return JSON.stringify(min);
+})()`, mustJSON(t, readable)), &out))
+	var min map[string]float64
+	if err := json.Unmarshal([]byte(out), &min); err != nil {
+		t.Fatal(err)
+	}
+	for _, sel := range readable {
+		px, ok := min[sel]
+		switch {
+		case !ok && sel != ".more" && sel != ".summary":
+			t.Errorf("%s: no visible %s to measure", name, sel)
+		case ok && px < minReadablePx:
+			t.Errorf("%s: %s is %.1f px; want at least %.0f px (16 arcmin at 5 m on a 55-inch 1080p screen)", name, sel, px, minReadablePx)
+		}
+	}
+	t.Logf("%s: smallest font sizes %v (minimum %.0f px)", name, min, minReadablePx)
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func jsText(t *testing.T, ctx context.Context, expr string) string {
+	t.Helper()
+	var s string
+	run(t, ctx, 5*time.Second, expr, chromedp.Evaluate(expr, &s))
+	return s
+}
+
+// TestWallKioskSession: a wall opened with ?token= keeps updating, and
+// survives a reload, long after the session lifetime (3 s here) has
+// passed, because it renews its session while it runs. When the session
+// is then ended (a logout with the wall's cookie), the wall says so in
+// words instead of showing STALE.
+func TestWallKioskSession(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a browser")
+	}
+	const ttl = 3 * time.Second
+	ctx := browser(t)
+	d := &boardData{}
+	board := func(state string) web.Board {
+		return web.Board{Counts: map[string]int{state: 1}, Services: []web.ServiceTile{{Name: "ERP", State: state, Objective: 0.999, Components: 1}},
+			Groups: []web.GroupTile{}, Incidents: []web.IncidentRow{}, Active: map[string]int{}}
+	}
+	d.set(board("up"))
+	base, _ := wallServer(t, d, ttl)
+	// Count the event stream's connections: renewal keeps the first open.
+	countOpens := chromedp.ActionFunc(func(ctx context.Context) error {
+		_, err := page.AddScriptToEvaluateOnNewDocument(`window.__opens = 0; (() => { const ES = window.EventSource;
+  window.EventSource = function (u, o) { const e = new ES(u, o); e.addEventListener('open', () => window.__opens++); return e; };
+  window.EventSource.CLOSED = ES.CLOSED; })();`).Do(ctx)
+		return err
+	})
+	run(t, ctx, 20*time.Second, "open the wall",
+		countOpens,
+		chromedp.Navigate(base+"/ui/wall?token=view&stale=4"),
+		chromedp.WaitVisible(`#services .tile`, chromedp.ByQuery),
+		chromedp.Evaluate(`window.__noReload = 1`, nil),
+	)
+	waitJS(t, ctx, 5*time.Second, `document.querySelector('#conn').textContent`, "live")
+	start := time.Now()
+	// Three lifetimes later the wall still follows changes, never stale.
+	for i, st := range []string{"down", "up", "degraded", "down"} {
+		time.Sleep(ttl)
+		d.set(board(st))
+		waitJS(t, ctx, 3*time.Second, tileState("ERP"), st)
+		waitJS(t, ctx, time.Second, `String(document.querySelector('#stale').hidden && document.querySelector('#ended').hidden)`, "true")
+		t.Logf("%s after opening (%d session lifetimes): ERP %s on the wall", time.Since(start).Round(100*time.Millisecond), i+1, st)
+	}
+	waitJS(t, ctx, time.Second, `String(window.__noReload)`, "1")
+	if opens := jsText(t, ctx, `String(window.__opens)`); opens != "1" {
+		t.Errorf("event stream opened %s times in four session lifetimes; want once (renewed while connected)", opens)
+	}
+	// A reload (a wall PC rebooting its browser) still finds its session.
+	var url string
+	run(t, ctx, 20*time.Second, "reload the wall",
+		chromedp.Reload(),
+		chromedp.WaitVisible(`#services .tile`, chromedp.ByQuery),
+		chromedp.Location(&url),
+	)
+	if !strings.Contains(url, "/ui/wall") {
+		t.Fatalf("reload %s after opening landed on %s", time.Since(start).Round(time.Second), url)
+	}
+	waitJS(t, ctx, 5*time.Second, `document.querySelector('#conn').textContent`, "live")
+
+	// End the session with the wall's own cookie, as a logout would.
+	var cookies []*network.Cookie
+	run(t, ctx, 5*time.Second, "cookies", chromedp.ActionFunc(func(ctx context.Context) error {
+		var err error
+		cookies, err = network.GetCookies().WithURLs([]string{base + "/ui/"}).Do(ctx)
+		return err
+	}))
+	req, _ := http.NewRequest("GET", base+"/ui/logout", nil)
+	for _, c := range cookies {
+		req.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
+	}
+	resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	waitJS(t, ctx, 10*time.Second, `String(!document.querySelector('#ended').hidden)`, "true")
+	ended := jsText(t, ctx, `document.querySelector('#ended').textContent`)
+	if !strings.Contains(ended, "signed out") || !strings.Contains(ended, "logged out or revoked") {
+		t.Errorf("ended banner = %q; want it to say the session was ended", ended)
+	}
+	if stale := jsText(t, ctx, `String(document.querySelector('#stale').hidden)`); stale != "true" {
+		t.Errorf("STALE banner shown for an ended session")
+	}
+	if conn := jsText(t, ctx, `document.querySelector('#conn').textContent`); conn != "signed out" {
+		t.Errorf("connection indicator = %q; want signed out", conn)
+	}
+	t.Logf("wall after logout: %s", ended)
+}
+
+// contrastJS returns, as JSON, how many text elements of the wall it
+// checked and those whose WCAG contrast ratio, from their computed colour
+// and the first opaque background behind them, is under 4.5:1 (3:1 for
+// large text: 24 px, or 18.66 px bold).
+const contrastJS = `(() => {
+  const parse = c => { const m = c.match(/rgba?\(([^)]+)\)/); if (!m) return null; const p = m[1].split(/[\s,\/]+/).filter(Boolean).map(Number); return {r: p[0], g: p[1], b: p[2], a: p.length > 3 ? p[3] : 1}; };
+  const lum = c => { const f = v => { v /= 255; return v <= 0.04045 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); }; return 0.2126 * f(c.r) + 0.7152 * f(c.g) + 0.0722 * f(c.b); };
+  const bg = e => { for (; e; e = e.parentElement) { const c = parse(getComputedStyle(e).backgroundColor); if (c && c.a > 0.5) return c; } return {r: 255, g: 255, b: 255, a: 1}; };
+  const ratio = (a, b) => { const x = lum(a), y = lum(b); return (Math.max(x, y) + 0.05) / (Math.min(x, y) + 0.05); };
+  const bad = [], seen = new Set();
+  const w = document.createTreeWalker(document.getElementById('wall'), NodeFilter.SHOW_TEXT);
+  while (w.nextNode()) {
+    const e = w.currentNode.parentElement;
+    if (!w.currentNode.textContent.trim() || seen.has(e) || !e.getClientRects().length) continue;
+    seen.add(e);
+    const cs = getComputedStyle(e);
+    const px = parseFloat(cs.fontSize), large = px >= 24 || (parseInt(cs.fontWeight, 10) >= 700 && px >= 18.66);
+    const r = ratio(parse(cs.color), bg(e));
+    if (r < (large ? 3 : 4.5)) bad.push(e.className + ' "' + e.textContent.trim().slice(0, 30) + '" ' + cs.color + ' on ' + JSON.stringify(bg(e)) + ': ' + r.toFixed(2) + ':1');
+  }
+  return JSON.stringify({checked: seen.size, bad: bad});
+})()`
+
+// colourBoard has every state among services and sites, a long name and
+// incidents of every priority, one overdue.
+func colourBoard(now time.Time) web.Board {
+	b := web.Board{Counts: map[string]int{}, Active: map[string]int{}}
+	for i, st := range []string{"up", "unknown", "down", "degraded", "maintenance", "shutdown"} {
+		name := "Service " + st
+		if i == 0 {
+			name = "Customer self-service portal for the EU region (primary)"
+		}
+		b.Services = append(b.Services, web.ServiceTile{Name: name, Group: "business", State: st, Objective: 0.999, Components: 2})
+		b.Groups = append(b.Groups, web.GroupTile{Name: "site-" + st, State: st, Counts: map[string]int{st: 3}, Total: 3})
+		b.Counts[st] += 3
+	}
+	for i, p := range []string{"P1", "P2", "P3", "P4"} {
+		opened := now.Add(-time.Duration(i+1) * 20 * time.Minute)
+		due := opened.Add(30 * time.Minute)
+		row := web.IncidentRow{ID: int64(i + 1), Title: p + " trouble with a rather long incident title on host-" + p, Priority: p, Status: "open", OpenedAt: opened, RespondDue: &due}
+		if p == "P2" {
+			row.Status, row.AcknowledgedBy, row.RespondDue = "acknowledged", "alice", nil
+			row.ResolveDue = &due
+		}
+		b.Incidents = append(b.Incidents, row)
+		b.Active[p]++
+	}
+	return b
+}
+
+// greyAt is the relative luminance of the pixel at x, y of a greyscale
+// screenshot.
+func greyAt(img image.Image, x, y int) float64 {
+	r, g, b, _ := img.At(x, y).RGBA()
+	f := func(v uint32) float64 {
+		c := float64(v>>8) / 255
+		if c <= 0.04045 {
+			return c / 12.92
+		}
+		return math.Pow((c+0.055)/1.055, 2.4)
+	}
+	return 0.2126*f(r) + 0.7152*f(g) + 0.0722*f(b)
+}
+
+func contrast(a, b float64) float64 { return (max(a, b) + 0.05) / (min(a, b) + 0.05) }
+
+// TestWallColours: in both themes every text on the wall meets WCAG
+// contrast (white on DOWN, DEGRADED and MAINTENANCE included); in a
+// greyscale rendering UP and UNKNOWN, and DOWN and DEGRADED, still differ
+// in lightness (1.5:1 at least); flash=1 never hides a DOWN tile; the
+// connection indicator never says live under a STALE banner; a groups=
+// filter leaves no empty heading; an empty install says all clear; the
+// clock shows the date and the zone; cut names carry their full text.
+func TestWallColours(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a browser")
+	}
+	ctx := browser(t)
+	d := &boardData{}
+	now := time.Now()
+	d.set(colourBoard(now))
+	base, _ := wallServer(t, d, time.Hour)
+	run(t, ctx, 20*time.Second, "log in", chromedp.Navigate(base+"/ui/wall?token=view"), chromedp.WaitVisible(`#services .tile`, chromedp.ByQuery))
+	for _, theme := range []string{"dark", "light"} {
+		run(t, ctx, 20*time.Second, "open the wall",
+			emulation.SetDeviceMetricsOverride(1920, 1080, 1, false),
+			chromedp.Navigate(base+"/ui/wall?theme="+theme),
+			chromedp.WaitVisible(`#services .tile`, chromedp.ByQuery),
+		)
+		waitJS(t, ctx, 5*time.Second, `document.querySelector('#conn').textContent`, "live")
+		var res struct {
+			Checked int
+			Bad     []string
+		}
+		if err := json.Unmarshal([]byte(jsText(t, ctx, contrastJS)), &res); err != nil {
+			t.Fatal(err)
+		}
+		if res.Checked < 40 || len(res.Bad) > 0 {
+			t.Errorf("%s theme: %d texts checked; under WCAG contrast: %s", theme, res.Checked, strings.Join(res.Bad, "; "))
+		}
+		// Greyscale: the state colours still differ in lightness.
+		var buf []byte
+		var boxes string
+		run(t, ctx, 10*time.Second, "greyscale",
+			chromedp.Evaluate(`document.documentElement.style.filter = 'grayscale(1)'`, nil),
+			chromedp.Evaluate(`JSON.stringify(Object.fromEntries(['up', 'unknown', 'down', 'degraded'].map(s => { const r = document.querySelector('#services .tile[data-state="' + s + '"]').getBoundingClientRect(); return [s, [r.left, r.top, r.width, r.height]]; })))`, &boxes),
+			chromedp.Sleep(200*time.Millisecond),
+			chromedp.CaptureScreenshot(&buf),
+			chromedp.Evaluate(`document.documentElement.style.filter = ''`, nil),
+		)
+		img, err := png.Decode(bytes.NewReader(buf))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(artifactsDir(t), "wall-greyscale-"+theme+".png"), buf, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var box map[string][4]float64
+		if err := json.Unmarshal([]byte(boxes), &box); err != nil {
+			t.Fatal(err)
+		}
+		border := func(s string) float64 { b := box[s]; return greyAt(img, int(b[0])+4, int(b[1]+b[3]/2)) }
+		fill := func(s string) float64 { b := box[s]; return greyAt(img, int(b[0]+b[2]/2), int(b[1]+b[3])-3) }
+		if c := contrast(border("up"), border("unknown")); c < 1.5 {
+			t.Errorf("%s theme, greyscale: UP and UNKNOWN markers differ %.2f:1, want 1.5:1", theme, c)
+		}
+		if c := contrast(fill("down"), fill("degraded")); c < 1.5 {
+			t.Errorf("%s theme, greyscale: DOWN and DEGRADED tiles differ %.2f:1, want 1.5:1", theme, c)
+		}
+		t.Logf("%s theme: %d texts meet contrast; greyscale UP/UNKNOWN %.2f:1, DOWN/DEGRADED %.2f:1", theme, res.Checked,
+			contrast(border("up"), border("unknown")), contrast(fill("down"), fill("degraded")))
+	}
+
+	// Cut names carry their full text; the clock shows date and zone.
+	long := jsText(t, ctx, `(() => { const e = [...document.querySelectorAll('#services .tile-name')].find(e => e.textContent.startsWith('Customer')); return e.scrollWidth > e.clientWidth ? e.title : 'not cut'; })()`)
+	if long != "Customer self-service portal for the EU region (primary)" {
+		t.Errorf("long service name: title %q", long)
+	}
+	if title := jsText(t, ctx, `document.querySelector('#incidents .incident-title').title`); !strings.HasPrefix(title, "P1 trouble") {
+		t.Errorf("incident title attribute %q", title)
+	}
+	if out := jsText(t, ctx, `['#counts', '#conn', '#clock'].filter(s => { const r = document.querySelector(s).getBoundingClientRect(); return r.left < 0 || r.right > innerWidth || r.bottom > innerHeight; }).join(',')`); out != "" {
+		t.Errorf("header parts off screen with every state counted: %s", out)
+	}
+	clock := jsText(t, ctx, `document.querySelector('#clock').textContent`)
+	if !strings.Contains(clock, strconv.Itoa(time.Now().Year())) || !regexp.MustCompile(`\b(UTC|GMT[+-]?[0-9:]*|[A-Z]{3,5})$`).MatchString(clock) {
+		t.Errorf("clock %q: want the date and the zone", clock)
+	}
+
+	// flash=1: a new P1 flashes, and DOWN tiles stay visible all the while.
+	run(t, ctx, 20*time.Second, "flash wall", chromedp.Navigate(base+"/ui/wall?flash=1"), chromedp.WaitVisible(`#services .tile`, chromedp.ByQuery))
+	waitJS(t, ctx, 5*time.Second, `document.querySelector('#conn').textContent`, "live")
+	b := colourBoard(now)
+	b.Incidents = append(b.Incidents, web.IncidentRow{ID: 99, Title: "new P1", Priority: "P1", Status: "open", OpenedAt: time.Now()})
+	d.set(b)
+	waitJS(t, ctx, 5*time.Second, `String(document.body.classList.contains('flash'))`, "true")
+	for i := range 8 {
+		// The DOWN tile against what is behind it, as rendered.
+		var buf []byte
+		var rect string
+		run(t, ctx, 5*time.Second, "flash frame",
+			chromedp.Evaluate(`JSON.stringify((r => [r.left, r.top, r.width, r.height])(document.querySelector('#services .tile[data-state="down"]').getBoundingClientRect()))`, &rect),
+			chromedp.CaptureScreenshot(&buf))
+		img, err := png.Decode(bytes.NewReader(buf))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r [4]float64
+		_ = json.Unmarshal([]byte(rect), &r)
+		in, out := greyAt(img, int(r[0]+r[2]/2), int(r[1]+r[3])-3), greyAt(img, int(r[0]+r[2]/2), int(r[1]+r[3])+4)
+		if c := contrast(in, out); c < 1.5 {
+			t.Errorf("flash frame %d: DOWN tile against its background %.2f:1; it vanishes", i, c)
+		}
+		time.Sleep(150 * time.Millisecond)
+	}
+
+	// A filter that matches no site leaves no empty heading.
+	run(t, ctx, 20*time.Second, "filtered wall", chromedp.Navigate(base+"/ui/wall?groups=business"), chromedp.WaitVisible(`#services .tile`, chromedp.ByQuery))
+	if empty := jsText(t, ctx, `[...document.querySelectorAll('#wall section.page')].filter(s => s.getClientRects().length && !s.querySelector('.tile, .summary:not([hidden])')).map(s => s.id).join(',')`); empty != "" {
+		t.Errorf("groups=business: sections shown empty: %s", empty)
+	}
+
+	// STALE and live are never said at once: the collector stops sending
+	// while the stream stays open.
+	run(t, ctx, 20*time.Second, "stale wall", chromedp.Navigate(base+"/ui/wall?stale=2"), chromedp.WaitVisible(`#services .tile`, chromedp.ByQuery))
+	waitJS(t, ctx, 5*time.Second, `document.querySelector('#conn').textContent`, "live")
+	d.stall(true)
+	waitJS(t, ctx, 10*time.Second, `String(!document.querySelector('#stale').hidden)`, "true")
+	if conn := jsText(t, ctx, `document.querySelector('#conn').textContent`); conn == "live" {
+		t.Errorf("STALE banner shown while the indicator says %q", conn)
+	}
+	d.stall(false)
+	waitJS(t, ctx, 10*time.Second, `String(document.querySelector('#stale').hidden) + ' ' + document.querySelector('#conn').textContent`, "true live")
+
+	// An empty install says all clear.
+	d.set(web.Board{Counts: map[string]int{}, Services: []web.ServiceTile{}, Groups: []web.GroupTile{}, Incidents: []web.IncidentRow{}, Active: map[string]int{}})
+	waitJS(t, ctx, 5*time.Second, `[...document.querySelectorAll('.all-clear')].filter(e => e.getClientRects().length).map(e => e.textContent.startsWith('All clear')).join(',')`, "true,true")
+	screenshot(t, ctx, "wall-empty-1920x1080.png", 1920, 1080)
+}
+
+// axeSource is axe-core's script, which make test-deps installs with npm
+// into $NINES_AXE_DIR (default: the user's cache directory, nines/axe).
+func axeSource(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv("NINES_AXE_DIR")
+	if dir == "" {
+		cache, err := os.UserCacheDir()
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir = filepath.Join(cache, "nines", "axe")
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "node_modules", "axe-core", "axe.min.js"))
+	if err != nil {
+		peertest.Missing(t, "axe-core not found in "+dir, "install it with npm install --prefix "+dir+" axe-core (make test-deps does)", "NINES_SKIP_AXE")
+	}
+	return string(b)
+}
+
+// axeViolations injects axe-core into the page, runs it and returns its
+// serious and critical violations, one line each.
+func axeViolations(t *testing.T, ctx context.Context, src string) []string {
+	t.Helper()
+	var out string
+	run(t, ctx, 60*time.Second, "axe-core",
+		chromedp.Evaluate(src, nil),
+		chromedp.Evaluate(`axe.run(document, {resultTypes: ['violations']}).then(r => JSON.stringify(r.violations
+  .filter(v => v.impact === 'serious' || v.impact === 'critical')
+  .map(v => v.impact + ' ' + v.id + ': ' + v.help + ' (' + v.nodes.length + ' elements, e.g. ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', ') + ')')))`,
+			&out, func(p *cdpruntime.EvaluateParams) *cdpruntime.EvaluateParams { return p.WithAwaitPromise(true) }),
+	)
+	var v []string
+	if err := json.Unmarshal([]byte(out), &v); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// TestWallAccessibility runs axe-core, injected into the page, on the
+// wall at scale (both themes, with and without controls) and on an empty
+// install: no serious or critical violations.
+func TestWallAccessibility(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a browser")
+	}
+	src := axeSource(t)
+	ctx := browser(t)
+	d := &boardData{}
+	d.set(bigBoard(time.Now()))
+	base, _ := wallServer(t, d, time.Hour)
+	run(t, ctx, 20*time.Second, "log in", emulation.SetDeviceMetricsOverride(1920, 1080, 1, false),
+		chromedp.Navigate(base+"/ui/wall?token=view"), chromedp.WaitVisible(`#services .tile`, chromedp.ByQuery))
+	for _, q := range []string{"", "theme=light", "controls=0&theme=light", "controls=0", "empty"} {
+		if q == "empty" {
+			d.set(web.Board{Counts: map[string]int{}, Services: []web.ServiceTile{}, Groups: []web.GroupTile{}, Incidents: []web.IncidentRow{}, Active: map[string]int{}})
+		}
+		run(t, ctx, 20*time.Second, "open "+q, chromedp.Navigate(base+"/ui/wall?"+q), chromedp.WaitVisible(`#wall`, chromedp.ByQuery))
+		waitJS(t, ctx, 5*time.Second, `document.querySelector('#conn').textContent`, "live")
+		if v := axeViolations(t, ctx, src); len(v) > 0 {
+			t.Errorf("wall?%s: axe-core: %s", q, strings.Join(v, "\n"))
+		} else {
+			t.Logf("wall?%s: no serious or critical axe-core violations", q)
+		}
+	}
 }

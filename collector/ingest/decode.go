@@ -68,8 +68,10 @@ type Result struct {
 	// a tag that may not become a label (or a host tag that is no
 	// hostname), a timestamp outside [Now-MaxAge, Now+MaxAhead].
 	RejectedSyntax, RejectedTooLong, RejectedNoField, RejectedLabel, RejectedTime int
-	// RejectedHost counts lines of hosts AdmitHost refused.
-	RejectedHost int
+	// RejectedHost counts lines of hosts AdmitHost refused for the
+	// target limits, RejectedNotAllowed those of hosts the sender's token
+	// may not speak for.
+	RejectedHost, RejectedNotAllowed int
 	// Samples the store refused, by reason.
 	RefusedOutOfOrder, RefusedSeriesLimit, RefusedOther int
 
@@ -84,7 +86,7 @@ type Result struct {
 
 // Rejected is the number of lines refused for any reason.
 func (r *Result) Rejected() int {
-	return r.RejectedSyntax + r.RejectedTooLong + r.RejectedNoField + r.RejectedLabel + r.RejectedTime + r.RejectedHost
+	return r.RejectedSyntax + r.RejectedTooLong + r.RejectedNoField + r.RejectedLabel + r.RejectedTime + r.RejectedHost + r.RejectedNotAllowed
 }
 
 // Refused is the number of samples the store refused.
@@ -122,6 +124,9 @@ var (
 	errBadLabel    = errors.New("invalid tag")
 	errOutOfWindow = errors.New("timestamp outside the accepted window")
 	errHostRefused = errors.New("host refused")
+	// errHostNotAllowed: the sender's token may not speak for the host
+	// (admitHost wraps it in errHostRefused too).
+	errHostNotAllowed = errors.New("host not allowed for this token")
 )
 
 // reasonError is a line's error that says why (errors.Is(err, reason))
@@ -167,6 +172,8 @@ func (d *Decoder) Decode(body []byte, o DecodeOptions, app Appender) Result {
 				res.RejectedLabel++
 			case errors.Is(err, errOutOfWindow):
 				res.RejectedTime++
+			case errors.Is(err, errHostNotAllowed):
+				res.RejectedNotAllowed++
 			case errors.Is(err, errHostRefused):
 				res.RejectedHost++
 			default:

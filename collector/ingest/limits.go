@@ -251,7 +251,7 @@ func (h *Handler) alive(r *http.Request, endpoint string) {
 		return
 	}
 	name, id := r.Header.Get(wire.HeaderHostname), r.Header.Get(wire.HeaderHostID)
-	if checkHostname(name) != nil || printable(id, wire.MaxHostIDBytes) != nil || r.Header.Get(wire.HeaderGoodbye) != "" {
+	if checkHostname(name) != nil || printable(id, wire.MaxHostIDBytes) != nil || r.Header.Get(wire.HeaderGoodbye) != "" || maySpeakFor(r, name) != nil {
 		return
 	}
 	if _, err := a.Alive(r.Context(), name, id, h.opts.Now()); err != nil {

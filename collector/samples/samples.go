@@ -9,18 +9,19 @@ package samples
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
+	"math"
 	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/common/model"
-	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/tsdb/chunkenc"
-	"github.com/prometheus/prometheus/tsdb/chunks"
 	"github.com/prometheus/prometheus/util/annotations"
 )
 
@@ -45,39 +46,136 @@ type Store struct {
 	count     int            // series under the limits
 	own       int            // series appended with AppendOwn, outside them
 	perTarget map[string]int // series per value of TargetLabel
+	// labelBytes is the size of the series' label sets.
+	labelBytes int64
+
+	chunkBytes atomic.Int64 // memory of the encoded samples
 }
 
 // TargetLabel is the label whose values get their own series limit.
 const TargetLabel = "host"
 
+// memSeries is one series: its samples XOR-encoded (Prometheus's chunk
+// encoding, about 1-3 bytes a sample) in chunks of up to samplesPerChunk,
+// and its newest sample kept apart, since a sample at the same time
+// replaces it and an encoded sample cannot change.
 type memSeries struct {
 	lset labels.Labels
-	own  bool // created by AppendOwn: not under the series limits
 
-	mu  sync.Mutex
-	pts []point // oldest first
+	mu     sync.Mutex
+	sealed []sealedChunk // full chunks, oldest first; their bytes never change
+	head   *chunkenc.XORChunk
+	app    chunkenc.Appender // head's
+	// headMinT and headMaxT bound head's samples.
+	headMinT, headMaxT int64
+	// minT: samples older than this were pruned. The chunk holding them
+	// goes when all its samples have; until then queries skip them.
+	minT    int64
+	lastT   int64
+	lastF   float64
+	hasLast bool // false: the series is empty
+	own     bool // created by AppendOwn: not under the series limits
+	// hint: where the last query started reading (nil until a query
+	// skipped samples before its range).
+	hint *decodeHint
 }
 
-// point is one float sample. Its methods make *point a chunks.Sample, so a
-// query hands the engine pointers into a copied slice with no allocation
-// per sample.
-type point struct {
-	t int64
-	f float64
+type sealedChunk struct {
+	maxT int64
+	b    []byte
 }
 
-func (p *point) T() int64                      { return p.t }
-func (p *point) ST() int64                     { return 0 }
-func (p *point) F() float64                    { return p.f }
-func (p *point) H() *histogram.Histogram       { return nil }
-func (p *point) FH() *histogram.FloatHistogram { return nil }
-func (p *point) Type() chunkenc.ValueType      { return chunkenc.ValFloat }
-func (p *point) Copy() chunks.Sample           { c := *p; return &c }
+// minT is the time of the chunk's first sample, which the XOR encoding
+// keeps as a varint after the 2-byte header.
+func (c *sealedChunk) minT() int64 {
+	t, _ := binary.Varint(c.b[2:])
+	return t
+}
 
-type points []point
+// samplesPerChunk is Prometheus's chunk size: the header and the first
+// sample (stored nearly raw) are shared by 120 samples, and a query for
+// the last minutes decodes at most one chunk's worth ahead of its range.
+const samplesPerChunk = 120
 
-func (ps points) Get(i int) chunks.Sample { return &ps[i] }
-func (ps points) Len() int                { return len(ps) }
+// appendLocked adds a sample newer than the newest, or replaces the newest.
+func (ms *memSeries) appendLocked(t int64, v float64) (grown int64, err error) {
+	if ms.hasLast {
+		if t < ms.lastT {
+			return 0, ErrOutOfOrder
+		}
+		if t == ms.lastT {
+			ms.lastF = v
+			return 0, nil
+		}
+		grown = ms.encode(ms.lastT, ms.lastF)
+	}
+	ms.lastT, ms.lastF, ms.hasLast = t, v, true
+	return grown, nil
+}
+
+// encode appends a sample to the head chunk, sealing it first when full,
+// and returns by how much the chunks' memory grew.
+func (ms *memSeries) encode(t int64, v float64) (grown int64) {
+	if ms.head != nil && ms.head.NumSamples() >= samplesPerChunk {
+		b := slices.Clone(ms.head.Bytes()) // exactly sized: full chunks no longer grow
+		grown += int64(len(b)) - int64(cap(ms.head.Bytes()))
+		ms.sealed = append(ms.sealed, sealedChunk{maxT: ms.headMaxT, b: b})
+		ms.head, ms.app = nil, nil
+	}
+	if ms.head == nil {
+		ms.head = chunkenc.NewXORChunk()
+		ms.app, _ = ms.head.Appender() // an empty XOR chunk's appender never fails
+		ms.headMinT = t
+		grown += int64(cap(ms.head.Bytes()))
+	}
+	before := cap(ms.head.Bytes())
+	ms.app.Append(0, t, v)
+	ms.headMaxT = t
+	return grown + int64(cap(ms.head.Bytes())-before)
+}
+
+// pruneLocked drops what is older than cutoff and returns by how much the
+// chunks' memory shrank; the series is empty after it when !ms.hasLast.
+func (ms *memSeries) pruneLocked(cutoff int64) (freed int64) {
+	if !ms.hasLast {
+		return 0
+	}
+	if ms.lastT < cutoff { // the newest is too old: all are
+		for _, c := range ms.sealed {
+			freed += int64(len(c.b))
+		}
+		if ms.head != nil {
+			freed += int64(cap(ms.head.Bytes()))
+		}
+		ms.sealed, ms.head, ms.app, ms.hasLast = nil, nil, nil, false
+		return freed
+	}
+	ms.minT = max(ms.minT, cutoff)
+	i := 0
+	for i < len(ms.sealed) && ms.sealed[i].maxT < cutoff {
+		freed += int64(len(ms.sealed[i].b))
+		i++
+	}
+	if i > 0 {
+		ms.sealed = slices.Clone(ms.sealed[i:])
+	}
+	// A full chunk more than half stale is encoded again with its fresh
+	// samples only: the window then holds at most a few stale samples a
+	// series, for a decode of half a chunk now and then.
+	if len(ms.sealed) > 0 {
+		c := &ms.sealed[0]
+		if minT := c.minT(); minT < cutoff && cutoff-minT > (c.maxT-minT)/2 {
+			b := reencode(c.b, cutoff)
+			freed += int64(len(c.b) - len(b))
+			c.b = b
+		}
+	}
+	if ms.head != nil && ms.headMaxT < cutoff {
+		freed += int64(cap(ms.head.Bytes()))
+		ms.head, ms.app = nil, nil
+	}
+	return freed
+}
 
 // New returns a store keeping retention of samples, at most maxSeries
 // series in all and at most maxPerTarget per value of TargetLabel (0: no
@@ -113,19 +211,12 @@ func (s *Store) append(lset labels.Labels, t int64, v float64, own bool) error {
 		return err
 	}
 	ms.mu.Lock()
-	defer ms.mu.Unlock()
-	if n := len(ms.pts); n > 0 {
-		last := ms.pts[n-1].t
-		if t < last {
-			return ErrOutOfOrder
-		}
-		if t == last {
-			ms.pts[n-1].f = v
-			return nil
-		}
+	grown, err := ms.appendLocked(t, v)
+	ms.mu.Unlock()
+	if grown != 0 {
+		s.chunkBytes.Add(grown)
 	}
-	ms.pts = append(ms.pts, point{t, v})
-	return nil
+	return err
 }
 
 func (s *Store) getOrCreate(lset labels.Labels, own bool) (*memSeries, error) {
@@ -146,7 +237,7 @@ func (s *Store) getOrCreate(lset labels.Labels, own bool) (*memSeries, error) {
 	}
 	// Keys of the indexes come from the copy: the caller may reuse lset's
 	// memory (the ingest decoder does).
-	ms = &memSeries{lset: lset.Copy(), own: own}
+	ms = &memSeries{lset: lset.Copy(), own: own, minT: math.MinInt64}
 	if own {
 		s.own++
 	} else {
@@ -160,6 +251,7 @@ func (s *Store) getOrCreate(lset labels.Labels, own bool) (*memSeries, error) {
 		s.count++
 	}
 	s.series[h] = append(s.series[h], ms)
+	s.labelBytes += int64(ms.lset.ByteSize())
 	name := ms.lset.Get(model.MetricNameLabel)
 	s.byName[name] = append(s.byName[name], ms)
 	return ms, nil
@@ -181,6 +273,14 @@ func (s *Store) NumSeries() int {
 	return s.count + s.own
 }
 
+// Bytes is the memory the window's samples and label sets take, without
+// the indexes' and the Go runtime's overhead (about 100 bytes a series).
+func (s *Store) Bytes() int64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.labelBytes + s.chunkBytes.Load()
+}
+
 // Prune drops samples older than the window ending at now and series left
 // empty. Call it periodically.
 func (s *Store) Prune(now time.Time) {
@@ -191,13 +291,14 @@ func (s *Store) Prune(now time.Time) {
 		kept := list[:0]
 		for _, ms := range list {
 			ms.mu.Lock()
-			i := sort.Search(len(ms.pts), func(i int) bool { return ms.pts[i].t >= cutoff })
-			if i > 0 {
-				ms.pts = slices.Clone(ms.pts[i:])
-			}
-			empty := len(ms.pts) == 0
+			freed := ms.pruneLocked(cutoff)
+			empty := !ms.hasLast
 			ms.mu.Unlock()
+			if freed != 0 {
+				s.chunkBytes.Add(-freed)
+			}
 			if empty {
+				s.labelBytes -= int64(ms.lset.ByteSize())
 				if ms.own {
 					s.own--
 				} else {
@@ -223,6 +324,21 @@ func (s *Store) Prune(now time.Time) {
 			s.series[h] = kept
 		}
 	}
+}
+
+// reencode returns the chunk's samples from cutoff on, encoded again.
+func reencode(b []byte, cutoff int64) []byte {
+	var src chunkenc.XORChunk
+	src.Reset(b)
+	dst := chunkenc.NewXORChunk()
+	app, _ := dst.Appender() // an empty XOR chunk's appender never fails
+	it := src.Iterator(nil)
+	for it.Next() == chunkenc.ValFloat {
+		if t, f := it.At(); t >= cutoff {
+			app.Append(0, t, f)
+		}
+	}
+	return slices.Clone(dst.Bytes())
 }
 
 // Querier implements storage.Queryable.
@@ -271,23 +387,11 @@ func (q *querier) Select(_ context.Context, sortSeries bool, hints *storage.Sele
 		if !matches(ser.lset, ms) {
 			continue
 		}
-		ser.mu.Lock()
-		lo := sort.Search(len(ser.pts), func(i int) bool { return ser.pts[i].t >= mint })
-		hi := sort.Search(len(ser.pts), func(i int) bool { return ser.pts[i].t > maxt })
-		var pts points
-		if lo < hi {
-			pts = slices.Clone(ser.pts[lo:hi])
-		}
-		ser.mu.Unlock()
-		if len(pts) == 0 {
+		snap, ok := ser.snapshot(mint, maxt)
+		if !ok {
 			continue
 		}
-		out = append(out, &storage.SeriesEntry{
-			Lset: ser.lset,
-			SampleIteratorFn: func(chunkenc.Iterator) chunkenc.Iterator {
-				return storage.NewListSeriesIterator(pts)
-			},
-		})
+		out = append(out, snap)
 	}
 	if sortSeries {
 		slices.SortFunc(out, func(a, b storage.Series) int { return labels.Compare(a.Labels(), b.Labels()) })

@@ -145,6 +145,9 @@ func (s *SLA) Compute(ctx context.Context, now time.Time) error {
 		for _, w := range BurnWindows {
 			put(f.Windows[w].ErrorRatio()/allowed, "__name__", "nines_sla_burn_rate", "service", sv.Name, "window", rules.WindowLabel(w))
 		}
+		// The objective beside the figures, for dashboards (availability
+		// against objective) through the query API.
+		put(f.Objective, "__name__", "nines_sla_objective_ratio", "service", sv.Name)
 		for _, w := range SLAWindows {
 			put(f.Windows[w].Availability(), "__name__", "nines_sla_availability_ratio", "service", sv.Name, "window", rules.WindowLabel(w))
 			put(1-f.Windows[w].ErrorRatio()/allowed, "__name__", "nines_sla_error_budget_remaining_ratio", "service", sv.Name, "window", rules.WindowLabel(w))

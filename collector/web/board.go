@@ -2,12 +2,16 @@ package web
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
+
+	"github.com/ninesmon/nines/alerting"
 )
 
 // Board is everything the wall shows, as JSON.
@@ -16,8 +20,17 @@ type Board struct {
 	Services    []ServiceTile  `json:"services"`
 	Groups      []GroupTile    `json:"groups"`
 	Counts      map[string]int `json:"counts"` // targets by state
-	Incidents   []IncidentRow  `json:"incidents"`
+	// Incidents are the most urgent active incidents, at most
+	// MaxBoardIncidents: by priority, then the oldest first.
+	Incidents []IncidentRow `json:"incidents"`
+	// Active counts all active incidents by priority, those left out of
+	// Incidents included, so the wall can say what it does not show.
+	Active map[string]int `json:"active"`
 }
+
+// MaxBoardIncidents is how many incidents the board carries; a wall shows
+// what fits of them and counts the rest.
+const MaxBoardIncidents = 200
 
 // ServiceTile is one service on the wall.
 type ServiceTile struct {
@@ -44,15 +57,48 @@ type GroupTile struct {
 
 // IncidentRow is one active incident on the wall.
 type IncidentRow struct {
-	ID         int64      `json:"id"`
-	Title      string     `json:"title"`
-	Priority   string     `json:"priority"`
-	Status     string     `json:"status"`
-	Target     string     `json:"target,omitempty"`
-	Service    string     `json:"service,omitempty"`
-	OpenedAt   time.Time  `json:"opened_at"`
-	RespondDue *time.Time `json:"respond_due,omitempty"` // nil once acknowledged
-	ResolveDue *time.Time `json:"resolve_due,omitempty"`
+	ID       int64     `json:"id"`
+	Title    string    `json:"title"`
+	Priority string    `json:"priority"`
+	Status   string    `json:"status"`
+	Target   string    `json:"target,omitempty"`
+	Service  string    `json:"service,omitempty"`
+	OpenedAt time.Time `json:"opened_at"`
+	// Assignee and AcknowledgedBy say who has it.
+	Assignee       string     `json:"assignee,omitempty"`
+	AcknowledgedBy string     `json:"acknowledged_by,omitempty"`
+	RespondDue     *time.Time `json:"respond_due,omitempty"` // nil once acknowledged
+	ResolveDue     *time.Time `json:"resolve_due,omitempty"`
+}
+
+// boardIncidents fills b.Incidents with the most urgent of incs (by
+// priority, then the oldest first) and b.Active with all of them by
+// priority; targets gives each priority's respond and resolve times.
+func boardIncidents(b *Board, incs []alerting.Incident, targets func(alerting.Priority) (alerting.Targets, bool)) {
+	slices.SortStableFunc(incs, func(a, b alerting.Incident) int {
+		return cmp.Or(cmp.Compare(a.Priority, b.Priority), a.OpenedAt.Compare(b.OpenedAt), cmp.Compare(a.ID, b.ID))
+	})
+	b.Active = map[string]int{}
+	for _, inc := range incs {
+		b.Active[string(inc.Priority)]++
+	}
+	incs = incs[:min(len(incs), MaxBoardIncidents)]
+	b.Incidents = make([]IncidentRow, 0, len(incs))
+	for _, inc := range incs {
+		row := IncidentRow{ID: inc.ID, Title: inc.Title, Priority: string(inc.Priority), Status: string(inc.Status),
+			Target: inc.Target, Service: inc.Service, OpenedAt: inc.OpenedAt, Assignee: inc.Assignee, AcknowledgedBy: inc.AcknowledgedBy}
+		if tg, ok := targets(inc.Priority); ok {
+			if tg.Respond > 0 && inc.AcknowledgedAt == nil {
+				due := inc.OpenedAt.Add(tg.Respond)
+				row.RespondDue = &due
+			}
+			if tg.Resolve > 0 {
+				due := inc.OpenedAt.Add(tg.Resolve)
+				row.ResolveDue = &due
+			}
+		}
+		b.Incidents = append(b.Incidents, row)
+	}
 }
 
 // hub fans the board out to connected walls.
@@ -249,5 +295,6 @@ func (u *UI) wall(w http.ResponseWriter, r *http.Request) {
 		"Stale":    q.Get("stale"),
 		"Flash":    q.Get("flash") == "1",
 		"Sound":    q.Get("sound") == "1",
+		"Renew":    u.opts.SessionTTL().Seconds(),
 	})
 }

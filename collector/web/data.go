@@ -128,29 +128,13 @@ func (b data) Board(ctx context.Context, now time.Time) (Board, error) {
 	for i := range cfg.Services {
 		board.Services = append(board.Services, serviceTile(&cfg.Services[i], live[cfg.Services[i].Name], figures))
 	}
-	incs, err := b.src.Store.Incidents(ctx, alerting.Filter{Status: []alerting.Status{alerting.StatusOpen, alerting.StatusAcknowledged}, Limit: 200})
+	// All active incidents, so that the most urgent are chosen, not the
+	// newest (see boardIncidents).
+	incs, err := b.src.Store.Incidents(ctx, alerting.Filter{Status: []alerting.Status{alerting.StatusOpen, alerting.StatusAcknowledged}})
 	if err != nil {
 		return board, fmt.Errorf("read active incidents: %w", err)
 	}
-	slices.SortStableFunc(incs, func(a, b alerting.Incident) int {
-		return cmp.Or(cmp.Compare(a.Priority, b.Priority), a.OpenedAt.Compare(b.OpenedAt))
-	})
-	board.Incidents = make([]IncidentRow, 0, len(incs))
-	for _, inc := range incs {
-		row := IncidentRow{ID: inc.ID, Title: inc.Title, Priority: string(inc.Priority), Status: string(inc.Status),
-			Target: inc.Target, Service: inc.Service, OpenedAt: inc.OpenedAt}
-		if tg, ok := b.src.Policy.TargetsFor(inc.Priority); ok {
-			if tg.Respond > 0 && inc.AcknowledgedAt == nil {
-				due := inc.OpenedAt.Add(tg.Respond)
-				row.RespondDue = &due
-			}
-			if tg.Resolve > 0 {
-				due := inc.OpenedAt.Add(tg.Resolve)
-				row.ResolveDue = &due
-			}
-		}
-		board.Incidents = append(board.Incidents, row)
-	}
+	boardIncidents(&board, incs, b.src.Policy.TargetsFor)
 	return board, nil
 }
 

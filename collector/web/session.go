@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"math"
 	"net"
 	"net/http"
@@ -81,12 +82,23 @@ func (u *UI) binding(name string) (string, bool) {
 	return u.sign("bind|" + name + "|" + string(h[:]))[:16], true
 }
 
-func (u *UI) newSession(w http.ResponseWriter, r *http.Request, name string) {
-	exp := u.now().Add(u.opts.SessionTTL()).Unix()
+// newSession starts a session for the token named name. A kiosk session
+// (a wall opened with ?token=) is renewed while its wall is open: see
+// sessionStatus.
+func (u *UI) newSession(w http.ResponseWriter, r *http.Request, name string, kiosk bool) {
 	var id [16]byte
 	rand.Read(id[:])
 	bind, _ := u.binding(name)
-	msg := name + "|" + strconv.FormatInt(exp, 10) + "|" + base64.RawURLEncoding.EncodeToString(id[:]) + "|" + bind
+	u.setSession(w, r, sessionInfo{p: auth.Principal{Name: name}, id: base64.RawURLEncoding.EncodeToString(id[:]), bind: bind, kiosk: kiosk})
+}
+
+// setSession writes s's cookie, ending a session lifetime from now.
+func (u *UI) setSession(w http.ResponseWriter, r *http.Request, s sessionInfo) {
+	exp := u.now().Add(u.opts.SessionTTL()).Unix()
+	msg := s.p.Name + "|" + strconv.FormatInt(exp, 10) + "|" + s.id + "|" + s.bind
+	if s.kiosk {
+		msg += "|kiosk"
+	}
 	http.SetCookie(w, &http.Cookie{
 		Name: sessionCookie, Value: url.QueryEscape(msg + "|" + u.sign(msg)), Path: "/ui/",
 		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode, Expires: time.Unix(exp, 0),
@@ -94,13 +106,15 @@ func (u *UI) newSession(w http.ResponseWriter, r *http.Request, name string) {
 }
 
 // sessionInfo is a valid session: its principal with the token's current
-// role, the cookie's value (the CSRF token is bound to it), its id and
-// when it ends.
+// role, the cookie's value (the CSRF token is bound to it), its id, its
+// binding, when it ends and whether it is a wall's kiosk session.
 type sessionInfo struct {
 	p     auth.Principal
 	value string
 	id    string
+	bind  string
 	exp   time.Time
+	kiosk bool
 }
 
 // session returns the principal of a valid session cookie, with the
@@ -111,47 +125,85 @@ func (u *UI) session(r *http.Request) (auth.Principal, string, bool) {
 }
 
 func (u *UI) sessionInfo(r *http.Request) (sessionInfo, bool) {
+	s, why := u.checkSession(r, false)
+	return s, why == ""
+}
+
+// checkSession checks r's session cookie against the current token set;
+// why says, in words a wall can show, why it is not valid ("" when it
+// is). With live, a kiosk session past its end still counts: its wall is
+// connected, which renews it (see require's watch).
+func (u *UI) checkSession(r *http.Request, live bool) (s sessionInfo, why string) {
 	c, err := r.Cookie(sessionCookie)
 	if err != nil {
-		return sessionInfo{}, false
+		return s, "this browser has no session (it may have been signed out, or its cookie deleted)."
 	}
 	v, err := url.QueryUnescape(c.Value)
 	if err != nil {
-		return sessionInfo{}, false
+		return s, "the session cookie is not valid."
 	}
 	i := strings.LastIndexByte(v, '|')
 	if i < 0 {
-		return sessionInfo{}, false
+		return s, "the session cookie is not valid."
 	}
 	msg, mac := v[:i], v[i+1:]
 	if !hmac.Equal([]byte(mac), []byte(u.sign(msg))) {
-		return sessionInfo{}, false
+		return s, "the session was not signed by this collector (its session key changed)."
 	}
 	parts := strings.Split(msg, "|")
-	if len(parts) != 4 {
-		return sessionInfo{}, false // an older cookie, without id and binding
+	if len(parts) == 5 && parts[4] == "kiosk" {
+		s.kiosk = true
+	} else if len(parts) != 4 {
+		return s, "the session cookie is from an older version." // without id and binding
 	}
 	name, id, bind := parts[0], parts[2], parts[3]
 	exp, err := strconv.ParseInt(parts[1], 10, 64)
-	if err != nil || u.now().Unix() >= exp {
-		return sessionInfo{}, false
+	if err != nil {
+		return s, "the session cookie is not valid."
+	}
+	if u.now().Unix() >= exp && !(live && s.kiosk) {
+		return s, "the session expired at " + time.Unix(exp, 0).UTC().Format(time.RFC3339) + "."
 	}
 	p, ok := u.opts.Auth.Principal(name)
 	if !ok || p.Role == config.RoleAgent {
-		return sessionInfo{}, false
+		return s, "the token " + strconv.Quote(name) + " is no longer configured on the collector."
 	}
 	if cur, ok := u.binding(name); !ok || !hmac.Equal([]byte(cur), []byte(bind)) {
-		return sessionInfo{}, false // the token's secret changed
+		return s, "the token " + strconv.Quote(name) + " was given a new secret."
 	}
 	revoked, err := u.sessions.SessionRevoked(r.Context(), id)
 	if err != nil {
 		u.opts.Logger.Error("read revoked web sessions", "err", err)
-		return sessionInfo{}, false
+		return s, "the collector could not check the session."
 	}
 	if revoked {
-		return sessionInfo{}, false
+		return s, "the session was ended (logged out or revoked)."
 	}
-	return sessionInfo{p: p, value: v, id: id, exp: time.Unix(exp, 0)}, true
+	s.p, s.value, s.id, s.bind, s.exp = p, v, id, bind, time.Unix(exp, 0)
+	return s, ""
+}
+
+// sessionStatus (GET /ui/session) tells a wall whether its session is
+// valid: 200, or 401 with why not, in words, as {"ended": "..."}. Walls
+// ask every few minutes, and a kiosk session is renewed for another
+// session lifetime each time, so a wall runs unattended for as long as
+// its token is valid; logging out, or removing or rotating the token,
+// still ends it.
+func (u *UI) sessionStatus(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	s, why := u.checkSession(r, false)
+	if why != "" {
+		w.WriteHeader(http.StatusUnauthorized)
+		_ = json.NewEncoder(w).Encode(map[string]string{"ended": why})
+		return
+	}
+	exp := s.exp
+	if s.kiosk {
+		u.setSession(w, r, s)
+		exp = u.now().Add(u.opts.SessionTTL())
+	}
+	_ = json.NewEncoder(w).Encode(map[string]any{"name": s.p.Name, "kiosk": s.kiosk, "expires": exp.UTC()})
 }
 
 // csrf is the form token bound to a session: SameSite=Strict cookies
@@ -174,7 +226,7 @@ func (u *UI) require(want config.Role, h http.HandlerFunc) http.Handler {
 			if !ok {
 				return
 			}
-			u.newSession(w, r, p.Name)
+			u.newSession(w, r, p.Name, true)
 			q := r.URL.Query()
 			q.Del("token")
 			target := r.URL.Path
@@ -226,6 +278,16 @@ func (u *UI) allowed(r *http.Request) (auth.Principal, string, bool) {
 	return auth.Principal{}, "", false
 }
 
+// allowedLive is allowed for a request that is still running: a kiosk
+// session stays valid past its end while its wall is connected.
+func (u *UI) allowedLive(r *http.Request) (auth.Principal, bool) {
+	if s, why := u.checkSession(r, true); why == "" {
+		return s.p, true
+	}
+	p, _, ok := u.allowed(r)
+	return p, ok
+}
+
 // watch cancels a request whose credentials stop being valid while it
 // runs, checking every Ping until ctx ends.
 func (u *UI) watch(ctx context.Context, cancel context.CancelFunc, r *http.Request, want config.Role) {
@@ -237,7 +299,7 @@ func (u *UI) watch(ctx context.Context, cancel context.CancelFunc, r *http.Reque
 			return
 		case <-t.C:
 		}
-		if p, _, ok := u.allowed(r); !ok || !auth.Allows(p.Role, want) {
+		if p, ok := u.allowedLive(r); !ok || !auth.Allows(p.Role, want) {
 			u.opts.Logger.Info("web stream closed: its session or token is no longer valid", "path", r.URL.Path, "remote_addr", r.RemoteAddr)
 			cancel()
 			return
@@ -341,7 +403,7 @@ func (u *UI) login(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	u.newSession(w, r, p.Name)
+	u.newSession(w, r, p.Name, false)
 	http.Redirect(w, r, safeNext(r.PostFormValue("next")), http.StatusSeeOther)
 }
 
@@ -349,7 +411,13 @@ func (u *UI) login(w http.ResponseWriter, r *http.Request) {
 // it would have expired, so a copy of the cookie is refused too.
 func (u *UI) logout(w http.ResponseWriter, r *http.Request) {
 	if s, ok := u.sessionInfo(r); ok {
-		if err := u.sessions.RevokeSession(r.Context(), s.id, s.exp); err != nil {
+		// A kiosk session is renewed: revoke its id for as long as any
+		// copy of it could still be valid.
+		until := s.exp
+		if s.kiosk {
+			until = u.now().Add(u.opts.SessionTTL())
+		}
+		if err := u.sessions.RevokeSession(r.Context(), s.id, until); err != nil {
 			u.opts.Logger.Error("web logout: revoke the session", "token", s.p.Name, "err", err)
 			u.errorPage(w, r, http.StatusServiceUnavailable, "The session could not be ended; try again.")
 			return

@@ -364,3 +364,58 @@ func TestUIChangesRefusedWithoutAudit(t *testing.T) {
 		t.Errorf("audit rows: %+v, want one", rows)
 	}
 }
+
+func sessionCookieOf(resp *http.Response) *http.Cookie {
+	for _, c := range resp.Cookies() {
+		if c.Name == "nines_session" {
+			return c
+		}
+	}
+	return nil
+}
+
+// TestKioskSessionRenewed: a wall opened with ?token= renews its session
+// through /ui/session, so it outlives the session lifetime; a session
+// from the login form is not renewed; /ui/session says in words why a
+// session is no longer valid.
+func TestKioskSessionRenewed(t *testing.T) {
+	f := newSecFixture(t, nil) // sessions last an hour
+	resp, _ := f.get(t, "/ui/wall?token=view", nil)
+	kiosk := sessionCookieOf(resp)
+	if kiosk == nil {
+		t.Fatal("no session from ?token=")
+	}
+	_, form := f.login(t, "view", "")
+	for i := range 3 { // 2.5 hours, renewed every 50 minutes
+		f.clock.add(50 * time.Minute)
+		resp, body := f.get(t, "/ui/session", kiosk)
+		if resp.StatusCode != 200 {
+			t.Fatalf("/ui/session: %d %s", resp.StatusCode, body)
+		}
+		if kiosk = sessionCookieOf(resp); kiosk == nil {
+			t.Fatal("kiosk session not renewed")
+		}
+		resp, body = f.get(t, "/ui/session", form)
+		switch {
+		case i == 0 && (resp.StatusCode != 200 || sessionCookieOf(resp) != nil):
+			t.Errorf("form session: %d, renewed %v; want 200 and not renewed", resp.StatusCode, sessionCookieOf(resp) != nil)
+		case i > 0 && (resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "the session expired at")):
+			t.Errorf("expired form session: %d %s", resp.StatusCode, body)
+		}
+	}
+	if resp, _ := f.get(t, "/ui/wall", kiosk); resp.StatusCode != 200 {
+		t.Errorf("kiosk wall after 2.5 h of renewals: %d, want 200", resp.StatusCode)
+	}
+	if resp, _ := f.get(t, "/ui/logout", kiosk); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("logout: %d", resp.StatusCode)
+	}
+	resp, body := f.get(t, "/ui/session", kiosk)
+	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "logged out or revoked") {
+		t.Errorf("ended kiosk session: %d %s", resp.StatusCode, body)
+	}
+	f.authn.Set(nil)
+	resp, body = f.get(t, "/ui/session", kiosk)
+	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, `no longer configured`) {
+		t.Errorf("removed token: %d %s", resp.StatusCode, body)
+	}
+}

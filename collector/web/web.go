@@ -168,6 +168,7 @@ func (u *UI) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /ui/login", u.login)
 	mux.HandleFunc("POST /ui/login", u.login)
 	mux.HandleFunc("GET /ui/logout", u.logout)
+	mux.HandleFunc("GET /ui/session", u.sessionStatus)
 	mux.Handle("GET /ui/wall", u.require(config.RoleViewer, u.wall))
 	mux.Handle("GET /ui/board.json", u.require(config.RoleViewer, u.boardJSON))
 	mux.Handle("GET /ui/events", u.require(config.RoleViewer, u.events))

@@ -9,15 +9,19 @@
 // The variables, one per peer:
 //
 //	NINES_SKIP_ALERTMANAGER  prometheus-alertmanager
+//	NINES_SKIP_AXE           axe-core (npm, in $NINES_AXE_DIR; see the Makefile)
 //	NINES_SKIP_BROWSER       chromium
 //	NINES_SKIP_DBUS          dbus-daemon (the logind stand-in)
 //	NINES_SKIP_DNSMASQ       dnsmasq-base
 //	NINES_SKIP_ICMP          unprivileged ICMP sockets (a sysctl)
+//	NINES_SKIP_PACKAGES      root, dpkg, systemd (systemd-analyze): deploy/package installs the .debs on the machine
 //	NINES_SKIP_PROMETHEUS    prometheus (prometheus, promtool)
 //	NINES_SKIP_REDMINE       redmine
+//	NINES_SKIP_RPM           rpm (reads the .rpm packages back)
 //	NINES_SKIP_SMTP          python3-aiosmtpd
 //	NINES_SKIP_SNMP          snmpd, snmp (snmpd, snmptrap, snmpget...)
 //	NINES_SKIP_TELEGRAF      Telegraf, built from the Go module proxy (see Telegraf)
+//	NINES_SKIP_VICTORIAMETRICS victoria-metrics (HA pair deduplication)
 //	NINES_SKIP_WINE          wine, wine64, gcc-mingw-w64-x86-64 (the Windows agent)
 package peertest
 
