@@ -190,6 +190,19 @@ func (l *Lease) Step(ctx context.Context) time.Duration {
 			_ = l.opts.Locker.Release(context.WithoutCancel(ctx))
 			return l.opts.RetryEvery
 		}
+		// Loading may have taken a while: the lease counts from a
+		// renewal after it.
+		rstart := l.opts.Now()
+		rctx, cancel := context.WithTimeout(ctx, l.opts.RenewEvery)
+		err := l.opts.Locker.Renew(rctx)
+		cancel()
+		if err != nil {
+			l.lose(ctx, "lease renewal after taking over failed", err)
+			return l.opts.RetryEvery
+		}
+		l.mu.Lock()
+		l.deadline = rstart.Add(l.opts.TTL)
+		l.mu.Unlock()
 	}
 	l.mu.Lock()
 	l.ready = true

@@ -210,3 +210,25 @@ func TestAlways(t *testing.T) {
 		t.Errorf("Always: leader %v epoch %d", ok, e)
 	}
 }
+
+// TestSlowTakeover: loading what the previous leader decided may take
+// longer than the lease; the lease then counts from a renewal after it.
+func TestSlowTakeover(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 12, 4, 14, 0, 0, 0, time.UTC)
+	db := &fakeDB{now: &now, takeover: 10 * time.Second}
+	l := New(Options{Locker: &fakeLocker{db}, TTL: 5 * time.Second, RenewEvery: time.Second, RetryEvery: time.Second,
+		Now: func() time.Time { return now },
+		OnLead: func(context.Context, int64) error {
+			now = now.Add(7 * time.Second) // a long load, within the server's takeover delay
+			return nil
+		}})
+	l.Step(ctx)
+	if !l.IsLeader() {
+		t.Fatal("not leading after a slow takeover")
+	}
+	now = now.Add(4 * time.Second)
+	if !l.IsLeader() {
+		t.Fatal("the lease ran out 4 s after the renewal that followed the takeover")
+	}
+}
