@@ -40,6 +40,9 @@ type Dispatcher struct {
 	MaxAge time.Duration
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
+	// Leads, when set, says whether this collector leads its HA pair;
+	// only the leader delivers (checked before each notification).
+	Leads func() bool
 
 	// retry spaces the attempts of one notification; its attempt count is
 	// in the outbox, so only Delay is used.
@@ -121,6 +124,9 @@ func (d *Dispatcher) DeliverDue(ctx context.Context) {
 // by the time the goroutines start: what was read of it may predate its
 // last deliveries, and would send them again.
 func (d *Dispatcher) dispatch(ctx context.Context, wg *sync.WaitGroup) {
+	if d.Leads != nil && !d.Leads() {
+		return
+	}
 	d.pass.Lock()
 	defer d.pass.Unlock()
 	d.mu.Lock()
@@ -154,7 +160,7 @@ func (d *Dispatcher) dispatch(ctx context.Context, wg *sync.WaitGroup) {
 				d.mu.Unlock()
 			}()
 			for _, n := range list {
-				if ctx.Err() != nil {
+				if ctx.Err() != nil || (d.Leads != nil && !d.Leads()) {
 					return
 				}
 				d.deliver(ctx, notifier, n)

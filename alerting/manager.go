@@ -22,6 +22,10 @@ var (
 	// ErrConflict: the action does not apply to the incident's status
 	// (acknowledging a resolved incident, closing an open one...).
 	ErrConflict = errors.New("not possible in the incident's status")
+	// ErrFenced: the store refused a write because this collector does
+	// not lead its HA pair (or no longer does): incidents, their
+	// notifications and tickets are the leader's to write.
+	ErrFenced = errors.New("refused: not the leader of the HA pair")
 )
 
 // ReopenWindow: an alert that fires again within this time of its
@@ -65,6 +69,13 @@ type Manager struct {
 	// by closing its ticket) while they fired: dedup key -> the alert's
 	// FiredAt. The hand resolution wins until the alert clears.
 	held map[string]time.Time
+	// leads says whether this collector leads its HA pair (nil: it is
+	// alone, and always does). A follower decides nothing: no incident
+	// opens, resolves or reopens, no timer fires.
+	leads func() bool
+	// loads counts loads from the store, so that a Follow that read
+	// before a Reload does not replace the Reload's view.
+	loads int
 }
 
 type attachment struct {
@@ -158,29 +169,69 @@ var _ rules.Sink = (*Manager)(nil)
 
 // NewManager loads the active incidents from the store.
 func NewManager(ctx context.Context, store Store, logger *slog.Logger) (*Manager, error) {
-	m := &Manager{store: store, logger: logger, metrics: newMetrics(), policy: DefaultPolicy(),
-		active: map[string]*Incident{}, flagged: map[string]bool{}, flaps: map[string]*flapHistory{}, attached: map[string]attachment{},
-		reminded: map[string]time.Time{}, cleared: map[string]bool{}, held: map[string]time.Time{}}
-	list, err := store.Incidents(ctx, Filter{Status: []Status{StatusOpen, StatusAcknowledged}})
-	if err != nil {
-		return nil, fmt.Errorf("load active incidents: %w", err)
-	}
-	for i := range list {
-		inc := list[i]
-		m.active[inc.DedupKey] = &inc
-		// Timer events already recorded are not recorded again.
-		evs, err := store.Events(ctx, inc.ID)
-		if err != nil {
-			return nil, fmt.Errorf("load incident timeline: %w", err)
-		}
-		for _, ev := range evs {
-			if kind, ok := strings.CutPrefix(ev.Action, "target_"); ok {
-				m.flagged[fmt.Sprintf("%d/%s", inc.ID, kind)] = true
-			}
-		}
+	m := &Manager{store: store, logger: logger, metrics: newMetrics(), policy: DefaultPolicy()}
+	if err := m.Reload(ctx); err != nil {
+		return nil, err
 	}
 	return m, nil
 }
+
+// Reload forgets what the manager decided in memory and loads the active
+// incidents and their recorded timer events from the store again: a
+// collector that takes the lead of its HA pair continues the incidents
+// the other one opened. On error the manager is unchanged.
+func (m *Manager) Reload(ctx context.Context) error { return m.load(ctx, true) }
+
+// Follow loads the active incidents from the store without their
+// timelines: what a follower of an HA pair reports (nines_incidents_open)
+// is the leader's, read again periodically. Reload before deciding.
+func (m *Manager) Follow(ctx context.Context) error { return m.load(ctx, false) }
+
+func (m *Manager) load(ctx context.Context, timers bool) error {
+	m.mu.Lock()
+	gen := m.loads
+	m.mu.Unlock()
+	active, flagged := map[string]*Incident{}, map[string]bool{}
+	list, err := m.store.Incidents(ctx, Filter{Status: []Status{StatusOpen, StatusAcknowledged}})
+	if err != nil {
+		return fmt.Errorf("load active incidents: %w", err)
+	}
+	for i := range list {
+		inc := list[i]
+		active[inc.DedupKey] = &inc
+		if !timers {
+			continue
+		}
+		// Timer events already recorded are not recorded again.
+		evs, err := m.store.Events(ctx, inc.ID)
+		if err != nil {
+			return fmt.Errorf("load incident timeline: %w", err)
+		}
+		for _, ev := range evs {
+			if kind, ok := strings.CutPrefix(ev.Action, "target_"); ok {
+				flagged[fmt.Sprintf("%d/%s", inc.ID, kind)] = true
+			}
+		}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !timers && m.loads != gen {
+		return nil // a Reload (a takeover) ran meanwhile: its view stands
+	}
+	m.loads++
+	m.active, m.flagged = active, flagged
+	m.flaps, m.attached = map[string]*flapHistory{}, map[string]attachment{}
+	m.reminded, m.cleared, m.held = map[string]time.Time{}, map[string]bool{}, map[string]time.Time{}
+	return nil
+}
+
+// SetLeader sets how the manager tells whether its collector leads the
+// HA pair (see the leads field); call it before the manager is used.
+func (m *Manager) SetLeader(leads func() bool) { m.leads = leads }
+
+// following reports whether another collector leads: this one then
+// decides nothing.
+func (m *Manager) following() bool { return m.leads != nil && !m.leads() }
 
 // Alerts implements rules.Sink: a firing alert opens an incident unless
 // one is active for its key; an active incident of the evaluated group
@@ -188,6 +239,9 @@ func NewManager(ctx context.Context, store Store, logger *slog.Logger) (*Manager
 // also resolves incidents whose alert cleared while the collector was
 // stopped.
 func (m *Manager) Alerts(ctx context.Context, now time.Time, group string, alerts []rules.Alert) {
+	if m.following() {
+		return // the leader decides; its incidents are in the store
+	}
 	stillActive := make(map[string]bool, len(alerts))
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -23,6 +23,9 @@ type metrics struct {
 	// storeErrors counts incident changes the store refused, by
 	// operation: each was logged once and is retried where it can be.
 	storeErrors *prometheus.CounterVec
+	// fenced counts incident changes refused because another collector
+	// of the HA pair leads (ErrFenced), also counted in storeErrors.
+	fenced prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -43,6 +46,9 @@ func newMetrics() *metrics {
 		storeErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "nines_incident_store_errors_total", Help: "Incident changes (with their notifications) that could not be recorded, by operation.",
 		}, []string{"op"}),
+		fenced: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "nines_incident_writes_fenced_total", Help: "Incident changes refused because another collector of the HA pair leads now (a deposed leader's decisions).",
+		}),
 	}
 }
 
@@ -50,12 +56,17 @@ func newMetrics() *metrics {
 // counts it. The caller holds m.mu or owns the change.
 func (m *Manager) storeFailed(op string, err error, attrs ...any) {
 	m.metrics.storeErrors.WithLabelValues(op).Inc()
+	if errors.Is(err, ErrFenced) {
+		m.metrics.fenced.Inc()
+		m.logger.Warn("incident change refused: another collector leads the pair now", append([]any{"op", op, "err", err}, attrs...)...)
+		return
+	}
 	m.logger.Error("record incident change", append([]any{"op", op, "err", err}, attrs...)...)
 }
 
 // Register adds the incident metrics to reg.
 func (m *Manager) Register(reg prometheus.Registerer) {
-	reg.MustRegister(m.metrics.toAck, m.metrics.toResolve, m.metrics.breaches, m.metrics.suppressed, m.metrics.storeErrors)
+	reg.MustRegister(m.metrics.toAck, m.metrics.toResolve, m.metrics.breaches, m.metrics.suppressed, m.metrics.storeErrors, m.metrics.fenced)
 }
 
 // SetPolicy replaces the priority policy (after a reload).
@@ -71,6 +82,9 @@ func (m *Manager) SetPolicy(p Policy) {
 // escalation point for notifications) and counted. An acknowledged
 // incident has met its response target.
 func (m *Manager) CheckTimers(ctx context.Context, now time.Time) {
+	if m.following() {
+		return
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.remind(ctx, now)
@@ -128,6 +142,9 @@ func (m *Manager) TargetsFor(p Priority) (Targets, bool) {
 // policy's CloseAfter (a reopen within it would have made them open
 // again). Receivers are told, as for a close by hand.
 func (m *Manager) CloseResolved(ctx context.Context, now time.Time) error {
+	if m.following() {
+		return nil
+	}
 	m.mu.Lock()
 	after := m.policy.CloseAfter
 	m.mu.Unlock()

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -31,6 +32,7 @@ import (
 	"github.com/ninesmon/nines/collector/config"
 	"github.com/ninesmon/nines/collector/forward"
 	"github.com/ninesmon/nines/collector/ingest"
+	"github.com/ninesmon/nines/collector/leader"
 	"github.com/ninesmon/nines/collector/promapi"
 	"github.com/ninesmon/nines/collector/samples"
 	"github.com/ninesmon/nines/collector/servicelevel"
@@ -93,6 +95,12 @@ type Collector struct {
 
 	reloadOK   prometheus.Gauge
 	reloadTime prometheus.Gauge
+
+	// lease says whether this collector leads its HA pair (always, on
+	// SQLite); statesSkipped counts the state changes it left to the
+	// leader as follower (see ha.go).
+	lease         *leader.Lease
+	statesSkipped atomic.Int64
 }
 
 // New opens the store and builds every part from cfg. reload, when not
@@ -129,7 +137,10 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, reload fu
 		})
 		c.appender = tee{c.samples, c.forwarder}
 	}
-	c.tracker, err = state.New(ctx, st, trackerOptions(cfg), now, logger.With("component", "state"))
+	if err := c.newLease(cfg, st); err != nil {
+		return fail(err)
+	}
+	c.tracker, err = state.New(ctx, leaderStates{Store: st, lease: c.lease, skipped: &c.statesSkipped}, trackerOptions(cfg), now, logger.With("component", "state"))
 	if err != nil {
 		return fail(err)
 	}
@@ -141,6 +152,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, reload fu
 	if err != nil {
 		return fail(err)
 	}
+	c.incidents.SetLeader(c.lease.IsLeader)
 	c.incidents.SetPolicy(IncidentPolicy(cfg))
 	c.incidents.SetDependencies(cfg.Dependencies)
 	c.incidents.SetMaintenance(c.tracker.InMaintenance)
@@ -152,6 +164,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, reload fu
 	c.incidents.SetSchedules(schedules(cfg))
 	c.incidents.SetRoutes(routes(cfg))
 	c.dispatcher = alerting.NewDispatcher(st, rs.notifiers, logger.With("component", "notify"), c.registry)
+	c.dispatcher.Leads = c.lease.IsLeader
 	c.notifiers, c.syncers = rs.notifiers, rs.syncers
 	c.syncersChanged = make(chan struct{}, 1)
 	c.rules = rules.NewManager(rules.Options{
@@ -225,6 +238,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, reload fu
 	c.reloadOK.Set(1)
 	c.reloadTime.Set(float64(now.Unix()))
 	c.incidents.Register(c.registry)
+	c.registry.MustRegister(c.leaderMetrics()...)
 	c.registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -571,6 +585,7 @@ func (c *Collector) runTicketSyncs(ctx context.Context) {
 		sctx, cancel := context.WithCancel(ctx)
 		stop = cancel
 		for _, s := range syncers {
+			s.Leads = c.lease.IsLeader // only the leader follows tickets
 			wg.Go(func() { s.Run(sctx) })
 		}
 		select {
@@ -639,12 +654,21 @@ func (c *Collector) Handler() http.Handler {
 	mux.Handle("GET /api/v1/services/{name}", c.auth.Require(config.RoleViewer, levels.Services()))
 	mux.Handle("POST /-/reload", c.auth.Require(config.RoleAdmin, http.HandlerFunc(c.serveReload)))
 	mux.HandleFunc("GET /-/healthy", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "OK") })
+	// 200 on the leader of an HA pair (and on a collector alone), 503 on
+	// the follower: for a load balancer that sends people to the leader.
+	mux.HandleFunc("GET /-/leader", func(w http.ResponseWriter, _ *http.Request) {
+		if !c.lease.IsLeader() {
+			http.Error(w, "Not the leader ("+c.role()+")", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintf(w, "Leader (%s)\n", c.role())
+	})
 	mux.HandleFunc("GET /-/ready", func(w http.ResponseWriter, _ *http.Request) {
 		if err := c.storeHealth.ready(); err != nil {
 			http.Error(w, "Not ready: "+err.Error(), http.StatusServiceUnavailable)
 			return
 		}
-		fmt.Fprintln(w, "Ready")
+		fmt.Fprintf(w, "Ready (%s)\n", c.role())
 	})
 	return mux
 }
@@ -727,10 +751,16 @@ func (c *Collector) Run(ctx context.Context) error {
 		defer wg.Done()
 		c.ui.Run(runCtx)
 	}()
-	wg.Add(1)
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
 		c.runTicketSyncs(runCtx)
+	}()
+	go func() {
+		defer wg.Done()
+		if err := c.lease.Run(runCtx); err != nil {
+			c.logger.Warn("release the leader lock", "err", err)
+		}
 	}()
 	if c.forwarder != nil {
 		wg.Add(1)

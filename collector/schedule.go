@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ninesmon/nines/alerting"
+	"github.com/ninesmon/nines/collector/config"
 	"github.com/ninesmon/nines/collector/store"
 	"github.com/ninesmon/nines/rules"
 )
@@ -50,23 +51,28 @@ func (c *Collector) tasks() []task {
 			return err
 		}},
 		{"incident timers", checkEvery, func(ctx context.Context, now time.Time) error {
+			if !c.lease.IsLeader() {
+				// A follower's open incidents (nines_incidents_open) are
+				// the leader's, read from the store.
+				return c.incidents.Follow(ctx)
+			}
 			c.incidents.CheckTimers(ctx, now)
 			return nil
 		}},
 		{"close resolved", fixed(30 * time.Second), c.incidents.CloseResolved},
-		{"maintenance", fixed(10 * time.Minute), func(ctx context.Context, now time.Time) error {
+		{"maintenance", c.maintenanceEvery, func(ctx context.Context, now time.Time) error {
 			// Recurring windows roll forward; service windows follow
 			// their targets.
 			return maintenanceBook{c}.apply(ctx, now)
 		}},
 		{"slo", fixed(rules.SLOEvalInterval), c.slos.Compute},
 		{"sla", fixed(rules.SLOEvalInterval), c.sla.Compute},
-		{"monthly reports", fixed(15 * time.Minute), c.monthly.Write},
+		{"monthly reports", fixed(15 * time.Minute), c.leaderOnly(c.monthly.Write)},
 		{"prune", fixed(time.Minute), func(_ context.Context, now time.Time) error {
 			c.samples.Prune(now)
 			return nil
 		}},
-		{"refresh alerts", fixed(5 * time.Second), c.refreshAlerts()},
+		{"refresh alerts", fixed(5 * time.Second), c.leaderOnly(c.refreshAlerts())},
 		{"store retention", fixed(time.Hour), func(ctx context.Context, now time.Time) error {
 			r := c.config().Storage.Retention
 			n, err := c.store.Prune(ctx, now, store.Retention{Audit: r.Audit.D(), Notifications: r.Notifications.D(), History: r.History.D()})
@@ -75,6 +81,28 @@ func (c *Collector) tasks() []task {
 			}
 			return err
 		}},
+	}
+}
+
+// maintenanceEvery is how often the maintenance windows are read again:
+// recurring windows roll forward every 10 minutes; on PostgreSQL, where
+// the other collector of an HA pair may have created or ended one (at
+// its API), every 15 s, so the leader heeds it before an incident opens.
+func (c *Collector) maintenanceEvery() time.Duration {
+	if c.config().Storage.Driver == config.DriverPostgres {
+		return 15 * time.Second
+	}
+	return 10 * time.Minute
+}
+
+// leaderOnly runs f only while this collector leads its HA pair: what
+// it sends (mail, alerts) is the leader's to send.
+func (c *Collector) leaderOnly(f func(ctx context.Context, now time.Time) error) func(ctx context.Context, now time.Time) error {
+	return func(ctx context.Context, now time.Time) error {
+		if !c.lease.IsLeader() {
+			return nil
+		}
+		return f(ctx, now)
 	}
 }
 

@@ -51,6 +51,9 @@ type Syncer struct {
 	Store    Store
 	Actions  Actions
 	Logger   *slog.Logger
+	// Leads, when set, says whether this collector leads its HA pair;
+	// only the leader follows tickets.
+	Leads func() bool
 }
 
 // Run syncs every Every until ctx is done.
@@ -62,6 +65,9 @@ func (s *Syncer) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
+			if s.Leads != nil && !s.Leads() {
+				continue
+			}
 			if err := s.Once(ctx, now); err != nil && ctx.Err() == nil {
 				s.Logger.Warn("ticket sync", "receiver", s.Receiver, "err", err)
 			}

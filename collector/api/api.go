@@ -285,6 +285,12 @@ func (a *API) incidentAction(w http.ResponseWriter, r *http.Request) {
 		a.recordFailed(r.Context(), e, err.Error())
 		WriteError(w, http.StatusConflict, err.Error())
 		return
+	case errors.Is(err, alerting.ErrFenced):
+		// The follower of an HA pair: incidents are the leader's to
+		// change (GET /-/leader answers 200 there).
+		a.recordFailed(r.Context(), e, "not the leader")
+		WriteError(w, http.StatusServiceUnavailable, "this collector follows its HA pair's leader, which alone changes incidents; act on the leader (GET /-/leader answers 200 there); nothing was changed")
+		return
 	case err != nil:
 		a.Logger.Error("incident action", "incident_id", id, "action", r.PathValue("action"), "err", err)
 		a.recordFailed(r.Context(), e, "could not change the incident")

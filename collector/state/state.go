@@ -832,6 +832,50 @@ func (t *Tracker) apply(ctx context.Context, target string, decide func() error)
 	return t.flush(ctx)
 }
 
+// Resync makes the stored history agree with the tracker: for each
+// target whose newest stored change ends in another state than the
+// tracker's, a change from the stored state to the tracker's is written
+// (dated when the tracker's state began, never before the stored
+// change). A collector that takes the lead of an HA pair calls it: as a
+// follower it decided states without writing them (its store wrapper
+// declined), and the previous leader may have died before writing its
+// last ones. It returns how many changes it wrote.
+func (t *Tracker) Resync(ctx context.Context) (int, error) {
+	latest, err := t.store.LatestChanges(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("read the stored states: %w", err)
+	}
+	stored := make(map[string]Change, len(latest))
+	for _, c := range latest {
+		stored[c.Target] = c
+	}
+	t.mu.Lock()
+	n := 0
+	for _, tg := range t.targets {
+		prev, ok := stored[tg.Name]
+		from, at := Unknown, tg.Since
+		if ok {
+			if prev.To == tg.State {
+				continue
+			}
+			from = prev.To
+			if at.Before(prev.At) {
+				at = prev.At
+			}
+		} else if tg.State == Unknown {
+			continue
+		}
+		t.unwritten = append(t.unwritten, Change{Target: tg.Name, Kind: tg.Kind, From: from, To: tg.State, At: at, Cause: tg.Cause})
+		n++
+	}
+	t.bound()
+	t.mu.Unlock()
+	if n == 0 {
+		return 0, nil
+	}
+	return n, t.flush(ctx)
+}
+
 // Flush writes what is decided and not yet written (state changes and
 // what is known of targets), as at a clean stop.
 func (t *Tracker) Flush(ctx context.Context) error { return t.flush(ctx) }

@@ -561,3 +561,66 @@ func TestRandomHistoryConsistent(t *testing.T) {
 		})
 	}
 }
+
+// follower is how a collector that does not lead its HA pair wraps the
+// shared store: its state changes are not written.
+type follower struct {
+	*memStore
+	leads bool
+}
+
+func (f *follower) RecordChanges(ctx context.Context, cs []Change) error {
+	if !f.leads {
+		return nil
+	}
+	return f.memStore.RecordChanges(ctx, cs)
+}
+
+// TestResync: of two trackers on one store, only the leader's changes
+// are written; the follower, taking over after the leader died before
+// writing its DOWN, writes the one missing change, and nothing twice.
+func TestResync(t *testing.T) {
+	ctx := context.Background()
+	st := &memStore{}
+	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	a, err := New(ctx, &follower{st, true}, opts, t0, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fb := &follower{st, false}
+	b, err := New(ctx, fb, opts, t0, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	obs := Observation{Name: "web1", Interval: 15 * time.Second}
+	for _, tr := range []*Tracker{a, b} {
+		if err := tr.Observe(ctx, obs, t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if h := st.history(); len(h) != 1 || h[0].To != Up {
+		t.Fatalf("history with the leader up: %+v, want one change to UP", h)
+	}
+	// web1 goes silent; the leader dies before its deadline check; the
+	// follower decides DOWN (not written).
+	later := t0.Add(2 * time.Minute)
+	if err := b.Check(ctx, later); err != nil {
+		t.Fatal(err)
+	}
+	if h := st.history(); len(h) != 1 {
+		t.Fatalf("the follower wrote: %+v", h)
+	}
+	fb.leads = true
+	n, err := b.Resync(ctx)
+	if err != nil || n != 1 {
+		t.Fatalf("Resync: %d changes, %v; want 1", n, err)
+	}
+	h := st.history()
+	want := b.Snapshot()[0]
+	if len(h) != 2 || h[1].From != Up || h[1].To != Down || !h[1].At.Equal(want.Since) {
+		t.Fatalf("history after the takeover: %+v, want UP then DOWN at %s", h, want.Since)
+	}
+	if n, err := b.Resync(ctx); err != nil || n != 0 {
+		t.Errorf("second Resync: %d changes, %v; want none", n, err)
+	}
+}

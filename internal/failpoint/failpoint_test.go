@@ -26,3 +26,16 @@ func TestHitKills(t *testing.T) {
 		t.Errorf("exit code %d, want -1 (killed by a signal)", ee.ExitCode())
 	}
 }
+
+func TestParse(t *testing.T) {
+	got := parse(" a, b:stop ,c:other,")
+	want := map[string]string{"a": "kill", "b": "stop", "c": "kill"}
+	if len(got) != len(want) {
+		t.Fatalf("parse: %v, want %v", got, want)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("parse %s: %q, want %q", k, got[k], v)
+		}
+	}
+}

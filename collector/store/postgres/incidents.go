@@ -23,7 +23,7 @@ import (
 // with store.ErrConflict.
 func (s *Store) InsertIncident(ctx context.Context, inc *alerting.Incident) error {
 	var id int64
-	err := s.inTx(ctx, func(tx cleaned) error {
+	err := s.fencedTx(ctx, func(tx cleaned) error {
 		err := tx.QueryRow(ctx, `INSERT INTO incidents (dedup_key, grp, rule, title, description, target, service, severity, priority,
 			status, labels, value, opened_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`,
 			inc.DedupKey, inc.Group, inc.Rule, inc.Title, inc.Description, inc.Target, inc.Service, inc.Severity,
@@ -104,7 +104,7 @@ func (s *Store) Assign(ctx context.Context, id int64, assignee string, ev alerti
 // from the read of its status to the commit: of two collectors making
 // the same change at once, the second sees the first's result.
 func (s *Store) changeIncident(ctx context.Context, id int64, allowed func(alerting.Status) bool, ev alerting.Event, query string, args ...any) error {
-	return s.inTx(ctx, func(tx cleaned) error {
+	return s.fencedTx(ctx, func(tx cleaned) error {
 		var cur string
 		err := tx.QueryRow(ctx, `SELECT status FROM incidents WHERE id = $1 FOR UPDATE`, id).Scan(&cur)
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -130,7 +130,7 @@ func (s *Store) changeIncident(ctx context.Context, id int64, allowed func(alert
 // AddEvent implements alerting.Store: the event and its notifications
 // in one transaction.
 func (s *Store) AddEvent(ctx context.Context, ev alerting.Event) error {
-	return s.inTx(ctx, func(tx cleaned) error {
+	return s.fencedTx(ctx, func(tx cleaned) error {
 		var one int
 		err := tx.QueryRow(ctx, `SELECT 1 FROM incidents WHERE id = $1 FOR SHARE`, ev.IncidentID).Scan(&one)
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -331,16 +331,18 @@ func (s *Store) DueNotifications(ctx context.Context, now time.Time, limit int) 
 
 // MarkNotification implements alerting.Store.
 func (s *Store) MarkNotification(ctx context.Context, id int64, o alerting.Outcome) error {
-	var err error
-	switch {
-	case o.Delivered:
-		_, err = s.db.Exec(ctx, `UPDATE outbox SET delivered_at = $1, attempts = attempts + 1, last_error = '' WHERE id = $2`, ms(o.At), id)
-	case o.Failed:
-		_, err = s.db.Exec(ctx, `UPDATE outbox SET failed = true, attempts = attempts + 1, last_error = $1 WHERE id = $2`, o.Error, id)
-	default:
-		_, err = s.db.Exec(ctx, `UPDATE outbox SET next_at = $1, attempts = attempts + 1, last_error = $2 WHERE id = $3`, ms(o.Next), o.Error, id)
-	}
-	return err
+	return s.fencedTx(ctx, func(tx cleaned) error {
+		var err error
+		switch {
+		case o.Delivered:
+			_, err = tx.Exec(ctx, `UPDATE outbox SET delivered_at = $1, attempts = attempts + 1, last_error = '' WHERE id = $2`, ms(o.At), id)
+		case o.Failed:
+			_, err = tx.Exec(ctx, `UPDATE outbox SET failed = true, attempts = attempts + 1, last_error = $1 WHERE id = $2`, o.Error, id)
+		default:
+			_, err = tx.Exec(ctx, `UPDATE outbox SET next_at = $1, attempts = attempts + 1, last_error = $2 WHERE id = $3`, ms(o.Next), o.Error, id)
+		}
+		return err
+	})
 }
 
 // Told implements alerting.Store.

@@ -111,9 +111,11 @@ func (s *Store) Deliveries(ctx context.Context, incidentID int64) ([]alerting.De
 
 // LinkTicket implements store.Tickets.
 func (s *Store) LinkTicket(ctx context.Context, incidentID int64, t alerting.Ticket) error {
-	_, err := s.db.Exec(ctx, `INSERT INTO incident_tickets (incident_id, receiver, ticket, url) VALUES ($1, $2, $3, $4)
+	return s.fencedTx(ctx, func(tx cleaned) error {
+		_, err := tx.Exec(ctx, `INSERT INTO incident_tickets (incident_id, receiver, ticket, url) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (incident_id, receiver) DO UPDATE SET ticket = excluded.ticket, url = excluded.url`, incidentID, t.Receiver, t.ID, t.URL)
-	return err
+		return err
+	})
 }
 
 // Tickets implements store.Tickets.

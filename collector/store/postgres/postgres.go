@@ -25,14 +25,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/ninesmon/nines/alerting"
 	"github.com/ninesmon/nines/collector/state"
 	"github.com/ninesmon/nines/collector/store"
+	"github.com/ninesmon/nines/internal/failpoint"
 )
 
 // Store is a PostgreSQL database. It is safe for concurrent use, and
@@ -42,6 +45,9 @@ type Store struct {
 	pool *pgxpool.Pool
 	db   cleaned // the pool
 	hist *store.HistoryCache
+	// fence, when set, says whether this collector leads and with
+	// which epoch (see SetFence).
+	fence func() (int64, bool)
 }
 
 var _ store.Store = (*Store)(nil)
@@ -66,6 +72,13 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	if _, ok := cfg.ConnConfig.RuntimeParams["application_name"]; !ok {
 		cfg.ConnConfig.RuntimeParams["application_name"] = "nines-collector"
 	}
+	if _, ok := cfg.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"]; !ok {
+		// The store never waits inside a transaction; a process frozen in
+		// one (SIGSTOP, a paused VM) would hold its row locks, among them
+		// the fencing epoch's, and keep an HA pair's other collector from
+		// taking over: the server ends such a session.
+		cfg.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"] = strconv.FormatInt(IdleInTransaction.Milliseconds(), 10)
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, err
@@ -82,6 +95,11 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	s.hist = store.NewHistoryCache(changeLog{s.db}, store.CacheOptions{})
 	return s, nil
 }
+
+// IdleInTransaction is how long a store session may sit idle inside a
+// transaction before the server ends it (unless the DSN sets
+// idle_in_transaction_session_timeout).
+const IdleInTransaction = 10 * time.Second
 
 // ReadParallelism implements store.Store: half the pool, so timelines
 // read in parallel leave connections to the writers.
@@ -239,6 +257,16 @@ var migrations = []string{
 		id text PRIMARY KEY,
 		until_at timestamptz NOT NULL
 	);`,
+	// The HA pair's fencing epoch: raised by each collector that takes
+	// the leader lock (see Locker), checked by every incident, outbox and
+	// ticket write (see fencedTx).
+	`CREATE TABLE leader (
+		id integer PRIMARY KEY CHECK (id = 1),
+		epoch bigint NOT NULL,
+		holder text NOT NULL,
+		since timestamptz
+	);
+	INSERT INTO leader VALUES (1, 0, '', NULL);`,
 }
 
 // Advisory lock classes, in the two-int form (class, object), which
@@ -310,6 +338,43 @@ func (s *Store) migrate(ctx context.Context) error {
 // inTx runs f in a transaction, committed when f returns nil.
 func (s *Store) inTx(ctx context.Context, f func(tx cleaned) error) error {
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return f(cleaned{tx}) })
+}
+
+// SetFence makes every incident, outbox and ticket write check, in its
+// own transaction, that fence's epoch is the database's current one (see
+// collector/leader): a write of a collector that is not the leader, or
+// was deposed since, fails with alerting.ErrFenced. Call it before the
+// store is used concurrently; without it nothing is fenced (a collector
+// alone on the database).
+func (s *Store) SetFence(fence func() (epoch int64, leader bool)) { s.fence = fence }
+
+// fencedTx is inTx for the leader's writes: the transaction first reads
+// the epoch FOR SHARE, so a takeover (which raises it) waits for the
+// write to commit, and a write after the takeover sees the new epoch and
+// is refused.
+func (s *Store) fencedTx(ctx context.Context, f func(tx cleaned) error) error {
+	if s.fence == nil {
+		return s.inTx(ctx, f)
+	}
+	mine, ok := s.fence()
+	if !ok {
+		return fmt.Errorf("%w: this collector does not lead the pair", alerting.ErrFenced)
+	}
+	// A leader frozen here believes it leads (TestHAFencing).
+	failpoint.Hit("fence.before_check")
+	return s.inTx(ctx, func(tx cleaned) error {
+		var cur int64
+		if err := tx.QueryRow(ctx, `SELECT epoch FROM leader WHERE id = 1 FOR SHARE`).Scan(&cur); err != nil {
+			return fmt.Errorf("read the fencing epoch: %w", err)
+		}
+		if cur != mine {
+			return fmt.Errorf("%w: epoch %d is over, the database is at %d", alerting.ErrFenced, mine, cur)
+		}
+		// A leader frozen here holds the epoch's row lock: the server
+		// ends its session after IdleInTransaction (TestHAFencing).
+		failpoint.Hit("fence.after_check")
+		return f(tx)
+	})
 }
 
 // ms is t truncated to the millisecond, the precision the store keeps

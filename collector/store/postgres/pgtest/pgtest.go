@@ -40,8 +40,14 @@ type Server struct {
 	port int
 	user string
 
-	mu  sync.Mutex
-	dbs int
+	// How the server process is started again (Restart).
+	bin, data, sock, dir, logPath string
+	cred                          *user.User
+
+	mu     sync.Mutex
+	dbs    int
+	cmd    *exec.Cmd
+	exited chan error
 }
 
 // Start starts a server for t and stops it, removing its data, when t
@@ -78,41 +84,14 @@ func Start(t testing.TB) *Server {
 		t.Fatalf("initdb: %v\n%s", err, out)
 	}
 
-	s := &Server{host: "127.0.0.1", user: superuser}
+	s := &Server{host: "127.0.0.1", user: superuser, bin: bin, data: data, sock: sock, dir: dir, logPath: logPath, cred: cred}
 	// The port is free when picked, but another process may take it
 	// before postgres binds it: try a few.
 	for attempt := 0; ; attempt++ {
 		s.port = freePort(t)
-		logf, err := os.Create(logPath)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cmd := exec.Command(filepath.Join(bin, "postgres"), "-D", data, "-p", strconv.Itoa(s.port), "-k", sock,
-			"-c", "listen_addresses=127.0.0.1",
-			// A test server: durability is not what is tested.
-			"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-			"-c", "max_connections=200", "-c", "shared_buffers=32MB")
-		cmd.Dir = dir
-		cmd.Stdout, cmd.Stderr = logf, logf
-		setCredential(cmd, cred)
-		if err := cmd.Start(); err != nil {
-			logf.Close()
-			t.Fatalf("start postgres: %v", err)
-		}
-		exited := make(chan error, 1)
-		go func() { exited <- cmd.Wait(); logf.Close() }()
-		err = s.waitReady(exited)
+		err := s.launch()
 		if err == nil {
-			t.Cleanup(func() {
-				// Fast shutdown: disconnect the clients, then stop.
-				cmd.Process.Signal(syscall.SIGINT)
-				select {
-				case <-exited:
-				case <-time.After(30 * time.Second):
-					cmd.Process.Kill()
-					<-exited
-				}
-			})
+			t.Cleanup(s.shutdown)
 			return s
 		}
 		log, _ := os.ReadFile(logPath)
@@ -120,6 +99,71 @@ func Start(t testing.TB) *Server {
 			continue
 		}
 		t.Fatalf("postgres did not start: %v\n%s", err, log)
+	}
+}
+
+// launch starts the server process on s.port and waits until it accepts
+// connections.
+func (s *Server) launch() error {
+	logf, err := os.OpenFile(s.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(filepath.Join(s.bin, "postgres"), "-D", s.data, "-p", strconv.Itoa(s.port), "-k", s.sock,
+		"-c", "listen_addresses=127.0.0.1",
+		// A test server: durability is not what is tested.
+		"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
+		"-c", "max_connections=200", "-c", "shared_buffers=32MB")
+	cmd.Dir = s.dir
+	cmd.Stdout, cmd.Stderr = logf, logf
+	setCredential(cmd, s.cred)
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return fmt.Errorf("start postgres: %w", err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait(); logf.Close() }()
+	if err := s.waitReady(exited); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.cmd, s.exited = cmd, exited
+	s.mu.Unlock()
+	return nil
+}
+
+// shutdown stops the server process (fast shutdown: the clients are
+// disconnected) if it runs.
+func (s *Server) shutdown() {
+	s.mu.Lock()
+	cmd, exited := s.cmd, s.exited
+	s.cmd = nil
+	s.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case <-exited:
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		<-exited
+	}
+}
+
+// Stop stops the server, as an outage of the database would: every
+// client's connection ends. Restart starts it again.
+func (s *Server) Stop(t testing.TB) {
+	t.Helper()
+	s.shutdown()
+}
+
+// Restart starts a stopped server again on the same port, with its data.
+func (s *Server) Restart(t testing.TB) {
+	t.Helper()
+	if err := s.launch(); err != nil {
+		log, _ := os.ReadFile(s.logPath)
+		t.Fatalf("postgres did not start again: %v\n%s", err, log)
 	}
 }
 

@@ -1,0 +1,112 @@
+package collector
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ninesmon/nines/collector/config"
+	"github.com/ninesmon/nines/collector/leader"
+	"github.com/ninesmon/nines/collector/state"
+	"github.com/ninesmon/nines/collector/store"
+	"github.com/ninesmon/nines/collector/store/postgres"
+)
+
+// The HA pair's lease (see collector/leader and postgres.Locker): a
+// leader renews every second and acts until 5 s after its last renewal
+// began; the database frees a silent holder's lock after 10 s, so a
+// frozen or cut-off leader has stopped 5 s before the other can start; a
+// follower tries every second, so it takes over within about a second of
+// a crash (the socket closes) and within about 11 s of a freeze.
+const (
+	LeaseTTL     = 5 * time.Second
+	LeaseRenew   = time.Second
+	LeaseRetry   = time.Second
+	TakeoverWait = 10 * time.Second
+)
+
+// newLease is the collector's lease: on PostgreSQL the leader lock,
+// and every incident, outbox and ticket write fenced by its epoch; on
+// SQLite, where a collector is alone, leader.Always.
+func (c *Collector) newLease(cfg *config.Config, st store.Store) error {
+	pg, ok := st.(*postgres.Store)
+	if !ok {
+		c.lease = leader.Always()
+		return nil
+	}
+	host, _ := os.Hostname()
+	locker, err := postgres.NewLocker(cfg.Storage.DSN.Reveal(), host+" "+cfg.Web.ListenAddress, TakeoverWait)
+	if err != nil {
+		return err
+	}
+	c.lease = leader.New(leader.Options{Locker: locker, TTL: LeaseTTL, RenewEvery: LeaseRenew, RetryEvery: LeaseRetry,
+		OnLead: c.takeOver, Logger: c.logger.With("component", "leader")})
+	pg.SetFence(c.lease.Leader)
+	return nil
+}
+
+// takeOver is what a collector does on taking the lead, before it acts
+// as leader: it writes the state changes it decided as follower (and
+// that the previous leader did not write), and loads the active
+// incidents the previous leader opened, so it continues them.
+func (c *Collector) takeOver(ctx context.Context, epoch int64) error {
+	n, err := c.tracker.Resync(ctx)
+	if err != nil {
+		return fmt.Errorf("write the states decided as follower: %w", err)
+	}
+	if err := c.incidents.Reload(ctx); err != nil {
+		return err
+	}
+	c.logger.Info("took the lead of the pair", "epoch", epoch, "state_changes_written", n)
+	return nil
+}
+
+// leaderStates is the state store the tracker writes through: the state
+// history is the leader's, so a follower's changes are not written
+// (they are counted; the follower writes the differences when it takes
+// the lead, see takeOver). Targets' details are written by both.
+type leaderStates struct {
+	state.Store
+	lease   *leader.Lease
+	skipped *atomic.Int64
+}
+
+func (s leaderStates) RecordChanges(ctx context.Context, changes []state.Change) error {
+	if !s.lease.Holds() {
+		s.skipped.Add(int64(len(changes)))
+		return nil
+	}
+	return s.Store.RecordChanges(ctx, changes)
+}
+
+// leaderMetrics are the pair's series on /metrics.
+func (c *Collector) leaderMetrics() []prometheus.Collector {
+	return []prometheus.Collector{
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "nines_leader",
+			Help: "Whether this collector leads its HA pair (1: opens and resolves incidents, notifies) or follows (0); 1 on SQLite."},
+			func() float64 {
+				if c.lease.IsLeader() {
+					return 1
+				}
+				return 0
+			}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "nines_leader_epoch",
+			Help: "The fencing epoch of this collector's current or last lead (0 on SQLite, or before it first led)."},
+			func() float64 { return float64(c.lease.Epoch()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "nines_state_changes_left_to_leader_total",
+			Help: "State changes this collector decided as follower and left to the leader to write."},
+			func() float64 { return float64(c.statesSkipped.Load()) }),
+	}
+}
+
+// role is how /-/ready names the collector's part in its pair.
+func (c *Collector) role() string {
+	if epoch, ok := c.lease.Leader(); ok {
+		return fmt.Sprintf("leader, epoch %d", epoch)
+	}
+	return fmt.Sprintf("follower, last epoch %d", c.lease.Epoch())
+}
