@@ -342,6 +342,9 @@ func (u *UI) incidentAction(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, alerting.ErrConflict):
 		u.errorPage(w, r, http.StatusConflict, err.Error())
 		return
+	case errors.Is(err, alerting.ErrFenced):
+		u.errorPage(w, r, http.StatusServiceUnavailable, "This collector follows its HA pair's leader, which alone changes incidents: open this page on the leader. Nothing was changed.")
+		return
 	case err != nil:
 		u.opts.Logger.Error("incident action", "incident_id", inc.ID, "action", action, "err", err)
 		u.errorPage(w, r, http.StatusInternalServerError, "Could not change the incident.")

@@ -124,8 +124,9 @@ func (r *recordingActions) Resolve(_ context.Context, id int64, actor, text stri
 func (r *recordingActions) Close(context.Context, int64, string, string, time.Time) error {
 	return alerting.ErrConflict
 }
-func (r *recordingActions) Reopen(_ context.Context, id int64, actor, text string, _ time.Time) error {
-	return r.note("reopen", id, actor, text)
+// Reopen is refused as at the follower of an HA pair.
+func (r *recordingActions) Reopen(context.Context, int64, string, string, time.Time) error {
+	return alerting.ErrFenced
 }
 func (r *recordingActions) Assign(_ context.Context, id int64, actor, assignee string, _ time.Time) error {
 	return r.note("assign", id, actor, assignee)
@@ -369,6 +370,9 @@ func TestIncidentPageActions(t *testing.T) {
 	}
 	if resp := post(op, url.Values{"action": {"close"}, "csrf": {m[1]}}); resp.StatusCode != http.StatusConflict {
 		t.Errorf("a refused transition: %d, want 409", resp.StatusCode)
+	}
+	if resp := post(op, url.Values{"action": {"reopen"}, "csrf": {m[1]}}); resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("an action at the follower of an HA pair: %d, want 503", resp.StatusCode)
 	}
 	if resp := post(op, url.Values{"action": {"dance"}, "csrf": {m[1]}}); resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("unknown action: %d, want 400", resp.StatusCode)
