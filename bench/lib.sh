@@ -14,7 +14,9 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 
 wait_http() { # url
   for _ in $(seq 1 300); do curl -fsS -o /dev/null "$1" 2>/dev/null && return 0; sleep 0.1; done
-  echo "not answering: $1" >&2; return 1
+  echo "not answering: $1" >&2
+  tail -n 5 "$WORK"/*.log "$WORK"/*/*.log >&2 2>/dev/null || true
+  return 1
 }
 
 peak_rss_mb() { awk '/VmHWM/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
@@ -34,6 +36,7 @@ build_nines() {
 start_collector() { # port, extra yaml
   local port=$1
   printf %s bench-token > "$WORK/token"
+  chmod 600 "$WORK/token" # the collector refuses secrets others can read
   cat > "$WORK/collector.yml" <<YAML
 web: {listen_address: "127.0.0.1:$port"}
 storage: {path: nines.db}
