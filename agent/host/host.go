@@ -41,6 +41,9 @@ func (s *Sample) Name() string { return s.Measurement + "_" + s.Field }
 type Batch struct {
 	Time    time.Time
 	Samples []Sample
+	// labels is the store the samples' Labels are cut from, so a cycle
+	// allocates a few label arrays rather than one per sample.
+	labels []Label
 }
 
 // Add appends a gauge. labels are name, value pairs.
@@ -55,12 +58,23 @@ func (b *Batch) AddCounter(measurement, field string, v float64, labels ...strin
 
 func (b *Batch) add(measurement, field string, v float64, counter bool, labels []string) {
 	var ls []Label
-	if len(labels) > 0 {
-		ls = make([]Label, 0, len(labels)/2)
-		for i := 0; i+1 < len(labels); i += 2 {
-			ls = append(ls, Label{labels[i], labels[i+1]})
+	if n := len(labels) / 2; n > 0 {
+		if cap(b.labels)-len(b.labels) < n {
+			b.labels = make([]Label, 0, max(2*cap(b.labels), 128, n))
 		}
-		sort.Slice(ls, func(i, j int) bool { return ls[i].Name < ls[j].Name })
+		start := len(b.labels)
+		for i := 0; i+1 < len(labels); i += 2 {
+			b.labels = append(b.labels, Label{labels[i], labels[i+1]})
+		}
+		// Capped, so an append to one sample's labels cannot reach the next's.
+		ls = b.labels[start:len(b.labels):len(b.labels)]
+		// Insertion sort: a handful of labels, usually in order already
+		// (sort.Slice allocated twice per sample).
+		for i := 1; i < len(ls); i++ {
+			for j := i; j > 0 && ls[j].Name < ls[j-1].Name; j-- {
+				ls[j], ls[j-1] = ls[j-1], ls[j]
+			}
+		}
 	}
 	b.Samples = append(b.Samples, Sample{Measurement: measurement, Field: field, Labels: ls, Value: v, Counter: counter})
 }
