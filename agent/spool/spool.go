@@ -124,8 +124,17 @@ func Open(dir string, maxBytes int64) (*Spool, error) {
 	return s, nil
 }
 
+// path is dir/<seq, 20 digits>.batch (so names sort as numbers do).
 func (s *Spool) path(seq uint64) string {
-	return filepath.Join(s.dir, fmt.Sprintf("%020d%s", seq, suffix))
+	var name [20 + len(suffix)]byte
+	digits := strconv.AppendUint(name[:0], seq, 10)
+	pad := 20 - len(digits)
+	copy(name[pad:], digits)
+	for i := range pad {
+		name[i] = '0'
+	}
+	copy(name[20:], suffix)
+	return filepath.Join(s.dir, string(name[:]))
 }
 
 // Push stores a batch. It is durable at once (fsynced) when others are

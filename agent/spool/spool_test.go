@@ -2,6 +2,7 @@ package spool
 
 import (
 	"bytes"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -185,5 +186,14 @@ func TestDeferredSync(t *testing.T) {
 	}
 	if b, ok := s.Head(); !ok || b.Seq != 3 || !bytes.Equal(b.Body, body(3)) {
 		t.Fatalf("head read back from disk: %v %d %q", ok, b.Seq, b.Body)
+	}
+}
+
+func TestPathName(t *testing.T) {
+	s := &Spool{dir: "d"}
+	for seq, want := range map[uint64]string{0: "00000000000000000000.batch", 101: "00000000000000000101.batch", math.MaxUint64: "18446744073709551615.batch"} {
+		if got := s.path(seq); got != filepath.Join("d", want) {
+			t.Errorf("path(%d) = %s, want d/%s", seq, got, want)
+		}
 	}
 }
