@@ -27,9 +27,10 @@ need() { # program package
   command -v "$1" >/dev/null 2>&1 || { echo "$1 missing: apt-get install $2" >&2; exit 1; }
 }
 
+# The agent as `make build` builds it (AGENT_TAGS there).
 build_nines() {
   (cd "$ROOT" && CGO_ENABLED=0 go build -o "$WORK/nines-collector" ./collector/cmd/nines-collector \
-    && CGO_ENABLED=0 go build -o "$WORK/nines-agent" ./agent/cmd/nines-agent \
+    && CGO_ENABLED=0 go build -tags "${AGENT_TAGS-nethttpomithttp2}" -o "$WORK/nines-agent" ./agent/cmd/nines-agent \
     && CGO_ENABLED=0 go build -o "$WORK/nines-loadgen" ./collector/cmd/nines-loadgen)
 }
 
