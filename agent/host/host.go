@@ -150,6 +150,9 @@ type Registry struct {
 	// logged when it starts, changes or ends, not at every interval (it
 	// is always in node_scrape_collector_success).
 	lastErr []string
+	// lastSamples and lastLabels size the next batch like the last one,
+	// so a cycle allocates its arrays once instead of growing them.
+	lastSamples, lastLabels int
 }
 
 // NewRegistry builds the named collectors. An unknown name is an error.
@@ -171,7 +174,10 @@ func NewRegistry(names []string, ps PS, o Options, logger *slog.Logger) (*Regist
 // users know. A panicking collector is recovered, logged and reported as
 // failed; the others still run.
 func (r *Registry) Collect(ctx context.Context, now time.Time) *Batch {
-	b := &Batch{Time: now, Samples: make([]Sample, 0, 256)}
+	b := &Batch{Time: now, Samples: make([]Sample, 0, max(256, r.lastSamples+r.lastSamples/8))}
+	if r.lastLabels > 0 {
+		b.labels = make([]Label, 0, r.lastLabels+r.lastLabels/8)
+	}
 	if len(r.lastErr) != len(r.collectors) {
 		r.lastErr = make([]string, len(r.collectors))
 	}
@@ -194,6 +200,7 @@ func (r *Registry) Collect(ctx context.Context, now time.Time) *Batch {
 		b.Add("node_scrape_collector", "duration_seconds", time.Since(start).Seconds(), "collector", r.names[i])
 		b.Add("node_scrape_collector", "success", success, "collector", r.names[i])
 	}
+	r.lastSamples, r.lastLabels = len(b.Samples), len(b.labels)
 	return b
 }
 
