@@ -91,8 +91,8 @@ func BenchmarkPushEncode(b *testing.B) {
 // installed: collect every default collector, encode the batch as line
 // protocol, gzip and spool it, and deliver it over HTTP (keep-alive) to a
 // receiver that reads the body and answers 204. allocs/op includes the
-// receiving test server's share (about 30 allocations a request); the
-// real collector is measured in bench/agent.sh.
+// receiving test server's share; the real collector is measured in
+// bench/agent.sh.
 func BenchmarkPushCycle(b *testing.B) {
 	reg := liveRegistry(b)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
