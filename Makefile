@@ -9,6 +9,11 @@ VERSION    ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo d
 REVISION   ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 BUILD_DATE ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS    := -s -w -X $(PKG)/internal/buildinfo.Version=$(VERSION) -X $(PKG)/internal/buildinfo.Revision=$(REVISION) -X $(PKG)/internal/buildinfo.BuildDate=$(BUILD_DATE)
+# The agent is built without HTTP/2 (net/http's nethttpomithttp2 tag): it
+# sends one request per interval to a collector and serves scrapes, which
+# HTTP/1.1 does as well; the binary is 0.5 MB smaller, and so is its
+# resident memory (bench/RESULTS.md).
+AGENT_TAGS ?= nethttpomithttp2
 STATICCHECK_VERSION ?= v0.8.2
 # Debian packages of the real peers the tests start (installed when missing).
 TEST_PACKAGES ?= npm dbus-daemon dnsmasq-base prometheus prometheus-alertmanager snmpd snmp chromium fonts-dejavu-core python3-aiosmtpd postgresql wine wine64 gcc-mingw-w64-x86-64 victoria-metrics rpm systemd
@@ -32,7 +37,7 @@ help: ## list the targets
 build: ## build both binaries into bin/, version stamped
 	@echo ">> building nines-agent and nines-collector ($(VERSION))"
 	@mkdir -p $(BIN)
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/nines-agent ./agent/cmd/nines-agent
+	CGO_ENABLED=0 $(GO) build -trimpath -tags '$(AGENT_TAGS)' -ldflags '$(LDFLAGS)' -o $(BIN)/nines-agent ./agent/cmd/nines-agent
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/nines-collector ./collector/cmd/nines-collector
 
 run: build ## run a collector (store in ./data) and a local agent; Ctrl-C stops both
@@ -84,7 +89,7 @@ cross: ## cross-compile both binaries for every supported platform (CGO_ENABLED=
 	@set -e; for t in $(AGENT_TARGETS); do \
 		os=$${t%/*}; arch=$${t#*/}; ext=; [ $$os = windows ] && ext=.exe; \
 		echo "   nines-agent $$os/$$arch"; \
-		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/$$os-$$arch/nines-agent$$ext ./agent/cmd/nines-agent; \
+		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -tags '$(AGENT_TAGS)' -ldflags '$(LDFLAGS)' -o dist/$$os-$$arch/nines-agent$$ext ./agent/cmd/nines-agent; \
 	done
 	@set -e; for t in $(COLLECTOR_TARGETS); do \
 		os=$${t%/*}; arch=$${t#*/}; ext=; [ $$os = windows ] && ext=.exe; \

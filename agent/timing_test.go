@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -82,6 +83,42 @@ func BenchmarkPushEncode(b *testing.B) {
 		}
 		if err := s.Enqueue(buf); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkPushCycle is one whole cycle of an agent that pushes, as
+// installed: collect every default collector, encode the batch as line
+// protocol, gzip and spool it, and deliver it over HTTP (keep-alive) to a
+// receiver that reads the body and answers 204. allocs/op includes the
+// receiving test server's share; the real collector is measured in
+// bench/agent.sh.
+func BenchmarkPushCycle(b *testing.B) {
+	reg := liveRegistry(b)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer srv.Close()
+	s, err := push.NewSender(push.Options{URLs: []string{srv.URL}, HostID: "id", Hostname: "h", Interval: time.Second, SpoolDir: b.TempDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var enc push.Encoder
+	var buf []byte
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		batch := reg.Collect(ctx, time.Now())
+		buf, err = enc.Append(buf[:0], batch, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := s.Enqueue(buf); err != nil {
+			b.Fatal(err)
+		}
+		if left := s.Flush(ctx); left != 0 {
+			b.Fatalf("%d batches not delivered", left)
 		}
 	}
 }

@@ -15,7 +15,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 wait_http() { # url
   for _ in $(seq 1 300); do curl -fsS -o /dev/null "$1" 2>/dev/null && return 0; sleep 0.1; done
   echo "not answering: $1" >&2
-  for f in "$WORK"/*.log; do [ -f "$f" ] && { echo "---- $f" >&2; tail -20 "$f" >&2; }; done
+  for f in "$WORK"/*.log "$WORK"/*/*.log; do [ -f "$f" ] && { echo "---- $f" >&2; tail -20 "$f" >&2; }; done
   return 1
 }
 
@@ -27,9 +27,10 @@ need() { # program package
   command -v "$1" >/dev/null 2>&1 || { echo "$1 missing: apt-get install $2" >&2; exit 1; }
 }
 
+# The agent as `make build` builds it (AGENT_TAGS there).
 build_nines() {
   (cd "$ROOT" && CGO_ENABLED=0 go build -o "$WORK/nines-collector" ./collector/cmd/nines-collector \
-    && CGO_ENABLED=0 go build -o "$WORK/nines-agent" ./agent/cmd/nines-agent \
+    && CGO_ENABLED=0 go build -tags "${AGENT_TAGS-nethttpomithttp2}" -o "$WORK/nines-agent" ./agent/cmd/nines-agent \
     && CGO_ENABLED=0 go build -o "$WORK/nines-loadgen" ./collector/cmd/nines-loadgen)
 }
 

@@ -6,6 +6,7 @@ import (
 	"compress/gzip"
 	"flag"
 	"io"
+	"math"
 	"net/http/httptest"
 	"os"
 	"strings"
@@ -66,5 +67,23 @@ func TestHandlerGzipAndLatest(t *testing.T) {
 	body, _ := io.ReadAll(zr)
 	if !strings.Contains(string(body), `node_load1 0.5`) || !strings.Contains(string(body), "process_resident_memory_bytes") {
 		t.Errorf("body lacks the batch or the process metrics:\n%s", body)
+	}
+}
+
+// TestValuesAsVictoriaMetrics: values render exactly as
+// metrics.WriteGaugeFloat64 renders them, special values included.
+func TestValuesAsVictoriaMetrics(t *testing.T) {
+	b := &host.Batch{}
+	var want bytes.Buffer
+	for _, v := range []float64{0, math.Copysign(0, -1), 0.1, 1e21, 1e-7, 123456789, -2.5, math.NaN(), math.Inf(1), math.Inf(-1), math.MaxFloat64} {
+		b.Add("m", "v", v, "k", "x")
+		metrics.WriteGaugeFloat64(&want, `m_v{k="x"}`, v)
+	}
+	var got bytes.Buffer
+	w := bufio.NewWriter(&got)
+	WriteBatch(w, b)
+	w.Flush()
+	if got.String() != want.String() {
+		t.Errorf("got:\n%s\nwant:\n%s", got.String(), want.String())
 	}
 }

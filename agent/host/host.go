@@ -41,6 +41,9 @@ func (s *Sample) Name() string { return s.Measurement + "_" + s.Field }
 type Batch struct {
 	Time    time.Time
 	Samples []Sample
+	// labels is the store the samples' Labels are cut from, so a cycle
+	// allocates a few label arrays rather than one per sample.
+	labels []Label
 }
 
 // Add appends a gauge. labels are name, value pairs.
@@ -55,12 +58,23 @@ func (b *Batch) AddCounter(measurement, field string, v float64, labels ...strin
 
 func (b *Batch) add(measurement, field string, v float64, counter bool, labels []string) {
 	var ls []Label
-	if len(labels) > 0 {
-		ls = make([]Label, 0, len(labels)/2)
-		for i := 0; i+1 < len(labels); i += 2 {
-			ls = append(ls, Label{labels[i], labels[i+1]})
+	if n := len(labels) / 2; n > 0 {
+		if cap(b.labels)-len(b.labels) < n {
+			b.labels = make([]Label, 0, max(2*cap(b.labels), 128, n))
 		}
-		sort.Slice(ls, func(i, j int) bool { return ls[i].Name < ls[j].Name })
+		start := len(b.labels)
+		for i := 0; i+1 < len(labels); i += 2 {
+			b.labels = append(b.labels, Label{labels[i], labels[i+1]})
+		}
+		// Capped, so an append to one sample's labels cannot reach the next's.
+		ls = b.labels[start:len(b.labels):len(b.labels)]
+		// Insertion sort: a handful of labels, usually in order already
+		// (sort.Slice allocated twice per sample).
+		for i := 1; i < len(ls); i++ {
+			for j := i; j > 0 && ls[j].Name < ls[j-1].Name; j-- {
+				ls[j], ls[j-1] = ls[j-1], ls[j]
+			}
+		}
 	}
 	b.Samples = append(b.Samples, Sample{Measurement: measurement, Field: field, Labels: ls, Value: v, Counter: counter})
 }
@@ -136,6 +150,9 @@ type Registry struct {
 	// logged when it starts, changes or ends, not at every interval (it
 	// is always in node_scrape_collector_success).
 	lastErr []string
+	// lastSamples and lastLabels size the next batch like the last one,
+	// so a cycle allocates its arrays once instead of growing them.
+	lastSamples, lastLabels int
 }
 
 // NewRegistry builds the named collectors. An unknown name is an error.
@@ -157,7 +174,10 @@ func NewRegistry(names []string, ps PS, o Options, logger *slog.Logger) (*Regist
 // users know. A panicking collector is recovered, logged and reported as
 // failed; the others still run.
 func (r *Registry) Collect(ctx context.Context, now time.Time) *Batch {
-	b := &Batch{Time: now, Samples: make([]Sample, 0, 256)}
+	b := &Batch{Time: now, Samples: make([]Sample, 0, max(256, r.lastSamples+r.lastSamples/8))}
+	if r.lastLabels > 0 {
+		b.labels = make([]Label, 0, r.lastLabels+r.lastLabels/8)
+	}
 	if len(r.lastErr) != len(r.collectors) {
 		r.lastErr = make([]string, len(r.collectors))
 	}
@@ -180,6 +200,7 @@ func (r *Registry) Collect(ctx context.Context, now time.Time) *Batch {
 		b.Add("node_scrape_collector", "duration_seconds", time.Since(start).Seconds(), "collector", r.names[i])
 		b.Add("node_scrape_collector", "success", success, "collector", r.names[i])
 	}
+	r.lastSamples, r.lastLabels = len(b.Samples), len(b.labels)
 	return b
 }
 

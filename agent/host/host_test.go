@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -210,5 +211,29 @@ func TestNoLoginRecords(t *testing.T) {
 	users, err := SystemPS{}.Users(ctx)
 	if err != nil || len(users) != 0 {
 		t.Fatalf("no utmp: users %v, err %v", users, err)
+	}
+}
+
+// TestBatchLabels: labels come out sorted by name, and each sample's
+// labels are its own even though they share one store.
+func TestBatchLabels(t *testing.T) {
+	var b Batch
+	for i := range 300 { // past the store's first size
+		b.Add("m", "f", float64(i), "z", strconv.Itoa(i), "a", "x", "m", "y")
+	}
+	b.Add("m", "g", 0)
+	for i, s := range b.Samples[:300] {
+		want := []Label{{"a", "x"}, {"m", "y"}, {"z", strconv.Itoa(i)}}
+		if !slices.Equal(s.Labels, want) {
+			t.Fatalf("sample %d: labels %v, want %v", i, s.Labels, want)
+		}
+	}
+	first := b.Samples[0].Labels
+	first = append(first, Label{"zz", "appended"})
+	if got := b.Samples[1].Labels[0]; len(first) != 4 || got != (Label{"a", "x"}) {
+		t.Fatalf("append to one sample's labels changed the next's: %v", got)
+	}
+	if b.Samples[300].Labels != nil {
+		t.Fatalf("sample without labels has %v", b.Samples[300].Labels)
 	}
 }

@@ -74,6 +74,9 @@ type queue interface {
 	Head() (batch, bool)
 	Pop(seq uint64)
 	Len() int
+	// Sync makes what is queued durable (the spool defers its fsync while
+	// a batch may leave at once); called when a delivery fails.
+	Sync()
 }
 
 // memQueue is the in-memory queue, bounded by a number of batches.
@@ -111,6 +114,8 @@ func (m *memQueue) Pop(seq uint64) {
 		m.items = m.items[1:]
 	}
 }
+
+func (m *memQueue) Sync() {}
 
 func (m *memQueue) Len() int {
 	m.mu.Lock()
@@ -336,6 +341,7 @@ func (s *Sender) Run(ctx context.Context) error {
 			return nil
 		default:
 			s.failed.Inc()
+			s.q.Sync() // it waits: make it outlive a power cut
 			opts, _ := s.snapshot()
 			retry.Min = firstBackoff(opts.Interval) // the interval may change on reload
 			wait = retry.Next()
@@ -357,6 +363,7 @@ func (s *Sender) Flush(ctx context.Context) int {
 		case errors.Is(err, ErrRejected):
 			s.rejected.Inc()
 		case err != nil:
+			s.q.Sync()
 			return s.Pending()
 		default:
 			s.sent.Inc()

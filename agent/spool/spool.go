@@ -2,12 +2,19 @@
 // accepted them, so that neither a collector outage nor an agent restart
 // or kill -9 loses data.
 //
-// Each batch is one file, <sequence>.batch, written to a temporary name,
-// fsynced and renamed into place (then the directory is fsynced): a batch
-// is either wholly there or not at all. A header with a CRC-32 of the
-// payload lets Open find and drop files damaged by a crash or a failing
-// disk (counted, never fatal). The spool is bounded: past MaxBytes the
-// oldest batches are dropped, and counted.
+// Each batch is one file, <sequence>.batch, written to a temporary name
+// and renamed into place: a batch is either wholly there or not at all. A
+// header with a CRC-32 of the payload lets Open find and drop files
+// damaged by a crash or a failing disk (counted, never fatal). The spool
+// is bounded: past MaxBytes the oldest batches are dropped, and counted.
+//
+// A written file outlives the process (kill -9); to outlive a power cut
+// it is fsynced, with the directory. That is deferred while a batch can
+// still leave at once: a batch pushed onto an empty spool is only written
+// (and kept in memory for Head), and fsynced by Sync, which the sender
+// calls when a delivery fails, or by the next Push. A collector that
+// accepts every batch at once thus costs no disk flush at all; a power cut
+// can lose the one batch in flight.
 package spool
 
 import (
@@ -55,6 +62,9 @@ type Spool struct {
 type entry struct {
 	seq  uint64
 	size int64
+	// body is the payload of a batch not fsynced yet (nil once it is):
+	// Head returns it without reading the file back.
+	body []byte
 }
 
 // Open opens (creating) a spool in dir. Damaged or partial files are
@@ -114,12 +124,23 @@ func Open(dir string, maxBytes int64) (*Spool, error) {
 	return s, nil
 }
 
+// path is dir/<seq, 20 digits>.batch (so names sort as numbers do).
 func (s *Spool) path(seq uint64) string {
-	return filepath.Join(s.dir, fmt.Sprintf("%020d%s", seq, suffix))
+	var name [20 + len(suffix)]byte
+	digits := strconv.AppendUint(name[:0], seq, 10)
+	pad := 20 - len(digits)
+	copy(name[pad:], digits)
+	for i := range pad {
+		name[i] = '0'
+	}
+	copy(name[20:], suffix)
+	return filepath.Join(s.dir, string(name[:]))
 }
 
-// Push stores a batch durably. When the spool would exceed its bound, the
-// oldest batches are dropped first; the number dropped is returned.
+// Push stores a batch. It is durable at once (fsynced) when others are
+// queued before it, and otherwise after Sync or the next Push. When the
+// spool would exceed its bound, the oldest batches are dropped first; the
+// number dropped is returned.
 func (s *Spool) Push(b Batch) (dropped int, err error) {
 	data := make([]byte, headerSize+len(b.Body))
 	copy(data, magic[:])
@@ -133,15 +154,20 @@ func (s *Spool) Push(b Batch) (dropped int, err error) {
 	if err != nil {
 		return 0, err
 	}
+	s.mu.Lock()
+	deferSync := len(s.entries) == 0 // it may leave at once
+	s.mu.Unlock()
 	if _, err := f.Write(data); err != nil {
 		f.Close()
 		os.Remove(tmp)
 		return 0, err
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return 0, err
+	if !deferSync {
+		if err := f.Sync(); err != nil {
+			f.Close()
+			os.Remove(tmp)
+			return 0, err
+		}
 	}
 	if err := f.Close(); err != nil {
 		os.Remove(tmp)
@@ -151,11 +177,18 @@ func (s *Spool) Push(b Batch) (dropped int, err error) {
 		os.Remove(tmp)
 		return 0, err
 	}
-	syncDir(s.dir)
+	if !deferSync {
+		s.syncFiles() // the batches before it
+		syncDir(s.dir)
+	}
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.entries = append(s.entries, entry{seq: b.Seq, size: int64(len(data))})
+	e := entry{seq: b.Seq, size: int64(len(data))}
+	if deferSync {
+		e.body = b.Body
+	}
+	s.entries = append(s.entries, e)
 	s.bytes += int64(len(data))
 	for s.maxBytes > 0 && s.bytes > s.maxBytes && len(s.entries) > 1 {
 		old := s.entries[0]
@@ -178,8 +211,11 @@ func (s *Spool) Head() (Batch, bool) {
 			s.mu.Unlock()
 			return Batch{}, false
 		}
-		seq := s.entries[0].seq
+		seq, body := s.entries[0].seq, s.entries[0].body
 		s.mu.Unlock()
+		if body != nil {
+			return Batch{Seq: seq, Body: body}, true
+		}
 		body, err := s.read(seq)
 		if err == nil {
 			return Batch{Seq: seq, Body: body}, true
@@ -189,6 +225,36 @@ func (s *Spool) Head() (Batch, bool) {
 		s.mu.Unlock()
 		s.Pop(seq)
 	}
+}
+
+// Sync makes every batch held durable: the files not fsynced yet, then
+// the directory. Errors are left to the next write to find (the batches
+// are still on disk, and still delivered).
+func (s *Spool) Sync() {
+	if s.syncFiles() {
+		syncDir(s.dir)
+	}
+}
+
+// syncFiles fsyncs the files not fsynced yet and reports whether there
+// were any.
+func (s *Spool) syncFiles() bool {
+	s.mu.Lock()
+	var pending []uint64
+	for i := range s.entries {
+		if s.entries[i].body != nil {
+			pending = append(pending, s.entries[i].seq)
+			s.entries[i].body = nil
+		}
+	}
+	s.mu.Unlock()
+	for _, seq := range pending {
+		if f, err := os.OpenFile(s.path(seq), os.O_WRONLY, 0); err == nil {
+			_ = f.Sync()
+			f.Close()
+		}
+	}
+	return len(pending) > 0
 }
 
 // Pop removes the batch with this sequence number if it is the oldest.

@@ -2,6 +2,7 @@ package spool
 
 import (
 	"bytes"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -136,5 +137,63 @@ func TestSpoolIsPrivate(t *testing.T) {
 	}
 	if len(ents) == 0 {
 		t.Error("no spool file written")
+	}
+}
+
+// TestDeferredSync: a batch pushed onto an empty spool is on disk at once
+// (a new Open, as after kill -9, finds it) and served from memory until
+// synced; the next Push, or Sync, makes it durable and drops the copy.
+func TestDeferredSync(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Push(Batch{Seq: 1, Body: body(1)}); err != nil {
+		t.Fatal(err)
+	}
+	if s.entries[0].body == nil {
+		t.Fatal("the only batch was fsynced at once; want the fsync deferred")
+	}
+	data, _ := os.ReadFile(s.path(1))
+	if b, ok := s.Head(); !ok || !bytes.Equal(b.Body, body(1)) {
+		t.Fatalf("head: %v %q", ok, b.Body)
+	}
+	reopened, err := Open(dir, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, ok := reopened.Head(); !ok || b.Seq != 1 || !bytes.Equal(b.Body, body(1)) || !bytes.Equal(data[headerSize:], body(1)) {
+		t.Fatalf("after a restart: %v %d %q", ok, b.Seq, b.Body)
+	}
+
+	if _, err := s.Push(Batch{Seq: 2, Body: body(2)}); err != nil {
+		t.Fatal(err)
+	}
+	for i, e := range s.entries {
+		if e.body != nil {
+			t.Errorf("entry %d not synced after a Push behind it", i)
+		}
+	}
+	s.Pop(1)
+	s.Pop(2)
+	if _, err := s.Push(Batch{Seq: 3, Body: body(3)}); err != nil {
+		t.Fatal(err)
+	}
+	s.Sync()
+	if s.entries[0].body != nil {
+		t.Error("Sync left the batch unsynced")
+	}
+	if b, ok := s.Head(); !ok || b.Seq != 3 || !bytes.Equal(b.Body, body(3)) {
+		t.Fatalf("head read back from disk: %v %d %q", ok, b.Seq, b.Body)
+	}
+}
+
+func TestPathName(t *testing.T) {
+	s := &Spool{dir: "d"}
+	for seq, want := range map[uint64]string{0: "00000000000000000000.batch", 101: "00000000000000000101.batch", math.MaxUint64: "18446744073709551615.batch"} {
+		if got := s.path(seq); got != filepath.Join("d", want) {
+			t.Errorf("path(%d) = %s, want d/%s", seq, got, want)
+		}
 	}
 }

@@ -1,20 +1,27 @@
-// Package gzpool reuses gzip writers: each one carries about 800 KB of
-// compressor state, which per-request allocation would churn (see the
-// agent's BenchmarkScrape and BenchmarkPushEncode).
+// Package gzpool hands out gzip writers for the agent's scrapes and
+// pushes. They compress statelessly (klauspost/compress): no compressor
+// state is kept between writes, where a compress/gzip writer carries about
+// 800 KB of it, which either stays resident in a pool or is allocated again
+// at every request (see the agent's BenchmarkScrape and
+// BenchmarkPushCycle, and bench/RESULTS.md). Payloads are small (a few
+// tens of KB before compression), so the output is within a few per cent
+// of a stateful writer's.
 package gzpool
 
 import (
-	"compress/gzip"
 	"io"
 	"sync"
+
+	"github.com/klauspost/compress/gzip"
 )
 
 var pool = sync.Pool{New: func() any {
-	w, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed)
+	w, _ := gzip.NewWriterLevel(nil, gzip.StatelessCompression)
 	return w
 }}
 
-// Get returns a gzip writer (best speed) writing to w.
+// Get returns a gzip writer writing to w. Each Write is compressed on its
+// own, so write through a buffer (bufio) rather than in small pieces.
 func Get(w io.Writer) *gzip.Writer {
 	zw := pool.Get().(*gzip.Writer)
 	zw.Reset(w)
