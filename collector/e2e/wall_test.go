@@ -493,8 +493,12 @@ func bigBoard(now time.Time) web.Board {
 			name = "Customer self-service portal for the EU region (primary)"
 		}
 		a, left := 0.9995, 0.5
-		b.Services = append(b.Services, web.ServiceTile{Name: name, Group: []string{"business", "office"}[i%2], State: states(i),
-			Objective: 0.999, Availability: &a, BudgetRemaining: &left, Components: 4, ComponentsDown: map[bool]int{true: 2}[states(i) == "down"]})
+		tile := web.ServiceTile{Name: name, Group: []string{"business", "office"}[i%2], State: states(i),
+			Objective: 0.999, Availability: &a, BudgetRemaining: &left, Components: 4, ComponentsDown: map[bool]int{true: 2}[states(i) == "down"]}
+		if i == 53 || i == 48 { // burning their budget fast
+			tile.AtRisk, tile.BurnRate = true, 16.5
+		}
+		b.Services = append(b.Services, tile)
 	}
 	for i := range 40 {
 		g := web.GroupTile{Name: fmt.Sprintf("site-%02d", i), Counts: map[string]int{"up": 12}, Total: 12, State: "up"}
@@ -535,7 +539,8 @@ func bigBoard(now time.Time) web.Board {
 		}
 		due := opened.Add(30 * time.Minute)
 		row := web.IncidentRow{ID: int64(1000 + i), Title: fmt.Sprintf("%s incident %d on host-%03d", p, i, i), Priority: p, Status: "open",
-			Target: fmt.Sprintf("host-%03d", i), OpenedAt: opened, RespondDue: &due}
+			Target: fmt.Sprintf("host-%03d", i), OpenedAt: opened, RespondDue: &due,
+			Services: []string{fmt.Sprintf("Service %02d", 52+i%8)}}
 		if i%3 == 1 {
 			row.Status, row.AcknowledgedBy, row.RespondDue = "acknowledged", "alice", nil
 		}
@@ -638,6 +643,14 @@ func TestWallAtScale(t *testing.T) {
 		run(t, ctx, 5*time.Second, "oldest P1", chromedp.Evaluate(`document.querySelector('#incidents .incident').dataset.id`, &oldest))
 		if oldest != "1000" {
 			t.Errorf("%s: first incident is %s; want the three-day-old P1 (1000)", name, oldest)
+		}
+		// Who is hit: the services an incident hits, and the services
+		// whose SLA is at risk.
+		if hit := jsText(t, ctx, `document.querySelector('#incidents .incident .where').textContent`); hit != "Service 52" {
+			t.Errorf("%s: the first incident says it hits %q; want Service 52", name, hit)
+		}
+		if risk := jsText(t, ctx, `[...document.querySelectorAll('#services .tile-risk')].map(e => e.textContent).join('|')`); risk != "SLA at risk · burn 16.5x|SLA at risk · burn 16.5x" {
+			t.Errorf("%s: at-risk marks %q; want two, with their burn rate", name, risk)
 		}
 		checkReadable(t, ctx, name)
 		screenshot(t, ctx, "wall-500-targets-"+name+".png", size[0], size[1])

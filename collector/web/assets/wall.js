@@ -105,6 +105,8 @@
     } else {
       details.push(el('div', 'tile-avail', 'objective ' + pct(s.objective)));
     }
+    // The budget is gone or burning fast enough to go before the window ends.
+    if (s.at_risk) details.push(el('div', 'tile-detail tile-risk', 'SLA at risk' + (s.burn_rate ? ' · burn ' + s.burn_rate.toFixed(1) + 'x' : '')));
     return link('/ui/services/' + encodeURIComponent(s.name), tile(s, details));
   }
 
@@ -134,8 +136,11 @@
     top.appendChild(age);
     li.appendChild(top);
     var meta = el('div', 'incident-meta');
-    var where = i.target || i.service || '';
-    if (where && i.title.indexOf(where) < 0) meta.appendChild(named('where', where));
+    // Where it is, and the services it hits (from the service catalogue).
+    var where = i.title.indexOf(i.target || '\u0000') < 0 ? (i.target || '') : '';
+    var hit = (i.services || (i.service ? [i.service] : [])).filter(function (s) { return s !== i.target; });
+    if (hit.length) where = (where ? where + ' → ' : '') + hit.join(', ');
+    if (where) meta.appendChild(named('where', where));
     var w = el('span', 'who' + (i.assignee || i.acknowledged_by || i.status === 'acknowledged' ? '' : ' nobody'), who(i));
     meta.appendChild(w);
     // The nearer of the two deadlines: respond until acknowledged, then resolve.
