@@ -16,7 +16,7 @@ LDFLAGS    := -s -w -X $(PKG)/internal/buildinfo.Version=$(VERSION) -X $(PKG)/in
 AGENT_TAGS ?= nethttpomithttp2
 STATICCHECK_VERSION ?= v0.8.2
 # Debian packages of the real peers the tests start (installed when missing).
-TEST_PACKAGES ?= npm dbus-daemon dnsmasq-base prometheus prometheus-alertmanager snmpd snmp chromium fonts-dejavu-core python3-aiosmtpd postgresql wine wine64 gcc-mingw-w64-x86-64 victoria-metrics rpm systemd
+TEST_PACKAGES ?= dbus-daemon dnsmasq-base prometheus prometheus-alertmanager snmpd snmp chromium fonts-dejavu-core python3-aiosmtpd postgresql wine wine64 gcc-mingw-w64-x86-64 victoria-metrics rpm systemd
 
 # axe-core, the accessibility checker the browser tests inject into the wall
 # (npm package), kept in the user's cache directory; the tests read it there.
@@ -46,6 +46,8 @@ run: build ## run a collector (store in ./data) and a local agent; Ctrl-C stops 
 
 test-deps: ## install the Debian packages of the real peers the tests start, and axe-core, when missing
 	@./scripts/test-deps.sh $(TEST_PACKAGES)
+	@# npm: Debian's package, unless Node.js with its own npm is installed (NodeSource's conflicts with it)
+	@command -v npm >/dev/null || ./scripts/test-deps.sh npm
 	@test -f $(NINES_AXE_DIR)/node_modules/axe-core/axe.min.js || npm install --no-audit --no-fund --prefix $(NINES_AXE_DIR) axe-core@$(AXE_VERSION)
 	@if [ "$$(id -u)" -eq 0 ]; then ./scripts/redmine.sh install; else sudo ./scripts/redmine.sh install; fi
 
