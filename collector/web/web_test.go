@@ -124,6 +124,7 @@ func (r *recordingActions) Resolve(_ context.Context, id int64, actor, text stri
 func (r *recordingActions) Close(context.Context, int64, string, string, time.Time) error {
 	return alerting.ErrConflict
 }
+
 // Reopen is refused as at the follower of an HA pair.
 func (r *recordingActions) Reopen(context.Context, int64, string, string, time.Time) error {
 	return alerting.ErrFenced
