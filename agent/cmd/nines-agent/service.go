@@ -21,7 +21,7 @@ func serviceConfig(configFile string) *service.Config {
 		}
 		args = append(args, "--config", configFile)
 	}
-	return &service.Config{
+	c := &service.Config{
 		Name:        "nines-agent",
 		DisplayName: "Nines agent",
 		Description: "Collects host availability and performance and reports it to the Nines collector.",
@@ -35,6 +35,8 @@ func serviceConfig(configFile string) *service.Config {
 			"DelayedAutoStart": true, // Windows
 		},
 	}
+	platformService(c)
+	return c
 }
 
 // program adapts the agent to kardianos/service for when the service
