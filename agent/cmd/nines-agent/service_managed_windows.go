@@ -16,7 +16,9 @@ import (
 // started it. It answers the manager itself (with x/sys/windows/svc, which
 // kardianos/service also uses) rather than through kardianos/service,
 // because it accepts power events: a suspend makes the agent say goodbye
-// before the machine sleeps. It reports false when the agent runs from a
+// before the machine sleeps, and preshutdown, so the goodbye goes out
+// while the network is still up (power.ServiceControl decides what each
+// request does). It reports false when the agent runs from a
 // console.
 func runManaged(run func(ctx context.Context) int, _ string) (int, bool) {
 	if isService, err := svc.IsWindowsService(); err != nil || !isService {
@@ -35,7 +37,7 @@ type serviceHandler struct {
 }
 
 func (h *serviceHandler) Execute(_ []string, requests <-chan svc.ChangeRequest, status chan<- svc.Status) (bool, uint32) {
-	const accepts = svc.AcceptStop | svc.AcceptShutdown | svc.AcceptPowerEvent
+	const accepts = svc.AcceptStop | svc.AcceptShutdown | svc.AcceptPreShutdown | svc.AcceptPowerEvent
 	status <- svc.Status{State: svc.StartPending}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -48,16 +50,16 @@ func (h *serviceHandler) Execute(_ []string, requests <-chan svc.ChangeRequest, 
 			status <- svc.Status{State: svc.StopPending}
 			return false, uint32(h.code)
 		case r := <-requests:
-			switch r.Cmd {
-			case svc.Interrogate:
+			switch a := power.ServiceControl(uint32(r.Cmd), r.EventType); a {
+			case power.Interrogate:
 				status <- r.CurrentStatus
-			case svc.Stop, svc.Shutdown:
+			case power.Stop:
 				status <- svc.Status{State: svc.StopPending}
 				cancel()
 				h.code = <-done
 				return false, uint32(h.code)
-			case svc.PowerEvent:
-				power.ServiceEvent(r.EventType)
+			case power.Sleep, power.Wake:
+				power.ServiceEvent(a)
 			}
 		}
 	}
