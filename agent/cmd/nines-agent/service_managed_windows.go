@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"strings"
 
+	"golang.org/x/sys/windows"
 	"golang.org/x/sys/windows/svc"
 	"golang.org/x/sys/windows/svc/eventlog"
 
@@ -18,17 +20,26 @@ import (
 // because it accepts power events: a suspend makes the agent say goodbye
 // before the machine sleeps, and preshutdown, so the goodbye goes out
 // while the network is still up (power.ServiceControl decides what each
-// request does). It reports false when the agent runs from a
-// console.
+// request does). It reports false when the agent runs from a console.
+//
+// svc.IsWindowsService looks for a parent services.exe in session 0,
+// which Wine's service manager is not; so when it says no, the agent
+// still offers itself to the service manager, and a console run is what
+// StartServiceCtrlDispatcher's ERROR_FAILED_SERVICE_CONTROLLER_CONNECT
+// says (it answers at once when no service manager started the process).
 func runManaged(run func(ctx context.Context) int, _ string) (int, bool) {
-	if isService, err := svc.IsWindowsService(); err != nil || !isService {
+	h := &serviceHandler{run: run}
+	err := svc.Run(serviceConfig("").Name, h)
+	switch {
+	case err == nil:
+		return h.code, true
+	case errors.Is(err, windows.ERROR_FAILED_SERVICE_CONTROLLER_CONNECT):
 		return 0, false
 	}
-	h := &serviceHandler{run: run}
-	if err := svc.Run(serviceConfig("").Name, h); err != nil {
+	if isService, _ := svc.IsWindowsService(); isService {
 		return 1, true
 	}
-	return h.code, true
+	return 0, false
 }
 
 type serviceHandler struct {
