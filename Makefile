@@ -11,12 +11,12 @@ BUILD_DATE ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS    := -s -w -X $(PKG)/internal/buildinfo.Version=$(VERSION) -X $(PKG)/internal/buildinfo.Revision=$(REVISION) -X $(PKG)/internal/buildinfo.BuildDate=$(BUILD_DATE)
 STATICCHECK_VERSION ?= v0.8.2
 # Debian packages of the real peers the tests start (installed when missing).
-TEST_PACKAGES ?= dbus-daemon dnsmasq-base prometheus prometheus-alertmanager snmpd snmp chromium fonts-dejavu-core python3-aiosmtpd postgresql wine wine64 gcc-mingw-w64-x86-64
+TEST_PACKAGES ?= dbus-daemon dnsmasq-base prometheus prometheus-alertmanager snmpd snmp chromium fonts-dejavu-core python3-aiosmtpd postgresql wine wine64 gcc-mingw-w64-x86-64 wixl msitools
 
 AGENT_TARGETS     := linux/amd64 linux/arm64 windows/amd64 darwin/amd64 darwin/arm64
 COLLECTOR_TARGETS := linux/amd64 linux/arm64 windows/amd64
 
-.PHONY: all help build run test test-deps bench lint fmt cross fuzz clean check-config tidy-check
+.PHONY: all help build run test test-deps bench lint fmt cross msi fuzz clean check-config tidy-check
 
 all: lint build ## lint and build (default)
 
@@ -84,6 +84,12 @@ cross: ## cross-compile both binaries for every supported platform (CGO_ENABLED=
 		echo "   nines-collector $$os/$$arch"; \
 		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/$$os-$$arch/nines-collector$$ext ./collector/cmd/nines-collector; \
 	done
+
+msi: ## the Windows installer, dist/nines-agent-windows-amd64.msi (wixl, from Debian's wixl package)
+	@echo ">> building the Windows installer ($(VERSION))"
+	@mkdir -p dist/windows-amd64
+	CGO_ENABLED=0 GOOS=windows GOARCH=amd64 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/windows-amd64/nines-agent.exe ./agent/cmd/nines-agent
+	./scripts/msi.sh dist/windows-amd64/nines-agent.exe $(VERSION) dist/nines-agent-windows-amd64.msi
 
 fuzz: ## run each fuzz target for FUZZTIME (default 30s)
 	@echo ">> fuzzing, $(FUZZTIME) per target"
