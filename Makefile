@@ -16,7 +16,7 @@ LDFLAGS    := -s -w -X $(PKG)/internal/buildinfo.Version=$(VERSION) -X $(PKG)/in
 AGENT_TAGS ?= nethttpomithttp2
 STATICCHECK_VERSION ?= v0.8.2
 # Debian packages of the real peers the tests start (installed when missing).
-TEST_PACKAGES ?= dbus-daemon dnsmasq-base prometheus prometheus-alertmanager snmpd snmp chromium fonts-dejavu-core python3-aiosmtpd postgresql wine wine64 gcc-mingw-w64-x86-64 victoria-metrics rpm systemd
+TEST_PACKAGES ?= dbus-daemon dnsmasq-base prometheus prometheus-alertmanager snmpd snmp chromium fonts-dejavu-core python3-aiosmtpd postgresql wine wine64 gcc-mingw-w64-x86-64 victoria-metrics rpm systemd wixl msitools
 
 # axe-core, the accessibility checker the browser tests inject into the wall
 # (npm package), kept in the user's cache directory; the tests read it there.
@@ -27,7 +27,7 @@ AGENT_TARGETS     := linux/amd64 linux/arm64 windows/amd64 darwin/amd64 darwin/a
 COLLECTOR_TARGETS := linux/amd64 linux/arm64 windows/amd64
 PACKAGE_ARCHS     ?= amd64 arm64
 
-.PHONY: all help build run test test-deps bench lint fmt cross package fuzz clean check-config tidy-check
+.PHONY: all help build run test test-deps bench lint fmt cross package msi fuzz clean check-config tidy-check
 
 all: lint build ## lint and build (default)
 
@@ -107,6 +107,12 @@ package: ## .deb and .rpm packages of both binaries for each of PACKAGE_ARCHS, i
 		done; \
 		$(GO) run ./deploy/package -bin dist/linux-$$arch -arch $$arch -version '$(VERSION)' -out dist; \
 	done
+
+msi: ## the Windows installer, dist/nines-agent-windows-amd64.msi (wixl, from Debian's wixl package)
+	@echo ">> building the Windows installer ($(VERSION))"
+	@mkdir -p dist/windows-amd64
+	CGO_ENABLED=0 GOOS=windows GOARCH=amd64 $(GO) build -trimpath -tags '$(AGENT_TAGS)' -ldflags '$(LDFLAGS)' -o dist/windows-amd64/nines-agent.exe ./agent/cmd/nines-agent
+	./scripts/msi.sh dist/windows-amd64/nines-agent.exe $(VERSION) dist/nines-agent-windows-amd64.msi
 
 fuzz: ## run each fuzz target for FUZZTIME (default 30s)
 	@echo ">> fuzzing, $(FUZZTIME) per target"

@@ -281,7 +281,7 @@ func (a *Agent) cycle(ctx context.Context, enc *push.Encoder, buf []byte) []byte
 	batch := reg.Collect(ctx, now)
 	a.checks.add(batch)
 	a.cycles.Inc()
-	a.handler.Set(batch)
+	a.handler.Set(exposed(batch))
 	if len(cfg.Push.URLs) > 0 {
 		var err error
 		buf, err = enc.Append(buf[:0], batch, nil) // identity and labels travel in headers

@@ -41,6 +41,10 @@ type Config struct {
 	// Processes are named process checks: how many run, their CPU and
 	// memory, and whether enough run.
 	Processes []Process `yaml:"processes"`
+	// WindowsServices are the names of Windows services whose state is
+	// reported (nines_service_state and, on /metrics,
+	// windows_service_state). Windows only.
+	WindowsServices []string `yaml:"windows_services"`
 	// Checks are checks of the services on this host (databases,
 	// middleware, web apps): TCP, HTTP(S) with status, body and
 	// certificate expiry, DNS, ICMP.
@@ -161,6 +165,7 @@ func (c *Config) HostOptions() host.Options {
 		o.IncludeMountPoints = regexp.MustCompile("^(?:" + r + ")$")
 	}
 	o.IncludeVirtualInterfaces = c.Collectors.Netdev.IncludeVirtual
+	o.WindowsServices = c.WindowsServices
 	for _, p := range c.Processes {
 		m := host.ProcessMatch{Name: p.Name, User: p.User, Min: p.Min}
 		if p.Comm != "" {
@@ -339,6 +344,17 @@ func (c *Config) Validate(p *yamlconf.Problems) {
 		if pr.Min < 0 {
 			p.Addf(pp+".min", "must not be negative")
 		}
+	}
+	svcSeen := map[string]bool{}
+	for i, name := range c.WindowsServices {
+		path := fmt.Sprintf("windows_services[%d]", i)
+		switch {
+		case name == "":
+			p.Addf(path, "must not be empty")
+		case svcSeen[name]:
+			p.Addf(path, "windows service %q listed twice", name)
+		}
+		svcSeen[name] = true
 	}
 	checkNames := map[string]bool{}
 	for i := range c.Checks {

@@ -31,7 +31,7 @@ func TestLoadDefaults(t *testing.T) {
 	if got, want := d.Interval.D(), 60*time.Second; got != want {
 		t.Errorf("desktop interval: got %s, want %s", got, want)
 	}
-	if got := c.EnabledCollectors(); strings.Join(got, ",") != "battery,cpu,diskstats,filesystem,hwmon,loadavg,memory,netdev,processes,system" {
+	if got := c.EnabledCollectors(); strings.Join(got, ",") != "battery,cpu,diskstats,filesystem,hwmon,loadavg,memory,netdev,processes,system,windows_services" {
 		t.Errorf("default collectors: got %v", got)
 	}
 }
@@ -53,6 +53,8 @@ func TestLoadErrors(t *testing.T) {
 		{"reserved label", "labels:\n  host: x\n", []string{"labels.host: label \"host\" is set by the agent itself"}},
 		{"unknown collector", "collectors:\n  enable: [gpu]\n", []string{"a.yml:2:12: collectors.enable[0]: unknown collector \"gpu\""}},
 		{"token twice", "push:\n  urls: [http://c]\n  token: a\n  token_file: b\n", []string{"at most one of token & token_file"}},
+		{"windows service twice or empty", "windows_services: [Spooler, \"\", Spooler]\n", []string{
+			`a.yml:1:33: windows_services[2]: windows service "Spooler" listed twice`, "a.yml:1:29: windows_services[1]: must not be empty"}},
 		{"unknown push mode", "push:\n  mode: both\n", []string{"a.yml:2:3: push.mode: unknown mode \"both\" (want failover or all)"}},
 	}
 	for _, tc := range tests {

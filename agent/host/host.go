@@ -102,6 +102,8 @@ type Options struct {
 	IncludeVirtualInterfaces bool
 	// Processes are the named process checks.
 	Processes []ProcessMatch
+	// WindowsServices are the Windows services whose state is reported.
+	WindowsServices []string
 }
 
 // DefaultOptions are the settings when the configuration says nothing.

@@ -6,33 +6,22 @@ import (
 	"golang.org/x/sys/windows/svc"
 )
 
-// Power broadcast event types (winuser.h) carried by
-// SERVICE_CONTROL_POWEREVENT.
-const (
-	pbtAPMSuspend         = 0x4
-	pbtAPMResumeSuspend   = 0x7
-	pbtAPMResumeAutomatic = 0x12
-)
-
 // events carries the service manager's power events to Watch: true
 // before sleep, false after wake.
 var events = make(chan bool, 8)
 
-// ServiceEvent passes on a power event the service manager sent to the
-// agent's service handler (which accepts svc.AcceptPowerEvent). It does
-// not block: Windows does not wait for services to finish with a suspend
-// notice, so the goodbye is sent as fast as it can be.
-func ServiceEvent(eventType uint32) {
-	var sleeping bool
-	switch eventType {
-	case pbtAPMSuspend:
-		sleeping = true
-	case pbtAPMResumeSuspend, pbtAPMResumeAutomatic:
-	default:
+// ServiceEvent passes on a Sleep or Wake that ServiceControl made of a
+// request the service manager sent to the agent's service handler (which
+// accepts svc.AcceptPowerEvent); other actions are not power events and
+// are ignored. It does not block: Windows does not wait for services to
+// finish with a suspend notice, so the goodbye is sent as fast as it can
+// be.
+func ServiceEvent(a Action) {
+	if a != Sleep && a != Wake {
 		return
 	}
 	select {
-	case events <- sleeping:
+	case events <- a == Sleep:
 	default:
 	}
 }

@@ -34,8 +34,11 @@ BOOL WINAPI ProcessPrng(PBYTE data, SIZE_T len) {
 // TestWindowsAgentUnderWine runs the Windows agent (built as make cross
 // builds it) under Wine: --version, --check-config good and bad, then a
 // run pushing to a real collector (the host UP, the system collector
-// succeeding) and an interrupt giving a goodbye (SHUTDOWN, not DOWN).
-// Wine cannot cover service control or the Event Log.
+// succeeding, windows_exporter names and a watched service's state on
+// /metrics) and an interrupt giving a goodbye (SHUTDOWN, not DOWN); then
+// the agent as a service of Wine's service manager: install (the start
+// type Wine supports), start (UP), stop (goodbye: SHUTDOWN), uninstall.
+// Wine cannot cover power and shutdown notices or the Event Log.
 func TestWindowsAgentUnderWine(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds both binaries and starts Wine")
@@ -111,6 +114,7 @@ push:
   urls: ["http://%s"]
   token_file: agent.token
   spool_dir: spool
+windows_services: [PlugPlay]
 `, agentAddr, collectorAddr))
 	write(t, filepath.Join(dir, "bad.yml"), "interval: 1s\nbogus_key: 1\n")
 	if out, err := winerun("--config", "agent.yml", "--check-config"); err != nil {
@@ -149,9 +153,57 @@ push:
 		}
 		return true, ""
 	})
+	// windows_exporter's names next to node_*'s (agent/wincompat), and a
+	// service Wine runs, through the windows_services collector.
+	eventually(t, 30*time.Second, "windows_exporter names on /metrics", func() (bool, string) {
+		var metrics string
+		(client{base: "http://" + agentAddr}).get(t, "/metrics", &metrics)
+		for _, want := range []string{
+			`windows_cpu_time_total{core="0,0",mode="idle"} `,
+			"windows_cs_physical_memory_bytes ",
+			"windows_os_physical_memory_free_bytes ",
+			`windows_logical_disk_size_bytes{volume="C:"} `,
+			"windows_system_system_up_time ",
+			`windows_service_state{name="PlugPlay",state="running"} 1`,
+			`node_scrape_collector_success{collector="windows_services"} 1`,
+			"node_memory_MemTotal_bytes ",
+		} {
+			if !strings.Contains(metrics, want) {
+				return false, "missing " + want + ": " + grepLines(metrics, "windows_")
+			}
+		}
+		return true, ""
+	})
 
 	// Wine turns SIGINT into the console's Ctrl-C event.
 	agent.stop(t, syscall.SIGINT)
 	eventually(t, 10*time.Second, "Windows host SHUTDOWN after interrupt", hostState("shutdown"))
+
+	// The same agent as a service of Wine's service manager: install
+	// (automatic start; Wine refuses the delayed start, which must not fail
+	// the install), start (the host UP again), stop (the goodbye through
+	// the service handler, power.ServiceControl's Stop: SHUTDOWN),
+	// uninstall.
+	out, err := winerun("--config", filepath.Join(dir, "agent.yml"), "service", "install")
+	if err != nil || !strings.Contains(out, "start type automatic") {
+		t.Fatalf("service install: %v\n%s", err, out)
+	}
+	t.Log(strings.TrimSpace(out))
+	// Wine's service manager starts automatic services by itself (real
+	// Windows waits for the next boot), so the start may find it running.
+	if out, err := winerun("service", "start"); err != nil && !strings.Contains(out, "Service already running") {
+		t.Fatalf("service start: %v\n%s", err, out)
+	}
+	eventually(t, 60*time.Second, "Windows host UP as a service", hostState("up"))
+	if out, err := winerun("service", "status"); err != nil || !strings.Contains(out, "running") {
+		t.Errorf("service status: %v\n%s", err, out)
+	}
+	if out, err := winerun("service", "stop"); err != nil {
+		t.Fatalf("service stop: %v\n%s", err, out)
+	}
+	eventually(t, 15*time.Second, "Windows host SHUTDOWN after service stop", hostState("shutdown"))
+	if out, err := winerun("service", "uninstall"); err != nil {
+		t.Errorf("service uninstall: %v\n%s", err, out)
+	}
 	collector.stop(t, syscall.SIGTERM)
 }

@@ -38,6 +38,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 	listen := fs.String("web.listen-address", "", "address of the /metrics listener (overrides web.listen_address)")
 	logLevel := fs.String("log.level", "info", "log level: debug, info, warn or error")
 	logFormat := fs.String("log.format", "logfmt", "log format: logfmt or json")
+	var over config.Overrides
+	var labelArgs []string
+	fs.Func("push.url", "collector URL to push to (repeatable; replaces push.urls; empty: ignored)", func(v string) error {
+		if v != "" {
+			over.URLs = append(over.URLs, v)
+		}
+		return nil
+	})
+	fs.StringVar(&over.TokenFile, "push.token-file", "", "file holding the push token (replaces push.token and push.token_file)")
+	fs.StringVar(&over.Token, "push.token", "", "push token (replaces push.token and push.token_file; visible to local users in the process list: prefer --push.token-file)")
+	fs.Func("labels", "host labels as name=value,name=value (repeatable; added to labels)", func(v string) error {
+		labelArgs = append(labelArgs, v)
+		return nil
+	})
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage:\n  nines-agent [flags]                     run the agent\n  nines-agent [--config FILE] service install|uninstall|start|stop|status\n\nCollects host availability and performance, serves /metrics and pushes to nines-collector.\n\nFlags:\n")
 		cli.PrintFlags(stderr, fs)
@@ -64,14 +78,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "nines-agent:", err)
 		return 2
 	}
-	load := func() (*config.Config, error) {
-		var cfg *config.Config
-		var err error
-		if *configFile == "" {
-			cfg, err = config.Load("<defaults>", nil)
-		} else {
-			cfg, err = config.LoadFile(*configFile)
+	for _, l := range labelArgs {
+		if over.Labels == nil {
+			over.Labels = map[string]string{}
 		}
+		if err := config.ParseLabels(l, over.Labels); err != nil {
+			fmt.Fprintln(stderr, "nines-agent: --labels:", err)
+			return 2
+		}
+	}
+	load := func() (*config.Config, error) {
+		cfg, err := config.LoadFileWith(*configFile, over)
 		if err != nil {
 			return nil, err
 		}

@@ -16,6 +16,8 @@ func TestCLI(t *testing.T) {
 	bad := filepath.Join(dir, "bad.yml")
 	os.WriteFile(good, []byte("interval: 5s\n"), 0o600)
 	os.WriteFile(bad, []byte("interval: 5\nprofile: laptop\nbogus: 1\n"), 0o600)
+	token := filepath.Join(dir, "agent.token")
+	os.WriteFile(token, []byte("s3cret\n"), 0o600)
 	tests := []struct {
 		name     string
 		args     []string
@@ -28,6 +30,15 @@ func TestCLI(t *testing.T) {
 		{"check bad reports all", []string{"--check-config", "--config", bad}, 1, "bad.yml:1:"},
 		{"bad log level", []string{"--log.level", "loud", "--check-config"}, 2, "unknown level"},
 		{"stray argument", []string{"serve"}, 2, "unexpected argument"},
+		// The installer's properties (COLLECTOR_URL, TOKEN_FILE, TOKEN, LABELS) as flags.
+		{"installer flags", []string{"--check-config", "--push.url", "https://c.example:9990", "--push.token-file", token, "--labels", "site=paris, role=desk"}, 0, "configuration is valid"},
+		{"installer flags over a file", []string{"--check-config", "--config", good, "--push.url", "https://c.example:9990", "--push.token", "t", "--labels", ""}, 0, "configuration is valid"},
+		{"empty installer properties", []string{"--check-config", "--push.url", "", "--push.token-file", "", "--push.token", "", "--labels", ""}, 0, "configuration is valid"},
+		{"url without token", []string{"--check-config", "--push.url", "https://c.example:9990"}, 1, "push: a token or token_file is required"},
+		{"bad url", []string{"--check-config", "--push.url", "ftp://x", "--push.token", "t"}, 1, `push.urls[0]: want an http:// or https:// URL, got "ftp://x"`},
+		{"bad label name", []string{"--check-config", "--labels", "1x=y"}, 1, `labels.1x: invalid label name "1x"`},
+		{"label without value", []string{"--check-config", "--labels", "site"}, 2, `--labels: label "site": want name=value`},
+		{"missing token file", []string{"--check-config", "--push.url", "https://c.example:9990", "--push.token-file", filepath.Join(dir, "nope")}, 1, "read token_file"},
 		{"service without action", []string{"service"}, 2, "service install|uninstall|start|stop|status"},
 		{"service unknown action", []string{"service", "restart-twice"}, 2, `unknown service action "restart-twice"`},
 	}

@@ -21,20 +21,23 @@ func serviceConfig(configFile string) *service.Config {
 		}
 		args = append(args, "--config", configFile)
 	}
-	return &service.Config{
+	c := &service.Config{
 		Name:        "nines-agent",
 		DisplayName: "Nines agent",
 		Description: "Collects host availability and performance and reports it to the Nines collector.",
 		Arguments:   args,
 		Option: service.KeyValue{
-			"Restart":          "always", // systemd
-			"OnFailure":        "restart",
-			"KeepAlive":        true, // launchd
-			"RunAtLoad":        true,
-			"LogOutput":        true, // launchd: stdout and stderr to /var/log/nines-agent.{out,err}.log
-			"DelayedAutoStart": true, // Windows
+			"Restart":   "always", // systemd
+			"OnFailure": "restart",
+			"KeepAlive": true, // launchd
+			"RunAtLoad": true,
+			"LogOutput": true, // launchd: stdout and stderr to /var/log/nines-agent.{out,err}.log
+			// Windows: automatic start; afterInstall then asks for a
+			// delayed one where the system supports it.
 		},
 	}
+	platformService(c)
+	return c
 }
 
 // program adapts the agent to kardianos/service for when the service
@@ -84,6 +87,12 @@ func serviceCmd(args []string, configFile string, stdout, stderr io.Writer) int 
 		if err := service.Control(s, args[0]); err != nil {
 			fmt.Fprintf(stderr, "nines-agent: service %s (%s): %v\n", args[0], s.Platform(), err)
 			return 1
+		}
+		if args[0] == "install" {
+			if err := afterInstall(serviceConfig(configFile).Name, stdout); err != nil {
+				fmt.Fprintf(stderr, "nines-agent: service install (%s): %v\n", s.Platform(), err)
+				return 1
+			}
 		}
 		fmt.Fprintf(stdout, "nines-agent: service %s done (%s)\n", args[0], s.Platform())
 		return 0

@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"strings"
 
+	"golang.org/x/sys/windows"
 	"golang.org/x/sys/windows/svc"
 	"golang.org/x/sys/windows/svc/eventlog"
 
@@ -16,17 +18,28 @@ import (
 // started it. It answers the manager itself (with x/sys/windows/svc, which
 // kardianos/service also uses) rather than through kardianos/service,
 // because it accepts power events: a suspend makes the agent say goodbye
-// before the machine sleeps. It reports false when the agent runs from a
-// console.
+// before the machine sleeps, and preshutdown, so the goodbye goes out
+// while the network is still up (power.ServiceControl decides what each
+// request does). It reports false when the agent runs from a console.
+//
+// svc.IsWindowsService looks for a parent services.exe in session 0,
+// which Wine's service manager is not; so when it says no, the agent
+// still offers itself to the service manager, and a console run is what
+// StartServiceCtrlDispatcher's ERROR_FAILED_SERVICE_CONTROLLER_CONNECT
+// says (it answers at once when no service manager started the process).
 func runManaged(run func(ctx context.Context) int, _ string) (int, bool) {
-	if isService, err := svc.IsWindowsService(); err != nil || !isService {
+	h := &serviceHandler{run: run}
+	err := svc.Run(serviceConfig("").Name, h)
+	switch {
+	case err == nil:
+		return h.code, true
+	case errors.Is(err, windows.ERROR_FAILED_SERVICE_CONTROLLER_CONNECT):
 		return 0, false
 	}
-	h := &serviceHandler{run: run}
-	if err := svc.Run(serviceConfig("").Name, h); err != nil {
+	if isService, _ := svc.IsWindowsService(); isService {
 		return 1, true
 	}
-	return h.code, true
+	return 0, false
 }
 
 type serviceHandler struct {
@@ -35,7 +48,7 @@ type serviceHandler struct {
 }
 
 func (h *serviceHandler) Execute(_ []string, requests <-chan svc.ChangeRequest, status chan<- svc.Status) (bool, uint32) {
-	const accepts = svc.AcceptStop | svc.AcceptShutdown | svc.AcceptPowerEvent
+	const accepts = svc.AcceptStop | svc.AcceptShutdown | svc.AcceptPreShutdown | svc.AcceptPowerEvent
 	status <- svc.Status{State: svc.StartPending}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -48,16 +61,16 @@ func (h *serviceHandler) Execute(_ []string, requests <-chan svc.ChangeRequest, 
 			status <- svc.Status{State: svc.StopPending}
 			return false, uint32(h.code)
 		case r := <-requests:
-			switch r.Cmd {
-			case svc.Interrogate:
+			switch a := power.ServiceControl(uint32(r.Cmd), r.EventType); a {
+			case power.Interrogate:
 				status <- r.CurrentStatus
-			case svc.Stop, svc.Shutdown:
+			case power.Stop:
 				status <- svc.Status{State: svc.StopPending}
 				cancel()
 				h.code = <-done
 				return false, uint32(h.code)
-			case svc.PowerEvent:
-				power.ServiceEvent(r.EventType)
+			case power.Sleep, power.Wake:
+				power.ServiceEvent(a)
 			}
 		}
 	}
