@@ -14,10 +14,7 @@ import (
 func benchWindow(b *testing.B) (*Store, int64) {
 	s := New(time.Hour, 0, 0)
 	const step = 15_000
-	ls := make([]labels.Labels, 10_000)
-	for i := range ls {
-		ls[i] = labels.FromStrings("__name__", "node_network_received_bytes_total", "device", "eth"+strconv.Itoa(i%4), "host", "host-"+strconv.Itoa(i/4))
-	}
+	ls := benchLabels()
 	v := make([]float64, len(ls))
 	for ts := int64(0); ts < 240*step; ts += step {
 		for i, l := range ls {
@@ -33,10 +30,7 @@ func benchWindow(b *testing.B) (*Store, int64) {
 // BenchmarkAppend: one sample appended to one of 10,000 series.
 func BenchmarkAppend(b *testing.B) {
 	s := New(time.Hour, 0, 0)
-	ls := make([]labels.Labels, 10_000)
-	for i := range ls {
-		ls[i] = labels.FromStrings("__name__", "node_network_received_bytes_total", "device", "eth"+strconv.Itoa(i%4), "host", "host-"+strconv.Itoa(i/4))
-	}
+	ls := benchLabels()
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
@@ -53,18 +47,7 @@ func BenchmarkRuleQuery(b *testing.B) {
 	eng := promql.NewEngine(promql.EngineOpts{MaxSamples: 50_000_000, Timeout: time.Minute, LookbackDelta: 5 * time.Minute})
 	b.ReportAllocs()
 	for b.Loop() {
-		q, err := eng.NewInstantQuery(context.Background(), s, nil, `sum by (device) (rate(node_network_received_bytes_total[5m]))`, time.UnixMilli(end))
-		if err != nil {
-			b.Fatal(err)
-		}
-		res := q.Exec(context.Background())
-		if res.Err != nil {
-			b.Fatal(res.Err)
-		}
-		if v, _ := res.Vector(); len(v) != 4 {
-			b.Fatalf("got %d results, want 4", len(v))
-		}
-		q.Close()
+		rateQuery(b, eng, s, end)
 	}
 }
 
@@ -75,10 +58,7 @@ func BenchmarkRuleQuery(b *testing.B) {
 func BenchmarkRuleQueryLive(b *testing.B) {
 	s, end := benchWindow(b)
 	eng := promql.NewEngine(promql.EngineOpts{MaxSamples: 50_000_000, Timeout: time.Minute, LookbackDelta: 5 * time.Minute})
-	ls := make([]labels.Labels, 10_000)
-	for i := range ls {
-		ls[i] = labels.FromStrings("__name__", "node_network_received_bytes_total", "device", "eth"+strconv.Itoa(i%4), "host", "host-"+strconv.Itoa(i/4))
-	}
+	ls := benchLabels()
 	v := 1e12
 	b.ReportAllocs()
 	for b.Loop() {
@@ -89,18 +69,7 @@ func BenchmarkRuleQueryLive(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		q, err := eng.NewInstantQuery(context.Background(), s, nil, `sum by (device) (rate(node_network_received_bytes_total[5m]))`, time.UnixMilli(end))
-		if err != nil {
-			b.Fatal(err)
-		}
-		res := q.Exec(context.Background())
-		if res.Err != nil {
-			b.Fatal(res.Err)
-		}
-		if v, _ := res.Vector(); len(v) != 4 {
-			b.Fatalf("got %d results, want 4", len(v))
-		}
-		q.Close()
+		rateQuery(b, eng, s, end)
 	}
 }
 
@@ -134,4 +103,30 @@ func BenchmarkThresholdRule(b *testing.B) {
 		}
 		q.Close()
 	}
+}
+
+// benchLabels are the 10,000 series of the window benchmarks: 2,500
+// hosts with 4 network devices each.
+func benchLabels() []labels.Labels {
+	ls := make([]labels.Labels, 10_000)
+	for i := range ls {
+		ls[i] = labels.FromStrings("__name__", "node_network_received_bytes_total", "device", "eth"+strconv.Itoa(i%4), "host", "host-"+strconv.Itoa(i/4))
+	}
+	return ls
+}
+
+// rateQuery runs the rule benchmarks' query at end: one result a device.
+func rateQuery(b *testing.B, eng *promql.Engine, s *Store, end int64) {
+	q, err := eng.NewInstantQuery(context.Background(), s, nil, `sum by (device) (rate(node_network_received_bytes_total[5m]))`, time.UnixMilli(end))
+	if err != nil {
+		b.Fatal(err)
+	}
+	res := q.Exec(context.Background())
+	if res.Err != nil {
+		b.Fatal(res.Err)
+	}
+	if v, _ := res.Vector(); len(v) != 4 {
+		b.Fatalf("got %d results, want 4", len(v))
+	}
+	q.Close()
 }
