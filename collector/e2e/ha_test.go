@@ -43,6 +43,21 @@ func (h *hookReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mu.Unlock()
 }
 
+// startHook serves a hookReceiver on a loopback port until the test
+// ends and returns it with its address.
+func startHook(t *testing.T) (*hookReceiver, string) {
+	t.Helper()
+	hook := &hookReceiver{seen: map[string]int{}}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: hook}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return hook, ln.Addr().String()
+}
+
 func (h *hookReceiver) counts() map[string]int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -75,14 +90,7 @@ func TestHAPair(t *testing.T) {
 	collectorBin := binary(t, "collector/cmd/nines-collector")
 	agentBin := binary(t, "agent/cmd/nines-agent")
 
-	hook := &hookReceiver{seen: map[string]int{}}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	hookSrv := &http.Server{Handler: hook}
-	go hookSrv.Serve(ln)
-	t.Cleanup(func() { hookSrv.Close() })
+	hook, hookAddr := startHook(t)
 
 	type member struct {
 		name, dir, addr string
@@ -121,7 +129,7 @@ receivers:
     webhook: {url: "http://%s/", secret: hook-secret}
   - name: servicedesk
     redmine: {url: %q, api_key_file: redmine.key, project: %q, sync_interval: 0s}
-`, m.addr, ln.Addr(), redmineURL, project))
+`, m.addr, hookAddr, redmineURL, project))
 		m.api = client{base: "http://" + m.addr, token: e2eAdminToken}
 	}
 	metric := func(m *member, name string) float64 {
@@ -157,19 +165,7 @@ receivers:
 		t.Errorf("a's epoch: %v, want 1", e)
 	}
 
-	agentDir, agentAddr := t.TempDir(), freeAddr(t)
-	write(t, filepath.Join(agentDir, "agent.token"), e2eAgentToken+"\n")
-	write(t, filepath.Join(agentDir, "agent.yml"), fmt.Sprintf(`
-interval: 200ms
-hostname: pair-host
-web: {listen_address: %q}
-push:
-  urls: ["http://%s", "http://%s"]
-  mode: all
-  token_file: agent.token
-  spool_dir: spool
-`, agentAddr, a.addr, b.addr))
-	start(t, "agent", agentBin, "--config", filepath.Join(agentDir, "agent.yml"))
+	startPairAgent(t, agentBin, "200ms", "pair-host", a.addr, b.addr)
 	for _, m := range pair {
 		eventually(t, 15*time.Second, "host UP at "+m.name, stateIs(t, m.api, "pair-host", "up"))
 	}

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"fmt"
-	"net"
 	"net/http"
 	"path/filepath"
 	"regexp"
@@ -47,14 +46,7 @@ func testFencing(t *testing.T, fp, refusal string) {
 	pg := pgtest.Start(t)
 	dsn := pg.NewDatabase(t)
 	collectorBin := binary(t, "collector/cmd/nines-collector")
-	hook := &hookReceiver{seen: map[string]int{}}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	hookSrv := &http.Server{Handler: hook}
-	go hookSrv.Serve(ln)
-	t.Cleanup(func() { hookSrv.Close() })
+	hook, hookAddr := startHook(t)
 
 	type member struct {
 		dir string
@@ -85,7 +77,7 @@ rules: {files: [rules.yml]}
 receivers:
   - name: hook
     webhook: {url: "http://%s/", secret: hook-secret}
-`, addr, ln.Addr()))
+`, addr, hookAddr))
 		return m
 	}
 	metric := func(m member, name string) float64 {

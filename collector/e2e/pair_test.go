@@ -43,19 +43,7 @@ func TestCollectorPair(t *testing.T) {
 		m.api = client{base: "http://" + m.addr, token: e2eAdminToken}
 		startMember(m, fmt.Sprintf("collector-%d", i))
 	}
-	agentDir, agentAddr := t.TempDir(), freeAddr(t)
-	write(t, filepath.Join(agentDir, "agent.token"), e2eAgentToken+"\n")
-	write(t, filepath.Join(agentDir, "agent.yml"), fmt.Sprintf(`
-interval: 200ms
-hostname: pair-host
-web: {listen_address: %q}
-push:
-  urls: ["http://%s", "http://%s"]
-  mode: all
-  token_file: agent.token
-  spool_dir: spool
-`, agentAddr, pair[0].addr, pair[1].addr))
-	agent := start(t, "agent", agentBin, "--config", filepath.Join(agentDir, "agent.yml"))
+	agent, agentAddr := startPairAgent(t, agentBin, "200ms", "pair-host", pair[0].addr, pair[1].addr)
 
 	hostState := func(m *member, want string) func() (bool, string) {
 		return func() (bool, string) {
@@ -109,4 +97,24 @@ push:
 	for _, m := range pair {
 		eventually(t, 5*time.Second, "goodbye at "+m.addr, hostState(m, "shutdown"))
 	}
+}
+
+// startPairAgent runs an agent named hostname that pushes every interval
+// to both collectors of a pair (push.mode all, spooling each one's copy),
+// and returns it with its /metrics address.
+func startPairAgent(t *testing.T, bin, interval, hostname, a, b string) (*proc, string) {
+	t.Helper()
+	dir, addr := t.TempDir(), freeAddr(t)
+	write(t, filepath.Join(dir, "agent.token"), e2eAgentToken+"\n")
+	write(t, filepath.Join(dir, "agent.yml"), fmt.Sprintf(`
+interval: %s
+hostname: %s
+web: {listen_address: %q}
+push:
+  urls: ["http://%s", "http://%s"]
+  mode: all
+  token_file: agent.token
+  spool_dir: spool
+`, interval, hostname, addr, a, b))
+	return start(t, "agent", bin, "--config", filepath.Join(dir, "agent.yml")), addr
 }

@@ -69,19 +69,7 @@ forward:
 		m.api = client{base: "http://" + m.addr, token: e2eAdminToken}
 		startMember(m, fmt.Sprintf("collector-%d", i))
 	}
-	agentDir := t.TempDir()
-	write(t, filepath.Join(agentDir, "agent.token"), e2eAgentToken+"\n")
-	write(t, filepath.Join(agentDir, "agent.yml"), fmt.Sprintf(`
-interval: 1s
-hostname: dedup-host
-web: {listen_address: %q}
-push:
-  urls: ["http://%s", "http://%s"]
-  mode: all
-  token_file: agent.token
-  spool_dir: spool
-`, freeAddr(t), pair[0].addr, pair[1].addr))
-	agent := start(t, "agent", agentBin, "--config", filepath.Join(agentDir, "agent.yml"))
+	agent, _ := startPairAgent(t, agentBin, "1s", "dedup-host", pair[0].addr, pair[1].addr)
 	defer agent.stop(t, syscall.SIGTERM)
 	for i, m := range pair {
 		eventually(t, 20*time.Second, fmt.Sprintf("host UP at collector-%d", i), stateIs(t, m.api, "dedup-host", "up"))
