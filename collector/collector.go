@@ -173,7 +173,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, reload fu
 		Sink:            c.incidents,
 		DefaultInterval: cfg.Rules.EvaluationInterval.D(),
 		Logger:          logger.With("component", "rules"),
-		StateStore:      st,
+		StateStore:      leaderAlerts{StateStore: st, lease: c.lease},
 		HoldUntil:       now.Add(cfg.Availability.StartupGrace.D()),
 	})
 	c.rules.Update(cfg.RuleFiles)

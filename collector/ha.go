@@ -14,6 +14,7 @@ import (
 	"github.com/ninesmon/nines/collector/state"
 	"github.com/ninesmon/nines/collector/store"
 	"github.com/ninesmon/nines/collector/store/postgres"
+	"github.com/ninesmon/nines/rules"
 )
 
 // The HA pair's lease (see collector/leader and postgres.Locker): a
@@ -81,6 +82,25 @@ func (s leaderStates) RecordChanges(ctx context.Context, changes []state.Change)
 		return nil
 	}
 	return s.Store.RecordChanges(ctx, changes)
+}
+
+// leaderAlerts is the alert state store the rule manager writes
+// through: like the state history, the pair's alert state is the
+// leader's (both collectors evaluate the same rules over the same
+// pushes, and a follower's slightly different timing must not overwrite
+// the leader's pending and firing times). A follower's writes are left
+// out with rules.ErrNotSaved, so it writes its state at its first
+// evaluation as leader.
+type leaderAlerts struct {
+	rules.StateStore
+	lease *leader.Lease
+}
+
+func (s leaderAlerts) SaveAlerts(ctx context.Context, group string, alerts []rules.SavedAlert) error {
+	if !s.lease.Holds() {
+		return rules.ErrNotSaved
+	}
+	return s.StateStore.SaveAlerts(ctx, group, alerts)
 }
 
 // leaderMetrics are the pair's series on /metrics.

@@ -220,9 +220,11 @@ func (m *Manager) evalGroup(ctx context.Context, g *group, now time.Time) {
 	g.lastErr = errors.Join(errs...)
 	if m.opts.StateStore != nil {
 		if saved := g.saved(); digest(saved) != g.savedDigest {
-			if err := m.opts.StateStore.SaveAlerts(ctx, g.name, saved); err != nil {
+			switch err := m.opts.StateStore.SaveAlerts(ctx, g.name, saved); {
+			case errors.Is(err, ErrNotSaved):
+			case err != nil:
 				m.opts.Logger.Error("save alert state", "group", g.name, "err", err)
-			} else {
+			default:
 				g.savedDigest = digest(saved)
 			}
 		}

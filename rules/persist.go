@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"maps"
 	"slices"
 	"strconv"
@@ -25,6 +26,12 @@ type SavedAlert struct {
 	FiredAt  time.Time
 	Value    float64
 }
+
+// ErrNotSaved is what a StateStore's SaveAlerts returns when it did not
+// write by design (a collector following its HA pair's leader leaves the
+// alert state to the leader): the manager writes again at the next
+// evaluation, and logs nothing.
+var ErrNotSaved = errors.New("alert state left to another writer")
 
 // StateStore persists alert state. SaveAlerts replaces everything stored
 // for the group.

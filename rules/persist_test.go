@@ -1,7 +1,9 @@
 package rules_test
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"sync"
 	"testing"
 	"time"
@@ -174,5 +176,53 @@ func TestHoldAfterRestart(t *testing.T) {
 	m.EvalDue(context.Background(), now)
 	if got := state(); got != rules.StateInactive {
 		t.Errorf("after the hold, still no data: got %s, want resolved", got)
+	}
+}
+
+// leftOut is a state store that leaves writes out (as a collector
+// following its HA pair's leader does) until it is told to write.
+type leftOut struct {
+	memStateStore
+	writes bool
+}
+
+func (l *leftOut) SaveAlerts(ctx context.Context, group string, alerts []rules.SavedAlert) error {
+	if !l.writes {
+		return rules.ErrNotSaved
+	}
+	return l.memStateStore.SaveAlerts(ctx, group, alerts)
+}
+
+// TestStateLeftOut: a save the store leaves out is tried again at the
+// next evaluation, even when nothing changed, so a collector that takes
+// the lead writes its alert state at once.
+func TestStateLeftOut(t *testing.T) {
+	f, err := rules.Parse("r.yml", []byte(restartRules))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := &leftOut{}
+	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	data := samples.New(time.Hour, 0, 0)
+	now := t0
+	var logged bytes.Buffer
+	m := rules.NewManager(rules.Options{Queryable: data, StateStore: st, Now: func() time.Time { return now },
+		Logger: slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	m.Update([]*rules.File{f})
+	for i := range 4 { // Broken fires at 20s
+		now = t0.Add(time.Duration(i) * 10 * time.Second)
+		_ = data.Append(labels.FromStrings("__name__", "broken", "svc", "mail"), now.UnixMilli(), 1)
+		m.EvalDue(context.Background(), now)
+	}
+	if st.saves != 0 || logged.Len() > 0 {
+		t.Fatalf("%d saves while the store left them out; logged: %s", st.saves, logged.String())
+	}
+	st.writes = true
+	now = now.Add(10 * time.Second)
+	_ = data.Append(labels.FromStrings("__name__", "broken", "svc", "mail"), now.UnixMilli(), 1)
+	m.EvalDue(context.Background(), now)
+	saved, _ := st.LoadAlerts(context.Background())
+	if st.saves != 1 || len(saved) != 1 || saved[0].State != rules.StateFiring || !saved[0].FiredAt.Equal(t0.Add(20*time.Second)) {
+		t.Errorf("after the store took writes again: %d saves, %+v; want the firing alert saved once, fired at 20s", st.saves, saved)
 	}
 }
