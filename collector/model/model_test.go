@@ -172,7 +172,12 @@ func check(t *testing.T, s script, ruleFiles []*rules.File) []string {
 		if len(incidents[h]) > 0 && len(eps) > 0 {
 			last := eps[len(eps)-1]
 			inc := incidentOf(incidents[h], last.Labels)
-			handClosed := slices.ContainsFunc(r.facts.resolved[h], func(at time.Time) bool { return !at.Before(last.From) })
+			// A hand close counts against the last outage only once the
+			// collector has seen it: the outage starts (backdated) at the
+			// host's last push plus an interval, but its incident opens or
+			// reopens at the tick that detects it, after the events of
+			// that tick; a ticket closed in between is reopened.
+			handClosed := slices.ContainsFunc(r.facts.resolved[h], func(at time.Time) bool { return at.After(last.Seen) })
 			switch {
 			case inc == nil:
 			case last.To.IsZero() && !handClosed && !inc.Status.Active():

@@ -29,8 +29,9 @@ import (
 
 // change is an expected state change.
 type change struct {
-	To state.State
-	At time.Time
+	To   state.State
+	At   time.Time
+	Seen time.Time // the tick at which the collector can know it
 }
 
 // hostModel is the oracle's view of one host.
@@ -41,6 +42,7 @@ type hostModel struct {
 // episodes are the host's DOWN spans and the labels it had then.
 type episode struct {
 	From, To time.Time // To zero: still down
+	Seen     time.Time // the tick the outage is detected (From is backdated)
 	Labels   map[string]string
 }
 
@@ -56,6 +58,7 @@ func oracle(s script, f facts, host string, end time.Time) *hostModel {
 		goodbyes  = f.goodbyes[host]
 		pi, gi    int
 		windowsOf []maintenance
+		now       time.Time // the tick being played
 	)
 	for _, w := range s.Windows {
 		if w.Host == host {
@@ -70,7 +73,7 @@ func oracle(s script, f facts, host string, end time.Time) *hostModel {
 			at = since // history never goes back
 		}
 		st, since = to, at
-		m.changes = append(m.changes, change{to, at})
+		m.changes = append(m.changes, change{To: to, At: at, Seen: now})
 	}
 	covering := func(t time.Time) *maintenance {
 		for i := range windowsOf {
@@ -100,6 +103,7 @@ func oracle(s script, f facts, host string, end time.Time) *hostModel {
 		}
 		lastSeen = r.From
 		for t := r.From; t.Before(stopAt); t = t.Add(tick) {
+			now = t
 			for ; gi < len(goodbyes) && !goodbyes[gi].After(t); gi++ {
 				if st != "" {
 					goodbye, waiting = true, time.Time{}
@@ -184,7 +188,7 @@ func (m *hostModel) episodes(f facts, host string) []episode {
 		if c.To != state.Down {
 			continue
 		}
-		e := episode{From: c.At}
+		e := episode{From: c.At, Seen: c.Seen}
 		if i+1 < len(m.changes) {
 			e.To = m.changes[i+1].At
 		}
