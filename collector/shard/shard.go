@@ -3,6 +3,9 @@
 // with the highest rendezvous (HRW) score for it, so a member joining or
 // leaving moves only the names it takes or held, about 1/n of them.
 // Membership is read from the collectors' heartbeats (collector_runs).
+// A Feed shares what each member probed (outcomes and samples) with the
+// others through the store, so every member's tracker and window see
+// every probe, whoever made it.
 package shard
 
 import (
