@@ -3,6 +3,7 @@ package collector
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -36,7 +37,7 @@ func (c *Collector) newShard(ctx context.Context, cfg *config.Config, st store.S
 	if err := c.members.Refresh(ctx); err != nil {
 		logger.Warn("read the live collectors; probing everything until it works", "err", err)
 	}
-	c.feed = shard.NewFeed(shard.FeedOptions{Self: c.runID, Store: st, Sink: feedSink{c}, Logger: logger})
+	c.feed = shard.NewFeed(shard.FeedOptions{Self: c.runID, Store: st, Sink: &feedSink{c: c}, Logger: logger})
 	c.poller.SetOwner(c.members.Owns)
 	c.checks.SetOwner(c.members.Owns)
 }
@@ -55,15 +56,48 @@ func (c *Collector) shardTask() task {
 }
 
 // feedSink takes what the other collectors probed: samples into the
-// window only (the prober forwards its own), outcomes into the tracker.
-type feedSink struct{ c *Collector }
+// window only (the prober forwards its own), outcomes into the tracker
+// for the devices and checks this collector's configuration has (and
+// their interfaces): while a reload reaches the collectors one after
+// the other, one that has removed a device does not track it again
+// from another's polls.
+type feedSink struct {
+	c *Collector
 
-func (s feedSink) Append(lset labels.Labels, t int64, v float64) error {
+	mu         sync.Mutex
+	cfg        *config.Config // configured was made from it
+	configured map[string]bool
+}
+
+func (s *feedSink) Append(lset labels.Labels, t int64, v float64) error {
 	return s.c.samples.Append(lset, t, v)
 }
 
-func (s feedSink) ProbeResult(ctx context.Context, p state.Probe, now time.Time) error {
+func (s *feedSink) ProbeResult(ctx context.Context, p state.Probe, now time.Time) error {
+	name := p.Name
+	if p.Kind == state.KindInterface {
+		name = p.Labels["device"]
+	}
+	if !s.isConfigured(name) {
+		return nil
+	}
 	return s.c.tracker.ProbeResult(ctx, p, now)
+}
+
+func (s *feedSink) isConfigured(name string) bool {
+	cfg := s.c.config()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if cfg != s.cfg {
+		s.cfg, s.configured = cfg, map[string]bool{}
+		for _, d := range cfg.Devices {
+			s.configured[d.Name] = true
+		}
+		for i := range cfg.Checks {
+			s.configured[cfg.Checks[i].Name] = true
+		}
+	}
+	return s.configured[name]
 }
 
 // probeWriter is the Writer of the SNMP poller and the checks: what they

@@ -29,7 +29,8 @@ import (
 // every device's samples and every target UP. kill -9 of a collector
 // that probes some: the other two take them over within 30 s, and no
 // device or check is DOWN at any moment on either. A fourth collector
-// starting takes its share: again each is probed by exactly one.
+// starting takes its share: again each is probed by exactly one; its
+// clean stop hands its share back at once.
 func TestShardedPolling(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs PostgreSQL, snmpd and four collectors")
@@ -309,4 +310,31 @@ devices:
 			t.Errorf("after d joined: %s", why)
 		}
 	}
+
+	// A clean stop ends d's run: the others take its share at their
+	// next sync, not three heartbeats later, so nothing waits more than
+	// about an interval.
+	moved = moved[:0]
+	for name, o := range owner {
+		if o == "d" {
+			moved = append(moved, name)
+		}
+	}
+	before = probes(survivors)
+	d.proc.stop(t, syscall.SIGTERM)
+	took = eventually(t, 10*time.Second, fmt.Sprintf("%v of the stopped d probed by the others", moved), func() (bool, string) {
+		neverDown(survivors)
+		now := probes(survivors)
+		for _, name := range moved {
+			n := 0.0
+			for _, m := range survivors {
+				n += now[m.name][name] - before[m.name][name]
+			}
+			if n == 0 {
+				return false, name + " not probed yet"
+			}
+		}
+		return true, ""
+	})
+	t.Logf("SIGTERM of d: its %d devices and checks probed by the others %.1fs later (interval 2s)", len(moved), took.Seconds())
 }
