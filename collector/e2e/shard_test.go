@@ -26,7 +26,8 @@ import (
 // each) and six TCP checks. In steady state each device and check is
 // probed by exactly one collector (the collectors' own per-device and
 // per-check counters), and every collector, the leader among them, has
-// every device's samples and every target UP. kill -9 of a collector
+// every device's samples and every target UP; the leader opens an
+// incident on a threshold rule over every device's samples. kill -9 of a collector
 // that probes some: the other two take them over within 30 s, and no
 // device or check is DOWN at any moment on either. A fourth collector
 // starting takes its share: again each is probed by exactly one; its
@@ -93,6 +94,16 @@ func TestShardedPolling(t *testing.T) {
 		m := &member{name: name, addr: freeAddr(t)}
 		write(t, filepath.Join(dir, "pg.dsn"), dsn+"\n")
 		write(t, filepath.Join(dir, "community"), "public\n")
+		// A threshold rule on an SNMP sample: the leader opens an
+		// incident for every device, those another collector polls too.
+		write(t, filepath.Join(dir, "rules.yml"), `groups:
+  - name: shard
+    interval: 500ms
+    rules:
+      - alert: SwitchAnswers
+        expr: sysUpTime > 0
+        labels: {priority: P4}
+`)
 		write(t, filepath.Join(dir, "agent.token"), e2eAgentToken+"\n")
 		write(t, filepath.Join(dir, "admin.token"), e2eAdminToken+"\n")
 		write(t, filepath.Join(dir, "collector.yml"), fmt.Sprintf(`
@@ -103,6 +114,7 @@ auth:
     - {name: agents, role: agent, token_file: agent.token}
     - {name: admin, role: admin, token_file: admin.token}
 availability: {default_push_interval: 1s, startup_grace: 1s, check_interval: 100ms, check_failures: 1}
+rules: {files: [rules.yml]}
 devices:
 %schecks:
 %s`, m.addr, devicesYAML.String(), checksYAML.String()))
@@ -249,6 +261,19 @@ devices:
 			return slices.Equal(got, devices), fmt.Sprintf("devices %v", got)
 		})
 	}
+
+	eventually(t, 20*time.Second, "one incident per device, opened by the leader on samples polled by all three", func() (bool, string) {
+		var resp struct{ Data []incident }
+		a.api.get(t, "/api/v1/incidents", &resp)
+		var got []string
+		for _, inc := range resp.Data {
+			if inc.Rule == "SwitchAnswers" {
+				got = append(got, inc.Target)
+			}
+		}
+		slices.Sort(got)
+		return slices.Equal(got, devices), fmt.Sprintf("incidents of %v", got)
+	})
 
 	// kill -9 a collector that probes something (not the leader if
 	// another has work: the takeover of leadership has its own tests).
