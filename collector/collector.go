@@ -235,7 +235,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, reload fu
 	// Monitored interfaces known before this start follow their device
 	// (UNKNOWN while it does not answer) before it answers once.
 	c.poller.Restore(c.tracker.Snapshot())
-	c.newShard(ctx, cfg, st)
+	c.newShard(ctx, cfg, st, now)
 	c.AddSource(SourceFunc(func(ctx context.Context, w Writer) error { return c.poller.Run(ctx, probeWriter{w, c.feed}) }))
 	if tr := cfg.SNMP.Traps; tr != nil {
 		to := trapOptions(cfg, logger.With("component", "traps"))

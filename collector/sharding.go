@@ -27,7 +27,7 @@ const (
 
 // newShard sets up sharding on PostgreSQL. On SQLite a collector is
 // alone, owns every device and check, and shares nothing.
-func (c *Collector) newShard(ctx context.Context, cfg *config.Config, st store.Store) {
+func (c *Collector) newShard(ctx context.Context, cfg *config.Config, st store.Store, now time.Time) {
 	if cfg.Storage.Driver != config.DriverPostgres {
 		return
 	}
@@ -37,7 +37,7 @@ func (c *Collector) newShard(ctx context.Context, cfg *config.Config, st store.S
 	if err := c.members.Refresh(ctx); err != nil {
 		logger.Warn("read the live collectors; probing everything until it works", "err", err)
 	}
-	c.feed = shard.NewFeed(shard.FeedOptions{Self: c.runID, Store: st, Sink: &feedSink{c: c}, Logger: logger})
+	c.feed = shard.NewFeed(shard.FeedOptions{Self: c.runID, Store: st, Sink: &feedSink{c: c}, Since: now, Logger: logger})
 	c.poller.SetOwner(c.members.Owns)
 	c.checks.SetOwner(c.members.Owns)
 }

@@ -43,6 +43,11 @@ type FeedOptions struct {
 	Self  int64
 	Store Batches
 	Sink  Sink
+	// Since: outcomes made before it are not applied (counted stale).
+	// A collector sets it to its start: the states it restored from the
+	// store already hold what was decided before, and replaying the
+	// outcomes behind them would record changes again.
+	Since time.Time
 	// MaxPending bounds the queued samples (DefaultMaxPending if 0).
 	MaxPending int
 	Logger     *slog.Logger
@@ -209,7 +214,7 @@ func (f *Feed) read(ctx context.Context) error {
 	slices.SortStableFunc(results, func(a, b result) int { return a.At.Compare(b.At) })
 	for _, r := range results {
 		f.mu.Lock()
-		stale := !r.At.After(f.last[r.Probe.Name])
+		stale := !r.At.After(f.last[r.Probe.Name]) || r.At.Before(f.opts.Since)
 		if !stale {
 			f.last[r.Probe.Name] = r.At
 		}

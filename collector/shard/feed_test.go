@@ -134,6 +134,19 @@ func TestFeedSharesProbes(t *testing.T) {
 	if n := feeds[3].DroppedDecode.Load(); n != 1 {
 		t.Errorf("undecodable batches: got %d, want 1", n)
 	}
+	// A member that starts now reads the batches kept: their samples go
+	// into its window, but outcomes from before its start are stale.
+	late := &sink{}
+	lf := NewFeed(FeedOptions{Self: 4, Store: st, Sink: late, Since: t0.Add(11 * time.Second)})
+	if err := lf.Sync(ctx, t0.Add(17*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{`sw1 ok=true "" at 10:00:12`}; !slices.Equal(late.results, want) {
+		t.Errorf("a member started at 10:00:11 applied %q, want %q", late.results, want)
+	}
+	if len(late.samples) != 2 {
+		t.Errorf("a member started late took %d samples, want the 2 kept", len(late.samples))
+	}
 	if err := feeds[3].Prune(ctx, t0.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
