@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -172,4 +173,100 @@ func TestFeedQueueBounded(t *testing.T) {
 
 func storeBatch(run, seq int64, at time.Time, body string) store.ProbeBatch {
 	return store.ProbeBatch{Run: run, Seq: seq, At: at, Body: []byte(body)}
+}
+
+// TestFeedRandomOrder drives random probes and syncs of three members
+// (targets moving between them at random) against an oracle: at each
+// member, the outcomes applied per target only go forward in time, and
+// after a final sync every member's newest outcome of each target is
+// the newest made by anyone. A failure names its seed.
+func TestFeedRandomOrder(t *testing.T) {
+	for seed := range uint64(15) {
+		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
+			r := rand.New(rand.NewPCG(seed, 19))
+			ctx := context.Background()
+			st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "nines.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			clock := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
+			type member struct {
+				feed   *Feed
+				sink   *timeSink
+				newest map[string]time.Time // of everything it knows (its own and applied)
+			}
+			members := make([]*member, 3)
+			for i := range members {
+				s := &timeSink{}
+				members[i] = &member{sink: s, newest: map[string]time.Time{},
+					feed: NewFeed(FeedOptions{Self: int64(i + 1), Store: st, Sink: s})}
+			}
+			newest := map[string]time.Time{}
+			targets := []string{"sw1", "sw2", "web", "dns"}
+			for range 300 {
+				clock = clock.Add(time.Duration(r.IntN(500)) * time.Millisecond)
+				m := members[r.IntN(len(members))]
+				if r.IntN(3) == 0 {
+					if err := m.feed.Sync(ctx, clock); err != nil {
+						t.Fatal(err)
+					}
+					continue
+				}
+				// A probe made a little while ago (a slow poll) by
+				// whoever holds the target now.
+				name := targets[r.IntN(len(targets))]
+				at := clock.Add(-time.Duration(r.IntN(2000)) * time.Millisecond)
+				m.feed.Result(state.Probe{Name: name, Kind: state.KindDevice, OK: r.IntN(2) == 0}, at)
+				if at.After(m.newest[name]) {
+					m.newest[name] = at
+				}
+				if at.After(newest[name]) {
+					newest[name] = at
+				}
+			}
+			for range 2 {
+				for _, m := range members {
+					if err := m.feed.Sync(ctx, clock); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			for i, m := range members {
+				last := map[string]time.Time{}
+				for _, a := range m.sink.got {
+					if !a.at.After(last[a.name]) && !last[a.name].IsZero() {
+						t.Errorf("member %d applied %s at %s after one at %s", i+1, a.name, a.at, last[a.name])
+					}
+					last[a.name] = a.at
+					if a.at.After(m.newest[a.name]) {
+						m.newest[a.name] = a.at
+					}
+				}
+				for _, name := range targets {
+					if !m.newest[name].Equal(newest[name]) {
+						t.Errorf("member %d: newest outcome of %s at %s, want %s", i+1, name, m.newest[name], newest[name])
+					}
+				}
+			}
+		})
+	}
+}
+
+// timeSink records the outcomes a feed applies.
+type timeSink struct {
+	got []struct {
+		name string
+		at   time.Time
+	}
+}
+
+func (s *timeSink) Append(labels.Labels, int64, float64) error { return nil }
+
+func (s *timeSink) ProbeResult(_ context.Context, p state.Probe, now time.Time) error {
+	s.got = append(s.got, struct {
+		name string
+		at   time.Time
+	}{p.Name, now})
+	return nil
 }
