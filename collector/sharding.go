@@ -43,15 +43,27 @@ func (c *Collector) newShard(ctx context.Context, cfg *config.Config, st store.S
 }
 
 // shardTask keeps the members and the feed in step (PostgreSQL only).
+// While the store cannot be reached it says so once, not every second
+// (the batches it could not write are counted in nines_shard_dropped_total).
 func (c *Collector) shardTask() task {
 	var pruned time.Time
+	failing := false
 	return task{"shard", fixed(ShardSync), func(ctx context.Context, now time.Time) error {
 		errs := []error{c.members.Refresh(ctx), c.feed.Sync(ctx, now)}
 		if now.Sub(pruned) >= time.Minute {
 			pruned = now
 			errs = append(errs, c.feed.Prune(ctx, now.Add(-ProbeBatchesKept)))
 		}
-		return errors.Join(errs...)
+		err := errors.Join(errs...)
+		was := failing
+		failing = err != nil
+		switch {
+		case err != nil && was:
+			return nil // said already
+		case err == nil && was:
+			c.logger.Info("sharing probes through the store again")
+		}
+		return err
 	}}
 }
 

@@ -54,7 +54,7 @@ func mix(x uint64) uint64 {
 }
 
 // Lister reads the ids of the members whose last heartbeat is at or after
-// since (postgres.Store.LiveRuns).
+// since (store.Shards.LiveRuns).
 type Lister func(ctx context.Context, since time.Time) ([]int64, error)
 
 // Options configure a Membership.
