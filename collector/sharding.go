@@ -38,9 +38,13 @@ func (c *Collector) newShard(ctx context.Context, cfg *config.Config, st store.S
 		logger.Warn("read the live collectors; probing everything until it works", "err", err)
 	}
 	c.feed = shard.NewFeed(shard.FeedOptions{Self: c.runID, Store: st, Sink: &feedSink{c: c}, Since: now, Logger: logger})
-	c.poller.SetOwner(c.members.Owns)
-	c.checks.SetOwner(c.members.Owns)
+	c.poller.SetOwner(c.owns)
+	c.checks.SetOwner(c.owns)
 }
+
+// owns says whether this collector probes the device or check name
+// (every one when alone).
+func (c *Collector) owns(name string) bool { return c.members == nil || c.members.Owns(name) }
 
 // shardTask keeps the members and the feed in step (PostgreSQL only).
 // While the store cannot be reached it says so once, not every second
@@ -167,20 +171,19 @@ func (s shardCollector) Describe(ch chan<- *prometheus.Desc) {
 func (s shardCollector) Collect(ch chan<- prometheus.Metric) {
 	c := s.c
 	members := 1
-	owns := func(string) bool { return true }
 	if c.members != nil {
-		members, owns = len(c.members.Members()), c.members.Owns
+		members = len(c.members.Members())
 	}
 	promconst.Send(ch, shardMembersDesc, prometheus.GaugeValue, float64(members))
 	cfg := c.config()
 	devices, checks := 0, 0
 	for _, d := range cfg.Devices {
-		if owns(d.Name) {
+		if c.owns(d.Name) {
 			devices++
 		}
 	}
 	for i := range cfg.Checks {
-		if owns(cfg.Checks[i].Name) {
+		if c.owns(cfg.Checks[i].Name) {
 			checks++
 		}
 	}
