@@ -241,7 +241,9 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, reload fu
 		to := trapOptions(cfg, logger.With("component", "traps"))
 		to.Interface = c.poller.MonitoredInterface
 		c.traps = snmp.NewTrapReceiver(to)
-		c.AddSource(SourceFunc(func(ctx context.Context, w Writer) error { return c.traps.Run(ctx, w) }))
+		// What a trap says (an interface down at once) reaches the other
+		// collectors sharing the store, the leader among them, as polls do.
+		c.AddSource(SourceFunc(func(ctx context.Context, w Writer) error { return c.traps.Run(ctx, probeWriter{w, c.feed}) }))
 		// Refusals by reason, trap series refused by the per-device cap.
 		c.registry.MustRegister(c.traps.Collectors()...)
 	}

@@ -92,9 +92,11 @@ func (s *feedSink) Append(lset labels.Labels, t int64, v float64) error {
 func (s *feedSink) ProbeResult(ctx context.Context, p state.Probe, now time.Time) error {
 	name := p.Name
 	if p.Kind == state.KindInterface {
+		// A trap's outcome names only the interface (its device's
+		// poller mapped it from the ifIndex).
 		name = p.Labels["device"]
 	}
-	if !s.isConfigured(name) {
+	if name != "" && !s.isConfigured(name) {
 		return nil
 	}
 	return s.c.tracker.ProbeResult(ctx, p, now)
@@ -116,8 +118,9 @@ func (s *feedSink) isConfigured(name string) bool {
 	return s.configured[name]
 }
 
-// probeWriter is the Writer of the SNMP poller and the checks: what they
-// write is also queued for the other collectors (when sharing).
+// probeWriter is the Writer of the SNMP poller, the checks and the trap
+// receiver: what they write is also queued for the other collectors
+// (when sharing).
 type probeWriter struct {
 	Writer
 	feed *shard.Feed

@@ -62,6 +62,8 @@ checks:
 		{Name: "gone", Kind: state.KindDevice, OK: true},
 		{Name: "gone Gi0/1", Kind: state.KindInterface, Labels: map[string]string{"device": "gone"}, OK: true},
 		{Name: "old-check", Kind: state.KindCheck, OK: true},
+		// A trap's: the interface only.
+		{Name: "sw2 Gi0/2", Kind: state.KindInterface, OK: false, Immediate: true, Cause: "linkDown trap"},
 	} {
 		if err := sink.ProbeResult(ctx, p, now); err != nil {
 			t.Fatal(err)
@@ -72,7 +74,7 @@ checks:
 		tracked = append(tracked, tg.Name)
 	}
 	slices.Sort(tracked)
-	if want := []string{"sw1", "sw1 Gi0/1"}; !slices.Equal(tracked, want) {
+	if want := []string{"sw1", "sw1 Gi0/1", "sw2 Gi0/2"}; !slices.Equal(tracked, want) {
 		t.Errorf("tracked from another collector's outcomes: got %v, want %v", tracked, want)
 	}
 
