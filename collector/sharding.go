@@ -32,7 +32,12 @@ func (c *Collector) newShard(ctx context.Context, cfg *config.Config, st store.S
 		return
 	}
 	logger := c.logger.With("component", "shard")
-	c.members = shard.New(shard.Options{Self: c.runID, List: st.LiveRuns, Fresh: 3 * c.heartbeat, Logger: logger})
+	c.members = shard.New(shard.Options{Self: c.runID, List: st.LiveRuns, Fresh: 3 * c.heartbeat, Logger: logger,
+		// What became this collector's is probed at once.
+		OnChange: func([]int64) {
+			c.poller.OwnersChanged()
+			c.checks.OwnersChanged()
+		}})
 	// Before the first poll, so a collector joining takes only its share.
 	if err := c.members.Refresh(ctx); err != nil {
 		logger.Warn("read the live collectors; probing everything until it works", "err", err)

@@ -38,6 +38,8 @@ type Runner struct {
 	owns func(check string) bool
 	// runs counts the runs of each check by this collector.
 	runs map[string]int64
+	// wake tells the check loops that the owners changed.
+	wake schedule.Waker
 }
 
 // Last is the latest result of a check, for /metrics and the API.
@@ -87,6 +89,11 @@ func (r *Runner) SetOwner(owns func(check string) bool) {
 	r.mu.Unlock()
 }
 
+// OwnersChanged tells the runner that the owner of some checks may have
+// changed: a check that became this collector's runs at once, not at its
+// next slot (see schedule.Handover).
+func (r *Runner) OwnersChanged() { r.wake.Wake() }
+
 // Runs returns how many times this collector ran each check.
 func (r *Runner) Runs() map[string]int64 {
 	r.mu.Lock()
@@ -94,16 +101,11 @@ func (r *Runner) Runs() map[string]int64 {
 	return maps.Clone(r.runs)
 }
 
-// mine says whether this collector runs the check now; one that is not
-// (any more) leaves Results, so /metrics shows only the owner's result.
+// mine says whether this collector runs the check now.
 func (r *Runner) mine(name string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.owns == nil || r.owns(name) {
-		return true
-	}
-	delete(r.results, name)
-	return false
+	return r.owns == nil || r.owns(name)
 }
 
 // Skipped is how many runs were skipped because the previous run of the
@@ -129,9 +131,18 @@ func (r *Runner) Run(ctx context.Context, w Writer) error {
 
 // loop runs one check every interval, spread over the interval.
 func (r *Runner) loop(ctx context.Context, s *Spec, w Writer) {
-	schedule.Every(ctx, s.Interval, func(ctx context.Context) {
-		if !r.mine(s.Name) {
-			return // another collector's
+	var h schedule.Handover
+	schedule.EveryOr(ctx, s.Interval, r.wake.C, func(ctx context.Context, woken bool) {
+		mine := r.mine(s.Name)
+		if !h.Probe(mine, woken) {
+			if !mine && !woken {
+				// Another collector's: its result here is not the
+				// latest, so /metrics shows only the owner's.
+				r.mu.Lock()
+				delete(r.results, s.Name)
+				r.mu.Unlock()
+			}
+			return
 		}
 		start := time.Now()
 		res := Run(ctx, s)

@@ -44,6 +44,7 @@ func TestShardedPolling(t *testing.T) {
 	dsn := pg.NewDatabase(t)
 	collectorBin := binary(t, "collector/cmd/nines-collector")
 
+	const interval = 2 * time.Second // of every device and check
 	var devices, checks []string
 	var devicesYAML, checksYAML strings.Builder
 	for i := range 3 {
@@ -162,6 +163,9 @@ devices:
 			}
 			return !slices.ContainsFunc(got, func(v float64) bool { return v != float64(len(ms)) }), fmt.Sprintf("members %v", got)
 		})
+		// A collector that let a device or check go probes it once more
+		// at its next slot (the handover): wait for those.
+		time.Sleep(interval + time.Second)
 	}
 	// exactlyOne: over three probe intervals, every device and check is
 	// probed, each by exactly one of ms; it returns who.
@@ -322,6 +326,7 @@ devices:
 	}
 
 	// A new collector joins: it takes its share, the others let it go.
+	joined := time.Now()
 	d := newMember("d")
 	all = append(survivors, d)
 	settled(all)
@@ -362,4 +367,52 @@ devices:
 		return true, ""
 	})
 	t.Logf("SIGTERM of d: its %d devices and checks probed by the others %.1fs later (interval 2s)", len(moved), took.Seconds())
+
+	// Through the join and the clean stop no device waited much more
+	// than an interval between two polls: the longest gap between the
+	// polls (nines_snmp_poll_success samples, at each poll's start) in
+	// the windows of the two collectors that ran throughout.
+	time.Sleep(2 * interval)
+	polls := map[string][]float64{}
+	span := int(time.Since(joined).Seconds()) + 1
+	for _, m := range survivors {
+		var resp struct {
+			Data struct {
+				Result []struct {
+					Metric map[string]string `json:"metric"`
+					Values [][2]any          `json:"values"`
+				} `json:"result"`
+			} `json:"data"`
+		}
+		if m.api.get(t, "/api/v1/query?query="+url.QueryEscape(fmt.Sprintf("nines_snmp_poll_success[%ds]", span)), &resp) != http.StatusOK {
+			t.Fatalf("%s: query of the polls not answered", m.name)
+		}
+		for _, r := range resp.Data.Result {
+			for _, v := range r.Values {
+				if ts, ok := v[0].(float64); ok && ts >= float64(joined.UnixMilli())/1000 {
+					polls[r.Metric["device"]] = append(polls[r.Metric["device"]], ts)
+				}
+			}
+		}
+	}
+	worst := 0.0
+	for _, name := range devices {
+		ts := polls[name]
+		slices.Sort(ts)
+		if len(ts) < 5 {
+			t.Errorf("%s: polls since d joined %v, want many", name, ts)
+			continue
+		}
+		gap := 0.0
+		for i := 1; i < len(ts); i++ {
+			gap = max(gap, ts[i]-ts[i-1])
+		}
+		worst = max(worst, gap)
+		// An interval, the 1 s sync that tells the others of a clean
+		// stop, and a second of slack for a loaded machine.
+		if gap > (interval + 2*time.Second).Seconds() {
+			t.Errorf("%s: %.1fs between two polls through the join and the clean stop, want at most %s", name, gap, interval+2*time.Second)
+		}
+	}
+	t.Logf("longest time between two polls of a device through the join and the clean stop: %.1fs (interval %s)", worst, interval)
 }

@@ -30,9 +30,10 @@ func (w *countingWriter) ProbeResult(_ context.Context, p state.Probe, _ time.Ti
 }
 
 // TestPollerPollsOnlyOwned: with an owner, only the devices it says are
-// this collector's are polled, asked at every poll, so a device that
-// moves here is polled from its next slot and one that moves away is
-// not polled again.
+// this collector's are polled, asked at every slot; told the owners
+// changed, a device that moved here is polled at once, and one that
+// moved away is polled once more at its next slot (the handover), then
+// not again.
 func TestPollerPollsOnlyOwned(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p := NewPoller([]Device{{Name: "a", Interval: time.Second, Modules: []string{"system"}},
@@ -51,10 +52,15 @@ func TestPollerPollsOnlyOwned(t *testing.T) {
 			t.Errorf("polls after 10 intervals owning a: got %v, want a 10, b 0", got)
 		}
 		mine.Store("b")
+		p.OwnersChanged()
+		synctest.Wait()
+		if got := p.Polled(); got["a"] != 10 || got["b"] != 1 {
+			t.Errorf("polls right after b moved here and a away: got %v, want a 10, b 1 (at once)", got)
+		}
 		time.Sleep(10 * time.Second)
 		synctest.Wait()
-		if got := p.Polled(); got["a"] != 10 || got["b"] != 10 {
-			t.Errorf("polls after b moved here and a away: got %v, want a 10, b 10", got)
+		if got := p.Polled(); got["a"] != 11 || got["b"] != 11 {
+			t.Errorf("polls 10 intervals after b moved here and a away: got %v, want a 11 (one handover poll), b 11", got)
 		}
 		cancel()
 		<-done

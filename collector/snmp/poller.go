@@ -59,6 +59,8 @@ type Poller struct {
 	owns func(device string) bool
 	// polled counts the polls of each device by this collector.
 	polled map[string]int64
+	// wake tells the device loops that the owners changed.
+	wake schedule.Waker
 
 	Polls, Failures, Skipped, Panics atomic.Int64
 	// Durations is how long polls took, answered or not (for /metrics).
@@ -94,6 +96,11 @@ func (p *Poller) SetOwner(owns func(device string) bool) {
 	p.owns = owns
 	p.mu.Unlock()
 }
+
+// OwnersChanged tells the poller that the owner of some devices may
+// have changed: a device that became this collector's is polled at
+// once, not at its next slot (see schedule.Handover).
+func (p *Poller) OwnersChanged() { p.wake.Wake() }
 
 // Polled returns how many times this collector polled each device.
 func (p *Poller) Polled() map[string]int64 {
@@ -136,8 +143,9 @@ func (p *Poller) Run(ctx context.Context, w Writer) error {
 }
 
 func (p *Poller) loop(ctx context.Context, d *Device, w Writer) {
-	schedule.Every(ctx, d.Interval, func(ctx context.Context) {
-		if !p.mine(d.Name) {
+	var h schedule.Handover
+	schedule.EveryOr(ctx, d.Interval, p.wake.C, func(ctx context.Context, woken bool) {
+		if !h.Probe(p.mine(d.Name), woken) {
 			return // another collector's
 		}
 		select {
