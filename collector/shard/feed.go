@@ -244,8 +244,20 @@ func encode(b *batch) ([]byte, error) {
 	return snappy.Encode(nil, buf.Bytes()), nil
 }
 
+// maxBatchBytes bounds a batch's decoded size: a body that claims more
+// is refused before anything is allocated for it (a second of a
+// 1,000-device fleet is about 1 MB).
+const maxBatchBytes = 256 << 20
+
 func decode(body []byte) (batch, error) {
 	var b batch
+	n, err := snappy.DecodedLen(body)
+	if err != nil {
+		return b, err
+	}
+	if n > maxBatchBytes {
+		return b, fmt.Errorf("probe batch of %d bytes decoded, more than %d", n, maxBatchBytes)
+	}
 	raw, err := snappy.Decode(nil, body)
 	if err != nil {
 		return b, err

@@ -270,3 +270,21 @@ func (s *timeSink) ProbeResult(_ context.Context, p state.Probe, now time.Time) 
 	}{p.Name, now})
 	return nil
 }
+
+// FuzzDecode: a batch body read from the store, whatever its bytes,
+// decodes or fails; it never panics.
+func FuzzDecode(f *testing.F) {
+	fd := NewFeed(FeedOptions{Self: 1})
+	fd.Sample(labels.FromStrings("__name__", "sysUpTime", "device", "sw1"), 1, 2)
+	fd.Result(state.Probe{Name: "sw1", Kind: state.KindDevice, Labels: map[string]string{"site": "a"}, OK: true}, time.Unix(1, 0))
+	body, err := encode(&fd.pending)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(body)
+	f.Add([]byte("garbage"))
+	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 0x0f})
+	f.Fuzz(func(t *testing.T, body []byte) {
+		_, _ = decode(body)
+	})
+}
