@@ -158,7 +158,7 @@ var (
 		"Probe outcomes shared with the other collectors (shared), taken from them (received), and read after a newer one of the same target (stale, not applied).",
 		[]string{"direction"}, nil)
 	shardDroppedDesc = prometheus.NewDesc("nines_shard_dropped_total",
-		"Probe samples and outcomes not shared or not taken, by reason (queue_full, write_failed, undecodable: batches; window_refused: samples out of order).",
+		"What was not shared or not taken, by reason: queue_full (samples), write_failed (samples and outcomes), undecodable (batches), window_refused (samples out of order, as while two collectors poll a device during a move).",
 		[]string{"reason"}, nil)
 	devicePollsDesc = prometheus.NewDesc("nines_snmp_device_polls_total",
 		"Polls of each SNMP device by this collector.", []string{"device"}, nil)
