@@ -36,6 +36,7 @@ import (
 	"github.com/ninesmon/nines/collector/promapi"
 	"github.com/ninesmon/nines/collector/samples"
 	"github.com/ninesmon/nines/collector/servicelevel"
+	"github.com/ninesmon/nines/collector/shard"
 	"github.com/ninesmon/nines/collector/snmp"
 	"github.com/ninesmon/nines/collector/state"
 	"github.com/ninesmon/nines/collector/store"
@@ -101,6 +102,13 @@ type Collector struct {
 	// leader as follower (see ha.go).
 	lease         *leader.Lease
 	statesSkipped atomic.Int64
+
+	// heartbeat is how often the run records it is alive. members and
+	// feed split and share the probing among the collectors sharing a
+	// PostgreSQL (nil on SQLite: see sharding.go).
+	heartbeat time.Duration
+	members   *shard.Membership
+	feed      *shard.Feed
 }
 
 // New opens the store and builds every part from cfg. reload, when not
@@ -121,6 +129,10 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, reload fu
 		return fail(fmt.Errorf("record collector start: %w", err))
 	}
 	c.runID = runID
+	c.heartbeat = cfg.Storage.HeartbeatInterval.D()
+	if c.heartbeat <= 0 {
+		c.heartbeat = store.HeartbeatEvery
+	}
 	if !prevAlive.IsZero() {
 		logger.Info("collector was not observing; the gap is not target downtime",
 			"from", prevAlive.Format(time.RFC3339), "to", now.Format(time.RFC3339), "gap", now.Sub(prevAlive).Round(time.Second))
@@ -217,18 +229,21 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, reload fu
 		Registerer: c.registry, Logger: logger.With("component", "promapi"),
 	})
 	c.checks = check.NewRunner(checkSpecs(cfg), logger.With("component", "check"))
-	c.AddSource(SourceFunc(func(ctx context.Context, w Writer) error { return c.checks.Run(ctx, w) }))
+	c.AddSource(SourceFunc(func(ctx context.Context, w Writer) error { return c.checks.Run(ctx, probeWriter{w, c.feed}) }))
 	c.poller = snmp.NewPoller(snmpDevices(cfg), cfg.SNMP.MaxConcurrentPolls, logger.With("component", "snmp"))
 	c.poller.SetModules(snmpModules(cfg))
 	// Monitored interfaces known before this start follow their device
 	// (UNKNOWN while it does not answer) before it answers once.
 	c.poller.Restore(c.tracker.Snapshot())
-	c.AddSource(SourceFunc(func(ctx context.Context, w Writer) error { return c.poller.Run(ctx, w) }))
+	c.newShard(ctx, cfg, st, now)
+	c.AddSource(SourceFunc(func(ctx context.Context, w Writer) error { return c.poller.Run(ctx, probeWriter{w, c.feed}) }))
 	if tr := cfg.SNMP.Traps; tr != nil {
 		to := trapOptions(cfg, logger.With("component", "traps"))
 		to.Interface = c.poller.MonitoredInterface
 		c.traps = snmp.NewTrapReceiver(to)
-		c.AddSource(SourceFunc(func(ctx context.Context, w Writer) error { return c.traps.Run(ctx, w) }))
+		// What a trap says (an interface down at once) reaches the other
+		// collectors sharing the store, the leader among them, as polls do.
+		c.AddSource(SourceFunc(func(ctx context.Context, w Writer) error { return c.traps.Run(ctx, probeWriter{w, c.feed}) }))
 		// Refusals by reason, trap series refused by the per-device cap.
 		c.registry.MustRegister(c.traps.Collectors()...)
 	}
@@ -244,6 +259,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, reload fu
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		c.reloadOK, c.reloadTime, c.poller.Durations, c.own.failures, c.storeHealth.errors,
 		&stateCollector{tracker: c.tracker, incidents: c.incidents, checks: c.checks, poller: c.poller, traps: c.traps},
+		shardCollector{c},
 		c.slos, c.sla,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "nines_samples_series", Help: "Series held in the in-memory recent window."},
 			func() float64 { return float64(c.samples.NumSeries()) }),
@@ -792,7 +808,9 @@ func (c *Collector) Run(ctx context.Context) error {
 	if err := c.tracker.Flush(shutCtx); err != nil {
 		c.logger.Error("write the last state changes", "err", err)
 	}
-	if err := c.store.Alive(shutCtx, c.runID, time.Now()); err != nil {
+	// The run ends: the others sharing the store take over its devices
+	// and checks at their next sync, not three heartbeats later.
+	if err := c.store.EndRun(shutCtx, c.runID, time.Now()); err != nil {
 		c.logger.Warn("record collector stop", "err", err)
 	}
 	c.logger.Info("nines-collector stopped")

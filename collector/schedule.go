@@ -30,7 +30,7 @@ func fixed(d time.Duration) func() time.Duration { return func() time.Duration {
 // tasks are the collector's periodic duties.
 func (c *Collector) tasks() []task {
 	checkEvery := func() time.Duration { return c.config().Availability.CheckInterval.D() }
-	return []task{
+	tasks := []task{
 		{"states", checkEvery, func(ctx context.Context, now time.Time) error {
 			// Deadline checks (decided in memory even when the store
 			// cannot be written; written when it can), then the states as
@@ -43,7 +43,7 @@ func (c *Collector) tasks() []task {
 			c.storeHealth.publish(c.own, now)
 			return err
 		}},
-		{"alive", fixed(store.HeartbeatEvery), func(ctx context.Context, now time.Time) error {
+		{"alive", fixed(c.heartbeat), func(ctx context.Context, now time.Time) error {
 			err := c.store.Alive(ctx, c.runID, now)
 			if ctx.Err() == nil {
 				c.storeHealth.observe("heartbeat", err)
@@ -82,6 +82,10 @@ func (c *Collector) tasks() []task {
 			return err
 		}},
 	}
+	if c.feed != nil {
+		tasks = append(tasks, c.shardTask())
+	}
+	return tasks
 }
 
 // maintenanceEvery is how often the maintenance windows are read again:

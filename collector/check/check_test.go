@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -253,5 +254,56 @@ func TestRunnerReportsAndReloads(t *testing.T) {
 	}
 	if got := strings.Join(w.samples[:2], " "); !strings.HasPrefix(got, "nines_check_success=1 nines_check_duration_seconds=") {
 		t.Errorf("samples: got %s", got)
+	}
+}
+
+// TestRunnerRunsOnlyOwned: with an owner, only the checks it says are
+// this collector's run, asked at every run; a check that moves away
+// stops and leaves Results.
+func TestRunnerRunsOnlyOwned(t *testing.T) {
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	spec := func(name string) Spec {
+		return Spec{Name: name, Type: "tcp", Target: ln.Addr().String(), Interval: 20 * time.Millisecond, Timeout: time.Second}
+	}
+	r := NewRunner([]Spec{spec("a"), spec("b")}, slog.New(slog.DiscardHandler))
+	var mine atomic.Value
+	mine.Store("a")
+	r.SetOwner(func(c string) bool { return c == mine.Load().(string) })
+	w := &fakeWriter{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- r.Run(ctx, w) }()
+	wait := func(what string, cond func(map[string]int64) bool) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for !cond(r.Runs()) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: runs %v", what, r.Runs())
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	wait("a runs", func(n map[string]int64) bool { return n["a"] >= 3 })
+	if n := r.Runs()["b"]; n != 0 {
+		t.Errorf("b, another collector's, ran %d times", n)
+	}
+	mine.Store("b")
+	wait("b runs and a has left the results", func(n map[string]int64) bool {
+		_, a := r.Results()["a"]
+		return n["b"] >= 3 && !a
+	})
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"maps"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,6 +33,13 @@ type Runner struct {
 	specs   []Spec
 	results map[string]Last
 	changed chan struct{}
+	// owns says whether this collector runs a check (sharding); nil:
+	// every check.
+	owns func(check string) bool
+	// runs counts the runs of each check by this collector.
+	runs map[string]int64
+	// wake tells the check loops that the owners changed.
+	wake schedule.Waker
 }
 
 // Last is the latest result of a check, for /metrics and the API.
@@ -60,11 +68,44 @@ func (r *Runner) Update(specs []Spec) {
 			delete(r.results, name)
 		}
 	}
+	for name := range r.runs {
+		if !slices.ContainsFunc(specs, func(s Spec) bool { return s.Name == name }) {
+			delete(r.runs, name)
+		}
+	}
 	r.mu.Unlock()
 	select {
 	case r.changed <- struct{}{}:
 	default:
 	}
+}
+
+// SetOwner makes the runner run only the checks owns says are this
+// collector's, asked at each run (collectors sharing a store split the
+// checks between them: collector/shard). nil runs every check.
+func (r *Runner) SetOwner(owns func(check string) bool) {
+	r.mu.Lock()
+	r.owns = owns
+	r.mu.Unlock()
+}
+
+// OwnersChanged tells the runner that the owner of some checks may have
+// changed: a check that became this collector's runs at once, not at its
+// next slot (see schedule.Handover).
+func (r *Runner) OwnersChanged() { r.wake.Wake() }
+
+// Runs returns how many times this collector ran each check.
+func (r *Runner) Runs() map[string]int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return maps.Clone(r.runs)
+}
+
+// mine says whether this collector runs the check now.
+func (r *Runner) mine(name string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.owns == nil || r.owns(name)
 }
 
 // Skipped is how many runs were skipped because the previous run of the
@@ -90,7 +131,19 @@ func (r *Runner) Run(ctx context.Context, w Writer) error {
 
 // loop runs one check every interval, spread over the interval.
 func (r *Runner) loop(ctx context.Context, s *Spec, w Writer) {
-	schedule.Every(ctx, s.Interval, func(ctx context.Context) {
+	var h schedule.Handover
+	schedule.EveryOr(ctx, s.Interval, r.wake.C, func(ctx context.Context, woken bool) {
+		mine := r.mine(s.Name)
+		if !h.Probe(mine, woken) {
+			if !mine && !woken {
+				// Another collector's: its result here is not the
+				// latest, so /metrics shows only the owner's.
+				r.mu.Lock()
+				delete(r.results, s.Name)
+				r.mu.Unlock()
+			}
+			return
+		}
 		start := time.Now()
 		res := Run(ctx, s)
 		if ctx.Err() != nil {
@@ -106,6 +159,10 @@ func (r *Runner) loop(ctx context.Context, s *Spec, w Writer) {
 func (r *Runner) record(ctx context.Context, s *Spec, res Result, at time.Time, w Writer) {
 	r.mu.Lock()
 	r.results[s.Name] = Last{Spec: *s, Result: res, At: at}
+	if r.runs == nil {
+		r.runs = map[string]int64{}
+	}
+	r.runs[s.Name]++
 	r.mu.Unlock()
 
 	ts := at.UnixMilli()

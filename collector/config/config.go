@@ -71,10 +71,11 @@ func Default() *Config {
 	return &Config{
 		Web: Web{ListenAddress: ":9990", Wall: Wall{GroupBy: "site", SessionTTL: yamlconf.Duration(12 * time.Hour)}},
 		Storage: Storage{
-			Driver:           DriverSQLite,
-			Path:             "data/nines.db",
-			SamplesRetention: yamlconf.Duration(time.Hour),
-			MaxSeries:        2_000_000,
+			Driver:            DriverSQLite,
+			Path:              "data/nines.db",
+			SamplesRetention:  yamlconf.Duration(time.Hour),
+			MaxSeries:         2_000_000,
+			HeartbeatInterval: yamlconf.Duration(5 * time.Second),
 			Retention: Retention{
 				Audit:         yamlconf.Duration(400 * 24 * time.Hour),
 				Notifications: yamlconf.Duration(90 * 24 * time.Hour),

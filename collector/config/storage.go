@@ -27,6 +27,11 @@ type Storage struct {
 	MaxSeries int `yaml:"max_series"`
 	// Retention bounds the tables that grow without end.
 	Retention Retention `yaml:"retention"`
+	// HeartbeatInterval is how often the collector records in the store
+	// that it is alive (default 5s, at most 10s). Collectors sharing a
+	// PostgreSQL count one as gone, and take over its SNMP devices and
+	// checks, when its last heartbeat is three intervals old.
+	HeartbeatInterval yamlconf.Duration `yaml:"heartbeat_interval"`
 }
 
 // Retention is how long the store keeps rows that would otherwise grow
@@ -70,6 +75,9 @@ func (s *Storage) validate(p *yamlconf.Problems) {
 	}
 	if s.SamplesRetention.D() < time.Minute {
 		p.Addf("storage.samples_retention", "must be at least 1m, got %s", s.SamplesRetention)
+	}
+	if d := s.HeartbeatInterval.D(); d < 100*time.Millisecond || d > 10*time.Second {
+		p.Addf("storage.heartbeat_interval", "must be between 100ms and 10s (a gap in the collectors' run history starts 30s after the last heartbeat), got %s", s.HeartbeatInterval)
 	}
 	if s.MaxSeries < 1 {
 		p.Addf("storage.max_series", "must be at least 1")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"runtime/debug"
 	"slices"
 	"sort"
@@ -53,6 +54,13 @@ type Poller struct {
 	// target, as the last poll saw it (for linkDown/linkUp traps).
 	monitored map[string]string
 	changed   chan struct{}
+	// owns says whether this collector polls a device (sharding); nil:
+	// every device.
+	owns func(device string) bool
+	// polled counts the polls of each device by this collector.
+	polled map[string]int64
+	// wake tells the device loops that the owners changed.
+	wake schedule.Waker
 
 	Polls, Failures, Skipped, Panics atomic.Int64
 	// Durations is how long polls took, answered or not (for /metrics).
@@ -80,10 +88,43 @@ func (p *Poller) SetModules(m map[string]Module) {
 	p.mu.Unlock()
 }
 
+// SetOwner makes the poller poll only the devices owns says are this
+// collector's, asked at each poll (collectors sharing a store split the
+// devices between them: collector/shard). nil polls every device.
+func (p *Poller) SetOwner(owns func(device string) bool) {
+	p.mu.Lock()
+	p.owns = owns
+	p.mu.Unlock()
+}
+
+// OwnersChanged tells the poller that the owner of some devices may
+// have changed: a device that became this collector's is polled at
+// once, not at its next slot (see schedule.Handover).
+func (p *Poller) OwnersChanged() { p.wake.Wake() }
+
+// Polled returns how many times this collector polled each device.
+func (p *Poller) Polled() map[string]int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return maps.Clone(p.polled)
+}
+
+func (p *Poller) mine(device string) bool {
+	p.mu.Lock()
+	owns := p.owns
+	p.mu.Unlock()
+	return owns == nil || owns(device)
+}
+
 // Update replaces the devices (after a reload).
 func (p *Poller) Update(devices []Device) {
 	p.mu.Lock()
 	p.devices = devices
+	for name := range p.polled {
+		if !slices.ContainsFunc(devices, func(d Device) bool { return d.Name == name }) {
+			delete(p.polled, name)
+		}
+	}
 	p.mu.Unlock()
 	select {
 	case p.changed <- struct{}{}:
@@ -102,7 +143,11 @@ func (p *Poller) Run(ctx context.Context, w Writer) error {
 }
 
 func (p *Poller) loop(ctx context.Context, d *Device, w Writer) {
-	schedule.Every(ctx, d.Interval, func(ctx context.Context) {
+	var h schedule.Handover
+	schedule.EveryOr(ctx, d.Interval, p.wake.C, func(ctx context.Context, woken bool) {
+		if !h.Probe(p.mine(d.Name), woken) {
+			return // another collector's
+		}
 		select {
 		case p.workers <- struct{}{}:
 			p.poll(ctx, d, w)
@@ -127,6 +172,12 @@ func (p *Poller) poll(ctx context.Context, d *Device, w Writer) {
 	}
 	took := time.Since(start)
 	p.Polls.Add(1)
+	p.mu.Lock()
+	if p.polled == nil {
+		p.polled = map[string]int64{}
+	}
+	p.polled[d.Name]++
+	p.mu.Unlock()
 	p.Durations.Observe(took.Seconds())
 	outcome := state.Probe{Name: d.Name, Kind: state.KindDevice, Labels: d.Labels, Interval: d.Interval, OK: err == nil}
 	if err != nil {

@@ -38,6 +38,7 @@ type Store interface {
 	Maintenance
 	Tickets
 	Secrets
+	Shards
 
 	// Prune deletes what has outlived its retention at now (see
 	// Retention) and the revocations of sessions that have expired
@@ -108,6 +109,39 @@ type Runs interface {
 	// Gaps returns the spans from one run's last sign of life to the next
 	// run's start that overlap (from, to), oldest first.
 	Gaps(ctx context.Context, from, to time.Time) ([][2]time.Time, error)
+}
+
+// Shards is what the collectors sharing one store tell each other to
+// split the probing of SNMP devices and active checks between them
+// (collector/shard): who is alive, and what each one probed.
+type Shards interface {
+	// LiveRuns returns the ids of the runs that have not ended (EndRun)
+	// and whose last heartbeat (StartRun, Alive) is at or after since,
+	// ascending.
+	LiveRuns(ctx context.Context, since time.Time) ([]int64, error)
+	// EndRun records that run id stopped at now: its last sign of life,
+	// and no longer live for LiveRuns.
+	EndRun(ctx context.Context, id int64, now time.Time) error
+	// AddProbeBatch stores what run b.Run probed (b.Body, opaque to the
+	// store). A run's batches are numbered from 1 up (b.Seq) by their
+	// one writer, which adds them one at a time, in order.
+	AddProbeBatch(ctx context.Context, b ProbeBatch) error
+	// ProbeBatches returns the batches of the runs other than self with
+	// a Seq above after[run] (every batch of a run not in after),
+	// ordered by run, then Seq.
+	ProbeBatches(ctx context.Context, self int64, after map[int64]int64) ([]ProbeBatch, error)
+	// PruneProbeBatches deletes the batches added before before, and
+	// says how many went.
+	PruneProbeBatches(ctx context.Context, before time.Time) (int64, error)
+}
+
+// ProbeBatch is what one collector run probed in a short while: the
+// probes' outcomes and samples, encoded by collector/shard.
+type ProbeBatch struct {
+	Run  int64
+	Seq  int64
+	At   time.Time
+	Body []byte
 }
 
 // Maintenance keeps the maintenance windows created through the API.

@@ -109,3 +109,72 @@ func TestGroupRestartsOnChange(t *testing.T) {
 		}
 	})
 }
+
+// TestEveryOrWakes: a wake runs the job at once, between slots, and the
+// slots stay where they were.
+func TestEveryOrWakes(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const interval = time.Second
+		ctx, cancel := context.WithCancel(t.Context())
+		start := time.Now()
+		var w Waker
+		type run struct {
+			at    time.Duration
+			woken bool
+		}
+		var runs []run
+		done := make(chan struct{})
+		go func() {
+			EveryOr(ctx, interval, w.C, func(_ context.Context, woken bool) {
+				runs = append(runs, run{time.Since(start), woken})
+			}, nil)
+			close(done)
+		}()
+		time.Sleep(1700 * time.Millisecond)
+		w.Wake()
+		time.Sleep(1300 * time.Millisecond)
+		cancel()
+		<-done
+		if len(runs) != 4 {
+			t.Fatalf("runs: got %v, want 4 (3 slots, 1 wake)", runs)
+		}
+		first := runs[0].at
+		want := []run{{first, false}, {first + interval, false}, {1700 * time.Millisecond, true}, {first + 2*interval, false}}
+		if first > interval/2 {
+			t.Errorf("first run at %s", first)
+		}
+		if first+interval > 1700*time.Millisecond { // the wake falls before the second slot
+			want[1], want[2] = want[2], want[1]
+		}
+		if !slices.Equal(runs, want) {
+			t.Errorf("runs: got %v, want %v", runs, want)
+		}
+	})
+}
+
+// TestHandover: when a probe whose owner changes is probed.
+func TestHandover(t *testing.T) {
+	type step struct {
+		mine, woken, want bool
+	}
+	for _, tc := range []struct {
+		name  string
+		steps []step
+	}{
+		{"owned from the start", []step{{true, false, true}, {true, false, true}}},
+		{"never owned", []step{{false, false, false}, {false, true, false}, {false, false, false}}},
+		{"gained between slots: probed at once, then on the slots", []step{{false, false, false}, {true, true, true}, {true, false, true}}},
+		{"a wake while owned probes nothing", []step{{true, false, true}, {true, true, false}, {true, false, true}}},
+		{"lost: one more probe at the next slot, then none", []step{{true, false, true}, {false, true, false}, {false, false, true}, {false, false, false}}},
+		{"lost and gained back before the slot", []step{{true, false, true}, {false, true, false}, {true, true, false}, {true, false, true}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var h Handover
+			for i, s := range tc.steps {
+				if got := h.Probe(s.mine, s.woken); got != s.want {
+					t.Errorf("step %d (mine %v, woken %v): got %v, want %v", i, s.mine, s.woken, got, s.want)
+				}
+			}
+		})
+	}
+}

@@ -267,6 +267,18 @@ var migrations = []string{
 		since timestamptz
 	);
 	INSERT INTO leader VALUES (1, 0, '', NULL);`,
+	// Sharded probing (collector/shard): a run that stopped is no longer
+	// a member; what each member probed, for the others.
+	`ALTER TABLE collector_runs ADD COLUMN ended boolean NOT NULL DEFAULT false;
+	CREATE INDEX collector_runs_alive ON collector_runs (last_alive_at);
+	CREATE TABLE probe_batches (
+		run_id bigint NOT NULL,
+		seq bigint NOT NULL,
+		at timestamptz NOT NULL,
+		body bytea NOT NULL,
+		PRIMARY KEY (run_id, seq)
+	);
+	CREATE INDEX probe_batches_at ON probe_batches (at);`,
 }
 
 // Advisory lock classes, in the two-int form (class, object), which
@@ -564,6 +576,55 @@ func (s *Store) StartRun(ctx context.Context, now time.Time) (id int64, prevAliv
 func (s *Store) Alive(ctx context.Context, id int64, now time.Time) error {
 	_, err := s.db.Exec(ctx, `UPDATE collector_runs SET last_alive_at = $1 WHERE id = $2`, ms(now), id)
 	return err
+}
+
+// EndRun implements store.Shards.
+func (s *Store) EndRun(ctx context.Context, id int64, now time.Time) error {
+	_, err := s.db.Exec(ctx, `UPDATE collector_runs SET last_alive_at = $1, ended = true WHERE id = $2`, ms(now), id)
+	return err
+}
+
+// LiveRuns implements store.Shards.
+func (s *Store) LiveRuns(ctx context.Context, since time.Time) ([]int64, error) {
+	rows, err := s.db.Query(ctx, `SELECT id FROM collector_runs WHERE last_alive_at >= $1 AND NOT ended ORDER BY id`, ms(since))
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[int64])
+}
+
+// AddProbeBatch implements store.Shards.
+func (s *Store) AddProbeBatch(ctx context.Context, b store.ProbeBatch) error {
+	_, err := s.db.Exec(ctx, `INSERT INTO probe_batches (run_id, seq, at, body) VALUES ($1, $2, $3, $4)`, b.Run, b.Seq, ms(b.At), b.Body)
+	return err
+}
+
+// ProbeBatches implements store.Shards: one statement with the cursor
+// as two arrays (run, last seq read).
+func (s *Store) ProbeBatches(ctx context.Context, self int64, after map[int64]int64) ([]store.ProbeBatch, error) {
+	runs, seqs := make([]int64, 0, len(after)), make([]int64, 0, len(after))
+	for r, q := range after {
+		runs, seqs = append(runs, r), append(seqs, q)
+	}
+	rows, err := s.db.Query(ctx, `SELECT p.run_id, p.seq, p.at, p.body FROM probe_batches p
+		LEFT JOIN unnest($2::bigint[], $3::bigint[]) AS c(run, seq) ON c.run = p.run_id
+		WHERE p.run_id <> $1 AND p.seq > coalesce(c.seq, 0)
+		ORDER BY p.run_id, p.seq`, self, runs, seqs)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.ProbeBatch, error) {
+		var b store.ProbeBatch
+		err := r.Scan(&b.Run, &b.Seq, &b.At, &b.Body)
+		b.At = b.At.UTC()
+		return b, err
+	})
+}
+
+// PruneProbeBatches implements store.Shards.
+func (s *Store) PruneProbeBatches(ctx context.Context, before time.Time) (int64, error) {
+	tag, err := s.db.Exec(ctx, `DELETE FROM probe_batches WHERE at < $1`, ms(before))
+	return tag.RowsAffected(), err
 }
 
 // Gaps implements store.Runs: the spans when no collector run was

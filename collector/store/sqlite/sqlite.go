@@ -276,6 +276,18 @@ var migrations = []string{
 		id TEXT PRIMARY KEY,
 		until_ms INTEGER NOT NULL
 	);`,
+	// Sharded probing (collector/shard; a collector on SQLite is alone,
+	// but the store keeps the same facts): a run that stopped is no
+	// longer a member; what each member probed, for the others.
+	`ALTER TABLE collector_runs ADD COLUMN ended INTEGER NOT NULL DEFAULT 0;
+	CREATE TABLE probe_batches (
+		run_id INTEGER NOT NULL,
+		seq INTEGER NOT NULL,
+		at_ms INTEGER NOT NULL,
+		body BLOB NOT NULL,
+		PRIMARY KEY (run_id, seq)
+	);
+	CREATE INDEX probe_batches_at ON probe_batches(at_ms);`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {
@@ -511,6 +523,67 @@ func (s *Store) StartRun(ctx context.Context, now time.Time) (id int64, prevAliv
 		prevAlive = time.UnixMilli(last.Int64).UTC()
 	}
 	return id, prevAlive, err
+}
+
+// EndRun implements store.Shards.
+func (s *Store) EndRun(ctx context.Context, id int64, now time.Time) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE collector_runs SET last_alive_at_ms = ?, ended = 1 WHERE id = ?`, now.UnixMilli(), id)
+	return err
+}
+
+// LiveRuns implements store.Shards.
+func (s *Store) LiveRuns(ctx context.Context, since time.Time) ([]int64, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id FROM collector_runs WHERE last_alive_at_ms >= ? AND ended = 0 ORDER BY id`, since.UnixMilli())
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+// AddProbeBatch implements store.Shards.
+func (s *Store) AddProbeBatch(ctx context.Context, b store.ProbeBatch) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO probe_batches (run_id, seq, at_ms, body) VALUES (?, ?, ?, ?)`, b.Run, b.Seq, b.At.UnixMilli(), b.Body)
+	return err
+}
+
+// ProbeBatches implements store.Shards.
+func (s *Store) ProbeBatches(ctx context.Context, self int64, after map[int64]int64) ([]store.ProbeBatch, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT run_id, seq, at_ms, body FROM probe_batches WHERE run_id <> ? ORDER BY run_id, seq`, self)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.ProbeBatch
+	for rows.Next() {
+		var b store.ProbeBatch
+		var at int64
+		if err := rows.Scan(&b.Run, &b.Seq, &at, &b.Body); err != nil {
+			return nil, err
+		}
+		if b.Seq > after[b.Run] {
+			b.At = time.UnixMilli(at).UTC()
+			out = append(out, b)
+		}
+	}
+	return out, rows.Err()
+}
+
+// PruneProbeBatches implements store.Shards.
+func (s *Store) PruneProbeBatches(ctx context.Context, before time.Time) (int64, error) {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM probe_batches WHERE at_ms < ?`, before.UnixMilli())
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
 }
 
 // Alive records that the collector run id was observing at now.

@@ -35,6 +35,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"HistorySince", testHistorySince},
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"RunsAndGaps", testRunsAndGaps},
+		{"Shards", testShards},
 		{"Targets", testTargets},
 		{"IncidentLifecycle", testIncidentLifecycle},
 		{"IncidentErrors", testIncidentErrors},
@@ -316,6 +317,77 @@ func testRunsAndGaps(t *testing.T, s store.Store) {
 	if len(gaps) != 0 {
 		t.Errorf("gaps in [1h, 2h], while the second run observed: got %v, want none", gaps)
 	}
+}
+
+// testShards: live runs by heartbeat and end; probe batches read by
+// cursor, never a run's own, pruned by age.
+func testShards(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	a, _, err := s.StartRun(ctx, at(0))
+	must(t, err)
+	b, _, err := s.StartRun(ctx, at(0))
+	must(t, err)
+	c, _, err := s.StartRun(ctx, at(0))
+	must(t, err)
+	must(t, s.Alive(ctx, a, at(20*time.Second)))
+	must(t, s.Alive(ctx, b, at(15*time.Second)))
+	must(t, s.Alive(ctx, c, at(20*time.Second)))
+	live := func(since time.Duration, want ...int64) {
+		t.Helper()
+		got, err := s.LiveRuns(ctx, at(since))
+		must(t, err)
+		if !slices.Equal(got, want) {
+			t.Errorf("live since %s: got %v, want %v", since, got, want)
+		}
+	}
+	live(0, a, b, c)
+	live(16*time.Second, a, c)
+	live(20*time.Second, a, c)
+	live(21 * time.Second)
+	must(t, s.EndRun(ctx, c, at(25*time.Second)))
+	live(16*time.Second, a)
+	if gaps, err := s.Gaps(ctx, at(0), at(26*time.Second)); err != nil || len(gaps) != 0 {
+		t.Errorf("an ended run's end is its last sign of life: gaps %v, %v; want none", gaps, err)
+	}
+
+	add := func(run, seq int64, d time.Duration, body string) {
+		t.Helper()
+		must(t, s.AddProbeBatch(ctx, store.ProbeBatch{Run: run, Seq: seq, At: at(d), Body: []byte(body)}))
+	}
+	add(a, 1, time.Second, "a1")
+	add(b, 1, time.Second, "b1")
+	add(a, 2, 2*time.Second, "a2")
+	add(b, 2, 3*time.Second, "b2\x00\xff")
+	add(c, 1, 4*time.Second, "c1")
+	read := func(self int64, after map[int64]int64) string {
+		t.Helper()
+		got, err := s.ProbeBatches(ctx, self, after)
+		must(t, err)
+		var out []string
+		for _, g := range got {
+			if g.Run == a && g.Seq == 1 && !g.At.Equal(at(time.Second)) {
+				t.Errorf("batch a1 at %v, want %v", g.At, at(time.Second))
+			}
+			out = append(out, string(g.Body))
+		}
+		return strings.Join(out, " ")
+	}
+	f := func(self int64, after map[int64]int64, want string) {
+		t.Helper()
+		if got := read(self, after); got != want {
+			t.Errorf("batches for %d after %v: got %q, want %q", self, after, got, want)
+		}
+	}
+	f(a, nil, "b1 b2\x00\xff c1")
+	f(b, map[int64]int64{a: 1}, "a2 c1")
+	f(c, map[int64]int64{a: 2, b: 1}, "b2\x00\xff")
+	f(c, map[int64]int64{a: 2, b: 2}, "")
+	n, err := s.PruneProbeBatches(ctx, at(3*time.Second))
+	must(t, err)
+	if n != 3 {
+		t.Errorf("pruned %d batches before 3s, want 3", n)
+	}
+	f(c, nil, "b2\x00\xff")
 }
 
 func equalSpans(a, b [][2]time.Time) bool {
