@@ -93,7 +93,7 @@ func TestReload(t *testing.T) {
 
 	write(base + "  bogus: 1\n")
 	code, body := do(t, "POST", url+"/-/reload", "adm")
-	if code != http.StatusBadRequest || !strings.Contains(body, "c.yml:6: field bogus not found") {
+	if code != http.StatusBadRequest || !strings.Contains(body, "c.yml:6:3: auth.bogus: unknown key") {
 		t.Fatalf("bad reload: got %d %s", code, body)
 	}
 	_, metrics := do(t, "GET", url+"/metrics", "adm")

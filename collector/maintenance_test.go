@@ -2,6 +2,7 @@ package collector
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -123,7 +124,8 @@ maintenance:
 		`{"targets":["web1"],"duration":"1h"}`:                                                        "name: required",
 		`{"name":"x","duration":"1h"}`:                                                                "targets, selector or services",
 		`{"name":"x","targets":["web1"]}`:                                                             "end or duration: required",
-		`{"name":"x","targets":["web1"],"duration":"-1h"}`:                                            "end: must be after start",
+		`{"name":"x","targets":["web1"],"duration":"-1h"}`:                                            `duration: invalid duration \"-1h\"`,
+		`{"name":"x","targets":["web1"],"duration":"2 days"}`:                                         `duration: invalid duration \"2 days\": want a value such as`,
 		`{"name":"x","targets":["web1"],"end":"tomorrow"}`:                                            "end: want an RFC 3339 time",
 		`{"name":"x","targets":["web1"],"duration":"1h","x":1}`:                                       "unknown field",
 		`{"name":"x","targets":["web1"],"duration":"2000h"}`:                                          "at most",
@@ -168,6 +170,15 @@ maintenance:
 	_, body = send(t, "GET", base+"/api/v1/maintenance", "view", "")
 	if !strings.Contains(body, `"ended_by":"alice"`) {
 		t.Errorf("list after end: %s", body)
+	}
+
+	// Durations read as in the configuration: days and weeks too.
+	code, body = send(t, "POST", base+"/api/v1/maintenance", "op", `{"name":"move","targets":["web1"],"start":"2030-01-01T00:00:00Z","duration":"2d"}`)
+	var created struct {
+		Data struct{ Start, End time.Time }
+	}
+	if err := json.Unmarshal([]byte(body), &created); code != http.StatusCreated || err != nil || created.Data.End.Sub(created.Data.Start) != 48*time.Hour {
+		t.Errorf("a 2d window: %d %s (%v); want 201 and 48h from start to end", code, body, err)
 	}
 }
 

@@ -56,7 +56,7 @@ func TestParseErrors(t *testing.T) {
 			}
 		})
 	}
-	f("unknown key", "groups:\n  - name: g\n    rulez: []\n", "r.yml:3: field rulez not found")
+	f("unknown key", "groups:\n  - name: g\n    rulez: []\n", "r.yml:3:5: groups[0].rulez: unknown key (did you mean rules?)")
 	f("both alert and record", "groups:\n  - name: g\n    rules:\n      - {alert: A, record: b, expr: up}\n", "only one of 'alert' and 'record'")
 	f("duplicate group", "groups:\n  - name: g\n  - name: g\n", `group "g": duplicate group name`)
 	f("for on record", "groups:\n  - name: g\n    rules:\n      - {record: b, expr: up, for: 5m}\n", "'for' is for alerting rules only")

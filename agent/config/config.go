@@ -4,7 +4,6 @@ package config
 
 import (
 	"fmt"
-	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -283,7 +282,7 @@ func (c *Config) Validate(p *yamlconf.Problems) {
 			p.Addf("labels."+k, "invalid value: want UTF-8 without control characters, at most %d bytes", wire.MaxLabelValueBytes)
 		}
 	}
-	if _, _, err := net.SplitHostPort(c.Web.ListenAddress); err != nil {
+	if err := yamlconf.CheckListenAddress(c.Web.ListenAddress, "tcp"); err != nil {
 		p.Addf("web.listen_address", "%v", err)
 	}
 	if ba := c.Web.BasicAuth; ba != nil {

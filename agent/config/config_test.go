@@ -41,7 +41,9 @@ func TestLoadErrors(t *testing.T) {
 		name, in string
 		want     []string
 	}{
-		{"unknown key", "intervall: 5s\n", []string{"a.yml:1: field intervall not found"}},
+		{"unknown key", "intervall: 5s\n", []string{"a.yml:1:1: intervall: unknown key (did you mean interval?)"}},
+		{"string for a list", "push:\n  urls: http://c:9990\n", []string{"a.yml:2:3: push.urls: want a list of strings, got a string (http://c:9990)"}},
+		{"port out of range", "web: {listen_address: '127.0.0.1:99999'}\n", []string{"web.listen_address: address 127.0.0.1:99999: port 99999 out of range (0 to 65535)"}},
 		{"bad profile", "profile: laptop\n", []string{"a.yml:1:1: profile: unknown profile \"laptop\""}},
 		{"interval too short", "interval: 1ms\n", []string{"a.yml:1:1: interval: must be at least 100ms"}},
 		{"hostname with a space", "hostname: web 1\n", []string{"hostname: want printable UTF-8 without spaces, at most 253 bytes"}},

@@ -12,6 +12,7 @@ import (
 	"github.com/ninesmon/nines/collector/audit"
 	"github.com/ninesmon/nines/collector/auth"
 	"github.com/ninesmon/nines/collector/state"
+	"github.com/ninesmon/nines/internal/yamlconf"
 )
 
 // MaxMaintenance bounds a window created through the API, and
@@ -78,7 +79,7 @@ func (m MaintenanceRequest) Window(actor string, now time.Time) (state.Window, e
 		}
 		w.To = t
 	case m.Duration != "":
-		d, err := time.ParseDuration(m.Duration)
+		d, err := yamlconf.ParseDuration(m.Duration) // as in the configuration: 90m, 2d, 1w
 		if err != nil {
 			return w, fmt.Errorf("duration: %v", err)
 		}

@@ -25,7 +25,12 @@ func TestLoadErrors(t *testing.T) {
 		name, in string
 		want     []string
 	}{
-		{"unknown key", "web:\n  listen: x\n", []string{"c.yml:2: field listen not found in type config.Web"}},
+		{"unknown key", "web:\n  listen: x\n", []string{"c.yml:2:3: web.listen: unknown key"}},
+		{"misspelt key", "availability:\n  default_push_intervall: 15s\n", []string{"c.yml:2:3: availability.default_push_intervall: unknown key (did you mean default_push_interval?)"}},
+		{"list for a string", "web:\n  listen_address: [1, 2]\n", []string{"c.yml:2:3: web.listen_address: want a string, got a list"}},
+		{"port out of range", "web: {listen_address: '127.0.0.1:99999'}\n", []string{"web.listen_address: address 127.0.0.1:99999: port 99999 out of range (0 to 65535)"}},
+		{"unknown port name", "web: {listen_address: '127.0.0.1:nope'}\n", []string{`web.listen_address: address 127.0.0.1:nope: port "nope" is neither a number from 0 to 65535 nor a known service`}},
+		{"trap port out of range", "snmp:\n  traps: {listen_address: ':70000', communities: [c]}\n", []string{"snmp.traps.listen_address: address :70000: port 70000 out of range"}},
 		{"bad role and hash together", "auth:\n  tokens:\n    - name: a\n      role: root\n      token_sha256: abc\n", []string{
 			"c.yml:4:7: auth.tokens[0].role: unknown role \"root\"", "c.yml:5:7: auth.tokens[0].token_sha256: must be 64 hex digits"}},
 		{"no secret", "auth:\n  tokens:\n    - {name: a, role: agent}\n", []string{"auth.tokens[0]: one of token_sha256 or token_file must be set"}},
@@ -327,12 +332,12 @@ func TestDurationsAsInRuleFiles(t *testing.T) {
 		t.Errorf("resolve: got %s, want %s", got, want)
 	}
 	_, err = Load("c.yml", []byte("storage:\n  samples_retention: 30 days\n"))
-	want := `c.yml:2: invalid duration "30 days": want a value such as "30s", "5m", "1h30m" or "30d"`
+	want := `c.yml:2:3: storage.samples_retention: invalid duration "30 days": want a value such as "30s", "5m", "1h30m" or "30d"`
 	if err == nil || err.Error() != want {
 		t.Errorf("got %v, want %q", err, want)
 	}
 	_, err = rules.Parse("r.yml", []byte("groups:\n  - name: g\n    interval: 30 days\n    rules: []\n"))
-	if err == nil || !strings.Contains(err.Error(), `r.yml:3: invalid duration "30 days": want a value such as "30s", "5m", "1h30m" or "30d"`) {
+	if err == nil || !strings.Contains(err.Error(), `r.yml:3:5: groups[0].interval: invalid duration "30 days": want a value such as "30s", "5m", "1h30m" or "30d"`) {
 		t.Errorf("rule file: got %v, want the same message", err)
 	}
 }

@@ -163,7 +163,7 @@ func (s *SNMP) validate(p *yamlconf.Problems) {
 		m.validate(p, mp)
 	}
 	if tr := s.Traps; tr != nil {
-		if _, _, err := net.SplitHostPort(tr.ListenAddress); err != nil {
+		if err := yamlconf.CheckListenAddress(tr.ListenAddress, "udp"); err != nil {
 			p.Addf("snmp.traps.listen_address", "%v", err)
 		}
 		if len(tr.Communities) == 0 && tr.V3 == nil {

@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"net"
 	"path"
 	"time"
 
@@ -84,7 +83,7 @@ type Token struct {
 }
 
 func (w *Web) validate(p *yamlconf.Problems) {
-	if _, _, err := net.SplitHostPort(w.ListenAddress); err != nil {
+	if err := yamlconf.CheckListenAddress(w.ListenAddress, "tcp"); err != nil {
 		p.Addf("web.listen_address", "%v", err)
 	}
 	if (w.TLSCertFile == "") != (w.TLSKeyFile == "") {

@@ -87,8 +87,8 @@ func TestDurationYAML(t *testing.T) {
 	}
 	f("d: 30d\n", 30*24*time.Hour, "")
 	f("d: 1h30m\n", 90*time.Minute, "")
-	f("d: 10\n", 0, `c.yml:1: invalid duration "10": want a value such as "30s", "5m", "1h30m" or "30d"`)
-	f("d: [1s]\n", 0, `c.yml:1: duration must be a string such as "30s"`)
+	f("d: 10\n", 0, `c.yml:1:1: d: invalid duration "10": want a value such as "30s", "5m", "1h30m" or "30d"`)
+	f("d: [1s]\n", 0, `c.yml:1:1: d: duration must be a string such as "30s"`)
 
 	// A marshalled duration reads back as itself.
 	for _, d := range []time.Duration{0, time.Millisecond, 1500 * time.Millisecond, 90 * time.Minute, 30 * 24 * time.Hour, 400 * 24 * time.Hour, 250 * time.Microsecond} {

@@ -143,7 +143,7 @@ func FormatDuration(d time.Duration) string {
 // the form the decoder collects, so decoding goes on and every problem in
 // the file is reported together.
 func TypeError(n *yaml.Node, msg string) error {
-	return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %s", n.Line, msg)}}
+	return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: column %d: %s", n.Line, n.Column, msg)}}
 }
 
 // MarshalYAML writes the duration as a string that ParseDuration reads

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -120,6 +121,7 @@ func Decode(file string, data []byte, v any) error {
 			if m := lineRE.FindStringSubmatch(msg); m != nil {
 				e.Line, _ = strconv.Atoi(m[1])
 				e.Msg = m[2]
+				placeTypeError(&root, reflect.TypeOf(v), e)
 			}
 			errs = append(errs, e)
 		}

@@ -58,13 +58,18 @@ func TestDecode(t *testing.T) {
 		})
 	}
 	f("valid", "name: a\ninterval: 30s\nitems:\n  - url: http://x\n")
-	f("unknown key with line", "name: a\nintervall: 30s\n", "cfg.yml:2: field intervall not found")
-	f("bad duration", "name: a\ninterval: 30\n", "cfg.yml:2:", "invalid duration \"30\"")
+	f("unknown key with line", "name: a\nintervall: 30s\n", "cfg.yml:2:1: intervall: unknown key (did you mean interval?)")
+	f("unknown key far from any", "name: a\nzzz: 30s\n", "cfg.yml:2:1: zzz: unknown key")
+	f("unknown key in a list item", "name: a\nitems:\n  - {url: 'http://x', ulr: y}\n", "cfg.yml:3:23: items[0].ulr: unknown key (did you mean url?)")
+	f("bad duration", "name: a\ninterval: 30\n", "cfg.yml:2:1: interval: invalid duration \"30\"")
+	f("bad duration in a flow mapping", "name: a\nitems: [{url: 'http://x'}]\ninterval: 5 seconds\n", "cfg.yml:3:1: interval: invalid duration \"5 seconds\"")
+	f("list for a string", "name: [1, 2]\n", "cfg.yml:1:1: name: want a string, got a list")
+	f("string for a list", "name: a\nitems: http://x\n", "cfg.yml:2:1: items: want a list of mappings (yamlconf.item), got a string (http://x)")
 	f("semantic errors all at once with lines",
 		"name: \"\"\nitems:\n  - url: http://ok\n  - url: ftp://bad\n",
 		"cfg.yml:1:1: name: must not be empty", "cfg.yml:4:5: items[1].url: want an http URL, got \"ftp://bad\"")
 	f("syntax error", "name: [\n", "cfg.yml:")
-	f("two unknown keys both reported", "name: a\nfoo: 1\nbar: 2\n", "field foo not found", "field bar not found")
+	f("two unknown keys both reported", "name: a\nfoo: 1\nbar: 2\n", "cfg.yml:2:1: foo: unknown key", "cfg.yml:3:1: bar: unknown key")
 }
 
 func TestDecodeJoinsErrors(t *testing.T) {
