@@ -394,6 +394,9 @@ func (h *Handler) write(endpoint string, w http.ResponseWriter, r *http.Request,
 	// the target limits are rejected, naming it.
 	admitted := map[string]bool{}
 	o.AdmitHost = func(host string) error {
+		// host views the body, whose buffer is reused once the request
+		// is done; the tracker keeps the name.
+		host = strings.Clone(host)
 		if err := maySpeakFor(r, host); err != nil {
 			return &reasonError{errHostNotAllowed, err}
 		}
@@ -633,11 +636,12 @@ func (h *Handler) inflate(ctx context.Context, w http.ResponseWriter, comp []byt
 	case err != nil:
 		return nil, http.StatusBadRequest, fmt.Errorf("bad gzip body: %v", err)
 	}
-	if !rsv.grow(ctx, n, h.opts.BudgetWait) {
+	if !rsv.grow(ctx, bodyBufs.size(n), h.opts.BudgetWait) {
 		code, err := h.bodyError(w, errBudget)
 		return nil, code, err
 	}
-	body := make([]byte, n)
+	body := bodyBufs.get(n)[:n]
+	rsv.hold(body)
 	if err := zr.Reset(bytes.NewReader(comp)); err != nil {
 		return nil, http.StatusBadRequest, fmt.Errorf("bad gzip body: %v", err)
 	}

@@ -494,3 +494,32 @@ func TestStalledBodyCut(t *testing.T) {
 		t.Errorf("cut after %s, want about the 200ms grace", d)
 	}
 }
+
+func TestBufPoolClasses(t *testing.T) {
+	var p bufPool
+	prev := int64(0)
+	for n := int64(1); n <= 1<<maxBufShift+1; n += 1 + n/7 {
+		b := p.get(n)
+		size := p.size(n)
+		if int64(cap(b)) != size || len(b) != 0 || size < n {
+			t.Fatalf("get(%d): len %d cap %d, size %d", n, len(b), cap(b), size)
+		}
+		if n > 1<<minBufShift && n <= 1<<maxBufShift && float64(size) > float64(n)*1.25 {
+			t.Fatalf("size(%d) = %d: more than a quarter over", n, size)
+		}
+		if size < prev {
+			t.Fatalf("size(%d) = %d, below the size of a smaller request (%d)", n, size, prev)
+		}
+		prev = size
+		if p.size(size) != size || p.size(2*size) != 2*size && 2*size <= 1<<maxBufShift {
+			t.Fatalf("size %d and its double are not classes", size)
+		}
+		p.put(b)
+	}
+	// A buffer put back is handed out again, empty.
+	b := append(p.get(10_000), "secret"...)
+	p.put(b)
+	if c := p.get(9000); cap(c) == cap(b) && len(c) != 0 {
+		t.Fatalf("reused buffer has length %d", len(c))
+	}
+}
