@@ -503,7 +503,7 @@ func (d *Decoder) line(dec *lineprotocol.Decoder, o DecodeOptions, res *Result) 
 			continue
 		}
 		t := tag{d.view(k), d.view(v)}
-		if err := checkTag(t, o.HostTag); err != nil {
+		if err := d.checkTag(t, o.HostTag); err != nil {
 			return 0, &reasonError{errBadLabel, err}
 		}
 		if len(d.tags) == MaxLineTags {
@@ -586,6 +586,17 @@ func (d *Decoder) line(dec *lineprotocol.Decoder, o DecodeOptions, res *Result) 
 	}
 	res.Ignored += strs
 	return ts, nil
+}
+
+// checkTag is checkTag but for the host tag of a host already seen in
+// the payload, which is known to be valid.
+func (d *Decoder) checkTag(t tag, hostTag string) error {
+	if hostTag != "" && t.k == hostTag {
+		if _, ok := d.hostsSeen[t.v]; ok {
+			return nil
+		}
+	}
+	return checkTag(t, hostTag)
 }
 
 // checkTag checks a tag that becomes a label (and, for hostTag, a

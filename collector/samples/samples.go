@@ -91,6 +91,9 @@ type memSeries struct {
 	// one label set but the name (a hash collision), so a match by name
 	// alone is not enough. Set under Store.mu, never cleared.
 	mixed bool
+	// headN is head's number of samples, kept here so that an append
+	// need not read the chunk's header.
+	headN uint8
 	// hint: where the last query started reading (nil until a query
 	// skipped samples before its range).
 	hint *decodeHint
@@ -132,14 +135,14 @@ func (ms *memSeries) appendLocked(t int64, v float64) (grown int64, err error) {
 // encode appends a sample to the head chunk, sealing it first when full,
 // and returns by how much the chunks' memory grew.
 func (ms *memSeries) encode(t int64, v float64) (grown int64) {
-	if ms.head != nil && ms.head.NumSamples() >= samplesPerChunk {
+	if ms.head != nil && ms.headN >= samplesPerChunk {
 		b := slices.Clone(ms.head.Bytes()) // exactly sized: full chunks no longer grow
 		grown += int64(len(b)) - int64(cap(ms.head.Bytes()))
 		ms.sealed = append(ms.sealed, sealedChunk{maxT: ms.headMaxT, b: b})
 		ms.head, ms.app = nil, nil
 	}
 	if ms.head == nil {
-		ms.head = chunkenc.NewXORChunk()
+		ms.head, ms.headN = chunkenc.NewXORChunk(), 0
 		ms.app, _ = ms.head.Appender() // an empty XOR chunk's appender never fails
 		ms.headMinT = t
 		grown += int64(cap(ms.head.Bytes()))
@@ -147,6 +150,7 @@ func (ms *memSeries) encode(t int64, v float64) (grown int64) {
 	before := cap(ms.head.Bytes())
 	ms.app.Append(0, t, v)
 	ms.headMaxT = t
+	ms.headN++
 	return grown + int64(cap(ms.head.Bytes())-before)
 }
 
