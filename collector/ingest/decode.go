@@ -30,13 +30,13 @@ type Appender interface {
 
 // LineAppender is an Appender that also takes the samples of a line at
 // once (the recent window, samples.Store, is one): one sample per name at
-// t, each labelled base (sorted, without __name__) and its name, with
+// t, each labelled base (without __name__) and its name, with
 // errs[i] what Append would have returned for sample i. The decoder then
 // builds no label set for a series the appender already has. base and
 // names are only valid during the call.
 type LineAppender interface {
 	Appender
-	AppendLine(base []labels.Label, names []string, t int64, vs []float64, errs []error)
+	AppendLine(base labels.Labels, names []string, t int64, vs []float64, errs []error)
 }
 
 // DecodeOptions say how to read one payload.
@@ -354,7 +354,12 @@ func (d *Decoder) appendLine(app LineAppender, ts int64, logical int, res *Resul
 		d.errs = make([]error, len(d.fields))
 	}
 	errs := d.errs[:len(d.fields)]
-	app.AppendLine(d.base, d.nameStrs, ts, d.values, errs)
+	d.sb.Reset()
+	for _, l := range d.base {
+		d.sb.Add(l.Name, l.Value)
+	}
+	d.sb.Overwrite(&d.lset)
+	app.AppendLine(d.lset, d.nameStrs, ts, d.values, errs)
 	for i, err := range errs {
 		d.count(err, res, logical, d.nameStrs[i], ts)
 	}

@@ -72,7 +72,7 @@ func appendLineRun(t *testing.T, seed uint64, collide bool) {
 				errs[i] = got.Append(withName(base, name), ts, vs[i])
 			}
 		} else {
-			got.AppendLine(base, names, ts, vs, errs)
+			got.AppendLine(labels.New(base...), names, ts, vs, errs)
 		}
 		for i, name := range names {
 			if werr := want.Append(withName(base, name), ts, vs[i]); !errors.Is(errs[i], werr) {
@@ -118,7 +118,7 @@ func dump(t *testing.T, s *Store) []string {
 // TestAppendLineAllocations: a line of known series costs no allocation.
 func TestAppendLineAllocations(t *testing.T) {
 	s := New(time.Hour, 0, 0)
-	base := []labels.Label{{Name: "cpu", Value: "cpu0"}, {Name: "host", Value: "h"}}
+	base := labels.FromStrings("cpu", "cpu0", "host", "h")
 	names := []string{"cpu_usage_user", "cpu_usage_system", "cpu_usage_idle"}
 	vs := []float64{1, 2, 3}
 	errs := make([]error, 3)

@@ -11,7 +11,6 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"hash/maphash"
 	"math"
 	"slices"
 	"sort"
@@ -41,14 +40,13 @@ type Store struct {
 	maxSeries    int
 	maxPerTarget int
 
-	seed maphash.Seed
 	// collide gives every label set the same baseHash (tests of the
 	// index's collision handling).
 	collide bool
 
 	mu sync.RWMutex
 	// series indexes the series by the hash of their labels but the
-	// metric name (baseHash): the samples of one line-protocol line share
+	// metric name (baseHash, findLine): the samples of one line-protocol line share
 	// them, so AppendLine finds all of a line's series with one lookup.
 	// Each entry is a list through memSeries.next, in creation order.
 	series    map[uint64]*memSeries
@@ -205,7 +203,6 @@ func New(retention time.Duration, maxSeries, maxPerTarget int) *Store {
 		retention:    retention.Milliseconds(),
 		maxSeries:    maxSeries,
 		maxPerTarget: maxPerTarget,
-		seed:         maphash.MakeSeed(),
 		series:       map[uint64]*memSeries{},
 		byName:       map[string][]*memSeries{},
 		perTarget:    map[string]int{},
@@ -242,12 +239,11 @@ func (s *Store) append(lset labels.Labels, t int64, v float64, own bool) error {
 
 // AppendLine appends the samples of one line-protocol line: one per
 // name, at t, each with the labels base and the name as __name__. base
-// is sorted by name and holds no __name__. errs[i] (len(errs) >=
-// len(names)) gets what Append would have returned for sample i. The
-// line's existing series are found with one index lookup and without
-// building their label sets; base and names are only read during the
-// call.
-func (s *Store) AppendLine(base []labels.Label, names []string, t int64, vs []float64, errs []error) {
+// holds no __name__. errs[i] (len(errs) >= len(names)) gets what Append
+// would have returned for sample i. The line's existing series are found
+// with one index lookup and without building their label sets; base and
+// names are only read during the call.
+func (s *Store) AppendLine(base labels.Labels, names []string, t int64, vs []float64, errs []error) {
 	var refs [32]*memSeries
 	found := refs[:min(len(names), len(refs))]
 	s.findLine(base, names, found)
@@ -258,19 +254,11 @@ func (s *Store) AppendLine(base []labels.Label, names []string, t int64, vs []fl
 		if i < len(found) {
 			ms = found[i]
 		}
-		if ms == nil {
+		if ms == nil { // a new series (or one past the 32nd of a line)
 			sb.Reset()
-			added := false
-			for _, l := range base {
-				if !added && l.Name > model.MetricNameLabel {
-					sb.Add(model.MetricNameLabel, name)
-					added = true
-				}
-				sb.Add(l.Name, l.Value)
-			}
-			if !added {
-				sb.Add(model.MetricNameLabel, name)
-			}
+			base.Range(func(l labels.Label) { sb.Add(l.Name, l.Value) })
+			sb.Add(model.MetricNameLabel, name)
+			sb.Sort()
 			sb.Overwrite(&lset)
 			errs[i] = s.append(lset, t, vs[i], false)
 			continue
@@ -287,13 +275,8 @@ func (s *Store) AppendLine(base []labels.Label, names []string, t int64, vs []fl
 
 // findLine sets found[i] to the series of names[i] with the labels base,
 // or nil where there is none yet.
-func (s *Store) findLine(base []labels.Label, names []string, found []*memSeries) {
-	var h maphash.Hash
-	h.SetSeed(s.seed)
-	for _, l := range base {
-		writeLabel(&h, l)
-	}
-	key := h.Sum64()
+func (s *Store) findLine(base labels.Labels, names []string, found []*memSeries) {
+	key := base.Hash()
 	if s.collide {
 		key = 0
 	}
@@ -310,7 +293,7 @@ func (s *Store) findLine(base []labels.Label, names []string, found []*memSeries
 		for i, name := range names[:len(found)] {
 			found[i] = nil
 			for ms := head; ms != nil; ms = ms.next {
-				if ms.lset.Get(model.MetricNameLabel) == name && sameBase(ms.lset, base) {
+				if ms.lset.Get(model.MetricNameLabel) == name && labels.Equal(withoutName(ms.lset), base) {
 					found[i] = ms
 					break
 				}
@@ -321,7 +304,7 @@ func (s *Store) findLine(base []labels.Label, names []string, found []*memSeries
 	// Every series of the list has the same labels but the name: check
 	// them once. The line's fields usually come in the order their
 	// series were created in, so each search starts after the last match.
-	if !sameBase(head.lset, base) {
+	if !labels.Equal(withoutName(head.lset), base) {
 		clear(found)
 		return
 	}
@@ -351,49 +334,19 @@ func scanName(from, to *memSeries, name string) *memSeries {
 	return nil
 }
 
-// writeLabel adds one label to a baseHash.
-func writeLabel(h *maphash.Hash, l labels.Label) {
-	h.WriteString(l.Name)
-	h.WriteByte(0xff)
-	h.WriteString(l.Value)
-	h.WriteByte(0xff)
-}
+func isMetricName(name string) bool { return name == model.MetricNameLabel }
 
-// baseHash hashes lset's labels but __name__.
+// withoutName returns lset without __name__: a view of the same bytes
+// when __name__ is its first label, as it usually is.
+func withoutName(lset labels.Labels) labels.Labels { return lset.DropReserved(isMetricName) }
+
+// baseHash is the index key of lset: the hash of its labels but
+// __name__, the same as findLine's of a line's labels.
 func (s *Store) baseHash(lset labels.Labels) uint64 {
 	if s.collide {
 		return 0
 	}
-	var h maphash.Hash
-	h.SetSeed(s.seed)
-	lset.Range(func(l labels.Label) {
-		if l.Name != model.MetricNameLabel {
-			writeLabel(&h, l)
-		}
-	})
-	return h.Sum64()
-}
-
-// sameBase reports whether lset's labels but __name__ are base.
-func sameBase(lset labels.Labels, base []labels.Label) bool {
-	i, same := 0, true
-	lset.Range(func(l labels.Label) {
-		if !same || l.Name == model.MetricNameLabel {
-			return
-		}
-		if i == len(base) || base[i] != l {
-			same = false
-			return
-		}
-		i++
-	})
-	return same && i == len(base)
-}
-
-// sameButName reports whether a and b have the same labels but __name__.
-func sameButName(a, b labels.Labels) bool {
-	isName := func(n string) bool { return n == model.MetricNameLabel }
-	return labels.Equal(a.DropReserved(isName), b.DropReserved(isName))
+	return withoutName(lset).Hash()
 }
 
 func (s *Store) getOrCreate(lset labels.Labels, own bool) (*memSeries, error) {
@@ -436,7 +389,7 @@ func (s *Store) getOrCreate(lset labels.Labels, own bool) (*memSeries, error) {
 			last = last.next
 		}
 		last.next = ms
-		if head.mixed || !sameButName(head.lset, ms.lset) {
+		if head.mixed || !labels.Equal(withoutName(head.lset), withoutName(ms.lset)) {
 			for x := head; x != nil; x = x.next {
 				x.mixed = true
 			}
