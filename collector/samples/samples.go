@@ -244,17 +244,18 @@ func (s *Store) append(lset labels.Labels, t int64, v float64, own bool) error {
 // with one index lookup and without building their label sets; base and
 // names are only read during the call.
 func (s *Store) AppendLine(base labels.Labels, names []string, t int64, vs []float64, errs []error) {
-	var refs [32]*memSeries
-	found := refs[:min(len(names), len(refs))]
-	s.findLine(base, names, found)
+	key := base.Hash()
+	var refs [32]*memSeries // a line's series are found 32 at a time
+	var found []*memSeries
 	var sb labels.ScratchBuilder
 	var lset labels.Labels
 	for i, name := range names {
-		var ms *memSeries
-		if i < len(found) {
-			ms = found[i]
+		if i%len(refs) == 0 {
+			found = refs[:min(len(names)-i, len(refs))]
+			s.findLine(key, base, names[i:i+len(found)], found)
 		}
-		if ms == nil { // a new series (or one past the 32nd of a line)
+		ms := found[i%len(refs)]
+		if ms == nil { // a new series
 			sb.Reset()
 			base.Range(func(l labels.Label) { sb.Add(l.Name, l.Value) })
 			sb.Add(model.MetricNameLabel, name)
@@ -273,10 +274,9 @@ func (s *Store) AppendLine(base labels.Labels, names []string, t int64, vs []flo
 	}
 }
 
-// findLine sets found[i] to the series of names[i] with the labels base,
-// or nil where there is none yet.
-func (s *Store) findLine(base labels.Labels, names []string, found []*memSeries) {
-	key := base.Hash()
+// findLine sets found[i] to the series of names[i] with the labels base
+// (whose Hash is key), or nil where there is none yet.
+func (s *Store) findLine(key uint64, base labels.Labels, names []string, found []*memSeries) {
 	if s.collide {
 		key = 0
 	}
