@@ -3,7 +3,8 @@
 # realistic host metrics, posted in 5,000-line batches (4 in flight) to
 # nines-collector (/write), VictoriaMetrics single-node (/write) and
 # InfluxDB 1.x (/write). Prints lines/s and peak RSS of each, and the ratios
-# the targets are stated in.
+# the targets are stated in (issue 20: at least 2x VictoriaMetrics and 4x
+# InfluxDB 1.x, peak RSS no higher than the 161 MB of 2026-12-04).
 source "$(dirname "$0")/lib.sh"
 LINES=${LINES:-1000000}
 BATCH=${BATCH:-5000}
@@ -23,7 +24,10 @@ run() { # name url pid
 
 # nines-collector
 NP=$(free_port)
-start_collector "$NP"
+# The payload's 1,000 hosts all register within the first second: lift
+# the limit on new targets per minute (600 by default), as an
+# installation that size does.
+start_collector "$NP" "inventory: {max_new_targets_per_minute: 0}"
 read -r N_LPS N_RSS < <(run nines-collector "http://127.0.0.1:$NP/write?db=bench&precision=ns" "$COLLECTOR_PID")
 kill "$COLLECTOR_PID"
 
@@ -60,7 +64,7 @@ read -r I_LPS I_RSS < <(run influxdb-1.x "http://127.0.0.1:$IP/write?db=bench&pr
 kill "$IN_PID"
 
 awk -v n="$N_LPS" -v v="$V_LPS" -v i="$I_LPS" -v nr="$N_RSS" -v vr="$V_RSS" 'BEGIN {
-  printf "ingest throughput: nines/victoriametrics = %.2fx (target >= 1.0)\n", n/v
-  printf "ingest throughput: nines/influxdb-1.x    = %.2fx (target >= 3.0)\n", n/i
+  printf "ingest throughput: nines/victoriametrics = %.2fx (target >= 2.0)\n", n/v
+  printf "ingest throughput: nines/influxdb-1.x    = %.2fx (target >= 4.0)\n", n/i
   printf "peak RSS:          nines/victoriametrics = %.2fx (target <= 1.0)  [%s MB vs %s MB]\n", nr/vr, nr, vr
 }'

@@ -28,6 +28,17 @@ type Appender interface {
 	Append(lset labels.Labels, t int64, v float64) error
 }
 
+// LineAppender is an Appender that also takes the samples of a line at
+// once (the recent window, samples.Store, is one): one sample per name at
+// t, each labelled base (without __name__) and its name, with
+// errs[i] what Append would have returned for sample i. The decoder then
+// builds no label set for a series the appender already has. base and
+// names are only valid during the call.
+type LineAppender interface {
+	Appender
+	AppendLine(base labels.Labels, names []string, t int64, vs []float64, errs []error)
+}
+
 // DecodeOptions say how to read one payload.
 type DecodeOptions struct {
 	// Precision is the unit of timestamps: time.Nanosecond, Microsecond,
@@ -113,7 +124,11 @@ type Decoder struct {
 	arena       []byte         // this line's escaped tags and field keys; reset per line
 	measurement []byte         // this line's measurement
 	name        []byte         // the metric name being built
-	body        []byte         // the payload being decoded
+	names       []byte         // a line's metric names, for a LineAppender
+	nameStrs    []string       // views of names
+	values      []float64
+	errs        []error
+	body        []byte // the payload being decoded
 	hostsSeen   map[string]struct{}
 	hostsBad    map[string]error // hosts AdmitHost refused
 	hostTags    map[string]*hostTags
@@ -279,34 +294,12 @@ func (d *Decoder) Decode(body []byte, o DecodeOptions, app Appender) Result {
 			}
 		}
 		slices.SortFunc(d.base, func(a, b labels.Label) int { return strings.Compare(a.Name, b.Name) })
-		at, _ := slices.BinarySearchFunc(d.base, model.MetricNameLabel, func(l labels.Label, name string) int { return strings.Compare(l.Name, name) })
-		for _, f := range d.fields {
-			// measurement_field, the naming rule of package wire.
-			d.name = append(append(append(d.name[:0], d.measurement...), '_'), f.key...)
-			d.sb.Reset()
-			for _, l := range d.base[:at] {
-				d.sb.Add(l.Name, l.Value)
+		if la, ok := app.(LineAppender); ok {
+			if len(d.fields) > 0 {
+				d.appendLine(la, ts, logical, &res)
 			}
-			d.sb.Add(model.MetricNameLabel, unsafe.String(unsafe.SliceData(d.name), len(d.name)))
-			for _, l := range d.base[at:] {
-				d.sb.Add(l.Name, l.Value)
-			}
-			d.sb.Overwrite(&d.lset)
-			err := app.Append(d.lset, ts, f.v)
-			switch {
-			case err == nil:
-				res.Points++
-				continue
-			case errors.Is(err, samples.ErrOutOfOrder):
-				res.RefusedOutOfOrder++
-			case errors.Is(err, samples.ErrTooMany), errors.Is(err, samples.ErrTooManyForTarget):
-				res.RefusedSeriesLimit++
-			default:
-				res.RefusedOther++
-			}
-			if res.FirstRefused == nil {
-				res.FirstRefused = fmt.Errorf("line %d: %s at %s: %w", physicalLine(body, logical), d.name, formatMillis(ts), err)
-			}
+		} else {
+			d.appendSamples(app, ts, logical, &res)
 		}
 		if o.HostTag != "" {
 			for _, t := range d.tags {
@@ -340,6 +333,74 @@ func (d *Decoder) Decode(body []byte, o DecodeOptions, app Appender) Result {
 	}
 	res.Lines += res.RejectedTooLong
 	return res
+}
+
+// appendLine hands the line just parsed (d.base, d.fields) to app at once.
+func (d *Decoder) appendLine(app LineAppender, ts int64, logical int, res *Result) {
+	d.names, d.nameStrs, d.values = d.names[:0], d.nameStrs[:0], d.values[:0]
+	for _, f := range d.fields {
+		// measurement_field, the naming rule of package wire.
+		d.names = append(append(append(d.names, d.measurement...), '_'), f.key...)
+		d.values = append(d.values, f.v)
+	}
+	// The views are taken once d.names no longer grows.
+	at := 0
+	for _, f := range d.fields {
+		n := len(d.measurement) + 1 + len(f.key)
+		d.nameStrs = append(d.nameStrs, unsafe.String(&d.names[at], n))
+		at += n
+	}
+	if cap(d.errs) < len(d.fields) {
+		d.errs = make([]error, len(d.fields))
+	}
+	errs := d.errs[:len(d.fields)]
+	d.sb.Reset()
+	for _, l := range d.base {
+		d.sb.Add(l.Name, l.Value)
+	}
+	d.sb.Overwrite(&d.lset)
+	app.AppendLine(d.lset, d.nameStrs, ts, d.values, errs)
+	for i, err := range errs {
+		d.count(err, res, logical, d.nameStrs[i], ts)
+	}
+	clear(errs)
+}
+
+// appendSamples hands the line just parsed to app sample by sample.
+func (d *Decoder) appendSamples(app Appender, ts int64, logical int, res *Result) {
+	at, _ := slices.BinarySearchFunc(d.base, model.MetricNameLabel, func(l labels.Label, name string) int { return strings.Compare(l.Name, name) })
+	for _, f := range d.fields {
+		// measurement_field, the naming rule of package wire.
+		d.name = append(append(append(d.name[:0], d.measurement...), '_'), f.key...)
+		d.sb.Reset()
+		for _, l := range d.base[:at] {
+			d.sb.Add(l.Name, l.Value)
+		}
+		d.sb.Add(model.MetricNameLabel, unsafe.String(unsafe.SliceData(d.name), len(d.name)))
+		for _, l := range d.base[at:] {
+			d.sb.Add(l.Name, l.Value)
+		}
+		d.sb.Overwrite(&d.lset)
+		d.count(app.Append(d.lset, ts, f.v), res, logical, unsafe.String(unsafe.SliceData(d.name), len(d.name)), ts)
+	}
+}
+
+// count records the outcome of one sample's append.
+func (d *Decoder) count(err error, res *Result, logical int, name string, ts int64) {
+	switch {
+	case err == nil:
+		res.Points++
+		return
+	case errors.Is(err, samples.ErrOutOfOrder):
+		res.RefusedOutOfOrder++
+	case errors.Is(err, samples.ErrTooMany), errors.Is(err, samples.ErrTooManyForTarget):
+		res.RefusedSeriesLimit++
+	default:
+		res.RefusedOther++
+	}
+	if res.FirstRefused == nil {
+		res.FirstRefused = fmt.Errorf("line %d: %s at %s: %w", physicalLine(d.body, logical), name, formatMillis(ts), err)
+	}
 }
 
 // admitHost asks o.AdmitHost about the host of the line just parsed, once
@@ -447,7 +508,7 @@ func (d *Decoder) line(dec *lineprotocol.Decoder, o DecodeOptions, res *Result) 
 			continue
 		}
 		t := tag{d.view(k), d.view(v)}
-		if err := checkTag(t, o.HostTag); err != nil {
+		if err := d.checkTag(t, o.HostTag); err != nil {
 			return 0, &reasonError{errBadLabel, err}
 		}
 		if len(d.tags) == MaxLineTags {
@@ -530,6 +591,17 @@ func (d *Decoder) line(dec *lineprotocol.Decoder, o DecodeOptions, res *Result) 
 	}
 	res.Ignored += strs
 	return ts, nil
+}
+
+// checkTag is checkTag but for the host tag of a host already seen in
+// the payload, which is known to be valid.
+func (d *Decoder) checkTag(t tag, hostTag string) error {
+	if hostTag != "" && t.k == hostTag {
+		if _, ok := d.hostsSeen[t.v]; ok {
+			return nil
+		}
+	}
+	return checkTag(t, hostTag)
 }
 
 // checkTag checks a tag that becomes a label (and, for hostTag, a

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/ninesmon/nines/collector/internal/loadgen"
+	"github.com/ninesmon/nines/collector/samples"
 )
 
 type discard struct{}
@@ -153,4 +154,45 @@ func BenchmarkDecodeWrite(b *testing.B) {
 			b.ReportMetric(float64(b.N)*5000/b.Elapsed().Seconds(), "lines/s")
 		})
 	}
+}
+
+// BenchmarkDecodeIntoWindow decodes /write batches of 5,000 lines from
+// 20 rounds of 1,000 hosts (89,000 series) into a real window, in order,
+// as bench/ingest.sh sends them. The first four batches, which create
+// the series, run before the timer; the window starts again after the
+// last batch.
+func BenchmarkDecodeIntoWindow(b *testing.B) {
+	const rounds, created = 20, 4
+	payload := loadgen.Payload(rounds*18_000, 1_700_000_000_000_000_000, 1)
+	streams, _ := loadgen.Shard(payload, 1, 5000)
+	batches := streams[0]
+	now := time.Unix(0, 1_700_000_000_000_000_000+rounds*1e9)
+	opts := DecodeOptions{Precision: time.Nanosecond, Now: now, MaxLineBytes: 65536, Extra: []labels.Label{{Name: "db", Value: "bench"}},
+		HostTag: "host", AdmitHost: func(string) error { return nil }, HostLabels: true}
+	var d Decoder
+	body := make([]byte, 0, 2<<20)
+	var w *samples.Store
+	decode := func(i int) Result {
+		body = append(body[:0], batches[i]...)
+		res := d.Decode(body, opts, w)
+		if res.Points == 0 || res.Refused() > 0 || res.FirstErr != nil {
+			b.Fatalf("batch %d: %+v", i, res)
+		}
+		return res
+	}
+	b.ReportAllocs()
+	i, lines := len(batches), 0
+	for b.Loop() {
+		if i == len(batches) {
+			b.StopTimer()
+			w = samples.New(time.Hour, 0, 0)
+			for i = 0; i < created; i++ {
+				decode(i)
+			}
+			b.StartTimer()
+		}
+		lines += decode(i).Lines
+		i++
+	}
+	b.ReportMetric(float64(lines)/b.Elapsed().Seconds(), "lines/s")
 }

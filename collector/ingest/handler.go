@@ -45,6 +45,14 @@ type Observer interface {
 	Goodbye(ctx context.Context, name string, now time.Time) error
 }
 
+// unwrittenObserver is an Observer that can leave writing the state
+// changes of many observations to one Flush (state.Tracker does): the
+// hosts of a /write are observed so, and written once before the answer.
+type unwrittenObserver interface {
+	ObserveUnwritten(o state.Observation, now time.Time) (unwritten bool, err error)
+	Flush(ctx context.Context) error
+}
+
 // Options configure a Handler.
 type Options struct {
 	Appender Appender
@@ -393,11 +401,15 @@ func (h *Handler) write(endpoint string, w http.ResponseWriter, r *http.Request,
 	// before any of its samples is stored: the lines of a host beyond
 	// the target limits are rejected, naming it.
 	admitted := map[string]bool{}
+	unwritten := false // state changes await one Flush
 	o.AdmitHost = func(host string) error {
+		// host views the body, whose buffer is reused once the request
+		// is done; the tracker keeps the name.
+		host = strings.Clone(host)
 		if err := maySpeakFor(r, host); err != nil {
 			return &reasonError{errHostNotAllowed, err}
 		}
-		ok, err := h.observeWritten(r.Context(), host, now)
+		ok, err := h.observeWritten(r.Context(), host, now, &unwritten)
 		if ok {
 			admitted[host] = true
 		}
@@ -409,7 +421,12 @@ func (h *Handler) write(endpoint string, w http.ResponseWriter, r *http.Request,
 	// Telegraf host's site puts it on the wall's site tile).
 	for host, tags := range res.HostLabels {
 		if len(tags) > 0 && admitted[host] {
-			_ = h.observeTarget(r.Context(), host, now, tags)
+			_ = h.observeTarget(r.Context(), host, now, tags, &unwritten)
+		}
+	}
+	if unwritten {
+		if err := h.opts.Observer.(unwrittenObserver).Flush(r.Context()); err != nil {
+			h.opts.Logger.Error("record host state", "err", err)
 		}
 	}
 	return h.outcome(res, "")
@@ -431,7 +448,7 @@ func maySpeakFor(r *http.Request, host string) error {
 // only availability tracking is limited to admitted hosts. A new host
 // beyond the target limits gets the *state.LimitError, and its lines are
 // rejected. It reports whether the host was observed.
-func (h *Handler) observeWritten(ctx context.Context, host string, now time.Time) (bool, error) {
+func (h *Handler) observeWritten(ctx context.Context, host string, now time.Time, unwritten *bool) (bool, error) {
 	if err := h.admit(host, now); err != nil {
 		var le *state.LimitError
 		if errors.As(err, &le) {
@@ -439,7 +456,7 @@ func (h *Handler) observeWritten(ctx context.Context, host string, now time.Time
 		}
 		return false, nil
 	}
-	if err := h.observeTarget(ctx, host, now, nil); err != nil {
+	if err := h.observeTarget(ctx, host, now, nil, unwritten); err != nil {
 		return false, err
 	}
 	return true, nil
@@ -447,15 +464,25 @@ func (h *Handler) observeWritten(ctx context.Context, host string, now time.Time
 
 // observeTarget records a sign of life of an admitted written host; tags,
 // when not nil, become its labels, unless an agent pushes for the host
-// (whose own labels stay).
-func (h *Handler) observeTarget(ctx context.Context, host string, now time.Time, tags map[string]string) error {
+// (whose own labels stay). When the Observer is an unwrittenObserver,
+// the state changes are left to the caller's Flush and *unwritten set.
+func (h *Handler) observeTarget(ctx context.Context, host string, now time.Time, tags map[string]string, unwritten *bool) error {
 	// Line-protocol senders have no agent ID: the target's ID is its
 	// name, unless an agent's ID is pinned to it, which stays.
 	id := host
 	if pinned, ok := h.opts.Observer.AgentID(host); ok && pinned != "" && pinned != host {
 		id, tags = pinned, nil
 	}
-	if err := h.opts.Observer.Observe(ctx, state.Observation{Name: host, ID: id, Labels: tags}, now); err != nil {
+	obs := state.Observation{Name: host, ID: id, Labels: tags}
+	var err error
+	if uo, ok := h.opts.Observer.(unwrittenObserver); ok {
+		var u bool
+		u, err = uo.ObserveUnwritten(obs, now)
+		*unwritten = *unwritten || u
+	} else {
+		err = h.opts.Observer.Observe(ctx, obs, now)
+	}
+	if err != nil {
 		var le *state.LimitError
 		if errors.As(err, &le) {
 			h.countAdmit(err)
@@ -633,11 +660,12 @@ func (h *Handler) inflate(ctx context.Context, w http.ResponseWriter, comp []byt
 	case err != nil:
 		return nil, http.StatusBadRequest, fmt.Errorf("bad gzip body: %v", err)
 	}
-	if !rsv.grow(ctx, n, h.opts.BudgetWait) {
+	if !rsv.grow(ctx, bodyBufs.size(n), h.opts.BudgetWait) {
 		code, err := h.bodyError(w, errBudget)
 		return nil, code, err
 	}
-	body := make([]byte, n)
+	body := bodyBufs.get(n)[:n]
+	rsv.hold(body)
 	if err := zr.Reset(bytes.NewReader(comp)); err != nil {
 		return nil, http.StatusBadRequest, fmt.Errorf("bad gzip body: %v", err)
 	}

@@ -352,20 +352,26 @@ func (rr *rateReader) Read(p []byte) (int, error) {
 // errBodyTooLarge), growing its buffer only with bytes taken from the
 // shared budget through rsv (errBudget when there are none). size is the
 // expected size (0: unknown), the buffer's first size.
-func (h *Handler) readAll(ctx context.Context, rd io.Reader, limit, size int64, rsv *reservation) ([]byte, error) {
+func (h *Handler) readAll(ctx context.Context, rd io.Reader, limit, size int64, rsv *reservation) (_ []byte, err error) {
 	var buf []byte
+	defer func() { // the buffer is the reservation's until it is released
+		if buf != nil {
+			rsv.hold(buf)
+		}
+	}()
 	for {
 		if len(buf) == cap(buf) {
 			if int64(len(buf)) > limit {
 				return nil, errBodyTooLarge
 			}
-			newCap := min(max(int64(cap(buf))*2, budgetChunk, size+1), limit+1)
+			newCap := bodyBufs.size(min(max(int64(cap(buf))*2, budgetChunk, size+1), limit+1))
 			size = 0
 			if !rsv.grow(ctx, newCap-int64(cap(buf)), h.opts.BudgetWait) {
 				return nil, errBudget
 			}
-			nb := make([]byte, len(buf), newCap)
+			nb := bodyBufs.get(newCap)[:len(buf)]
 			copy(nb, buf)
+			bodyBufs.put(buf)
 			buf = nb
 		}
 		n, err := rd.Read(buf[len(buf):cap(buf)])

@@ -494,3 +494,98 @@ func TestStalledBodyCut(t *testing.T) {
 		t.Errorf("cut after %s, want about the 200ms grace", d)
 	}
 }
+
+func TestBufPoolClasses(t *testing.T) {
+	var p bufPool
+	prev := int64(0)
+	for n := int64(1); n <= 1<<maxBufShift+1; n += 1 + n/7 {
+		b := p.get(n)
+		size := p.size(n)
+		if int64(cap(b)) != size || len(b) != 0 || size < n {
+			t.Fatalf("get(%d): len %d cap %d, size %d", n, len(b), cap(b), size)
+		}
+		if n > 1<<minBufShift && n <= 1<<maxBufShift && float64(size) > float64(n)*1.25 {
+			t.Fatalf("size(%d) = %d: more than a quarter over", n, size)
+		}
+		if size < prev {
+			t.Fatalf("size(%d) = %d, below the size of a smaller request (%d)", n, size, prev)
+		}
+		prev = size
+		if p.size(size) != size || p.size(2*size) != 2*size && 2*size <= 1<<maxBufShift {
+			t.Fatalf("size %d and its double are not classes", size)
+		}
+		p.put(b)
+	}
+	// A buffer put back is handed out again, empty.
+	b := append(p.get(10_000), "secret"...)
+	p.put(b)
+	if c := p.get(9000); cap(c) == cap(b) && len(c) != 0 {
+		t.Fatalf("reused buffer has length %d", len(c))
+	}
+}
+
+// countingStore counts the tracker's writes to a real store.
+type countingStore struct {
+	state.Store
+	records atomic.Int64
+}
+
+func (c *countingStore) RecordChanges(ctx context.Context, changes []state.Change) error {
+	c.records.Add(1)
+	return c.Store.RecordChanges(ctx, changes)
+}
+
+// TestWriteRecordsNewHostsOnce: a /write naming 50 new hosts writes
+// their state changes in one transaction, and they are durable when the
+// answer comes.
+func TestWriteRecordsNewHostsOnce(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "nines.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	cs := &countingStore{Store: st}
+	tr, err := state.New(ctx, cs, state.Options{DownAfter: 3, DefaultInterval: 10 * time.Second}, t0, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := NewHandler(Options{Appender: samples.New(time.Hour, 0, 0), Observer: tr, MaxBodyBytes: 1 << 20, Now: func() time.Time { return t0 }})
+	var body strings.Builder
+	for i := range 50 {
+		fmt.Fprintf(&body, "cpu,host=h%d,site=hq usage=1 %d\nmem,host=h%d,site=hq free=2 %d\n", i, t0.UnixMilli(), i, t0.UnixMilli())
+	}
+	before := cs.records.Load()
+	rec := httptest.NewRecorder()
+	h.WriteV1().ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/write?db=x&precision=ms", strings.NewReader(body.String())))
+	if rec.Code != http.StatusNoContent {
+		t.Fatalf("got %d %s, want 204", rec.Code, rec.Body)
+	}
+	if got := cs.records.Load() - before; got != 1 {
+		t.Errorf("state change writes: got %d, want 1", got)
+	}
+	latest, err := st.LatestChanges(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(latest) != 50 {
+		t.Fatalf("stored changes: got %d, want one for each of 50 hosts", len(latest))
+	}
+	for _, c := range latest {
+		if c.To != state.Up {
+			t.Errorf("%s: stored state %s, want UP", c.Target, c.To)
+		}
+	}
+	for _, tg := range tr.Snapshot() {
+		if tg.Labels["site"] != "hq" {
+			t.Errorf("%s: labels %v, want site=hq", tg.Name, tg.Labels)
+		}
+	}
+	// Known hosts write nothing.
+	before = cs.records.Load()
+	rec = httptest.NewRecorder()
+	h.WriteV1().ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/write?db=x&precision=ms", strings.NewReader(body.String())))
+	if rec.Code != http.StatusNoContent || cs.records.Load() != before {
+		t.Errorf("known hosts: got %d and %d writes, want 204 and none", rec.Code, cs.records.Load()-before)
+	}
+}

@@ -40,8 +40,16 @@ type Store struct {
 	maxSeries    int
 	maxPerTarget int
 
-	mu        sync.RWMutex
-	series    map[uint64][]*memSeries
+	// collide gives every label set the same baseHash (tests of the
+	// index's collision handling).
+	collide bool
+
+	mu sync.RWMutex
+	// series indexes the series by the hash of their labels but the
+	// metric name (baseHash, findLine): the samples of one line-protocol line share
+	// them, so AppendLine finds all of a line's series with one lookup.
+	// Each entry is a list through memSeries.next, in creation order.
+	series    map[uint64]*memSeries
 	byName    map[string][]*memSeries
 	count     int            // series under the limits
 	own       int            // series appended with AppendOwn, outside them
@@ -61,6 +69,8 @@ const TargetLabel = "host"
 // replaces it and an encoded sample cannot change.
 type memSeries struct {
 	lset labels.Labels
+	// next is the following series of the same baseHash (Store.series).
+	next *memSeries
 
 	mu     sync.Mutex
 	sealed []sealedChunk // full chunks, oldest first; their bytes never change
@@ -75,6 +85,13 @@ type memSeries struct {
 	lastF   float64
 	hasLast bool // false: the series is empty
 	own     bool // created by AppendOwn: not under the series limits
+	// mixed: the series' list in Store.series holds series of more than
+	// one label set but the name (a hash collision), so a match by name
+	// alone is not enough. Set under Store.mu, never cleared.
+	mixed bool
+	// headN is head's number of samples, kept here so that an append
+	// need not read the chunk's header.
+	headN uint8
 	// hint: where the last query started reading (nil until a query
 	// skipped samples before its range).
 	hint *decodeHint
@@ -116,14 +133,14 @@ func (ms *memSeries) appendLocked(t int64, v float64) (grown int64, err error) {
 // encode appends a sample to the head chunk, sealing it first when full,
 // and returns by how much the chunks' memory grew.
 func (ms *memSeries) encode(t int64, v float64) (grown int64) {
-	if ms.head != nil && ms.head.NumSamples() >= samplesPerChunk {
+	if ms.head != nil && ms.headN >= samplesPerChunk {
 		b := slices.Clone(ms.head.Bytes()) // exactly sized: full chunks no longer grow
 		grown += int64(len(b)) - int64(cap(ms.head.Bytes()))
 		ms.sealed = append(ms.sealed, sealedChunk{maxT: ms.headMaxT, b: b})
 		ms.head, ms.app = nil, nil
 	}
 	if ms.head == nil {
-		ms.head = chunkenc.NewXORChunk()
+		ms.head, ms.headN = chunkenc.NewXORChunk(), 0
 		ms.app, _ = ms.head.Appender() // an empty XOR chunk's appender never fails
 		ms.headMinT = t
 		grown += int64(cap(ms.head.Bytes()))
@@ -131,6 +148,7 @@ func (ms *memSeries) encode(t int64, v float64) (grown int64) {
 	before := cap(ms.head.Bytes())
 	ms.app.Append(0, t, v)
 	ms.headMaxT = t
+	ms.headN++
 	return grown + int64(cap(ms.head.Bytes())-before)
 }
 
@@ -185,7 +203,7 @@ func New(retention time.Duration, maxSeries, maxPerTarget int) *Store {
 		retention:    retention.Milliseconds(),
 		maxSeries:    maxSeries,
 		maxPerTarget: maxPerTarget,
-		series:       map[uint64][]*memSeries{},
+		series:       map[uint64]*memSeries{},
 		byName:       map[string][]*memSeries{},
 		perTarget:    map[string]int{},
 	}
@@ -219,8 +237,120 @@ func (s *Store) append(lset labels.Labels, t int64, v float64, own bool) error {
 	return err
 }
 
+// AppendLine appends the samples of one line-protocol line: one per
+// name, at t, each with the labels base and the name as __name__. base
+// holds no __name__. errs[i] (len(errs) >= len(names)) gets what Append
+// would have returned for sample i. The line's existing series are found
+// with one index lookup and without building their label sets; base and
+// names are only read during the call.
+func (s *Store) AppendLine(base labels.Labels, names []string, t int64, vs []float64, errs []error) {
+	key := base.Hash()
+	var refs [32]*memSeries // a line's series are found 32 at a time
+	var found []*memSeries
+	var sb labels.ScratchBuilder
+	var lset labels.Labels
+	for i, name := range names {
+		if i%len(refs) == 0 {
+			found = refs[:min(len(names)-i, len(refs))]
+			s.findLine(key, base, names[i:i+len(found)], found)
+		}
+		ms := found[i%len(refs)]
+		if ms == nil { // a new series
+			sb.Reset()
+			base.Range(func(l labels.Label) { sb.Add(l.Name, l.Value) })
+			sb.Add(model.MetricNameLabel, name)
+			sb.Sort()
+			sb.Overwrite(&lset)
+			errs[i] = s.append(lset, t, vs[i], false)
+			continue
+		}
+		ms.mu.Lock()
+		grown, err := ms.appendLocked(t, vs[i])
+		ms.mu.Unlock()
+		if grown != 0 {
+			s.chunkBytes.Add(grown)
+		}
+		errs[i] = err
+	}
+}
+
+// findLine sets found[i] to the series of names[i] with the labels base
+// (whose Hash is key), or nil where there is none yet.
+func (s *Store) findLine(key uint64, base labels.Labels, names []string, found []*memSeries) {
+	if s.collide {
+		key = 0
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	head := s.series[key]
+	if head == nil {
+		clear(found)
+		return
+	}
+	if head.mixed {
+		// A hash collision put another label set in this list:
+		// compare each series in full.
+		for i, name := range names[:len(found)] {
+			found[i] = nil
+			for ms := head; ms != nil; ms = ms.next {
+				if ms.lset.Get(model.MetricNameLabel) == name && labels.Equal(withoutName(ms.lset), base) {
+					found[i] = ms
+					break
+				}
+			}
+		}
+		return
+	}
+	// Every series of the list has the same labels but the name: check
+	// them once. The line's fields usually come in the order their
+	// series were created in, so each search starts after the last match.
+	if !labels.Equal(withoutName(head.lset), base) {
+		clear(found)
+		return
+	}
+	at := head
+	for i, name := range names[:len(found)] {
+		ms := scanName(at, nil, name)
+		if ms == nil && at != head {
+			ms = scanName(head, at, name)
+		}
+		found[i] = ms
+		if ms != nil {
+			if at = ms.next; at == nil {
+				at = head
+			}
+		}
+	}
+}
+
+// scanName returns the first series from from up to (not including) to
+// named name.
+func scanName(from, to *memSeries, name string) *memSeries {
+	for ms := from; ms != to; ms = ms.next {
+		if ms.lset.Get(model.MetricNameLabel) == name {
+			return ms
+		}
+	}
+	return nil
+}
+
+func isMetricName(name string) bool { return name == model.MetricNameLabel }
+
+// withoutName returns lset without __name__: a view of the same bytes
+// when __name__ is its first label, as it usually is.
+func withoutName(lset labels.Labels) labels.Labels { return lset.DropReserved(isMetricName) }
+
+// baseHash is the index key of lset: the hash of its labels but
+// __name__, the same as findLine's of a line's labels.
+func (s *Store) baseHash(lset labels.Labels) uint64 {
+	if s.collide {
+		return 0
+	}
+	return withoutName(lset).Hash()
+}
+
 func (s *Store) getOrCreate(lset labels.Labels, own bool) (*memSeries, error) {
-	h := lset.Hash()
+	h := s.baseHash(lset)
 	s.mu.RLock()
 	ms := find(s.series[h], lset)
 	s.mu.RUnlock()
@@ -229,7 +359,8 @@ func (s *Store) getOrCreate(lset labels.Labels, own bool) (*memSeries, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if ms := find(s.series[h], lset); ms != nil {
+	head := s.series[h]
+	if ms := find(head, lset); ms != nil {
 		return ms, nil
 	}
 	if !own && s.maxSeries > 0 && s.count >= s.maxSeries {
@@ -250,15 +381,28 @@ func (s *Store) getOrCreate(lset labels.Labels, own bool) (*memSeries, error) {
 		}
 		s.count++
 	}
-	s.series[h] = append(s.series[h], ms)
+	if head == nil {
+		s.series[h] = ms
+	} else {
+		last := head
+		for last.next != nil {
+			last = last.next
+		}
+		last.next = ms
+		if head.mixed || !labels.Equal(withoutName(head.lset), withoutName(ms.lset)) {
+			for x := head; x != nil; x = x.next {
+				x.mixed = true
+			}
+		}
+	}
 	s.labelBytes += int64(ms.lset.ByteSize())
 	name := ms.lset.Get(model.MetricNameLabel)
 	s.byName[name] = append(s.byName[name], ms)
 	return ms, nil
 }
 
-func find(list []*memSeries, lset labels.Labels) *memSeries {
-	for _, ms := range list {
+func find(list *memSeries, lset labels.Labels) *memSeries {
+	for ms := list; ms != nil; ms = ms.next {
 		if labels.Equal(ms.lset, lset) {
 			return ms
 		}
@@ -288,8 +432,9 @@ func (s *Store) Prune(now time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for h, list := range s.series {
-		kept := list[:0]
-		for _, ms := range list {
+		var head, tail *memSeries
+		for ms := list; ms != nil; {
+			next := ms.next
 			ms.mu.Lock()
 			freed := ms.pruneLocked(cutoff)
 			empty := !ms.hasLast
@@ -314,14 +459,23 @@ func (s *Store) Prune(now time.Time) {
 				if len(s.byName[name]) == 0 {
 					delete(s.byName, name)
 				}
+				ms.next, ms = nil, next
 				continue
 			}
-			kept = append(kept, ms)
+			if head == nil {
+				head = ms
+			} else {
+				tail.next = ms
+			}
+			tail, ms = ms, next
 		}
-		if len(kept) == 0 {
+		if head == nil {
 			delete(s.series, h)
-		} else {
-			s.series[h] = kept
+			continue
+		}
+		tail.next = nil
+		if head != list {
+			s.series[h] = head
 		}
 	}
 }

@@ -534,6 +534,20 @@ func (t *Tracker) Observe(ctx context.Context, o Observation, now time.Time) err
 	return t.apply(ctx, o.Name, func() error { return t.observe(o, now) })
 }
 
+// ObserveUnwritten is Observe for a caller that observes many targets
+// at once (the hosts of a /write): it leaves writing the state changes
+// the observation caused to the caller, who calls Flush before it
+// answers when unwritten is true. A thousand new hosts then cost one
+// write, not a thousand.
+func (t *Tracker) ObserveUnwritten(o Observation, now time.Time) (unwritten bool, err error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if err := t.observe(o, now); err != nil {
+		return false, err
+	}
+	return slices.ContainsFunc(t.unwritten, func(c Change) bool { return c.Target == o.Name }), nil
+}
+
 func (t *Tracker) observe(o Observation, now time.Time) error {
 	if o.Kind == "" {
 		o.Kind = KindHost

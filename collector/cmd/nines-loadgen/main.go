@@ -99,40 +99,29 @@ func ingestCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var batches [][]byte
-	lines := 0
-	for start := 0; start < len(data); {
-		end, n := start, 0
-		for n < *batch && end < len(data) {
-			i := bytes.IndexByte(data[end:], '\n')
-			if i < 0 {
-				end = len(data)
-			} else {
-				end += i + 1
-			}
-			n++
-		}
-		batches = append(batches, data[start:end])
-		lines += n
-		start = end
+	// One stream of batches per connection, each host's lines in one
+	// stream: every host's samples arrive in time order (see
+	// loadgen.Shard).
+	streams, lines := loadgen.Shard(data, *conc, *batch)
+	nbatches := 0
+	for _, st := range streams {
+		nbatches += len(st)
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *conc}}
-	var next atomic.Int64
 	var failed atomic.Int64
 	var firstErr error
 	var mu sync.Mutex
 	startT := time.Now()
 	var wg sync.WaitGroup
-	for range *conc {
+	for _, batches := range streams {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(batches) || ctx.Err() != nil {
+			for _, b := range batches {
+				if ctx.Err() != nil {
 					return
 				}
-				if err := post(ctx, client, *url, *token, batches[i], nil); err != nil {
+				if err := post(ctx, client, *url, *token, b, nil); err != nil {
 					failed.Add(1)
 					mu.Lock()
 					if firstErr == nil {
@@ -146,7 +135,7 @@ func ingestCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	wg.Wait()
 	el := time.Since(startT)
 	fmt.Fprintf(stdout, "lines=%d batches=%d failed=%d seconds=%.3f lines_per_second=%.0f\n",
-		lines, len(batches), failed.Load(), el.Seconds(), float64(lines)/el.Seconds())
+		lines, nbatches, failed.Load(), el.Seconds(), float64(lines)/el.Seconds())
 	if firstErr != nil {
 		return fmt.Errorf("%d requests failed; first: %w", failed.Load(), firstErr)
 	}

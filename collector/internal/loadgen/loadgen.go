@@ -4,6 +4,7 @@
 package loadgen
 
 import (
+	"bytes"
 	"math/rand/v2"
 	"strconv"
 )
@@ -98,4 +99,78 @@ func Payload(lines int, ts0 int64, seed uint64) []byte {
 		}
 	}
 	return out
+}
+
+// Shard splits line protocol into n streams by the value of each line's
+// host tag (hosts dealt to the streams in turn), so that a host's lines stay in one stream and in their order,
+// and cuts each stream into batches of up to batch lines. Posting each
+// stream's batches in order, one stream per connection, sends every
+// host's samples in time order however the streams interleave, as a fleet
+// of senders each posting its own data does; batches of one stream cut
+// from a round-major payload would race their neighbours and reach a
+// window that refuses out-of-order samples out of order. Lines without a
+// host tag go to the first stream. It returns the batches and the number
+// of lines.
+func Shard(data []byte, n, batch int) ([][][]byte, int) {
+	n, batch = max(n, 1), max(batch, 1)
+	bufs := make([][]byte, n)
+	counts := make([]int, n)
+	out := make([][][]byte, n)
+	streamOf := map[string]int{}
+	lines := 0
+	for start := 0; start < len(data); {
+		end := bytes.IndexByte(data[start:], '\n')
+		if end < 0 {
+			end = len(data)
+		} else {
+			end += start + 1
+		}
+		line := data[start:end]
+		start = end
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		s := 0
+		if v := hostTag(line); v != nil {
+			var ok bool
+			if s, ok = streamOf[string(v)]; !ok {
+				s = len(streamOf) % n // hosts dealt in turn: streams of equal size
+				streamOf[string(v)] = s
+			}
+		}
+		bufs[s] = append(bufs[s], line...)
+		if bufs[s][len(bufs[s])-1] != '\n' {
+			bufs[s] = append(bufs[s], '\n')
+		}
+		lines++
+		if counts[s]++; counts[s] == batch {
+			out[s] = append(out[s], bufs[s])
+			bufs[s], counts[s] = nil, 0
+		}
+	}
+	for s := range bufs {
+		if counts[s] > 0 {
+			out[s] = append(out[s], bufs[s])
+		}
+	}
+	return out, lines
+}
+
+// hostTag returns the value of a line's host tag, or nil. It reads plain
+// line protocol (no escaped commas or spaces before the tag).
+func hostTag(line []byte) []byte {
+	sp := bytes.IndexByte(line, ' ')
+	if sp < 0 {
+		return nil
+	}
+	key := line[:sp]
+	i := bytes.Index(key, []byte(",host="))
+	if i < 0 {
+		return nil
+	}
+	v := key[i+len(",host="):]
+	if j := bytes.IndexByte(v, ','); j >= 0 {
+		v = v[:j]
+	}
+	return v
 }
