@@ -18,7 +18,8 @@ import (
 // TestMSIUnderWine installs the agent's MSI (make msi: scripts/msi.sh,
 // wixl) under Wine as an administrator pushes it to desktops, silently
 // with its properties: msiexec /i /qn COLLECTOR_URL=... TOKEN_FILE=...
-// LABELS=... LISTEN_ADDRESS=..., into a fresh prefix. It reads the
+// LABELS=... LISTEN_ADDRESS=..., into a fresh prefix. The installer's
+// custom action (the agent's "service configure") runs. It reads the
 // service back from the registry (its command line, automatic start, own
 // process, LocalSystem), the Event Log source and the installed file;
 // the service, started by the install, pushes to a real collector (UP,
@@ -85,6 +86,18 @@ availability:
 	if err != nil {
 		t.Fatalf("msiexec /i: %v\n%s", err, out)
 	}
+	// The custom action, the installed agent's "service configure", ran
+	// and succeeded (Return="check": a failure fails the install). Wine
+	// gives it msiexec's output; it accepts the restart on failure (and
+	// ignores it) and refuses the delayed start, which the agent notes.
+	if log := installLog("install.log"); !strings.Contains(log, "ConfigureService. Return value 1.") {
+		t.Errorf("install log: no successful ConfigureService action")
+	}
+	for _, want := range []string{"nines-agent: restart on failure after 10s", "nines-agent: start type automatic (delayed start not supported here", "nines-agent: service configure done"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("msiexec /i output: no %q\n%s", want, out)
+		}
+	}
 
 	const svcKey = `HKLM\System\CurrentControlSet\Services\nines-agent`
 	svc, err := w.regQuery(svcKey)
@@ -113,9 +126,7 @@ availability:
 	}
 	check("Event Log TypesSupported", ev["TypesSupported"], "0x7")
 	check("Event Log CustomSource", ev["CustomSource"], "0x1")
-	if !strings.HasSuffix(strings.ToLower(ev["EventMessageFile"]), `\eventcreate.exe`) {
-		t.Errorf("Event Log EventMessageFile: got %q, want ...\\EventCreate.exe", ev["EventMessageFile"])
-	}
+	check("Event Log EventMessageFile", strings.ToLower(ev["EventMessageFile"]), `c:\windows\system32\eventcreate.exe`)
 	installed := filepath.Join(w.root, "drive_c", "Program Files", "nines-agent", "nines-agent.exe")
 	got, err := os.ReadFile(installed)
 	if err != nil {
