@@ -339,7 +339,7 @@ windows_services: [PlugPlay]
 		}
 	})
 	out, err := w.run(exe, "--config", filepath.Join(dir, "agent.yml"), "service", "install")
-	if err != nil || !strings.Contains(out, "start type automatic") {
+	if err != nil || !strings.Contains(out, "start type automatic") || !strings.Contains(out, "restart on failure after 10s") {
 		t.Fatalf("service install: %v\n%s", err, out)
 	}
 	t.Log(strings.TrimSpace(out))
