@@ -357,8 +357,10 @@ windows_services: [PlugPlay]
 	if out, err := w.run(exe, "service", "uninstall"); err != nil {
 		t.Errorf("service uninstall: %v\n%s", err, out)
 	}
-	if out, err := w.run("sc", "query", "nines-agent"); err == nil {
-		t.Errorf("sc query after service uninstall: want an error (no such service), got\n%s", out)
-	}
+	// Deleted once its process has exited.
+	eventually(t, wineGoodbyeDeadline, "service gone after uninstall", func() (bool, string) {
+		out, err := w.run("sc", "query", "nines-agent")
+		return err != nil, "sc query still finds it:\n" + out
+	})
 	collector.stop(t, syscall.SIGTERM)
 }
