@@ -15,10 +15,12 @@ import (
 // wixl) and reads its tables back with msiinfo: the agent's file, the
 // service (automatic start, own process, LocalSystem, its command line made
 // of the silent-install properties), the service control events, the
+// custom action that sets restart on failure and the delayed start, the
 // properties and the Event Log source. The service's command line, as
 // msiexec formats it, is then given to the agent with --check-config,
 // with the properties empty and set, so the installer cannot pass flags
-// the agent refuses. The installation itself (msiexec) is not run.
+// the agent refuses. The installation itself (msiexec) is run under Wine
+// by collector/e2e's TestMSIUnderWine.
 func TestMSI(t *testing.T) {
 	const optOut = "NINES_SKIP_MSI"
 	peertest.Find(t, "wixl", "wixl", optOut)
@@ -124,14 +126,32 @@ func TestMSI(t *testing.T) {
 	check("service control events", ctl["Event"], strconv.Itoa(0x1|0x2|0x20|0x80))
 	check("wait for the service", ctl["Wait"], "1")
 
-	seq := map[string]bool{}
+	seq := map[string]map[string]string{}
 	for _, r := range table("InstallExecuteSequence") {
-		seq[r["Action"]] = true
+		seq[r["Action"]] = r
 	}
-	for _, a := range []string{"InstallFiles", "InstallServices", "StartServices", "StopServices", "DeleteServices", "WriteRegistryValues", "RemoveExistingProducts"} {
-		if !seq[a] {
+	for _, a := range []string{"InstallFiles", "InstallServices", "ConfigureService", "StartServices", "StopServices", "DeleteServices", "WriteRegistryValues", "RemoveExistingProducts"} {
+		if seq[a] == nil {
 			t.Errorf("InstallExecuteSequence lacks %s", a)
 		}
+	}
+
+	// Restart on failure and the delayed start, which wixl cannot put in
+	// the tables: the installed agent's "service configure", once the
+	// service exists and before it starts, as LocalSystem, not on
+	// uninstall.
+	ca := one("CustomAction")
+	check("custom action", ca["Action"], "ConfigureService")
+	// msidbCustomActionType: an .exe from the File table (2+16), deferred
+	// (0x400), not impersonated (0x800), its exit code checked (no 0x40).
+	check("custom action type", ca["Type"], strconv.Itoa(2+16+0x400+0x800))
+	check("custom action file", ca["Source"], file["File"])
+	check("custom action command", ca["Target"], "service configure")
+	check("custom action condition", seq["ConfigureService"]["Condition"], `NOT REMOVE="ALL"`)
+	at := func(a string) int { n, _ := strconv.Atoi(seq[a]["Sequence"]); return n }
+	if !(at("InstallServices") < at("ConfigureService") && at("ConfigureService") < at("StartServices")) {
+		t.Errorf("ConfigureService at %d: want between InstallServices (%d) and StartServices (%d)",
+			at("ConfigureService"), at("InstallServices"), at("StartServices"))
 	}
 
 	reg := map[string]string{}
@@ -140,7 +160,7 @@ func TestMSI(t *testing.T) {
 			reg[r["Name"]] = r["Value"]
 		}
 	}
-	check("Event Log message file", reg["EventMessageFile"], `[SystemFolder]EventCreate.exe`)
+	check("Event Log message file", reg["EventMessageFile"], `[System64Folder]EventCreate.exe`)
 	check("Event Log types", reg["TypesSupported"], "#7")
 
 	sum, err := exec.Command(msiinfo, "suminfo", msi).Output()

@@ -137,6 +137,13 @@ func startEnv(t *testing.T, name string, env []string, bin string, args ...strin
 // stop signals the process and waits for it to exit (at most 10 s).
 func (p *proc) stop(t *testing.T, sig syscall.Signal) {
 	t.Helper()
+	p.stopWithin(t, sig, 10*time.Second)
+}
+
+// stopWithin signals the process and waits at most d for it to exit; then
+// it kills it and fails the test.
+func (p *proc) stopWithin(t *testing.T, sig syscall.Signal, d time.Duration) {
+	t.Helper()
 	select {
 	case <-p.done:
 		return
@@ -145,10 +152,10 @@ func (p *proc) stop(t *testing.T, sig syscall.Signal) {
 	_ = p.cmd.Process.Signal(sig)
 	select {
 	case <-p.done:
-	case <-time.After(10 * time.Second):
+	case <-time.After(d):
 		_ = p.cmd.Process.Kill()
 		<-p.done
-		t.Errorf("%s did not exit within 10s of %v", p.name, sig)
+		t.Errorf("%s did not exit within %s of %v", p.name, d, sig)
 	}
 }
 

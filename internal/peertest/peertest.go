@@ -14,6 +14,7 @@
 //	NINES_SKIP_DBUS          dbus-daemon (the logind stand-in)
 //	NINES_SKIP_DNSMASQ       dnsmasq-base
 //	NINES_SKIP_ICMP          unprivileged ICMP sockets (a sysctl)
+//	NINES_SKIP_MSI           wixl, msitools (the Windows installer; with NINES_SKIP_WINE for its install under Wine)
 //	NINES_SKIP_PACKAGES      root, dpkg, systemd (systemd-analyze): deploy/package installs the .debs on the machine
 //	NINES_SKIP_PROMETHEUS    prometheus (prometheus, promtool)
 //	NINES_SKIP_REDMINE       redmine

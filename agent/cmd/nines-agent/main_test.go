@@ -41,6 +41,7 @@ func TestCLI(t *testing.T) {
 		{"missing token file", []string{"--check-config", "--push.url", "https://c.example:9990", "--push.token-file", filepath.Join(dir, "nope")}, 1, "read token_file"},
 		{"service without action", []string{"service"}, 2, "service install|uninstall|start|stop|status"},
 		{"service unknown action", []string{"service", "restart-twice"}, 2, `unknown service action "restart-twice"`},
+		{"service configure off Windows", []string{"service", "configure"}, 1, "service configure: only on Windows"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

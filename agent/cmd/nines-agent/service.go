@@ -28,12 +28,12 @@ func serviceConfig(configFile string) *service.Config {
 		Arguments:   args,
 		Option: service.KeyValue{
 			"Restart":   "always", // systemd
-			"OnFailure": "restart",
-			"KeepAlive": true, // launchd
+			"KeepAlive": true,     // launchd
 			"RunAtLoad": true,
 			"LogOutput": true, // launchd: stdout and stderr to /var/log/nines-agent.{out,err}.log
-			// Windows: automatic start; afterInstall then asks for a
-			// delayed one where the system supports it.
+			// Windows: automatic start; afterInstall (configureService)
+			// then sets the restart on failure and asks for a delayed
+			// start where the system supports it, as the installer does.
 		},
 	}
 	platformService(c)
@@ -61,11 +61,21 @@ func (p *program) Stop(service.Service) error {
 	return nil
 }
 
-// serviceCmd runs "nines-agent service install|uninstall|start|stop|status".
+// serviceCmd runs "nines-agent service install|uninstall|start|stop|status"
+// and, on Windows, "service configure" (the installer's custom action:
+// restart on failure, delayed start, for a service already created).
 func serviceCmd(args []string, configFile string, stdout, stderr io.Writer) int {
 	if len(args) != 1 {
 		fmt.Fprintln(stderr, "usage: nines-agent [--config FILE] service install|uninstall|start|stop|status")
 		return 2
+	}
+	if args[0] == "configure" {
+		if err := configureService(serviceConfig(configFile).Name, stdout); err != nil {
+			fmt.Fprintln(stderr, "nines-agent: service configure:", err)
+			return 1
+		}
+		fmt.Fprintln(stdout, "nines-agent: service configure done")
+		return 0
 	}
 	s, err := service.New(&program{}, serviceConfig(configFile))
 	if err != nil {
