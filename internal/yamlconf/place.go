@@ -17,7 +17,7 @@ import (
 // problem, and says what was wanted in words.
 
 var (
-	unknownFieldRE = regexp.MustCompile("^field (\\S+) not found in type \\S+$")
+	unknownFieldRE = regexp.MustCompile(`^field (\S+) not found in type \S+$`)
 	unmarshalRE    = regexp.MustCompile("^cannot unmarshal (!!\\w+)(?: `(.*)`)? into (.+)$")
 	columnRE       = regexp.MustCompile(`^column (\d+): (.*)$`)
 )
