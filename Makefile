@@ -71,6 +71,8 @@ bench: ## Go benchmarks, then the side-by-side peer benchmarks in bench/ (result
 	bash bench/snmp.sh
 	@echo ">> SNMP, one device with 120 interfaces, side by side with snmpbulkwalk and snmp_exporter (root)"
 	bash bench/snmp-poll.sh
+	@echo ">> the HA pair on PostgreSQL: 10,000 agents, 1,000 snmpd devices, kill -9 of the leader, 10 min (root)"
+	bash bench/pair.sh
 	@echo ">> agent, side by side with node_exporter"
 	./scripts/test-deps.sh prometheus-node-exporter
 	bash bench/agent.sh

@@ -260,7 +260,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, reload fu
 		c.reloadOK, c.reloadTime, c.poller.Durations, c.own.failures, c.storeHealth.errors,
 		&stateCollector{tracker: c.tracker, incidents: c.incidents, checks: c.checks, poller: c.poller, traps: c.traps},
 		shardCollector{c},
-		c.slos, c.sla,
+		c.slos, c.sla, c.rules,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "nines_samples_series", Help: "Series held in the in-memory recent window."},
 			func() float64 { return float64(c.samples.NumSeries()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "nines_build_info", Help: "Build information.", ConstLabels: prometheus.Labels{"version": buildinfo.Version, "revision": buildinfo.Revision}},

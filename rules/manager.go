@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql"
@@ -49,7 +50,8 @@ type Options struct {
 const SLOEvalInterval = 30 * time.Second
 
 // Manager evaluates rule groups on their intervals. Update may be called
-// from any goroutine; Run owns evaluation.
+// from any goroutine; Run owns evaluation. It is a prometheus.Collector
+// of each group's evaluation timings.
 type Manager struct {
 	opts   Options
 	engine *promql.Engine
@@ -57,6 +59,17 @@ type Manager struct {
 
 	mu     sync.Mutex
 	groups []*group
+
+	// Timings of the last evaluation of each group, for /metrics; their
+	// own lock, so a scrape does not wait for an evaluation.
+	statsMu sync.Mutex
+	stats   map[string]*groupStats
+}
+
+// groupStats is what Collect reports of one group.
+type groupStats struct {
+	duration, lag time.Duration
+	missed        int
 }
 
 type group struct {
@@ -133,6 +146,13 @@ func (m *Manager) Update(files []*File) {
 	}
 	m.groups = groups
 	m.mu.Unlock()
+	m.statsMu.Lock()
+	for name := range m.stats {
+		if !slices.ContainsFunc(groups, func(g *group) bool { return g.name == name }) {
+			delete(m.stats, name)
+		}
+	}
+	m.statsMu.Unlock()
 	select {
 	case m.wake <- struct{}{}:
 	default:
@@ -175,13 +195,62 @@ func (m *Manager) EvalDue(ctx context.Context, now time.Time) {
 		if now.Before(g.next) {
 			continue
 		}
+		due := g.next
 		m.evalGroup(ctx, g, now)
+		end := m.opts.Now()
 		g.next = g.next.Add(g.interval)
+		missed := 0
 		if !g.next.After(now) {
 			// Fell behind (slow evaluation or a sleeping clock): skip missed
 			// slots instead of evaluating them back to back.
+			missed = int(now.Sub(g.next)/g.interval) + 1
 			g.next = now.Add(g.interval)
 		}
+		m.record(g.name, end.Sub(now), end.Sub(due), missed)
+	}
+}
+
+// record keeps the timings of one evaluation of group name.
+func (m *Manager) record(name string, duration, lag time.Duration, missed int) {
+	m.statsMu.Lock()
+	defer m.statsMu.Unlock()
+	if m.stats == nil {
+		m.stats = map[string]*groupStats{}
+	}
+	st := m.stats[name]
+	if st == nil {
+		st = &groupStats{}
+		m.stats[name] = st
+	}
+	st.duration, st.lag = duration, lag
+	st.missed += missed
+}
+
+var (
+	groupDurationDesc = prometheus.NewDesc("nines_rule_group_last_duration_seconds",
+		"How long the last evaluation of the rule group took.", []string{"group"}, nil)
+	groupLagDesc = prometheus.NewDesc("nines_rule_group_last_lag_seconds",
+		"From when the last evaluation of the rule group was due to when it ended: its duration plus how late it started (other groups evaluating before it, a busy machine).", []string{"group"}, nil)
+	groupMissedDesc = prometheus.NewDesc("nines_rule_group_iterations_missed_total",
+		"Evaluations of the rule group skipped because the previous ones ran late.", []string{"group"}, nil)
+)
+
+// Describe implements prometheus.Collector.
+func (m *Manager) Describe(ch chan<- *prometheus.Desc) {
+	ch <- groupDurationDesc
+	ch <- groupLagDesc
+	ch <- groupMissedDesc
+}
+
+// Collect implements prometheus.Collector: the timings of each group's
+// last evaluation (groups evaluated at least once since the start).
+func (m *Manager) Collect(ch chan<- prometheus.Metric) {
+	m.statsMu.Lock()
+	defer m.statsMu.Unlock()
+	for name, st := range m.stats {
+		ch <- prometheus.MustNewConstMetric(groupDurationDesc, prometheus.GaugeValue, st.duration.Seconds(), name)
+		ch <- prometheus.MustNewConstMetric(groupLagDesc, prometheus.GaugeValue, st.lag.Seconds(), name)
+		ch <- prometheus.MustNewConstMetric(groupMissedDesc, prometheus.CounterValue, float64(st.missed), name)
 	}
 }
 

@@ -2,9 +2,11 @@ package rules_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/ninesmon/nines/collector/samples"
@@ -168,5 +170,47 @@ func TestQueryRange(t *testing.T) {
 	}
 	if _, err := m.QueryRange(context.Background(), `rate(bytes_total[`, t0, t0.Add(time.Minute), time.Second); err == nil {
 		t.Error("a bad expression gave no error")
+	}
+}
+
+// TestGroupTimings: a group evaluated late reports its lag from the slot
+// it was due at and the slots it skipped; a group removed by an update is
+// no longer reported.
+func TestGroupTimings(t *testing.T) {
+	f, err := rules.Parse("disk.yml", []byte(diskRules))
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := samples.New(time.Hour, 0, 0)
+	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	clock := t0
+	m := rules.NewManager(rules.Options{Queryable: store, Appender: store, Now: func() time.Time { return clock }})
+	m.Update([]*rules.File{f})
+
+	// Due at t0 (the update), evaluated 25 s later: the slots of t0+10s
+	// and t0+20s are skipped.
+	clock = t0.Add(25 * time.Second)
+	m.EvalDue(context.Background(), clock)
+	want := `
+# HELP nines_rule_group_iterations_missed_total Evaluations of the rule group skipped because the previous ones ran late.
+# TYPE nines_rule_group_iterations_missed_total counter
+nines_rule_group_iterations_missed_total{group="disk"} 2
+# HELP nines_rule_group_last_lag_seconds From when the last evaluation of the rule group was due to when it ended: its duration plus how late it started (other groups evaluating before it, a busy machine).
+# TYPE nines_rule_group_last_lag_seconds gauge
+nines_rule_group_last_lag_seconds{group="disk"} 25
+`
+	if err := testutil.CollectAndCompare(m, strings.NewReader(want), "nines_rule_group_iterations_missed_total", "nines_rule_group_last_lag_seconds"); err != nil {
+		t.Error(err)
+	}
+	// On time: no lag, nothing more missed.
+	clock = t0.Add(35 * time.Second)
+	m.EvalDue(context.Background(), clock)
+	want = strings.Replace(strings.Replace(want, `"disk"} 25`, `"disk"} 0`, 1), `"disk"} 2`, `"disk"} 2`, 1)
+	if err := testutil.CollectAndCompare(m, strings.NewReader(want), "nines_rule_group_iterations_missed_total", "nines_rule_group_last_lag_seconds"); err != nil {
+		t.Error(err)
+	}
+	m.Update(nil)
+	if n := testutil.CollectAndCount(m); n != 0 {
+		t.Errorf("after removing the group: %d series, want 0", n)
 	}
 }
