@@ -93,8 +93,9 @@ type Handler struct {
 	sem    chan struct{}
 	limits limits
 
-	mu      sync.Mutex
-	lastSeq map[string]uint64 // by host ID
+	mu       sync.Mutex
+	seqs     map[string]*seqRuns // by host ID and name (see seqRuns)
+	seqClock uint64
 	// Identity refusals are logged at most once per identityLogEvery;
 	// the others are counted here and reported with the next line.
 	lastIdentityLog    time.Time
@@ -131,9 +132,9 @@ func NewHandler(opts Options) *Handler {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	h := &Handler{
-		opts:    opts,
-		sem:     make(chan struct{}, opts.MaxConcurrent),
-		lastSeq: map[string]uint64{},
+		opts: opts,
+		sem:  make(chan struct{}, opts.MaxConcurrent),
+		seqs: map[string]*seqRuns{},
 		lines: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "nines_ingest_lines_total", Help: "Line-protocol lines accepted, by endpoint.",
 		}, []string{"endpoint"}),
@@ -594,16 +595,24 @@ func (h *Handler) outcome(res Result, host string) (int, string) {
 func (h *Handler) seen(host string, seq uint64) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return seq != 0 && seq <= h.lastSeq[host]
+	r := h.seqs[host]
+	return seq != 0 && r != nil && r.seen(seq)
 }
 
 // record notes seq as received from host.
 func (h *Handler) record(host string, seq uint64) {
+	if seq == 0 {
+		return
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if seq > h.lastSeq[host] {
-		h.lastSeq[host] = seq
+	r := h.seqs[host]
+	if r == nil {
+		r = &seqRuns{}
+		h.seqs[host] = r
 	}
+	h.seqClock++
+	r.record(seq, h.seqClock)
 }
 
 // readBody reads the (possibly gzip-encoded) body within the rate and

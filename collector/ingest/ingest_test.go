@@ -260,3 +260,35 @@ func TestHandlerRejects(t *testing.T) {
 		})
 	}
 }
+
+// TestTwoAgentsForOneHost: a second agent for the same host (same
+// machine ID and name) starts with higher sequence numbers and says
+// goodbye; the first agent's next pushes are taken, not dropped as
+// duplicates, and its retries still are.
+func TestTwoAgentsForOneHost(t *testing.T) {
+	app, obs := &fakeAppender{}, &fakeObserver{}
+	h := newHandler(app, obs)
+	send := func(seq string, goodbye bool) int {
+		hdr := map[string]string{wire.HeaderSequence: seq, wire.HeaderHostID: "machine-1"}
+		body := []byte("m v=1 1000\n")
+		if goodbye {
+			hdr[wire.HeaderGoodbye], body = "1", nil
+		}
+		return push(t, h, body, false, hdr).Code
+	}
+	for _, step := range []struct {
+		seq     string
+		goodbye bool
+	}{{"1000001", false}, {"9000001", false}, {"1000002", false}, {"9000002", true}, {"1000003", false}} {
+		if code := send(step.seq, step.goodbye); code != http.StatusNoContent {
+			t.Fatalf("push %s: %d", step.seq, code)
+		}
+	}
+	if len(app.got) != 4 || len(obs.goodbyes) != 1 {
+		t.Errorf("%d pushes taken, %d goodbyes; want all 4 (3 of the first agent, 1 of the second) and 1", len(app.got), len(obs.goodbyes))
+	}
+	send("1000003", false) // a retry
+	if len(app.got) != 4 {
+		t.Errorf("a retry of the first agent's batch was taken again")
+	}
+}
