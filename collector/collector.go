@@ -727,7 +727,7 @@ func (c *Collector) Run(ctx context.Context) error {
 	}
 	close(c.listening)
 	c.logger.Info("nines-collector started", "version", buildinfo.Version, "listen_address", ln.Addr().String(),
-		"store", cfg.Storage.Path, "rule_files", len(cfg.RuleFiles))
+		"store", cfg.Storage.Describe(), "rule_files", len(cfg.RuleFiles))
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()

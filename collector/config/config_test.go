@@ -512,3 +512,19 @@ func TestLimitKeysInExample(t *testing.T) {
 		t.Errorf("the example's limits differ from the defaults: got %+v %+v, want %+v %+v", c.Ingest, c.Inventory, d.Ingest, d.Inventory)
 	}
 }
+
+// TestStorageDescribe: the store is named for logs without its secrets.
+func TestStorageDescribe(t *testing.T) {
+	for _, tc := range []struct {
+		s    Storage
+		want string
+	}{
+		{Storage{Path: "data/nines.db"}, "sqlite data/nines.db"},
+		{Storage{Driver: "postgres", DSN: "postgres://nines:s3cret@db.example:5433/nines?sslmode=require"}, "postgres db.example:5433/nines"},
+		{Storage{Driver: "postgres", DSN: "host=127.0.0.1 port=55432 dbname=mon user=u password=s3cret"}, "postgres 127.0.0.1:55432/mon"},
+	} {
+		if got := tc.s.Describe(); got != tc.want || strings.Contains(got, "s3cret") {
+			t.Errorf("%s: got %q, want %q", tc.s.Driver, got, tc.want)
+		}
+	}
+}

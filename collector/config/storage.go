@@ -1,7 +1,10 @@
 package config
 
 import (
+	"fmt"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/ninesmon/nines/internal/yamlconf"
 )
@@ -93,4 +96,17 @@ func (s *Storage) validate(p *yamlconf.Problems) {
 	if d := s.Retention.History; d.D() < 0 || (d.D() > 0 && d.D() < 62*24*time.Hour) {
 		p.Addf("storage.retention.history", "must be 0 (keep forever) or at least 62d (last month's SLA report reads it), got %s", d)
 	}
+}
+
+// Describe names the store for logs: the SQLite file, or the PostgreSQL
+// server and database (never the user or password).
+func (s *Storage) Describe() string {
+	if s.Driver != "postgres" {
+		return "sqlite " + s.Path
+	}
+	cfg, err := pgconn.ParseConfig(s.DSN.Reveal())
+	if err != nil {
+		return "postgres (DSN not readable)"
+	}
+	return fmt.Sprintf("postgres %s:%d/%s", cfg.Host, cfg.Port, cfg.Database)
 }
