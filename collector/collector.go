@@ -672,19 +672,19 @@ func (c *Collector) Handler() http.Handler {
 	mux.HandleFunc("GET /-/healthy", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "OK") })
 	// 200 on the leader of an HA pair (and on a collector alone), 503 on
 	// the follower: for a load balancer that sends people to the leader.
-	mux.HandleFunc("GET /-/leader", func(w http.ResponseWriter, _ *http.Request) {
+	mux.HandleFunc("GET /-/leader", func(w http.ResponseWriter, r *http.Request) {
 		if !c.lease.IsLeader() {
-			http.Error(w, "Not the leader ("+c.role()+")", http.StatusServiceUnavailable)
+			http.Error(w, "Not the leader ("+c.role(r.Context())+")", http.StatusServiceUnavailable)
 			return
 		}
-		fmt.Fprintf(w, "Leader (%s)\n", c.role())
+		fmt.Fprintf(w, "Leader (%s)\n", c.role(r.Context()))
 	})
-	mux.HandleFunc("GET /-/ready", func(w http.ResponseWriter, _ *http.Request) {
+	mux.HandleFunc("GET /-/ready", func(w http.ResponseWriter, r *http.Request) {
 		if err := c.storeHealth.ready(); err != nil {
 			http.Error(w, "Not ready: "+err.Error(), http.StatusServiceUnavailable)
 			return
 		}
-		fmt.Fprintf(w, "Ready (%s)\n", c.role())
+		fmt.Fprintf(w, "Ready (%s)\n", c.role(r.Context()))
 	})
 	return mux
 }

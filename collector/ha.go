@@ -123,10 +123,26 @@ func (c *Collector) leaderMetrics() []prometheus.Collector {
 	}
 }
 
-// role is how /-/ready names the collector's part in its pair.
-func (c *Collector) role() string {
+// role is how /-/ready and /-/leader name the collector's part in its
+// pair. A follower names the pair's current epoch, read from the
+// database (and the epoch it last led itself, if it has).
+func (c *Collector) role(ctx context.Context) string {
 	if epoch, ok := c.lease.Leader(); ok {
 		return fmt.Sprintf("leader, epoch %d", epoch)
 	}
-	return fmt.Sprintf("follower, last epoch %d", c.lease.Epoch())
+	own := ""
+	if e := c.lease.Epoch(); e > 0 {
+		own = fmt.Sprintf("; led epoch %d", e)
+	}
+	pg, ok := c.store.(*postgres.Store)
+	if !ok {
+		return "follower" + own
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	pair, err := pg.PairEpoch(ctx)
+	if err != nil {
+		return "follower, pair epoch unknown: the database did not answer" + own
+	}
+	return fmt.Sprintf("follower of epoch %d%s", pair, own)
 }

@@ -128,6 +128,10 @@ func TestPairOnPostgres(t *testing.T) {
 	if follower.lease.IsLeader() {
 		t.Fatal("both lead")
 	}
+	// The follower names the pair's epoch, not its own (it never led).
+	if got := follower.role(ctx); got != "follower of epoch 1" {
+		t.Errorf("the follower's role: %q, want \"follower of epoch 1\"", got)
+	}
 	history := func() map[string]int {
 		t.Helper()
 		all, err := follower.store.History(ctx, "", now.Add(-time.Hour), now.Add(time.Hour))
