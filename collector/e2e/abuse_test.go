@@ -241,7 +241,7 @@ push:
 	// A token bound to abuse-a cannot speak for abuse-b: neither push nor
 	// goodbye nor a written line.
 	a = doBody("POST", "/api/v1/push", boundToken, map[string]string{"X-Nines-Hostname": "abuse-b", "X-Nines-Goodbye": "1"}, nil)
-	check("bound token's goodbye for another host", a.code == http.StatusForbidden && strings.Contains(a.body, `may not speak for host "abuse-b"`), fmt.Sprintf("got %d %q", a.code, a.body))
+	check("bound token's goodbye for another host", a.code == http.StatusForbidden && strings.Contains(a.body, `may not speak for host \"abuse-b\"`), fmt.Sprintf("got %d %q", a.code, a.body))
 	a = doBody("POST", "/write?db=x", boundToken, nil, []byte("cpu,host=abuse-b usage=1\n"))
 	check("bound token's line for another host", a.code == http.StatusBadRequest && strings.Contains(a.body, `line 1: token \"bound\" may not speak for host \"abuse-b\"`), fmt.Sprintf("got %d %q", a.code, a.body))
 

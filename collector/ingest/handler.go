@@ -205,7 +205,14 @@ const identityLogEvery = time.Minute
 // errorWriter formats an error body the way the endpoint's clients expect.
 type errorWriter func(w http.ResponseWriter, code int, msg string)
 
-func textError(w http.ResponseWriter, code int, msg string) { http.Error(w, msg, code) }
+// jsonError writes {"error": msg}, the error body of Nines' own endpoints
+// (README: "Errors are JSON").
+func jsonError(w http.ResponseWriter, code int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(map[string]string{"error": msg})
+}
 
 func v1Error(w http.ResponseWriter, code int, msg string) {
 	w.Header().Set("Content-Type", "application/json")
@@ -266,7 +273,7 @@ func (h *Handler) serve(endpoint string, ew errorWriter, fn func(w http.Response
 
 // Push serves POST /api/v1/push, the native agent endpoint.
 func (h *Handler) Push() http.Handler {
-	return h.serve(EndpointPush, textError, h.push)
+	return h.serve(EndpointPush, jsonError, h.push)
 }
 
 func (h *Handler) push(w http.ResponseWriter, r *http.Request) (int, string) {

@@ -73,7 +73,7 @@ func TestPushNonUTF8Hostname(t *testing.T) {
 	for _, goodbye := range []string{"", "1"} {
 		rec := post(h.Push(), wire.PushPath, "m v=1 "+ms(t0)+"\n", map[string]string{
 			wire.HeaderHostname: "h\xff", wire.HeaderHostID: "machine-1", wire.HeaderGoodbye: goodbye})
-		if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "bad X-Nines-Hostname header: not valid UTF-8") {
+		if rec.Code != http.StatusBadRequest || !strings.Contains(errText(rec.Body), "bad X-Nines-Hostname header: not valid UTF-8") {
 			t.Errorf("goodbye %q: got %d %q, want 400 naming the header", goodbye, rec.Code, rec.Body)
 		}
 	}
@@ -107,7 +107,7 @@ func TestPushLabelsValidated(t *testing.T) {
 			h := newTestHandler(window, obs, func() time.Time { return t0 }, nil)
 			for range 2 {
 				rec := post(h.Push(), wire.PushPath, "m v=1\n", map[string]string{wire.HeaderHostname: "web1", wire.HeaderLabels: tc.labels})
-				if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "bad X-Nines-Labels header: "+tc.want) {
+				if rec.Code != http.StatusBadRequest || !strings.Contains(errText(rec.Body), "bad X-Nines-Labels header: "+tc.want) {
 					t.Errorf("got %d %q, want 400 with %q", rec.Code, rec.Body, tc.want)
 				}
 			}
@@ -174,7 +174,7 @@ func TestWriteTagsValidated(t *testing.T) {
 	// A database name becomes a label value: it is checked too.
 	h := newTestHandler(&fakeAppender{}, &fakeObserver{}, func() time.Time { return t0 }, nil)
 	rec := post(h.WriteV1(), "/write?db=a%01b", "m v=1\n", nil)
-	if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "bad database or bucket name: control character U+0001") {
+	if rec.Code != http.StatusBadRequest || !strings.Contains(errText(rec.Body), "bad database or bucket name: control character U+0001") {
 		t.Errorf("bad db: got %d %q", rec.Code, rec.Body)
 	}
 }
@@ -191,7 +191,7 @@ func TestTimeWindow(t *testing.T) {
 		return post(h.WriteV1(), "/write?precision=s", body, nil)
 	}
 	rec := write("poison,host=t2 v=1 4102444800\n")
-	if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(),
+	if rec.Code != http.StatusBadRequest || !strings.Contains(errText(rec.Body),
 		"partial write: 1 of 1 lines rejected; first: line 1: timestamp 2100-01-01T00:00:00Z is more than 10m0s ahead of the collector's clock (2026-12-04T12:00:00Z)") {
 		t.Errorf("poison: got %d %q", rec.Code, rec.Body)
 	}
@@ -235,7 +235,7 @@ func TestTimeWindow(t *testing.T) {
 		{now.Add(-time.Hour - time.Millisecond), http.StatusBadRequest, "line 1: timestamp 2026-12-04T11:00:29.999Z is older than 1h0m0s, the recent window"},
 	} {
 		rec := post(h.Push(), wire.PushPath, "b"+strconv.Itoa(i)+" v=1 "+ms(tc.at)+"\n", map[string]string{wire.HeaderHostname: "web1"})
-		if rec.Code != tc.code || !strings.Contains(rec.Body.String(), tc.want) {
+		if rec.Code != tc.code || !strings.Contains(errText(rec.Body), tc.want) {
 			t.Errorf("sample at %s: got %d %q, want %d %q", tc.at, rec.Code, rec.Body, tc.code, tc.want)
 		}
 	}
@@ -254,7 +254,7 @@ func TestOutOfOrderReported(t *testing.T) {
 	body := "n v=1 " + ms(t0) + "\nm v=2 " + ms(t0.Add(-time.Second)) + "\nm v=3 " + ms(t0.Add(-2*time.Second)) + "\n"
 	rec := post(h.Push(), wire.PushPath, body, hdr)
 	want := "partial write: 2 samples refused (2 out of order); first: line 2: m_v at 2026-12-04T11:59:59Z: sample older than the series' newest"
-	if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), want) {
+	if rec.Code != http.StatusBadRequest || !strings.Contains(errText(rec.Body), want) {
 		t.Errorf("got %d %q, want 400 %q", rec.Code, rec.Body, want)
 	}
 	if got := testutil.ToFloat64(h.refused.WithLabelValues("out_of_order")); got != 2 {
@@ -288,7 +288,7 @@ func TestIntervalBounded(t *testing.T) {
 		if rec.Code != tc.code {
 			t.Errorf("interval %s: got %d %q, want %d", tc.interval, rec.Code, rec.Body, tc.code)
 		}
-		if tc.code == http.StatusBadRequest && !strings.Contains(rec.Body.String(), "want a duration from 100ms to 1h0m0s") {
+		if tc.code == http.StatusBadRequest && !strings.Contains(errText(rec.Body), "want a duration from 100ms to 1h0m0s") {
 			t.Errorf("interval %s: got %q, want the bounds named", tc.interval, rec.Body)
 		}
 	}
@@ -365,7 +365,7 @@ func TestIdentityPinned(t *testing.T) {
 		{"goodbye with the hostname as ID", "web1", "1", `host "web1" is bound to another agent`},
 	} {
 		rec := send("web1", tc.id, tc.goodbye, line)
-		if rec.Code != http.StatusConflict || !strings.Contains(rec.Body.String(), tc.want) {
+		if rec.Code != http.StatusConflict || !strings.Contains(errText(rec.Body), tc.want) {
 			t.Errorf("%s: got %d %q, want 409 %q", tc.name, rec.Code, rec.Body, tc.want)
 		}
 	}

@@ -254,7 +254,7 @@ func TestHandlerRejects(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := push(t, h, tc.body, tc.gz, tc.headers)
-			if rec.Code != tc.code || !strings.Contains(rec.Body.String(), tc.msg) {
+			if rec.Code != tc.code || !strings.Contains(errText(rec.Body), tc.msg) {
 				t.Errorf("got %d %q, want %d %q", rec.Code, rec.Body, tc.code, tc.msg)
 			}
 		})

@@ -438,7 +438,7 @@ func TestTargetLimitsOnIngest(t *testing.T) {
 		t.Errorf("lines rejected for the target limit: %v, want 8", n)
 	}
 	rec = post(h.Push(), wire.PushPath, "cpu v=1 "+ms(t0)+"\n", map[string]string{wire.HeaderHostname: "h9"})
-	if rec.Code != http.StatusForbidden || !strings.Contains(rec.Body.String(), `new target "h9" refused: the collector tracks 4 hosts`) {
+	if rec.Code != http.StatusForbidden || !strings.Contains(errText(rec.Body), `new target "h9" refused: the collector tracks 4 hosts`) {
 		t.Errorf("push beyond max_targets: %d %q", rec.Code, rec.Body)
 	}
 	for _, host := range []string{"db", "h1"} { // declared, known
@@ -455,7 +455,7 @@ func TestTargetLimitsOnIngest(t *testing.T) {
 		if rec.Code != want {
 			t.Fatalf("push %d: %d %s, want %d", i, rec.Code, rec.Body, want)
 		}
-		if want == 429 && (rec.Header().Get("Retry-After") != "60" || !strings.Contains(rec.Body.String(), "inventory.max_new_targets_per_minute")) {
+		if want == 429 && (rec.Header().Get("Retry-After") != "60" || !strings.Contains(errText(rec.Body), "inventory.max_new_targets_per_minute")) {
 			t.Errorf("429 without Retry-After 60 or the reason: %q %q", rec.Header().Get("Retry-After"), rec.Body)
 		}
 	}

@@ -32,7 +32,7 @@ func TestTokenBoundToHosts(t *testing.T) {
 	send := func(tok, host, goodbye string) (int, string) {
 		rec := post(pushH, wire.PushPath, "m v=1 "+ms(t0)+"\n", map[string]string{
 			"Authorization": "Bearer " + tok, wire.HeaderHostname: host, wire.HeaderHostID: "id-" + host, wire.HeaderGoodbye: goodbye})
-		return rec.Code, rec.Body.String()
+		return rec.Code, errText(rec.Body)
 	}
 	for _, host := range []string{"web1", "lb1.dc1"} {
 		if code, body := send("web-secret", host, ""); code != http.StatusNoContent {
