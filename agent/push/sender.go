@@ -3,6 +3,7 @@ package push
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -450,7 +451,7 @@ func (s *Sender) post(ctx context.Context, opts *Options, labels, base string, b
 		return fmt.Errorf("push to %s: %w", redact(base), err)
 	}
 	defer resp.Body.Close()
-	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	msg := errorMessage(resp.Body)
 	switch {
 	case resp.StatusCode/100 == 2:
 		return nil
@@ -458,10 +459,23 @@ func (s *Sender) post(ctx context.Context, opts *Options, labels, base string, b
 		resp.StatusCode == http.StatusForbidden || resp.StatusCode >= 500:
 		// Retry: overload and server faults pass; a wrong token is fixed by
 		// the operator, and the data should still arrive afterwards.
-		return fmt.Errorf("push to %s: %s: %s", redact(base), resp.Status, bytes.TrimSpace(msg))
+		return fmt.Errorf("push to %s: %s: %s", redact(base), resp.Status, msg)
 	default:
-		return fmt.Errorf("%w: %s: %s: %s", ErrRejected, redact(base), resp.Status, bytes.TrimSpace(msg))
+		return fmt.Errorf("%w: %s: %s: %s", ErrRejected, redact(base), resp.Status, msg)
 	}
+}
+
+// errorMessage is the collector's answer as a message: the "error" of a
+// JSON answer, or the first 512 bytes of any other.
+func errorMessage(body io.Reader) string {
+	raw, _ := io.ReadAll(io.LimitReader(body, 512))
+	var e struct {
+		Error string `json:"error"`
+	}
+	if json.Unmarshal(raw, &e) == nil && e.Error != "" {
+		return e.Error
+	}
+	return string(bytes.TrimSpace(raw))
 }
 
 // redact drops user info and query from a URL before it is logged.
