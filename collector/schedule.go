@@ -25,6 +25,14 @@ type task struct {
 	run   func(ctx context.Context, now time.Time) error
 }
 
+// alignedTasks run at the multiples of their every on the wall clock,
+// with now at that multiple, so the collectors of an HA pair compute the
+// service levels at the same instants over the same history and show
+// one figure (not two taken up to 30 s apart).
+var alignedTasks = map[string]bool{"slo": true, "sla": true}
+
+func (t task) aligned() bool { return alignedTasks[t.name] }
+
 func fixed(d time.Duration) func() time.Duration { return func() time.Duration { return d } }
 
 // tasks are the collector's periodic duties.
@@ -132,6 +140,16 @@ func (c *Collector) refreshAlerts() func(ctx context.Context, now time.Time) err
 	}
 }
 
+// wait is the pause after a run that ended at now: every, or for an
+// aligned task until the next multiple of every.
+func (t task) wait(now time.Time) time.Duration {
+	d := t.every()
+	if !t.aligned() || d <= 0 {
+		return d
+	}
+	return now.Truncate(d).Add(d).Sub(now)
+}
+
 // clock is the schedule's time: time.Now and time.After, or a test's.
 type clock struct {
 	now   func() time.Time
@@ -148,13 +166,17 @@ func runTasks(ctx context.Context, tasks []task, clk clock, logger *slog.Logger)
 	for _, t := range tasks {
 		wg.Go(func() {
 			for {
-				if err := t.run(ctx, clk.now()); err != nil && ctx.Err() == nil {
+				now := clk.now()
+				if t.aligned() {
+					now = now.Truncate(t.every())
+				}
+				if err := t.run(ctx, now); err != nil && ctx.Err() == nil {
 					logger.Error("periodic task failed", "task", t.name, "err", err)
 				}
 				select {
 				case <-ctx.Done():
 					return
-				case <-clk.after(t.every()):
+				case <-clk.after(t.wait(clk.now())):
 				}
 			}
 		})

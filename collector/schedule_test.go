@@ -89,3 +89,32 @@ func TestSlowSLADoesNotDelayStateChecks(t *testing.T) {
 	}
 	close(release)
 }
+
+// TestAlignedTasks: the service level computations run at the multiples
+// of their interval on the wall clock, with now at the multiple, so the
+// two collectors of a pair compute at the same instants; other tasks
+// pause their interval after each run.
+func TestAlignedTasks(t *testing.T) {
+	at := time.Date(2026, 12, 4, 10, 0, 7, 500_000_000, time.UTC)
+	sla := task{name: "sla", every: fixed(30 * time.Second)}
+	if got := sla.wait(at); got != 22500*time.Millisecond {
+		t.Errorf("sla waits %s after a run ending at :07.5, want 22.5s (to :30)", got)
+	}
+	states := task{name: "states", every: fixed(30 * time.Second)}
+	if got := states.wait(at); got != 30*time.Second {
+		t.Errorf("states waits %s, want 30s", got)
+	}
+	ran := make(chan time.Time, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	clk := clock{now: func() time.Time { return at }, after: func(time.Duration) <-chan time.Time { return make(chan time.Time) }}
+	done := make(chan struct{})
+	go func() {
+		runTasks(ctx, []task{{"sla", fixed(30 * time.Second), func(_ context.Context, now time.Time) error { ran <- now; return nil }}}, clk, slog.New(slog.DiscardHandler))
+		close(done)
+	}()
+	if got, want := <-ran, time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC); !got.Equal(want) {
+		t.Errorf("sla ran with now %s, want the multiple %s", got, want)
+	}
+	cancel()
+	<-done
+}
