@@ -663,11 +663,12 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request, rsv *reservat
 // item 6). Inflating twice costs CPU (about 5 ms per MB of line
 // protocol on a 2-core test machine), not memory.
 func (h *Handler) inflate(ctx context.Context, w http.ResponseWriter, comp []byte, rsv *reservation) ([]byte, int, error) {
-	zr, err := gzip.NewReader(bytes.NewReader(comp))
+	in := inflaters.Get().(*inflater)
+	defer in.release()
+	zr, err := in.reset(comp)
 	if err != nil {
 		return nil, http.StatusBadRequest, fmt.Errorf("bad gzip body: %v", err)
 	}
-	defer zr.Close()
 	n, err := io.Copy(io.Discard, io.LimitReader(zr, h.opts.MaxBodyBytes+1))
 	switch {
 	case n > h.opts.MaxBodyBytes:
@@ -682,13 +683,45 @@ func (h *Handler) inflate(ctx context.Context, w http.ResponseWriter, comp []byt
 	}
 	body := bodyBufs.get(n)[:n]
 	rsv.hold(body)
-	if err := zr.Reset(bytes.NewReader(comp)); err != nil {
+	if zr, err = in.reset(comp); err != nil {
 		return nil, http.StatusBadRequest, fmt.Errorf("bad gzip body: %v", err)
 	}
 	if _, err := io.ReadFull(zr, body); err != nil {
 		return nil, http.StatusBadRequest, fmt.Errorf("bad gzip body: %v", err)
 	}
 	return body, 0, nil
+}
+
+// An inflater is a gzip reader kept between requests: a new one
+// allocates its inflater state (a 32 KB window and Huffman tables, about
+// 40 KB), twice per push with inflate's two passes, which at thousands
+// of pushes a second was the collector's largest allocation and so much
+// of its garbage collection (bench/fleet.sh, issue 20).
+type inflater struct {
+	zr *gzip.Reader // nil until the first reset
+	br bytes.Reader
+}
+
+var inflaters = sync.Pool{New: func() any { return new(inflater) }}
+
+// reset points the reader at the start of comp.
+func (in *inflater) reset(comp []byte) (*gzip.Reader, error) {
+	in.br.Reset(comp)
+	if in.zr == nil {
+		zr, err := gzip.NewReader(&in.br)
+		if err != nil {
+			return nil, err
+		}
+		in.zr = zr
+		return zr, nil
+	}
+	return in.zr, in.zr.Reset(&in.br)
+}
+
+// release returns the inflater to the pool, holding no body.
+func (in *inflater) release() {
+	in.br.Reset(nil)
+	inflaters.Put(in)
 }
 
 // V1Credentials lets InfluxDB 1.x clients authenticate as they do with

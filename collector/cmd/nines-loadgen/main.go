@@ -10,25 +10,22 @@ package main
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"sort"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/ninesmon/nines/collector/internal/loadgen"
 	"github.com/ninesmon/nines/collector/internal/snmpsim"
-	"github.com/ninesmon/nines/internal/wire"
 )
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
@@ -166,115 +163,69 @@ func post(ctx context.Context, client *http.Client, url, token string, body []by
 }
 
 // fleetCmd simulates many agents, each pushing its series every interval
-// with the native protocol, spread evenly over the interval.
+// with the native protocol, spread evenly over the interval (see
+// loadgen.Fleet). It prints what it measured as name=value pairs, its own
+// CPU time and peak RSS included, and fails when a push failed or the
+// schedule fell behind.
 func fleetCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("fleet", flag.ContinueOnError)
-	base := fs.String("url", "", "collector base URL")
-	token := fs.String("token", "", "agent token")
-	agents := fs.Int("agents", 1000, "simulated agents")
-	series := fs.Int("series", 60, "series per agent")
-	interval := fs.Duration("interval", 15*time.Second, "push interval")
-	duration := fs.Duration("duration", time.Minute, "how long to run")
-	conc := fs.Int("concurrency", 64, "pushes in flight at most")
+	f := loadgen.Fleet{}
+	fs.StringVar(&f.URL, "url", "", "collector base URL")
+	fs.StringVar(&f.Token, "token", "", "agent token")
+	fs.IntVar(&f.Agents, "agents", 1000, "simulated agents")
+	fs.IntVar(&f.Series, "series", 60, "series per agent")
+	fs.DurationVar(&f.Interval, "interval", 15*time.Second, "push interval")
+	fs.DurationVar(&f.Duration, "duration", time.Minute, "how long to run")
+	fs.IntVar(&f.Concurrency, "concurrency", 64, "pushes in flight at most")
+	fs.DurationVar(&f.KillAfter, "kill-after", 0, "stop one agent (the middle one) after this long, without a goodbye (0: none)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the load generator to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *base == "" {
+	if f.URL == "" {
 		return errors.New("-url is required")
 	}
-	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: *conc}}
-	sem := make(chan struct{}, *conc)
-	var sent, failed atomic.Int64
-	var mu sync.Mutex
-	var latencies []time.Duration
-	var firstErr error
-	ctx, cancel := context.WithTimeout(ctx, *duration)
-	defer cancel()
-	seq := make([]uint64, *agents)
-	start := time.Now()
-	tick := time.NewTicker(*interval / time.Duration(*agents))
-	defer tick.Stop()
-	var wg sync.WaitGroup
-	r := rand.New(rand.NewPCG(1, 2))
-	for i := 0; ; i = (i + 1) % *agents {
-		select {
-		case <-ctx.Done():
-			wg.Wait()
-			el := time.Since(start)
-			sort.Slice(latencies, func(a, b int) bool { return latencies[a] < latencies[b] })
-			p := func(q float64) time.Duration {
-				if len(latencies) == 0 {
-					return 0
-				}
-				return latencies[int(q*float64(len(latencies)-1))]
-			}
-			fmt.Fprintf(stdout, "agents=%d series=%d interval=%s seconds=%.1f pushes=%d failed=%d pushes_per_second=%.1f samples_per_second=%.0f p50=%s p99=%s\n",
-				*agents, *series, *interval, el.Seconds(), sent.Load(), failed.Load(), float64(sent.Load())/el.Seconds(),
-				float64(sent.Load())*float64(*series)/el.Seconds(), p(0.5), p(0.99))
-			if failed.Load() > 0 {
-				return fmt.Errorf("%d pushes failed; first: %v", failed.Load(), firstErr)
-			}
-			return nil
-		case <-tick.C:
+	if *cpuProfile != "" {
+		pf, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
 		}
-		seq[i]++
-		body := agentBatch(i, *series, time.Now(), r)
-		headers := map[string]string{
-			wire.HeaderHostname: "sim-" + strconv.Itoa(i), wire.HeaderHostID: "sim-" + strconv.Itoa(i),
-			wire.HeaderSequence: strconv.FormatUint(uint64(start.UnixMicro())+seq[i], 10),
-			wire.HeaderInterval: interval.String(), "Content-Encoding": "gzip",
+		defer pf.Close()
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			return err
 		}
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			t0 := time.Now()
-			err := post(context.Background(), client, *base+wire.PushPath, *token, body, headers)
-			d := time.Since(t0)
-			mu.Lock()
-			latencies = append(latencies, d)
-			if err != nil && firstErr == nil {
-				firstErr = err
-			}
-			mu.Unlock()
-			if err != nil {
-				failed.Add(1)
-			} else {
-				sent.Add(1)
-			}
-		}()
+		defer pprof.StopCPUProfile()
 	}
+	rep, err := f.Run(ctx)
+	if err != nil {
+		return err
+	}
+	cpu, maxRSS := selfUsage()
+	secs := rep.Elapsed.Seconds()
+	fmt.Fprintf(stdout, "agents=%d series=%d interval=%s seconds=%.1f due=%d started=%d sent=%d failed=%d behind=%d "+
+		"pushes_per_second=%.1f due_per_second=%.1f samples_per_second=%.0f p50_ms=%.2f p99_ms=%.2f max_ms=%.2f lag_p99_ms=%.2f lag_max_ms=%.2f "+
+		"loadgen_cpu_cores=%.3f loadgen_maxrss_mb=%.1f\n",
+		f.Agents, f.Series, f.Interval, secs, rep.Due, rep.Started, rep.Sent, rep.Failed, rep.Behind(),
+		float64(rep.Sent)/secs, float64(rep.Due)/secs, float64(rep.Sent)*float64(f.Series)/secs,
+		ms(rep.Latency.P50), ms(rep.Latency.P99), ms(rep.Latency.Max), ms(rep.Lag.P99), ms(rep.Lag.Max),
+		cpu.Seconds()/secs, maxRSS)
+	if rep.Killed != "" {
+		last := "never"
+		if !rep.LastPush.IsZero() {
+			last = rep.LastPush.UTC().Format(time.RFC3339Nano)
+		}
+		fmt.Fprintf(stdout, "killed=%s killed_at=%s last_push=%s\n", rep.Killed, rep.KilledAt.UTC().Format(time.RFC3339Nano), last)
+	}
+	switch {
+	case rep.Failed > 0:
+		return fmt.Errorf("%d pushes failed; first: %v", rep.Failed, rep.FirstErr)
+	case rep.Behind() > 0:
+		return fmt.Errorf("the load generator fell behind: %d of %d due pushes never started", rep.Behind(), rep.Due)
+	}
+	return nil
 }
 
-// agentBatch is one agent's push: series gauges in lines of up to 10
-// fields, gzip-compressed.
-func agentBatch(agent, series int, now time.Time, r *rand.Rand) []byte {
-	var lp []byte
-	ts := strconv.FormatInt(now.UnixMilli(), 10)
-	for i := 0; i < series; i += 10 {
-		lp = append(lp, "node_sim,group=g"...)
-		lp = strconv.AppendInt(lp, int64(i/10), 10)
-		lp = append(lp, ' ')
-		for j := i; j < min(i+10, series); j++ {
-			if j > i {
-				lp = append(lp, ',')
-			}
-			lp = append(lp, 'f')
-			lp = strconv.AppendInt(lp, int64(j), 10)
-			lp = append(lp, '=')
-			lp = strconv.AppendFloat(lp, r.Float64()*100, 'f', 2, 64)
-		}
-		lp = append(lp, ' ')
-		lp = append(lp, ts...)
-		lp = append(lp, '\n')
-	}
-	var b bytes.Buffer
-	zw := gzip.NewWriter(&b)
-	zw.Write(lp)
-	zw.Close()
-	_ = agent
-	return b.Bytes()
-}
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 // scrapeCmd scrapes a /metrics endpoint n times, every interval (0: back
 // to back), as Prometheus does (gzip accepted), and reports latencies.
