@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ninesmon/nines/agent/config"
+	"github.com/ninesmon/nines/internal/peertest"
 )
 
 // startAgent runs an agent in-process with the configuration (web
@@ -55,20 +56,7 @@ func startAgent(t *testing.T, yml string) string {
 // a local listener, a check of a closed port, and a process check that
 // matches this test binary, and reads the results from /metrics.
 func TestServiceAndProcessChecks(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
+	openPort := peertest.OpenPort(t)
 	self := filepath.Base(os.Args[0])
 	webAddr := startAgent(t, fmt.Sprintf(`
 interval: 100ms
@@ -78,7 +66,7 @@ processes:
 checks:
   - {name: db-port, type: tcp, target: %q, interval: 100ms, timeout: 50ms, labels: {service: erp}}
   - {name: closed-port, type: tcp, target: "127.0.0.1:1", interval: 100ms, timeout: 50ms}
-`, self, ln.Addr().String()))
+`, self, openPort))
 	want := []string{
 		`nines_check_success{check="db-port",service="erp",type="tcp"} 1`,
 		`nines_check_success{check="closed-port",type="tcp"} 0`,

@@ -113,7 +113,10 @@ func writeCert(t *testing.T, srv *httptest.Server, path string) {
 }
 
 func TestTimeout(t *testing.T) {
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer ln.Close()
 	go func() {
 		c, err := ln.Accept()
@@ -208,19 +211,9 @@ func (f *fakeWriter) count() int {
 }
 
 func TestRunnerReportsAndReloads(t *testing.T) {
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
+	openPort := peertest.OpenPort(t)
 	w := &fakeWriter{}
-	r := NewRunner([]Spec{{Name: "port", Type: "tcp", Target: ln.Addr().String(), Interval: 20 * time.Millisecond, Timeout: 10 * time.Millisecond}},
+	r := NewRunner([]Spec{{Name: "port", Type: "tcp", Target: openPort, Interval: 20 * time.Millisecond, Timeout: 10 * time.Millisecond}},
 		slog.New(slog.DiscardHandler))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
@@ -261,19 +254,9 @@ func TestRunnerReportsAndReloads(t *testing.T) {
 // this collector's run, asked at every run; a check that moves away
 // stops and leaves Results.
 func TestRunnerRunsOnlyOwned(t *testing.T) {
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
+	openPort := peertest.OpenPort(t)
 	spec := func(name string) Spec {
-		return Spec{Name: name, Type: "tcp", Target: ln.Addr().String(), Interval: 20 * time.Millisecond, Timeout: time.Second}
+		return Spec{Name: name, Type: "tcp", Target: openPort, Interval: 20 * time.Millisecond, Timeout: time.Second}
 	}
 	r := NewRunner([]Spec{spec("a"), spec("b")}, slog.New(slog.DiscardHandler))
 	var mine atomic.Value

@@ -3,7 +3,6 @@ package e2e
 import (
 	"fmt"
 	"maps"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -64,24 +63,11 @@ func TestShardedPolling(t *testing.T) {
 			fmt.Fprintf(&devicesYAML, "  - {name: %s, address: %q, community_file: community, interval: 2s, timeout: 500ms, retries: 1, modules: [system]}\n", name, addr)
 		}
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
+	openPort := peertest.OpenPort(t)
 	for i := range 6 {
 		name := fmt.Sprintf("port-%d", i)
 		checks = append(checks, name)
-		fmt.Fprintf(&checksYAML, "  - {name: %s, type: tcp, target: %q, interval: 2s, timeout: 1s}\n", name, ln.Addr().String())
+		fmt.Fprintf(&checksYAML, "  - {name: %s, type: tcp, target: %q, interval: 2s, timeout: 1s}\n", name, openPort)
 	}
 	probed := append(slices.Clone(devices), checks...)
 
@@ -295,23 +281,28 @@ devices:
 	}
 	slices.Sort(moved)
 	survivors := slices.DeleteFunc(slices.Clone(all), func(m *member) bool { return m == victim })
+	// takenOver is met once the survivors have probed each of moved
+	// since the counts before, with nothing DOWN meanwhile.
+	takenOver := func(moved []string, before map[string]map[string]float64) func() (bool, string) {
+		return func() (bool, string) {
+			neverDown(survivors)
+			now := probes(survivors)
+			for _, name := range moved {
+				n := 0.0
+				for _, m := range survivors {
+					n += now[m.name][name] - before[m.name][name]
+				}
+				if n == 0 {
+					return false, name + " not probed yet"
+				}
+			}
+			return true, ""
+		}
+	}
 	before := probes(survivors)
 	victim.proc.stop(t, syscall.SIGKILL)
 	killed := time.Now()
-	took := eventually(t, 30*time.Second, fmt.Sprintf("%v of the killed %s probed by the others", moved, victim.name), func() (bool, string) {
-		neverDown(survivors)
-		now := probes(survivors)
-		for _, name := range moved {
-			n := 0.0
-			for _, m := range survivors {
-				n += now[m.name][name] - before[m.name][name]
-			}
-			if n == 0 {
-				return false, name + " not probed yet"
-			}
-		}
-		return true, ""
-	})
+	took := eventually(t, 30*time.Second, fmt.Sprintf("%v of the killed %s probed by the others", moved, victim.name), takenOver(moved, before))
 	t.Logf("kill -9 of %s: its %d devices and checks probed by the others %.1fs later", victim.name, len(moved), took.Seconds())
 	// Two more intervals: still nothing DOWN, and the two split it all.
 	for deadline := killed.Add(took + 4*time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
@@ -352,20 +343,7 @@ devices:
 	}
 	before = probes(survivors)
 	d.proc.stop(t, syscall.SIGTERM)
-	took = eventually(t, 10*time.Second, fmt.Sprintf("%v of the stopped d probed by the others", moved), func() (bool, string) {
-		neverDown(survivors)
-		now := probes(survivors)
-		for _, name := range moved {
-			n := 0.0
-			for _, m := range survivors {
-				n += now[m.name][name] - before[m.name][name]
-			}
-			if n == 0 {
-				return false, name + " not probed yet"
-			}
-		}
-		return true, ""
-	})
+	took = eventually(t, 10*time.Second, fmt.Sprintf("%v of the stopped d probed by the others", moved), takenOver(moved, before))
 	t.Logf("SIGTERM of d: its %d devices and checks probed by the others %.1fs later (interval 2s)", len(moved), took.Seconds())
 
 	// Through the join and the clean stop no device waited much more

@@ -85,6 +85,28 @@ func FreeAddr(t testing.TB) string {
 	return "127.0.0.1:" + strconv.Itoa(FreePort(t))
 }
 
+// OpenPort listens on a free TCP port of 127.0.0.1 and accepts and
+// closes every connection, as a service's open port does for a TCP
+// check; the listener closes when the test ends. It returns the address.
+func OpenPort(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	return ln.Addr().String()
+}
+
 // Process is a started peer. Its output is shown when the test fails.
 type Process struct {
 	cmd  *exec.Cmd
