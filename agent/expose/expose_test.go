@@ -4,11 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
-	"flag"
 	"io"
 	"math"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -16,9 +14,8 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 
 	"github.com/ninesmon/nines/agent/host"
+	"github.com/ninesmon/nines/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 func batch() *host.Batch {
 	b := &host.Batch{Time: time.Unix(1700000000, 0)}
@@ -35,19 +32,7 @@ func TestExpositionGolden(t *testing.T) {
 	w := bufio.NewWriter(&out)
 	WriteBatch(w, batch())
 	w.Flush()
-	golden := "testdata/batch.golden.prom"
-	if *update {
-		if err := os.WriteFile(golden, out.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(out.Bytes(), want) {
-		t.Errorf("got:\n%s\nwant:\n%s", out.String(), want)
-	}
+	golden.Check(t, "testdata/batch.golden.prom", out.Bytes())
 }
 
 func TestHandlerGzipAndLatest(t *testing.T) {

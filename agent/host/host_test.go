@@ -5,9 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -16,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ninesmon/nines/internal/golden"
 	"github.com/shirou/gopsutil/v3/common"
 	"github.com/shirou/gopsutil/v3/cpu"
 	"github.com/shirou/gopsutil/v3/disk"
@@ -24,8 +23,6 @@ import (
 	"github.com/shirou/gopsutil/v3/mem"
 	"github.com/shirou/gopsutil/v3/net"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 // fixturePS reads /proc from a testdata tree through gopsutil's context
 // and answers filesystem questions from a table (statfs cannot be faked).
@@ -133,19 +130,7 @@ func TestCollectorsGolden(t *testing.T) {
 	}
 	b := reg.Collect(serverFixture().ctx(context.Background()), time.Unix(1700000000, 0))
 	got := render(b)
-	golden := "testdata/server/expected.out"
-	if *update {
-		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got != string(want) {
-		t.Errorf("collected:\n%s\nwant:\n%s", got, want)
-	}
+	golden.Check(t, "testdata/server/expected.out", []byte(got))
 }
 
 type panicky struct{}

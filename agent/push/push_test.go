@@ -1,16 +1,13 @@
 package push
 
 import (
-	"bytes"
 	"compress/gzip"
 	"context"
 	"errors"
-	"flag"
 	"io"
 	"math"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,10 +15,9 @@ import (
 	"time"
 
 	"github.com/ninesmon/nines/agent/host"
+	"github.com/ninesmon/nines/internal/golden"
 	"github.com/ninesmon/nines/internal/wire"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 func TestEncoderGolden(t *testing.T) {
 	b := &host.Batch{Time: time.UnixMilli(1700000000123)}
@@ -40,19 +36,7 @@ func TestEncoderGolden(t *testing.T) {
 	if e.Skipped() != 1 {
 		t.Errorf("skipped: got %d, want 1", e.Skipped())
 	}
-	golden := "testdata/batch.golden.lp"
-	if *update {
-		if err := os.WriteFile(golden, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("encoded:\n%s\nwant:\n%s", got, want)
-	}
+	golden.Check(t, "testdata/batch.golden.lp", got)
 }
 
 // collectorStub is a local HTTP server that fails while down is set and

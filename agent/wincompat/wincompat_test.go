@@ -3,17 +3,14 @@ package wincompat
 import (
 	"bufio"
 	"bytes"
-	"flag"
-	"os"
 	"regexp"
 	"testing"
 	"time"
 
 	"github.com/ninesmon/nines/agent/expose"
 	"github.com/ninesmon/nines/agent/host"
+	"github.com/ninesmon/nines/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 // windowsBatch is what the agent collects on a small Windows desktop:
 // two cores, one disk, two interfaces, two watched services.
@@ -61,19 +58,7 @@ func TestAppendGolden(t *testing.T) {
 	w := bufio.NewWriter(&out)
 	expose.WriteBatch(w, win)
 	w.Flush()
-	golden := "testdata/windows.golden.prom"
-	if *update {
-		if err := os.WriteFile(golden, out.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(out.Bytes(), want) {
-		t.Errorf("got:\n%s\nwant:\n%s", out.String(), want)
-	}
+	golden.Check(t, "testdata/windows.golden.prom", out.Bytes())
 	// Every windows_exporter name of the mapping is there.
 	for _, name := range []string{
 		"windows_cpu_time_total", "windows_cs_physical_memory_bytes", "windows_memory_physical_total_bytes",

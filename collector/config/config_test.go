@@ -2,7 +2,6 @@ package config
 
 import (
 	"crypto/sha256"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ninesmon/nines/internal/golden"
 	"github.com/ninesmon/nines/internal/yamlconf"
 	"github.com/ninesmon/nines/internal/yamlconf/yamlconftest"
 	"github.com/ninesmon/nines/rules"
@@ -425,8 +425,6 @@ func TestLoadBuildsAfterValidation(t *testing.T) {
 	}
 }
 
-var update = flag.Bool("update", false, "rewrite testdata/*.errors from the code")
-
 // TestSectionsBadGolden pins every validation message, with its position:
 // testdata/sections.bad.yml breaks each section's rules and
 // sections.bad.errors is what Load reports (sorted, since map keys come
@@ -444,7 +442,7 @@ func TestSectionsBadGolden(t *testing.T) {
 		}
 		got := strings.Split(err.Error(), "\n")
 		sort.Strings(got)
-		if *update {
+		if golden.Updating() {
 			if err := os.WriteFile("testdata/sections.bad.errors", []byte(strings.Join(got, "\n")+"\n"), 0o644); err != nil {
 				t.Fatal(err)
 			}

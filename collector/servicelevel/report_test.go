@@ -3,7 +3,6 @@ package servicelevel
 import (
 	"bytes"
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -22,9 +21,8 @@ import (
 	"github.com/ninesmon/nines/collector/report"
 	"github.com/ninesmon/nines/collector/state"
 	"github.com/ninesmon/nines/collector/store/sqlite"
+	"github.com/ninesmon/nines/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden report files")
 
 // reportFixture is a store with a hand-written history and incidents.
 type reportFixture struct {
@@ -205,18 +203,7 @@ services:
 		if err := report.Write(&buf, oct, format); err != nil {
 			t.Fatal(err)
 		}
-		golden := filepath.Join("testdata", "report-2026-10."+format)
-		if *update {
-			os.MkdirAll("testdata", 0o755)
-			os.WriteFile(golden, buf.Bytes(), 0o644)
-		}
-		want, err := os.ReadFile(golden)
-		if err != nil {
-			t.Fatalf("%v (run go test -run TestReportScenarios -update to create it)", err)
-		}
-		if !bytes.Equal(buf.Bytes(), want) {
-			t.Errorf("%s report differs from %s:\n%s", format, golden, buf.String())
-		}
+		golden.Check(t, filepath.Join("testdata", "report-2026-10."+format), buf.Bytes())
 	}
 	var html bytes.Buffer
 	if err := report.Write(&html, oct, "html"); err != nil || !strings.Contains(html.String(), `<rect x="`) || !strings.Contains(html.String(), "breached") {

@@ -2,17 +2,15 @@ package grafana
 
 import (
 	"bytes"
-	"flag"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/ninesmon/nines/internal/golden"
 	"github.com/prometheus/prometheus/promql/parser"
 )
-
-var update = flag.Bool("update", false, "rewrite dashboards/*.json from the builders")
 
 // TestDashboardsUpToDate: the files users import are what the builders
 // make (go test ./deploy/grafana -update rewrites them), and nothing else
@@ -30,7 +28,7 @@ func TestDashboardsUpToDate(t *testing.T) {
 			t.Fatal(err)
 		}
 		path := filepath.Join("dashboards", d.File)
-		if *update {
+		if golden.Updating() {
 			if err := os.WriteFile(path, got, 0o644); err != nil {
 				t.Fatal(err)
 			}
