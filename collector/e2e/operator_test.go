@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/page"
-	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 )
 
@@ -97,13 +96,8 @@ rules:
 	run(t, ctx, 10*time.Second, "bypass CSP for the injected axe", page.SetBypassCSP(true))
 	checkAxe := func(name string) {
 		t.Helper()
-		var res string
-		run(t, ctx, 60*time.Second, "axe "+name,
-			chromedp.Evaluate(axe, nil),
-			chromedp.Evaluate(axeRun, &res, func(p *cdpruntime.EvaluateParams) *cdpruntime.EvaluateParams { return p.WithAwaitPromise(true) }),
-		)
-		for _, v := range parseAxe(t, res) {
-			t.Errorf("%s: axe %s (%s): %s\n  %s", name, v.ID, v.Impact, v.Help, strings.Join(v.Nodes, "\n  "))
+		for _, v := range axeViolations(t, ctx, axe, wcag21AA...) {
+			t.Errorf("%s: %s", name, v)
 		}
 	}
 	run(t, ctx, 20*time.Second, "open the login page", chromedp.Navigate(base+"/ui/login?next=%2Fui%2Fincidents"), chromedp.WaitVisible(`#token`, chromedp.ByID))

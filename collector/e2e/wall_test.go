@@ -27,7 +27,6 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
-	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"github.com/ninesmon/nines/alerting"
@@ -1022,44 +1021,6 @@ func TestWallColours(t *testing.T) {
 	screenshot(t, ctx, "wall-empty-1920x1080.png", 1920, 1080)
 }
 
-// axeSource is axe-core's script, which make test-deps installs with npm
-// into $NINES_AXE_DIR (default: the user's cache directory, nines/axe).
-func axeSource(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("NINES_AXE_DIR")
-	if dir == "" {
-		cache, err := os.UserCacheDir()
-		if err != nil {
-			t.Fatal(err)
-		}
-		dir = filepath.Join(cache, "nines", "axe")
-	}
-	b, err := os.ReadFile(filepath.Join(dir, "node_modules", "axe-core", "axe.min.js"))
-	if err != nil {
-		peertest.Missing(t, "axe-core not found in "+dir, "install it with npm install --prefix "+dir+" axe-core (make test-deps does)", "NINES_SKIP_AXE")
-	}
-	return string(b)
-}
-
-// axeViolations injects axe-core into the page, runs it and returns its
-// serious and critical violations, one line each.
-func axeViolations(t *testing.T, ctx context.Context, src string) []string {
-	t.Helper()
-	var out string
-	run(t, ctx, 60*time.Second, "axe-core",
-		chromedp.Evaluate(src, nil),
-		chromedp.Evaluate(`axe.run(document, {resultTypes: ['violations']}).then(r => JSON.stringify(r.violations
-  .filter(v => v.impact === 'serious' || v.impact === 'critical')
-  .map(v => v.impact + ' ' + v.id + ': ' + v.help + ' (' + v.nodes.length + ' elements, e.g. ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', ') + ')')))`,
-			&out, func(p *cdpruntime.EvaluateParams) *cdpruntime.EvaluateParams { return p.WithAwaitPromise(true) }),
-	)
-	var v []string
-	if err := json.Unmarshal([]byte(out), &v); err != nil {
-		t.Fatal(err)
-	}
-	return v
-}
-
 // TestWallAccessibility runs axe-core, injected into the page, on the
 // wall at scale (both themes, with and without controls) and on an empty
 // install: no serious or critical violations.
@@ -1080,8 +1041,10 @@ func TestWallAccessibility(t *testing.T) {
 		}
 		run(t, ctx, 20*time.Second, "open "+q, chromedp.Navigate(base+"/ui/wall?"+q), chromedp.WaitVisible(`#wall`, chromedp.ByQuery))
 		waitJS(t, ctx, 5*time.Second, `document.querySelector('#conn').textContent`, "live")
-		if v := axeViolations(t, ctx, src); len(v) > 0 {
-			t.Errorf("wall?%s: axe-core: %s", q, strings.Join(v, "\n"))
+		if vs := axeViolations(t, ctx, src); len(vs) > 0 {
+			for _, v := range vs {
+				t.Errorf("wall?%s: %s", q, v)
+			}
 		} else {
 			t.Logf("wall?%s: no serious or critical axe-core violations", q)
 		}
