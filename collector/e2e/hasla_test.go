@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -84,6 +85,17 @@ services:
 		la, lb := a.api.get(t, "/-/leader", nil), b.api.get(t, "/-/leader", nil)
 		return (la == http.StatusOK) != (lb == http.StatusOK), fmt.Sprintf("/-/leader: a %d, b %d", la, lb)
 	})
+	// Both name the pair's epoch, the follower too (it never led).
+	for _, m := range pair {
+		eventually(t, 5*time.Second, m.name+" names the pair's epoch", func() (bool, string) {
+			var body, ready string
+			m.api.get(t, "/metrics", &body)
+			m.api.get(t, "/-/ready", &ready)
+			e := metricValue(body, "nines_leader_epoch")
+			return e == 1 && (strings.Contains(ready, "leader, epoch 1") || strings.Contains(ready, "follower of epoch 1")),
+				fmt.Sprintf("nines_leader_epoch %v, /-/ready %q", e, ready)
+		})
+	}
 
 	// figures reads the service's figures at m, from /api/v1/services and
 	// /api/v1/services/app; they must be the same.
