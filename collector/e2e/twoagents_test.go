@@ -80,8 +80,9 @@ rules: {files: [rules.yml]}
 
 	service, serviceAddr := startHostAgent(t, "agent (service)", agentBin, "200ms", "twin-host", addr)
 	eventually(t, 15*time.Second, "host UP", stateIs(t, api, "twin-host", "up"))
-	// The second agent starts later: its sequence numbers are below the
-	// first one's, which a single high-water mark would take as retries.
+	// The second agent starts later: its sequence numbers (from its start
+	// time) are above the first one's, so a single high-water mark would
+	// take the first one's next batches for retries.
 	eventually(t, 10*time.Second, "the first agent ahead", func() (bool, string) {
 		n := agentSent(serviceAddr)
 		return n >= 10, fmt.Sprintf("%v batches", n)
