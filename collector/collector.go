@@ -674,17 +674,17 @@ func (c *Collector) Handler() http.Handler {
 	// the follower: for a load balancer that sends people to the leader.
 	mux.HandleFunc("GET /-/leader", func(w http.ResponseWriter, r *http.Request) {
 		if !c.lease.IsLeader() {
-			http.Error(w, "Not the leader ("+c.role(r.Context())+")", http.StatusServiceUnavailable)
+			http.Error(w, "Not the leader ("+c.role()+")", http.StatusServiceUnavailable)
 			return
 		}
-		fmt.Fprintf(w, "Leader (%s)\n", c.role(r.Context()))
+		fmt.Fprintf(w, "Leader (%s)\n", c.role())
 	})
 	mux.HandleFunc("GET /-/ready", func(w http.ResponseWriter, r *http.Request) {
 		if err := c.storeHealth.ready(); err != nil {
 			http.Error(w, "Not ready: "+err.Error(), http.StatusServiceUnavailable)
 			return
 		}
-		fmt.Fprintf(w, "Ready (%s)\n", c.role(r.Context()))
+		fmt.Fprintf(w, "Ready (%s)\n", c.role())
 	})
 	return mux
 }

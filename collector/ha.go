@@ -115,8 +115,8 @@ func (c *Collector) leaderMetrics() []prometheus.Collector {
 				return 0
 			}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "nines_leader_epoch",
-			Help: "The fencing epoch of this collector's current or last lead (0 on SQLite, or before it first led)."},
-			func() float64 { return float64(c.lease.Epoch()) }),
+			Help: "The HA pair's current fencing epoch: this collector's lead's when it leads; on a follower the leader's, read from the database every second (the last read while it does not answer); 0 on SQLite."},
+			func() float64 { e, _ := c.lease.PairEpoch(); return float64(e) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "nines_state_changes_left_to_leader_total",
 			Help: "State changes this collector decided as follower and left to the leader to write."},
 			func() float64 { return float64(c.statesSkipped.Load()) }),
@@ -124,9 +124,10 @@ func (c *Collector) leaderMetrics() []prometheus.Collector {
 }
 
 // role is how /-/ready and /-/leader name the collector's part in its
-// pair. A follower names the pair's current epoch, read from the
-// database (and the epoch it last led itself, if it has).
-func (c *Collector) role(ctx context.Context) string {
+// pair. A follower names the pair's current epoch, as its lease loop
+// last read it from the database (not a query per probe), and the epoch
+// it last led itself, if it has.
+func (c *Collector) role() string {
 	if epoch, ok := c.lease.Leader(); ok {
 		return fmt.Sprintf("leader, epoch %d", epoch)
 	}
@@ -134,14 +135,8 @@ func (c *Collector) role(ctx context.Context) string {
 	if e := c.lease.Epoch(); e > 0 {
 		own = fmt.Sprintf("; led epoch %d", e)
 	}
-	pg, ok := c.store.(*postgres.Store)
+	pair, ok := c.lease.PairEpoch()
 	if !ok {
-		return "follower" + own
-	}
-	ctx, cancel := context.WithTimeout(ctx, time.Second)
-	defer cancel()
-	pair, err := pg.PairEpoch(ctx)
-	if err != nil {
 		return "follower, pair epoch unknown: the database did not answer" + own
 	}
 	return fmt.Sprintf("follower of epoch %d%s", pair, own)

@@ -128,9 +128,12 @@ func TestPairOnPostgres(t *testing.T) {
 	if follower.lease.IsLeader() {
 		t.Fatal("both lead")
 	}
-	// The follower names the pair's epoch, not its own (it never led).
-	if got := follower.role(ctx); got != "follower of epoch 1" {
-		t.Errorf("the follower's role: %q, want \"follower of epoch 1\"", got)
+	// The follower names the pair's epoch, not its own (it never led),
+	// as its lease loop read it (every second).
+	for deadline := time.Now().Add(5 * time.Second); follower.role() != "follower of epoch 1"; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the follower's role: %q, want \"follower of epoch 1\"", follower.role())
+		}
 	}
 	history := func() map[string]int {
 		t.Helper()

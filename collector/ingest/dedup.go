@@ -34,23 +34,26 @@ func (s *seqRuns) seen(seq uint64) bool {
 }
 
 // record notes seq as received; clock orders the ranges' use (the
-// least recently extended range makes room for a new run).
-func (s *seqRuns) record(seq, clock uint64) {
+// least recently extended range makes room for a new run). It reports
+// whether a range was forgotten to make that room
+// (nines_ingest_dedup_ranges_evicted_total): a retry of a batch in it
+// would be taken again.
+func (s *seqRuns) record(seq, clock uint64) (evicted bool) {
 	if s.seen(seq) {
-		return
+		return false
 	}
 	for i := range s.n {
 		// The next batch of a run. (A run going on after batches its
 		// agent dropped starts a range of its own.)
 		if r := &s.ranges[i]; seq == r.hi+1 {
 			r.hi, r.used = seq, clock
-			return
+			return false
 		}
 	}
 	if s.n < maxRunsPerHost {
 		s.ranges[s.n] = seqRange{lo: seq, hi: seq, used: clock}
 		s.n++
-		return
+		return false
 	}
 	oldest := 0
 	for i := 1; i < s.n; i++ {
@@ -59,4 +62,5 @@ func (s *seqRuns) record(seq, clock uint64) {
 		}
 	}
 	s.ranges[oldest] = seqRange{lo: seq, hi: seq, used: clock}
+	return true
 }

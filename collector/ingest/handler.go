@@ -107,6 +107,7 @@ type Handler struct {
 	dropped     *prometheus.CounterVec
 	refused     *prometheus.CounterVec
 	duplicates  prometheus.Counter
+	evicted     prometheus.Counter
 	notAdmitted prometheus.Counter
 	identity    *prometheus.CounterVec
 	bytes       *prometheus.CounterVec
@@ -151,6 +152,10 @@ func NewHandler(opts Options) *Handler {
 		duplicates: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "nines_ingest_duplicate_batches_total", Help: "Agent batches dropped because their sequence number was already received (retries).",
 		}),
+		evicted: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "nines_ingest_dedup_ranges_evicted_total",
+			Help: "Agent runs' sequence-number ranges forgotten to make room for a new run (more than 4 for one host); a batch of a forgotten range sent again is taken again.",
+		}),
 		notAdmitted: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "nines_ingest_hosts_not_admitted_total", Help: "Reports from hosts outside the inventory that may not register themselves.",
 		}),
@@ -183,7 +188,7 @@ func NewHandler(opts Options) *Handler {
 		h.identity.WithLabelValues(r)
 	}
 	if opts.Registerer != nil {
-		opts.Registerer.MustRegister(h.lines, h.rejected, h.points, h.dropped, h.refused, h.duplicates, h.notAdmitted, h.identity, h.bytes, h.requests, h.latency)
+		opts.Registerer.MustRegister(h.lines, h.rejected, h.points, h.dropped, h.refused, h.duplicates, h.evicted, h.notAdmitted, h.identity, h.bytes, h.requests, h.latency)
 	}
 	return h
 }
@@ -619,7 +624,9 @@ func (h *Handler) record(host string, seq uint64) {
 		h.seqs[host] = r
 	}
 	h.seqClock++
-	r.record(seq, h.seqClock)
+	if r.record(seq, h.seqClock) {
+		h.evicted.Inc()
+	}
 }
 
 // readBody reads the (possibly gzip-encoded) body within the rate and

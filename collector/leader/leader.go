@@ -31,7 +31,9 @@ import (
 // processes. Its methods are called from one goroutine (the Lease's).
 type Locker interface {
 	// Acquire tries to take the lock without waiting. When it does, it
-	// raises the fencing epoch and returns the new one with ok true.
+	// raises the fencing epoch and returns the new one with ok true;
+	// when it does not, it returns the pair's current epoch (the
+	// other's, read in the same round trip) with ok false.
 	Acquire(ctx context.Context) (epoch int64, ok bool, err error)
 	// Renew proves the lock is still held (a round trip on the
 	// connection that holds it); an error means it may not be.
@@ -74,6 +76,11 @@ type Lease struct {
 	deadline time.Time // the lease runs out then
 	static   bool      // Always: no lock, always leader
 	failing  bool      // the last acquisition attempt failed (Step's goroutine only)
+	// The pair's epoch as last read: this collector's own when it took
+	// the lock, the other's when it could not; known is false while the
+	// database does not answer.
+	pairEpoch int64
+	pairKnown bool
 }
 
 // New returns a lease that does not lead until Step or Run takes the
@@ -126,6 +133,23 @@ func (l *Lease) Epoch() int64 {
 	return l.epoch
 }
 
+// PairEpoch is the pair's current fencing epoch: this collector's when
+// it leads; on a follower the leader's, as read at its last attempt to
+// take the lock (every RetryEvery), with ok false when that attempt
+// could not reach the database (epoch is then the last one read, 0
+// before any).
+func (l *Lease) PairEpoch() (epoch int64, ok bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.static {
+		return 0, true
+	}
+	if l.held {
+		return l.epoch, true
+	}
+	return l.pairEpoch, l.pairKnown
+}
+
 // Step makes one move: a holder renews (and lets go when that fails or
 // when its lease ran out meanwhile); anyone else tries to acquire. It
 // returns how long to wait before the next Step.
@@ -170,9 +194,15 @@ func (l *Lease) Step(ctx context.Context) time.Duration {
 		}
 		l.failing = true
 		l.opts.Logger.Log(ctx, level, "cannot try the leader lock; following until it can", "err", err)
+		l.mu.Lock()
+		l.pairKnown = false
+		l.mu.Unlock()
 		return l.opts.RetryEvery
 	}
 	l.failing = false
+	l.mu.Lock()
+	l.pairEpoch, l.pairKnown = epoch, true
+	l.mu.Unlock()
 	if !ok {
 		return l.opts.RetryEvery
 	}

@@ -35,7 +35,7 @@ func (f *fakeLocker) Acquire(context.Context) (int64, bool, error) {
 	}
 	f.db.expire()
 	if f.db.holder != nil && f.db.holder != f {
-		return 0, false, nil
+		return f.db.epoch, false, nil
 	}
 	f.db.holder, f.db.lastSeen = f, *f.db.now
 	f.db.epoch++

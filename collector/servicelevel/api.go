@@ -110,6 +110,10 @@ type serviceInfo struct {
 	// Availability by rolling window, once computed.
 	Availability map[string]float64 `json:"availability,omitempty"`
 	Downtime     map[string]float64 `json:"downtime_seconds,omitempty"`
+	// ComputedAt is the instant the figures are for (omitted before the
+	// first computation): the collectors of an HA pair compute at the
+	// same instants, so figures with the same computed_at are the same.
+	ComputedAt *time.Time `json:"computed_at,omitempty"`
 	// AtRisk: the 30-day budget is exhausted or burning fast (BurnRate,
 	// the fastest over 1 h, 6 h and 24 h); see Figures.AtRisk.
 	AtRisk   bool    `json:"at_risk"`
@@ -132,6 +136,8 @@ func newServiceInfo(sv *config.Service, live map[string]*LiveService, figures ma
 	if f, ok := figures[sv.Name]; ok {
 		info.Availability, info.Downtime = map[string]float64{}, map[string]float64{}
 		info.AtRisk, info.BurnRate = f.AtRisk()
+		at := f.At.UTC()
+		info.ComputedAt = &at
 		for _, w := range SLAWindows {
 			if res := f.Windows[w]; res.Eligible() > 0 {
 				info.Availability[rules.WindowLabel(w)] = res.Availability()

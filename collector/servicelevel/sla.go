@@ -42,6 +42,10 @@ type Figures struct {
 	// period's start in the service's time zone.
 	Calendar map[string]availability.Result
 	State    string // up, degraded, down, maintenance, unknown now
+	// At is the instant the figures were computed for (a multiple of
+	// rules.SLOEvalInterval on the wall clock, the same at both
+	// collectors of an HA pair).
+	At time.Time
 }
 
 // SLA publishes every catalogue service's availability over the rolling
@@ -119,7 +123,7 @@ func (s *SLA) Compute(ctx context.Context, now time.Time) error {
 		cal := s.calendar[sv.Name]
 		s.mu.Unlock()
 		f := Figures{Service: sv.Name, Objective: sv.ObjectiveRatio(), Windows: map[time.Duration]availability.Result{},
-			State: live[sv.Name].State, Calendar: cal}
+			State: live[sv.Name].State, Calendar: cal, At: now}
 		for w, tl := range byWindow {
 			segs, err := tl.service(ctx, sv.Name)
 			if err != nil {

@@ -55,15 +55,17 @@ func (l *Locker) Acquire(ctx context.Context) (int64, bool, error) {
 		}
 		l.conn = conn
 	}
+	// The pair's epoch is read with the attempt: a follower's
+	// nines_leader_epoch and /-/ready name it without a query of their own.
 	var ok bool
-	if err := l.conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, int64(lockLeader)).Scan(&ok); err != nil {
+	var epoch int64
+	if err := l.conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1), (SELECT epoch FROM leader WHERE id = 1)`, int64(lockLeader)).Scan(&ok, &epoch); err != nil {
 		l.drop()
 		return 0, false, err
 	}
 	if !ok {
-		return 0, false, nil
+		return epoch, false, nil
 	}
-	var epoch int64
 	err := l.conn.QueryRow(ctx, `UPDATE leader SET epoch = epoch + 1, holder = $1, since = now() WHERE id = 1 RETURNING epoch`,
 		clean(l.holder)).Scan(&epoch)
 	if err != nil {

@@ -28,8 +28,8 @@ func TestLocker(t *testing.T) {
 	if e, ok, err := a.Acquire(ctx); err != nil || !ok || e != 1 {
 		t.Fatalf("a.Acquire: epoch %d, ok %v, %v; want epoch 1", e, ok, err)
 	}
-	if _, ok, err := b.Acquire(ctx); err != nil || ok {
-		t.Fatalf("b.Acquire while a holds it: ok %v, %v", ok, err)
+	if e, ok, err := b.Acquire(ctx); err != nil || ok || e != 1 {
+		t.Fatalf("b.Acquire while a holds it: epoch %d, ok %v, %v; want a's epoch 1, not ok", e, ok, err)
 	}
 	must(t, a.Renew(ctx))
 	must(t, a.Release(ctx))

@@ -389,14 +389,6 @@ func (s *Store) fencedTx(ctx context.Context, f func(tx cleaned) error) error {
 	})
 }
 
-// PairEpoch is the pair's current fencing epoch: the epoch of the
-// collector that leads now, or led last.
-func (s *Store) PairEpoch(ctx context.Context) (int64, error) {
-	var epoch int64
-	err := s.db.QueryRow(ctx, `SELECT epoch FROM leader WHERE id = 1`).Scan(&epoch)
-	return epoch, err
-}
-
 // ms is t truncated to the millisecond, the precision the store keeps
 // (as SQLite's *_ms columns do).
 func ms(t time.Time) time.Time { return time.UnixMilli(t.UnixMilli()).UTC() }
