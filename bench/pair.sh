@@ -14,10 +14,15 @@
 #
 # Prints CPU (cores) and RSS of each collector and of PostgreSQL (the
 # postmaster and its backends: CPU summed, memory as PSS, so shared
-# buffers count once), p50/p99 push latency of each loadgen, rule
-# evaluation lag and duration (nines_rule_group_* of each collector), SNMP
-# polls, the fail-over time (kill -9 -> the other answers 200 on
-# /-/leader), and the incident check: each killed agent's host has
+# buffers count once), what each loadgen delivered of the pushes due and
+# their p50/p99 latency, the rule evaluation lag (its maximum over the
+# run, from /metrics sampled every 5 s, and its value at the end), SNMP
+# polls, the devices each collector owned over time (nines_shard_*), the
+# split of the devices before the kill and after the restart (from
+# nines_snmp_device_polls_total: polled by a, by b, by both, by neither),
+# who polled the leader's devices after its kill and the longest gap
+# between two polls of one device, the fail-over time (kill -9 -> the
+# other answers 200 on /-/leader), and the incident check: each killed agent's host has
 # exactly one incident and one "opened" notification, no other incident
 # was opened and no notification was sent twice. Exits 1 when the check
 # fails. Needs root (PostgreSQL runs as the postgres user).
