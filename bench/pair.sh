@@ -14,10 +14,15 @@
 #
 # Prints CPU (cores) and RSS of each collector and of PostgreSQL (the
 # postmaster and its backends: CPU summed, memory as PSS, so shared
-# buffers count once), p50/p99 push latency of each loadgen, rule
-# evaluation lag and duration (nines_rule_group_* of each collector), SNMP
-# polls, the fail-over time (kill -9 -> the other answers 200 on
-# /-/leader), and the incident check: each killed agent's host has
+# buffers count once), what each loadgen delivered of the pushes due and
+# their p50/p99 latency, the rule evaluation lag (its maximum over the
+# run, from /metrics sampled every 5 s, and its value at the end), SNMP
+# polls, the devices each collector owned over time (nines_shard_*), the
+# split of the devices before the kill and after the restart (from
+# nines_snmp_device_polls_total: polled by a, by b, by both, by neither),
+# who polled the leader's devices after its kill and the longest gap
+# between two polls of one device, the fail-over time (kill -9 -> the
+# other answers 200 on /-/leader), and the incident check: each killed agent's host has
 # exactly one incident and one "opened" notification, no other incident
 # was opened and no notification was sent twice. Exits 1 when the check
 # fails. Needs root (PostgreSQL runs as the postgres user).
@@ -180,6 +185,7 @@ start_member a
 for _ in $(seq 1 150); do leads "$PORT_A" && break; sleep 0.1; done
 leads "$PORT_A" || { echo "collector a does not lead" >&2; exit 1; }
 start_member b
+echo "${PID[b]}" > "$WORK/pid-b"
 log "collector a leads (127.0.0.1:$PORT_A), b follows (127.0.0.1:$PORT_B)"
 
 # The agents to kill: real nines-agents pushing to both.
@@ -228,6 +234,25 @@ T0=$(date +%s)
 SAMPLER=$!
 PIDS+=("$SAMPLER")
 echo "${PID[a]}" > "$WORK/pid-a"
+# /metrics of each collector every 5 s: the rule groups' lag (each value
+# stands until the group's next evaluation, 15 s on, so every one is
+# seen), the shard's members and devices owned, and the polls of each
+# device, from which the split, devices polled by both and the gaps
+# between a device's polls are read. Lines: time, collector, its pid, series.
+(
+  while :; do
+    t=$(date +%s.%N)
+    for m in a b; do
+      port=PORT_${m^^}
+      curl -fsS -m 4 "http://127.0.0.1:${!port}/metrics" 2>/dev/null |
+        awk -v t="$t" -v m="$m" -v p="$(cat "$WORK/pid-$m" 2>/dev/null || echo 0)" \
+          '/^nines_(snmp_device_polls_total|rule_group_last_lag_seconds|shard_owned|shard_members|snmp_polls_total)/ {print t, m, p, $0}' || true
+    done
+    sleep 5
+  done
+) > "$WORK/msamples" &
+MSAMPLER=$!
+PIDS+=("$MSAMPLER")
 cpuA0=$(cpu_seconds "${PID[a]}") cpuB0=$(cpu_seconds "${PID[b]}") cpuPG0=$(pg_cpu)
 
 at $((D * 15 / 100)); kill_agent 1; kill_agent 2
@@ -268,16 +293,36 @@ up=$(curl -fsS -H "Authorization: Bearer bench-token" "http://127.0.0.1:$PORT_B/
 wait "${PID[loadgena]}" || true
 wait "${PID[loadgenb]}" || true
 kill "$HOOK_PID"; wait "$HOOK_PID" 2>/dev/null || true
-kill "$SAMPLER" 2>/dev/null || true
+kill "$SAMPLER" "$MSAMPLER" 2>/dev/null || true
 
-for m in a b; do echo "loadgen to $m: $(cat "$WORK/loadgen-$m.out")"; done
+# What each loadgen delivered of the load due (the loadgen counts a push
+# due by its schedule, started, and answered 2xx: sent).
+for m in a b; do
+  echo "loadgen to $m: $(cat "$WORK/loadgen-$m.out")"
+  python3 - "$WORK/loadgen-$m.out" "$m" <<'PY'
+import sys
+lg = {}
+for line in open(sys.argv[1]):
+    for kv in line.split():
+        if "=" in kv:
+            k, v = kv.split("=", 1); lg[k] = v
+if "due" not in lg:
+    print("loadgen to %s: no report" % sys.argv[2]); sys.exit(0)
+due, sent = int(lg["due"]), int(lg["sent"])
+print("loadgen to %s: delivered %d of %d due pushes (%.1f %%), %s failed, %s never started; %.1f pushes/s (%.1f due); "
+      "p50 %.2f ms, p99 %.2f ms, max %.0f ms; start lag p99 %.1f ms; loadgen CPU %.3f cores" % (
+    sys.argv[2], sent, due, 100.0 * sent / max(due, 1), lg["failed"], lg["behind"], float(lg["pushes_per_second"]),
+    float(lg["due_per_second"]), float(lg["p50_ms"]), float(lg["p99_ms"]), float(lg["max_ms"]), float(lg["lag_p99_ms"]),
+    float(lg["loadgen_cpu_cores"])))
+PY
+done
 log "load: $(uptime)"
 from_metrics() { # file name: sum of the series named name
   awk -v m="$2" '$1 == m || index($1, m "{") == 1 {s+=$2; n++} END {if (n) printf "%.6f", s; else print "NaN"}' "$1"
 }
 for m in a b; do
   f="$WORK/metrics-$m.txt"
-  printf 'collector %s: rule evaluation lag max %.3f s, last group duration max %.3f s, missed iterations %s; SNMP polls ok %s failed %s skipped %s; rejected pushes %s\n' "$m" \
+  printf 'collector %s at the end: rule evaluation lag %.3f s, group duration %.3f s (worst group, last evaluation), missed iterations %s; SNMP polls ok %s failed %s skipped %s; rejected pushes %s\n' "$m" \
     "$(awk '/^nines_rule_group_last_lag_seconds/ {if ($2>m) m=$2} END {print m+0}' "$f")" \
     "$(awk '/^nines_rule_group_last_duration_seconds/ {if ($2>m) m=$2} END {print m+0}' "$f")" \
     "$(from_metrics "$f" nines_rule_group_iterations_missed_total)" \
@@ -296,6 +341,113 @@ awk -v a0="$cpuA0" -v a1="$cpuA1" -v ta0="$T0" -v ta1="$tA1" -v a2="$cpuA2" -v a
 }'
 echo "fail-over: kill -9 of the leader -> the follower leads after $FAILOVER s"
 echo "hosts UP at b at the end: $up"
+
+# From the 5 s samples of /metrics: the rule lag's maximum, the shard's
+# members and devices owned over time, the split of the devices in the
+# steady state before the kill and after a's restart, who polled a's
+# devices after its kill, and the longest gap between two polls of one
+# device (at the samples' resolution, 5 s).
+python3 - "$WORK/msamples" "$T0" "$k0" "$tA2" "$DEVICES" "$(dur_s "$DEVICE_INTERVAL")" <<'PY'
+import re, sys
+from collections import defaultdict
+path, T0, k0, tA2, ndev, ival = sys.argv[1], *map(float, sys.argv[2:5]), int(sys.argv[5]), float(sys.argv[6])
+rows = []   # (t, who, series, value); who: a (before its kill), a' (restarted), b
+pid_a = None
+for line in open(path):
+    f = line.split()
+    if len(f) != 5:
+        continue
+    t, m, pid, series, v = float(f[0]), f[1], f[2], f[3], f[4]
+    if m == "a":
+        pid_a = pid_a or pid
+        m = "a" if pid == pid_a else "a'"
+    rows.append((t, m, series, float(v)))
+rel = lambda t: t - T0
+snap = defaultdict(dict)   # (who, t) -> {series: value}
+for t, m, series, v in rows:
+    snap[(m, t)][series] = v
+times = defaultdict(list)
+for m, t in snap:
+    times[m].append(t)
+for m in times:
+    times[m].sort()
+dev_re = re.compile(r'^nines_snmp_device_polls_total\{device="([^"]+)"\}$')
+def polls(m, t):
+    return {dev_re.match(s).group(1): v for s, v in snap[(m, t)].items() if dev_re.match(s)}
+whos = [m for m in ("a", "a'", "b") if m in times]
+
+# Rule lag: the maximum over the run, per collector, with its group and time.
+for m in whos:
+    best = (0.0, "", 0.0)
+    for t in times[m]:
+        for s, v in snap[(m, t)].items():
+            if s.startswith("nines_rule_group_last_lag_seconds") and v > best[0]:
+                best = (v, s.split('"')[1], t)
+    print("collector %s: rule evaluation lag max %.3f s over the run (group %s, at %+.0f s; %d samples, every 5 s)" % (
+        m, best[0], best[1] or "-", rel(best[2]), len(times[m])))
+
+# Members and devices owned: each change, with when.
+for m in whos:
+    changes, last = [], None
+    for t in times[m]:
+        cur = (snap[(m, t)].get("nines_shard_members"), snap[(m, t)].get('nines_shard_owned{kind="device"}'))
+        if cur != last:
+            changes.append("%+.0f s: %s members, %s devices" % (rel(t), *(("%g" % x) if x is not None else "?" for x in cur)))
+            last = cur
+    print("collector %s owned: %s" % (m, "; ".join(changes)))
+
+# Which devices each collector polled in a window, and how many both did.
+def window(label, ms, lo, hi):
+    sets = {}
+    for m in ms:
+        ts = [t for t in times.get(m, []) if lo <= t <= hi]
+        if len(ts) < 2:
+            print("%s: too few samples of %s" % (label, m)); return
+        p0, p1 = polls(m, ts[0]), polls(m, ts[-1])
+        sets[m] = {d for d, v in p1.items() if v > p0.get(d, 0)}
+        span = ts[-1] - ts[0]
+    both = set.intersection(*sets.values())
+    none = ndev - len(set.union(*sets.values()))
+    print("%s (%+.0f s to %+.0f s, %.0f s = %.1f device intervals): %s; polled by both %d; by neither %d%s" % (
+        label, rel(lo), rel(hi), span, span / ival, ", ".join("%s polled %d" % (m, len(sets[m])) for m in ms), len(both), none,
+        "" if span >= ival else " (window shorter than one interval)"))
+    return sets
+pre = window("steady, before the kill", ["a", "b"], T0 + 60, k0 - 1)
+window("steady, after a's restart", ["a'", "b"], tA2 + 60, max(times["b"]))
+
+# Poll events: a sample where a device's counter at one collector grew.
+events = defaultdict(list)   # device -> [(t, who)]
+for m in whos:
+    prev = {}
+    for t in times[m]:
+        cur = polls(m, t)
+        for d, v in cur.items():
+            if v > prev.get(d, 0):
+                events[d].append((t, m))
+        prev = cur
+if pre:
+    took = defaultdict(int)
+    worst = 0.0
+    for d in pre["a"]:
+        before = [t for t, m in events[d] if t < k0]
+        after = sorted((t, m) for t, m in events[d] if t >= k0)
+        if after:
+            took[after[0][1]] += 1
+            if before:
+                worst = max(worst, after[0][0] - before[-1])
+        else:
+            took["nobody"] += 1
+    print("a's %d devices after its kill: first polled by %s; longest gap across the kill %.0f s (device interval %.0f s, samples every 5 s)" % (
+        len(pre["a"]), ", ".join("%s %d" % kv for kv in sorted(took.items())), worst, ival))
+gap, gapdev = 0.0, ""
+for d, ev in events.items():
+    ts = sorted(t for t, m in ev if t >= T0 + 60)
+    for x, y in zip(ts, ts[1:]):
+        if y - x > gap:
+            gap, gapdev = y - x, d
+print("longest gap between two polls of one device from +60 s: %.0f s (%s; device interval %.0f s, samples every 5 s); devices polled from +60 s: %d of %d" % (
+    gap, gapdev or "-", ival, sum(1 for ev in events.values() if any(t >= T0 + 60 for t, _ in ev)), ndev))
+PY
 
 # Incidents and notifications.
 python3 - "$WORK/incidents.json" "$WORK/hooks.json" "$WORK/killed" "$k0" <<'PY'
