@@ -18,8 +18,9 @@ import (
 //     read-only data: fault-around made nearly all of the binary resident
 //     at start-up, though most of it (flag, YAML and TLS set-up, error
 //     paths) never runs again. The pages still in use fault back in from
-//     the page cache. In bench/agent.sh the agent's RSS fell by about
-//     1.6 MB, its CPU time did not move (bench/RESULTS.md).
+//     the page cache. In bench/agent.sh an agent pushing every second
+//     went from 11.4 to 10.3 MB, its CPU time did not move
+//     (bench/RESULTS.md).
 func settleMemory(ctx context.Context, a *agent.Agent, logger *slog.Logger, trimCode bool) {
 	select {
 	case <-ctx.Done():

@@ -83,12 +83,12 @@ func parseHeader(f [][]byte, dev, ino uint64) (mapping, bool) {
 	if err != nil || i != ino || i == 0 {
 		return mapping{}, false
 	}
-	maj, min, ok := bytes.Cut(f[3], []byte(":"))
+	major, minor, ok := bytes.Cut(f[3], []byte(":"))
 	if !ok {
 		return mapping{}, false
 	}
-	ma, err1 := strconv.ParseUint(string(maj), 16, 32)
-	mi, err2 := strconv.ParseUint(string(min), 16, 32)
+	ma, err1 := strconv.ParseUint(string(major), 16, 32)
+	mi, err2 := strconv.ParseUint(string(minor), 16, 32)
 	if err1 != nil || err2 != nil || unix.Mkdev(uint32(ma), uint32(mi)) != dev {
 		return mapping{}, false
 	}
