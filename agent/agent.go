@@ -47,6 +47,7 @@ type Agent struct {
 	cfg      *config.Config
 	registry *host.Registry
 	reloaded chan struct{}
+	settled  chan struct{} // closed after the second collection
 
 	reloadOK      *metrics.Gauge
 	reloadSuccess float64
@@ -68,7 +69,7 @@ func New(cfg *config.Config, logger *slog.Logger, ps host.PS) (*Agent, error) {
 	if ps == nil {
 		ps = host.SystemPS{}
 	}
-	a := &Agent{logger: logger, ps: ps, self: metrics.NewSet(), reloaded: make(chan struct{}, 1), woke: make(chan struct{}, 1), reloadSuccess: 1}
+	a := &Agent{logger: logger, ps: ps, self: metrics.NewSet(), reloaded: make(chan struct{}, 1), settled: make(chan struct{}), woke: make(chan struct{}, 1), reloadSuccess: 1}
 	a.handler = expose.NewHandler(a.self)
 	a.hostname = cfg.Hostname
 	if a.hostname == "" {
@@ -244,12 +245,20 @@ func (a *Agent) Run(ctx context.Context) error {
 	return runErr
 }
 
+// Settled is closed when the agent has finished starting: its second
+// collection is done, so the first has been pushed (or its push has
+// failed) an interval ago. What runs only at start-up has run by then.
+func (a *Agent) Settled() <-chan struct{} { return a.settled }
+
 func (a *Agent) loop(ctx context.Context, serveErr <-chan error) error {
 	var enc push.Encoder
 	var buf []byte
-	for {
+	for n := 1; ; n++ {
 		cfg, _ := a.current()
 		buf = a.cycle(ctx, &enc, buf)
+		if n == 2 {
+			close(a.settled)
+		}
 		t := time.NewTimer(cfg.Interval.D())
 		select {
 		case <-ctx.Done():

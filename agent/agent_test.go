@@ -129,3 +129,38 @@ func TestMetricsBasicAuth(t *testing.T) {
 		t.Errorf("/-/healthy: got %d", rec.Code)
 	}
 }
+
+// TestSettled: Settled closes once the second collection is done, not
+// before the agent runs.
+func TestSettled(t *testing.T) {
+	cfg, err := config.Load("agent.yml", []byte("interval: 100ms\nweb: {listen_address: \"127.0.0.1:0\"}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(cfg, slog.New(slog.DiscardHandler), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-a.Settled():
+		t.Fatal("settled before running")
+	default:
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	select {
+	case <-a.Settled():
+	case <-time.After(10 * time.Second):
+		t.Fatal("not settled after 10 s of 100 ms collections")
+	}
+	if n := a.cycles.Get(); n < 2 {
+		t.Errorf("settled after %d collections, want 2", n)
+	}
+}

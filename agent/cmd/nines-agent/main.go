@@ -38,6 +38,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	listen := fs.String("web.listen-address", "", "address of the /metrics listener (overrides web.listen_address)")
 	logLevel := fs.String("log.level", "info", "log level: debug, info, warn or error")
 	logFormat := fs.String("log.format", "logfmt", "log format: logfmt or json")
+	trimCode := fs.Bool("runtime.trim-code", true, "once started, give back the resident pages of the agent's code that start-up alone used (Linux)")
 	var over config.Overrides
 	var labelArgs []string
 	fs.Func("push.url", "collector URL to push to (repeatable; replaces push.urls; empty: ignored)", func(v string) error {
@@ -113,6 +114,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	runAgent := func(ctx context.Context) int {
+		go settleMemory(ctx, a, logger, *trimCode)
 		if err := a.Run(ctx); err != nil {
 			logger.Error("stopped with error", "err", err)
 			return 1

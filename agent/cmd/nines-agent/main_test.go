@@ -26,6 +26,8 @@ func TestCLI(t *testing.T) {
 	}{
 		{"version", []string{"--version"}, 0, "nines-agent version"},
 		{"help", []string{"--help"}, 0, "--web.listen-address"},
+		{"help names the trim", []string{"--help"}, 0, "--runtime.trim-code"},
+		{"trim off", []string{"--check-config", "--runtime.trim-code=false"}, 0, "configuration is valid"},
 		{"check good", []string{"--check-config", "--config", good}, 0, "configuration is valid"},
 		{"check bad reports all", []string{"--check-config", "--config", bad}, 1, "bad.yml:1:"},
 		{"bad log level", []string{"--log.level", "loud", "--check-config"}, 2, "unknown level"},

@@ -1,0 +1,6 @@
+//go:build !linux
+
+package exetrim
+
+// Trim does nothing outside Linux.
+func Trim() (Result, error) { return Result{}, ErrUnsupported }
