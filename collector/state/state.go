@@ -937,13 +937,25 @@ func (t *Tracker) flush(ctx context.Context) error {
 // tracker's lock, the sort after it, so pushes do not wait for the sort
 // (at 30,000 targets, cloning every label map took most of a Snapshot's
 // 35 ms and 19 MB).
-func (t *Tracker) Snapshot() []Target {
+func (t *Tracker) Snapshot() []Target { return t.Select(nil) }
+
+// Select is Snapshot of the targets keep accepts (all when keep is nil):
+// a caller that wants a few of many (the API's ?state=down) copies only
+// those. keep runs under the tracker's lock: it must only read the
+// target, and not keep it.
+func (t *Tracker) Select(keep func(*Target) bool) []Target {
 	t.mu.Lock()
-	out := make([]Target, 0, len(t.targets))
+	var out []Target
+	if keep == nil {
+		out = make([]Target, 0, len(t.targets))
+	}
 	for _, tg := range t.targets {
-		c := *tg
+		if keep != nil && !keep(tg) {
+			continue
+		}
+		out = append(out, *tg)
+		c := &out[len(out)-1]
 		c.agentLabels, c.saved = nil, Info{}
-		out = append(out, c)
 	}
 	t.mu.Unlock()
 	// Sorted by moving indexes, then each Target once (about 300

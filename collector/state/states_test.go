@@ -11,7 +11,8 @@ import (
 	"time"
 )
 
-// TestStates: Snapshot is sorted by name; States gives every target's name, kind, labels (declared
+// TestStates: Snapshot is sorted by name, Select too with those it
+// selects; States gives every target's name, kind, labels (declared
 // ones over the sender's) and state, as Snapshot does, into the caller's
 // buffer; a later change of labels is a new map, never the one handed
 // out.
@@ -47,6 +48,10 @@ func TestStates(t *testing.T) {
 		if v.Name != s.Name || v.Kind != s.Kind || v.State != s.State || !maps.Equal(v.Labels, s.Labels) {
 			t.Errorf("States %+v, Snapshot %+v", v, s)
 		}
+	}
+	sel := tr.Select(func(t *Target) bool { return t.Name == "web" || t.Name == "db" || t.Name == "5" })
+	if len(sel) != 3 || sel[0].Name != "5" || sel[1].Name != "db" || sel[2].Name != "web" {
+		t.Errorf("Select of 5, db and web: got %v", sel)
 	}
 	if got := views[100].Labels; got["role"] != "db" || got["site"] != "lab" {
 		t.Errorf("db's labels: %v, want the declared role over the sender's", got)
@@ -84,6 +89,12 @@ func BenchmarkStates(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			_ = tr.Snapshot()
+		}
+	})
+	b.Run("Select_one", func(b *testing.B) { // the API's ?state=down, one target down
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = tr.Select(func(t *Target) bool { return t.Name == "sim-15000" })
 		}
 	})
 	b.Run("States", func(b *testing.B) {
