@@ -70,6 +70,13 @@ type Store interface {
 	Targets(ctx context.Context) ([]Info, error)
 }
 
+// TargetsSaver is a Store that saves many targets' Infos at once (one
+// transaction, all or none); the tracker uses it when its store offers
+// it, so a fleet registering at once is not one commit per host.
+type TargetsSaver interface {
+	SaveTargets(ctx context.Context, infos []Info) error
+}
+
 // Info is what the collector knows of a target besides its state: the
 // sender's labels, its push interval, its metrics address and agent ID.
 // It is kept in the store and restored at start, so a restart changes
@@ -918,13 +925,27 @@ func (t *Tracker) flush(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("record %d state changes (%s first, kept to retry): %w", len(batch), batch[0].Target, err))
 		}
 	}
+	retry := func(name string, in Info) {
+		t.mu.Lock()
+		if _, newer := t.unsaved[name]; !newer {
+			t.unsaved[name] = in // kept to retry, unless superseded
+		}
+		t.mu.Unlock()
+	}
+	if ts, ok := t.store.(TargetsSaver); ok && len(infos) > 1 {
+		list := slices.Collect(maps.Values(infos))
+		slices.SortFunc(list, func(a, b Info) int { return strings.Compare(a.Name, b.Name) })
+		if err := ts.SaveTargets(ctx, list); err != nil {
+			for _, in := range list {
+				retry(in.Name, in)
+			}
+			errs = append(errs, fmt.Errorf("record %d targets (%s first, kept to retry): %w", len(list), list[0].Name, err))
+		}
+		return errors.Join(errs...)
+	}
 	for name, in := range infos {
 		if err := t.store.SaveTarget(ctx, in); err != nil {
-			t.mu.Lock()
-			if _, newer := t.unsaved[name]; !newer {
-				t.unsaved[name] = in // kept to retry, unless superseded
-			}
-			t.mu.Unlock()
+			retry(name, in)
 			errs = append(errs, fmt.Errorf("record target %s (kept to retry): %w", name, err))
 		}
 	}

@@ -105,3 +105,50 @@ func BenchmarkStates(b *testing.B) {
 		}
 	})
 }
+
+// batchStore is a memStore that saves Infos many at once, counting the
+// calls.
+type batchStore struct {
+	memStore
+	calls int
+}
+
+func (b *batchStore) SaveTargets(ctx context.Context, infos []Info) error {
+	b.mu.Lock()
+	b.calls++
+	b.mu.Unlock()
+	for _, in := range infos {
+		if err := b.memStore.SaveTarget(ctx, in); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// TestTargetsSavedAtOnce: the Infos of many new targets are written with
+// one SaveTargets when the store offers it; when it fails they are all
+// kept and written at the next flush.
+func TestTargetsSavedAtOnce(t *testing.T) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+	st := &batchStore{}
+	tr, _ := New(ctx, st, opts, t0, slog.New(slog.DiscardHandler))
+	tr.SetInventory(Inventory{AutoRegister: true}, t0)
+	st.setFail(true)
+	for i := range 20 {
+		if _, err := tr.ObserveUnwritten(Observation{Name: "sim-" + strconv.Itoa(i), Labels: map[string]string{"n": strconv.Itoa(i)}}, t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tr.Flush(ctx); err == nil {
+		t.Fatal("flush into a failing store: no error")
+	}
+	st.setFail(false)
+	if err := tr.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	infos, _ := st.Targets(ctx)
+	if len(infos) != 20 || st.calls != 2 {
+		t.Errorf("%d targets saved in %d calls, want 20 in 2 (one failed, one retried)", len(infos), st.calls)
+	}
+}
