@@ -76,6 +76,7 @@ type Collector struct {
 	appender   ingest.Appender // the window, and the forwarder when one is configured
 	own        *ownSeries      // the collector's own series into the window
 	openSeries incidentSeries  // the open incidents into the window
+	states     StatePublisher  // the target states into the window
 	// storeHealth follows the writes the collector's duties make.
 	storeHealth *storeHealth
 	ui          *web.UI
@@ -825,7 +826,7 @@ func (c *Collector) Run(ctx context.Context) error {
 // publishStates writes the target states and the open incidents into
 // the window.
 func (c *Collector) publishStates(now time.Time) {
-	PublishStates(c.own, c.tracker.Snapshot(), now)
+	c.states.PublishTracker(c.own, c.tracker, now)
 	c.openSeries.publish(c.own, c.incidents.OpenByService(), now)
 }
 

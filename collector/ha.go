@@ -2,6 +2,7 @@ package collector
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"sync/atomic"
@@ -82,6 +83,21 @@ func (s leaderStates) RecordChanges(ctx context.Context, changes []state.Change)
 		return nil
 	}
 	return s.Store.RecordChanges(ctx, changes)
+}
+
+// SaveTargets passes state.TargetsSaver through when the store offers
+// it (SaveTarget one by one otherwise).
+func (s leaderStates) SaveTargets(ctx context.Context, infos []state.Info) error {
+	if ts, ok := s.Store.(state.TargetsSaver); ok {
+		return ts.SaveTargets(ctx, infos)
+	}
+	var errs []error
+	for _, in := range infos {
+		if err := s.Store.SaveTarget(ctx, in); err != nil {
+			errs = append(errs, fmt.Errorf("record target %s: %w", in.Name, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // leaderAlerts is the alert state store the rule manager writes

@@ -2,9 +2,11 @@ package collector
 
 import (
 	"errors"
+	"hash/maphash"
 	"log/slog"
 	"maps"
 	"math"
+	"reflect"
 	"sync"
 	"time"
 
@@ -66,36 +68,165 @@ func (o *ownSeries) Append(lset labels.Labels, t int64, v float64) error {
 	return nil
 }
 
-// PublishStates writes nines_target_up and nines_target_state of every
-// target into w (the recent window), so rules (host down, check failed)
-// are plain PromQL. Errors are w's to count (the collector's ownSeries
-// counts and logs them).
-func PublishStates(w rules.Appender, targets []state.Target, now time.Time) {
+// StateRefresh is how often a target's state series get a sample when
+// its state and labels stay the same: well within PromQL's lookback
+// (5 minutes), so an instant query (every rule) sees the state exactly as
+// if it were written at every check, and within the shortest window
+// (storage.samples_retention, at least 1 minute), so pruning never
+// empties a live target's series.
+const StateRefresh = 30 * time.Second
+
+// StatePublisher writes nines_target_up and nines_target_state of every
+// target into the recent window, so rules (host down, check failed) are
+// plain PromQL. A target's series get a sample at the check that sees its
+// state, kind or labels change (so a host found DOWN is visible to the
+// next rule evaluation, as before), at its first check, and otherwise
+// every StateRefresh, the targets spread over it. Writing all six series
+// of every target every check (1 s) cost more CPU and window memory than
+// a 30,000-agent fleet's own samples (bench/RESULTS.md). Safe for
+// concurrent use; the zero value is ready.
+type StatePublisher struct {
+	mu     sync.Mutex
+	seed   maphash.Seed
+	pub    map[string]*published
+	tick   uint64
+	lastTS int64             // the last Publish's time (Unix ms)
+	buf    []state.StateView // PublishTracker's
+	sb     labels.ScratchBuilder
+	lset   labels.Labels // appendState's, rewritten for each series
+}
+
+// published is what was last written of a target.
+type published struct {
+	kind    state.Kind
+	labels  map[string]string // the tracker's (never changed in place)
+	state   state.State
+	next    int64  // when the next refresh is due (Unix ms)
+	written int64  // when its series were last written (Unix ms)
+	tick    uint64 // the last Publish that saw the target
+}
+
+// Publish writes the series of targets due at now (see StatePublisher)
+// into w. Errors are w's to count (the collector's ownSeries counts and
+// logs them). Targets no longer in targets are forgotten: their series
+// go stale after the lookback, as before.
+func (p *StatePublisher) Publish(w rules.Appender, targets []state.StateView, now time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.publish(w, targets, now)
+}
+
+// PublishTracker is Publish of every target tr tracks, read into a
+// buffer kept between calls.
+func (p *StatePublisher) PublishTracker(w rules.Appender, tr *state.Tracker, now time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.buf = tr.States(p.buf)
+	p.publish(w, p.buf, now)
+	clear(p.buf) // holds no labels of targets since removed
+}
+
+func (p *StatePublisher) publish(w rules.Appender, targets []state.StateView, now time.Time) {
 	ts := now.UnixMilli()
+	refresh := StateRefresh.Milliseconds()
+	if p.pub == nil {
+		p.pub, p.seed = map[string]*published{}, maphash.MakeSeed()
+	}
+	p.tick++
 	for _, t := range targets {
-		m := maps.Clone(t.Labels)
-		if m == nil {
-			m = map[string]string{}
-		}
-		m["target"], m["kind"] = t.Name, string(t.Kind)
-		if t.Kind == state.KindHost {
-			m["host"] = t.Name
-		}
-		up := 0.0
-		if t.State == state.Up {
-			up = 1
-		}
-		m[model.MetricNameLabel] = "nines_target_up"
-		_ = w.Append(labels.FromMap(m), ts, up) // w counts its errors
-		m[model.MetricNameLabel] = "nines_target_state"
-		for _, s := range state.AllStates {
-			v := 0.0
-			if s == t.State {
-				v = 1
+		last := p.pub[t.Name]
+		if last == nil {
+			last = &published{}
+			p.pub[t.Name] = last
+			// The first refresh comes sooner by up to StateRefresh, spread
+			// by name, so a fleet restored at start is not refreshed all at
+			// once.
+			last.next = ts + refresh - int64(maphash.String(p.seed, t.Name)%uint64(refresh))
+		} else {
+			moved := last.kind != t.Kind || !sameMap(last.labels, t.Labels)
+			if !moved && last.state == t.State && ts < last.next {
+				last.tick = p.tick
+				continue
 			}
-			m["state"] = string(s)
-			_ = w.Append(labels.FromMap(m), ts, v)
+			if moved && last.written < p.lastTS {
+				// The series of its old labels end at the last Publish,
+				// as when every check wrote them.
+				p.appendState(w, state.StateView{Name: t.Name, Kind: last.kind, Labels: last.labels, State: last.state}, p.lastTS)
+			}
+			if ts >= last.next {
+				// The next refresh keeps the target's place in the
+				// period; a change between refreshes leaves it as it is.
+				last.next += refresh * ((ts-last.next)/refresh + 1)
+			}
 		}
+		last.kind, last.labels, last.state, last.tick, last.written = t.Kind, t.Labels, t.State, p.tick, ts
+		p.appendState(w, t, ts)
+	}
+	if len(p.pub) > len(targets) {
+		for name, last := range p.pub {
+			if last.tick == p.tick {
+				continue
+			}
+			// Gone since the last Publish: its series end at that one, as
+			// when every check wrote them, and go stale after the lookback.
+			if last.written < p.lastTS {
+				p.appendState(w, state.StateView{Name: name, Kind: last.kind, Labels: last.labels, State: last.state}, p.lastTS)
+			}
+			delete(p.pub, name)
+		}
+	}
+	p.lastTS = ts
+}
+
+// sameMap reports whether a and b hold the same labels, at once when they
+// are the same map (the tracker's maps are never changed in place).
+func sameMap(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	if len(a) == 0 || reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer() {
+		return true
+	}
+	return maps.Equal(a, b)
+}
+
+// appendState writes t's six series at ts into w, their label sets
+// built in one buffer (w copies what it keeps, as the window does).
+func (p *StatePublisher) appendState(w rules.Appender, t state.StateView, ts int64) {
+	host := t.Kind == state.KindHost
+	put := func(name, st string, v float64) {
+		p.sb.Reset()
+		for k, v := range t.Labels {
+			switch {
+			case k == "target" || k == "kind" || k == model.MetricNameLabel || (k == "host" && host) || (k == "state" && st != ""):
+			default:
+				p.sb.Add(k, v)
+			}
+		}
+		p.sb.Add(model.MetricNameLabel, name)
+		p.sb.Add("target", t.Name)
+		p.sb.Add("kind", string(t.Kind))
+		if host {
+			p.sb.Add("host", t.Name)
+		}
+		if st != "" {
+			p.sb.Add("state", st)
+		}
+		p.sb.Sort()
+		p.sb.Overwrite(&p.lset)
+		_ = w.Append(p.lset, ts, v) // w counts its errors
+	}
+	up := 0.0
+	if t.State == state.Up {
+		up = 1
+	}
+	put("nines_target_up", "", up)
+	for _, s := range state.AllStates {
+		v := 0.0
+		if s == t.State {
+			v = 1
+		}
+		put("nines_target_state", string(s), v)
 	}
 }
 

@@ -25,7 +25,9 @@ import (
 
 // Targets lists tracked targets.
 type Targets interface {
-	Snapshot() []state.Target
+	// Select returns the targets keep accepts (all when nil), sorted by
+	// name; keep must only read its target (state.Tracker.Select).
+	Select(keep func(*state.Target) bool) []state.Target
 }
 
 // Alerts lists the rules' pending and firing alerts.
@@ -386,18 +388,12 @@ func (a *API) listTargets(w http.ResponseWriter, r *http.Request) {
 		}
 		want[k] = v
 	}
-	out := []state.Target{}
-	for _, t := range a.Targets.Snapshot() {
-		if len(states) > 0 && !slices.Contains(states, string(t.State)) {
-			continue
-		}
-		if len(kinds) > 0 && !slices.Contains(kinds, string(t.Kind)) {
-			continue
-		}
-		if !hasLabels(t.Labels, want) {
-			continue
-		}
-		out = append(out, t)
+	out := a.Targets.Select(func(t *state.Target) bool {
+		return (len(states) == 0 || slices.Contains(states, string(t.State))) &&
+			(len(kinds) == 0 || slices.Contains(kinds, string(t.Kind))) && hasLabels(t.Labels, want)
+	})
+	if out == nil {
+		out = []state.Target{}
 	}
 	WriteJSON(w, http.StatusOK, out)
 }
@@ -456,10 +452,7 @@ type sdGroup struct {
 // array, as Prometheus expects.
 func (a *API) prometheusSD(w http.ResponseWriter, _ *http.Request) {
 	out := []sdGroup{}
-	for _, t := range a.Targets.Snapshot() {
-		if t.Kind != state.KindHost || t.MetricsAddress == "" {
-			continue
-		}
+	for _, t := range a.Targets.Select(func(t *state.Target) bool { return t.Kind == state.KindHost && t.MetricsAddress != "" }) {
 		ls := map[string]string{"host": t.Name, "__meta_nines_state": string(t.State)}
 		for k, v := range t.Labels {
 			ls[k] = v

@@ -22,7 +22,15 @@ import (
 
 type fakeTargets []state.Target
 
-func (f fakeTargets) Snapshot() []state.Target { return f }
+func (f fakeTargets) Select(keep func(*state.Target) bool) []state.Target {
+	var out []state.Target
+	for _, t := range f {
+		if keep == nil || keep(&t) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
 
 type fakeAlerts struct{}
 

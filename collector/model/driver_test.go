@@ -181,6 +181,7 @@ type process struct {
 	runID      int64
 	tracker    *state.Tracker
 	window     *samples.Store
+	states     collector.StatePublisher // the tracker's states into window
 	rules      *rules.Manager
 	incidents  *alerting.Manager
 	dispatcher *alerting.Dispatcher
@@ -274,7 +275,7 @@ func (r *run) start(ctx context.Context) error {
 			r.violate("after the restart at %s, %s has labels %v; its agent's last push had %v", r.now.Sub(t0), tg.Name, tg.Labels, want)
 		}
 	}
-	collector.PublishStates(p.window, p.tracker.Snapshot(), r.now)
+	p.states.PublishTracker(p.window, p.tracker, r.now)
 	return nil
 }
 
@@ -304,7 +305,7 @@ func (r *run) tick(ctx context.Context) error {
 	if err := p.tracker.Check(ctx, r.now); err != nil {
 		return err
 	}
-	collector.PublishStates(p.window, p.tracker.Snapshot(), r.now)
+	p.states.PublishTracker(p.window, p.tracker, r.now)
 	if r.now.Sub(p.lastAlive) >= heartbeat {
 		if err := p.store.Alive(ctx, p.runID, r.now); err != nil {
 			return err

@@ -13,6 +13,7 @@ import (
 	"maps"
 	"regexp"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -69,6 +70,13 @@ type Store interface {
 	Targets(ctx context.Context) ([]Info, error)
 }
 
+// TargetsSaver is a Store that saves many targets' Infos at once (one
+// transaction, all or none); the tracker uses it when its store offers
+// it, so a fleet registering at once is not one commit per host.
+type TargetsSaver interface {
+	SaveTargets(ctx context.Context, infos []Info) error
+}
+
 // Info is what the collector knows of a target besides its state: the
 // sender's labels, its push interval, its metrics address and agent ID.
 // It is kept in the store and restored at start, so a restart changes
@@ -99,9 +107,12 @@ func sameInfo(a, b Info) bool {
 
 // Target is a tracked target's current view.
 type Target struct {
-	Name     string            `json:"name"`
-	Kind     Kind              `json:"kind"`
-	ID       string            `json:"id,omitempty"`
+	Name string `json:"name"`
+	Kind Kind   `json:"kind"`
+	ID   string `json:"id,omitempty"`
+	// Labels are the sender's labels overlaid by the declared ones. The
+	// tracker never changes a label map once set (it sets a new one), so
+	// Snapshot and States hand out its own.
 	Labels   map[string]string `json:"labels,omitempty"`
 	State    State             `json:"state"`
 	Since    time.Time         `json:"since"`
@@ -914,40 +925,109 @@ func (t *Tracker) flush(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("record %d state changes (%s first, kept to retry): %w", len(batch), batch[0].Target, err))
 		}
 	}
+	retry := func(name string, in Info) {
+		t.mu.Lock()
+		if _, newer := t.unsaved[name]; !newer {
+			t.unsaved[name] = in // kept to retry, unless superseded
+		}
+		t.mu.Unlock()
+	}
+	if ts, ok := t.store.(TargetsSaver); ok && len(infos) > 1 {
+		list := slices.Collect(maps.Values(infos))
+		slices.SortFunc(list, func(a, b Info) int { return strings.Compare(a.Name, b.Name) })
+		if err := ts.SaveTargets(ctx, list); err != nil {
+			for _, in := range list {
+				retry(in.Name, in)
+			}
+			errs = append(errs, fmt.Errorf("record %d targets (%s first, kept to retry): %w", len(list), list[0].Name, err))
+		}
+		return errors.Join(errs...)
+	}
 	for name, in := range infos {
 		if err := t.store.SaveTarget(ctx, in); err != nil {
-			t.mu.Lock()
-			if _, newer := t.unsaved[name]; !newer {
-				t.unsaved[name] = in // kept to retry, unless superseded
-			}
-			t.mu.Unlock()
+			retry(name, in)
 			errs = append(errs, fmt.Errorf("record target %s (kept to retry): %w", name, err))
 		}
 	}
 	return errors.Join(errs...)
 }
 
-// Snapshot returns a copy of every target, sorted by name.
-func (t *Tracker) Snapshot() []Target {
+// Snapshot returns a copy of every target, sorted by name. Labels are
+// the tracker's own maps, which it never changes (new labels are a new
+// map): read them, never write them. The copy is made under the
+// tracker's lock, the sort after it, so pushes do not wait for the sort
+// (at 30,000 targets, cloning every label map took most of a Snapshot's
+// 35 ms and 19 MB).
+func (t *Tracker) Snapshot() []Target { return t.Select(nil) }
+
+// Select is Snapshot of the targets keep accepts (all when keep is nil):
+// a caller that wants a few of many (the API's ?state=down) copies only
+// those. keep runs under the tracker's lock: it must only read the
+// target, and not keep it.
+func (t *Tracker) Select(keep func(*Target) bool) []Target {
+	t.mu.Lock()
+	var out []Target
+	if keep == nil {
+		out = make([]Target, 0, len(t.targets))
+	}
+	for _, tg := range t.targets {
+		if keep != nil && !keep(tg) {
+			continue
+		}
+		out = append(out, *tg)
+		c := &out[len(out)-1]
+		c.agentLabels, c.saved = nil, Info{}
+	}
+	t.mu.Unlock()
+	// Sorted by moving indexes, then each Target once (about 300
+	// bytes; sorting them in place took most of a Snapshot's time).
+	order := make([]int, len(out))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return strings.Compare(out[a].Name, out[b].Name) })
+	// out[i] becomes out[order[i]], one cycle of the permutation at a
+	// time; a position done is marked -1.
+	for i := range order {
+		if order[i] == i || order[i] < 0 {
+			continue
+		}
+		first, j := out[i], i
+		for {
+			k := order[j]
+			order[j] = -1
+			if k == i {
+				out[j] = first
+				break
+			}
+			out[j], j = out[k], k
+		}
+	}
+	return out
+}
+
+// StateView is what the collector publishes of a target as series.
+// Labels is the tracker's own map, which the tracker never changes (a
+// new label set is a new map): read it, never write it.
+type StateView struct {
+	Name   string
+	Kind   Kind
+	Labels map[string]string
+	State  State
+}
+
+// States appends every target's StateView to dst[:0], in no order, and
+// returns it: what Snapshot gives without copying labels, sorting or
+// allocating (when dst has room), for a caller that reads every target
+// every check interval.
+func (t *Tracker) States(dst []StateView) []StateView {
+	dst = dst[:0]
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	out := make([]Target, 0, len(t.targets))
 	for _, tg := range t.targets {
-		c := *tg
-		c.Labels = maps.Clone(tg.Labels)
-		c.agentLabels = nil
-		out = append(out, c)
+		dst = append(dst, StateView{Name: tg.Name, Kind: tg.Kind, Labels: tg.Labels, State: tg.State})
 	}
-	slices.SortFunc(out, func(a, b Target) int {
-		if a.Name < b.Name {
-			return -1
-		}
-		if a.Name > b.Name {
-			return 1
-		}
-		return 0
-	})
-	return out
+	return dst
 }
 
 // endedWindow is when the maintenance window tg is leaving ended: the

@@ -426,14 +426,31 @@ func isUnique(err error, constraint string) bool {
 	return errors.As(err, &pe) && pe.Code == "23505" && pe.ConstraintName == constraint
 }
 
+const saveTarget = `INSERT INTO targets (name, kind, agent_id, labels, interval_ms, metrics_address, goodbye)
+	VALUES ($1, $2, $3, $4, $5, $6, $7)
+	ON CONFLICT (name) DO UPDATE SET kind = excluded.kind, agent_id = excluded.agent_id, labels = excluded.labels,
+	interval_ms = excluded.interval_ms, metrics_address = excluded.metrics_address, goodbye = excluded.goodbye`
+
+func targetArgs(in state.Info) []any {
+	return []any{in.Name, string(in.Kind), in.ID, js(in.Labels), in.Interval.Milliseconds(), in.MetricsAddress, in.Goodbye}
+}
+
 // SaveTarget implements state.Store.
 func (s *Store) SaveTarget(ctx context.Context, in state.Info) error {
-	_, err := s.db.Exec(ctx, `INSERT INTO targets (name, kind, agent_id, labels, interval_ms, metrics_address, goodbye)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)
-		ON CONFLICT (name) DO UPDATE SET kind = excluded.kind, agent_id = excluded.agent_id, labels = excluded.labels,
-		interval_ms = excluded.interval_ms, metrics_address = excluded.metrics_address, goodbye = excluded.goodbye`,
-		in.Name, string(in.Kind), in.ID, js(in.Labels), in.Interval.Milliseconds(), in.MetricsAddress, in.Goodbye)
+	_, err := s.db.Exec(ctx, saveTarget, targetArgs(in)...)
 	return err
+}
+
+// SaveTargets implements state.TargetsSaver: one transaction, one round
+// trip.
+func (s *Store) SaveTargets(ctx context.Context, infos []state.Info) error {
+	return s.inTx(ctx, func(tx cleaned) error {
+		var b pgx.Batch
+		for _, in := range infos {
+			queue(&b, saveTarget, targetArgs(in)...)
+		}
+		return tx.SendBatch(ctx, &b).Close()
+	})
 }
 
 // Targets implements state.Store.

@@ -328,15 +328,46 @@ func (s *Store) migrate(ctx context.Context) error {
 
 // SaveTarget implements state.Store.
 func (s *Store) SaveTarget(ctx context.Context, in state.Info) error {
-	lbls, err := json.Marshal(in.Labels)
+	return s.SaveTargets(ctx, []state.Info{in})
+}
+
+const saveTarget = `INSERT INTO targets (name, kind, agent_id, labels, interval_ms, metrics_address, goodbye) VALUES (?, ?, ?, ?, ?, ?, ?)
+	ON CONFLICT (name) DO UPDATE SET kind = excluded.kind, agent_id = excluded.agent_id, labels = excluded.labels,
+	interval_ms = excluded.interval_ms, metrics_address = excluded.metrics_address, goodbye = excluded.goodbye`
+
+// SaveTargets implements state.TargetsSaver: every Info in one
+// transaction, all or none. A fleet registering at once (30,000 hosts in
+// their first push interval) took one commit per host.
+func (s *Store) SaveTargets(ctx context.Context, infos []state.Info) error {
+	if len(infos) == 1 {
+		in := infos[0]
+		lbls, err := json.Marshal(in.Labels)
+		if err != nil {
+			return err
+		}
+		_, err = s.db.ExecContext(ctx, saveTarget, in.Name, string(in.Kind), in.ID, string(lbls), in.Interval.Milliseconds(), in.MetricsAddress, in.Goodbye)
+		return err
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
-	_, err = s.db.ExecContext(ctx, `INSERT INTO targets (name, kind, agent_id, labels, interval_ms, metrics_address, goodbye) VALUES (?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (name) DO UPDATE SET kind = excluded.kind, agent_id = excluded.agent_id, labels = excluded.labels,
-		interval_ms = excluded.interval_ms, metrics_address = excluded.metrics_address, goodbye = excluded.goodbye`,
-		in.Name, string(in.Kind), in.ID, string(lbls), in.Interval.Milliseconds(), in.MetricsAddress, in.Goodbye)
-	return err
+	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
+	stmt, err := tx.PrepareContext(ctx, saveTarget)
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	for _, in := range infos {
+		lbls, err := json.Marshal(in.Labels)
+		if err != nil {
+			return err
+		}
+		if _, err := stmt.ExecContext(ctx, in.Name, string(in.Kind), in.ID, string(lbls), in.Interval.Milliseconds(), in.MetricsAddress, in.Goodbye); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
 }
 
 // Targets implements state.Store.

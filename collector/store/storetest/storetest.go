@@ -265,6 +265,29 @@ func testTargets(t *testing.T, s store.Store) {
 	if g := byName["erp-web"]; g.Kind != state.KindCheck || g.Labels["service"] != "erp" || g.Interval != time.Minute || g.Goodbye {
 		t.Errorf("erp-web: got %+v", g)
 	}
+	// Many at once, where the store offers it: new ones added, one
+	// replaced, the rest kept.
+	ts, ok := s.(state.TargetsSaver)
+	if !ok {
+		return
+	}
+	web.Labels, web.Goodbye = map[string]string{"site": "lab3"}, false
+	batch := []state.Info{web}
+	for i := range 50 {
+		batch = append(batch, state.Info{Name: fmt.Sprintf("sim-%d", i), Kind: state.KindHost, Labels: map[string]string{"n": fmt.Sprint(i)}, Interval: 15 * time.Second})
+	}
+	must(t, ts.SaveTargets(ctx, batch))
+	got, err = s.Targets(ctx)
+	must(t, err)
+	clear(byName)
+	for _, in := range got {
+		byName[in.Name] = in
+	}
+	if len(got) != 52 || byName["web1"].Labels["site"] != "lab3" || byName["web1"].Goodbye || byName["erp-web"].Labels["service"] != "erp" ||
+		byName["sim-49"].Labels["n"] != "49" || byName["sim-49"].Interval != 15*time.Second {
+		t.Errorf("after a batch of 51 (web1 replaced, 50 new): %d targets, web1 %+v, erp-web %+v, sim-49 %+v",
+			len(got), byName["web1"], byName["erp-web"], byName["sim-49"])
+	}
 }
 
 func testRunsAndGaps(t *testing.T, s store.Store) {
