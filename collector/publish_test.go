@@ -85,22 +85,7 @@ func TestIncidentsPublished(t *testing.T) {
 	ng := promql.NewEngine(promql.EngineOpts{MaxSamples: 1000, Timeout: time.Second, LookbackDelta: 5 * time.Minute})
 	query := func(at time.Time) string {
 		t.Helper()
-		q, err := ng.NewInstantQuery(context.Background(), window, nil, `nines_incidents_open`, at)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer q.Close()
-		res := q.Exec(context.Background())
-		if res.Err != nil {
-			t.Fatal(res.Err)
-		}
-		v, _ := res.Vector()
-		var out []string
-		for _, smp := range v {
-			out = append(out, smp.Metric.String()+" "+strconv.FormatFloat(smp.F, 'g', -1, 64))
-		}
-		slices.Sort(out)
-		return strings.Join(out, "\n")
+		return instantQuery(t, ng, window, `nines_incidents_open`, at)
 	}
 	s.publish(window, map[[2]string]int{{"P1", "erp"}: 2, {"P3", ""}: 1}, now)
 	want := `{__name__="nines_incidents_open", priority="P1", service="erp"} 2
@@ -121,6 +106,28 @@ func TestIncidentsPublished(t *testing.T) {
 	if got := query(now); got != want {
 		t.Errorf("after the incidents ended: got\n%s\nwant\n%s", got, want)
 	}
+}
+
+// instantQuery runs expr at at over w and returns its vector, a sorted
+// line per series with its value.
+func instantQuery(t *testing.T, ng *promql.Engine, w *samples.Store, expr string, at time.Time) string {
+	t.Helper()
+	q, err := ng.NewInstantQuery(context.Background(), w, nil, expr, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	res := q.Exec(context.Background())
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	v, _ := res.Vector()
+	var out []string
+	for _, smp := range v {
+		out = append(out, smp.Metric.String()+" "+strconv.FormatFloat(smp.F, 'g', -1, 64))
+	}
+	slices.Sort(out)
+	return strings.Join(out, "\n")
 }
 
 // countingAppender counts the samples appended into w.
@@ -145,22 +152,7 @@ func TestStatesPublishedOnChange(t *testing.T) {
 	ng := promql.NewEngine(promql.EngineOpts{MaxSamples: 100000, Timeout: time.Second, LookbackDelta: 5 * time.Minute})
 	query := func(w *samples.Store, expr string, at time.Time) string {
 		t.Helper()
-		q, err := ng.NewInstantQuery(context.Background(), w, nil, expr, at)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer q.Close()
-		res := q.Exec(context.Background())
-		if res.Err != nil {
-			t.Fatal(res.Err)
-		}
-		v, _ := res.Vector()
-		var out []string
-		for _, smp := range v {
-			out = append(out, smp.Metric.String()+" "+strconv.FormatFloat(smp.F, 'g', -1, 64))
-		}
-		slices.Sort(out)
-		return strings.Join(out, "\n")
+		return instantQuery(t, ng, w, expr, at)
 	}
 	rnd := rand.New(rand.NewPCG(20, 3))
 	var targets []state.StateView

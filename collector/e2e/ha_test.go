@@ -7,9 +7,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
-	"regexp"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -99,9 +97,6 @@ func TestHAPair(t *testing.T) {
 	}
 	pair := []*member{{name: "a", dir: t.TempDir(), addr: freeAddr(t)}, {name: "b", dir: t.TempDir(), addr: freeAddr(t)}}
 	for _, m := range pair {
-		write(t, filepath.Join(m.dir, "agent.token"), e2eAgentToken+"\n")
-		write(t, filepath.Join(m.dir, "admin.token"), e2eAdminToken+"\n")
-		write(t, filepath.Join(m.dir, "pg.dsn"), dsn+"\n")
 		write(t, filepath.Join(m.dir, "redmine.key"), redmineKey)
 		write(t, filepath.Join(m.dir, "rules.yml"), `groups:
   - name: g
@@ -112,13 +107,7 @@ func TestHAPair(t *testing.T) {
         labels: {priority: P2}
         annotations: {summary: Nightly backup failed}
 `)
-		write(t, filepath.Join(m.dir, "collector.yml"), fmt.Sprintf(`
-web: {listen_address: %q, metrics_public: true}
-storage: {driver: postgres, dsn_file: pg.dsn}
-auth:
-  tokens:
-    - {name: agents, role: agent, token_file: agent.token}
-    - {name: admin, role: admin, token_file: admin.token}
+		writePairCollector(t, m.dir, m.addr, dsn, fmt.Sprintf(`
 availability: {default_push_interval: 1s, startup_grace: 1s, check_interval: 100ms}
 rules: {files: [rules.yml]}
 services:
@@ -129,20 +118,11 @@ receivers:
     webhook: {url: "http://%s/", secret: hook-secret}
   - name: servicedesk
     redmine: {url: %q, api_key_file: redmine.key, project: %q, sync_interval: 0s}
-`, m.addr, hookAddr, redmineURL, project))
+`, hookAddr, redmineURL, project))
 		m.api = client{base: "http://" + m.addr, token: e2eAdminToken}
 	}
 	metric := func(m *member, name string) float64 {
-		var body string
-		if m.api.get(t, "/metrics", &body) != http.StatusOK {
-			return -1
-		}
-		re := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + ` (\S+)$`)
-		if s := re.FindStringSubmatch(body); s != nil {
-			v, _ := strconv.ParseFloat(s[1], 64)
-			return v
-		}
-		return -1
+		return m.api.metric(t, name)
 	}
 	leads := func(m *member, want bool) func() (bool, string) {
 		return func() (bool, string) {

@@ -2,11 +2,8 @@ package e2e
 
 import (
 	"fmt"
-	"net/http"
 	"path/filepath"
-	"regexp"
 	"runtime"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -56,8 +53,6 @@ func testFencing(t *testing.T, fp, refusal string) {
 		m := member{dir: t.TempDir()}
 		addr := freeAddr(t)
 		m.api = client{base: "http://" + addr, token: e2eAdminToken}
-		write(t, filepath.Join(m.dir, "admin.token"), e2eAdminToken+"\n")
-		write(t, filepath.Join(m.dir, "pg.dsn"), dsn+"\n")
 		write(t, filepath.Join(m.dir, "rules.yml"), `groups:
   - name: g
     interval: 100ms
@@ -66,31 +61,17 @@ func testFencing(t *testing.T, fp, refusal string) {
         expr: vector(1)
         labels: {priority: P2}
 `)
-		write(t, filepath.Join(m.dir, "collector.yml"), fmt.Sprintf(`
-web: {listen_address: %q, metrics_public: true}
-storage: {driver: postgres, dsn_file: pg.dsn}
-auth:
-  tokens:
-    - {name: admin, role: admin, token_file: admin.token}
+		writePairCollector(t, m.dir, addr, dsn, fmt.Sprintf(`
 availability: {startup_grace: 3s}
 rules: {files: [rules.yml]}
 receivers:
   - name: hook
     webhook: {url: "http://%s/", secret: hook-secret}
-`, addr, hookAddr))
+`, hookAddr))
 		return m
 	}
 	metric := func(m member, name string) float64 {
-		var body string
-		if m.api.get(t, "/metrics", &body) != http.StatusOK {
-			return -1
-		}
-		re := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + ` (\S+)$`)
-		if s := re.FindStringSubmatch(body); s != nil {
-			v, _ := strconv.ParseFloat(s[1], 64)
-			return v
-		}
-		return -1
+		return m.api.metric(t, name)
 	}
 	a, b := newMember(), newMember()
 	old := startEnv(t, "collector a (freezes)", []string{"NINES_FAILPOINTS=" + fp + ":stop"}, collectorBin,

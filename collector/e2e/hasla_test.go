@@ -58,22 +58,13 @@ func TestHAPairServiceLevels(t *testing.T) {
 	}
 	pair := []*member{{name: "a", dir: t.TempDir(), addr: freeAddr(t)}, {name: "b", dir: t.TempDir(), addr: freeAddr(t)}}
 	for _, m := range pair {
-		write(t, filepath.Join(m.dir, "agent.token"), e2eAgentToken+"\n")
-		write(t, filepath.Join(m.dir, "admin.token"), e2eAdminToken+"\n")
-		write(t, filepath.Join(m.dir, "pg.dsn"), dsn+"\n")
-		write(t, filepath.Join(m.dir, "collector.yml"), fmt.Sprintf(`
-web: {listen_address: %q, metrics_public: true}
-storage: {driver: postgres, dsn_file: pg.dsn}
-auth:
-  tokens:
-    - {name: agents, role: agent, token_file: agent.token}
-    - {name: admin, role: admin, token_file: admin.token}
+		writePairCollector(t, m.dir, m.addr, dsn, `
 availability: {default_push_interval: 1s, down_after_intervals: 3, startup_grace: 1s, check_interval: 100ms}
 services:
   - name: app
     objective: 99.9
     components: {targets: [sla-host]}
-`, m.addr))
+`)
 		m.api = client{base: "http://" + m.addr, token: e2eAdminToken}
 	}
 	a, b := pair[0], pair[1]

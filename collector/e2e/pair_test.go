@@ -104,17 +104,23 @@ func TestCollectorPair(t *testing.T) {
 // and returns it with its /metrics address.
 func startPairAgent(t *testing.T, bin, interval, hostname, a, b string) (*proc, string) {
 	t.Helper()
-	dir, addr := t.TempDir(), freeAddr(t)
+	return startHostAgent(t, "agent", bin, interval, hostname, a, b)
+}
+
+// writePairCollector writes into dir the configuration of one collector
+// of a pair on PostgreSQL (dsn) listening on addr, with the e2e agent and
+// admin tokens and open /metrics, and extra appended.
+func writePairCollector(t *testing.T, dir, addr, dsn, extra string) {
+	t.Helper()
 	write(t, filepath.Join(dir, "agent.token"), e2eAgentToken+"\n")
-	write(t, filepath.Join(dir, "agent.yml"), fmt.Sprintf(`
-interval: %s
-hostname: %s
-web: {listen_address: %q}
-push:
-  urls: ["http://%s", "http://%s"]
-  mode: all
-  token_file: agent.token
-  spool_dir: spool
-`, interval, hostname, addr, a, b))
-	return start(t, "agent", bin, "--config", filepath.Join(dir, "agent.yml")), addr
+	write(t, filepath.Join(dir, "admin.token"), e2eAdminToken+"\n")
+	write(t, filepath.Join(dir, "pg.dsn"), dsn+"\n")
+	write(t, filepath.Join(dir, "collector.yml"), fmt.Sprintf(`
+web: {listen_address: %q, metrics_public: true}
+storage: {driver: postgres, dsn_file: pg.dsn}
+auth:
+  tokens:
+    - {name: agents, role: agent, token_file: agent.token}
+    - {name: admin, role: admin, token_file: admin.token}
+`, addr)+extra)
 }

@@ -120,12 +120,7 @@ devices:
 		return body
 	}
 	gauge := func(m *member, series string) float64 {
-		re := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(series) + ` (\S+)$`)
-		if g := re.FindStringSubmatch(metricsOf(m)); g != nil {
-			v, _ := strconv.ParseFloat(g[1], 64)
-			return v
-		}
-		return -1
+		return metricValue(metricsOf(m), series)
 	}
 	// probes are each member's counts of its polls and runs, by name.
 	probeRE := regexp.MustCompile(`(?m)^nines_(?:snmp_device_polls|check_runs)_total\{(?:device|check)="([^"]+)"\} (\S+)$`)

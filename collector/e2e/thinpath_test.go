@@ -10,7 +10,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -202,6 +204,28 @@ func (c client) get(t *testing.T, path string, v any) int {
 		}
 	}
 	return resp.StatusCode
+}
+
+// metricValue is the value of the series named exactly series (name and
+// labels as exposed) in a /metrics body, or -1 if there is none.
+func metricValue(body, series string) float64 {
+	re := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(series) + ` (\S+)$`)
+	m := re.FindStringSubmatch(body)
+	if m == nil {
+		return -1
+	}
+	v, _ := strconv.ParseFloat(m[1], 64)
+	return v
+}
+
+// metric is the value of series (name and labels as exposed) on c's
+// /metrics, -1 when it is missing or /metrics does not answer.
+func (c client) metric(t *testing.T, series string) float64 {
+	var body string
+	if c.get(t, "/metrics", &body) != http.StatusOK {
+		return -1
+	}
+	return metricValue(body, series)
 }
 
 type target struct {

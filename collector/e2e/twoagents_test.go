@@ -3,29 +3,38 @@ package e2e
 import (
 	"fmt"
 	"path/filepath"
-	"regexp"
 	"runtime"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
 )
 
 // startHostAgent runs an agent named hostname that pushes every interval
-// to one collector, and returns it with its /metrics address.
-func startHostAgent(t *testing.T, name, bin, interval, hostname, collector string) (*proc, string) {
+// to collectors (to all of them, push.mode all, when more than one), and
+// returns it with its /metrics address.
+func startHostAgent(t *testing.T, name, bin, interval, hostname string, collectors ...string) (*proc, string) {
 	t.Helper()
 	dir, addr := t.TempDir(), freeAddr(t)
+	urls := make([]string, len(collectors))
+	for i, c := range collectors {
+		urls[i] = strconv.Quote("http://" + c)
+	}
+	mode := ""
+	if len(collectors) > 1 {
+		mode = "\n  mode: all"
+	}
 	write(t, filepath.Join(dir, "agent.token"), e2eAgentToken+"\n")
 	write(t, filepath.Join(dir, "agent.yml"), fmt.Sprintf(`
 interval: %s
 hostname: %s
 web: {listen_address: %q}
 push:
-  urls: ["http://%s"]
+  urls: [%s]%s
   token_file: agent.token
   spool_dir: spool
-`, interval, hostname, addr, collector))
+`, interval, hostname, addr, strings.Join(urls, ", "), mode))
 	return start(t, name, bin, "--config", filepath.Join(dir, "agent.yml")), addr
 }
 
@@ -128,16 +137,4 @@ rules: {files: [rules.yml]}
 	if len(list.Data) != 1 || list.Data[0].Target != "twin-host" || list.Data[0].Status != "open" {
 		t.Errorf("incidents: %+v, want one open for twin-host", list.Data)
 	}
-}
-
-// metricValue is the value of the series named exactly series (name and
-// labels as exposed) in a /metrics body, or -1 if there is none.
-func metricValue(body, series string) float64 {
-	re := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(series) + ` (\S+)$`)
-	m := re.FindStringSubmatch(body)
-	if m == nil {
-		return -1
-	}
-	v, _ := strconv.ParseFloat(m[1], 64)
-	return v
 }
